@@ -1,0 +1,26 @@
+#include "tokens/openssl_error.h"
+
+#include <openssl/err.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace signet {
+
+absl::Status OpenSslError(absl::string_view what) {
+  std::string reasons;
+  // Bounded: a pathological queue must not make an unbounded message.
+  for (int i = 0; i < 8; ++i) {
+    unsigned long code = ERR_get_error();
+    if (code == 0) break;
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof(buffer));
+    absl::StrAppend(&reasons, reasons.empty() ? "" : "; ", buffer);
+  }
+  ERR_clear_error();
+  return absl::InternalError(
+      absl::StrCat(what, ": ", reasons.empty() ? "OpenSSL reported no reason" : reasons));
+}
+
+}  // namespace signet

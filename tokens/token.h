@@ -1,0 +1,130 @@
+// One token: its slot, its login, its session pool, and the state machine
+// that takes it through faults and PIN lockout.
+//
+// Login happens once per token (login state is per application in PKCS#11)
+// when a session is opened and the token says it is not logged in. A PIN the
+// token rejected is never presented again until an operator clears the
+// lockout. After a fault the token is re-opened on the next use, at most once
+// per recovery interval.
+#ifndef SIGNET_TOKENS_TOKEN_H_
+#define SIGNET_TOKENS_TOKEN_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tokens/module.h"
+#include "tokens/pin_source.h"
+#include "tokens/session_pool.h"
+#include "tokens/token_selector.h"
+
+namespace signet {
+
+enum class TokenState {
+  kReady,       // sessions can be had
+  kRecovering,  // a fault was seen; the token is re-opened on the next use
+  kAbsent,      // no token matching the selector is present
+  kLockedOut,   // the PIN was rejected, or the token warned of its last tries
+};
+
+absl::string_view TokenStateName(TokenState state);
+
+struct TokenOptions {
+  // The name the configuration gives the token (used in every message).
+  std::string name;
+  TokenSelector selector;
+  // Null for tokens that need no login.
+  std::shared_ptr<const PinSource> pin_source;
+  int max_in_flight = 4;
+  absl::Duration recovery_interval = absl::Seconds(1);
+};
+
+struct TokenStatus {
+  std::string name;
+  TokenState state = TokenState::kAbsent;
+  // Why the token is not ready; empty when it is.
+  std::string detail;
+  TokenDescription description;  // as last seen
+  int in_flight = 0;
+  int waiting = 0;
+};
+
+class Token {
+ public:
+  // A token that is absent is still created (state kAbsent) and comes up on a
+  // later use or rescan. Errors only for a configuration that cannot work.
+  static absl::StatusOr<std::shared_ptr<Token>> Open(std::shared_ptr<Module> module,
+                                                     TokenOptions options);
+  Token(const Token&) = delete;
+  Token& operator=(const Token&) = delete;
+  ~Token();
+
+  // A logged-in session for one operation, recovering the token first if a
+  // fault left it so. FAILED_PRECONDITION when locked out; UNAVAILABLE
+  // (retryable) while absent or recovering; DEADLINE_EXCEEDED when no session
+  // became free in time.
+  absl::StatusOr<SessionLease> Acquire(absl::Time deadline);
+
+  // Called by an operation whose PKCS#11 call on `lease` failed with `rv`.
+  // Token faults drop the session and every other session of its epoch, and
+  // send the token to recovery. Returns the status the operation reports.
+  absl::Status ReportFailure(SessionLease& lease, absl::string_view function, CK_RV rv);
+  // The same for a status from a helper that made PKCS#11 calls on `lease`
+  // (it carries the CK_RV); other statuses pass through unchanged.
+  absl::Status ReportFailure(SessionLease& lease, absl::Status status);
+
+  // Tries to bring a token that is absent or recovering back now, ignoring
+  // the recovery interval (an operator's or the registry's rescan).
+  absl::Status Rescan();
+
+  // The operator's answer to a lockout (after fixing the PIN source, or
+  // unlocking the token): allows one login attempt again.
+  void ClearLockout();
+
+  TokenStatus Status() const;
+  TokenState state() const;
+  const std::string& name() const { return options_.name; }
+  const Module& module() const { return *module_; }
+  // Changes whenever the token's sessions were lost; key handles cached under
+  // an older generation are found again and checked before use.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  Token(std::shared_ptr<Module> module, TokenOptions options);
+
+  absl::StatusOr<CK_SESSION_HANDLE> OpenSession();
+  void CloseSession(CK_SESSION_HANDLE session);
+  absl::Status LoginIfNeeded(CK_SESSION_HANDLE session);
+  absl::Status LockOut(std::string reason, std::optional<CK_RV> rv);
+  absl::Status Recover(bool rate_limited);
+  absl::Status NotReadyError() const;  // requires mutex_
+  void EnterRecovery(uint64_t epoch, std::string reason);
+
+  const std::shared_ptr<Module> module_;
+  const TokenOptions options_;
+  SessionPool pool_;
+  std::atomic<uint64_t> generation_{1};
+
+  mutable std::mutex mutex_;
+  TokenState state_ = TokenState::kAbsent;
+  std::string detail_;
+  TokenDescription description_;
+  bool force_login_ = false;
+  // An operator cleared a lockout: one login may ignore the token's PIN
+  // warnings (a token keeps CKF_USER_PIN_COUNT_LOW until a login succeeds).
+  bool operator_cleared_lockout_ = false;
+  absl::Time last_recovery_attempt_ = absl::InfinitePast();
+
+  std::mutex login_mutex_;
+  std::mutex recovery_mutex_;
+};
+
+}  // namespace signet
+
+#endif  // SIGNET_TOKENS_TOKEN_H_
