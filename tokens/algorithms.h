@@ -3,6 +3,7 @@
 #define SIGNET_TOKENS_ALGORITHMS_H_
 
 #include <cstddef>
+
 #include "absl/strings/string_view.h"
 
 namespace signet {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace signet {

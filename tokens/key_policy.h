@@ -3,9 +3,8 @@
 #ifndef SIGNET_TOKENS_KEY_POLICY_H_
 #define SIGNET_TOKENS_KEY_POLICY_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "tokens/key_locator.h"
 
 namespace signet {

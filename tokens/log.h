@@ -4,6 +4,7 @@
 #define SIGNET_TOKENS_LOG_H_
 
 #include <functional>
+
 #include "absl/strings/string_view.h"
 
 namespace signet {

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tokens/log.h"
 #include "tokens/objects.h"
 
 namespace signet {
@@ -134,6 +135,24 @@ absl::Status Module::Initialize() {
   info_.description =
       FixedWidthText(ck_info.libraryDescription, sizeof(ck_info.libraryDescription));
   info_.library_version = ck_info.libraryVersion;
+  return absl::OkStatus();
+}
+
+absl::Status Module::Reinitialize(uint64_t seen_generation) {
+  std::unique_lock<std::shared_mutex> lock(reinitialize_mutex_);
+  if (init_generation_.load() != seen_generation) return absl::OkStatus();
+  counters_.Add(P11Fn::kFinalize);
+  (void)functions_->C_Finalize(nullptr);
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  counters_.Add(P11Fn::kInitialize);
+  CK_RV rv = functions_->C_Initialize(&args);
+  init_generation_.fetch_add(1, std::memory_order_acq_rel);
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    return SIGNET_P11_ERROR(Initialize, rv, info_.path);
+  }
+  finalize_on_destruction_ = true;
+  Log(LogLevel::kWarning, absl::StrCat("PKCS#11 module ", info_.path, " was re-initialised"));
   return absl::OkStatus();
 }
 

@@ -3,7 +3,10 @@
 #ifndef SIGNET_TOKENS_MODULE_H_
 #define SIGNET_TOKENS_MODULE_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 
@@ -46,8 +49,26 @@ class Module {
     counters_.Add(fn);
     auto function = functions_->*member;
     if (function == nullptr) return CKR_FUNCTION_NOT_SUPPORTED;
+    // Shared: calls run in parallel, but never across a re-initialisation.
+    std::shared_lock<std::shared_mutex> lock(reinitialize_mutex_);
     return function(std::forward<Args>(args)...);
   }
+
+  // C_Finalize + C_Initialize, for a module whose connection to its tokens
+  // broke for good (p11-kit's client never reconnects to a restarted server
+  // by itself). Every session and login of every token of the module is
+  // gone afterwards, and the module may hand out the old session handle
+  // numbers again: tokens forget their sessions without closing them.
+  // `seen_generation` makes concurrent callers re-initialise once.
+  absl::Status Reinitialize(uint64_t seen_generation);
+  // Increases with every re-initialisation.
+  uint64_t init_generation() const { return init_generation_.load(std::memory_order_acquire); }
+
+  // Set by a token that saw the module itself fail (C_GetSlotList): the
+  // module is re-initialised on every recovery attempt until a token is
+  // found again.
+  void set_suspect(bool suspect) { suspect_.store(suspect, std::memory_order_release); }
+  bool suspect() const { return suspect_.load(std::memory_order_acquire); }
 
  private:
   Module() = default;
@@ -58,6 +79,9 @@ class Module {
   CK_FUNCTION_LIST* functions_ = nullptr;
   bool finalize_on_destruction_ = false;
   mutable CallCounters counters_;
+  mutable std::shared_mutex reinitialize_mutex_;
+  std::atomic<uint64_t> init_generation_{1};
+  std::atomic<bool> suspect_{false};
 };
 
 #define SIGNET_P11(module, name, ...) \

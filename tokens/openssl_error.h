@@ -3,9 +3,8 @@
 #ifndef SIGNET_TOKENS_OPENSSL_ERROR_H_
 #define SIGNET_TOKENS_OPENSSL_ERROR_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace signet {
 

@@ -54,7 +54,8 @@ absl::StatusOr<EvpPkeyPtr> RsaPublicKey(absl::string_view modulus, absl::string_
   return FromData("RSA", params.get());
 }
 
-absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view ec_params_der, absl::string_view ec_point) {
+absl::StatusOr<EvpPkeyPtr> EcPublicKey(absl::string_view ec_params_der,
+                                       absl::string_view ec_point) {
   const auto* p = reinterpret_cast<const unsigned char*>(ec_params_der.data());
   Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(ec_params_der.size())));
   if (!oid) {

@@ -6,9 +6,9 @@
 #include <openssl/evp.h>
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "tokens/ossl_ptr.h"
 
 namespace signet {

@@ -78,10 +78,18 @@ absl::StatusOr<SessionLease> SessionPool::Acquire(absl::Time deadline) {
 void SessionPool::Return(CK_SESSION_HANDLE handle, uint64_t epoch, bool broken) {
   std::unique_lock<std::mutex> lock(mutex_);
   const bool reuse = !broken && epoch == epoch_;
+  const bool forgotten = epoch < forgotten_below_;
   if (reuse) idle_.push_back(handle);
   HandOnPermit(lock);
   lock.unlock();
-  if (!reuse) closer_(handle);
+  if (!reuse && !forgotten) closer_(handle);
+}
+
+void SessionPool::Forget() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++epoch_;
+  forgotten_below_ = epoch_;
+  idle_.clear();
 }
 
 void SessionPool::HandOnPermit(std::unique_lock<std::mutex>& lock) {

@@ -75,6 +75,11 @@ class SessionPool {
   // this call did it.
   bool Invalidate(uint64_t epoch);
 
+  // Like Invalidate for every epoch so far, but without closing anything:
+  // after the module was re-initialised the old handles mean nothing, and
+  // closing one could close a new session that got the same number.
+  void Forget();
+
   // Takes a session opened outside Acquire (a recovery probe) as idle, or
   // closes it if the pool has enough idle sessions.
   void Adopt(CK_SESSION_HANDLE session);
@@ -102,6 +107,8 @@ class SessionPool {
 
   mutable std::mutex mutex_;
   uint64_t epoch_ = 1;
+  // Sessions of epochs below this were forgotten: dropped, never closed.
+  uint64_t forgotten_below_ = 0;
   int in_flight_ = 0;
   std::vector<CK_SESSION_HANDLE> idle_;
   std::deque<Waiter*> waiters_;

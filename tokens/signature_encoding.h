@@ -4,9 +4,9 @@
 #define SIGNET_TOKENS_SIGNATURE_ENCODING_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "tokens/algorithms.h"
 
 namespace signet {

@@ -55,7 +55,8 @@ Token::Token(std::shared_ptr<Module> module, TokenOptions options)
       options_(std::move(options)),
       pool_(
           options_.max_in_flight, [this] { return OpenSession(); },
-          [this](CK_SESSION_HANDLE session) { CloseSession(session); }) {}
+          [this](CK_SESSION_HANDLE session) { CloseSession(session); }),
+      module_generation_(module_->init_generation()) {}
 
 Token::~Token() = default;
 
@@ -186,6 +187,7 @@ absl::Status Token::NotReadyError() const {
 }
 
 absl::StatusOr<SessionLease> Token::Acquire(absl::Time deadline) {
+  SyncWithModule();
   bool ready;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -249,15 +251,18 @@ absl::Status Token::Recover(bool rate_limited) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (state_ == TokenState::kReady || state_ == TokenState::kLockedOut) return NotReadyError();
-    if (rate_limited && now - last_recovery_attempt_ < options_.recovery_interval) {
+    // Only failed attempts hold the next one back: a token that came back
+    // is re-opened at once after its next fault, a dead one is not hammered.
+    if (rate_limited && now - last_failed_recovery_ < options_.recovery_interval) {
       return MarkRetryable(absl::UnavailableError(absl::StrCat(
           detail_, "; next attempt in ",
-          absl::FormatDuration(options_.recovery_interval - (now - last_recovery_attempt_)))));
+          absl::FormatDuration(options_.recovery_interval - (now - last_failed_recovery_)))));
     }
-    last_recovery_attempt_ = now;
+    // Until this attempt succeeds, it counts as failed.
+    last_failed_recovery_ = now;
   }
 
-  absl::StatusOr<TokenDescription> found = FindToken(*module_, options_.selector);
+  absl::StatusOr<TokenDescription> found = FindOnModule();
   if (!found.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (absl::IsNotFound(found.status())) {
@@ -270,6 +275,7 @@ absl::Status Token::Recover(bool rate_limited) {
     }
     return MarkRetryable(absl::UnavailableError(detail_));
   }
+  module_->set_suspect(false);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!description_.serial.empty() && description_.serial != found->serial) {
@@ -284,6 +290,7 @@ absl::Status Token::Recover(bool rate_limited) {
   // in the pool, so the login is not dropped again with the last session.
   absl::StatusOr<CK_SESSION_HANDLE> probe = OpenSession();
   if (!probe.ok()) {
+    if (CkRvOf(probe.status()) == CKR_DEVICE_ERROR) module_->set_suspect(true);
     std::lock_guard<std::mutex> lock(mutex_);
     if (state_ == TokenState::kLockedOut) return absl::FailedPreconditionError(detail_);
     state_ = TokenState::kRecovering;
@@ -300,10 +307,48 @@ absl::Status Token::Recover(bool rate_limited) {
     std::lock_guard<std::mutex> lock(mutex_);
     state_ = TokenState::kReady;
     detail_.clear();
+    last_failed_recovery_ = absl::InfinitePast();
     serial = description_.serial;
   }
   Log(LogLevel::kInfo, absl::StrCat("token '", name(), "' is ready (serial ", serial, ")"));
   return absl::OkStatus();
+}
+
+absl::StatusOr<TokenDescription> Token::FindOnModule() {
+  if (module_->suspect()) {
+    (void)module_->Reinitialize(module_generation_.load());
+    SyncWithModule();
+  }
+  absl::StatusOr<TokenDescription> found = FindToken(*module_, options_.selector);
+  std::optional<CK_RV> rv = CkRvOf(found.status());
+  if (!found.ok() && rv &&
+      (*rv == CKR_DEVICE_ERROR || *rv == CKR_GENERAL_ERROR ||
+       *rv == CKR_CRYPTOKI_NOT_INITIALIZED)) {
+    // The module itself failed, not one token: its connection (p11-kit's
+    // client, a network HSM's library) has to be made again.
+    Log(LogLevel::kWarning,
+        absl::StrCat("PKCS#11 module ", module_->info().path, " failed (", CkrName(*rv),
+                     ") while looking for token '", name(), "'; re-initialising it"));
+    module_->set_suspect(true);
+    if (absl::Status s = module_->Reinitialize(module_generation_.load()); !s.ok()) return s;
+    SyncWithModule();
+    found = FindToken(*module_, options_.selector);
+  }
+  return found;
+}
+
+void Token::SyncWithModule() {
+  const uint64_t current = module_->init_generation();
+  uint64_t seen = module_generation_.load(std::memory_order_acquire);
+  if (seen == current) return;
+  if (!module_generation_.compare_exchange_strong(seen, current)) return;
+  pool_.Forget();
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (state_ == TokenState::kReady) {
+    state_ = TokenState::kRecovering;
+    detail_ = absl::StrCat("token '", name(), "': its module was re-initialised");
+  }
 }
 
 absl::Status Token::Rescan() { return Recover(/*rate_limited=*/false); }
@@ -313,7 +358,7 @@ void Token::ClearLockout() {
   if (state_ != TokenState::kLockedOut) return;
   state_ = TokenState::kRecovering;
   operator_cleared_lockout_ = true;
-  last_recovery_attempt_ = absl::InfinitePast();
+  last_failed_recovery_ = absl::InfinitePast();
   detail_ = absl::StrCat("token '", name(), "': lockout cleared by an operator");
   Log(LogLevel::kInfo, detail_);
 }

@@ -4,8 +4,8 @@
 // Login happens once per token (login state is per application in PKCS#11)
 // when a session is opened and the token says it is not logged in. A PIN the
 // token rejected is never presented again until an operator clears the
-// lockout. After a fault the token is re-opened on the next use, at most once
-// per recovery interval.
+// lockout. After a fault the token is re-opened on the next use; after a
+// failed re-open, the next attempt waits for the recovery interval.
 #ifndef SIGNET_TOKENS_TOKEN_H_
 #define SIGNET_TOKENS_TOKEN_H_
 
@@ -105,11 +105,17 @@ class Token {
   absl::Status Recover(bool rate_limited);
   absl::Status NotReadyError() const;  // requires mutex_
   void EnterRecovery(uint64_t epoch, std::string reason);
+  // Catches up with a re-initialisation of the module (by this token or
+  // another one on the same module): every session is forgotten.
+  void SyncWithModule();
+  absl::StatusOr<TokenDescription> FindOnModule();
 
   const std::shared_ptr<Module> module_;
   const TokenOptions options_;
   SessionPool pool_;
   std::atomic<uint64_t> generation_{1};
+  // The module's init generation this token's sessions belong to.
+  std::atomic<uint64_t> module_generation_;
 
   mutable std::mutex mutex_;
   TokenState state_ = TokenState::kAbsent;
@@ -119,7 +125,7 @@ class Token {
   // An operator cleared a lockout: one login may ignore the token's PIN
   // warnings (a token keeps CKF_USER_PIN_COUNT_LOW until a login succeeds).
   bool operator_cleared_lockout_ = false;
-  absl::Time last_recovery_attempt_ = absl::InfinitePast();
+  absl::Time last_failed_recovery_ = absl::InfinitePast();
 
   std::mutex login_mutex_;
   std::mutex recovery_mutex_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tokens/log.h"
+#include "tokens/oaep.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
 #include "tokens/signature_encoding.h"
@@ -238,9 +239,10 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
   }
   CK_MECHANISM mechanism{CKM_RSA_PKCS, nullptr, 0};
   CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, nullptr, 0};
-  if (scheme == DecryptionScheme::kRsaOaepSha256) {
-    mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
-  }
+  const bool oaep_sha256 = scheme == DecryptionScheme::kRsaOaepSha256;
+  bool unpad_oaep_here = oaep_sha256 && !token_does_oaep_sha256_.load(std::memory_order_relaxed);
+  if (oaep_sha256) mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+  if (unpad_oaep_here) mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
 
   absl::StatusOr<SessionLease> lease = token_->Acquire(deadline);
   if (!lease.ok()) return lease.status();
@@ -248,15 +250,31 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
   if (!handle.ok()) return token_->ReportFailure(*lease, handle.status());
   const Module& module = token_->module();
   CK_RV rv = SIGNET_P11(module, DecryptInit, lease->handle(), &mechanism, *handle);
+  if (oaep_sha256 && !unpad_oaep_here &&
+      (rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID ||
+       rv == CKR_ARGUMENTS_BAD)) {
+    // SoftHSM 2.6 and some HSMs do OAEP with SHA-1 only. The key still
+    // decrypts on the token (raw RSA); only the OAEP decoding, which needs no
+    // key, runs here, in OpenSSL's constant-time code.
+    token_does_oaep_sha256_.store(false, std::memory_order_relaxed);
+    Log(LogLevel::kInfo, absl::StrCat("token '", token_->name(), "' lacks RSA-OAEP with SHA-256 (",
+                                      CkrName(rv), "); key ", Describe(),
+                                      " decrypts with raw RSA and Signet removes the OAEP "
+                                      "padding"));
+    unpad_oaep_here = true;
+    mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
+    rv = SIGNET_P11(module, DecryptInit, lease->handle(), &mechanism, *handle);
+  }
   if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_DecryptInit", rv);
-  SecretBytes plaintext(modulus_bytes);
-  CK_ULONG length = static_cast<CK_ULONG>(plaintext.size());
+  SecretBytes output(modulus_bytes);
+  CK_ULONG length = static_cast<CK_ULONG>(output.size());
   std::string input(ciphertext);
   rv = SIGNET_P11(module, Decrypt, lease->handle(), reinterpret_cast<CK_BYTE*>(input.data()),
-                  static_cast<CK_ULONG>(input.size()), plaintext.data(), &length);
+                  static_cast<CK_ULONG>(input.size()), output.data(), &length);
   if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_Decrypt", rv);
-  plaintext.resize(length);
-  return plaintext;
+  output.resize(length);
+  if (!unpad_oaep_here) return output;
+  return RemoveOaepSha256Padding(output, modulus_bytes);
 }
 
 absl::StatusOr<SecretBytes> TokenKey::DeriveEcdh(absl::string_view peer_point,

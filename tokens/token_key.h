@@ -10,9 +10,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tokens/algorithms.h"
 #include "tokens/key_locator.h"
@@ -90,6 +90,10 @@ class TokenKey {
   EvpPkeyPtr public_key_;
   mutable std::mutex certificate_mutex_;
   X509Ptr certificate_;
+
+  // Cleared when the token refuses OAEP with SHA-256; from then on the
+  // padding is removed in software after a raw RSA decryption on the token.
+  mutable std::atomic<bool> token_does_oaep_sha256_{true};
 
   mutable std::mutex refind_mutex_;
   mutable std::atomic<CK_OBJECT_HANDLE> handle_{CK_INVALID_HANDLE};

@@ -11,12 +11,12 @@
 namespace signet {
 namespace {
 
+using fixtures::Deadline;
+using fixtures::Digest;
+using fixtures::Hex;
 using fixtures::KeySpec;
-using testing::Deadline;
-using testing::Digest;
-using testing::Hex;
-using testing::OpenSslVerifies;
-using testing::TokenEnv;
+using fixtures::OpenSslVerifies;
+using fixtures::TokenEnv;
 using ::testing::HasSubstr;
 
 constexpr HashAlgorithm kHashes[] = {HashAlgorithm::kSha256, HashAlgorithm::kSha384,
@@ -52,8 +52,8 @@ TEST(TokenKeyTest, RsaSignaturesVerifyWithOpenSsl) {
   for (SignatureScheme scheme : {SignatureScheme::kRsaPkcs1, SignatureScheme::kRsaPss}) {
     for (HashAlgorithm hash : kHashes) {
       std::string digest = Digest(hash, "statement for account 42");
-      absl::StatusOr<std::string> sig = key->Sign({.scheme = scheme, .hash = hash}, digest,
-                                                  Deadline());
+      absl::StatusOr<std::string> sig =
+          key->Sign({.scheme = scheme, .hash = hash}, digest, Deadline());
       ASSERT_TRUE(sig.ok()) << sig.status();
       EXPECT_TRUE(OpenSslVerifies(independent.get(), scheme, hash, digest, *sig))
           << SchemeName(scheme) << " " << HashName(hash);
@@ -108,8 +108,7 @@ TEST(TokenKeyTest, DecryptsWhatOpenSslEncrypted) {
     std::string ciphertext(256, '\0');
     size_t length = ciphertext.size();
     ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(ciphertext.data()),
-                               &length,
-                               reinterpret_cast<const unsigned char*>(content_key.data()),
+                               &length, reinterpret_cast<const unsigned char*>(content_key.data()),
                                content_key.size()),
               1);
     ciphertext.resize(length);
@@ -176,12 +175,12 @@ TEST(TokenKeyTest, SteadyStateSignatureCostsExactlySignInitAndSign) {
     if (count != was) delta[function] = count - was;
   }
   EXPECT_EQ(delta, (std::map<std::string, uint64_t>{{"C_SignInit", kSignatures},
-                                                     {"C_Sign", kSignatures}}));
+                                                    {"C_Sign", kSignatures}}));
 }
 
 TEST(TokenKeyTest, ExtractableKeyIsRefused) {
-  auto env = MakeEnv({{.label = "leaky", .id_hex = "07", .key_type = "EC:prime256v1",
-                       .extractable = true}});
+  auto env = MakeEnv(
+      {{.label = "leaky", .id_hex = "07", .key_type = "EC:prime256v1", .extractable = true}});
   ASSERT_NE(env, nullptr);
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       TokenKey::Load(env->token, KeySelector::ByLabel("leaky"), KeyPolicy{}, Deadline());
@@ -201,9 +200,9 @@ TEST(TokenKeyTest, ImportedKeyNeedsThePolicyToAllowIt) {
   const std::string path = env->hsm->dir() + "/imported.pem";
   {
     OsslPtr<BIO, BIO_free_all> out(BIO_new_file(path.c_str(), "w"));
-    ASSERT_EQ(PEM_write_bio_PrivateKey(out.get(), software.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr),
-              1);
+    ASSERT_EQ(
+        PEM_write_bio_PrivateKey(out.get(), software.get(), nullptr, nullptr, 0, nullptr, nullptr),
+        1);
   }
   ASSERT_TRUE(env->hsm->ImportKeyPair(env->info, path, "08", "imported").ok());
   absl::StatusOr<std::shared_ptr<TokenKey>> refused =
@@ -222,10 +221,9 @@ TEST(TokenKeyTest, ClearErrorsForBadRequests) {
   ASSERT_NE(env, nullptr);
   std::shared_ptr<TokenKey> key = LoadById(*env, "09");
   ASSERT_NE(key, nullptr);
-  absl::Status wrong_scheme =
-      key->Sign({.scheme = SignatureScheme::kRsaPss}, Digest(HashAlgorithm::kSha256, "x"),
-                Deadline())
-          .status();
+  absl::Status wrong_scheme = key->Sign({.scheme = SignatureScheme::kRsaPss},
+                                        Digest(HashAlgorithm::kSha256, "x"), Deadline())
+                                  .status();
   EXPECT_EQ(wrong_scheme.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(wrong_scheme.message(), HasSubstr("needs an RSA key"));
   absl::Status short_digest =
