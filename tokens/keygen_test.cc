@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,8 @@ struct GenCase {
   }
   bool sign() const { return purpose == KeyPurpose::kSign; }
 };
+
+void PrintTo(const GenCase& c, std::ostream* os) { *os << c.name; }
 
 // RSA-4096 appears once: SoftHSM takes seconds to generate one.
 const GenCase kGenCases[] = {

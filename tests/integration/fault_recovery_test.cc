@@ -13,7 +13,9 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/token_env.h"
+#include "tokens/keygen.h"
 #include "tokens/log.h"
+#include "tokens/objects.h"
 #include "tokens/token_key.h"
 // Last: it pulls in the PKCS#11 header's macros.
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
@@ -188,18 +190,34 @@ TEST_F(FaultRecoveryTest, AKeyReplacedWhileTheTokenWasOutIsRefused) {
   std::shared_ptr<TokenKey> key = Key("01");
   ASSERT_NE(key, nullptr);
   faults_->RemoveToken(FaultControl::kAllSlots);
-  // Another key under the same label and id, made by an independent tool
-  // straight on SoftHSM (not through the fault module).
-  ASSERT_TRUE(fixtures::RunCommandOk(
-                  {"pkcs11-tool", "--module", fixtures::SoftHsm::ModulePath(), "--token-label",
-                   env_->info.label, "--login", "--pin", env_->info.user_pin, "--delete-object",
-                   "--type", "privkey", "--id", "01"},
-                  {}, {env_->hsm->EnvVar()})
-                  .ok());
-  ASSERT_TRUE(env_->hsm
-                  ->GenerateKeyPair(env_->info,
-                                    {.label = "sig", .id_hex = "01", .key_type = "EC:prime256v1"})
-                  .ok());
+  // While the token is out, its key is replaced by another one under the same
+  // label and id: straight on SoftHSM, past the fault module. (Another
+  // process could not do it: SoftHSM keeps its objects cached in memory.)
+  {
+    absl::StatusOr<std::shared_ptr<Module>> direct = Module::Load(fixtures::SoftHsm::ModulePath());
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    TokenOptions options;
+    options.name = "direct";
+    options.selector = TokenSelector::ByLabel(env_->info.label);
+    options.pin_source =
+        std::make_shared<LiteralPinSourceForTests>(SecretString(env_->info.user_pin));
+    absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(*direct, options);
+    ASSERT_TRUE(token.ok()) << token.status();
+    {
+      absl::StatusOr<SessionLease> lease = (*token)->Acquire(Deadline());
+      ASSERT_TRUE(lease.ok()) << lease.status();
+      AttributeTemplate search;
+      search.AddBytes(CKA_ID, Hex("01"));
+      absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> objects =
+          FindObjects(**direct, lease->handle(), search, 8);
+      ASSERT_TRUE(objects.ok());
+      ASSERT_EQ(objects->size(), 2u);
+      for (CK_OBJECT_HANDLE object : *objects) {
+        ASSERT_EQ(SIGNET_P11(**direct, DestroyObject, lease->handle(), object), CKR_OK);
+      }
+    }
+    ASSERT_TRUE(GenerateKeyPair(*token, {.label = "sig", .id = Hex("01")}, Deadline()).ok());
+  }
   faults_->InsertToken(FaultControl::kAllSlots);
   absl::SleepFor(2 * kRecoveryInterval);
   const uint64_t signs = faults_->CallCount("C_Sign");

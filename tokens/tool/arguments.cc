@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace signet::tool {
 namespace {
@@ -53,14 +54,14 @@ absl::StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
     }
     const OptionSpec* spec = FindSpec(specs, arg);
     if (spec == nullptr) {
-      return absl::InvalidArgumentError(
-          LooksLikeName(arg)
-              ? absl::StrCat("unknown option --", arg)
-              : absl::StrCat("unknown option in position ", i + 1));
+      return absl::InvalidArgumentError(LooksLikeName(arg)
+                                            ? absl::StrCat("unknown option --", arg)
+                                            : absl::StrCat("unknown option in position ", i + 1));
     }
     const std::string name(arg);
     if (!spec->takes_value) {
-      if (inline_value) return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+      if (inline_value)
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
       if (!parsed.flags_.insert(name).second) {
         return absl::InvalidArgumentError(absl::StrCat("--", name, " is given twice"));
       }

@@ -186,9 +186,7 @@ std::string CertificateText(X509* certificate) {
   return Printable(BioText(bio.get()));
 }
 
-std::string HexId(absl::string_view id) {
-  return id.empty() ? "none" : absl::BytesToHexString(id);
-}
+std::string HexId(absl::string_view id) { return id.empty() ? "none" : absl::BytesToHexString(id); }
 
 std::string KeyHeading(absl::string_view label) {
   return label.empty() ? "key (no label)" : absl::StrCat("key ", Printable(label));
@@ -218,7 +216,8 @@ absl::StatusOr<TokenTarget> ParseTokenTarget(const ParsedOptions& options) {
 
   if (absl::StartsWithIgnoreCase(*token, "pkcs11:")) {
     absl::StatusOr<Pkcs11Uri> uri = ParsePkcs11Uri(*token);
-    if (!uri.ok()) return absl::InvalidArgumentError(absl::StrCat("--token: ", uri.status().message()));
+    if (!uri.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--token: ", uri.status().message()));
     // A URI that names a key would suggest that only that key is meant.
     if (uri->object || uri->id || uri->type) {
       return absl::InvalidArgumentError(
@@ -292,9 +291,9 @@ int TokenFailed(const Token& token, const absl::Status& status) {
   Failed(status);
   if (token.state() == TokenState::kLockedOut) {
     absl::FPrintF(stderr,
-                  "signet-token: no PIN was presented beyond the one the token rejected, if any. "
-                  "Once the PIN source is right (or the token's security officer has reset the "
-                  "PIN), run again with --clear-lockout to allow one login attempt.\n");
+                  "signet-token: once the PIN source is right (or the token's security officer "
+                  "has reset the user PIN), run again with --clear-lockout to allow one login "
+                  "attempt\n");
   }
   return kExitFailed;
 }
@@ -470,15 +469,15 @@ int RunSlots(const std::vector<std::string>& args) {
   const ModuleInfo& info = (*module)->info();
   absl::PrintF("module %s: %s, %s, library %d.%d, Cryptoki %d.%d (%s)\n", info.path,
                Printable(info.manufacturer), Printable(info.description),
-               info.library_version.major, info.library_version.minor,
-               info.cryptoki_version.major, info.cryptoki_version.minor,
+               info.library_version.major, info.library_version.minor, info.cryptoki_version.major,
+               info.cryptoki_version.minor,
                info.found_by_get_interface ? "C_GetInterface" : "C_GetFunctionList");
   if (tokens->empty()) absl::PrintF("no initialized token is present\n");
   for (const TokenDescription& token : *tokens) {
     absl::PrintF(
         "\nslot %d\n  label: %s\n  serial: %s\n  manufacturer: %s\n  model: %s\n  login: %s\n",
-        token.slot, Printable(token.label), Printable(token.serial),
-        Printable(token.manufacturer), Printable(token.model), PinStateText(token.flags));
+        token.slot, Printable(token.label), Printable(token.serial), Printable(token.manufacturer),
+        Printable(token.model), PinStateText(token.flags));
   }
   return kExitOk;
 }
