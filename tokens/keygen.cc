@@ -2,6 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <mutex>
+#include <optional>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
@@ -31,12 +35,13 @@ AlgorithmParameters ParametersOf(KeyAlgorithm algorithm) {
   return {KeyType::kEc, 0, "prime256v1"};
 }
 
-// Whether any object of `object_class` has this attribute value.
+// Whether any object (of `object_class`, if given) has this attribute value.
 absl::StatusOr<bool> Exists(const Module& module, CK_SESSION_HANDLE session,
-                            CK_OBJECT_CLASS object_class, CK_ATTRIBUTE_TYPE type,
+                            std::optional<CK_OBJECT_CLASS> object_class, CK_ATTRIBUTE_TYPE type,
                             const std::string& value) {
   AttributeTemplate search;
-  search.Add(CKA_CLASS, object_class).AddBytes(type, value);
+  if (object_class) search.Add(CKA_CLASS, *object_class);
+  search.AddBytes(type, value);
   absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found = FindObjects(module, session, search, 1);
   if (!found.ok()) return found.status();
   return !found->empty();
@@ -104,22 +109,30 @@ absl::StatusOr<std::shared_ptr<TokenKey>> GenerateKeyPair(std::shared_ptr<Token>
       .AddBool(CKA_UNWRAP, false)
       .AddBool(CKA_DERIVE, !rsa && !sign);
 
+  // The uniqueness check and the generation happen as one step, so two
+  // concurrent requests cannot both take a label.
+  static std::mutex* generation_mutex = new std::mutex();
+  std::lock_guard<std::mutex> generation_lock(*generation_mutex);
+  CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
+  CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
   {
     absl::StatusOr<SessionLease> lease = token->Acquire(deadline);
     if (!lease.ok()) return lease.status();
     const Module& module = token->module();
-    for (auto [type, value, what] :
-         {std::tuple{CKA_LABEL, spec.label, "label"}, std::tuple{CKA_ID, id, "id"}}) {
-      absl::StatusOr<bool> exists = Exists(module, lease->handle(), CKO_PRIVATE_KEY, type, value);
+    // A label names one private key; an id names one key pair and its
+    // certificate, so a leftover public key or certificate blocks it too.
+    for (auto [object_class, type, value, what] :
+         {std::tuple{std::optional<CK_OBJECT_CLASS>(CKO_PRIVATE_KEY), CKA_LABEL, spec.label,
+                     "a private key with this label"},
+          std::tuple{std::optional<CK_OBJECT_CLASS>(), CKA_ID, id, "an object with this id"}}) {
+      absl::StatusOr<bool> exists = Exists(module, lease->handle(), object_class, type, value);
       if (!exists.ok()) return token->ReportFailure(*lease, exists.status());
       if (*exists) {
         return absl::AlreadyExistsError(
-            absl::StrCat("token '", token->name(), "' already has a private key with this ", what));
+            absl::StrCat("token '", token->name(), "' already has ", what));
       }
     }
     CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
-    CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
-    CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
     CK_RV rv = SIGNET_P11(module, GenerateKeyPair, lease->handle(), &mechanism,
                           public_template.data(), public_template.size(), private_template.data(),
                           private_template.size(), &public_key, &private_key);
@@ -127,7 +140,16 @@ absl::StatusOr<std::shared_ptr<TokenKey>> GenerateKeyPair(std::shared_ptr<Token>
   }
   KeySelector selector;
   selector.id = id;
-  return TokenKey::Load(std::move(token), selector, KeyPolicy{}, deadline);
+  absl::StatusOr<std::shared_ptr<TokenKey>> key =
+      TokenKey::Load(token, selector, KeyPolicy{}, deadline);
+  if (!key.ok()) {
+    // A key pair nobody can use must not stay behind on the token.
+    if (absl::StatusOr<SessionLease> lease = token->Acquire(deadline); lease.ok()) {
+      (void)SIGNET_P11(token->module(), DestroyObject, lease->handle(), private_key);
+      (void)SIGNET_P11(token->module(), DestroyObject, lease->handle(), public_key);
+    }
+  }
+  return key;
 }
 
 absl::Status StoreCertificate(TokenKey& key, X509* certificate, absl::Time deadline) {
@@ -167,7 +189,7 @@ absl::Status StoreCertificate(TokenKey& key, X509* certificate, absl::Time deadl
   AttributeTemplate search;
   search.Add(CKA_CLASS, CKO_CERTIFICATE).AddBytes(CKA_ID, key.id());
   absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> old =
-      FindObjects(module, lease->handle(), search, 8);
+      FindObjects(module, lease->handle(), search, 64);
   if (!old.ok()) return token->ReportFailure(*lease, old.status());
   CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
   CK_RV rv = SIGNET_P11(module, CreateObject, lease->handle(), cert_template.data(),

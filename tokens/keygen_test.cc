@@ -401,6 +401,27 @@ std::shared_ptr<TokenKey> LoadByLabel(TokenEnv& env, const std::string& label) {
   return key.ok() ? *key : nullptr;
 }
 
+TEST(KeygenTest, ALeftoverCertificateBlocksItsId) {
+  auto env = FreshToken("leftover");
+  ASSERT_NE(env, nullptr);
+  EvpPkeyPtr someone(EVP_EC_gen("P-256"));
+  EvpPkeyPtr ca(EVP_EC_gen("P-256"));
+  X509Ptr cert = MakeCertificate(someone.get(), ca.get(), "Old Holder", 7);
+  ASSERT_NE(cert, nullptr);
+  const std::string path = env->hsm->dir() + "/old.der";
+  {
+    OsslPtr<BIO, BIO_free_all> out(BIO_new_file(path.c_str(), "wb"));
+    ASSERT_EQ(i2d_X509_bio(out.get(), cert.get()), 1);
+  }
+  ASSERT_TRUE(env->hsm->ImportCertificate(env->info, path, "41", "old").ok());
+  absl::StatusOr<std::shared_ptr<TokenKey>> key =
+      GenerateKeyPair(env->token, {.label = "new", .id = Hex("41")}, Deadline());
+  EXPECT_EQ(key.status().code(), absl::StatusCode::kAlreadyExists) << key.status();
+  SessionLease lease = Lease(*env);
+  ASSERT_TRUE(lease.valid());
+  EXPECT_THAT(FindAll(*env, lease, CKO_PRIVATE_KEY), SizeIs(0)) << "a key pair was left behind";
+}
+
 TEST(KeygenTest, CertificatesAreStoredReplacedAndFoundAgain) {
   auto env = FreshToken("certs");
   ASSERT_NE(env, nullptr);

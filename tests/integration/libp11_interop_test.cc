@@ -6,6 +6,11 @@
 //
 // libp11 0.4.12's header does not include a PKCS#11 header of its own, so it
 // and tokens/ share this translation unit without conflicting definitions.
+
+// libp11 hands out legacy RSA / EC_KEY objects (their methods call the
+// token); looking inside them takes the API OpenSSL 3 deprecates.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <libp11.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -168,7 +173,9 @@ TEST(Libp11InteropTest, KeysSignetGeneratesAreFoundThroughLibp11AndSignThere) {
       RSA_get0_key(EVP_PKEY_get0_RSA(private_key.get()), nullptr, nullptr, &d);
       EXPECT_EQ(d, nullptr);
     } else {
-      EXPECT_EQ(EC_KEY_get0_private_key(EVP_PKEY_get0_EC_KEY(private_key.get())), nullptr);
+      // libp11 puts a zero placeholder where the scalar would be.
+      const BIGNUM* scalar = EC_KEY_get0_private_key(EVP_PKEY_get0_EC_KEY(private_key.get()));
+      EXPECT_TRUE(scalar == nullptr || BN_is_zero(scalar));
     }
 
     std::string signature = SignThroughLibp11(private_key.get(), expected.type, digest);

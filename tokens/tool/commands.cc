@@ -302,8 +302,8 @@ int TokenFailed(const Token& token, const absl::Status& status) {
 // slots
 
 std::string PinStateText(CK_FLAGS flags) {
-  if (!(flags & CKF_LOGIN_REQUIRED)) return "no login required";
-  std::string text = "login required, user PIN ";
+  if (!(flags & CKF_LOGIN_REQUIRED)) return "not required";
+  std::string text = "required, user PIN ";
   if (!(flags & CKF_USER_PIN_INITIALIZED)) {
     absl::StrAppend(&text, "not initialized");
   } else if (flags & CKF_USER_PIN_LOCKED) {

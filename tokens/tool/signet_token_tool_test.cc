@@ -4,9 +4,11 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +50,30 @@ PemKey ParsePem(const std::string& pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   return PemKey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+}
+
+// A certificate for `subject_key`, issued by a throwaway CA, as DER.
+std::string CertificateDer(EVP_PKEY* subject_key, const std::string& common_name) {
+  PemKey ca_key(EVP_EC_gen("P-256"));
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
+  if (!ca_key || !cert) return "";
+  X509_set_version(cert.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
+  X509_NAME_add_entry_by_txt(X509_get_issuer_name(cert.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Test CA"), -1, -1, 0);
+  X509_set_pubkey(cert.get(), subject_key);
+  if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) <= 0) return "";
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert.get(), &der);
+  if (length <= 0) return "";
+  std::string result(reinterpret_cast<char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  return result;
 }
 
 // The lines of `out` that describe the key labelled `label`: from its
@@ -142,7 +168,7 @@ TEST_F(SignetTokenToolTest, SlotsListsTheTokenWithLabelAndSerial) {
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\n  serial: ", token_.serial, "\n")));
   EXPECT_THAT(r.out, HasSubstr("\n  manufacturer: SoftHSM project\n"));
   EXPECT_THAT(r.out, HasSubstr("\n  model: SoftHSM v2\n"));
-  EXPECT_THAT(r.out, HasSubstr("\n  login: login required, user PIN ok\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n  login: required, user PIN ok\n"));
   EXPECT_EQ(r.err, "");
 }
 
@@ -221,6 +247,38 @@ TEST_F(SignetTokenToolTest, ExtractableKeyIsListedAsRefusedByPolicy) {
   EXPECT_THAT(accepted, HasSubstr("\n  policy: ok\n"));
 }
 
+TEST_F(SignetTokenToolTest, KeysShowsStoredCertificatesAndListsBadOnesAsRefused) {
+  CommandResult sign = Keygen("bank-signing", "p256", "sign");
+  ASSERT_EQ(sign.exit_code, 0) << sign.err;
+  const std::string sign_id = GeneratedId(sign.out);
+  PemKey sign_key = ParsePem(sign.out.substr(sign.out.find("-----BEGIN")));
+  ASSERT_NE(sign_key, nullptr);
+  CommandResult other = Keygen("bank-decryption", "p256", "decrypt");
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  const std::string other_id = GeneratedId(other.out);
+
+  // A certificate for the key itself, and one for another key stored under
+  // the second key's id (a mistake an operator can make with pkcs11-tool).
+  PemKey stranger(EVP_EC_gen("P-256"));
+  ASSERT_NE(stranger, nullptr);
+  const std::string good_path = dir_->File("good.der");
+  const std::string bad_path = dir_->File("bad.der");
+  std::ofstream(good_path, std::ios::binary) << CertificateDer(sign_key.get(), "Bank Signing");
+  std::ofstream(bad_path, std::ios::binary) << CertificateDer(stranger.get(), "Someone Else");
+  ASSERT_TRUE(hsm_->ImportCertificate(token_, good_path, sign_id, "bank-signing").ok());
+  ASSERT_TRUE(hsm_->ImportCertificate(token_, bad_path, other_id, "bank-decryption").ok());
+
+  CommandResult keys = Run(TokenArgs("keys", pin_file_));
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  const std::string good = KeyBlock(keys.out, "bank-signing");
+  EXPECT_THAT(good, HasSubstr("\n  certificate: subject CN=Bank Signing, expires "));
+  EXPECT_THAT(good, HasSubstr("\n  policy: ok\n"));
+  const std::string bad = KeyBlock(keys.out, "bank-decryption");
+  EXPECT_THAT(bad, HasSubstr("\n  details: unavailable ("));
+  EXPECT_THAT(bad, HasSubstr("certifies a different public key"));
+  EXPECT_THAT(bad, HasSubstr("\n  policy: refused ("));
+}
+
 TEST_F(SignetTokenToolTest, WrongPinFailsAndLocksOutUntilTheOperatorClearsIt) {
   const std::string wrong = WritePinFile("wrong.pin", kWrongPin, 0600);
   CommandResult r = Run(TokenArgs("keys", wrong));
@@ -257,7 +315,7 @@ TEST_F(SignetTokenToolTest, PinFileReadableByOthersIsRefused) {
   // Refused before any login: the token counts no failed attempt.
   r = Run({"slots", "--module", SoftHsm::ModulePath()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("\n  login: login required, user PIN ok\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n  login: required, user PIN ok\n"));
 }
 
 TEST_F(SignetTokenToolTest, TokenByUriWithPinSourceFromTheEnvironment) {
