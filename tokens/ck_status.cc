@@ -122,6 +122,8 @@ absl::StatusCode CodeFor(CK_RV rv) {
     case CKR_PIN_INCORRECT:
     case CKR_PIN_LOCKED:
     case CKR_PIN_EXPIRED:
+    case CKR_PIN_INVALID:
+    case CKR_PIN_LEN_RANGE:
     case CKR_USER_PIN_NOT_INITIALIZED:
     case CKR_OPERATION_ACTIVE:
       return absl::StatusCode::kFailedPrecondition;
@@ -184,7 +186,10 @@ bool IsTokenFault(CK_RV rv) {
 }
 
 bool IsPinRejection(CK_RV rv) {
-  return rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED;
+  // PIN_INVALID and PIN_LEN_RANGE: the configured PIN cannot be right either,
+  // and presenting it again may count as another failed attempt.
+  return rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED ||
+         rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE;
 }
 
 absl::Status Pkcs11Error(absl::string_view function, CK_RV rv, absl::string_view context) {

@@ -20,8 +20,8 @@ std::string CkrName(CK_RV rv);
 // finds its keys again before the next use.
 bool IsTokenFault(CK_RV rv);
 
-// The token rejected the PIN itself: it must never be presented again
-// automatically.
+// The token rejected the PIN (wrong, locked, expired, or malformed): it must
+// never be presented again automatically.
 bool IsPinRejection(CK_RV rv);
 
 // Status for a failed PKCS#11 call: "C_Sign on token 'bank': CKR_DEVICE_ERROR".

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -139,8 +140,23 @@ absl::Status Module::Initialize() {
 }
 
 absl::Status Module::Reinitialize(uint64_t seen_generation) {
-  std::unique_lock<std::shared_mutex> lock(reinitialize_mutex_);
+  // Bounded: a call stuck inside the module (p11-kit's client can leave
+  // concurrent callers waiting forever on a dead connection) must not stop
+  // recovery of the whole appliance with it.
+  std::unique_lock<std::shared_timed_mutex> lock(reinitialize_mutex_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::seconds(10))) {
+    return MarkRetryable(absl::UnavailableError(
+        absl::StrCat("PKCS#11 module ", info_.path,
+                     " cannot be re-initialised: calls into it have not returned for 10 s")));
+  }
   if (init_generation_.load() != seen_generation) return absl::OkStatus();
+  if (!finalize_on_destruction_) {
+    // Another component of the process initialised the module; finalising
+    // it would pull the module from under that component.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "PKCS#11 module ", info_.path,
+        " was initialised by another component of this process and cannot be re-initialised"));
+  }
   counters_.Add(P11Fn::kFinalize);
   (void)functions_->C_Finalize(nullptr);
   CK_C_INITIALIZE_ARGS args{};
@@ -151,7 +167,7 @@ absl::Status Module::Reinitialize(uint64_t seen_generation) {
   if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     return SIGNET_P11_ERROR(Initialize, rv, info_.path);
   }
-  finalize_on_destruction_ = true;
+  finalize_on_destruction_ = rv == CKR_OK;
   Log(LogLevel::kWarning, absl::StrCat("PKCS#11 module ", info_.path, " was re-initialised"));
   return absl::OkStatus();
 }

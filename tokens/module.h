@@ -50,7 +50,7 @@ class Module {
     auto function = functions_->*member;
     if (function == nullptr) return CKR_FUNCTION_NOT_SUPPORTED;
     // Shared: calls run in parallel, but never across a re-initialisation.
-    std::shared_lock<std::shared_mutex> lock(reinitialize_mutex_);
+    std::shared_lock<std::shared_timed_mutex> lock(reinitialize_mutex_);
     return function(std::forward<Args>(args)...);
   }
 
@@ -79,7 +79,7 @@ class Module {
   CK_FUNCTION_LIST* functions_ = nullptr;
   bool finalize_on_destruction_ = false;
   mutable CallCounters counters_;
-  mutable std::shared_mutex reinitialize_mutex_;
+  mutable std::shared_timed_mutex reinitialize_mutex_;
   std::atomic<uint64_t> init_generation_{1};
   std::atomic<bool> suspect_{false};
 };

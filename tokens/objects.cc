@@ -97,7 +97,10 @@ std::optional<CK_ULONG> UlongAttribute(const AttributeValues& values, CK_ATTRIBU
 
 std::string FixedWidthText(const CK_UTF8CHAR* text, size_t size) {
   std::string result(reinterpret_cast<const char*>(text), size);
-  absl::StripTrailingAsciiWhitespace(&result);
+  // Blank padding is the standard; some tokens pad with NULs.
+  while (!result.empty() && (result.back() == '\0' || absl::ascii_isspace(result.back()))) {
+    result.pop_back();
+  }
   return result;
 }
 

@@ -163,6 +163,7 @@ absl::Status Token::LockOut(std::string reason, std::optional<CK_RV> rv) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state_ = TokenState::kLockedOut;
+    lockout_rv_ = rv;
     operator_cleared_lockout_ = false;
     detail_ = absl::StrCat("token '", name(), "' ", reason,
                            "; no PIN will be presented again until an operator clears the lockout");
@@ -177,8 +178,10 @@ absl::Status Token::NotReadyError() const {
   switch (state_) {
     case TokenState::kReady:
       return absl::OkStatus();
-    case TokenState::kLockedOut:
-      return absl::FailedPreconditionError(detail_);
+    case TokenState::kLockedOut: {
+      absl::Status status = absl::FailedPreconditionError(detail_);
+      return lockout_rv_ ? AttachCkRv(std::move(status), *lockout_rv_) : status;
+    }
     case TokenState::kAbsent:
     case TokenState::kRecovering:
       return MarkRetryable(absl::UnavailableError(detail_));
@@ -187,6 +190,11 @@ absl::Status Token::NotReadyError() const {
 }
 
 absl::StatusOr<SessionLease> Token::Acquire(absl::Time deadline) {
+  // A request whose deadline passed is not started (DESIGN.md decision 8).
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the deadline passed before token '", name(), "' was asked"));
+  }
   SyncWithModule();
   bool ready;
   {
@@ -220,6 +228,11 @@ absl::Status Token::ReportFailure(SessionLease& lease, absl::Status status) {
     // The key object changed under us; keys find themselves again.
     generation_.fetch_add(1, std::memory_order_acq_rel);
     return MarkRetryable(std::move(status));
+  }
+  if (rv == CKR_OPERATION_ACTIVE) {
+    // The session is stuck in an unfinished operation: drop it alone.
+    lease.MarkBroken();
+    return status;
   }
   if (!IsTokenFault(rv)) return status;
   lease.MarkBroken();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -125,6 +126,8 @@ class Token {
   // An operator cleared a lockout: one login may ignore the token's PIN
   // warnings (a token keeps CKF_USER_PIN_COUNT_LOW until a login succeeds).
   bool operator_cleared_lockout_ = false;
+  // What the token answered when it locked us out, if it answered.
+  std::optional<CK_RV> lockout_rv_;
   absl::Time last_failed_recovery_ = absl::InfinitePast();
 
   std::mutex login_mutex_;

@@ -52,7 +52,7 @@ class TokenKey {
   absl::StatusOr<SecretBytes> Decrypt(DecryptionScheme scheme, absl::string_view ciphertext,
                                       absl::Time deadline) const;
   // ECDH (cofactor-less, no KDF): the shared secret with the peer's public
-  // point (uncompressed or DER OCTET STRING). Never retried automatically.
+  // point, uncompressed (0x04 || x || y). Never retried automatically.
   absl::StatusOr<SecretBytes> DeriveEcdh(absl::string_view peer_point, absl::Time deadline) const;
 
   const std::string& label() const { return label_; }

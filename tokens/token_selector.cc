@@ -25,6 +25,19 @@ absl::StatusOr<TokenSelector> TokenSelector::FromUri(const Pkcs11Uri& uri) {
   s.manufacturer = uri.manufacturer;
   s.model = uri.model;
   if (uri.slot_id) s.slot_id = static_cast<CK_SLOT_ID>(*uri.slot_id);
+  // Ignoring an attribute would widen the match to tokens the URI excludes.
+  for (const auto& [present, name] :
+       {std::pair{uri.library_manufacturer.has_value(), "library-manufacturer"},
+        std::pair{uri.library_description.has_value(), "library-description"},
+        std::pair{uri.library_version.has_value(), "library-version"},
+        std::pair{uri.slot_description.has_value(), "slot-description"},
+        std::pair{uri.slot_manufacturer.has_value(), "slot-manufacturer"}}) {
+    if (present) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the pkcs11: URI attribute ", name,
+          " cannot select a token here; use token=, serial=, manufacturer=, model= or slot-id="));
+    }
+  }
   if (s.empty()) {
     return absl::InvalidArgumentError(
         "the pkcs11: URI names no token: give token=, serial=, manufacturer=, model= or slot-id=");

@@ -51,7 +51,11 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   options.name = "bank-hsm";
   options.selector = TokenSelector::ByLabel("bank-hsm");
   options.pin_source = std::make_shared<LiteralPinSourceForTests>(SecretString(info->user_pin));
-  options.max_in_flight = 4;
+  // One call at a time: p11-kit 0.24's client leaves concurrent callers
+  // waiting forever when the connection dies under them (seen here: every
+  // thread parked in the client's condition wait, none reading the socket).
+  // Four signing threads still queue for the token.
+  options.max_in_flight = 1;
   options.recovery_interval = absl::Milliseconds(100);
   absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(*module, options);
   ASSERT_TRUE(token.ok()) << token.status();
@@ -91,7 +95,7 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   const int before_kill = ok.load();
   (*server)->Kill();
   absl::SleepFor(absl::Milliseconds(400));
-  ASSERT_TRUE((*server)->Restart().ok());
+  absl::Status restart = (*server)->Restart();
   restarted = true;
   // Bounded wait for the token to serve again by itself.
   for (int i = 0; i < 200 && ok_after_restart.load() < 20; ++i) {
@@ -99,6 +103,7 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   }
   stop = true;
   for (auto& t : threads) t.join();
+  ASSERT_TRUE(restart.ok()) << restart;
 
   EXPECT_GT(before_kill, 0);
   EXPECT_GT(retryable.load(), 0) << "the kill was not noticed";
