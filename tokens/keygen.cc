@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "tokens/der.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
 
@@ -45,16 +46,6 @@ absl::StatusOr<bool> Exists(const Module& module, CK_SESSION_HANDLE session,
   absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found = FindObjects(module, session, search, 1);
   if (!found.ok()) return found.status();
   return !found->empty();
-}
-
-template <typename T, int (*Encode)(const T*, unsigned char**)>
-std::string DerOf(const T* value) {
-  int length = Encode(value, nullptr);
-  if (length <= 0) return {};
-  std::string der(static_cast<size_t>(length), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  Encode(value, &out);
-  return der;
 }
 
 }  // namespace

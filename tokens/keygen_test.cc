@@ -19,6 +19,7 @@
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/ck_status.h"
+#include "tokens/der.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
 
@@ -80,15 +81,6 @@ AttributeValues Read(TokenEnv& env, const SessionLease& lease, CK_OBJECT_HANDLE 
       ReadAttributes(env.token->module(), lease.handle(), object, types);
   EXPECT_TRUE(values.ok()) << values.status();
   return values.ok() ? *values : AttributeValues();
-}
-
-std::string DerOf(X509* certificate) {
-  unsigned char* der = nullptr;
-  int length = i2d_X509(certificate, &der);
-  if (length <= 0) return {};
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
 }
 
 struct GenCase {
@@ -463,7 +455,7 @@ TEST(KeygenTest, CertificatesAreStoredReplacedAndFoundAgain) {
       std::vector<CK_OBJECT_HANDLE> certs = FindById(*env, lease, CKO_CERTIFICATE, Hex(c.id_hex));
       ASSERT_THAT(certs, SizeIs(1));
       AttributeValues values = Read(*env, lease, certs[0], {CKA_VALUE, CKA_LABEL, CKA_TOKEN});
-      EXPECT_EQ(values[CKA_VALUE], DerOf(second.get()));
+      EXPECT_EQ(values[CKA_VALUE], (DerOf<X509, i2d_X509>(second.get())));
       EXPECT_EQ(values[CKA_LABEL], c.label);
       EXPECT_THAT(BoolAttribute(values, CKA_TOKEN), Optional(true));
     }
@@ -489,7 +481,8 @@ TEST(KeygenTest, CertificatesAreStoredReplacedAndFoundAgain) {
       ASSERT_TRUE(lease.valid());
       std::vector<CK_OBJECT_HANDLE> certs = FindById(*env, lease, CKO_CERTIFICATE, Hex(c.id_hex));
       ASSERT_THAT(certs, SizeIs(1));
-      EXPECT_EQ(Read(*env, lease, certs[0], {CKA_VALUE})[CKA_VALUE], DerOf(second.get()));
+      EXPECT_EQ(Read(*env, lease, certs[0], {CKA_VALUE})[CKA_VALUE],
+                (DerOf<X509, i2d_X509>(second.get())));
     }
   }
 

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
+#include "tokens/der.h"
 #include "tokens/openssl_error.h"
 
 namespace signet {
@@ -86,11 +87,8 @@ absl::StatusOr<std::string> EcParamsForCurve(absl::string_view curve_name) {
   if (nid == NID_undef) nid = EC_curve_nist2nid(std::string(curve_name).c_str());
   ASN1_OBJECT* oid = nid == NID_undef ? nullptr : OBJ_nid2obj(nid);
   if (oid == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown curve ", curve_name));
-  int length = i2d_ASN1_OBJECT(oid, nullptr);
-  if (length <= 0) return OpenSslError("encoding a curve OID");
-  std::string der(static_cast<size_t>(length), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_ASN1_OBJECT(oid, &out);
+  std::string der = DerOf<ASN1_OBJECT, i2d_ASN1_OBJECT>(oid);
+  if (der.empty()) return OpenSslError("encoding a curve OID");
   return der;
 }
 
@@ -116,11 +114,8 @@ bool SamePublicKey(const EVP_PKEY* a, const EVP_PKEY* b) {
 }
 
 absl::StatusOr<std::string> PublicKeyDer(const EVP_PKEY* key) {
-  int length = i2d_PUBKEY(key, nullptr);
-  if (length <= 0) return OpenSslError("encoding a public key");
-  std::string der(static_cast<size_t>(length), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_PUBKEY(key, &out);
+  std::string der = DerOf<EVP_PKEY, i2d_PUBKEY>(key);
+  if (der.empty()) return OpenSslError("encoding a public key");
   return der;
 }
 

@@ -4,6 +4,7 @@
 #include <openssl/ecdsa.h>
 
 #include "absl/strings/str_cat.h"
+#include "tokens/der.h"
 #include "tokens/ossl_ptr.h"
 
 namespace signet {
@@ -62,11 +63,8 @@ absl::StatusOr<std::string> EcdsaRawToDer(absl::string_view raw) {
   }
   (void)r.release();
   (void)s.release();
-  int length = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (length <= 0) return absl::InternalError("i2d_ECDSA_SIG failed");
-  std::string der(static_cast<size_t>(length), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  if (i2d_ECDSA_SIG(sig.get(), &out) != length) return absl::InternalError("i2d_ECDSA_SIG failed");
+  std::string der = DerOf<ECDSA_SIG, i2d_ECDSA_SIG>(sig.get());
+  if (der.empty()) return absl::InternalError("i2d_ECDSA_SIG failed");
   return der;
 }
 

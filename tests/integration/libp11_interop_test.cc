@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/token_env.h"
+#include "tokens/der.h"
 #include "tokens/keygen.h"
 #include "tokens/public_key.h"
 
@@ -48,15 +49,6 @@ struct GeneratedKey {
 EvpPkeyPtr PublicKeyFromDer(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   return EvpPkeyPtr(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
-}
-
-std::string SpkiDer(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int length = i2d_PUBKEY(key, &der);
-  if (length <= 0) return {};
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
 }
 
 // Through the EVP_PKEY libp11 made: its RSA_METHOD / EC_KEY_METHOD turn
@@ -165,7 +157,7 @@ TEST(Libp11InteropTest, KeysSignetGeneratesAreFoundThroughLibp11AndSignThere) {
     EvpPkeyPtr private_key(PKCS11_get_private_key(const_cast<PKCS11_KEY*>(found)));
     ASSERT_NE(private_key, nullptr);
     // The same key as Signet generated ...
-    EXPECT_EQ(SpkiDer(private_key.get()), expected.public_key_der);
+    EXPECT_EQ((DerOf<EVP_PKEY, i2d_PUBKEY>(private_key.get())), expected.public_key_der);
     // ... and libp11 holds no private value of it: a signature can only have
     // come from the token.
     if (expected.type == KeyType::kRsa) {
