@@ -270,18 +270,9 @@ class GeneratedKeyTest : public ::testing::TestWithParam<GenCase> {
       }
     } else if (c.rsa()) {
       const std::string content_key = "fedcba9876543210fedcba9876543210";
-      EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(independent.get(), nullptr));
-      ASSERT_EQ(EVP_PKEY_encrypt_init(ctx.get()), 1);
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING), 1);
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()), 1);
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()), 1);
-      std::string ciphertext(static_cast<size_t>(c.bits / 8), '\0');
-      size_t length = ciphertext.size();
-      ASSERT_EQ(EVP_PKEY_encrypt(
-                    ctx.get(), reinterpret_cast<unsigned char*>(ciphertext.data()), &length,
-                    reinterpret_cast<const unsigned char*>(content_key.data()), content_key.size()),
-                1);
-      ciphertext.resize(length);
+      const std::string ciphertext = fixtures::OpenSslEncrypt(
+          independent.get(), DecryptionScheme::kRsaOaepSha256, content_key);
+      ASSERT_FALSE(ciphertext.empty());
       absl::StatusOr<SecretBytes> plaintext =
           key_->Decrypt(DecryptionScheme::kRsaOaepSha256, ciphertext, Deadline());
       ASSERT_TRUE(plaintext.ok()) << plaintext.status();

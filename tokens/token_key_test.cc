@@ -96,22 +96,8 @@ TEST(TokenKeyTest, DecryptsWhatOpenSslEncrypted) {
   ASSERT_NE(independent, nullptr);
   const std::string content_key = "0123456789abcdef0123456789abcdef";
   for (DecryptionScheme scheme : {DecryptionScheme::kRsaPkcs1, DecryptionScheme::kRsaOaepSha256}) {
-    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(independent.get(), nullptr));
-    ASSERT_EQ(EVP_PKEY_encrypt_init(ctx.get()), 1);
-    if (scheme == DecryptionScheme::kRsaOaepSha256) {
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING), 1);
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()), 1);
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()), 1);
-    } else {
-      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), 1);
-    }
-    std::string ciphertext(256, '\0');
-    size_t length = ciphertext.size();
-    ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(ciphertext.data()),
-                               &length, reinterpret_cast<const unsigned char*>(content_key.data()),
-                               content_key.size()),
-              1);
-    ciphertext.resize(length);
+    const std::string ciphertext = fixtures::OpenSslEncrypt(independent.get(), scheme, content_key);
+    ASSERT_FALSE(ciphertext.empty());
     absl::StatusOr<SecretBytes> plaintext = key->Decrypt(scheme, ciphertext, Deadline());
     ASSERT_TRUE(plaintext.ok()) << plaintext.status();
     EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);

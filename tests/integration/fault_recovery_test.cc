@@ -137,14 +137,9 @@ TEST_F(FaultRecoveryTest, DecryptionIsNotRetriedAutomatically) {
   ASSERT_NE(key, nullptr);
   EvpPkeyPtr independent = env_->IndependentPublicKey("02");
   ASSERT_NE(independent, nullptr);
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(independent.get(), nullptr));
-  ASSERT_EQ(EVP_PKEY_encrypt_init(ctx.get()), 1);
-  ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), 1);
-  std::string ciphertext(256, '\0');
-  size_t length = ciphertext.size();
-  ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(ciphertext.data()),
-                             &length, reinterpret_cast<const unsigned char*>("k"), 1),
-            1);
+  const std::string ciphertext =
+      fixtures::OpenSslEncrypt(independent.get(), DecryptionScheme::kRsaPkcs1, "k");
+  ASSERT_FALSE(ciphertext.empty());
 
   faults_->Fail("C_Decrypt", CKR_DEVICE_ERROR, 1);
   const uint64_t before = faults_->CallCount("C_Decrypt");

@@ -30,14 +30,10 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   absl::StatusOr<fixtures::TokenInfo> info = (*hsm)->InitTokenWithKeys(
       "bank-hsm", {{.label = "signer", .id_hex = "11", .key_type = "EC:prime256v1"}});
   ASSERT_TRUE(info.ok()) << info.status();
-  EvpPkeyPtr independent;
-  {
-    absl::StatusOr<std::string> pem = (*hsm)->ExportPublicKeyPem(*info, "11");
-    ASSERT_TRUE(pem.ok()) << pem.status();
-    OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
-    independent.reset(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-    ASSERT_NE(independent, nullptr);
-  }
+  absl::StatusOr<std::string> pem = (*hsm)->ExportPublicKeyPem(*info, "11");
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  EvpPkeyPtr independent = fixtures::PublicKeyFromPem(*pem);
+  ASSERT_NE(independent, nullptr);
   absl::StatusOr<std::unique_ptr<fixtures::P11KitServer>> server = fixtures::P11KitServer::Start(
       fixtures::SoftHsm::ModulePath(), "pkcs11:token=bank-hsm", (*hsm)->dir());
   ASSERT_TRUE(server.ok()) << server.status();
