@@ -24,6 +24,7 @@ using OsslPtr = std::unique_ptr<T, OsslDeleter<T, Free>>;
 using EvpPkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using EvpPkeyCtxPtr = OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using EvpMdCtxPtr = OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using EvpMdPtr = OsslPtr<EVP_MD, EVP_MD_free>;
 using X509Ptr = OsslPtr<X509, X509_free>;
 using BignumPtr = OsslPtr<BIGNUM, BN_free>;
 using EcdsaSigPtr = OsslPtr<ECDSA_SIG, ECDSA_SIG_free>;

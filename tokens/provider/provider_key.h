@@ -1,0 +1,29 @@
+// What the provider hands OpenSSL as key data: a key on a token, or (when
+// OpenSSL imports a certificate's key to compare it with ours) a public key
+// alone. Private key material is never part of it.
+#ifndef SIGNET_TOKENS_PROVIDER_PROVIDER_KEY_H_
+#define SIGNET_TOKENS_PROVIDER_PROVIDER_KEY_H_
+
+#include <memory>
+
+#include "tokens/algorithms.h"
+#include "tokens/ossl_ptr.h"
+#include "tokens/token_key.h"
+
+namespace signet::provider {
+
+struct ProviderContext;
+
+struct ProviderKey {
+  ProviderContext* provider = nullptr;
+  KeyType type = KeyType::kRsa;
+  // Null for a public key OpenSSL imported.
+  std::shared_ptr<TokenKey> token_key;
+  // A software copy of the public key (default provider), for every public
+  // operation: parameters, comparison, verification.
+  EvpPkeyPtr public_key;
+};
+
+}  // namespace signet::provider
+
+#endif  // SIGNET_TOKENS_PROVIDER_PROVIDER_KEY_H_

@@ -1,0 +1,303 @@
+// OpenSSL's own CMS code signing with keys that stay on a SoftHSM2 token,
+// through Signet's provider, checked by the openssl command line.
+#include "tokens/provider/provider.h"
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/rsa.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_pki.h"
+#include "tests/fixtures/token_env.h"
+#include "tokens/public_key.h"
+
+namespace signet::provider {
+namespace {
+
+using fixtures::Deadline;
+using fixtures::Hex;
+using fixtures::KeySpec;
+using fixtures::TokenEnv;
+using ::testing::HasSubstr;
+
+// Key names as a configuration gives them, mapped to keys on the token.
+class MapResolver : public KeyResolver {
+ public:
+  void Add(std::string name, std::shared_ptr<TokenKey> key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    keys_[std::move(name)] = std::move(key);
+  }
+  absl::StatusOr<std::shared_ptr<TokenKey>> Resolve(absl::string_view reference) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = keys_.find(std::string(reference));
+    if (it == keys_.end()) {
+      return absl::NotFoundError(absl::StrCat("no key named '", reference, "'"));
+    }
+    return it->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<TokenKey>> keys_;
+};
+
+using LibCtxPtr = OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
+using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
+using BioPtr = OsslPtr<BIO, BIO_free_all>;
+
+struct Signer {
+  std::string name;
+  std::string id_hex;
+  std::string key_type;
+};
+
+const Signer kSigners[] = {
+    {"rsa", "01", "rsa:2048"}, {"p256", "02", "EC:prime256v1"}, {"p384", "03", "EC:secp384r1"}};
+
+class ProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<KeySpec> keys;
+    for (const Signer& s : kSigners) {
+      keys.push_back({.label = s.name, .id_hex = s.id_hex, .key_type = s.key_type});
+    }
+    absl::StatusOr<std::unique_ptr<TokenEnv>> env =
+        TokenEnv::Create({.label = "provider", .keys = keys});
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = std::move(*env);
+    resolver_ = std::make_shared<MapResolver>();
+    for (const Signer& s : kSigners) {
+      absl::StatusOr<std::shared_ptr<TokenKey>> key =
+          TokenKey::Load(env_->token, KeySelector::ById(Hex(s.id_hex)), KeyPolicy{}, Deadline());
+      ASSERT_TRUE(key.ok()) << key.status();
+      resolver_->Add(s.name, *key);
+    }
+    libctx_.reset(OSSL_LIB_CTX_new());
+    absl::StatusOr<std::unique_ptr<LoadedProviders>> providers =
+        RegisterBuiltinProvider(libctx_.get(), resolver_);
+    ASSERT_TRUE(providers.ok()) << providers.status();
+    providers_ = std::move(*providers);
+    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = std::make_unique<fixtures::TestCa>(std::move(*ca));
+    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("provider-test");
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::make_unique<fixtures::TempDir>(std::move(*dir));
+    ca_path_ = dir_->File("ca.pem");
+    ASSERT_TRUE(fixtures::WritePem(ca_path_, ca_->certificate()).ok());
+  }
+
+  // Token keys go first, the library context last: a key's public EVP_PKEY
+  // may hold a cached export to the provider's keymgmt.
+  void TearDown() override {
+    resolver_.reset();
+    providers_.reset();
+    libctx_.reset();
+  }
+
+  // The provider key and a certificate for it.
+  std::pair<EvpPkeyPtr, X509Ptr> KeyAndCertificate(const std::string& name) {
+    absl::StatusOr<EvpPkeyPtr> key = LoadTokenKey(libctx_.get(), name);
+    EXPECT_TRUE(key.ok()) << key.status();
+    if (!key.ok()) return {};
+    std::shared_ptr<TokenKey> token_key = *resolver_->Resolve(name);
+    absl::StatusOr<X509Ptr> cert =
+        ca_->Issue(token_key->public_key(), "Bank " + name, "statements@bank.example");
+    EXPECT_TRUE(cert.ok()) << cert.status();
+    if (!cert.ok()) return {};
+    return {std::move(*key), std::move(*cert)};
+  }
+
+  // CMS SignedData over `content` made by OpenSSL's CMS code with the token
+  // key; DER, or empty (with a test failure) if signing failed.
+  std::string Sign(const std::string& name, const std::string& content, const char* digest,
+                   bool detached, bool pss = false) {
+    auto [key, cert] = KeyAndCertificate(name);
+    if (!key || !cert) return {};
+    BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+    unsigned int flags = CMS_BINARY | CMS_PARTIAL | (detached ? CMS_DETACHED : 0);
+    CmsPtr cms(CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, flags, libctx_.get(), nullptr));
+    EVP_MD* md = EVP_MD_fetch(libctx_.get(), digest, nullptr);
+    CMS_SignerInfo* si =
+        cms ? CMS_add1_signer(cms.get(), cert.get(), key.get(), md, flags | CMS_KEY_PARAM)
+            : nullptr;
+    EVP_MD_free(md);
+    if (si == nullptr) {
+      ADD_FAILURE() << "CMS_add1_signer: " << OpenSslErrors();
+      return {};
+    }
+    if (pss) {
+      EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+      if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1) {
+        ADD_FAILURE() << "PSS parameters: " << OpenSslErrors();
+        return {};
+      }
+    }
+    if (CMS_final(cms.get(), data.get(), nullptr, flags) != 1) {
+      ADD_FAILURE() << "CMS_final: " << OpenSslErrors();
+      return {};
+    }
+    unsigned char* der = nullptr;
+    int length = i2d_CMS_ContentInfo(cms.get(), &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(std::max(length, 0)));
+    OPENSSL_free(der);
+    return out;
+  }
+
+  static std::string OpenSslErrors() {
+    std::string text;
+    const char* file = nullptr;
+    const char* function = nullptr;
+    int line = 0;
+    while (unsigned long code = ERR_get_error_all(&file, &line, &function, nullptr, nullptr)) {
+      char buffer[256];
+      ERR_error_string_n(code, buffer, sizeof(buffer));
+      absl::StrAppend(&text, buffer, " (", file ? file : "?", ":", line, " ",
+                      function ? function : "", "); ");
+    }
+    return text;
+  }
+
+  std::unique_ptr<TokenEnv> env_;
+  std::shared_ptr<MapResolver> resolver_;
+  LibCtxPtr libctx_;
+  std::unique_ptr<LoadedProviders> providers_;
+  std::unique_ptr<fixtures::TestCa> ca_;
+  std::unique_ptr<fixtures::TempDir> dir_;
+  std::string ca_path_;
+};
+
+TEST_F(ProviderTest, DetachedAndAttachedSignaturesVerifyWithOpenssl) {
+  const std::string content = "Statement for account 42\r\nBalance: 1,234.56 EUR\r\n";
+  for (const Signer& s : kSigners) {
+    for (const char* digest : {"SHA256", "SHA384", "SHA512"}) {
+      SCOPED_TRACE(absl::StrCat(s.name, " ", digest));
+      std::string detached = Sign(s.name, content, digest, /*detached=*/true);
+      ASSERT_FALSE(detached.empty());
+      EXPECT_TRUE(fixtures::OpensslCmsVerify(detached, ca_path_, content).ok());
+      EXPECT_FALSE(fixtures::OpensslCmsVerify(detached, ca_path_, content + "x").ok());
+      std::string attached = Sign(s.name, content, digest, /*detached=*/false);
+      ASSERT_FALSE(attached.empty());
+      EXPECT_TRUE(fixtures::OpensslCmsVerify(attached, ca_path_, std::nullopt).ok());
+    }
+  }
+}
+
+TEST_F(ProviderTest, RsaPssSignaturesVerifyWithOpenssl) {
+  const std::string content = "PSS-signed statement";
+  for (const char* digest : {"SHA256", "SHA384", "SHA512"}) {
+    SCOPED_TRACE(digest);
+    std::string signature = Sign("rsa", content, digest, /*detached=*/true, /*pss=*/true);
+    ASSERT_FALSE(signature.empty());
+    // The signer info names RSASSA-PSS, not rsaEncryption.
+    const auto* p = reinterpret_cast<const unsigned char*>(signature.data());
+    CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(signature.size())));
+    ASSERT_NE(cms, nullptr);
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+    X509_ALGOR* signature_algorithm = nullptr;
+    CMS_SignerInfo_get0_algs(si, nullptr, nullptr, nullptr, &signature_algorithm);
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, signature_algorithm);
+    EXPECT_EQ(OBJ_obj2nid(oid), NID_rsassaPss);
+    EXPECT_TRUE(fixtures::OpensslCmsVerify(signature, ca_path_, content).ok());
+  }
+}
+
+TEST_F(ProviderTest, TheTokenOnlySignsAndNothingPrivateIsRead) {
+  const auto before = env_->module->counters().Snapshot();
+  for (const Signer& s : kSigners) {
+    ASSERT_FALSE(Sign(s.name, "content", "SHA256", true).empty());
+  }
+  const auto after = env_->module->counters().Snapshot();
+  std::map<std::string, uint64_t> delta;
+  for (const auto& [function, count] : after) {
+    uint64_t was = before.count(function) ? before.at(function) : 0;
+    if (count != was) delta[function] = count - was;
+  }
+  const uint64_t n = std::size(kSigners);
+  EXPECT_EQ(delta, (std::map<std::string, uint64_t>{{"C_SignInit", n}, {"C_Sign", n}}));
+}
+
+TEST_F(ProviderTest, DefaultProviderKeysKeepWorkingBesideIt) {
+  const auto before = env_->module->counters().Snapshot();
+  EvpPkeyPtr software(EVP_PKEY_Q_keygen(libctx_.get(), nullptr, "RSA", size_t{2048}));
+  ASSERT_NE(software, nullptr) << OpenSslErrors();
+  EXPECT_STREQ(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(software.get())), "default");
+  EvpPkeyPtr ec(EVP_PKEY_Q_keygen(libctx_.get(), nullptr, "EC", "P-256"));
+  ASSERT_NE(ec, nullptr) << OpenSslErrors();
+  for (EVP_PKEY* key : {software.get(), ec.get()}) {
+    absl::StatusOr<X509Ptr> cert = ca_->Issue(key, "Software signer");
+    ASSERT_TRUE(cert.ok());
+    BioPtr data(BIO_new_mem_buf("software", 8));
+    CmsPtr cms(CMS_sign_ex(cert->get(), key, nullptr, data.get(), CMS_BINARY | CMS_DETACHED,
+                           libctx_.get(), nullptr));
+    ASSERT_NE(cms, nullptr) << OpenSslErrors();
+    unsigned char* der = nullptr;
+    int length = i2d_CMS_ContentInfo(cms.get(), &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
+    OPENSSL_free(der);
+    EXPECT_TRUE(fixtures::OpensslCmsVerify(out, ca_path_, std::string("software")).ok());
+  }
+  EXPECT_EQ(env_->module->counters().Snapshot(), before) << "a software key reached the token";
+}
+
+TEST_F(ProviderTest, ClearErrorsForBadReferences) {
+  absl::StatusOr<EvpPkeyPtr> missing = LoadTokenKey(libctx_.get(), "nope");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope"));
+
+  LibCtxPtr other(OSSL_LIB_CTX_new());
+  EXPECT_EQ(LoadTokenKey(other.get(), "rsa").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ProviderTest, ManyThreadsSignThroughTheProvider) {
+  std::vector<std::pair<EvpPkeyPtr, X509Ptr>> signers;
+  for (const Signer& s : kSigners) signers.push_back(KeyAndCertificate(s.name));
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      const auto& [key, cert] = signers[t % signers.size()];
+      for (int i = 0; absl::Now() < end; ++i) {
+        const std::string content = absl::StrCat("message ", t, "/", i);
+        BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+        CmsPtr cms(CMS_sign_ex(cert.get(), key.get(), nullptr, data.get(),
+                               CMS_BINARY | CMS_DETACHED, libctx_.get(), nullptr));
+        if (cms == nullptr) {
+          ++failed;
+          continue;
+        }
+        BioPtr check(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+        OsslPtr<X509_STORE, X509_STORE_free> store(X509_STORE_new());
+        X509_STORE_add_cert(store.get(), ca_->certificate());
+        if (CMS_verify(cms.get(), nullptr, store.get(), check.get(), nullptr, CMS_BINARY) == 1) {
+          ++ok;
+        } else {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0) << OpenSslErrors();
+  EXPECT_GT(ok.load(), 8);
+}
+
+}  // namespace
+}  // namespace signet::provider
