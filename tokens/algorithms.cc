@@ -44,6 +44,8 @@ absl::string_view SchemeName(DecryptionScheme scheme) {
       return "RSA PKCS#1 v1.5";
     case DecryptionScheme::kRsaOaepSha256:
       return "RSA-OAEP (SHA-256)";
+    case DecryptionScheme::kRsaOaepSha1:
+      return "RSA-OAEP (SHA-1)";
   }
   return "?";
 }

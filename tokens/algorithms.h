@@ -21,6 +21,7 @@ enum class SignatureScheme {
 enum class DecryptionScheme {
   kRsaPkcs1,       // RSAES-PKCS1-v1_5
   kRsaOaepSha256,  // RSAES-OAEP, SHA-256 and MGF1-SHA-256, empty label
+  kRsaOaepSha1,    // RSAES-OAEP, SHA-1 and MGF1-SHA-1 (OpenSSL's CMS default)
 };
 
 std::size_t DigestLength(HashAlgorithm hash);

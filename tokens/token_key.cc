@@ -241,7 +241,13 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
   CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, nullptr, 0};
   const bool oaep_sha256 = scheme == DecryptionScheme::kRsaOaepSha256;
   bool unpad_oaep_here = oaep_sha256 && !token_does_oaep_sha256_.load(std::memory_order_relaxed);
-  if (oaep_sha256) mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+  if (scheme == DecryptionScheme::kRsaOaepSha1) {
+    oaep.hashAlg = CKM_SHA_1;
+    oaep.mgf = CKG_MGF1_SHA1;
+  }
+  if (scheme != DecryptionScheme::kRsaPkcs1) {
+    mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+  }
   if (unpad_oaep_here) mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
 
   absl::StatusOr<SessionLease> lease = token_->Acquire(deadline);

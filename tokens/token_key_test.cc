@@ -95,7 +95,8 @@ TEST(TokenKeyTest, DecryptsWhatOpenSslEncrypted) {
   EvpPkeyPtr independent = env->IndependentPublicKey("04");
   ASSERT_NE(independent, nullptr);
   const std::string content_key = "0123456789abcdef0123456789abcdef";
-  for (DecryptionScheme scheme : {DecryptionScheme::kRsaPkcs1, DecryptionScheme::kRsaOaepSha256}) {
+  for (DecryptionScheme scheme : {DecryptionScheme::kRsaPkcs1, DecryptionScheme::kRsaOaepSha256,
+                                  DecryptionScheme::kRsaOaepSha1}) {
     const std::string ciphertext = fixtures::OpenSslEncrypt(independent.get(), scheme, content_key);
     ASSERT_FALSE(ciphertext.empty());
     absl::StatusOr<SecretBytes> plaintext = key->Decrypt(scheme, ciphertext, Deadline());

@@ -35,13 +35,15 @@ void* KeymgmtDup(const void* keydata, int selection) {
   copy->type = key->type;
   if (selection & kPrivateSelection) copy->token_key = key->token_key;
   copy->public_key = ShareKey(key->public_key.get());
+  copy->has_public_point = key->has_public_point;
   return copy;
 }
 
 int KeymgmtHas(const void* keydata, int selection) {
   const auto* key = static_cast<const ProviderKey*>(keydata);
   if (key == nullptr) return 0;
-  if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) && key->public_key == nullptr) return 0;
+  if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) && !key->has_public_point) return 0;
+  if ((selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS) && key->public_key == nullptr) return 0;
   if ((selection & kPrivateSelection) && key->token_key == nullptr) return 0;
   return 1;
 }
@@ -49,7 +51,7 @@ int KeymgmtHas(const void* keydata, int selection) {
 int KeymgmtMatch(const void* keydata1, const void* keydata2, int selection) {
   const auto* a = static_cast<const ProviderKey*>(keydata1);
   const auto* b = static_cast<const ProviderKey*>(keydata2);
-  if (a->type != b->type || a->public_key == nullptr || b->public_key == nullptr) return 0;
+  if (a->type != b->type || !a->has_public_point || !b->has_public_point) return 0;
   // A token key is identified by its public key; comparing "private parts"
   // means comparing the keys they belong to.
   (void)selection;
@@ -83,20 +85,24 @@ int KeymgmtImport(void* keydata, int selection, const OSSL_PARAM params[]) {
     }
     key->token_key = *token_key;
     key->public_key = ShareKey((*token_key)->public_key());
+    key->has_public_point = true;
     return 1;
   }
   // Private key material never enters the provider: a software key that
   // OpenSSL offers us stays with the provider that holds it.
   if (selection & kPrivateSelection) return 0;
+  const bool with_public = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
   EvpPkeyCtxPtr ctx(
       EVP_PKEY_CTX_new_from_name(nullptr, SoftwareName(key->type), "provider=default"));
   EVP_PKEY* imported = nullptr;
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &imported, EVP_PKEY_PUBLIC_KEY,
+      EVP_PKEY_fromdata(ctx.get(), &imported,
+                        with_public ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS,
                         const_cast<OSSL_PARAM*>(params)) != 1) {
     return 0;
   }
   key->public_key.reset(imported);
+  key->has_public_point = with_public;
   return 1;
 }
 
@@ -118,8 +124,15 @@ int KeymgmtExport(void* keydata, int selection, OSSL_CALLBACK* callback, void* c
   const auto* key = static_cast<const ProviderKey*>(keydata);
   // The private key is on the token and stays there.
   if ((selection & kPrivateSelection) || key->public_key == nullptr) return 0;
+  // Only what was asked for: an ECDH peer is built from our domain
+  // parameters, and must not come back with our public point in it.
+  const bool with_public = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
+  if (with_public && !key->has_public_point) return 0;
   OSSL_PARAM* params = nullptr;
-  if (EVP_PKEY_todata(key->public_key.get(), EVP_PKEY_PUBLIC_KEY, &params) != 1) return 0;
+  if (EVP_PKEY_todata(key->public_key.get(),
+                      with_public ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS, &params) != 1) {
+    return 0;
+  }
   int result = callback(params, callback_arg);
   OSSL_PARAM_free(params);
   return result;
@@ -165,6 +178,36 @@ const OSSL_PARAM* KeymgmtGettableParams(void* provctx) {
   return kType == KeyType::kRsa ? kRsa : kEc;
 }
 
+// Only for public keys OpenSSL builds in steps (an ECDH peer: parameters,
+// then the encoded point); a token key's public key is what the token says.
+int KeymgmtSetParams(void* keydata, const OSSL_PARAM params[]) {
+  auto* key = static_cast<ProviderKey*>(keydata);
+  if (key->token_key != nullptr || key->public_key == nullptr) return 0;
+  const OSSL_PARAM* point = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
+  if (point == nullptr) return 1;
+  const void* data = nullptr;
+  size_t size = 0;
+  if (!OSSL_PARAM_get_octet_string_ptr(point, &data, &size)) return 0;
+  // A fresh key: the software one may be shared with other EVP_PKEYs.
+  EvpPkeyPtr updated(EVP_PKEY_dup(key->public_key.get()));
+  if (!updated || EVP_PKEY_set1_encoded_public_key(
+                      updated.get(), static_cast<const unsigned char*>(data), size) != 1) {
+    return 0;
+  }
+  key->public_key = std::move(updated);
+  key->has_public_point = true;
+  return 1;
+}
+
+template <KeyType kType>
+const OSSL_PARAM* KeymgmtSettableParams(void* provctx) {
+  (void)provctx;
+  static const OSSL_PARAM kEc[] = {
+      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0), OSSL_PARAM_END};
+  static const OSSL_PARAM kRsa[] = {OSSL_PARAM_END};
+  return kType == KeyType::kEc ? kEc : kRsa;
+}
+
 template <KeyType kType>
 const char* KeymgmtQueryOperationName(int operation_id) {
   if (kType == KeyType::kRsa) return "RSA";
@@ -195,6 +238,9 @@ const auto& Table() {
       Dispatch<OSSL_FUNC_keymgmt_get_params_fn>(OSSL_FUNC_KEYMGMT_GET_PARAMS, &KeymgmtGetParams),
       Dispatch<OSSL_FUNC_keymgmt_gettable_params_fn>(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS,
                                                      &KeymgmtGettableParams<kType>),
+      Dispatch<OSSL_FUNC_keymgmt_set_params_fn>(OSSL_FUNC_KEYMGMT_SET_PARAMS, &KeymgmtSetParams),
+      Dispatch<OSSL_FUNC_keymgmt_settable_params_fn>(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS,
+                                                     &KeymgmtSettableParams<kType>),
       Dispatch<OSSL_FUNC_keymgmt_query_operation_name_fn>(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME,
                                                           &KeymgmtQueryOperationName<kType>));
   return table;

@@ -12,7 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "tokens/openssl_error.h"
+#include "tokens/provider/asym_cipher.h"
 #include "tokens/provider/dispatch.h"
+#include "tokens/provider/keyexch.h"
 #include "tokens/provider/keymgmt.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/signature.h"
@@ -57,6 +59,18 @@ const OSSL_ALGORITHM* Signatures() {
   return table.data();
 }
 
+const OSSL_ALGORITHM* AsymCiphers() {
+  static const auto table = AlgorithmTable(OSSL_ALGORITHM{
+      kRsaNames, kProviderProperty, RsaAsymCipherDispatch(), "RSA decryption with token keys"});
+  return table.data();
+}
+
+const OSSL_ALGORITHM* KeyExchanges() {
+  static const auto table = AlgorithmTable(
+      OSSL_ALGORITHM{"ECDH", kProviderProperty, EcdhKeyExchangeDispatch(), "ECDH with token keys"});
+  return table.data();
+}
+
 const OSSL_ALGORITHM* ProviderQueryOperation(void* provctx, int operation_id, int* no_cache) {
   (void)provctx;
   *no_cache = 0;
@@ -65,6 +79,10 @@ const OSSL_ALGORITHM* ProviderQueryOperation(void* provctx, int operation_id, in
       return Keymgmts();
     case OSSL_OP_SIGNATURE:
       return Signatures();
+    case OSSL_OP_ASYM_CIPHER:
+      return AsymCiphers();
+    case OSSL_OP_KEYEXCH:
+      return KeyExchanges();
     default:
       return nullptr;
   }

@@ -20,8 +20,11 @@ struct ProviderKey {
   // Null for a public key OpenSSL imported.
   std::shared_ptr<TokenKey> token_key;
   // A software copy of the public key (default provider), for every public
-  // operation: parameters, comparison, verification.
+  // operation: parameters, comparison, verification. For a key OpenSSL
+  // imported with domain parameters only (an ECDH peer being built), it
+  // holds just those until the public point is set.
   EvpPkeyPtr public_key;
+  bool has_public_point = false;
 };
 
 }  // namespace signet::provider

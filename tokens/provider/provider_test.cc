@@ -66,6 +66,8 @@ struct Signer {
 
 const Signer kSigners[] = {
     {"rsa", "01", "rsa:2048"}, {"p256", "02", "EC:prime256v1"}, {"p384", "03", "EC:secp384r1"}};
+// Recipients: RSA key transport, ECDH key agreement.
+const Signer kRecipients[] = {{"rsa-dec", "04", "rsa:2048"}, {"ec-dec", "05", "EC:prime256v1"}};
 
 class ProviderTest : public ::testing::Test {
  protected:
@@ -74,12 +76,21 @@ class ProviderTest : public ::testing::Test {
     for (const Signer& s : kSigners) {
       keys.push_back({.label = s.name, .id_hex = s.id_hex, .key_type = s.key_type});
     }
+    for (const Signer& r : kRecipients) {
+      keys.push_back(
+          {.label = r.name,
+           .id_hex = r.id_hex,
+           .key_type = r.key_type,
+           .usage = r.key_type == "rsa:2048" ? KeySpec::Usage::kDecrypt : KeySpec::Usage::kDerive});
+    }
     absl::StatusOr<std::unique_ptr<TokenEnv>> env =
         TokenEnv::Create({.label = "provider", .keys = keys});
     ASSERT_TRUE(env.ok()) << env.status();
     env_ = std::move(*env);
     resolver_ = std::make_shared<MapResolver>();
-    for (const Signer& s : kSigners) {
+    std::vector<Signer> all(std::begin(kSigners), std::end(kSigners));
+    all.insert(all.end(), std::begin(kRecipients), std::end(kRecipients));
+    for (const Signer& s : all) {
       absl::StatusOr<std::shared_ptr<TokenKey>> key =
           TokenKey::Load(env_->token, KeySelector::ById(Hex(s.id_hex)), KeyPolicy{}, Deadline());
       ASSERT_TRUE(key.ok()) << key.status();
@@ -109,13 +120,15 @@ class ProviderTest : public ::testing::Test {
   }
 
   // The provider key and a certificate for it.
-  std::pair<EvpPkeyPtr, X509Ptr> KeyAndCertificate(const std::string& name) {
+  std::pair<EvpPkeyPtr, X509Ptr> KeyAndCertificate(const std::string& name,
+                                                   bool for_encryption = false) {
     absl::StatusOr<EvpPkeyPtr> key = LoadTokenKey(libctx_.get(), name);
     EXPECT_TRUE(key.ok()) << key.status();
     if (!key.ok()) return {};
     std::shared_ptr<TokenKey> token_key = *resolver_->Resolve(name);
     absl::StatusOr<X509Ptr> cert =
-        ca_->Issue(token_key->public_key(), "Bank " + name, "statements@bank.example");
+        ca_->Issue(token_key->public_key(), "Bank " + name, "statements@bank.example",
+                   {.for_encryption = for_encryption});
     EXPECT_TRUE(cert.ok()) << cert.status();
     if (!cert.ok()) return {};
     return {std::move(*key), std::move(*cert)};
@@ -234,6 +247,72 @@ TEST_F(ProviderTest, RsaPssSignaturesVerifyWithIndependentTools) {
     if (std::string(digest) == "SHA256") {
       absl::Status certtool = fixtures::CerttoolP7Verify(signature, ca_path_, content);
       EXPECT_TRUE(certtool.ok()) << certtool;
+    }
+  }
+}
+
+// Opens `enveloped` (DER) with the token key `name` through CMS_decrypt.
+absl::StatusOr<std::string> Decrypt(OSSL_LIB_CTX* libctx, EVP_PKEY* key, X509* cert,
+                                    const std::string& enveloped) {
+  CmsPtr cms(CMS_ContentInfo_new_ex(libctx, nullptr));
+  BioPtr in(BIO_new_mem_buf(enveloped.data(), static_cast<int>(enveloped.size())));
+  CMS_ContentInfo* raw = cms.release();
+  if (d2i_CMS_bio(in.get(), &raw) == nullptr) {
+    CMS_ContentInfo_free(raw);
+    return absl::InvalidArgumentError("not a CMS message");
+  }
+  cms.reset(raw);
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (CMS_decrypt(cms.get(), key, cert, nullptr, out.get(), CMS_BINARY) != 1) {
+    return absl::InternalError("CMS_decrypt failed");
+  }
+  char* data = nullptr;
+  long length = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(length));
+}
+
+TEST_F(ProviderTest, DecryptsWhatOpensslAndGpgsmEncrypted) {
+  const std::string statement = "Your statement for November: balance 1,234.56 EUR\n";
+  for (const Signer& r : kRecipients) {
+    auto [key, cert] = KeyAndCertificate(r.name, /*for_encryption=*/true);
+    ASSERT_NE(key, nullptr);
+    const std::string cert_path = dir_->File(r.name + ".pem");
+    ASSERT_TRUE(fixtures::WritePem(cert_path, cert.get()).ok());
+    const bool rsa = r.key_type == "rsa:2048";
+    struct Variant {
+      const char* cipher;
+      bool oaep;
+      std::vector<std::string> keyopts;
+    };
+    std::vector<Variant> variants = {{"aes-256-cbc", false, {}}, {"aes-256-gcm", false, {}}};
+    if (rsa) {
+      variants.push_back({"aes-256-cbc", true, {}});
+      variants.push_back({"aes-256-gcm", true, {}});
+      variants.push_back({"aes-256-cbc", false, {"rsa_padding_mode:oaep"}});  // SHA-1 OAEP
+    } else {
+      variants.push_back({"aes-256-gcm", false, {"ecdh_kdf_md:sha256"}});
+    }
+    for (const Variant& v : variants) {
+      SCOPED_TRACE(absl::StrCat(r.name, " ", v.cipher, v.oaep ? " oaep" : "",
+                                v.keyopts.empty() ? "" : " " + v.keyopts[0]));
+      absl::StatusOr<std::string> enveloped =
+          fixtures::OpensslCmsEncrypt(statement, cert_path, v.cipher, v.oaep, v.keyopts);
+      ASSERT_TRUE(enveloped.ok()) << enveloped.status();
+      absl::StatusOr<std::string> opened =
+          Decrypt(libctx_.get(), key.get(), cert.get(), *enveloped);
+      ASSERT_TRUE(opened.ok()) << opened.status() << " " << OpenSslErrors();
+      EXPECT_EQ(*opened, statement);
+    }
+    if (rsa) {
+      absl::StatusOr<fixtures::GpgsmHome> gpgsm = fixtures::GpgsmHome::Create();
+      ASSERT_TRUE(gpgsm.ok()) << gpgsm.status();
+      ASSERT_TRUE(gpgsm->TrustRoot(ca_->certificate()).ok());
+      absl::StatusOr<std::string> enveloped = gpgsm->Encrypt(statement, cert.get());
+      ASSERT_TRUE(enveloped.ok()) << enveloped.status();
+      absl::StatusOr<std::string> opened =
+          Decrypt(libctx_.get(), key.get(), cert.get(), *enveloped);
+      ASSERT_TRUE(opened.ok()) << opened.status() << " " << OpenSslErrors();
+      EXPECT_EQ(*opened, statement);
     }
   }
 }

@@ -105,7 +105,7 @@ int SignatureSetCtxParams(void* vctx, const OSSL_PARAM params[]);
 
 int Init(SignatureContext* ctx, void* provkey, const OSSL_PARAM params[], bool signing) {
   auto* key = static_cast<ProviderKey*>(provkey);
-  if (key == nullptr || key->type != ctx->type || key->public_key == nullptr) {
+  if (key == nullptr || key->type != ctx->type || !key->has_public_point) {
     RaiseError(ctx->provider, kReasonBadArgument, "the key does not fit this signature");
     return 0;
   }
