@@ -175,12 +175,15 @@ class ProviderTest : public ::testing::Test {
     std::string text;
     const char* file = nullptr;
     const char* function = nullptr;
+    const char* data = nullptr;
     int line = 0;
-    while (unsigned long code = ERR_get_error_all(&file, &line, &function, nullptr, nullptr)) {
+    int flags = 0;
+    while (unsigned long code = ERR_get_error_all(&file, &line, &function, &data, &flags)) {
       char buffer[256];
       ERR_error_string_n(code, buffer, sizeof(buffer));
-      absl::StrAppend(&text, buffer, " (", file ? file : "?", ":", line, " ",
-                      function ? function : "", "); ");
+      absl::StrAppend(&text, buffer, (flags & ERR_TXT_STRING) && data ? ": " : "",
+                      (flags & ERR_TXT_STRING) && data ? data : "", " (", file ? file : "?", ":",
+                      line, " ", function ? function : "", "); ");
     }
     return text;
   }
@@ -315,6 +318,57 @@ TEST_F(ProviderTest, DecryptsWhatOpensslAndGpgsmEncrypted) {
       EXPECT_EQ(*opened, statement);
     }
   }
+}
+
+TEST_F(ProviderTest, DecryptionCallsOnlyDecryptAndDerive) {
+  auto [rsa, rsa_cert] = KeyAndCertificate("rsa-dec", /*for_encryption=*/true);
+  auto [ec, ec_cert] = KeyAndCertificate("ec-dec", /*for_encryption=*/true);
+  ASSERT_NE(rsa, nullptr);
+  ASSERT_NE(ec, nullptr);
+  const std::string rsa_path = dir_->File("rsa-dec.pem");
+  const std::string ec_path = dir_->File("ec-dec.pem");
+  ASSERT_TRUE(fixtures::WritePem(rsa_path, rsa_cert.get()).ok());
+  ASSERT_TRUE(fixtures::WritePem(ec_path, ec_cert.get()).ok());
+  absl::StatusOr<std::string> to_rsa = fixtures::OpensslCmsEncrypt("a", rsa_path, "aes-256-gcm");
+  absl::StatusOr<std::string> to_ec = fixtures::OpensslCmsEncrypt("b", ec_path, "aes-256-gcm");
+  ASSERT_TRUE(to_rsa.ok() && to_ec.ok());
+
+  const auto before = env_->module->counters().Snapshot();
+  ASSERT_TRUE(Decrypt(libctx_.get(), rsa.get(), rsa_cert.get(), *to_rsa).ok());
+  ASSERT_TRUE(Decrypt(libctx_.get(), ec.get(), ec_cert.get(), *to_ec).ok());
+  std::map<std::string, uint64_t> delta;
+  for (const auto& [function, count] : env_->module->counters().Snapshot()) {
+    uint64_t was = before.count(function) ? before.at(function) : 0;
+    if (count != was) delta[function] = count - was;
+  }
+  // The ECDH secret is a session object read once (C_GetAttributeValue on
+  // it, not on the key) and destroyed; nothing else reaches the token.
+  EXPECT_EQ(delta, (std::map<std::string, uint64_t>{{"C_DecryptInit", 1},
+                                                    {"C_Decrypt", 1},
+                                                    {"C_DeriveKey", 1},
+                                                    {"C_GetAttributeValue", 1},
+                                                    {"C_DestroyObject", 1}}));
+}
+
+TEST_F(ProviderTest, UnsupportedAlgorithmsFailClearlyWithoutReachingTheToken) {
+  absl::StatusOr<EvpPkeyPtr> key = LoadTokenKey(libctx_.get(), "rsa");
+  ASSERT_TRUE(key.ok());
+  const auto before = env_->module->counters().Snapshot();
+  EvpMdCtxPtr md_ctx(EVP_MD_CTX_new());
+  // SHA-1 signatures are refused: the token layer signs SHA-2 digests only.
+  EXPECT_NE(EVP_DigestSignInit_ex(md_ctx.get(), nullptr, "SHA1", libctx_.get(), nullptr, key->get(),
+                                  nullptr),
+            1);
+  EXPECT_THAT(OpenSslErrors(), HasSubstr("not supported"));
+  // X9.31 padding is not something a token key does.
+  EVP_PKEY_CTX* pctx = nullptr;
+  md_ctx.reset(EVP_MD_CTX_new());
+  ASSERT_EQ(EVP_DigestSignInit_ex(md_ctx.get(), &pctx, "SHA256", libctx_.get(), nullptr, key->get(),
+                                  nullptr),
+            1);
+  EXPECT_NE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_X931_PADDING), 1);
+  EXPECT_THAT(OpenSslErrors(), HasSubstr("PKCS#1 v1.5 or PSS"));
+  EXPECT_EQ(env_->module->counters().Snapshot(), before);
 }
 
 TEST_F(ProviderTest, TheTokenOnlySignsAndNothingPrivateIsRead) {
