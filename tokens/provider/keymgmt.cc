@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -104,6 +105,20 @@ int KeymgmtImport(void* keydata, int selection, const OSSL_PARAM params[]) {
   key->public_key.reset(imported);
   key->has_public_point = with_public;
   return 1;
+}
+
+// Takes a key the store found (see KeyReference). The store's copy stays
+// with the store; this one belongs to the EVP_PKEY OpenSSL makes.
+template <KeyType kType>
+void* KeymgmtLoad(const void* reference, size_t reference_size) {
+  KeyReference ref;
+  if (reference == nullptr || reference_size != sizeof(ref)) return nullptr;
+  std::memcpy(&ref, reference, sizeof(ref));
+  if (ref.tag != KeyReference::kTag || ref.key == nullptr || ref.key->type != kType ||
+      ref.key->token_key == nullptr) {
+    return nullptr;
+  }
+  return KeymgmtDup(ref.key, OSSL_KEYMGMT_SELECT_ALL);
 }
 
 template <KeyType kType>
@@ -229,6 +244,7 @@ const auto& Table() {
       Dispatch<OSSL_FUNC_keymgmt_dup_fn>(OSSL_FUNC_KEYMGMT_DUP, &KeymgmtDup),
       Dispatch<OSSL_FUNC_keymgmt_has_fn>(OSSL_FUNC_KEYMGMT_HAS, &KeymgmtHas),
       Dispatch<OSSL_FUNC_keymgmt_match_fn>(OSSL_FUNC_KEYMGMT_MATCH, &KeymgmtMatch),
+      Dispatch<OSSL_FUNC_keymgmt_load_fn>(OSSL_FUNC_KEYMGMT_LOAD, &KeymgmtLoad<kType>),
       Dispatch<OSSL_FUNC_keymgmt_import_fn>(OSSL_FUNC_KEYMGMT_IMPORT, &KeymgmtImport),
       Dispatch<OSSL_FUNC_keymgmt_import_types_fn>(OSSL_FUNC_KEYMGMT_IMPORT_TYPES,
                                                   &KeymgmtImportTypes<kType>),

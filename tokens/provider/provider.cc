@@ -18,6 +18,7 @@
 #include "tokens/provider/keymgmt.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/signature.h"
+#include "tokens/provider/store.h"
 
 namespace signet::provider {
 namespace {
@@ -71,6 +72,12 @@ const OSSL_ALGORITHM* KeyExchanges() {
   return table.data();
 }
 
+const OSSL_ALGORITHM* Stores() {
+  static const auto table = AlgorithmTable(OSSL_ALGORITHM{
+      kPkcs11Scheme, kProviderProperty, StoreDispatch(), "RFC 7512 pkcs11: URIs of token keys"});
+  return table.data();
+}
+
 const OSSL_ALGORITHM* ProviderQueryOperation(void* provctx, int operation_id, int* no_cache) {
   (void)provctx;
   *no_cache = 0;
@@ -83,6 +90,8 @@ const OSSL_ALGORITHM* ProviderQueryOperation(void* provctx, int operation_id, in
       return AsymCiphers();
     case OSSL_OP_KEYEXCH:
       return KeyExchanges();
+    case OSSL_OP_STORE:
+      return Stores();
     default:
       return nullptr;
   }
@@ -118,7 +127,8 @@ const OSSL_ITEM* ProviderGetReasonStrings(void* provctx) {
 
 void ProviderTeardown(void* provctx) {
   auto* context = static_cast<ProviderContext*>(provctx);
-  {
+  // Only built-in instances are registered by library context.
+  if (context->owned_resolver == nullptr) {
     std::lock_guard<std::mutex> lock(ResolversMutex());
     auto it = Resolvers().find(context->libctx);
     if (it != Resolvers().end() && it->second.lock() == context->resolver.lock()) {
@@ -143,16 +153,11 @@ const OSSL_DISPATCH* ProviderDispatch() {
 
 }  // namespace
 
-int ProviderInit(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
-                 void** provctx) {
-  auto context = std::make_unique<ProviderContext>();
+void CaptureCoreFunctions(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in,
+                          ProviderContext* context) {
   context->handle = handle;
-  OSSL_FUNC_core_get_libctx_fn* get_libctx = nullptr;
   for (const OSSL_DISPATCH* f = in; f != nullptr && f->function_id != 0; ++f) {
     switch (f->function_id) {
-      case OSSL_FUNC_CORE_GET_LIBCTX:
-        get_libctx = OSSL_FUNC_core_get_libctx(f);
-        break;
       case OSSL_FUNC_CORE_NEW_ERROR:
         context->new_error = OSSL_FUNC_core_new_error(f);
         break;
@@ -162,17 +167,38 @@ int ProviderInit(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const 
       case OSSL_FUNC_CORE_VSET_ERROR:
         context->vset_error = OSSL_FUNC_core_vset_error(f);
         break;
+      case OSSL_FUNC_CORE_GET_PARAMS:
+        context->get_params = OSSL_FUNC_core_get_params(f);
+        break;
       default:
         break;
     }
   }
-  if (get_libctx != nullptr) {
-    context->libctx = get_libctx(handle);
+}
+
+int InitProvider(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
+                 void** provctx, std::shared_ptr<KeyResolver> owned_resolver) {
+  auto context = std::make_unique<ProviderContext>();
+  CaptureCoreFunctions(handle, in, context.get());
+  OSSL_FUNC_core_get_libctx_fn* get_libctx = nullptr;
+  for (const OSSL_DISPATCH* f = in; f != nullptr && f->function_id != 0; ++f) {
+    if (f->function_id == OSSL_FUNC_CORE_GET_LIBCTX) get_libctx = OSSL_FUNC_core_get_libctx(f);
+  }
+  if (get_libctx != nullptr) context->libctx = get_libctx(handle);
+  if (owned_resolver != nullptr) {
+    context->resolver = owned_resolver;
+    context->owned_resolver = std::move(owned_resolver);
+  } else if (context->libctx != nullptr) {
     context->resolver = ResolverFor(context->libctx);
   }
   *out = ProviderDispatch();
   *provctx = context.release();
   return 1;
+}
+
+int ProviderInit(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
+                 void** provctx) {
+  return InitProvider(handle, in, out, provctx, nullptr);
 }
 
 LoadedProviders::~LoadedProviders() {

@@ -23,12 +23,32 @@ struct ProviderContext {
   // on the key): a strong reference back would make a cycle that keeps the
   // provider, the keys and the PKCS#11 module alive for good.
   std::weak_ptr<KeyResolver> resolver;
+  // Set only in the loadable module (signet.so): there no application
+  // exists to own the resolver, so the instance owns it. No cycle forms
+  // there, because the module's token keys' public EVP_PKEYs are used only
+  // with provider=default and never exported to Signet's keymgmt (see
+  // module_entry.cc).
+  std::shared_ptr<KeyResolver> owned_resolver;
   // How long one token operation may wait for a session.
   absl::Duration operation_timeout = absl::Seconds(30);
   OSSL_FUNC_core_new_error_fn* new_error = nullptr;
   OSSL_FUNC_core_set_error_debug_fn* set_error_debug = nullptr;
   OSSL_FUNC_core_vset_error_fn* vset_error = nullptr;
+  // Reads the provider's configuration section (openssl.cnf).
+  OSSL_FUNC_core_get_params_fn* get_params = nullptr;
 };
+
+// Takes the core functions the provider uses from `in`: error reporting,
+// and get_params for the loadable module's configuration, which it reads
+// before the provider is set up.
+void CaptureCoreFunctions(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in,
+                          ProviderContext* context);
+
+// ProviderInit's body. `owned_resolver` null: the built-in provider, which
+// finds its (weakly held) resolver by library context. Otherwise the
+// instance owns that resolver (the loadable module).
+int InitProvider(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
+                 void** provctx, std::shared_ptr<KeyResolver> owned_resolver);
 
 // Reasons in the provider's error strings (provider_get_reason_strings).
 enum ProviderReason : int {
