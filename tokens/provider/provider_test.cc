@@ -424,7 +424,7 @@ TEST_F(ProviderTest, ManyThreadsSignThroughTheProvider) {
   for (const Signer& s : kSigners) signers.push_back(KeyAndCertificate(s.name));
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> threads;
-  const absl::Time end = absl::Now() + absl::Seconds(2);
+  const absl::Time end = absl::Now() + absl::Seconds(3);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       const auto& [key, cert] = signers[t % signers.size()];
