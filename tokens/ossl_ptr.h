@@ -39,6 +39,12 @@ inline EvpPkeyPtr ShareKey(EVP_PKEY* key) {
   return EvpPkeyPtr(key);
 }
 
+// Shares ownership of a fetched EVP_MD.
+inline EvpMdPtr ShareMd(EVP_MD* md) {
+  if (md != nullptr) EVP_MD_up_ref(md);
+  return EvpMdPtr(md);
+}
+
 }  // namespace signet
 
 #endif  // SIGNET_TOKENS_OSSL_PTR_H_

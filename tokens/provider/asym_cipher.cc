@@ -34,11 +34,6 @@ void* CipherNewCtx(void* provctx) {
 
 void CipherFreeCtx(void* vctx) { delete static_cast<CipherContext*>(vctx); }
 
-EvpMdPtr ShareMd(const EvpMdPtr& md) {
-  if (md) EVP_MD_up_ref(md.get());
-  return EvpMdPtr(md.get());
-}
-
 void* CipherDupCtx(void* vctx) {
   const auto* ctx = static_cast<const CipherContext*>(vctx);
   auto* copy = new CipherContext();
@@ -46,8 +41,8 @@ void* CipherDupCtx(void* vctx) {
   copy->key = ctx->key;
   copy->decrypting = ctx->decrypting;
   copy->pad_mode = ctx->pad_mode;
-  copy->oaep_md = ShareMd(ctx->oaep_md);
-  copy->mgf1_md = ShareMd(ctx->mgf1_md);
+  copy->oaep_md = ShareMd(ctx->oaep_md.get());
+  copy->mgf1_md = ShareMd(ctx->mgf1_md.get());
   copy->has_label = ctx->has_label;
   return copy;
 }

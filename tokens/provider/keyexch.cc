@@ -46,10 +46,7 @@ void* ExchangeDupCtx(void* vctx) {
   copy->key = ctx->key;
   copy->peer = ctx->peer;
   copy->x963_kdf = ctx->x963_kdf;
-  if (ctx->kdf_md) {
-    EVP_MD_up_ref(ctx->kdf_md.get());
-    copy->kdf_md.reset(ctx->kdf_md.get());
-  }
+  copy->kdf_md = ShareMd(ctx->kdf_md.get());
   copy->kdf_outlen = ctx->kdf_outlen;
   copy->ukm = ctx->ukm;
   return copy;

@@ -83,14 +83,8 @@ void* SignatureDupCtx(void* vctx) {
   copy->signing = ctx->signing;
   copy->pad_mode = ctx->pad_mode;
   copy->salt_length = ctx->salt_length;
-  if (ctx->md) {
-    EVP_MD_up_ref(ctx->md.get());
-    copy->md.reset(ctx->md.get());
-  }
-  if (ctx->mgf1_md) {
-    EVP_MD_up_ref(ctx->mgf1_md.get());
-    copy->mgf1_md.reset(ctx->mgf1_md.get());
-  }
+  copy->md = ShareMd(ctx->md.get());
+  copy->mgf1_md = ShareMd(ctx->mgf1_md.get());
   if (ctx->md_ctx) {
     copy->md_ctx.reset(EVP_MD_CTX_new());
     if (!copy->md_ctx || EVP_MD_CTX_copy_ex(copy->md_ctx.get(), ctx->md_ctx.get()) != 1) {
