@@ -86,7 +86,11 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   std::shared_ptr<Module> module(new Module());
   module->info_.path = canonical.string();
   // RTLD_LOCAL: two modules may export the same C_* symbols.
-  module->handle_ = dlopen(module->info_.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: a module's threads and exit handlers can outlive
+  // C_Finalize (p11-kit's client, vendor HSM libraries); unmapping its code
+  // under them would crash the process. It also keeps the module's frames
+  // readable in leak reports at exit.
+  module->handle_ = dlopen(module->info_.path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (module->handle_ == nullptr) {
     const char* why = dlerror();
     return absl::InvalidArgumentError(
