@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tokens/der.h"
 #include "tokens/pkcs11_uri.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/keymgmt.h"
@@ -76,27 +77,23 @@ int LoadCertificate(StoreContext* ctx, const TokenKey& key, OSSL_CALLBACK* objec
                absl::StrCat("no certificate is stored beside key ", key.Describe()).c_str());
     return 0;
   }
-  unsigned char* der = nullptr;
-  int length = i2d_X509(certificate.get(), &der);
-  if (length <= 0) {
+  std::string der = DerOf<X509, i2d_X509>(certificate.get());
+  if (der.empty()) {
     RaiseError(ctx->provider, kReasonTokenOperation, "cannot encode the token's certificate");
     return 0;
   }
   int object_type = OSSL_OBJECT_CERT;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type),
-      OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der, static_cast<size_t>(length)),
+      OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der.data(), der.size()),
       OSSL_PARAM_END};
-  int result = object_cb(params, object_cbarg);
-  OPENSSL_free(der);
-  return result;
+  return object_cb(params, object_cbarg);
 }
 
 int LoadPublicKey(StoreContext* ctx, const TokenKey& key, OSSL_CALLBACK* object_cb,
                   void* object_cbarg) {
-  unsigned char* der = nullptr;
-  int length = i2d_PUBKEY(key.public_key(), &der);
-  if (length <= 0) {
+  std::string der = DerOf<EVP_PKEY, i2d_PUBKEY>(key.public_key());
+  if (der.empty()) {
     RaiseError(ctx->provider, kReasonTokenOperation, "cannot encode the token key's public key");
     return 0;
   }
@@ -107,11 +104,9 @@ int LoadPublicKey(StoreContext* ctx, const TokenKey& key, OSSL_CALLBACK* object_
                                        const_cast<char*>(DataType(key.type())), 0),
       OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE,
                                        const_cast<char*>("SubjectPublicKeyInfo"), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der, static_cast<size_t>(length)),
+      OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der.data(), der.size()),
       OSSL_PARAM_END};
-  int result = object_cb(params, object_cbarg);
-  OPENSSL_free(der);
-  return result;
+  return object_cb(params, object_cbarg);
 }
 
 int LoadPrivateKey(StoreContext* ctx, std::shared_ptr<TokenKey> key, OSSL_CALLBACK* object_cb,
