@@ -3,6 +3,8 @@
 #include <cstdarg>
 #include <string>
 
+#include "tokens/provider/token_failure.h"
+
 namespace signet::provider {
 namespace {
 
@@ -27,6 +29,7 @@ void RaiseError(const ProviderContext* provider, int reason, const char* message
 }
 
 void RaiseError(const ProviderContext* provider, int reason, const absl::Status& status) {
+  if (reason == kReasonTokenOperation) RecordTokenFailure(status);
   RaiseError(provider, reason, std::string(status.message()).c_str());
 }
 
