@@ -12,8 +12,29 @@ function(signet_warnings target)
   endif()
 endfunction()
 
+# A fuzz build (SIGNET_FUZZ) instruments everything for libFuzzer and is a
+# sanitizer build too: code that checks SIGNET_SANITIZE (the provider module,
+# compiled once more without instrumentation) must see it.
+if(SIGNET_FUZZ)
+  foreach(lang C CXX)
+    if(NOT CMAKE_${lang}_COMPILER_ID STREQUAL "Clang")
+      message(FATAL_ERROR
+        "SIGNET_FUZZ=ON needs clang (libFuzzer), but the ${lang} compiler is "
+        "${CMAKE_${lang}_COMPILER_ID}: configure a fresh build directory with "
+        "-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ (as scripts/fuzz does)")
+    endif()
+  endforeach()
+  set(SIGNET_SANITIZE ON)
+endif()
+
 function(signet_sanitize target)
-  if(SIGNET_SANITIZE)
+  if(SIGNET_FUZZ)
+    # Coverage for libFuzzer everywhere; only fuzz executables link its main.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                                             -fno-sanitize-recover=undefined
+                                             -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  elseif(SIGNET_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined
                                              -fno-sanitize-recover=undefined
                                              -fno-omit-frame-pointer)
@@ -40,4 +61,27 @@ function(signet_test)
   include(GoogleTest)
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60
                        PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+endfunction()
+
+# A libFuzzer target (SIGNET_FUZZ=ON only), run by scripts/fuzz. Usage:
+#   signet_fuzzer(NAME foo_fuzzer SOURCES foo_fuzzer.cc LIBS signet_cms
+#                 CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/foo)
+# CORPUS is the directory of seed inputs (optional); scripts/fuzz runs the
+# fuzzer on a scratch copy of it, so the seeds may also be written there at
+# build time by a custom command (list it in DEPENDS). The target's entry in
+# ${CMAKE_BINARY_DIR}/fuzzers/ tells scripts/fuzz the binary and the corpus.
+function(signet_fuzzer)
+  cmake_parse_arguments(F "" "NAME;CORPUS" "SOURCES;LIBS;DEPENDS" ${ARGN})
+  add_executable(${F_NAME} ${F_SOURCES})
+  target_link_libraries(${F_NAME} PRIVATE ${F_LIBS})
+  signet_warnings(${F_NAME})
+  target_compile_options(${F_NAME} PRIVATE -fsanitize=fuzzer,address,undefined
+                                           -fno-sanitize-recover=undefined
+                                           -fno-omit-frame-pointer)
+  target_link_options(${F_NAME} PRIVATE -fsanitize=fuzzer,address,undefined)
+  if(F_DEPENDS)
+    add_dependencies(${F_NAME} ${F_DEPENDS})
+  endif()
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/fuzzers/${F_NAME}
+       CONTENT "binary=$<TARGET_FILE:${F_NAME}>\ncorpus=${F_CORPUS}\n")
 endfunction()

@@ -7,11 +7,6 @@
 #include "tokens/log.h"
 
 namespace signet {
-namespace {
-
-constexpr absl::Duration kRecoveryProbeTimeout = absl::Seconds(10);
-
-}  // namespace
 
 absl::string_view TokenStateName(TokenState state) {
   switch (state) {

@@ -1,0 +1,37 @@
+// Helpers for the MIME tests: a status matcher (Debian's abseil has none)
+// and a check that a view lies inside the text it was cut from.
+#ifndef SIGNET_APPLIANCE_CMS_MIME_TEST_UTIL_H_
+#define SIGNET_APPLIANCE_CMS_MIME_TEST_UTIL_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "gmock/gmock.h"
+
+namespace signet::cms::mime_testing {
+
+inline const absl::Status& StatusOf(const absl::Status& status) { return status; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
+  return status_or.status();
+}
+
+// An InvalidArgument Status or StatusOr whose message contains `substring`.
+MATCHER_P(InvalidArgumentWith, substring, "") {
+  const absl::Status& status = StatusOf(arg);
+  *result_listener << "status is " << status.ToString();
+  return status.code() == absl::StatusCode::kInvalidArgument &&
+         std::string(status.message()).find(substring) != std::string::npos;
+}
+
+// Whether `view` points into `text` (so it is the input's own bytes, not a
+// copy).
+inline bool Within(absl::string_view view, absl::string_view text) {
+  return view.data() >= text.data() && view.data() + view.size() <= text.data() + text.size();
+}
+
+}  // namespace signet::cms::mime_testing
+
+#endif  // SIGNET_APPLIANCE_CMS_MIME_TEST_UTIL_H_
