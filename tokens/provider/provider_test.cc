@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/provider_env.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/token_env.h"
@@ -33,26 +34,7 @@ using fixtures::KeySpec;
 using fixtures::TokenEnv;
 using ::testing::HasSubstr;
 
-// Key names as a configuration gives them, mapped to keys on the token.
-class MapResolver : public KeyResolver {
- public:
-  void Add(std::string name, std::shared_ptr<TokenKey> key) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    keys_[std::move(name)] = std::move(key);
-  }
-  absl::StatusOr<std::shared_ptr<TokenKey>> Resolve(absl::string_view reference) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = keys_.find(std::string(reference));
-    if (it == keys_.end()) {
-      return absl::NotFoundError(absl::StrCat("no key named '", reference, "'"));
-    }
-    return it->second;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<TokenKey>> keys_;
-};
+using fixtures::MapResolver;
 
 using LibCtxPtr = OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
 using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
