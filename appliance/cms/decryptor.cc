@@ -1,0 +1,101 @@
+#include "appliance/cms/decryptor.h"
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "appliance/cms/cms_reader.h"
+#include "appliance/cms/mail_parts.h"
+#include "appliance/cms/mime.h"
+#include "appliance/cms/operation_error.h"
+
+namespace signet::cms {
+namespace {
+
+absl::Status Undecryptable() {
+  ERR_clear_error();
+  return absl::InvalidArgumentError(kDecryptionFailed);
+}
+
+// Token states a caller must hear about as such: they say nothing about the
+// ciphertext, and the caller's next step differs (retry, call an operator).
+bool IsTokenState(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string OuterHeaders(const MimeEntity& entity) {
+  std::string headers;
+  for (const HeaderField& field : entity.headers) {
+    if (absl::StartsWithIgnoreCase(field.name, "Content-") ||
+        absl::EqualsIgnoreCase(field.name, "MIME-Version")) {
+      continue;
+    }
+    absl::StrAppend(&headers, field.raw);
+  }
+  return ToCrlf(headers);
+}
+
+}  // namespace
+
+absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,
+                                          const Recipient& recipient) {
+  if (recipient.key == nullptr || recipient.certificate == nullptr) {
+    return absl::InvalidArgumentError("decryption needs a key and its certificate");
+  }
+  if (absl::Status size = CheckMessageSize(mail, context.limits); !size.ok()) return size;
+  absl::StatusOr<MimeEntity> entity = ParseEntity(mail, context.limits);
+  if (!entity.ok()) return Undecryptable();
+  absl::StatusOr<ContentType> type = ContentTypeOf(*entity);
+  if (!type.ok()) return Undecryptable();
+  const std::optional<std::string> smime_type = type->Param("smime-type");
+  if (!IsPkcs7Mime(*type) ||
+      (smime_type.has_value() && absl::EqualsIgnoreCase(*smime_type, "signed-data"))) {
+    return absl::InvalidArgumentError("not an encrypted S/MIME mail");
+  }
+  BeginOperation();
+  if (X509_check_private_key(recipient.certificate, recipient.key) != 1) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError("the recipient certificate is not for the key");
+  }
+
+  absl::StatusOr<std::string> der = CmsBytesOf(*entity);
+  if (!der.ok()) return Undecryptable();
+  absl::StatusOr<CmsPtr> cms = ParseCms(context, *der);
+  if (!cms.ok()) return Undecryptable();
+  const int cms_type = OBJ_obj2nid(CMS_get0_type(cms->get()));
+  if (cms_type != NID_pkcs7_enveloped && cms_type != NID_id_smime_ct_authEnvelopedData) {
+    return Undecryptable();
+  }
+
+  // Secure memory: a partly decrypted message left in it by a failure is
+  // wiped when it is freed.
+  BioPtr out(BIO_new(BIO_s_secmem()));
+  if (!out) return absl::ResourceExhaustedError("cannot allocate a buffer");
+  if (CMS_decrypt(cms->get(), recipient.key, recipient.certificate, nullptr, out.get(),
+                  CMS_BINARY) != 1) {
+    if (std::optional<absl::Status> token = TokenFailure("decryption");
+        token.has_value() && IsTokenState(*token)) {
+      return *token;
+    }
+    return Undecryptable();
+  }
+  DecryptedMail decrypted;
+  decrypted.entity = BioContents(out.get());
+  if (!CheckMimeStructure(decrypted.entity, context.limits).ok()) return Undecryptable();
+  decrypted.mail = JoinMail(OuterHeaders(*entity), decrypted.entity);
+  decrypted.authenticated = cms_type == NID_id_smime_ct_authEnvelopedData;
+  return decrypted;
+}
+
+}  // namespace signet::cms

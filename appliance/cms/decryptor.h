@@ -1,0 +1,53 @@
+// Decryption of S/MIME mails (EnvelopedData and AuthEnvelopedData) with a
+// recipient key that stays on its token.
+//
+// Decryption must not become an oracle (DESIGN.md, security model): a wrong
+// key, a tampered key transport, tampered content, a truncated or otherwise
+// broken structure all give the one error kDecryptionFailed names, and no
+// plaintext leaves unless the whole message decrypted (and, for
+// AuthEnvelopedData, authenticated). The recipient certificate is always
+// given to OpenSSL, so it decrypts only the RecipientInfo meant for that key.
+// Only errors that do not depend on the ciphertext differ: a mail that is not
+// encrypted S/MIME at all, one over the size limit, a certificate that is
+// not the key's, and a token that is absent, locked out or busy.
+#ifndef SIGNET_APPLIANCE_CMS_DECRYPTOR_H_
+#define SIGNET_APPLIANCE_CMS_DECRYPTOR_H_
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "appliance/cms/cms_context.h"
+
+namespace signet::cms {
+
+// The message of the one error every failed decryption returns
+// (InvalidArgument).
+inline constexpr char kDecryptionFailed[] = "the message could not be decrypted";
+
+struct Recipient {
+  // The private key (a token key through Signet's provider). Not owned.
+  EVP_PKEY* key = nullptr;
+  // Its certificate, as senders encrypt to it. Not owned.
+  X509* certificate = nullptr;
+};
+
+struct DecryptedMail {
+  // The inner MIME entity, exactly as it was encrypted.
+  std::string entity;
+  // The mail as its recipient reads it: the outer header fields (From, To,
+  // Subject...) and the inner entity.
+  std::string mail;
+  // AuthEnvelopedData: the content was authenticated, not only decrypted.
+  bool authenticated = false;
+};
+
+absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,
+                                          const Recipient& recipient);
+
+}  // namespace signet::cms
+
+#endif  // SIGNET_APPLIANCE_CMS_DECRYPTOR_H_

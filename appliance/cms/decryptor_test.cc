@@ -1,0 +1,263 @@
+// Encryption to token keys' certificates and decryption with the token keys:
+// every key transport and content cipher, sign-then-encrypt, and the one
+// uniform error for every way decryption can fail.
+#include "appliance/cms/decryptor.h"
+
+#include <openssl/cms.h>
+#include <openssl/rsa.h>
+
+#include "absl/strings/str_replace.h"
+#include "appliance/cms/cms_reader.h"
+#include "appliance/cms/mail_encryptor.h"
+#include "appliance/cms/mime.h"
+#include "appliance/cms/smime_format.h"
+#include "appliance/cms/verifier.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/provider_env.h"
+
+namespace signet::cms {
+namespace {
+
+using fixtures::ProviderEnv;
+using ::testing::HasSubstr;
+
+constexpr char kMail[] =
+    "From: Statements <statements@bank.example>\r\n"
+    "To: customer@example.org\r\n"
+    "Subject: Your statement\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Balance on 27 November: 1,234.56 EUR.\r\n";
+constexpr char kEntity[] =
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Balance on 27 November: 1,234.56 EUR.\r\n";
+
+class DecryptorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<ProviderEnv>> env = ProviderEnv::Create(
+        {{.name = "sign", .id_hex = "01", .key_type = "EC:prime256v1"},
+         {.name = "rsa-dec", .id_hex = "02", .key_type = "rsa:2048", .for_encryption = true},
+         {.name = "ec-dec", .id_hex = "03", .key_type = "EC:prime256v1", .for_encryption = true},
+         {.name = "other-dec", .id_hex = "04", .key_type = "rsa:2048", .for_encryption = true}});
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = env->release();
+  }
+  static void TearDownTestSuite() { delete env_; }
+
+  CmsContext Context() const { return {.libctx = env_->libctx()}; }
+  Recipient RecipientFor(const std::string& name) const {
+    return {.key = env_->key(name), .certificate = env_->certificate(name)};
+  }
+  std::string EncryptTo(const std::vector<std::string>& names, EncryptOptions options = {}) {
+    std::vector<X509*> recipients;
+    for (const std::string& name : names) recipients.push_back(env_->certificate(name));
+    absl::StatusOr<std::string> mail = EncryptMail(Context(), kMail, recipients, options);
+    EXPECT_TRUE(mail.ok()) << mail.status();
+    return mail.value_or("");
+  }
+  absl::StatusOr<DecryptedMail> Decrypt(absl::string_view mail, const std::string& name) {
+    return DecryptMail(Context(), mail, RecipientFor(name));
+  }
+  static void ExpectUniformFailure(const absl::StatusOr<DecryptedMail>& result) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status(), absl::InvalidArgumentError(kDecryptionFailed));
+  }
+
+  // The mail's CMS structure, and the mail rebuilt around a changed one.
+  static std::string DerOf(const std::string& mail) {
+    absl::StatusOr<MimeEntity> entity = ParseEntity(mail, Limits{});
+    EXPECT_TRUE(entity.ok());
+    absl::StatusOr<std::string> der = CmsBytesOf(*entity);
+    EXPECT_TRUE(der.ok());
+    return der.value_or("");
+  }
+  static std::string MailWith(const std::string& der, bool authenticated = true) {
+    return Pkcs7MimeEntity(
+        der, authenticated ? SmimeType::kAuthEnvelopedData : SmimeType::kEnvelopedData);
+  }
+
+  static ProviderEnv* env_;
+};
+
+ProviderEnv* DecryptorTest::env_ = nullptr;
+
+TEST_F(DecryptorTest, EveryKeyTransportAndCipherRoundTrips) {
+  const struct {
+    const char* recipient;
+    ContentCipher cipher;
+    RsaKeyTransport transport;
+  } cases[] = {
+      {"rsa-dec", ContentCipher::kAes256Gcm, RsaKeyTransport::kOaepSha256},
+      {"rsa-dec", ContentCipher::kAes256Cbc, RsaKeyTransport::kOaepSha256},
+      {"rsa-dec", ContentCipher::kAes256Gcm, RsaKeyTransport::kPkcs1},
+      {"rsa-dec", ContentCipher::kAes128Cbc, RsaKeyTransport::kPkcs1},
+      {"ec-dec", ContentCipher::kAes256Gcm, RsaKeyTransport::kOaepSha256},
+      {"ec-dec", ContentCipher::kAes128Gcm, RsaKeyTransport::kOaepSha256},
+      {"ec-dec", ContentCipher::kAes256Cbc, RsaKeyTransport::kOaepSha256},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(testing::Message() << c.recipient << " cipher " << static_cast<int>(c.cipher)
+                                    << " transport " << static_cast<int>(c.transport));
+    std::string mail =
+        EncryptTo({c.recipient}, {.cipher = c.cipher, .rsa_key_transport = c.transport});
+    EXPECT_THAT(mail, HasSubstr("Subject: Your statement\r\n"));
+    EXPECT_THAT(mail, ::testing::Not(HasSubstr("1,234.56")));
+    EXPECT_THAT(mail, HasSubstr(IsAuthenticated(c.cipher) ? "smime-type=authEnveloped-data"
+                                                          : "smime-type=enveloped-data"));
+    absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, c.recipient);
+    ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+    EXPECT_EQ(decrypted->entity, kEntity);
+    EXPECT_EQ(decrypted->authenticated, IsAuthenticated(c.cipher));
+    EXPECT_THAT(decrypted->mail, HasSubstr("Subject: Your statement\r\nMIME-Version: 1.0\r\n"));
+    EXPECT_THAT(decrypted->mail, HasSubstr(kEntity));
+  }
+}
+
+TEST_F(DecryptorTest, OaepIsTheDefaultAndUsesSha256) {
+  CmsPtr cms = ParseCms({}, DerOf(EncryptTo({"rsa-dec"}))).value();
+  STACK_OF(CMS_RecipientInfo)* infos = CMS_get0_RecipientInfos(cms.get());
+  ASSERT_EQ(sk_CMS_RecipientInfo_num(infos), 1);
+  X509_ALGOR* algorithm = nullptr;
+  ASSERT_EQ(CMS_RecipientInfo_ktri_get0_algs(sk_CMS_RecipientInfo_value(infos, 0), nullptr, nullptr,
+                                             &algorithm),
+            1);
+  const ASN1_OBJECT* object = nullptr;
+  int parameter_type = 0;
+  const void* parameter = nullptr;
+  X509_ALGOR_get0(&object, &parameter_type, &parameter, algorithm);
+  EXPECT_EQ(OBJ_obj2nid(object), NID_rsaesOaep);
+  ASSERT_EQ(parameter_type, V_ASN1_SEQUENCE);
+  const auto* sequence = static_cast<const ASN1_STRING*>(parameter);
+  const unsigned char* cursor = ASN1_STRING_get0_data(sequence);
+  OsslPtr<RSA_OAEP_PARAMS, RSA_OAEP_PARAMS_free> oaep(
+      d2i_RSA_OAEP_PARAMS(nullptr, &cursor, ASN1_STRING_length(sequence)));
+  ASSERT_TRUE(oaep && oaep->hashFunc && oaep->maskGenFunc);
+  X509_ALGOR_get0(&object, nullptr, nullptr, oaep->hashFunc);
+  EXPECT_EQ(OBJ_obj2nid(object), NID_sha256);
+  // MGF1 with SHA-256: the mask generation function's own parameter.
+  X509_ALGOR_get0(&object, &parameter_type, &parameter, oaep->maskGenFunc);
+  EXPECT_EQ(OBJ_obj2nid(object), NID_mgf1);
+  ASSERT_EQ(parameter_type, V_ASN1_SEQUENCE);
+  sequence = static_cast<const ASN1_STRING*>(parameter);
+  cursor = ASN1_STRING_get0_data(sequence);
+  OsslPtr<X509_ALGOR, X509_ALGOR_free> mgf1_hash(
+      d2i_X509_ALGOR(nullptr, &cursor, ASN1_STRING_length(sequence)));
+  ASSERT_TRUE(mgf1_hash);
+  X509_ALGOR_get0(&object, nullptr, nullptr, mgf1_hash.get());
+  EXPECT_EQ(OBJ_obj2nid(object), NID_sha256);
+}
+
+TEST_F(DecryptorTest, SeveralRecipientsEachDecrypt) {
+  std::string mail = EncryptTo({"rsa-dec", "ec-dec", "other-dec"});
+  for (const char* name : {"rsa-dec", "ec-dec", "other-dec"}) {
+    absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, name);
+    ASSERT_TRUE(decrypted.ok()) << name << ": " << decrypted.status();
+    EXPECT_EQ(decrypted->entity, kEntity);
+  }
+}
+
+TEST_F(DecryptorTest, SignThenEncryptDecryptsToAVerifiableSignedEntity) {
+  Signer signer{.key = env_->key("sign"), .certificate = env_->certificate("sign")};
+  absl::StatusOr<std::string> mail =
+      SignAndEncryptMail(Context(), kMail, signer, {}, {env_->certificate("rsa-dec")}, {});
+  ASSERT_TRUE(mail.ok()) << mail.status();
+  absl::StatusOr<DecryptedMail> decrypted = Decrypt(*mail, "rsa-dec");
+  ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+  EXPECT_THAT(decrypted->entity, HasSubstr("multipart/signed"));
+  absl::StatusOr<TrustStore> trust = TrustStore::FromCertificates({env_->ca().certificate()});
+  ASSERT_TRUE(trust.ok());
+  absl::StatusOr<VerifiedMail> verified = VerifyMail(Context(), decrypted->mail, *trust);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->signed_entity, kEntity);
+}
+
+TEST_F(DecryptorTest, WrongKeyTamperedKeyTransportTamperedContentAndTruncationAreUniform) {
+  for (ContentCipher cipher : {ContentCipher::kAes256Gcm, ContentCipher::kAes256Cbc}) {
+    for (RsaKeyTransport transport : {RsaKeyTransport::kOaepSha256, RsaKeyTransport::kPkcs1}) {
+      SCOPED_TRACE(testing::Message() << "cipher " << static_cast<int>(cipher) << " transport "
+                                      << static_cast<int>(transport));
+      const bool authenticated = IsAuthenticated(cipher);
+      const std::string mail =
+          EncryptTo({"rsa-dec"}, {.cipher = cipher, .rsa_key_transport = transport});
+      const std::string der = DerOf(mail);
+      ASSERT_TRUE(Decrypt(mail, "rsa-dec").ok());
+
+      // Encrypted to someone else.
+      ExpectUniformFailure(Decrypt(mail, "other-dec"));
+      // The encrypted content key changed: for RSA-2048 it is the one
+      // 256-byte OCTET STRING.
+      const size_t key_at = der.find(std::string("\x04\x82\x01\x00", 4));
+      ASSERT_NE(key_at, std::string::npos);
+      std::string tampered = der;
+      tampered[key_at + 4 + 100] ^= 0x40;
+      ExpectUniformFailure(Decrypt(MailWith(tampered, authenticated), "rsa-dec"));
+      // The content changed: with GCM anywhere in the ciphertext (just
+      // before the 16-byte tag); with CBC in the block before the last,
+      // which breaks the padding.
+      tampered = der;
+      tampered[der.size() - (authenticated ? 16 + 2 + 5 : 17)] ^= 0x01;
+      ExpectUniformFailure(Decrypt(MailWith(tampered, authenticated), "rsa-dec"));
+      // Cut short, in the mail or in the structure.
+      ExpectUniformFailure(Decrypt(mail.substr(0, mail.size() / 2), "rsa-dec"));
+      ExpectUniformFailure(
+          Decrypt(MailWith(der.substr(0, der.size() - 10), authenticated), "rsa-dec"));
+    }
+  }
+}
+
+TEST_F(DecryptorTest, NoBitFlipReleasesOtherPlaintextFromAuthEnvelopedData) {
+  const std::string der = DerOf(EncryptTo({"rsa-dec"}, {.cipher = ContentCipher::kAes256Gcm}));
+  int refused = 0;
+  for (size_t i = 0; i < der.size(); i += 3) {
+    std::string flipped = der;
+    flipped[i] ^= static_cast<char>(1 << (i % 8));
+    absl::StatusOr<DecryptedMail> result = Decrypt(MailWith(flipped), "rsa-dec");
+    if (result.ok()) {
+      // A bit outside what is authenticated (say, a version number) may
+      // change nothing; the content must then be the original.
+      EXPECT_EQ(result->entity, kEntity) << "flip at " << i;
+    } else {
+      EXPECT_EQ(result.status(), absl::InvalidArgumentError(kDecryptionFailed)) << "flip at " << i;
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, static_cast<int>(der.size() / 3) * 9 / 10);
+}
+
+TEST_F(DecryptorTest, ErrorsThatDoNotDependOnTheCiphertextAreClear) {
+  // Not encrypted at all.
+  absl::StatusOr<DecryptedMail> result = Decrypt(kMail, "rsa-dec");
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("not an encrypted S/MIME mail"));
+  // A certificate that is not the key's.
+  result = DecryptMail(Context(), EncryptTo({"rsa-dec"}),
+                       {.key = env_->key("rsa-dec"), .certificate = env_->certificate("ec-dec")});
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  // Over the size limit.
+  CmsContext context = Context();
+  context.limits.max_message_bytes = 100;
+  result = DecryptMail(context, EncryptTo({"rsa-dec"}), RecipientFor("rsa-dec"));
+  EXPECT_THAT(result.status().message(), HasSubstr("over the limit of 100 bytes"));
+}
+
+TEST_F(DecryptorTest, RecipientsThatCannotReceiveAreRefused) {
+  // A signing certificate (keyUsage digitalSignature) is not a recipient.
+  absl::StatusOr<std::string> mail = EncryptMail(Context(), kMail, {env_->certificate("sign")}, {});
+  EXPECT_EQ(mail.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(mail.status().message(), HasSubstr("keyAgreement"));
+  absl::StatusOr<X509Ptr> expired = env_->ca().Issue(
+      env_->public_key("rsa-dec"), "Expired", "old@example.org",
+      {.validity = absl::Hours(1), .not_before_offset = -absl::Hours(2), .for_encryption = true});
+  ASSERT_TRUE(expired.ok());
+  mail = EncryptMail(Context(), kMail, {expired->get()}, {});
+  EXPECT_THAT(mail.status().message(), HasSubstr("has expired"));
+  mail = EncryptMail(Context(), kMail, {}, {});
+  EXPECT_EQ(mail.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace signet::cms

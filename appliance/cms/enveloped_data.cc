@@ -1,0 +1,124 @@
+#include "appliance/cms/enveloped_data.h"
+
+#include <openssl/cms.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/cms/operation_error.h"
+#include "appliance/cms/ossl_cms_ptr.h"
+#include "tokens/der.h"
+
+namespace signet::cms {
+namespace {
+
+using EvpCipherPtr = OsslPtr<EVP_CIPHER, EVP_CIPHER_free>;
+
+const char* CipherName(ContentCipher cipher) {
+  switch (cipher) {
+    case ContentCipher::kAes128Gcm:
+      return "AES-128-GCM";
+    case ContentCipher::kAes256Cbc:
+      return "AES-256-CBC";
+    case ContentCipher::kAes128Cbc:
+      return "AES-128-CBC";
+    case ContentCipher::kAes256Gcm:
+      break;
+  }
+  return "AES-256-GCM";
+}
+
+std::string SubjectOf(X509* certificate) {
+  char text[256];
+  X509_NAME_oneline(X509_get_subject_name(certificate), text, sizeof(text));
+  return text;
+}
+
+// Whether the recipient may receive this mail with this key at all.
+absl::Status CheckRecipient(X509* certificate, const EncryptOptions& options) {
+  const std::string who = absl::StrCat("recipient '", SubjectOf(certificate), "'");
+  time_t at = absl::ToTimeT(options.at.value_or(absl::Now()));
+  if (X509_cmp_time(X509_get0_notAfter(certificate), &at) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": the certificate has expired"));
+  }
+  if (X509_cmp_time(X509_get0_notBefore(certificate), &at) > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": the certificate is not valid yet"));
+  }
+  EVP_PKEY* key = X509_get0_pubkey(certificate);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": the public key does not parse"));
+  }
+  const bool rsa = EVP_PKEY_is_a(key, "RSA");
+  if (!rsa && !EVP_PKEY_is_a(key, "EC")) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": only RSA and EC keys can receive"));
+  }
+  // X509_get_key_usage reports all bits set when the extension is absent.
+  const uint32_t usage = X509_get_key_usage(certificate);
+  const uint32_t needed = rsa ? KU_KEY_ENCIPHERMENT : KU_KEY_AGREEMENT;
+  if ((usage & needed) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": its keyUsage does not allow ",
+                                                   rsa ? "keyEncipherment" : "keyAgreement"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigureRecipient(CMS_RecipientInfo* recipient, bool rsa,
+                                const EncryptOptions& options) {
+  EVP_PKEY_CTX* pctx = CMS_RecipientInfo_get0_pkey_ctx(recipient);
+  if (pctx == nullptr) return OperationError("no key context for a recipient");
+  if (!rsa) {
+    // dhSinglePass-stdDH-sha256kdf-scheme rather than OpenSSL's SHA-1 default.
+    if (EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) != 1) {
+      return OperationError("cannot select the ECDH KDF");
+    }
+    return absl::OkStatus();
+  }
+  if (options.rsa_key_transport == RsaKeyTransport::kPkcs1) return absl::OkStatus();
+  if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1) {
+    return OperationError("cannot select RSA-OAEP");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsAuthenticated(ContentCipher cipher) {
+  return cipher == ContentCipher::kAes256Gcm || cipher == ContentCipher::kAes128Gcm;
+}
+
+absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view content,
+                                    const std::vector<X509*>& recipients,
+                                    const EncryptOptions& options) {
+  if (recipients.empty()) return absl::InvalidArgumentError("no recipient to encrypt to");
+  for (X509* recipient : recipients) {
+    if (recipient == nullptr) return absl::InvalidArgumentError("a recipient is missing");
+    if (absl::Status status = CheckRecipient(recipient, options); !status.ok()) return status;
+  }
+  BeginOperation();
+  EvpCipherPtr cipher(EVP_CIPHER_fetch(context.libctx, CipherName(options.cipher), nullptr));
+  if (!cipher) return OperationError(absl::StrCat("no ", CipherName(options.cipher), " cipher"));
+  // An AEAD cipher makes AuthEnvelopedData.
+  CmsPtr cms(CMS_encrypt_ex(nullptr, nullptr, cipher.get(), CMS_BINARY | CMS_PARTIAL,
+                            context.libctx, nullptr));
+  if (!cms) return OperationError("cannot start an EnvelopedData");
+  for (X509* recipient : recipients) {
+    CMS_RecipientInfo* info = CMS_add1_recipient_cert(cms.get(), recipient, CMS_KEY_PARAM);
+    if (info == nullptr) return OperationError("cannot add a recipient");
+    const bool rsa = EVP_PKEY_is_a(X509_get0_pubkey(recipient), "RSA");
+    if (absl::Status status = ConfigureRecipient(info, rsa, options); !status.ok()) return status;
+  }
+  BioPtr input = ReadBio(content);
+  if (!input) return OperationError("cannot read the content");
+  if (CMS_final(cms.get(), input.get(), nullptr, CMS_BINARY) != 1) {
+    return OperationError("encryption failed");
+  }
+  std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
+  if (der.empty()) return OperationError("cannot encode the EnvelopedData");
+  return der;
+}
+
+}  // namespace signet::cms

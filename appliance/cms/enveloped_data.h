@@ -1,0 +1,55 @@
+// CMS encryption to recipient certificates (RFC 5652 EnvelopedData, RFC 5083
+// AuthEnvelopedData): AES-GCM by default, AES-CBC for older clients; RSA
+// key transport with OAEP (SHA-256) by default or PKCS#1 v1.5, and ECDH key
+// agreement (RFC 5753, X9.63 KDF with SHA-256, AES key wrap) for EC
+// certificates.
+#ifndef SIGNET_APPLIANCE_CMS_ENVELOPED_DATA_H_
+#define SIGNET_APPLIANCE_CMS_ENVELOPED_DATA_H_
+
+#include <openssl/x509.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "appliance/cms/cms_context.h"
+
+namespace signet::cms {
+
+enum class ContentCipher {
+  kAes256Gcm,  // AuthEnvelopedData: tampering is detected (RFC 5084)
+  kAes128Gcm,
+  kAes256Cbc,  // EnvelopedData: what every S/MIME client reads
+  kAes128Cbc,
+};
+
+// Whether the cipher makes AuthEnvelopedData.
+bool IsAuthenticated(ContentCipher cipher);
+
+enum class RsaKeyTransport {
+  kOaepSha256,  // RSAES-OAEP, SHA-256 and MGF1-SHA-256 (RFC 8017, RFC 4055)
+  kPkcs1,       // RSAES-PKCS1-v1_5, for clients that cannot do OAEP
+};
+
+struct EncryptOptions {
+  ContentCipher cipher = ContentCipher::kAes256Gcm;
+  RsaKeyTransport rsa_key_transport = RsaKeyTransport::kOaepSha256;
+  // Recipient certificates must be valid at this time; absent: now.
+  std::optional<absl::Time> at;
+};
+
+// Encrypts `content` (a canonical MIME entity) to every recipient: DER
+// EnvelopedData or AuthEnvelopedData. InvalidArgument, naming the
+// certificate, for a recipient that is expired or not yet valid, whose key
+// is neither RSA nor EC, or whose keyUsage forbids the key's use here
+// (keyEncipherment for RSA, keyAgreement for EC).
+absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view content,
+                                    const std::vector<X509*>& recipients,
+                                    const EncryptOptions& options);
+
+}  // namespace signet::cms
+
+#endif  // SIGNET_APPLIANCE_CMS_ENVELOPED_DATA_H_

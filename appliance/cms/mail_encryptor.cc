@@ -1,0 +1,47 @@
+#include "appliance/cms/mail_encryptor.h"
+
+#include "appliance/cms/mail_parts.h"
+#include "appliance/cms/smime_format.h"
+
+namespace signet::cms {
+namespace {
+
+absl::StatusOr<std::string> EncryptEntity(const CmsContext& context, absl::string_view entity,
+                                          const std::vector<X509*>& recipients,
+                                          const EncryptOptions& options) {
+  absl::StatusOr<std::string> der = Encrypt(context, entity, recipients, options);
+  if (!der.ok()) return der.status();
+  return Pkcs7MimeEntity(*der, IsAuthenticated(options.cipher) ? SmimeType::kAuthEnvelopedData
+                                                               : SmimeType::kEnvelopedData);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_view mail,
+                                        const std::vector<X509*>& recipients,
+                                        const EncryptOptions& options) {
+  absl::StatusOr<MailParts> parts = SplitMail(mail, context.limits);
+  if (!parts.ok()) return parts.status();
+  absl::StatusOr<std::string> encrypted =
+      EncryptEntity(context, parts->entity, recipients, options);
+  if (!encrypted.ok()) return encrypted.status();
+  return JoinMail(parts->outer_headers, *encrypted);
+}
+
+absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::string_view mail,
+                                               const Signer& signer,
+                                               const MailSignOptions& sign_options,
+                                               const std::vector<X509*>& recipients,
+                                               const EncryptOptions& encrypt_options) {
+  absl::StatusOr<MailParts> parts = SplitMail(mail, context.limits);
+  if (!parts.ok()) return parts.status();
+  absl::StatusOr<std::string> signed_entity =
+      SignEntity(context, parts->entity, signer, sign_options);
+  if (!signed_entity.ok()) return signed_entity.status();
+  absl::StatusOr<std::string> encrypted =
+      EncryptEntity(context, *signed_entity, recipients, encrypt_options);
+  if (!encrypted.ok()) return encrypted.status();
+  return JoinMail(parts->outer_headers, *encrypted);
+}
+
+}  // namespace signet::cms

@@ -1,0 +1,45 @@
+// An RFC 5322 mail taken apart for S/MIME and put back together: the fields
+// about the message (From, To, Subject, Date, Message-ID, Received...) stay
+// outside, while the Content-* fields and the body become the MIME entity
+// that is signed or encrypted (RFC 8551 §3.1).
+#ifndef SIGNET_APPLIANCE_CMS_MAIL_PARTS_H_
+#define SIGNET_APPLIANCE_CMS_MAIL_PARTS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "appliance/cms/limits.h"
+
+namespace signet::cms {
+
+struct MailParts {
+  // The message's own header fields, exactly as they were apart from line
+  // endings (CRLF), in their order; MIME-Version is left out (JoinMail writes
+  // it).
+  std::string outer_headers;
+  // The Content-* fields, an empty line and the body, in canonical form
+  // (CRLF). A leaf body that is not 7-bit safe (8-bit bytes, NUL, a lone CR,
+  // or lines over 998 characters) is re-encoded as base64 so that no relay
+  // can alter the signed bytes (RFC 8551 §3.1.2). Without a Content-Type
+  // field the entity gets "text/plain; charset=us-ascii", MIME's default,
+  // written out.
+  std::string entity;
+};
+
+// Takes a mail (or a bare MIME entity, which then has no outer fields)
+// apart. InvalidArgument when it is larger than limits.max_message_bytes,
+// when its header block does not parse, or when its MIME structure is
+// deeper than the limits allow.
+absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits);
+
+// outer_headers, "MIME-Version: 1.0", then the entity.
+std::string JoinMail(absl::string_view outer_headers, absl::string_view entity);
+
+// InvalidArgument naming both sizes when `input` is over the limit; checked
+// first by every operation, before any parsing.
+absl::Status CheckMessageSize(absl::string_view input, const Limits& limits);
+
+}  // namespace signet::cms
+
+#endif  // SIGNET_APPLIANCE_CMS_MAIL_PARTS_H_

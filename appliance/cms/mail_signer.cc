@@ -1,0 +1,29 @@
+#include "appliance/cms/mail_signer.h"
+
+#include "appliance/cms/mail_parts.h"
+#include "appliance/cms/smime_format.h"
+
+namespace signet::cms {
+
+absl::StatusOr<std::string> SignEntity(const CmsContext& context, absl::string_view entity,
+                                       const Signer& signer, const MailSignOptions& options) {
+  if (options.form == SignedForm::kOpaque) {
+    absl::StatusOr<std::string> der = SignAttached(context, entity, signer, options.sign);
+    if (!der.ok()) return der.status();
+    return Pkcs7MimeEntity(*der, SmimeType::kSignedData);
+  }
+  absl::StatusOr<std::string> der = SignDetached(context, entity, signer, options.sign);
+  if (!der.ok()) return der.status();
+  return MultipartSignedEntity(entity, *der, options.sign.digest);
+}
+
+absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_view mail,
+                                     const Signer& signer, const MailSignOptions& options) {
+  absl::StatusOr<MailParts> parts = SplitMail(mail, context.limits);
+  if (!parts.ok()) return parts.status();
+  absl::StatusOr<std::string> signed_entity = SignEntity(context, parts->entity, signer, options);
+  if (!signed_entity.ok()) return signed_entity.status();
+  return JoinMail(parts->outer_headers, *signed_entity);
+}
+
+}  // namespace signet::cms

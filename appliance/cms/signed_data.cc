@@ -1,0 +1,187 @@
+#include "appliance/cms/signed_data.h"
+
+#include <openssl/asn1.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/cms/operation_error.h"
+#include "appliance/cms/ossl_cms_ptr.h"
+#include "tokens/der.h"
+
+namespace signet::cms {
+namespace {
+
+using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
+
+void FreeAlgorithmStack(STACK_OF(X509_ALGOR) * stack) {
+  sk_X509_ALGOR_pop_free(stack, X509_ALGOR_free);
+}
+using AlgorithmStackPtr = OsslPtr<STACK_OF(X509_ALGOR), FreeAlgorithmStack>;
+
+// What the appliance decrypts, strongest first (RFC 8551 §2.5.2): a sender
+// that honours it picks AES-GCM, never the RC2 and DES that OpenSSL's
+// standard list still offers.
+absl::Status AddSmimeCapabilities(CMS_SignerInfo* signer_info) {
+  AlgorithmStackPtr algorithms(sk_X509_ALGOR_new_null());
+  if (!algorithms) return OperationError("cannot build SMIMECapabilities");
+  for (int nid :
+       {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_192_cbc, NID_aes_128_cbc}) {
+    // Appends to the existing stack, which stays owned by `algorithms`.
+    STACK_OF(X509_ALGOR)* stack = algorithms.get();
+    if (CMS_add_simple_smimecap(&stack, nid, -1) != 1) {
+      return OperationError("cannot build SMIMECapabilities");
+    }
+  }
+  if (CMS_add_smimecap(signer_info, algorithms.get()) != 1) {
+    return OperationError("cannot add SMIMECapabilities");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddSigningTime(CMS_SignerInfo* signer_info, absl::Time when) {
+  Asn1TimePtr time(ASN1_TIME_set(nullptr, absl::ToTimeT(when)));
+  if (!time) return OperationError("cannot encode the signing time");
+  if (CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_signingTime, time->type, time.get(), -1) !=
+      1) {
+    return OperationError("cannot add the signing time");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UsePss(CMS_SignerInfo* signer_info, const EVP_MD* md) {
+  EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(signer_info);
+  if (pctx == nullptr || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1) {
+    return OperationError("cannot select RSA-PSS");
+  }
+  return absl::OkStatus();
+}
+
+enum class Form { kDetached, kAttached, kDigestOnly };
+
+absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view input, Form form,
+                                 const Signer& signer, const SignOptions& options) {
+  if (signer.key == nullptr || signer.certificate == nullptr) {
+    return absl::InvalidArgumentError("a signer needs a key and a certificate");
+  }
+  if (options.rsa_pss && !EVP_PKEY_is_a(signer.key, "RSA")) {
+    return absl::InvalidArgumentError("RSA-PSS needs an RSA key");
+  }
+  if (form == Form::kDigestOnly && input.size() != DigestSize(options.digest)) {
+    return absl::InvalidArgumentError(absl::StrCat("a ", DigestName(options.digest), " digest is ",
+                                                   DigestSize(options.digest), " bytes, not ",
+                                                   input.size()));
+  }
+  BeginOperation();
+  if (X509_check_private_key(signer.certificate, signer.key) != 1) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError("the signer's certificate is not for its key");
+  }
+  EvpMdPtr md(EVP_MD_fetch(context.libctx, DigestName(options.digest), nullptr));
+  if (!md) return OperationError(absl::StrCat("no ", DigestName(options.digest), " digest"));
+
+  const unsigned int flags =
+      CMS_BINARY | CMS_PARTIAL | (form == Form::kAttached ? 0u : unsigned{CMS_DETACHED});
+  CmsPtr cms(CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, flags, context.libctx, nullptr));
+  if (!cms) return OperationError("cannot start a SignedData");
+  // CADES adds the ESS signingCertificateV2 attribute; KEY_PARAM lets the
+  // padding be chosen before the signature is made.
+  const unsigned int signer_flags =
+      CMS_BINARY | CMS_CADES | CMS_NOSMIMECAP | (options.rsa_pss ? unsigned{CMS_KEY_PARAM} : 0u);
+  CMS_SignerInfo* signer_info =
+      CMS_add1_signer(cms.get(), signer.certificate, signer.key, md.get(), signer_flags);
+  if (signer_info == nullptr) return OperationError("cannot add the signer");
+  if (options.rsa_pss) {
+    if (absl::Status status = UsePss(signer_info, md.get()); !status.ok()) return status;
+  }
+  if (absl::Status status = AddSmimeCapabilities(signer_info); !status.ok()) return status;
+  if (absl::Status status = AddSigningTime(signer_info, options.signing_time.value_or(absl::Now()));
+      !status.ok()) {
+    return status;
+  }
+  for (X509* certificate : signer.chain) {
+    if (CMS_add1_cert(cms.get(), certificate) != 1) {
+      return OperationError("cannot add a chain certificate");
+    }
+  }
+
+  if (form == Form::kDigestOnly) {
+    // What CMS_final would add after digesting the content itself.
+    if (CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
+                                    input.data(), static_cast<int>(input.size())) != 1 ||
+        CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_contentType, V_ASN1_OBJECT,
+                                    OBJ_nid2obj(NID_pkcs7_data), -1) != 1) {
+      return OperationError("cannot add the digest attributes");
+    }
+    if (CMS_SignerInfo_sign(signer_info) != 1) return OperationError("signing failed");
+  } else {
+    BioPtr content = ReadBio(input);
+    if (!content) return OperationError("cannot read the content");
+    if (CMS_final(cms.get(), content.get(), nullptr, CMS_BINARY) != 1) {
+      return OperationError("signing failed");
+    }
+  }
+  std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
+  if (der.empty()) return OperationError("cannot encode the SignedData");
+  return der;
+}
+
+}  // namespace
+
+const char* DigestName(DigestAlgorithm digest) {
+  switch (digest) {
+    case DigestAlgorithm::kSha384:
+      return "SHA384";
+    case DigestAlgorithm::kSha512:
+      return "SHA512";
+    case DigestAlgorithm::kSha256:
+      break;
+  }
+  return "SHA256";
+}
+
+const char* Micalg(DigestAlgorithm digest) {
+  switch (digest) {
+    case DigestAlgorithm::kSha384:
+      return "sha-384";
+    case DigestAlgorithm::kSha512:
+      return "sha-512";
+    case DigestAlgorithm::kSha256:
+      break;
+  }
+  return "sha-256";
+}
+
+size_t DigestSize(DigestAlgorithm digest) {
+  switch (digest) {
+    case DigestAlgorithm::kSha384:
+      return 48;
+    case DigestAlgorithm::kSha512:
+      return 64;
+    case DigestAlgorithm::kSha256:
+      break;
+  }
+  return 32;
+}
+
+absl::StatusOr<std::string> SignDetached(const CmsContext& context, absl::string_view content,
+                                         const Signer& signer, const SignOptions& options) {
+  return Sign(context, content, Form::kDetached, signer, options);
+}
+
+absl::StatusOr<std::string> SignAttached(const CmsContext& context, absl::string_view content,
+                                         const Signer& signer, const SignOptions& options) {
+  return Sign(context, content, Form::kAttached, signer, options);
+}
+
+absl::StatusOr<std::string> SignDigest(const CmsContext& context, absl::string_view digest,
+                                       const Signer& signer, const SignOptions& options) {
+  return Sign(context, digest, Form::kDigestOnly, signer, options);
+}
+
+}  // namespace signet::cms

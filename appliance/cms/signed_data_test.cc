@@ -1,0 +1,215 @@
+// SignedData made with keys on a SoftHSM2 token through Signet's provider,
+// checked by openssl, certtool and gpgsm, and taken apart with OpenSSL to
+// see the attributes S/MIME requires.
+#include "appliance/cms/signed_data.h"
+
+#include <openssl/cms.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "absl/strings/ascii.h"
+#include "appliance/cms/ossl_cms_ptr.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/provider_env.h"
+
+namespace signet::cms {
+namespace {
+
+using fixtures::ProviderEnv;
+using ::testing::HasSubstr;
+
+constexpr char kContent[] =
+    "Content-Type: text/plain; charset=us-ascii\r\n\r\nStatement for November: 3 transfers.\r\n";
+
+class SignedDataTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<ProviderEnv>> env =
+        ProviderEnv::Create({{.name = "rsa", .id_hex = "01", .key_type = "rsa:2048"},
+                             {.name = "p256", .id_hex = "02", .key_type = "EC:prime256v1"},
+                             {.name = "p384", .id_hex = "03", .key_type = "EC:secp384r1"}});
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = env->release();
+    absl::StatusOr<fixtures::GpgsmHome> gpgsm = fixtures::GpgsmHome::Create();
+    ASSERT_TRUE(gpgsm.ok()) << gpgsm.status();
+    gpgsm_ = new fixtures::GpgsmHome(std::move(*gpgsm));
+    ASSERT_TRUE(gpgsm_->TrustRoot(env_->ca().certificate()).ok());
+  }
+  static void TearDownTestSuite() {
+    delete gpgsm_;
+    delete env_;
+  }
+
+  CmsContext Context() const { return {.libctx = env_->libctx()}; }
+  Signer SignerFor(const std::string& name) const {
+    return {.key = env_->key(name), .certificate = env_->certificate(name)};
+  }
+
+  static CmsPtr Parse(const std::string& der) {
+    const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+    return CmsPtr(d2i_CMS_ContentInfo(nullptr, &cursor, static_cast<long>(der.size())));
+  }
+
+  // Every independent verifier accepts `der` over kContent.
+  void ExpectVerifiedByEveryone(const std::string& der, bool detached) {
+    std::optional<std::string> content;
+    if (detached) content = kContent;
+    std::string verified;
+    EXPECT_TRUE(fixtures::OpensslCmsVerify(der, env_->ca_path(), content, &verified).ok());
+    EXPECT_EQ(verified, kContent);
+    EXPECT_TRUE(fixtures::CerttoolP7Verify(der, env_->ca_path(), content).ok());
+    EXPECT_TRUE(gpgsm_->Verify(der, content).ok());
+  }
+
+  static ProviderEnv* env_;
+  static fixtures::GpgsmHome* gpgsm_;
+};
+
+ProviderEnv* SignedDataTest::env_ = nullptr;
+fixtures::GpgsmHome* SignedDataTest::gpgsm_ = nullptr;
+
+TEST_F(SignedDataTest, DetachedAndAttachedSignaturesVerifyWithIndependentTools) {
+  const struct {
+    std::string key;
+    DigestAlgorithm digest;
+  } cases[] = {{"rsa", DigestAlgorithm::kSha256},
+               {"p256", DigestAlgorithm::kSha256},
+               {"p384", DigestAlgorithm::kSha384}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.key);
+    for (bool detached : {true, false}) {
+      SCOPED_TRACE(detached ? "detached" : "attached");
+      SignOptions options{.digest = c.digest};
+      absl::StatusOr<std::string> der =
+          detached ? SignDetached(Context(), kContent, SignerFor(c.key), options)
+                   : SignAttached(Context(), kContent, SignerFor(c.key), options);
+      ASSERT_TRUE(der.ok()) << der.status();
+      ExpectVerifiedByEveryone(*der, detached);
+      // The other content does not verify: the checks above can fail.
+      EXPECT_EQ(
+          fixtures::OpensslCmsVerify(*der, env_->ca_path(),
+                                     detached ? std::optional<std::string>("other") : std::nullopt)
+              .code(),
+          detached ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kOk);
+    }
+  }
+}
+
+TEST_F(SignedDataTest, CarriesTheSignedAttributesSmimeRequires) {
+  const absl::Time when = absl::FromUnixSeconds(1795000000);
+  absl::StatusOr<std::string> der =
+      SignDetached(Context(), kContent, SignerFor("rsa"), {.signing_time = when});
+  ASSERT_TRUE(der.ok()) << der.status();
+  CmsPtr cms = Parse(*der);
+  ASSERT_TRUE(cms);
+  ASSERT_EQ(CMS_get0_content(cms.get()) == nullptr ? nullptr : *CMS_get0_content(cms.get()),
+            nullptr)
+      << "a detached signature carries no content";
+  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms.get());
+  ASSERT_EQ(sk_CMS_SignerInfo_num(signers), 1);
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
+  for (int nid : {NID_pkcs9_contentType, NID_pkcs9_messageDigest, NID_pkcs9_signingTime,
+                  NID_id_smime_aa_signingCertificateV2, NID_SMIMECapabilities}) {
+    EXPECT_GE(CMS_signed_get_attr_by_NID(si, nid, -1), 0) << OBJ_nid2ln(nid);
+  }
+  // The signing time is the one asked for.
+  X509_ATTRIBUTE* time_attribute =
+      CMS_signed_get_attr(si, CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1));
+  ASN1_TYPE* time_value = X509_ATTRIBUTE_get0_type(time_attribute, 0);
+  ASSERT_NE(time_value, nullptr);
+  struct tm parts = {};
+  ASSERT_EQ(ASN1_TIME_to_tm(reinterpret_cast<ASN1_TIME*>(time_value->value.asn1_string), &parts),
+            1);
+  EXPECT_EQ(absl::FromTM(parts, absl::UTCTimeZone()), when);
+  // SMIMECapabilities: AES-256-GCM first, and nothing older than AES.
+  X509_ATTRIBUTE* capability_attribute =
+      CMS_signed_get_attr(si, CMS_signed_get_attr_by_NID(si, NID_SMIMECapabilities, -1));
+  ASN1_TYPE* capability_value = X509_ATTRIBUTE_get0_type(capability_attribute, 0);
+  ASSERT_TRUE(capability_value != nullptr && capability_value->type == V_ASN1_SEQUENCE);
+  const unsigned char* cursor = capability_value->value.sequence->data;
+  STACK_OF(X509_ALGOR)* capabilities =
+      d2i_X509_ALGORS(nullptr, &cursor, capability_value->value.sequence->length);
+  ASSERT_NE(capabilities, nullptr);
+  ASSERT_GE(sk_X509_ALGOR_num(capabilities), 1);
+  const ASN1_OBJECT* first = nullptr;
+  X509_ALGOR_get0(&first, nullptr, nullptr, sk_X509_ALGOR_value(capabilities, 0));
+  EXPECT_EQ(OBJ_obj2nid(first), NID_aes_256_gcm);
+  for (int i = 0; i < sk_X509_ALGOR_num(capabilities); ++i) {
+    const ASN1_OBJECT* object = nullptr;
+    X509_ALGOR_get0(&object, nullptr, nullptr, sk_X509_ALGOR_value(capabilities, i));
+    EXPECT_THAT(absl::AsciiStrToLower(OBJ_nid2sn(OBJ_obj2nid(object))), HasSubstr("aes"));
+  }
+  sk_X509_ALGOR_pop_free(capabilities, X509_ALGOR_free);
+  // The signer's certificate travels with the signature.
+  X509StackPtr certificates(CMS_get1_certs(cms.get()));
+  ASSERT_EQ(sk_X509_num(certificates.get()), 1);
+  EXPECT_EQ(X509_cmp(sk_X509_value(certificates.get(), 0), env_->certificate("rsa")), 0);
+}
+
+TEST_F(SignedDataTest, IncludesTheChainGiven) {
+  Signer signer = SignerFor("p256");
+  signer.chain.push_back(env_->ca().certificate());
+  absl::StatusOr<std::string> der = SignDetached(Context(), kContent, signer, {});
+  ASSERT_TRUE(der.ok()) << der.status();
+  CmsPtr cms = Parse(*der);
+  X509StackPtr certificates(CMS_get1_certs(cms.get()));
+  EXPECT_EQ(sk_X509_num(certificates.get()), 2);
+}
+
+TEST_F(SignedDataTest, RsaPssAndSha512AreSelectable) {
+  absl::StatusOr<std::string> der = SignDetached(
+      Context(), kContent, SignerFor("rsa"), {.digest = DigestAlgorithm::kSha512, .rsa_pss = true});
+  ASSERT_TRUE(der.ok()) << der.status();
+  CmsPtr cms = Parse(*der);
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+  X509_ALGOR* digest = nullptr;
+  X509_ALGOR* signature = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest, &signature);
+  const ASN1_OBJECT* object = nullptr;
+  X509_ALGOR_get0(&object, nullptr, nullptr, digest);
+  EXPECT_EQ(OBJ_obj2nid(object), NID_sha512);
+  X509_ALGOR_get0(&object, nullptr, nullptr, signature);
+  EXPECT_EQ(OBJ_obj2nid(object), NID_rsassaPss);
+  EXPECT_TRUE(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string(kContent)).ok());
+
+  EXPECT_EQ(SignDetached(Context(), kContent, SignerFor("p256"), {.rsa_pss = true}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SignedDataTest, DigestOnlySignatureVerifiesAgainstTheContent) {
+  for (const auto& [key, digest] :
+       {std::pair{"rsa", DigestAlgorithm::kSha256}, std::pair{"p384", DigestAlgorithm::kSha384}}) {
+    SCOPED_TRACE(key);
+    const std::string hash = fixtures::Digest(
+        digest == DigestAlgorithm::kSha256 ? HashAlgorithm::kSha256 : HashAlgorithm::kSha384,
+        kContent);
+    absl::StatusOr<std::string> der =
+        SignDigest(Context(), hash, SignerFor(key), {.digest = digest});
+    ASSERT_TRUE(der.ok()) << der.status();
+    ExpectVerifiedByEveryone(*der, /*detached=*/true);
+    EXPECT_EQ(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string("other")).code(),
+              absl::StatusCode::kInvalidArgument);
+    // The same attributes as a signature over the content.
+    CmsPtr cms = Parse(*der);
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+    EXPECT_EQ(CMS_signed_get_attr_count(si), 5);
+  }
+}
+
+TEST_F(SignedDataTest, DigestOfTheWrongLengthIsRefused) {
+  absl::StatusOr<std::string> der =
+      SignDigest(Context(), std::string(20, 'x'), SignerFor("rsa"), {});
+  EXPECT_EQ(der.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(der.status().message(), HasSubstr("32 bytes, not 20"));
+}
+
+TEST_F(SignedDataTest, CertificateOfAnotherKeyIsRefused) {
+  Signer signer{.key = env_->key("rsa"), .certificate = env_->certificate("p256")};
+  absl::StatusOr<std::string> der = SignDetached(Context(), kContent, signer, {});
+  EXPECT_EQ(der.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace signet::cms

@@ -1,0 +1,32 @@
+// The S/MIME wrappers (RFC 8551 §3): multipart/signed around a signed entity
+// and its detached signature, and application/pkcs7-mime around a CMS
+// structure. Output lines end in CRLF.
+#ifndef SIGNET_APPLIANCE_CMS_SMIME_FORMAT_H_
+#define SIGNET_APPLIANCE_CMS_SMIME_FORMAT_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "appliance/cms/signed_data.h"
+
+namespace signet::cms {
+
+// smime-type values (RFC 8551 §3.2.2).
+enum class SmimeType { kSignedData, kEnvelopedData, kAuthEnvelopedData };
+
+// A boundary that does not occur in `content`: "=_signet_" and 32 random hex
+// digits (RFC 2046 §5.1.1 allows up to 70 characters).
+std::string NewBoundary(absl::string_view content);
+
+// A multipart/signed entity (Content-Type header, empty line, body) with
+// `signed_entity` (canonical, CRLF) as the first part and the DER SignedData
+// as an application/pkcs7-signature second part.
+std::string MultipartSignedEntity(absl::string_view signed_entity, absl::string_view signature_der,
+                                  DigestAlgorithm digest);
+
+// An application/pkcs7-mime entity carrying `der` in base64.
+std::string Pkcs7MimeEntity(absl::string_view der, SmimeType type);
+
+}  // namespace signet::cms
+
+#endif  // SIGNET_APPLIANCE_CMS_SMIME_FORMAT_H_

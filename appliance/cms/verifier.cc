@@ -1,0 +1,337 @@
+#include "appliance/cms/verifier.h"
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+#include <utility>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "appliance/cms/cms_reader.h"
+#include "appliance/cms/mail_parts.h"
+#include "appliance/cms/mime.h"
+#include "appliance/cms/operation_error.h"
+
+namespace signet::cms {
+namespace {
+
+constexpr char kFailurePayload[] = "type.signet.dev/signet.cms.VerifyFailure";
+
+constexpr std::pair<VerifyFailure, const char*> kFailureNames[] = {
+    {VerifyFailure::kNotSigned, "NOT_SIGNED"},
+    {VerifyFailure::kMalformed, "MALFORMED"},
+    {VerifyFailure::kEmbeddedContentInDetached, "EMBEDDED_CONTENT_IN_DETACHED"},
+    {VerifyFailure::kBadSignature, "BAD_SIGNATURE"},
+    {VerifyFailure::kContentChanged, "CONTENT_CHANGED"},
+    {VerifyFailure::kUntrustedSigner, "UNTRUSTED_SIGNER"},
+    {VerifyFailure::kExpiredSigner, "EXPIRED_SIGNER"},
+    {VerifyFailure::kSignerNotYetValid, "SIGNER_NOT_YET_VALID"},
+    {VerifyFailure::kWrongPurpose, "WRONG_PURPOSE"},
+    {VerifyFailure::kInvalidChain, "INVALID_CHAIN"},
+};
+
+absl::Status Failure(VerifyFailure failure, absl::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kFailurePayload, absl::Cord(VerifyFailureName(failure)));
+  return status;
+}
+
+// A parser's error as a verification failure of kind kMalformed.
+absl::Status Malformed(const absl::Status& status) {
+  return Failure(VerifyFailure::kMalformed, status.message());
+}
+
+std::string NameText(const X509_NAME* name) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
+  return BioContents(bio.get());
+}
+
+std::string ObjectName(const ASN1_OBJECT* object) {
+  const int nid = OBJ_obj2nid(object);
+  if (nid != NID_undef) return OBJ_nid2sn(nid);
+  char text[80];
+  OBJ_obj2txt(text, sizeof(text), object, 1);
+  return text;
+}
+
+std::optional<absl::Time> SigningTime(CMS_SignerInfo* signer_info) {
+  const int index = CMS_signed_get_attr_by_NID(signer_info, NID_pkcs9_signingTime, -1);
+  if (index < 0) return std::nullopt;
+  X509_ATTRIBUTE* attribute = CMS_signed_get_attr(signer_info, index);
+  ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attribute, 0);
+  if (value == nullptr ||
+      (value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME)) {
+    return std::nullopt;
+  }
+  struct tm parts = {};
+  if (ASN1_TIME_to_tm(reinterpret_cast<ASN1_TIME*>(value->value.asn1_string), &parts) != 1) {
+    return std::nullopt;
+  }
+  return absl::FromTM(parts, absl::UTCTimeZone());
+}
+
+VerifyFailure ChainFailure(int error) {
+  switch (error) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return VerifyFailure::kExpiredSigner;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return VerifyFailure::kSignerNotYetValid;
+    case X509_V_ERR_INVALID_PURPOSE:
+      return VerifyFailure::kWrongPurpose;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+      return VerifyFailure::kUntrustedSigner;
+    default:
+      return VerifyFailure::kInvalidChain;
+  }
+}
+
+// Builds and checks the signer's chain to the trust store, filling in the
+// chain fields of `report`; the failure kind when it is not trusted.
+std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustStore& trust,
+                                        const VerifyOptions& options, X509* signer,
+                                        STACK_OF(X509) * untrusted, SignerReport* report) {
+  X509StoreCtxPtr store_context(X509_STORE_CTX_new_ex(context.libctx, nullptr));
+  if (!store_context ||
+      X509_STORE_CTX_init(store_context.get(), trust.get(), signer, untrusted) != 1 ||
+      X509_STORE_CTX_set_purpose(store_context.get(), X509_PURPOSE_SMIME_SIGN) != 1) {
+    ERR_clear_error();
+    report->chain_detail = "cannot set up chain verification";
+    return VerifyFailure::kInvalidChain;
+  }
+  if (options.at.has_value()) {
+    X509_STORE_CTX_set_time(store_context.get(), 0, absl::ToTimeT(*options.at));
+  }
+  const bool trusted = X509_verify_cert(store_context.get()) == 1;
+  ERR_clear_error();
+  if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store_context.get())) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      report->chain.push_back(NameText(X509_get_subject_name(sk_X509_value(chain, i))));
+    }
+  }
+  if (trusted) {
+    report->chain_status = ChainStatus::kTrusted;
+    return std::nullopt;
+  }
+  const int error = X509_STORE_CTX_get_error(store_context.get());
+  report->chain_detail = X509_verify_cert_error_string(error);
+  return ChainFailure(error);
+}
+
+SignerReport DescribeSigner(CMS_SignerInfo* signer_info, X509* certificate) {
+  SignerReport report;
+  report.subject = NameText(X509_get_subject_name(certificate));
+  report.issuer = NameText(X509_get_issuer_name(certificate));
+  if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr)) {
+    if (char* hex = BN_bn2hex(serial)) {
+      report.serial_hex = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(serial);
+  }
+  if (STACK_OF(OPENSSL_STRING)* emails = X509_get1_email(certificate)) {
+    for (int i = 0; i < sk_OPENSSL_STRING_num(emails); ++i) {
+      report.email_addresses.emplace_back(sk_OPENSSL_STRING_value(emails, i));
+    }
+    X509_email_free(emails);
+  }
+  report.signing_time = SigningTime(signer_info);
+  X509_ALGOR* digest = nullptr;
+  X509_ALGOR* signature = nullptr;
+  CMS_SignerInfo_get0_algs(signer_info, nullptr, nullptr, &digest, &signature);
+  const ASN1_OBJECT* object = nullptr;
+  if (digest != nullptr) {
+    X509_ALGOR_get0(&object, nullptr, nullptr, digest);
+    report.digest_algorithm = ObjectName(object);
+  }
+  if (signature != nullptr) {
+    X509_ALGOR_get0(&object, nullptr, nullptr, signature);
+    report.signature_algorithm = ObjectName(object);
+  }
+  return report;
+}
+
+struct SignedParts {
+  std::string cms_der;
+  // The detached content (canonical), or nullopt for opaque signed-data.
+  std::optional<std::string> detached_content;
+};
+
+absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::string_view mail) {
+  absl::StatusOr<MimeEntity> entity = ParseEntity(mail, context.limits);
+  if (!entity.ok()) return Malformed(entity.status());
+  absl::StatusOr<ContentType> type = ContentTypeOf(*entity);
+  if (!type.ok()) return Malformed(type.status());
+
+  if (IsPkcs7Mime(*type)) {
+    const std::optional<std::string> smime_type = type->Param("smime-type");
+    if (smime_type.has_value() && !absl::EqualsIgnoreCase(*smime_type, "signed-data")) {
+      return Failure(VerifyFailure::kNotSigned,
+                     absl::StrCat("an S/MIME ", smime_type->substr(0, 32), " mail is not signed"));
+    }
+    absl::StatusOr<std::string> der = CmsBytesOf(*entity);
+    if (!der.ok()) return Malformed(der.status());
+    return SignedParts{std::move(*der), std::nullopt};
+  }
+  if (!type->Is("multipart", "signed")) {
+    return Failure(VerifyFailure::kNotSigned,
+                   absl::StrCat("not a signed mail: its content is ", type->type.substr(0, 40), "/",
+                                type->subtype.substr(0, 40)));
+  }
+  const std::optional<std::string> protocol = type->Param("protocol");
+  if (!protocol.has_value() ||
+      !(absl::EqualsIgnoreCase(*protocol, "application/pkcs7-signature") ||
+        absl::EqualsIgnoreCase(*protocol, "application/x-pkcs7-signature"))) {
+    return Failure(VerifyFailure::kNotSigned, "multipart/signed without the S/MIME protocol");
+  }
+  const std::optional<std::string> boundary = type->Param("boundary");
+  if (!boundary.has_value()) {
+    return Failure(VerifyFailure::kMalformed, "multipart/signed without a boundary");
+  }
+  absl::StatusOr<Multipart> multipart = SplitMultipart(entity->body, *boundary, context.limits);
+  if (!multipart.ok()) return Malformed(multipart.status());
+  if (multipart->parts.size() != 2) {
+    return Failure(
+        VerifyFailure::kMalformed,
+        absl::StrCat("multipart/signed has ", multipart->parts.size(), " parts instead of 2"));
+  }
+  if (absl::Status structure = CheckMimeStructure(multipart->parts[0], context.limits);
+      !structure.ok()) {
+    return Malformed(structure);
+  }
+  absl::StatusOr<MimeEntity> signature = ParseEntity(multipart->parts[1], context.limits);
+  if (!signature.ok()) return Malformed(signature.status());
+  absl::StatusOr<ContentType> signature_type = ContentTypeOf(*signature);
+  if (!signature_type.ok()) return Malformed(signature_type.status());
+  if (!IsPkcs7Signature(*signature_type)) {
+    return Failure(VerifyFailure::kMalformed,
+                   "the second part of multipart/signed is not application/pkcs7-signature");
+  }
+  absl::StatusOr<std::string> der = CmsBytesOf(*signature);
+  if (!der.ok()) return Malformed(der.status());
+  return SignedParts{std::move(*der), ToCrlf(multipart->parts[0])};
+}
+
+absl::Status SignatureError() {
+  // OpenSSL tells a changed content apart from a bad signature value.
+  bool content_changed = false;
+  for (unsigned long code = ERR_get_error(); code != 0; code = ERR_get_error()) {
+    if (ERR_GET_LIB(code) == ERR_LIB_CMS && ERR_GET_REASON(code) == CMS_R_VERIFICATION_FAILURE) {
+      continue;
+    }
+    if (ERR_GET_LIB(code) == ERR_LIB_CMS && ERR_GET_REASON(code) == CMS_R_CONTENT_VERIFY_ERROR) {
+      content_changed = true;
+    }
+  }
+  if (content_changed) {
+    return Failure(VerifyFailure::kContentChanged,
+                   "the signed content was changed: its digest is not the one signed");
+  }
+  return Failure(VerifyFailure::kBadSignature, "the signature does not verify");
+}
+
+}  // namespace
+
+const char* VerifyFailureName(VerifyFailure failure) {
+  for (const auto& [value, name] : kFailureNames) {
+    if (value == failure) return name;
+  }
+  return "UNKNOWN";
+}
+
+std::optional<VerifyFailure> VerifyFailureOf(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kFailurePayload);
+  if (!payload.has_value()) return std::nullopt;
+  for (const auto& [value, name] : kFailureNames) {
+    if (*payload == name) return value;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_view mail,
+                                        const TrustStore& trust, const VerifyOptions& options) {
+  if (absl::Status size = CheckMessageSize(mail, context.limits); !size.ok()) {
+    return Malformed(size);
+  }
+  absl::StatusOr<SignedParts> parts = FindSignature(context, mail);
+  if (!parts.ok()) return parts.status();
+  absl::StatusOr<CmsPtr> cms = ParseCms(context, parts->cms_der);
+  if (!cms.ok()) return Malformed(cms.status());
+  if (OBJ_obj2nid(CMS_get0_type(cms->get())) != NID_pkcs7_signed) {
+    return Failure(VerifyFailure::kNotSigned, "the CMS structure is not SignedData");
+  }
+  if (OBJ_obj2nid(CMS_get0_eContentType(cms->get())) != NID_pkcs7_data) {
+    return Failure(VerifyFailure::kMalformed, "the signed content is not of type id-data");
+  }
+  ASN1_OCTET_STRING** embedded = CMS_get0_content(cms->get());
+  const bool has_embedded = embedded != nullptr && *embedded != nullptr;
+  if (parts->detached_content.has_value() && has_embedded) {
+    return Failure(VerifyFailure::kEmbeddedContentInDetached,
+                   "the detached signature also carries content of its own");
+  }
+  if (!parts->detached_content.has_value() && !has_embedded) {
+    return Failure(VerifyFailure::kMalformed, "opaque signed-data without content");
+  }
+  STACK_OF(CMS_SignerInfo)* signer_infos = CMS_get0_SignerInfos(cms->get());
+  if (sk_CMS_SignerInfo_num(signer_infos) <= 0) {
+    return Failure(VerifyFailure::kMalformed, "the SignedData has no signer");
+  }
+
+  BeginOperation();
+  BioPtr detached;
+  if (parts->detached_content.has_value()) detached = ReadBio(*parts->detached_content);
+  // Only opaque content needs copying out; detached content is at hand.
+  BioPtr out(parts->detached_content.has_value() ? nullptr : BIO_new(BIO_s_mem()));
+  if (!parts->detached_content.has_value() && !out) {
+    return OperationError("cannot allocate a buffer");
+  }
+  // Signatures and content first; the chains are checked below, each with
+  // its own report.
+  if (CMS_verify(cms->get(), nullptr, nullptr, detached.get(), out.get(),
+                 CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+    const unsigned long first = ERR_peek_error();
+    if (ERR_GET_LIB(first) == ERR_LIB_CMS &&
+        ERR_GET_REASON(first) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND) {
+      ERR_clear_error();
+      return Failure(VerifyFailure::kMalformed, "the signer's certificate is not in the message");
+    }
+    return SignatureError();
+  }
+
+  VerifiedMail verified;
+  verified.opaque = !parts->detached_content.has_value();
+  verified.signed_entity =
+      verified.opaque ? BioContents(out.get()) : std::move(*parts->detached_content);
+  if (absl::Status structure = CheckMimeStructure(verified.signed_entity, context.limits);
+      !structure.ok()) {
+    return Malformed(structure);
+  }
+  X509StackPtr certificates(CMS_get1_certs(cms->get()));
+  for (int i = 0; i < sk_CMS_SignerInfo_num(signer_infos); ++i) {
+    CMS_SignerInfo* signer_info = sk_CMS_SignerInfo_value(signer_infos, i);
+    X509* certificate = nullptr;
+    CMS_SignerInfo_get0_algs(signer_info, nullptr, &certificate, nullptr, nullptr);
+    if (certificate == nullptr) {
+      return Failure(VerifyFailure::kMalformed, "the signer's certificate is not in the message");
+    }
+    SignerReport report = DescribeSigner(signer_info, certificate);
+    std::optional<VerifyFailure> chain_failure =
+        CheckChain(context, trust, options, certificate, certificates.get(), &report);
+    if (chain_failure.has_value() && options.require_trusted_chain) {
+      return Failure(*chain_failure, absl::StrCat("the signer '", report.subject.substr(0, 200),
+                                                  "' is not trusted: ", report.chain_detail));
+    }
+    verified.signers.push_back(std::move(report));
+  }
+  return verified;
+}
+
+}  // namespace signet::cms

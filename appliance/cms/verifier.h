@@ -1,0 +1,86 @@
+// Verification of signed mails (multipart/signed or opaque signed-data)
+// against a trust store.
+//
+// What is reported as signed is exactly the signed entity: never the outer
+// header fields, a multipart/signed preamble or epilogue, or anything else
+// outside the signature. A detached signature that also carries content of
+// its own is refused, so a verifier and a reader can never be shown two
+// different texts.
+#ifndef SIGNET_APPLIANCE_CMS_VERIFIER_H_
+#define SIGNET_APPLIANCE_CMS_VERIFIER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "appliance/cms/cms_context.h"
+#include "appliance/cms/trust_store.h"
+
+namespace signet::cms {
+
+// Why a mail did not verify; carried by the error Status as a payload (see
+// VerifyFailureOf) so that callers need not parse messages.
+enum class VerifyFailure {
+  kNotSigned,                  // not multipart/signed or pkcs7-mime signed-data
+  kMalformed,                  // the MIME or CMS structure does not parse
+  kEmbeddedContentInDetached,  // a detached signature that carries content
+  kBadSignature,               // the signature does not match
+  kContentChanged,             // the content's digest is not the signed one
+  kUntrustedSigner,            // no chain to a trust anchor
+  kExpiredSigner,              // a certificate in the chain has expired
+  kSignerNotYetValid,          // a certificate in the chain is not valid yet
+  kWrongPurpose,               // not a certificate for S/MIME signing
+  kInvalidChain,               // any other chain failure
+};
+
+// "BAD_SIGNATURE", for logs and API details.
+const char* VerifyFailureName(VerifyFailure failure);
+std::optional<VerifyFailure> VerifyFailureOf(const absl::Status& status);
+
+enum class ChainStatus { kTrusted, kUntrusted };
+
+struct SignerReport {
+  std::string subject;  // RFC 2253
+  std::string issuer;
+  std::string serial_hex;
+  std::vector<std::string> email_addresses;
+  // The signingTime attribute, when the signer gave one (it is the signer's
+  // claim, not a proof of time).
+  std::optional<absl::Time> signing_time;
+  std::string digest_algorithm;     // "SHA256"
+  std::string signature_algorithm;  // "rsaEncryption", "RSASSA-PSS", "ecdsa-with-SHA256"
+  ChainStatus chain_status = ChainStatus::kUntrusted;
+  // Why the chain is not trusted (OpenSSL's verify error), empty if it is.
+  std::string chain_detail;
+  // Subjects from the signer up to the trust anchor, when a chain was built.
+  std::vector<std::string> chain;
+};
+
+struct VerifiedMail {
+  // The signed MIME entity, canonical (CRLF): all that the signature covers.
+  std::string signed_entity;
+  bool opaque = false;
+  std::vector<SignerReport> signers;
+};
+
+struct VerifyOptions {
+  // The time the certificates must be valid at; absent: now.
+  std::optional<absl::Time> at;
+  // When false, a valid signature by an untrusted, expired or otherwise
+  // unacceptable signer is returned (with its chain_status and
+  // chain_detail) instead of refused.
+  bool require_trusted_chain = true;
+};
+
+// Verifies `mail` (a whole mail or a signed MIME entity). InvalidArgument,
+// with a VerifyFailure payload, for every way a mail can fail, and for one
+// over the limits.
+absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_view mail,
+                                        const TrustStore& trust, const VerifyOptions& options = {});
+
+}  // namespace signet::cms
+
+#endif  // SIGNET_APPLIANCE_CMS_VERIFIER_H_
