@@ -72,9 +72,10 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   if (options.rsa_pss && !EVP_PKEY_is_a(signer.key, "RSA")) {
     return absl::InvalidArgumentError("RSA-PSS needs an RSA key");
   }
-  if (form == Form::kDigestOnly && input.size() != DigestSize(options.digest)) {
-    return absl::InvalidArgumentError(absl::StrCat("a ", DigestName(options.digest), " digest is ",
-                                                   DigestSize(options.digest), " bytes, not ",
+  const std::string digest_name(HashName(options.digest));
+  if (form == Form::kDigestOnly && input.size() != DigestLength(options.digest)) {
+    return absl::InvalidArgumentError(absl::StrCat("a ", digest_name, " digest is ",
+                                                   DigestLength(options.digest), " bytes, not ",
                                                    input.size()));
   }
   BeginOperation();
@@ -82,8 +83,8 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
     ERR_clear_error();
     return absl::FailedPreconditionError("the signer's certificate is not for its key");
   }
-  EvpMdPtr md(EVP_MD_fetch(context.libctx, DigestName(options.digest), nullptr));
-  if (!md) return OperationError(absl::StrCat("no ", DigestName(options.digest), " digest"));
+  EvpMdPtr md(EVP_MD_fetch(context.libctx, digest_name.c_str(), nullptr));
+  if (!md) return OperationError(absl::StrCat("no ", digest_name, " digest"));
 
   const unsigned int flags =
       CMS_BINARY | CMS_PARTIAL | (form == Form::kAttached ? 0u : unsigned{CMS_DETACHED});
@@ -133,18 +134,6 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
 
 }  // namespace
 
-const char* DigestName(DigestAlgorithm digest) {
-  switch (digest) {
-    case DigestAlgorithm::kSha384:
-      return "SHA384";
-    case DigestAlgorithm::kSha512:
-      return "SHA512";
-    case DigestAlgorithm::kSha256:
-      break;
-  }
-  return "SHA256";
-}
-
 const char* Micalg(DigestAlgorithm digest) {
   switch (digest) {
     case DigestAlgorithm::kSha384:
@@ -155,18 +144,6 @@ const char* Micalg(DigestAlgorithm digest) {
       break;
   }
   return "sha-256";
-}
-
-size_t DigestSize(DigestAlgorithm digest) {
-  switch (digest) {
-    case DigestAlgorithm::kSha384:
-      return 48;
-    case DigestAlgorithm::kSha512:
-      return 64;
-    case DigestAlgorithm::kSha256:
-      break;
-  }
-  return 32;
 }
 
 absl::StatusOr<std::string> SignDetached(const CmsContext& context, absl::string_view content,

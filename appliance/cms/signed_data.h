@@ -22,17 +22,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "appliance/cms/cms_context.h"
+#include "tokens/algorithms.h"
 
 namespace signet::cms {
 
-enum class DigestAlgorithm { kSha256, kSha384, kSha512 };
+// The token layer's hash algorithms: SHA-256, SHA-384, SHA-512.
+using DigestAlgorithm = HashAlgorithm;
 
-// "SHA256", as OpenSSL fetches it.
-const char* DigestName(DigestAlgorithm digest);
 // "sha-256": the multipart/signed micalg parameter (RFC 8551 §3.5.3.2).
 const char* Micalg(DigestAlgorithm digest);
-// The digest's length in bytes.
-size_t DigestSize(DigestAlgorithm digest);
 
 struct Signer {
   // A token key through Signet's provider (or any EVP_PKEY in the context's
