@@ -3,6 +3,8 @@
 // what Signet signs and open what it encrypts; Signet verifies and decrypts
 // what they make. Signet's keys are on a SoftHSM2 token, used through its
 // provider; the peers' keys are software keys of the tools.
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "appliance/cms/decryptor.h"
@@ -14,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/subprocess.h"
 
 namespace signet::cms {
 namespace {
@@ -133,6 +136,24 @@ TEST_F(SmimeInteropTest, OpensslVerifiesSignetsSignedMails) {
                   absl::StatusCode::kInvalidArgument);
       }
     }
+  }
+}
+
+TEST_F(SmimeInteropTest, OpensslSmimeCommandVerifiesSignetsSignedMails) {
+  // `openssl smime` is OpenSSL's older PKCS#7 code, not its CMS code: one
+  // more independent reader.
+  for (SignedForm form : {SignedForm::kMultipartSigned, SignedForm::kOpaque}) {
+    absl::StatusOr<std::string> mail =
+        SignMail(Context(), absl::StrCat(kHeaders, kEntity), SignerFor("p256"), {.form = form});
+    ASSERT_TRUE(mail.ok()) << mail.status();
+    const std::string path = env_->dir().File("smime-command.eml");
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << *mail;
+    absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
+        {"openssl", "smime", "-verify", "-in", path, "-CAfile", env_->ca_path()});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0) << result->err;
+    EXPECT_THAT(result->err, HasSubstr("Verification successful"));
+    EXPECT_THAT(result->out, HasSubstr("1,234.56 EUR after 3 transfers"));
   }
 }
 
