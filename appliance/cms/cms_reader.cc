@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/asn1_structure.h"
+#include "appliance/cms/mime_internal.h"
 
 namespace signet::cms {
 
@@ -23,8 +24,8 @@ absl::StatusOr<std::string> CmsBytesOf(const MimeEntity& entity) {
   }
   if (encoding == "binary") return std::string(entity.body);
   if (encoding != "base64") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a CMS part must be base64 or binary, not '", encoding.substr(0, 20), "'"));
+    return absl::InvalidArgumentError(absl::StrCat("a CMS part must be base64 or binary, not ",
+                                                   mime_internal::QuoteForError(encoding)));
   }
   absl::StatusOr<std::string> der = Base64Decode(entity.body);
   if (!der.ok()) {

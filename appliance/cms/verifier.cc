@@ -13,6 +13,7 @@
 #include "appliance/cms/cms_reader.h"
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
+#include "appliance/cms/mime_internal.h"
 #include "appliance/cms/operation_error.h"
 
 namespace signet::cms {
@@ -175,16 +176,18 @@ absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::strin
     const std::optional<std::string> smime_type = type->Param("smime-type");
     if (smime_type.has_value() && !absl::EqualsIgnoreCase(*smime_type, "signed-data")) {
       return Failure(VerifyFailure::kNotSigned,
-                     absl::StrCat("an S/MIME ", smime_type->substr(0, 32), " mail is not signed"));
+                     absl::StrCat("an S/MIME ", mime_internal::QuoteForError(*smime_type),
+                                  " mail is not signed"));
     }
     absl::StatusOr<std::string> der = CmsBytesOf(*entity);
     if (!der.ok()) return Malformed(der.status());
     return SignedParts{std::move(*der), std::nullopt};
   }
   if (!type->Is("multipart", "signed")) {
-    return Failure(VerifyFailure::kNotSigned,
-                   absl::StrCat("not a signed mail: its content is ", type->type.substr(0, 40), "/",
-                                type->subtype.substr(0, 40)));
+    return Failure(
+        VerifyFailure::kNotSigned,
+        absl::StrCat("not a signed mail: its content is ",
+                     mime_internal::QuoteForError(absl::StrCat(type->type, "/", type->subtype))));
   }
   const std::optional<std::string> protocol = type->Param("protocol");
   if (!protocol.has_value() ||
