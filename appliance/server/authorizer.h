@@ -1,0 +1,53 @@
+// Default-deny authorization (DESIGN.md, security model): a caller is
+// recognised by its transport identity, and may use a key for an operation
+// only where a grant of its configuration says so. A signing key may be
+// bound to sender addresses, checked against the mail's From.
+#ifndef SIGNET_APPLIANCE_SERVER_AUTHORIZER_H_
+#define SIGNET_APPLIANCE_SERVER_AUTHORIZER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "appliance/server/caller_identity.h"
+#include "signet/config/v1/config.pb.h"
+
+namespace signet::server {
+
+class Authorizer {
+ public:
+  // The config must have passed ValidateConfig.
+  explicit Authorizer(const config::v1::Config& config);
+
+  // The configured caller's name; PERMISSION_DENIED for an identity no
+  // caller has.
+  absl::StatusOr<std::string> Identify(const CallerIdentity& identity) const;
+
+  // OK when `caller` holds a grant of `operation` on `key` (empty key: an
+  // operation that uses no key of the appliance); PERMISSION_DENIED naming
+  // the caller, key and operation otherwise.
+  absl::Status Check(absl::string_view caller, absl::string_view key,
+                     config::v1::Operation operation) const;
+
+  // OK when every From address of `mail` is one the signing key may sign for
+  // (or the key is not bound); PERMISSION_DENIED naming the address
+  // otherwise, and for a mail without a From when the key is bound.
+  absl::Status CheckSender(absl::string_view key, absl::string_view mail) const;
+
+ private:
+  config::v1::Config config_;
+  // Sender addresses per key, lower case.
+  std::map<std::string, std::vector<std::string>, std::less<>> senders_;
+};
+
+// The addresses in a From field value: "Bank <a@bank.example>, b@x.org" ->
+// {"a@bank.example", "b@x.org"}. Display names, quoted strings and comments
+// are skipped.
+std::vector<std::string> AddressesOf(absl::string_view field_value);
+
+}  // namespace signet::server
+
+#endif  // SIGNET_APPLIANCE_SERVER_AUTHORIZER_H_

@@ -1,0 +1,143 @@
+#include "appliance/server/authorizer.h"
+
+#include <google/protobuf/text_format.h>
+
+#include <set>
+#include <tuple>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace signet::server {
+namespace {
+
+using config::v1::Operation;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = R"pb(
+  keys {
+    name: "bank-signing"
+    token: "hsm"
+    label: "s"
+    purpose: SIGN
+    sender_addresses: "Statements@Bank.example"
+    sender_addresses: "alerts@bank.example"
+  }
+  keys { name: "bank-decryption" token: "hsm" label: "d" purpose: DECRYPT }
+  keys { name: "any-signing" token: "hsm" label: "a" purpose: SIGN }
+  callers {
+    name: "mx-out"
+    certificate_subject: "CN=mx-out,O=Bank"
+    grants { keys: "bank-signing" operations: SIGN_MAIL operations: SIGN_DIGEST }
+    grants { operations: ENCRYPT_MAIL }
+  }
+  callers {
+    name: "mx-in"
+    certificate_san: "mx-in.bank.example"
+    grants { keys: "bank-decryption" operations: DECRYPT_MAIL operations: VERIFY_MAIL }
+  }
+  callers {
+    name: "admin"
+    unix_uid: 1000
+    grants { keys: "*" operations: READ_KEYS operations: ADMINISTER_KEYS }
+  }
+)pb";
+
+class AuthorizerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config_));
+    authorizer_ = std::make_unique<Authorizer>(config_);
+  }
+  config::v1::Config config_;
+  std::unique_ptr<Authorizer> authorizer_;
+};
+
+TEST_F(AuthorizerTest, IdentifiesCallersByTheirTransportIdentity) {
+  EXPECT_EQ(authorizer_->Identify({.certificate_subject = "CN=mx-out,O=Bank"}).value_or(""),
+            "mx-out");
+  EXPECT_EQ(authorizer_
+                ->Identify({.certificate_subject = "CN=other",
+                            .certificate_sans = {"x.example", "mx-in.bank.example"}})
+                .value_or(""),
+            "mx-in");
+  EXPECT_EQ(authorizer_->Identify({.unix_uid = 1000}).value_or(""), "admin");
+  absl::StatusOr<std::string> unknown = authorizer_->Identify({.unix_uid = 1001});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("uid 1001"));
+  // A subject that merely contains a configured one is another subject.
+  EXPECT_FALSE(authorizer_->Identify({.certificate_subject = "CN=mx-out,O=Bank,C=XX"}).ok());
+  EXPECT_FALSE(authorizer_->Identify({}).ok());
+}
+
+TEST_F(AuthorizerTest, AllowsExactlyWhatTheGrantsSay) {
+  const std::string callers[] = {"mx-out", "mx-in", "admin", "stranger"};
+  const std::string keys[] = {"bank-signing", "bank-decryption", "any-signing", ""};
+  const Operation operations[] = {config::v1::SIGN_MAIL,      config::v1::SIGN_DIGEST,
+                                  config::v1::DECRYPT_MAIL,   config::v1::ENCRYPT_MAIL,
+                                  config::v1::VERIFY_MAIL,    config::v1::READ_KEYS,
+                                  config::v1::ADMINISTER_KEYS};
+  const std::set<std::tuple<std::string, std::string, Operation>> allowed = {
+      {"mx-out", "bank-signing", config::v1::SIGN_MAIL},
+      {"mx-out", "bank-signing", config::v1::SIGN_DIGEST},
+      {"mx-out", "", config::v1::ENCRYPT_MAIL},
+      // A grant without keys covers operations that use none (and "" asks
+      // for exactly that); granted keys cover the key-less form too.
+      {"mx-out", "", config::v1::SIGN_MAIL},
+      {"mx-out", "", config::v1::SIGN_DIGEST},
+      {"mx-in", "bank-decryption", config::v1::DECRYPT_MAIL},
+      {"mx-in", "bank-decryption", config::v1::VERIFY_MAIL},
+      {"mx-in", "", config::v1::DECRYPT_MAIL},
+      {"mx-in", "", config::v1::VERIFY_MAIL},
+  };
+  int allowed_count = 0;
+  for (const std::string& caller : callers) {
+    for (const std::string& key : keys) {
+      for (Operation operation : operations) {
+        bool expected = allowed.count({caller, key, operation}) > 0 ||
+                        (caller == "admin" && (operation == config::v1::READ_KEYS ||
+                                               operation == config::v1::ADMINISTER_KEYS));
+        absl::Status status = authorizer_->Check(caller, key, operation);
+        EXPECT_EQ(status.ok(), expected) << caller << " " << key << " "
+                                         << config::v1::Operation_Name(operation) << ": " << status;
+        if (!status.ok()) {
+          EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+        }
+        allowed_count += status.ok();
+      }
+    }
+  }
+  EXPECT_EQ(allowed_count, 9 + 8);  // the set above, and admin's two on four keys
+}
+
+TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {
+  EXPECT_TRUE(
+      authorizer_
+          ->CheckSender("bank-signing", "From: Bank Statements <statements@bank.example>\r\n\r\nx")
+          .ok());
+  EXPECT_TRUE(authorizer_->CheckSender("bank-signing", "From: ALERTS@bank.example\r\n\r\nx").ok());
+  absl::Status other = authorizer_->CheckSender(
+      "bank-signing", "From: \"statements@bank.example\" <evil@x.org>\r\n\r\n");
+  EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(other.message(), HasSubstr("evil@x.org"));
+  // Every author must be allowed.
+  EXPECT_FALSE(
+      authorizer_->CheckSender("bank-signing", "From: statements@bank.example, evil@x.org\r\n\r\nx")
+          .ok());
+  EXPECT_FALSE(authorizer_->CheckSender("bank-signing", "To: a@b\r\n\r\nx").ok());
+  // An unbound key signs for anyone.
+  EXPECT_TRUE(authorizer_->CheckSender("any-signing", "From: anyone@x.org\r\n\r\nx").ok());
+}
+
+TEST(AddressesOfTest, TakesAddressesOutOfMailboxLists) {
+  EXPECT_THAT(AddressesOf("a@b.example"), ElementsAre("a@b.example"));
+  EXPECT_THAT(AddressesOf("Bank <A@Bank.example>, x@y.org"),
+              ElementsAre("a@bank.example", "x@y.org"));
+  EXPECT_THAT(AddressesOf("\"Doe, John <j@evil>\" <john@doe.example> (comment, <c@d>)"),
+              ElementsAre("john@doe.example"));
+  EXPECT_THAT(AddressesOf(""), ::testing::IsEmpty());
+}
+
+}  // namespace
+}  // namespace signet::server

@@ -1,0 +1,19 @@
+# signetd's building blocks that need no running server: authorization,
+# rate limits, the per-token work queues and the status mapping.
+add_library(signet_server_core STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/authorizer.cc
+  ${CMAKE_CURRENT_LIST_DIR}/grpc_status.cc
+  ${CMAKE_CURRENT_LIST_DIR}/rate_limiter.cc
+  ${CMAKE_CURRENT_LIST_DIR}/work_queue.cc
+)
+target_link_libraries(signet_server_core PUBLIC
+  signet_cms signet_tokens signet_proto absl::status absl::statusor absl::strings absl::time
+  Threads::Threads)
+signet_target(signet_server_core)
+
+if(SIGNET_BUILD_TESTS)
+  foreach(t authorizer_test grpc_status_test rate_limiter_test work_queue_test)
+    signet_test(NAME ${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.cc LIBS signet_server_core
+                absl::synchronization)
+  endforeach()
+endif()

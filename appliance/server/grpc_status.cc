@@ -1,0 +1,32 @@
+#include "appliance/server/grpc_status.h"
+
+#include <optional>
+#include <string>
+
+#include "appliance/cms/verifier.h"
+#include "signet/v1/errors.pb.h"
+#include "tokens/ck_status.h"
+
+namespace signet::server {
+
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl's codes are gRPC's codes, number for number.
+  const auto code = static_cast<grpc::StatusCode>(static_cast<int>(status.code()));
+  // INTERNAL and UNKNOWN messages may hold OpenSSL's error text: a bug of
+  // ours, nothing a caller can act on, and not for the outside to read.
+  std::string message(status.message());
+  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown) {
+    message = "internal error";
+  }
+  v1::ErrorDetails details;
+  if (std::optional<CK_RV> rv = CkRvOf(status)) details.set_ckr(CkrName(*rv));
+  details.set_retryable(IsRetryable(status));
+  details.set_token(std::string(token));
+  if (std::optional<cms::VerifyFailure> failure = cms::VerifyFailureOf(status)) {
+    details.set_verify_failure(cms::VerifyFailureName(*failure));
+  }
+  return grpc::Status(code, message, details.SerializeAsString());
+}
+
+}  // namespace signet::server

@@ -1,0 +1,20 @@
+// The one mapping from Signet's statuses to what a gRPC caller sees
+// (proto/signet/v1/errors.proto): the code, a message that never carries
+// OpenSSL's or a module's raw text, and ErrorDetails (the CKR_* name, whether
+// a retry may succeed, the token, why a mail did not verify).
+#ifndef SIGNET_APPLIANCE_SERVER_GRPC_STATUS_H_
+#define SIGNET_APPLIANCE_SERVER_GRPC_STATUS_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace signet::server {
+
+// `token`: the configured name of the token the call used, if any.
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token = {});
+
+}  // namespace signet::server
+
+#endif  // SIGNET_APPLIANCE_SERVER_GRPC_STATUS_H_
