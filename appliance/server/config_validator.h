@@ -1,0 +1,63 @@
+// What signetd's configuration means, checked before anything starts: the
+// references between its parts, the rules of the security model (mTLS on
+// every TCP listener, default deny, a signing key is not a decryption key,
+// an audit log for key operations) and sane bounds. Files are not looked at
+// here (start-up opens them and says what is wrong).
+//
+// Also the defaults that the config's zero values stand for, so that the
+// daemon and the documentation take them from one place.
+#ifndef SIGNET_APPLIANCE_SERVER_CONFIG_VALIDATOR_H_
+#define SIGNET_APPLIANCE_SERVER_CONFIG_VALIDATOR_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "signet/config/v1/config.pb.h"
+
+namespace signet::server {
+
+// Every problem of `config` at once: INVALID_ARGUMENT with one line per
+// problem, each naming the element, e.g.
+//   keys[2] "bank-signing": token "hsm-b" is not defined
+// Values that may be secrets (PIN sources, pkcs11: URIs) are never repeated
+// in a message: a PIN typed where a PIN file belongs must not reach a log.
+absl::Status ValidateConfig(const config::v1::Config& config);
+
+// Token.max_in_flight when the config says 0. A small number that any token
+// handles; network HSMs are configured higher, smartcards to 1.
+int DefaultMaxInFlight();
+// Upper bound of Token.max_in_flight: each operation in flight holds a
+// session and a worker thread.
+inline constexpr int kMaxInFlightLimit = 256;
+// Token.max_queue when the config says 0: this many waiting operations per
+// operation in flight.
+inline constexpr int kDefaultQueuePerInFlight = 16;
+inline constexpr int kMaxQueueLimit = 65536;
+
+// A token's operations in flight and queue length with the defaults applied
+// (the token must have passed ValidateConfig).
+int EffectiveMaxInFlight(const config::v1::Token& token);
+int EffectiveMaxQueue(const config::v1::Token& token);
+
+// Config.limits with the defaults applied.
+struct EffectiveLimitValues {
+  std::uint64_t max_message_bytes;
+  int max_mime_depth;
+  int max_asn1_depth;
+  // 0: unlimited.
+  double requests_per_second;
+  // Requests a caller may make at once after being idle; 0 when unlimited.
+  int burst;
+};
+EffectiveLimitValues EffectiveLimits(const config::v1::Config& config);
+
+// The defaults, the same as the CMS engine's (appliance/cms/limits.h).
+inline constexpr std::uint64_t kDefaultMaxMessageBytes = std::uint64_t{64} << 20;
+inline constexpr int kDefaultMaxMimeDepth = 32;
+inline constexpr int kDefaultMaxAsn1Depth = 48;
+// Audit.checkpoint_interval when the config says 0.
+inline constexpr int kDefaultCheckpointInterval = 1000;
+
+}  // namespace signet::server
+
+#endif  // SIGNET_APPLIANCE_SERVER_CONFIG_VALIDATOR_H_
