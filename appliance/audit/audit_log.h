@@ -1,0 +1,122 @@
+// The daemon's audit log (DESIGN.md decision 11): one hash-chained record
+// per key operation, appended durably to a file, with checkpoints signed by
+// the audit key. Format and guarantees: docs/audit.md.
+#ifndef SIGNET_APPLIANCE_AUDIT_AUDIT_LOG_H_
+#define SIGNET_APPLIANCE_AUDIT_AUDIT_LOG_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "appliance/audit/audit_event.h"
+#include "appliance/audit/audit_key.h"
+#include "appliance/audit/chain.h"
+#include "appliance/audit/checkpoint_signer.h"
+#include "appliance/audit/log_writer.h"
+#include "signet/audit/v1/audit.pb.h"
+
+namespace signet::audit {
+
+struct AuditLogOptions {
+  // Records between checkpoints (the config's checkpoint_interval).
+  uint32_t checkpoint_interval = 1000;
+  // Tests only: wraps the writer of the opened file, to make writes fail.
+  std::function<std::unique_ptr<LogWriter>(std::unique_ptr<LogWriter>)> wrap_writer;
+};
+
+class AuditLog {
+ public:
+  // Creates the log at `path`, or reopens it: then its whole chain and every
+  // checkpoint is verified with `signer`'s key first, and a log that does not
+  // verify is refused (DATA_LOSS) rather than appended to. Either way the
+  // open is recorded (header or reopen entry) and signed at once, so a
+  // signer that does not work fails here, not at the first checkpoint. One
+  // process at a time: a log open elsewhere is FAILED_PRECONDITION.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(absl::string_view path,
+                                                        std::unique_ptr<CheckpointSigner> signer,
+                                                        AuditLogOptions options = {});
+
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+  // Close()s the log.
+  ~AuditLog();
+
+  // Appends a record of `event`, returning its sequence number once it is on
+  // stable storage. Thread-safe; concurrent appends are written and synced
+  // together, in the order they were called in. INVALID_ARGUMENT for an
+  // event MakeRecord refuses (the log stays usable). When the file cannot be
+  // written (or a checkpoint cannot be signed) this and every later Append
+  // fail with UNAVAILABLE: the log is failed for good, and key operations
+  // must stop until it is reopened.
+  absl::StatusOr<uint64_t> Append(const AuditEvent& event);
+
+  // Writes the records still queued, then a final checkpoint, and closes
+  // the file (so it can be opened again at once). Appends after it fail with
+  // FAILED_PRECONDITION. Returns the failure that stopped the log, if any.
+  absl::Status Close();
+
+  // OK while the log is writable, else why it is not (for health checks).
+  absl::Status status() const;
+
+  // The log's random id (16 bytes), from its header.
+  const std::string& log_id() const { return log_id_; }
+
+ private:
+  struct Pending {
+    v1::Record record;
+    uint64_t ticket;
+    uint64_t* sequence;  // where the writer puts the record's sequence number
+  };
+
+  AuditLog(std::string path, std::unique_ptr<CheckpointSigner> signer, AuditPublicKey key,
+           std::unique_ptr<LogWriter> writer, ChainTail tail, uint32_t checkpoint_interval);
+
+  // Writer side; only Open (before the writer thread starts) and the writer
+  // thread call these.
+  void WriterLoop();
+  absl::Status AddEntry(ChainTail& tail, v1::Entry& entry, std::string& out) const;
+  absl::Status AddCheckpoint(ChainTail& tail, bool final, std::string& out) const;
+  absl::Status Commit(std::vector<Pending>& batch, bool close);
+  absl::Status WriteAndSync(absl::string_view bytes);
+
+  const std::string path_;
+  const std::string log_id_;
+  const std::unique_ptr<CheckpointSigner> signer_;
+  const AuditPublicKey key_;
+  // Released by Close(), with the file and its lock.
+  std::unique_ptr<LogWriter> writer_;
+  const uint32_t checkpoint_interval_;
+  // The chain as written; the writer thread's alone.
+  ChainTail tail_;
+
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees through it
+  // (Debian's abseil is not instrumented).
+  mutable std::mutex mutex_;
+  // The writer waits on work_ for records or Close(); appenders wait on
+  // durable_ for their batch.
+  std::condition_variable work_;
+  std::condition_variable durable_;
+  // Guarded by mutex_:
+  std::vector<Pending> queue_;
+  uint64_t next_ticket_ = 1;
+  // Every record with a ticket up to this one is durable.
+  uint64_t durable_ticket_ = 0;
+  absl::Status failure_;
+  bool closing_ = false;
+
+  // Serializes Close() calls.
+  std::mutex close_mutex_;
+  std::thread writer_thread_;
+};
+
+}  // namespace signet::audit
+
+#endif  // SIGNET_APPLIANCE_AUDIT_AUDIT_LOG_H_

@@ -1,0 +1,607 @@
+#include "appliance/audit/audit_log.h"
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "appliance/audit/entry_json.h"
+#include "appliance/audit/input_digest.h"
+#include "appliance/audit/testing.h"
+#include "appliance/audit/verifier.h"
+
+namespace signet::audit {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::ReadFile;
+using testing::ReadLines;
+using testing::SignerFor;
+using testing::TempDir;
+using testing::TestEvent;
+
+absl::StatusOr<AuditReport> Verify(const std::string& path, EVP_PKEY* key) {
+  absl::StatusOr<AuditPublicKey> public_key = AuditPublicKey::FromKey(key);
+  if (!public_key.ok()) return public_key.status();
+  return VerifyAuditLog(path, *public_key);
+}
+
+std::vector<v1::Entry> Entries(const std::string& path) {
+  std::vector<v1::Entry> entries;
+  for (const std::string& line : ReadLines(path)) {
+    absl::StatusOr<v1::Entry> entry = ParseEntryJson(line);
+    EXPECT_TRUE(entry.ok()) << entry.status();
+    if (entry.ok()) entries.push_back(*std::move(entry));
+  }
+  return entries;
+}
+
+AuditLogOptions Interval(uint32_t interval) {
+  AuditLogOptions options;
+  options.checkpoint_interval = interval;
+  return options;
+}
+
+class AuditLogTest : public ::testing::TestWithParam<bool> {
+ protected:
+  EVP_PKEY* key() const { return GetParam() ? testing::RsaKey() : testing::EcKey(); }
+
+  std::unique_ptr<AuditLog> Open(AuditLogOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<AuditLog>> log =
+        AuditLog::Open(path_, SignerFor(key()), std::move(options));
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? *std::move(log) : nullptr;
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.File("audit.log");
+};
+
+INSTANTIATE_TEST_SUITE_P(RsaAndEc, AuditLogTest, ::testing::Bool(),
+                         [](const auto& p) { return p.param ? "Rsa" : "EcP256"; });
+
+TEST_P(AuditLogTest, WritesAChainOfJsonLinesThatVerifies) {
+  std::unique_ptr<AuditLog> log = Open(Interval(4));
+  ASSERT_NE(log, nullptr);
+  const std::string log_id = log->log_id();
+  EXPECT_EQ(log_id.size(), 16u);
+  uint64_t last = 0;
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<uint64_t> sequence = log->Append(TestEvent(i));
+    ASSERT_TRUE(sequence.ok()) << sequence.status();
+    EXPECT_GT(*sequence, last);
+    last = *sequence;
+  }
+  ASSERT_TRUE(log->Close().ok());
+
+  absl::StatusOr<AuditReport> report = Verify(path_, key());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 10u);
+  // One when opened, after records 4 and 8, and the final one.
+  EXPECT_EQ(report->checkpoints, 4u);
+  EXPECT_EQ(report->last_sequence, 14u);
+  EXPECT_EQ(report->last_checkpoint_sequence, 14u);
+  EXPECT_EQ(report->unsigned_records, 0u);
+  EXPECT_TRUE(report->closed);
+  EXPECT_EQ(report->log_id_hex, absl::BytesToHexString(log_id));
+
+  std::vector<v1::Entry> entries = Entries(path_);
+  ASSERT_EQ(entries.size(), 15u);
+  EXPECT_EQ(entries[0].header().log_id(), log_id);
+  EXPECT_EQ(entries[0].header().checkpoint_interval(), 4u);
+  EXPECT_TRUE(entries[1].has_checkpoint());
+  int n = 0;
+  for (const v1::Entry& entry : entries) {
+    if (!entry.has_record()) continue;
+    const AuditEvent event = TestEvent(n++);
+    EXPECT_EQ(entry.record().caller(), event.caller);
+    EXPECT_EQ(entry.record().operation(), event.operation);
+    EXPECT_EQ(entry.record().key(), event.key);
+    EXPECT_EQ(entry.record().input_sha256(), event.input_sha256);
+    EXPECT_EQ(entry.record().result(), event.result.ok() ? "OK" : "UNAVAILABLE");
+    EXPECT_EQ(entry.record().reason(), event.result.message());
+    EXPECT_GT(entry.record().time().seconds(), 0);
+  }
+  EXPECT_TRUE(entries.back().checkpoint().final());
+  // jq-friendly: the proto's own field names.
+  EXPECT_THAT(ReadLines(path_)[2], HasSubstr(R"("record":{"time":")"));
+}
+
+TEST_P(AuditLogTest, ReopeningContinuesTheChain) {
+  std::unique_ptr<AuditLog> log = Open(Interval(2));
+  ASSERT_NE(log, nullptr);
+  const std::string log_id = log->log_id();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(TestEvent(i)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  const std::string before = ReadFile(path_);
+
+  log = Open(Interval(5));
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->log_id(), log_id);
+  absl::StatusOr<uint64_t> sequence = log->Append(TestEvent(3));
+  ASSERT_TRUE(sequence.ok());
+  // Header, checkpoint, r, r, checkpoint, r, final checkpoint, reopen,
+  // checkpoint: the next record is 9.
+  EXPECT_EQ(*sequence, 9u);
+  ASSERT_TRUE(log->Close().ok());
+  // Appended to, not rewritten.
+  EXPECT_EQ(ReadFile(path_).substr(0, before.size()), before);
+
+  absl::StatusOr<AuditReport> report = Verify(path_, key());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 4u);
+  EXPECT_EQ(report->reopens, 1u);
+  EXPECT_TRUE(report->closed);
+  std::vector<v1::Entry> entries = Entries(path_);
+  ASSERT_EQ(entries.size(), 11u);
+  EXPECT_EQ(entries[7].reopen().unsealed_records(), 0u);
+  EXPECT_EQ(entries[7].reopen().checkpoint_interval(), 5u);
+}
+
+TEST_P(AuditLogTest, ReopeningAfterACrashSealsTheUnsignedRecords) {
+  std::unique_ptr<AuditLog> log = Open(Interval(100));
+  ASSERT_NE(log, nullptr);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(TestEvent(i)).ok());
+  // What a crash leaves: every record whose Append returned, no final
+  // checkpoint.
+  const std::string crashed = dir_.File("crashed.log");
+  std::filesystem::copy_file(path_, crashed);
+  ASSERT_TRUE(log->Close().ok());
+
+  absl::StatusOr<AuditReport> report = Verify(crashed, key());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->unsigned_records, 5u);
+  EXPECT_FALSE(report->closed);
+
+  absl::StatusOr<std::unique_ptr<AuditLog>> reopened =
+      AuditLog::Open(crashed, SignerFor(key()), Interval(100));
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  ASSERT_TRUE((*reopened)->Close().ok());
+  report = Verify(crashed, key());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->unsigned_records, 0u);
+  EXPECT_EQ(report->reopens, 1u);
+  EXPECT_EQ(Entries(crashed)[7].reopen().unsealed_records(), 5u);
+}
+
+TEST_P(AuditLogTest, RefusesToAppendToALogThatDoesNotVerify) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(TestEvent(1)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  std::vector<std::string> lines = ReadLines(path_);
+  ASSERT_THAT(lines[2], HasSubstr(R"("caller":"mx1")"));
+  lines[2].replace(lines[2].find("mx1"), 3, "mx2");
+  testing::WriteLines(path_, lines);
+  const std::string tampered = ReadFile(path_);
+
+  absl::StatusOr<std::unique_ptr<AuditLog>> reopened = AuditLog::Open(path_, SignerFor(key()));
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(reopened.status().message()),
+              HasSubstr("refusing to append to an audit log that does not verify"));
+  EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("line 3 (sequence 2)"));
+  EXPECT_EQ(ReadFile(path_), tampered);
+}
+
+TEST_P(AuditLogTest, RefusesALogSignedByAnotherKey) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Close().ok());
+  EVP_PKEY* other = GetParam() ? testing::EcKey() : testing::RsaKey();
+  absl::StatusOr<std::unique_ptr<AuditLog>> reopened = AuditLog::Open(path_, SignerFor(other));
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("signed by another audit key"));
+}
+
+TEST_P(AuditLogTest, RefusesALogWhoseLastWriteWasCutShort) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Close().ok());
+  std::string contents = ReadFile(path_);
+  contents.resize(contents.size() - 20);
+  testing::WriteFile(path_, contents);
+  absl::StatusOr<std::unique_ptr<AuditLog>> reopened = AuditLog::Open(path_, SignerFor(key()));
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("line 3 is incomplete"));
+}
+
+TEST_P(AuditLogTest, AnEmptyFileStartsAFreshLog) {
+  testing::WriteFile(path_, "");
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_TRUE(Verify(path_, key()).ok());
+}
+
+TEST_P(AuditLogTest, OneProcessAtATime) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  absl::StatusOr<std::unique_ptr<AuditLog>> second = AuditLog::Open(path_, SignerFor(key()));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("open in another process"));
+  EXPECT_TRUE(log->Append(TestEvent(0)).ok());
+}
+
+TEST_P(AuditLogTest, AnEventARecordCannotHoldLeavesTheLogWorking) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  AuditEvent event = TestEvent(0);
+  event.caller = "\xff";
+  EXPECT_EQ(log->Append(event).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(log->Append(TestEvent(1)).ok());
+  EXPECT_TRUE(log->status().ok());
+}
+
+TEST_P(AuditLogTest, AppendsAfterCloseAreRefused) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_TRUE(log->Close().ok());
+  EXPECT_EQ(log->Append(TestEvent(0)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log->status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_P(AuditLogTest, NeverWritesTheInputOrKeyMaterial) {
+  const std::string pin = "PIN-7391-correct-horse-battery-staple";
+  const std::string private_key = testing::PrivateKeyDer(key());
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  for (const std::string& secret : {pin, private_key}) {
+    AuditEvent event = TestEvent(0);
+    event.operation = "IMPORT_KEY";
+    event.input_sha256 = InputDigest(secret);
+    ASSERT_TRUE(log->Append(event).ok());
+  }
+  ASSERT_TRUE(log->Close().ok());
+
+  const std::string contents = ReadFile(path_);
+  for (const std::string& secret : {pin, private_key}) {
+    EXPECT_THAT(contents, Not(HasSubstr(secret)));
+    EXPECT_THAT(contents, Not(HasSubstr(absl::Base64Escape(secret))));
+    EXPECT_THAT(contents, Not(HasSubstr(absl::BytesToHexString(secret))));
+    // Only its digest.
+    EXPECT_THAT(contents, HasSubstr(absl::Base64Escape(InputDigest(secret))));
+  }
+  // Nor any long piece of the private key.
+  const std::string key_base64 = absl::Base64Escape(private_key);
+  for (size_t at = 0; at + 24 <= key_base64.size(); at += 24) {
+    EXPECT_THAT(contents, Not(HasSubstr(key_base64.substr(at, 24))));
+  }
+}
+
+// 8 threads × 500 appends: every record present once, the chain valid,
+// each thread's records in the order it appended them, and far fewer
+// fdatasyncs than records (group commit).
+TEST_P(AuditLogTest, ConcurrentAppendsAreGroupCommittedInOneOrder) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 500;
+  auto syncs = std::make_shared<std::atomic<int>>(0);
+  class CountingWriter : public LogWriter {
+   public:
+    CountingWriter(std::unique_ptr<LogWriter> real, std::shared_ptr<std::atomic<int>> syncs)
+        : real_(std::move(real)), syncs_(std::move(syncs)) {}
+    absl::Status Append(absl::string_view bytes) override { return real_->Append(bytes); }
+    absl::Status Sync() override {
+      ++*syncs_;
+      return real_->Sync();
+    }
+
+   private:
+    std::unique_ptr<LogWriter> real_;
+    std::shared_ptr<std::atomic<int>> syncs_;
+  };
+  AuditLogOptions options = Interval(100);
+  options.wrap_writer = [syncs](std::unique_ptr<LogWriter> real) {
+    return std::make_unique<CountingWriter>(std::move(real), syncs);
+  };
+  std::unique_ptr<AuditLog> log = Open(std::move(options));
+  ASSERT_NE(log, nullptr);
+
+  std::vector<std::vector<uint64_t>> sequences(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        AuditEvent event = TestEvent(i);
+        event.caller = absl::StrCat("thread-", t);
+        event.operation = absl::StrCat(i);
+        absl::StatusOr<uint64_t> sequence = log->Append(event);
+        if (!sequence.ok()) {
+          ADD_FAILURE() << sequence.status();
+          return;
+        }
+        sequences[t].push_back(*sequence);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_TRUE(log->Close().ok());
+
+  std::set<uint64_t> all;
+  for (const std::vector<uint64_t>& mine : sequences) {
+    ASSERT_EQ(mine.size(), static_cast<size_t>(kPerThread));
+    EXPECT_TRUE(std::is_sorted(mine.begin(), mine.end()));
+    all.insert(mine.begin(), mine.end());
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+
+  absl::StatusOr<AuditReport> report = Verify(path_, key());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_TRUE(report->closed);
+
+  std::vector<int> next(kThreads, 0);
+  int64_t last_time = 0;
+  for (const v1::Entry& entry : Entries(path_)) {
+    if (!entry.has_record()) continue;
+    const int t = std::stoi(entry.record().caller().substr(7));
+    EXPECT_EQ(entry.record().operation(), absl::StrCat(next[t]++));
+    EXPECT_TRUE(all.count(entry.sequence()));
+    const int64_t time =
+        entry.record().time().seconds() * 1000000000 + entry.record().time().nanos();
+    EXPECT_GE(time, last_time);
+    last_time = time;
+  }
+  EXPECT_LT(syncs->load(), kThreads * kPerThread);
+  std::printf("%d records in %d fdatasyncs\n", kThreads * kPerThread, syncs->load());
+}
+
+// --- Failures ------------------------------------------------------------
+
+struct Faults {
+  void Clear() {
+    fail_append = false;
+    fail_sync = false;
+    disk_full = false;
+  }
+  std::atomic<bool> fail_append{false};
+  std::atomic<bool> fail_sync{false};
+  std::atomic<bool> disk_full{false};
+};
+
+// The real writer, until a fault is switched on.
+class FaultyWriter : public LogWriter {
+ public:
+  FaultyWriter(std::unique_ptr<LogWriter> real, std::shared_ptr<Faults> faults)
+      : real_(std::move(real)), faults_(std::move(faults)) {
+    // A real ENOSPC from the kernel, through the real writer's error path.
+    full_ = NewFdLogWriter(open("/dev/full", O_WRONLY | O_CLOEXEC), "/dev/full", 0);
+  }
+  absl::Status Append(absl::string_view bytes) override {
+    if (faults_->fail_append) return absl::UnavailableError("injected: write failed: EIO");
+    if (faults_->disk_full) return full_->Append(bytes);
+    return real_->Append(bytes);
+  }
+  absl::Status Sync() override {
+    if (faults_->fail_sync) return absl::UnavailableError("injected: fdatasync failed: EIO");
+    return real_->Sync();
+  }
+
+ private:
+  std::unique_ptr<LogWriter> real_;
+  std::unique_ptr<LogWriter> full_;
+  std::shared_ptr<Faults> faults_;
+};
+
+class AuditLogFailureTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<AuditLog> Open(uint32_t interval = 1000) {
+    AuditLogOptions options = Interval(interval);
+    options.wrap_writer = [faults = faults_](std::unique_ptr<LogWriter> real) {
+      return std::make_unique<FaultyWriter>(std::move(real), faults);
+    };
+    absl::StatusOr<std::unique_ptr<AuditLog>> log =
+        AuditLog::Open(path_, SignerFor(testing::EcKey()), std::move(options));
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? *std::move(log) : nullptr;
+  }
+
+  // Appends fail, and keep failing once the fault is gone: the log is
+  // stopped, and so must key operations be.
+  void ExpectStopped(AuditLog& log, absl::string_view why) {
+    absl::StatusOr<uint64_t> failed = log.Append(TestEvent(100));
+    EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(std::string(failed.status().message()), HasSubstr(why));
+    faults_->Clear();
+    absl::StatusOr<uint64_t> still = log.Append(TestEvent(101));
+    EXPECT_EQ(still.status(), failed.status());
+    EXPECT_EQ(log.status(), failed.status());
+    EXPECT_EQ(log.Close(), failed.status());
+  }
+
+  std::shared_ptr<Faults> faults_ = std::make_shared<Faults>();
+  TempDir dir_;
+  const std::string path_ = dir_.File("audit.log");
+};
+
+TEST_F(AuditLogFailureTest, AWriteErrorStopsTheLogAndTheFileStaysValid) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(TestEvent(i)).ok());
+  faults_->fail_append = true;
+  ExpectStopped(*log, "write failed");
+
+  absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 3u);
+  EXPECT_EQ(report->unsigned_records, 3u);
+  // An operator can reopen it once the fault is fixed.
+  log = Open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_TRUE(log->Append(TestEvent(3)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_TRUE(Verify(path_, testing::EcKey()).ok());
+}
+
+TEST_F(AuditLogFailureTest, AFullDiskStopsTheLog) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(TestEvent(0)).ok());
+  faults_->disk_full = true;
+  ExpectStopped(*log, "No space left on device");
+  EXPECT_TRUE(Verify(path_, testing::EcKey()).ok());
+}
+
+TEST_F(AuditLogFailureTest, ASyncErrorStopsTheLog) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  faults_->fail_sync = true;
+  ExpectStopped(*log, "fdatasync failed");
+}
+
+TEST_F(AuditLogFailureTest, ARemovedFileStopsTheLog) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(TestEvent(0)).ok());
+  ASSERT_EQ(std::remove(path_.c_str()), 0);
+  ExpectStopped(*log, "was removed");
+}
+
+// As a log rotation that renames the file and creates a new one would.
+TEST_F(AuditLogFailureTest, AReplacedFileStopsTheLog) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  std::filesystem::rename(path_, path_ + ".1");
+  testing::WriteFile(path_, "");
+  ExpectStopped(*log, "was replaced by another file");
+}
+
+TEST_F(AuditLogFailureTest, AFileMovedAwayStopsTheLog) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  std::filesystem::rename(path_, path_ + ".1");
+  ExpectStopped(*log, "is no longer at its path");
+}
+
+TEST_F(AuditLogFailureTest, EveryWaitingAppendLearnsOfTheFailure) {
+  std::unique_ptr<AuditLog> log = Open(/*interval=*/50);
+  ASSERT_NE(log, nullptr);
+  std::atomic<int> appended{0};
+  std::vector<std::vector<uint64_t>> acknowledged(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0;; ++i) {
+        absl::StatusOr<uint64_t> sequence = log->Append(TestEvent(i));
+        if (!sequence.ok()) {
+          EXPECT_EQ(sequence.status().code(), absl::StatusCode::kUnavailable);
+          return;
+        }
+        acknowledged[t].push_back(*sequence);
+        ++appended;
+      }
+    });
+  }
+  while (appended < 400) std::this_thread::yield();
+  faults_->fail_append = true;
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_FALSE(log->Close().ok());
+
+  // Every acknowledged record is in the file, and the file verifies.
+  absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::set<uint64_t> in_file;
+  for (const v1::Entry& entry : Entries(path_)) {
+    if (entry.has_record()) in_file.insert(entry.sequence());
+  }
+  for (const std::vector<uint64_t>& mine : acknowledged) {
+    for (uint64_t sequence : mine) EXPECT_TRUE(in_file.count(sequence)) << sequence;
+  }
+}
+
+// Signs until told to stop, like a token that goes away.
+class FlakySigner : public CheckpointSigner {
+ public:
+  FlakySigner(std::unique_ptr<CheckpointSigner> real, int signatures)
+      : real_(std::move(real)), left_(signatures) {}
+  absl::StatusOr<std::string> Sign(absl::string_view statement) override {
+    if (left_-- <= 0) return absl::UnavailableError("C_Sign: CKR_DEVICE_REMOVED");
+    return real_->Sign(statement);
+  }
+  std::string PublicKeyDer() const override { return real_->PublicKeyDer(); }
+
+ private:
+  std::unique_ptr<CheckpointSigner> real_;
+  int left_;
+};
+
+TEST_F(AuditLogFailureTest, ACheckpointThatCannotBeSignedStopsTheLog) {
+  absl::StatusOr<std::unique_ptr<AuditLog>> log = AuditLog::Open(
+      path_, std::make_unique<FlakySigner>(SignerFor(testing::EcKey()), 1), Interval(2));
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE((*log)->Append(TestEvent(0)).ok());
+  ExpectStopped(**log, "cannot sign a checkpoint: C_Sign: CKR_DEVICE_REMOVED");
+  // The batch whose checkpoint failed was not written.
+  absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->records, 1u);
+}
+
+TEST_F(AuditLogFailureTest, ASignerThatCannotSignIsRefusedAtOpen) {
+  absl::StatusOr<std::unique_ptr<AuditLog>> log =
+      AuditLog::Open(path_, std::make_unique<FlakySigner>(SignerFor(testing::EcKey()), 0));
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// Signs with one key and names another.
+class MismatchedSigner : public CheckpointSigner {
+ public:
+  absl::StatusOr<std::string> Sign(absl::string_view statement) override {
+    return signer_->Sign(statement);
+  }
+  std::string PublicKeyDer() const override { return testing::PublicKeyDer(testing::RsaKey()); }
+
+ private:
+  std::unique_ptr<CheckpointSigner> signer_ = SignerFor(testing::EcKey());
+};
+
+TEST_F(AuditLogFailureTest, ASignerWhoseKeyDoesNotMatchIsRefusedAtOpen) {
+  absl::StatusOr<std::unique_ptr<AuditLog>> log =
+      AuditLog::Open(path_, std::make_unique<MismatchedSigner>());
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(std::string(log.status().message()), HasSubstr("does not verify with its key"));
+}
+
+TEST_F(AuditLogFailureTest, AReadOnlyLogIsRefusedOnReopen) {
+  std::unique_ptr<AuditLog> log = Open();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Close().ok());
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+  ASSERT_EQ(chmod(path_.c_str(), 0444), 0);
+  const std::string path = path_;
+  int code = testing::RunUnprivileged([&path] {
+    absl::StatusOr<std::unique_ptr<AuditLog>> reopened =
+        AuditLog::Open(path, SignerFor(testing::EcKey()));
+    return static_cast<int>(reopened.status().code());
+  });
+  EXPECT_EQ(code, static_cast<int>(absl::StatusCode::kPermissionDenied));
+}
+
+TEST_F(AuditLogFailureTest, AReadOnlyDirectoryIsRefusedOnCreate) {
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0555), 0);
+  const std::string path = path_;
+  int code = testing::RunUnprivileged([&path] {
+    absl::StatusOr<std::unique_ptr<AuditLog>> created =
+        AuditLog::Open(path, SignerFor(testing::EcKey()));
+    return static_cast<int>(created.status().code());
+  });
+  EXPECT_EQ(code, static_cast<int>(absl::StatusCode::kPermissionDenied));
+}
+
+}  // namespace
+}  // namespace signet::audit
