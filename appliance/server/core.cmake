@@ -18,3 +18,20 @@ if(SIGNET_BUILD_TESTS)
                 signet_test_fixtures absl::synchronization)
   endforeach()
 endif()
+
+# The services and the daemon.
+add_library(signet_server STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/admission.cc
+  ${CMAKE_CURRENT_LIST_DIR}/appliance.cc
+  ${CMAKE_CURRENT_LIST_DIR}/call_identity.cc
+  ${CMAKE_CURRENT_LIST_DIR}/key_registry.cc
+  ${CMAKE_CURRENT_LIST_DIR}/keys_service.cc
+  ${CMAKE_CURRENT_LIST_DIR}/mail_service.cc
+)
+target_link_libraries(signet_server PUBLIC signet_server_core signet_audit signet_provider
+                      gRPC::grpc++)
+signet_target(signet_server)
+
+add_executable(signetd ${CMAKE_CURRENT_LIST_DIR}/signetd_main.cc)
+target_link_libraries(signetd PRIVATE signet_server signet_server_config gRPC::grpc++_reflection)
+signet_target(signetd)

@@ -42,6 +42,7 @@ class WorkQueue {
 
   int running() const;
   int queued() const;
+  int workers() const { return static_cast<int>(workers_.size()); }
 
  private:
   struct Entry {

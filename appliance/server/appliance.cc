@@ -1,0 +1,98 @@
+#include "appliance/server/appliance.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/audit/checkpoint_signer.h"
+
+namespace signet::server {
+namespace {
+
+constexpr int kDefaultMaxInFlight = 4;
+// Waiting operations per worker when the config does not say.
+constexpr int kDefaultQueuePerWorker = 16;
+
+absl::StatusOr<cms::TrustStore> ReadTrustAnchors(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream pem;
+  pem << file.rdbuf();
+  return cms::TrustStore::FromPem(pem.str());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::Config& config) {
+  std::unique_ptr<Appliance> appliance(new Appliance(config, config.limits().requests_per_second(),
+                                                     static_cast<int>(config.limits().burst())));
+  cms::Limits& limits = appliance->limits_;
+  if (config.limits().max_message_bytes() > 0) {
+    limits.max_message_bytes = config.limits().max_message_bytes();
+  }
+  if (config.limits().max_mime_depth() > 0) {
+    limits.max_mime_depth = static_cast<int>(config.limits().max_mime_depth());
+  }
+  if (config.limits().max_asn1_depth() > 0) {
+    limits.max_asn1_depth = static_cast<int>(config.limits().max_asn1_depth());
+  }
+  absl::StatusOr<std::shared_ptr<KeyRegistry>> keys = KeyRegistry::Create(config);
+  if (!keys.ok()) return keys.status();
+  appliance->keys_ = std::move(*keys);
+  if (!config.trust_anchors_file().empty()) {
+    absl::StatusOr<cms::TrustStore> trust = ReadTrustAnchors(config.trust_anchors_file());
+    if (!trust.ok()) return trust.status();
+    appliance->trust_.emplace(std::move(*trust));
+  }
+  if (config.keys_size() > 0) {
+    // Key operations need the audit log (DESIGN.md decision 11), and the
+    // log needs its checkpoint key now.
+    absl::StatusOr<std::shared_ptr<const ConfiguredKey>> checkpoint_key =
+        appliance->keys_->Get(config.audit().checkpoint_key());
+    if (!checkpoint_key.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the audit checkpoint key '", config.audit().checkpoint_key(),
+                       "' is not usable: ", checkpoint_key.status().message()));
+    }
+    absl::StatusOr<std::unique_ptr<audit::CheckpointSigner>> signer =
+        audit::NewEvpCheckpointSigner((*checkpoint_key)->key.get(), appliance->keys_->libctx());
+    if (!signer.ok()) return signer.status();
+    audit::AuditLogOptions options;
+    if (config.audit().checkpoint_interval() > 0) {
+      options.checkpoint_interval = config.audit().checkpoint_interval();
+    }
+    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
+        audit::AuditLog::Open(config.audit().path(), std::move(*signer), options);
+    if (!log.ok()) return log.status();
+    appliance->audit_ = std::move(*log);
+  }
+  for (const config::v1::Token& token : config.tokens()) {
+    const int workers =
+        token.max_in_flight() > 0 ? static_cast<int>(token.max_in_flight()) : kDefaultMaxInFlight;
+    const int queued = token.max_queue() > 0 ? static_cast<int>(token.max_queue())
+                                             : workers * kDefaultQueuePerWorker;
+    appliance->token_queues_[token.name()] =
+        std::make_unique<WorkQueue>(absl::StrCat("token ", token.name()), workers, queued);
+  }
+  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  appliance->cpu_queue_ = std::make_unique<WorkQueue>("cpu", cpus, cpus * kDefaultQueuePerWorker);
+  return appliance;
+}
+
+Appliance::~Appliance() {
+  Drain();
+  // Queues join their workers before the keys they use go away.
+  token_queues_.clear();
+  cpu_queue_.reset();
+  if (audit_) audit_->Close().IgnoreError();
+}
+
+WorkQueue& Appliance::TokenQueue(const std::string& token) { return *token_queues_.at(token); }
+
+void Appliance::Drain() {
+  for (auto& [name, queue] : token_queues_) queue->Shutdown();
+  if (cpu_queue_) cpu_queue_->Shutdown();
+}
+
+}  // namespace signet::server

@@ -1,0 +1,65 @@
+// Everything signetd's services share: the keys on their tokens, who may do
+// what, the per-token work queues, the trust anchors, the audit log.
+#ifndef SIGNET_APPLIANCE_SERVER_APPLIANCE_H_
+#define SIGNET_APPLIANCE_SERVER_APPLIANCE_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "appliance/audit/audit_log.h"
+#include "appliance/cms/limits.h"
+#include "appliance/cms/trust_store.h"
+#include "appliance/server/authorizer.h"
+#include "appliance/server/key_registry.h"
+#include "appliance/server/rate_limiter.h"
+#include "appliance/server/work_queue.h"
+#include "signet/config/v1/config.pb.h"
+
+namespace signet::server {
+
+class Appliance {
+ public:
+  // Opens the tokens, keys, trust anchors and the audit log of a validated
+  // config.
+  static absl::StatusOr<std::unique_ptr<Appliance>> Create(const config::v1::Config& config);
+  // Drains the work queues before the keys and tokens go.
+  ~Appliance();
+
+  KeyRegistry& keys() { return *keys_; }
+  const Authorizer& authorizer() const { return authorizer_; }
+  RateLimiter& rate_limiter() { return rate_limiter_; }
+  const cms::Limits& limits() const { return limits_; }
+  // Null when the config names no trust anchors (VerifyMail is then
+  // FAILED_PRECONDITION).
+  const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
+  // Null when no key is configured (then no key operation can happen).
+  audit::AuditLog* audit() { return audit_.get(); }
+
+  // The queue of a token (by its configured name), and the queue of work
+  // that uses no token (encryption, verification).
+  WorkQueue& TokenQueue(const std::string& token);
+  WorkQueue& CpuQueue() { return *cpu_queue_; }
+
+  // Refuses new work and lets queued work finish (SIGTERM).
+  void Drain();
+
+ private:
+  Appliance(const config::v1::Config& config, double rate, int burst)
+      : authorizer_(config), rate_limiter_(rate, burst) {}
+
+  std::shared_ptr<KeyRegistry> keys_;
+  Authorizer authorizer_;
+  RateLimiter rate_limiter_;
+  cms::Limits limits_;
+  std::optional<cms::TrustStore> trust_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;
+  std::unique_ptr<WorkQueue> cpu_queue_;
+};
+
+}  // namespace signet::server
+
+#endif  // SIGNET_APPLIANCE_SERVER_APPLIANCE_H_

@@ -1,0 +1,182 @@
+#include "appliance/server/key_registry.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tokens/key_locator.h"
+#include "tokens/key_policy.h"
+#include "tokens/pin_source.h"
+#include "tokens/token_selector.h"
+
+namespace signet::server {
+namespace {
+
+constexpr int kDefaultMaxInFlight = 4;
+constexpr absl::Duration kLoadTimeout = absl::Seconds(30);
+
+absl::StatusOr<std::shared_ptr<const PinSource>> PinSourceOf(const config::v1::PinSource& pin) {
+  switch (pin.source_case()) {
+    case config::v1::PinSource::kFile:
+      return std::make_shared<FilePinSource>(pin.file());
+    case config::v1::PinSource::kEnv:
+      return std::make_shared<EnvPinSource>(pin.env());
+    case config::v1::PinSource::kSystemdCredential:
+      return std::make_shared<SystemdCredentialPinSource>(pin.systemd_credential());
+    case config::v1::PinSource::SOURCE_NOT_SET:
+      break;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<TokenSelector> SelectorOf(const config::v1::Token& token) {
+  switch (token.selector_case()) {
+    case config::v1::Token::kLabel:
+      return TokenSelector::ByLabel(token.label());
+    case config::v1::Token::kSerial:
+      return TokenSelector::BySerial(token.serial());
+    case config::v1::Token::kUri:
+      return TokenSelector::FromUri(token.uri());
+    case config::v1::Token::SELECTOR_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("token '", token.name(), "' has no selector"));
+}
+
+absl::StatusOr<std::vector<X509Ptr>> ReadChain(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string pem = text.str();
+  OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<X509Ptr> chain;
+  while (X509* certificate = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    chain.emplace_back(certificate);
+  }
+  ERR_clear_error();
+  if (chain.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("no certificate in ", path));
+  }
+  return chain;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<KeyRegistry>> KeyRegistry::Create(const config::v1::Config& config) {
+  std::shared_ptr<KeyRegistry> registry(new KeyRegistry(config));
+  if (absl::Status opened = registry->OpenTokens(); !opened.ok()) return opened;
+  registry->libctx_ = OSSL_LIB_CTX_new();
+  if (registry->libctx_ == nullptr) return absl::InternalError("cannot make a library context");
+  absl::StatusOr<std::unique_ptr<provider::LoadedProviders>> providers =
+      provider::RegisterBuiltinProvider(registry->libctx_, registry);
+  if (!providers.ok()) return providers.status();
+  registry->providers_ = std::move(*providers);
+  // Keys whose token is not there yet load on first use.
+  for (const config::v1::Key& key : registry->config_.keys())
+    registry->Get(key.name()).IgnoreError();
+  return registry;
+}
+
+KeyRegistry::~KeyRegistry() {
+  // Token keys go first, the library context last (see provider.h).
+  keys_.clear();
+  token_keys_.clear();
+  providers_.reset();
+  if (libctx_ != nullptr) OSSL_LIB_CTX_free(libctx_);
+}
+
+absl::Status KeyRegistry::OpenTokens() {
+  for (const config::v1::Token& token : config_.tokens()) {
+    TokenConfig token_config;
+    token_config.module_path = token.module();
+    token_config.options.name = token.name();
+    absl::StatusOr<TokenSelector> selector = SelectorOf(token);
+    if (!selector.ok()) return selector.status();
+    token_config.options.selector = *selector;
+    absl::StatusOr<std::shared_ptr<const PinSource>> pin = PinSourceOf(token.pin());
+    if (!pin.ok()) return pin.status();
+    token_config.options.pin_source = *pin;
+    token_config.options.max_in_flight =
+        token.max_in_flight() > 0 ? static_cast<int>(token.max_in_flight()) : kDefaultMaxInFlight;
+    absl::StatusOr<std::shared_ptr<Token>> added = tokens_.Add(std::move(token_config));
+    if (!added.ok()) return added.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Get(absl::string_view name) {
+  std::lock_guard<std::mutex> lock(load_mutex_);
+  if (auto it = keys_.find(name); it != keys_.end()) return it->second;
+  for (const config::v1::Key& key : config_.keys()) {
+    if (key.name() != name) continue;
+    absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded = Load(key);
+    if (loaded.ok()) keys_.emplace(key.name(), *loaded);
+    return loaded;
+  }
+  return absl::NotFoundError(absl::StrCat("no key named '", name, "'"));
+}
+
+void KeyRegistry::Forget(absl::string_view name) {
+  std::lock_guard<std::mutex> lock(load_mutex_);
+  if (auto it = keys_.find(name); it != keys_.end()) keys_.erase(it);
+}
+
+absl::StatusOr<std::shared_ptr<TokenKey>> KeyRegistry::Resolve(absl::string_view reference) {
+  std::lock_guard<std::mutex> lock(token_keys_mutex_);
+  auto it = token_keys_.find(reference);
+  if (it == token_keys_.end()) {
+    return absl::NotFoundError(absl::StrCat("no key named '", reference, "'"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Load(const config::v1::Key& key) {
+  absl::StatusOr<std::shared_ptr<Token>> token = tokens_.Get(key.token());
+  if (!token.ok()) return token.status();
+  const KeySelector selector = key.object_case() == config::v1::Key::kIdHex
+                                   ? KeySelector::ById(absl::HexStringToBytes(key.id_hex()))
+                                   : KeySelector::ByLabel(key.label());
+  KeyPolicy policy;
+  policy.allow_imported_keys = key.allow_imported();
+  absl::StatusOr<std::shared_ptr<TokenKey>> token_key =
+      TokenKey::Load(*token, selector, policy, absl::Now() + kLoadTimeout);
+  if (!token_key.ok()) return token_key.status();
+  {
+    std::lock_guard<std::mutex> lock(token_keys_mutex_);
+    token_keys_[key.name()] = *token_key;
+  }
+  auto configured = std::make_shared<ConfiguredKey>();
+  configured->config = key;
+  configured->token_key = *token_key;
+  absl::StatusOr<EvpPkeyPtr> pkey = provider::LoadTokenKey(libctx_, key.name());
+  if (!pkey.ok()) return pkey.status();
+  configured->key = std::move(*pkey);
+  if (!key.certificate_chain_file().empty()) {
+    absl::StatusOr<std::vector<X509Ptr>> chain = ReadChain(key.certificate_chain_file());
+    if (!chain.ok()) return chain.status();
+    configured->chain = std::move(*chain);
+  } else if (X509Ptr stored = (*token_key)->certificate()) {
+    configured->chain.push_back(std::move(stored));
+  }
+  if (configured->chain.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key '", key.name(), "' has no certificate: none on its token and no ",
+                     "certificate_chain_file"));
+  }
+  if (EVP_PKEY_eq(X509_get0_pubkey(configured->chain.front().get()), (*token_key)->public_key()) !=
+      1) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError(
+        absl::StrCat("the certificate of key '", key.name(), "' is for another key"));
+  }
+  return configured;
+}
+
+}  // namespace signet::server

@@ -1,0 +1,355 @@
+#include "appliance/server/mail_service.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "appliance/cms/decryptor.h"
+#include "appliance/cms/mail_encryptor.h"
+#include "appliance/cms/mail_signer.h"
+#include "appliance/cms/signed_data.h"
+#include "appliance/cms/verifier.h"
+#include "appliance/server/admission.h"
+#include "appliance/server/audited.h"
+#include "appliance/server/call_deadline.h"
+#include "appliance/server/mail_call.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace signet::server {
+namespace {
+
+using config::v1::Operation;
+
+// A key the caller may use for `operation`, of the purpose it needs.
+absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance,
+                                                            const std::string& caller,
+                                                            const std::string& name,
+                                                            Operation operation,
+                                                            config::v1::KeyPurpose purpose) {
+  if (name.empty()) return absl::InvalidArgumentError("no key named in the request");
+  // Authorization first: an unauthorized caller learns nothing about keys.
+  if (absl::Status allowed = appliance.authorizer().Check(caller, name, operation); !allowed.ok()) {
+    return allowed;
+  }
+  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key = appliance.keys().Get(name);
+  if (!key.ok()) return key.status();
+  if ((*key)->config.purpose() != purpose) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key '", name, "' is a ", config::v1::KeyPurpose_Name((*key)->config.purpose()), " key"));
+  }
+  if (appliance.audit() == nullptr || !appliance.audit()->status().ok()) {
+    return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
+  }
+  return key;
+}
+
+cms::Signer SignerOf(const ConfiguredKey& key) {
+  cms::Signer signer{.key = key.key.get(), .certificate = key.chain.front().get()};
+  for (size_t i = 1; i < key.chain.size(); ++i) signer.chain.push_back(key.chain[i].get());
+  return signer;
+}
+
+cms::DigestAlgorithm DigestOf(v1::DigestAlgorithm digest) {
+  switch (digest) {
+    case v1::SHA384:
+      return cms::DigestAlgorithm::kSha384;
+    case v1::SHA512:
+      return cms::DigestAlgorithm::kSha512;
+    default:
+      return cms::DigestAlgorithm::kSha256;
+  }
+}
+
+cms::MailSignOptions SignOptionsOf(const v1::SignOptions& options) {
+  cms::MailSignOptions converted;
+  converted.sign.digest = DigestOf(options.digest());
+  converted.sign.rsa_pss = options.rsa_pss();
+  converted.form =
+      options.form() == v1::OPAQUE ? cms::SignedForm::kOpaque : cms::SignedForm::kMultipartSigned;
+  return converted;
+}
+
+// Recipient certificates (parsed, owned) and the encryption options.
+struct Encryption {
+  std::vector<X509Ptr> recipients;
+  cms::EncryptOptions options;
+
+  std::vector<X509*> Recipients() const {
+    std::vector<X509*> raw;
+    for (const X509Ptr& certificate : recipients) raw.push_back(certificate.get());
+    return raw;
+  }
+};
+
+absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(const v1::EncryptOptions& options) {
+  auto encryption = std::make_shared<Encryption>();
+  for (const std::string& der : options.recipient_certificates()) {
+    const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+    X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+    if (!certificate || cursor != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(absl::StrCat(
+          "recipient certificate ", encryption->recipients.size() + 1, " is not DER X.509"));
+    }
+    encryption->recipients.push_back(std::move(certificate));
+  }
+  switch (options.cipher()) {
+    case v1::AES_128_GCM:
+      encryption->options.cipher = cms::ContentCipher::kAes128Gcm;
+      break;
+    case v1::AES_256_CBC:
+      encryption->options.cipher = cms::ContentCipher::kAes256Cbc;
+      break;
+    case v1::AES_128_CBC:
+      encryption->options.cipher = cms::ContentCipher::kAes128Cbc;
+      break;
+    default:
+      encryption->options.cipher = cms::ContentCipher::kAes256Gcm;
+  }
+  encryption->options.rsa_key_transport = options.rsa_key_transport() == v1::RSA_PKCS1
+                                              ? cms::RsaKeyTransport::kPkcs1
+                                              : cms::RsaKeyTransport::kOaepSha256;
+  return encryption;
+}
+
+MailOutput BodyOnly(std::string body) {
+  MailOutput output;
+  output.body = std::move(body);
+  return output;
+}
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::SignMail(
+    grpc::CallbackServerContext* context) {
+  Appliance& appliance = appliance_;
+  return new MailCall<v1::SignMailRequest>(
+      context, appliance.limits().max_message_bytes,
+      [context, &appliance](const v1::SignMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+        if (!caller.ok()) return caller.status();
+        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
+            KeyFor(appliance, *caller, header.key(), config::v1::SIGN_MAIL, config::v1::SIGN);
+        if (!key.ok()) return key.status();
+        const std::string token = (*key)->config.token();
+        const cms::MailSignOptions options = SignOptionsOf(header.options());
+        return MailPlan{
+            &appliance.TokenQueue(token), token,
+            [&appliance, caller = *caller, key = *key, options](std::string mail) {
+              return Audited<MailOutput>(
+                  appliance, caller, config::v1::SIGN_MAIL, key->config.name(), mail,
+                  [&]() -> absl::StatusOr<MailOutput> {
+                    if (absl::Status sender =
+                            appliance.authorizer().CheckSender(key->config.name(), mail);
+                        !sender.ok()) {
+                      return sender;
+                    }
+                    absl::StatusOr<std::string> signed_mail = cms::SignMail(
+                        {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
+                        SignerOf(*key), options);
+                    if (!signed_mail.ok()) return signed_mail.status();
+                    return BodyOnly(std::move(*signed_mail));
+                  });
+            }};
+      });
+}
+
+grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::EncryptMail(
+    grpc::CallbackServerContext* context) {
+  Appliance& appliance = appliance_;
+  return new MailCall<v1::EncryptMailRequest>(
+      context, appliance.limits().max_message_bytes,
+      [context,
+       &appliance](const v1::EncryptMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+        if (!caller.ok()) return caller.status();
+        if (absl::Status allowed =
+                appliance.authorizer().Check(*caller, "", config::v1::ENCRYPT_MAIL);
+            !allowed.ok()) {
+          return allowed;
+        }
+        absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.options());
+        if (!encryption.ok()) return encryption.status();
+        return MailPlan{
+            &appliance.CpuQueue(), "",
+            [&appliance, encryption = *encryption](std::string mail) -> absl::StatusOr<MailOutput> {
+              absl::StatusOr<std::string> encrypted = cms::EncryptMail(
+                  {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
+                  encryption->Recipients(), encryption->options);
+              if (!encrypted.ok()) return encrypted.status();
+              return BodyOnly(std::move(*encrypted));
+            }};
+      });
+}
+
+grpc::ServerBidiReactor<v1::SignAndEncryptMailRequest, v1::MailResponse>*
+MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
+  Appliance& appliance = appliance_;
+  return new MailCall<v1::SignAndEncryptMailRequest>(
+      context, appliance.limits().max_message_bytes,
+      [context, &appliance](
+          const v1::SignAndEncryptMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+        if (!caller.ok()) return caller.status();
+        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key = KeyFor(
+            appliance, *caller, header.signing_key(), config::v1::SIGN_MAIL, config::v1::SIGN);
+        if (!key.ok()) return key.status();
+        if (absl::Status allowed =
+                appliance.authorizer().Check(*caller, "", config::v1::ENCRYPT_MAIL);
+            !allowed.ok()) {
+          return allowed;
+        }
+        absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.encrypt());
+        if (!encryption.ok()) return encryption.status();
+        const std::string token = (*key)->config.token();
+        const cms::MailSignOptions options = SignOptionsOf(header.sign());
+        return MailPlan{
+            &appliance.TokenQueue(token), token,
+            [&appliance, caller = *caller, key = *key, options,
+             encryption = *encryption](std::string mail) {
+              return Audited<MailOutput>(
+                  appliance, caller, config::v1::SIGN_MAIL, key->config.name(), mail,
+                  [&]() -> absl::StatusOr<MailOutput> {
+                    if (absl::Status sender =
+                            appliance.authorizer().CheckSender(key->config.name(), mail);
+                        !sender.ok()) {
+                      return sender;
+                    }
+                    absl::StatusOr<std::string> result = cms::SignAndEncryptMail(
+                        {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
+                        SignerOf(*key), options, encryption->Recipients(), encryption->options);
+                    if (!result.ok()) return result.status();
+                    return BodyOnly(std::move(*result));
+                  });
+            }};
+      });
+}
+
+grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::DecryptMail(
+    grpc::CallbackServerContext* context) {
+  Appliance& appliance = appliance_;
+  return new MailCall<v1::DecryptMailRequest>(
+      context, appliance.limits().max_message_bytes,
+      [context,
+       &appliance](const v1::DecryptMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+        if (!caller.ok()) return caller.status();
+        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
+            KeyFor(appliance, *caller, header.key(), config::v1::DECRYPT_MAIL, config::v1::DECRYPT);
+        if (!key.ok()) return key.status();
+        const std::string token = (*key)->config.token();
+        return MailPlan{
+            &appliance.TokenQueue(token), token,
+            [&appliance, caller = *caller, key = *key](std::string mail) {
+              return Audited<MailOutput>(
+                  appliance, caller, config::v1::DECRYPT_MAIL, key->config.name(), mail,
+                  [&]() -> absl::StatusOr<MailOutput> {
+                    absl::StatusOr<cms::DecryptedMail> decrypted = cms::DecryptMail(
+                        {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
+                        {.key = key->key.get(), .certificate = key->chain.front().get()});
+                    if (!decrypted.ok()) return decrypted.status();
+                    MailOutput output = BodyOnly(std::move(decrypted->mail));
+                    output.header.set_authenticated(decrypted->authenticated);
+                    return output;
+                  });
+            }};
+      });
+}
+
+grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::VerifyMail(
+    grpc::CallbackServerContext* context) {
+  Appliance& appliance = appliance_;
+  return new MailCall<v1::VerifyMailRequest>(
+      context, appliance.limits().max_message_bytes,
+      [context,
+       &appliance](const v1::VerifyMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+        if (!caller.ok()) return caller.status();
+        if (absl::Status allowed =
+                appliance.authorizer().Check(*caller, "", config::v1::VERIFY_MAIL);
+            !allowed.ok()) {
+          return allowed;
+        }
+        if (appliance.trust() == nullptr) {
+          return absl::FailedPreconditionError("the appliance has no trust anchors configured");
+        }
+        const bool require_trusted_chain = header.require_trusted_chain();
+        return MailPlan{
+            &appliance.CpuQueue(), "",
+            [&appliance, require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
+              absl::StatusOr<cms::VerifiedMail> verified = cms::VerifyMail(
+                  {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
+                  *appliance.trust(), {.require_trusted_chain = require_trusted_chain});
+              if (!verified.ok()) return verified.status();
+              MailOutput output = BodyOnly(std::move(verified->signed_entity));
+              output.header.set_opaque(verified->opaque);
+              for (const cms::SignerReport& report : verified->signers) {
+                v1::Signer* signer = output.header.add_signers();
+                signer->set_subject(report.subject);
+                signer->set_issuer(report.issuer);
+                signer->set_serial_hex(report.serial_hex);
+                for (const std::string& email : report.email_addresses) {
+                  signer->add_email_addresses(email);
+                }
+                if (report.signing_time.has_value()) {
+                  *signer->mutable_signing_time() =
+                      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+                          absl::ToUnixSeconds(*report.signing_time));
+                }
+                signer->set_digest_algorithm(report.digest_algorithm);
+                signer->set_signature_algorithm(report.signature_algorithm);
+                signer->set_chain_status(report.chain_status == cms::ChainStatus::kTrusted
+                                             ? v1::TRUSTED
+                                             : v1::UNTRUSTED);
+                signer->set_chain_detail(report.chain_detail);
+                for (const std::string& subject : report.chain) signer->add_chain(subject);
+              }
+              return output;
+            }};
+      });
+}
+
+grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* context,
+                                                  const v1::SignDigestRequest* request,
+                                                  v1::SignDigestResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Appliance& appliance = appliance_;
+  absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
+      KeyFor(appliance, *caller, request->key(), config::v1::SIGN_DIGEST, config::v1::SIGN);
+  if (!key.ok()) {
+    reactor->Finish(ToGrpcStatus(key.status()));
+    return reactor;
+  }
+  const std::string token = (*key)->config.token();
+  const absl::Time deadline = DeadlineOf(*context);
+  absl::Status submitted = appliance.TokenQueue(token).Submit(
+      deadline, [&appliance, reactor, request, response, caller = *caller, key = *key,
+                 token](absl::Status start) {
+        if (!start.ok()) return reactor->Finish(ToGrpcStatus(start, token));
+        const cms::DigestAlgorithm digest = DigestOf(request->digest_algorithm());
+        absl::StatusOr<std::string> signature = Audited<std::string>(
+            appliance, caller, config::v1::SIGN_DIGEST, key->config.name(), request->digest(),
+            [&]() {
+              return cms::SignDigest(
+                  {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
+                  request->digest(), SignerOf(*key),
+                  {.digest = digest, .rsa_pss = request->rsa_pss()});
+            });
+        if (!signature.ok()) return reactor->Finish(ToGrpcStatus(signature.status(), token));
+        response->set_signature(std::move(*signature));
+        response->set_micalg(cms::Micalg(digest));
+        reactor->Finish(grpc::Status::OK);
+      });
+  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted, token));
+  return reactor;
+}
+
+}  // namespace signet::server

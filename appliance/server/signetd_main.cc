@@ -1,0 +1,153 @@
+// signetd: the appliance. Reads its configuration, opens its tokens, keys and
+// audit log, serves signet.v1 on its listeners, and on SIGTERM or SIGINT
+// finishes the calls in flight before it exits.
+//   signetd --config /etc/signet/signetd.textproto
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/server/appliance.h"
+#include "appliance/server/config_loader.h"
+#include "appliance/server/config_validator.h"
+#include "appliance/server/keys_service.h"
+#include "appliance/server/mail_service.h"
+#include "appliance/server/unix_listener.h"
+#include "tokens/log.h"
+
+namespace signet::server {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitConfig = 3;
+// How long calls in flight may take to finish after SIGTERM.
+constexpr auto kShutdownGrace = std::chrono::seconds(30);
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// mTLS: a client certificate is required and must chain to the client CA.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const config::v1::TcpListener& tcp) {
+  absl::StatusOr<std::string> certificate = ReadFile(tcp.certificate_file());
+  if (!certificate.ok()) return certificate.status();
+  absl::StatusOr<std::string> key = ReadFile(tcp.private_key_file());
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> client_ca = ReadFile(tcp.client_ca_file());
+  if (!client_ca.ok()) return client_ca.status();
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = *client_ca;
+  options.pem_key_cert_pairs.push_back({*key, *certificate});
+  return grpc::SslServerCredentials(options);
+}
+
+int Run(const std::string& config_path) {
+  absl::StatusOr<config::v1::Config> config = LoadConfig(config_path);
+  if (config.ok()) {
+    if (absl::Status valid = ValidateConfig(*config); !valid.ok()) config = valid;
+  }
+  if (!config.ok()) {
+    std::fprintf(stderr, "signetd: %s\n", std::string(config.status().message()).c_str());
+    return kExitConfig;
+  }
+  // Block the signals before any thread starts, so that only sigwait sees
+  // them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<Appliance>> appliance = Appliance::Create(*config);
+  if (!appliance.ok()) {
+    std::fprintf(stderr, "signetd: %s\n", appliance.status().ToString().c_str());
+    return kExitConfig;
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  MailService mail(**appliance);
+  builder.RegisterService(&mail);
+  KeysService keys(**appliance);
+  builder.RegisterService(&keys);
+  std::vector<uint32_t> uids;
+  for (const config::v1::Caller& caller : config->callers()) {
+    if (caller.has_unix_uid()) uids.push_back(caller.unix_uid());
+  }
+  std::vector<std::unique_ptr<UnixListener>> unix_listeners;
+  for (const config::v1::Listener& listener : config->listeners()) {
+    if (listener.has_unix()) {
+      const mode_t mode = listener.unix().mode() != 0 ? listener.unix().mode() : 0600;
+      absl::StatusOr<std::unique_ptr<UnixListener>> unix_listener =
+          UnixListener::Create(builder, listener.unix().path(), mode, uids);
+      if (!unix_listener.ok()) {
+        std::fprintf(stderr, "signetd: %s\n", unix_listener.status().ToString().c_str());
+        return kExitConfig;
+      }
+      unix_listeners.push_back(std::move(*unix_listener));
+    } else if (listener.has_tcp()) {
+      absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+          TlsCredentials(listener.tcp());
+      if (!credentials.ok()) {
+        std::fprintf(stderr, "signetd: %s\n", credentials.status().ToString().c_str());
+        return kExitConfig;
+      }
+      builder.AddListeningPort(listener.tcp().address(), *credentials);
+    }
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    std::fprintf(stderr, "signetd: the server did not start (a listener could not bind)\n");
+    return kExitConfig;
+  }
+  for (auto& unix_listener : unix_listeners) unix_listener->Start();
+  std::fprintf(stderr, "signetd: serving (%d listeners)\n", config->listeners_size());
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
+  // New calls are refused from here; calls in flight get kShutdownGrace.
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  (*appliance)->Drain();
+  unix_listeners.clear();
+  appliance->reset();
+  std::fprintf(stderr, "signetd: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace signet::server
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: signetd --config FILE\n");
+      return signet::server::kExitUsage;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "usage: signetd --config FILE\n");
+    return signet::server::kExitUsage;
+  }
+  return signet::server::Run(config_path);
+}
