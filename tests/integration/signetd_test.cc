@@ -1,0 +1,351 @@
+// signetd as its users meet it: a separate process on a SoftHSM2 token, its
+// configuration in text format, talked to only over gRPC on its unix socket.
+// Outputs are checked with openssl.
+#include <grpcpp/grpcpp.h>
+#include <openssl/evp.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "appliance/audit/audit_key.h"
+#include "appliance/audit/verifier.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "signet/v1/errors.pb.h"
+#include "signet/v1/keys.grpc.pb.h"
+#include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/subprocess.h"
+#include "tokens/der.h"
+#include "tokens/ossl_ptr.h"
+
+namespace signet {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kMail[] =
+    "From: Statements <statements@bank.example>\r\n"
+    "To: customer@example.org\r\n"
+    "Subject: Your statement\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Balance on 27 November: 1,234.56 EUR.\r\n";
+constexpr char kEntity[] =
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Balance on 27 November: 1,234.56 EUR.\r\n";
+
+struct CallResult {
+  grpc::Status status;
+  v1::MailResponse::Header header;
+  std::string body;
+};
+
+// One streamed mail call: the header, the mail in 64 KiB chunks, then the
+// response header and chunks.
+template <typename Request>
+CallResult StreamMail(std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
+                          v1::Mail::Stub::*method)(grpc::ClientContext*),
+                      v1::Mail::Stub& stub, const typename Request::Header& header,
+                      const std::string& mail) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = (stub.*method)(&context);
+  Request first;
+  *first.mutable_header() = header;
+  bool sent = stream->Write(first);
+  for (size_t offset = 0; sent && offset < mail.size(); offset += 65536) {
+    Request chunk;
+    chunk.set_chunk(mail.substr(offset, 65536));
+    sent = stream->Write(chunk);
+  }
+  stream->WritesDone();
+  CallResult result;
+  v1::MailResponse response;
+  while (stream->Read(&response)) {
+    if (response.has_header()) {
+      result.header = response.header();
+    } else {
+      result.body += response.chunk();
+    }
+  }
+  result.status = stream->Finish();
+  return result;
+}
+
+std::string Sha256(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+class SignetdTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
+        {.signetd_path = SIGNETD_PATH, .extra_config = "limits { max_message_bytes: 1048576 }"});
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = env->release();
+  }
+
+  static void TearDownTestSuite() {
+    if (env_ == nullptr) return;
+    // SIGTERM: calls in flight finish, the audit log gets its final
+    // checkpoint, and the daemon exits 0.
+    absl::StatusOr<int> exit_code = env_->Stop();
+    EXPECT_TRUE(exit_code.ok() && *exit_code == 0) << env_->DaemonLog();
+    absl::StatusOr<audit::AuditPublicKey> key =
+        audit::AuditPublicKey::Parse(ReadFile(env_->File("audit.pem")));
+    EXPECT_TRUE(key.ok()) << key.status();
+    if (key.ok()) {
+      absl::StatusOr<audit::AuditReport> report = audit::VerifyAuditLog(env_->AuditLogPath(), *key);
+      EXPECT_TRUE(report.ok()) << report.status();
+      if (report.ok()) {
+        EXPECT_EQ(report->records, key_operations_);
+        EXPECT_GE(report->checkpoints, 1u);
+      }
+    }
+    delete env_;
+    env_ = nullptr;
+  }
+
+  std::unique_ptr<v1::Keys::Stub> KeysStub() {
+    return v1::Keys::NewStub(
+        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+  }
+  std::unique_ptr<v1::Mail::Stub> Stub() {
+    return v1::Mail::NewStub(
+        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+  }
+  CallResult Sign(const std::string& key, const std::string& mail) {
+    v1::SignMailRequest::Header header;
+    header.set_key(key);
+    return StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, mail);
+  }
+
+  static fixtures::SignetdEnv* env_;
+  // Key operations this process asked for: each must have its record.
+  static uint64_t key_operations_;
+};
+
+fixtures::SignetdEnv* SignetdTest::env_ = nullptr;
+uint64_t SignetdTest::key_operations_ = 0;
+
+TEST_F(SignetdTest, SignMailOverTheUnixSocketVerifiesWithOpenssl) {
+  CallResult result = Sign("bank-signing", kMail);
+  ++key_operations_;
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.header.size(), result.body.size());
+  EXPECT_THAT(result.body, HasSubstr("Subject: Your statement\r\n"));
+  std::string content;
+  absl::Status verified = fixtures::OpensslSmimeVerify(result.body, env_->File("ca.pem"), &content);
+  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_EQ(content, kEntity);
+}
+
+TEST_F(SignetdTest, DecryptMailOpensWhatOpensslEncrypted) {
+  absl::StatusOr<std::string> encrypted =
+      fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem"), "aes-256-gcm", true);
+  ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+  v1::DecryptMailRequest::Header header;
+  header.set_key("bank-decryption");
+  CallResult result =
+      StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *Stub(), header, *encrypted);
+  ++key_operations_;
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_TRUE(result.header.authenticated());
+  EXPECT_THAT(result.body, HasSubstr(kEntity));
+}
+
+TEST_F(SignetdTest, VerifyMailReportsTheSigner) {
+  CallResult signed_mail = Sign("bank-signing", kMail);
+  ++key_operations_;
+  ASSERT_TRUE(signed_mail.status.ok());
+  v1::VerifyMailRequest::Header header;
+  header.set_require_trusted_chain(true);
+  CallResult result = StreamMail<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, *Stub(),
+                                                        header, signed_mail.body);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_EQ(result.header.signers_size(), 1);
+  EXPECT_EQ(result.header.signers(0).subject(), "CN=Bank signing");
+  EXPECT_EQ(result.header.signers(0).chain_status(), v1::TRUSTED);
+  EXPECT_EQ(result.body, kEntity);
+
+  // A changed mail: INVALID_ARGUMENT with the reason in the details.
+  result = StreamMail<v1::VerifyMailRequest>(
+      &v1::Mail::Stub::VerifyMail, *Stub(), header,
+      absl::StrReplaceAll(signed_mail.body, {{"1,234.56", "9,234.56"}}));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ErrorDetails details;
+  ASSERT_TRUE(details.ParseFromString(result.status.error_details()));
+  EXPECT_EQ(details.verify_failure(), "CONTENT_CHANGED");
+}
+
+TEST_F(SignetdTest, SignDigestVerifiesAgainstTheContent) {
+  v1::SignDigestRequest request;
+  request.set_key("bank-signing");
+  request.set_digest_algorithm(v1::SHA256);
+  request.set_digest(Sha256(kEntity));
+  v1::SignDigestResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = Stub()->SignDigest(&context, request, &response);
+  ++key_operations_;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.micalg(), "sha-256");
+  EXPECT_TRUE(
+      fixtures::OpensslCmsVerify(response.signature(), env_->File("ca.pem"), std::string(kEntity))
+          .ok());
+}
+
+TEST_F(SignetdTest, WhatThePolicyDoesNotGrantIsRefused) {
+  // A key the caller has no grant for, and one that does not exist, look
+  // the same to it.
+  for (const char* key : {"other-signing", "no-such-key"}) {
+    CallResult result = Sign(key, kMail);
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << key;
+    EXPECT_TRUE(result.body.empty());
+  }
+  // The signing key is bound to its sender.
+  CallResult result =
+      Sign("bank-signing",
+           absl::StrReplaceAll(kMail, {{"statements@bank.example", "ceo@evil.example"}}));
+  // Refused by the key's binding, on its token's queue: audited.
+  ++key_operations_;
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("ceo@evil.example"));
+  // A decryption key does not sign.
+  result = Sign("bank-decryption", kMail);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SignetdTest, MailOverTheLimitIsRefused) {
+  const std::string big = absl::StrCat(kMail, std::string(2 << 20, 'x'));
+  CallResult result = Sign("bank-signing", big);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("over the limit of 1048576 bytes"));
+}
+
+TEST_F(SignetdTest, EveryKeyOperationIsAuditedWithoutTheMail) {
+  ASSERT_TRUE(Sign("bank-signing", kMail).status.ok());
+  ++key_operations_;
+  const std::string log = ReadFile(env_->AuditLogPath());
+  EXPECT_THAT(log, HasSubstr("SIGN_MAIL"));
+  EXPECT_THAT(log, HasSubstr("local-gateway"));
+  EXPECT_THAT(log, HasSubstr("bank-signing"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("1,234.56")));
+  EXPECT_THAT(env_->DaemonLog(), ::testing::Not(HasSubstr("1,234.56")));
+}
+
+TEST_F(SignetdTest, ListTokensAndKeys) {
+  grpc::ClientContext context;
+  v1::ListTokensResponse tokens;
+  grpc::Status status = KeysStub()->ListTokens(&context, {}, &tokens);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(tokens.tokens_size(), 1);
+  EXPECT_EQ(tokens.tokens(0).name(), "bank-hsm");
+  EXPECT_EQ(tokens.tokens(0).label(), "bank-hsm");
+  EXPECT_EQ(tokens.tokens(0).state(), v1::READY);
+  EXPECT_EQ(tokens.tokens(0).max_in_flight(), 2u);
+
+  grpc::ClientContext keys_context;
+  v1::ListKeysResponse keys;
+  status = KeysStub()->ListKeys(&keys_context, {}, &keys);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(keys.keys_size(), 4);
+  const v1::Key& signing = keys.keys(0);
+  EXPECT_EQ(signing.name(), "bank-signing");
+  EXPECT_EQ(signing.algorithm(), v1::RSA_2048);
+  EXPECT_EQ(signing.purpose(), v1::SIGN);
+  EXPECT_EQ(signing.label(), "signing");
+  EXPECT_TRUE(signing.sensitive());
+  EXPECT_FALSE(signing.extractable());
+  ASSERT_EQ(signing.certificate_chain_size(), 1);
+  // The key's public key is its certificate's.
+  const auto* cursor = reinterpret_cast<const unsigned char*>(signing.certificate_chain(0).data());
+  X509Ptr certificate(
+      d2i_X509(nullptr, &cursor, static_cast<long>(signing.certificate_chain(0).size())));
+  ASSERT_TRUE(certificate);
+  const std::string certified_key =
+      DerOf<EVP_PKEY, i2d_PUBKEY>(X509_get0_pubkey(certificate.get()));
+  EXPECT_EQ(certified_key, signing.public_key());
+  EXPECT_EQ(keys.keys(1).purpose(), v1::DECRYPT);
+  EXPECT_EQ(keys.keys(2).algorithm(), v1::EC_P256);
+}
+
+TEST_F(SignetdTest, CsrIsSignedOnTheTokenAndVerifies) {
+  v1::CreateCsrRequest request;
+  request.set_key("bank-signing");
+  request.set_subject("CN=Bank Statements,O=Example Bank");
+  request.add_email_addresses("statements@bank.example");
+  v1::CreateCsrResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = KeysStub()->CreateCsr(&context, request, &response);
+  ++key_operations_;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string path = env_->File("request.der");
+  std::ofstream(path, std::ios::binary) << response.csr();
+  absl::StatusOr<fixtures::CommandResult> checked =
+      fixtures::RunCommand({"openssl", "req", "-inform", "DER", "-in", path, "-verify", "-noout",
+                            "-subject", "-nameopt", "RFC2253"});
+  ASSERT_TRUE(checked.ok());
+  EXPECT_EQ(checked->exit_code, 0) << checked->err;
+  EXPECT_THAT(checked->out + checked->err, HasSubstr("verify OK"));
+  EXPECT_THAT(checked->out, HasSubstr("CN=Bank Statements,O=Example Bank"));
+  // Administering other keys is not granted.
+  request.set_key("other-signing");
+  grpc::ClientContext denied_context;
+  EXPECT_EQ(KeysStub()->CreateCsr(&denied_context, request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SignetdTest, ImportCertificateRefusesOneForAnotherKey) {
+  absl::StatusOr<fixtures::CommandResult> pem = fixtures::RunCommand(
+      {"openssl", "x509", "-in", env_->File("decryption.pem"), "-outform", "DER"});
+  ASSERT_TRUE(pem.ok() && pem->exit_code == 0);
+  v1::ImportCertificateRequest request;
+  request.set_key("bank-signing");
+  request.set_certificate(pem->out);
+  v1::Key response;
+  grpc::ClientContext context;
+  grpc::Status status = KeysStub()->ImportCertificate(&context, request, &response);
+  ++key_operations_;
+  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
+  EXPECT_THAT(status.error_message(), HasSubstr("another"));
+}
+
+TEST_F(SignetdTest, GenerateKeyMakesASingleUseKeyOnTheToken) {
+  v1::GenerateKeyRequest request;
+  request.set_token("bank-hsm");
+  request.set_label("new-signing");
+  request.set_algorithm(v1::EC_P256);
+  request.set_purpose(v1::SIGN);
+  v1::GeneratedKey response;
+  grpc::ClientContext context;
+  grpc::Status status = KeysStub()->GenerateKey(&context, request, &response);
+  ++key_operations_;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.label(), "new-signing");
+  EXPECT_FALSE(response.id().empty());
+  EXPECT_FALSE(response.public_key().empty());
+  // The label is taken now.
+  grpc::ClientContext again;
+  EXPECT_NE(KeysStub()->GenerateKey(&again, request, &response).error_code(), grpc::StatusCode::OK);
+  ++key_operations_;
+}
+
+}  // namespace
+}  // namespace signet
