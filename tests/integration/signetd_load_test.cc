@@ -1,0 +1,125 @@
+// signetd under load and at its limits: per-caller rate limits, deadlines
+// while the token is slow, and SIGTERM with calls in flight (none lost).
+// The token is slowed down by the fault-injecting module in front of SoftHSM.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/signetd_env.h"
+
+namespace signet {
+namespace {
+
+constexpr char kMail[] =
+    "From: statements@bank.example\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "Balance: 1,234.56 EUR.\r\n";
+
+struct Signed {
+  grpc::Status status;
+  std::string mail;
+};
+
+Signed SignMail(const std::string& target, absl::Duration timeout) {
+  auto stub = v1::Mail::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  auto stream = stub->SignMail(&context);
+  v1::SignMailRequest request;
+  request.mutable_header()->set_key("bank-signing");
+  stream->Write(request);
+  request.set_chunk(kMail);
+  stream->Write(request);
+  stream->WritesDone();
+  Signed result;
+  v1::MailResponse response;
+  while (stream->Read(&response)) {
+    if (response.has_chunk()) result.mail += response.chunk();
+  }
+  result.status = stream->Finish();
+  return result;
+}
+
+std::vector<Signed> SignConcurrently(const std::string& target, int calls, absl::Duration timeout,
+                                     std::function<void()> meanwhile = nullptr) {
+  std::vector<Signed> results(static_cast<size_t>(calls));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < calls; ++i) {
+    threads.emplace_back([&, i] { results[static_cast<size_t>(i)] = SignMail(target, timeout); });
+  }
+  if (meanwhile) meanwhile();
+  for (std::thread& thread : threads) thread.join();
+  return results;
+}
+
+TEST(SignetdLoadTest, CallerOverItsRateLimitIsRefused) {
+  absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
+      fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
+                                   .extra_config = "limits { requests_per_second: 0.2 burst: 2 }"});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_TRUE(SignMail((*env)->Target(), absl::Seconds(30)).status.ok());
+  EXPECT_TRUE(SignMail((*env)->Target(), absl::Seconds(30)).status.ok());
+  Signed third = SignMail((*env)->Target(), absl::Seconds(30));
+  EXPECT_EQ(third.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(third.status.error_message(), ::testing::HasSubstr("rate limit"));
+}
+
+TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
+  // Two operations in flight, 400 ms each: of eight calls with a 1 s
+  // deadline, the late ones cannot make it.
+  absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
+      fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
+                                   .module_path = SIGNET_FAULT_MODULE,
+                                   .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=400000"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  std::vector<Signed> results = SignConcurrently((*env)->Target(), 8, absl::Seconds(1));
+  int succeeded = 0;
+  int late = 0;
+  for (const Signed& result : results) {
+    if (result.status.ok()) {
+      ++succeeded;
+      EXPECT_TRUE(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")).ok());
+    } else {
+      EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+          << result.status.error_message();
+      EXPECT_TRUE(result.mail.empty());
+      ++late;
+    }
+  }
+  EXPECT_GE(succeeded, 2);
+  EXPECT_GE(late, 1);
+  // The daemon is fine afterwards.
+  EXPECT_TRUE(SignMail((*env)->Target(), absl::Seconds(30)).status.ok());
+}
+
+TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
+  absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
+      fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
+                                   .module_path = SIGNET_FAULT_MODULE,
+                                   .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=300000"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  absl::StatusOr<int> exit_code;
+  std::vector<Signed> results = SignConcurrently((*env)->Target(), 4, absl::Seconds(30), [&] {
+    absl::SleepFor(absl::Milliseconds(150));
+    exit_code = (*env)->Stop();
+  });
+  // None lost: each call got its signed mail.
+  for (const Signed& result : results) {
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    EXPECT_TRUE(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")).ok());
+  }
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0) << (*env)->DaemonLog();
+}
+
+}  // namespace
+}  // namespace signet
