@@ -51,8 +51,10 @@ class SignetdMtlsTest : public ::testing::Test {
       options.pem_cert_chain = ReadFile(env_->File(certificate));
       options.pem_private_key = ReadFile(env_->File(key));
     }
-    auto stub =
-        v1::Mail::NewStub(grpc::CreateChannel(env_->tcp_address(), grpc::SslCredentials(options)));
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride("localhost");
+    auto stub = v1::Mail::NewStub(
+        grpc::CreateCustomChannel(env_->tcp_address(), grpc::SslCredentials(options), arguments));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
     auto stream = stub->SignMail(&context);
