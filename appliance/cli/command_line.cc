@@ -1,0 +1,404 @@
+#include "appliance/cli/command_line.h"
+
+#include <cmath>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "appliance/cli/command_specs.h"
+
+namespace signet::cli {
+namespace {
+
+bool IsOption(absl::string_view arg) { return arg.size() > 1 && arg[0] == '-'; }
+
+struct Scanned {
+  std::map<std::string, std::vector<std::string>> values;
+  std::vector<std::string> positionals;
+  bool help = false;
+};
+
+// Splits args into options (checked against specs) and files.
+std::variant<Scanned, std::string> Scan(const std::vector<std::string>& args,
+                                        const std::vector<OptionSpec>& specs,
+                                        absl::string_view command) {
+  Scanned scanned;
+  bool options_ended = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (options_ended || !IsOption(arg)) {
+      scanned.positionals.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_ended = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      scanned.help = true;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "--")) return absl::StrCat("unknown option ", arg);
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(2, equals == std::string::npos ? equals : equals - 2);
+    const OptionSpec* spec = FindOption(specs, name);
+    if (spec == nullptr) {
+      if (!command.empty() && FindOption(ConnectionSpecs(), name) != nullptr) {
+        return absl::StrCat("--", name, " does not apply to ", command);
+      }
+      return absl::StrCat("unknown option --", name);
+    }
+    std::string value;
+    if (spec->takes_value) {
+      if (equals != std::string::npos) {
+        value = arg.substr(equals + 1);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return absl::StrCat("--", name, " needs a value");
+      }
+      if (value.empty()) return absl::StrCat("--", name, " needs a value");
+    } else if (equals != std::string::npos) {
+      return absl::StrCat("--", name, " takes no value");
+    }
+    std::vector<std::string>& values = scanned.values[name];
+    if (!values.empty() && !spec->repeated) return absl::StrCat("--", name, " is given twice");
+    values.push_back(std::move(value));
+  }
+  return scanned;
+}
+
+// Typed values from a Scanned, with the first problem kept.
+class Options {
+ public:
+  explicit Options(Scanned scanned) : scanned_(std::move(scanned)) {}
+
+  bool Has(const std::string& name) const { return scanned_.values.count(name) > 0; }
+  std::string Get(const std::string& name) const {
+    auto it = scanned_.values.find(name);
+    return it == scanned_.values.end() ? "" : it->second.front();
+  }
+  std::vector<std::string> All(const std::string& name) const {
+    auto it = scanned_.values.find(name);
+    return it == scanned_.values.end() ? std::vector<std::string>{} : it->second;
+  }
+  std::string Required(const std::string& name) {
+    if (!Has(name)) Fail(absl::StrCat("--", name, " is required"));
+    return Get(name);
+  }
+  // The value of --name looked up in choices ({"sha256", SHA256}, ...).
+  template <typename T>
+  T Choice(const std::string& name, const std::vector<std::pair<const char*, T>>& choices,
+           T otherwise) {
+    if (!Has(name)) return otherwise;
+    const std::string value = absl::AsciiStrToLower(Get(name));
+    std::vector<std::string> names;
+    for (const auto& [choice, result] : choices) {
+      if (value == choice) return result;
+      names.push_back(choice);
+    }
+    Fail(absl::StrCat("--", name, " must be one of ", absl::StrJoin(names, ", "), ", not '",
+                      Get(name), "'"));
+    return otherwise;
+  }
+  const std::vector<std::string>& positionals() const { return scanned_.positionals; }
+
+  void Fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  Scanned scanned_;
+  std::string error_;
+};
+
+std::optional<std::string> HexToBytes(absl::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int value = 0;
+    for (char c : {hex[i], hex[i + 1]}) {
+      if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+      const int digit = absl::ascii_isdigit(static_cast<unsigned char>(c))
+                            ? c - '0'
+                            : absl::ascii_tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+      value = value * 16 + digit;
+    }
+    bytes.push_back(static_cast<char>(value));
+  }
+  return bytes;
+}
+
+v1::DigestAlgorithm DigestOption(Options& options) {
+  return options.Choice<v1::DigestAlgorithm>("digest",
+                                             {{"sha256", v1::SHA256},
+                                              {"sha384", v1::SHA384},
+                                              {"sha512", v1::SHA512},
+                                              {"sha-256", v1::SHA256},
+                                              {"sha-384", v1::SHA384},
+                                              {"sha-512", v1::SHA512}},
+                                             v1::SHA256);
+}
+
+void ReadSignOptions(Options& options, Invocation& invocation) {
+  invocation.key = options.Required("key");
+  invocation.sign.set_digest(DigestOption(options));
+  invocation.sign.set_rsa_pss(options.Has("pss"));
+  invocation.sign.set_form(options.Has("opaque") ? v1::OPAQUE : v1::MULTIPART_SIGNED);
+}
+
+void ReadEncryptOptions(Options& options, Invocation& invocation) {
+  invocation.recipient_files = options.All("recipient");
+  if (invocation.recipient_files.empty()) {
+    options.Fail("--recipient is required (a certificate file; repeat it for more recipients)");
+  }
+  invocation.cipher = options.Choice<v1::ContentCipher>("cipher",
+                                                        {{"aes-256-gcm", v1::AES_256_GCM},
+                                                         {"aes-128-gcm", v1::AES_128_GCM},
+                                                         {"aes-256-cbc", v1::AES_256_CBC},
+                                                         {"aes-128-cbc", v1::AES_128_CBC}},
+                                                        v1::AES_256_GCM);
+  invocation.rsa_key_transport = options.Has("rsa-pkcs1") ? v1::RSA_PKCS1 : v1::RSA_OAEP_SHA256;
+}
+
+// IN and OUT, each optional.
+void ReadFiles(Options& options, Invocation& invocation, size_t max_files) {
+  const std::vector<std::string>& files = options.positionals();
+  if (files.size() > max_files) {
+    options.Fail(max_files == 2 ? "too many files: at most IN and OUT"
+                                : absl::StrCat("unexpected argument '", files[max_files], "'"));
+    return;
+  }
+  if (max_files == 2) {
+    if (!files.empty()) invocation.input = files[0];
+    if (files.size() > 1) invocation.output = files[1];
+  } else if (!files.empty()) {
+    invocation.output = files[0];
+  }
+}
+
+// Exactly one positional: `what` names it in the message.
+std::string ReadOne(Options& options, const char* what) {
+  const std::vector<std::string>& args = options.positionals();
+  if (args.empty()) {
+    options.Fail(absl::StrCat(what, " is required"));
+    return "";
+  }
+  if (args.size() > 1) options.Fail(absl::StrCat("unexpected argument '", args[1], "'"));
+  return args[0];
+}
+
+void ReadConnection(Options& options, Invocation& invocation,
+                    const std::optional<std::string>& env_socket) {
+  ConnectionOptions& connection = invocation.connection;
+  const bool tls_options = options.Has("cert") || options.Has("key-file") || options.Has("ca") ||
+                           options.Has("tls-name");
+  if (options.Has("server")) {
+    if (options.Has("socket")) options.Fail("--socket and --server exclude each other");
+    connection.server = options.Get("server");
+    if (!options.Has("cert") || !options.Has("key-file") || !options.Has("ca")) {
+      options.Fail(
+          "--server needs --cert, --key-file and --ca: signetd requires mutual TLS on TCP");
+    }
+    connection.cert_file = options.Get("cert");
+    connection.key_file = options.Get("key-file");
+    connection.ca_file = options.Get("ca");
+    connection.tls_name = options.Get("tls-name");
+  } else {
+    if (tls_options) options.Fail("--cert, --key-file, --ca and --tls-name go with --server");
+    if (options.Has("socket")) {
+      connection.socket = options.Get("socket");
+    } else if (env_socket.has_value() && !env_socket->empty()) {
+      connection.socket = *env_socket;
+    } else {
+      connection.socket = kDefaultSocket;
+    }
+  }
+  if (options.Has("timeout")) {
+    double seconds = 0;
+    if (!absl::SimpleAtod(options.Get("timeout"), &seconds) || !std::isfinite(seconds) ||
+        seconds <= 0 || seconds > 1e6) {
+      options.Fail(absl::StrCat("--timeout must be a positive number of seconds, not '",
+                                options.Get("timeout"), "'"));
+    } else {
+      connection.timeout = absl::Seconds(seconds);
+    }
+  }
+  invocation.progress = options.Has("progress");
+}
+
+void ReadCommand(Options& options, Invocation& invocation) {
+  switch (invocation.command) {
+    case Command::kSign:
+      ReadSignOptions(options, invocation);
+      ReadFiles(options, invocation, 2);
+      break;
+    case Command::kEncrypt:
+      ReadEncryptOptions(options, invocation);
+      ReadFiles(options, invocation, 2);
+      break;
+    case Command::kSignEncrypt:
+      ReadSignOptions(options, invocation);
+      ReadEncryptOptions(options, invocation);
+      ReadFiles(options, invocation, 2);
+      break;
+    case Command::kDecrypt:
+      invocation.key = options.Required("key");
+      ReadFiles(options, invocation, 2);
+      break;
+    case Command::kVerify:
+      invocation.allow_untrusted = options.Has("allow-untrusted");
+      ReadFiles(options, invocation, 2);
+      break;
+    case Command::kSignDigest: {
+      invocation.key = options.Required("key");
+      invocation.sign.set_digest(DigestOption(options));
+      invocation.sign.set_rsa_pss(options.Has("pss"));
+      const std::string hex = options.Required("digest-hex");
+      std::optional<std::string> digest = HexToBytes(hex);
+      const size_t expected = invocation.sign.digest() == v1::SHA512   ? 64
+                              : invocation.sign.digest() == v1::SHA384 ? 48
+                                                                       : 32;
+      if (!digest.has_value()) {
+        options.Fail("--digest-hex must be an even number of hex digits");
+      } else if (!hex.empty() && digest->size() != expected) {
+        options.Fail(absl::StrCat("--digest-hex has ", digest->size(),
+                                  digest->size() == 1 ? " byte" : " bytes", ", but a ",
+                                  v1::DigestAlgorithm_Name(invocation.sign.digest()),
+                                  " digest has ", expected));
+      } else {
+        invocation.digest = std::move(*digest);
+      }
+      ReadFiles(options, invocation, 1);
+      break;
+    }
+    case Command::kTokens:
+      ReadFiles(options, invocation, 0);
+      break;
+    case Command::kKeys:
+      invocation.token = options.Get("token");
+      ReadFiles(options, invocation, 0);
+      break;
+    case Command::kKey:
+      invocation.key = ReadOne(options, "the key's NAME");
+      break;
+    case Command::kKeygen: {
+      invocation.token = options.Required("token");
+      invocation.label = options.Required("label");
+      if (options.Has("id")) {
+        std::optional<std::string> id = HexToBytes(options.Get("id"));
+        if (!id.has_value()) options.Fail("--id must be an even number of hex digits");
+        invocation.id = id.value_or("");
+      }
+      if (!options.Has("algorithm")) options.Fail("--algorithm is required");
+      invocation.algorithm = options.Choice<v1::KeyAlgorithm>("algorithm",
+                                                              {{"rsa-2048", v1::RSA_2048},
+                                                               {"rsa-3072", v1::RSA_3072},
+                                                               {"rsa-4096", v1::RSA_4096},
+                                                               {"ec-p256", v1::EC_P256},
+                                                               {"ec-p384", v1::EC_P384}},
+                                                              v1::KEY_ALGORITHM_UNSPECIFIED);
+      if (!options.Has("purpose")) options.Fail("--purpose is required");
+      invocation.purpose = options.Choice<v1::KeyPurpose>(
+          "purpose", {{"sign", v1::SIGN}, {"decrypt", v1::DECRYPT}}, v1::KEY_PURPOSE_UNSPECIFIED);
+      ReadFiles(options, invocation, 0);
+      break;
+    }
+    case Command::kCsr:
+      invocation.key = options.Required("key");
+      invocation.subject = options.Required("subject");
+      invocation.emails = options.All("email");
+      ReadFiles(options, invocation, 1);
+      break;
+    case Command::kImportCert:
+      invocation.key = options.Required("key");
+      invocation.certificate_file = ReadOne(options, "the certificate file");
+      break;
+    case Command::kAuditVerify:
+      invocation.audit_log = options.Required("log");
+      invocation.audit_key_file = options.Required("key");
+      ReadFiles(options, invocation, 0);
+      break;
+    case Command::kHelp:
+    case Command::kVersion:
+      break;
+  }
+}
+
+}  // namespace
+
+std::variant<Invocation, UsageError> ParseCommandLine(const std::vector<std::string>& args,
+                                                      std::optional<std::string> env_socket) {
+  // Options in front of the command: the connection's, or help and version.
+  std::vector<std::string> leading;
+  size_t i = 0;
+  for (; i < args.size() && IsOption(args[i]); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") return Invocation{.command = Command::kHelp};
+    if (arg == "--version") return Invocation{.command = Command::kVersion};
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    const size_t equals = arg.find('=');
+    const std::string name = absl::StartsWith(arg, "--")
+                                 ? arg.substr(2, equals == std::string::npos ? equals : equals - 2)
+                                 : arg;
+    const OptionSpec* spec = FindOption(ConnectionSpecs(), name);
+    if (spec == nullptr) {
+      return UsageError{"", absl::StrCat("unknown option ", arg, " before the command")};
+    }
+    leading.push_back(arg);
+    if (spec->takes_value && equals == std::string::npos && i + 1 < args.size()) {
+      leading.push_back(args[++i]);
+    }
+  }
+  if (i == args.size()) return UsageError{"", "no command given"};
+  std::string word = args[i++];
+  if (word == "help") {
+    Invocation help{.command = Command::kHelp, .name = "help"};
+    if (i < args.size()) help.help_topic = args[i];
+    if (help.help_topic == "audit") help.help_topic = "audit verify";
+    return help;
+  }
+  if (word == "version") return Invocation{.command = Command::kVersion};
+  if (word == "audit") {
+    if (i == args.size() || args[i] != "verify") {
+      if (i < args.size() && (args[i] == "--help" || args[i] == "-h")) {
+        return Invocation{.command = Command::kHelp, .help_topic = "audit verify"};
+      }
+      return UsageError{"audit verify", "audit takes a subcommand: verify"};
+    }
+    word = "audit verify";
+    ++i;
+  }
+  const CommandSpec* spec = FindCommand(word);
+  if (spec == nullptr) return UsageError{"", absl::StrCat("unknown command '", word, "'")};
+
+  std::vector<OptionSpec> specs = spec->options;
+  if (spec->connects) {
+    specs.insert(specs.end(), ConnectionSpecs().begin(), ConnectionSpecs().end());
+  }
+  std::vector<std::string> rest = leading;
+  rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  std::variant<Scanned, std::string> scanned = Scan(rest, specs, spec->name);
+  if (std::string* error = std::get_if<std::string>(&scanned)) {
+    return UsageError{spec->name, std::move(*error)};
+  }
+  Scanned& parts = std::get<Scanned>(scanned);
+  if (parts.help) return Invocation{.command = Command::kHelp, .help_topic = spec->name};
+
+  Options options(std::move(parts));
+  Invocation invocation{.command = spec->command, .name = spec->name};
+  if (spec->connects) ReadConnection(options, invocation, env_socket);
+  ReadCommand(options, invocation);
+  if (!options.error().empty()) return UsageError{spec->name, options.error()};
+  return invocation;
+}
+
+}  // namespace signet::cli

@@ -1,0 +1,158 @@
+#include "appliance/cli/command_specs.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace signet::cli {
+namespace {
+
+constexpr OptionSpec kKey = {"key", true, false};
+constexpr OptionSpec kDigest = {"digest", true, false};
+constexpr OptionSpec kPss = {"pss", false, false};
+constexpr OptionSpec kOpaque = {"opaque", false, false};
+constexpr OptionSpec kRecipient = {"recipient", true, true};
+constexpr OptionSpec kCipher = {"cipher", true, false};
+constexpr OptionSpec kRsaPkcs1 = {"rsa-pkcs1", false, false};
+
+constexpr char kConnectionUsage[] =
+    "connection (before or after the command):\n"
+    "  --socket PATH          signetd's unix socket (default: $SIGNET_SOCKET, else\n"
+    "                         /run/signet/signetd.sock)\n"
+    "  --server HOST:PORT     signetd over TCP with mutual TLS; needs --cert, --key-file\n"
+    "                         and --ca (and --tls-name NAME when the server's\n"
+    "                         certificate does not name HOST)\n"
+    "  --timeout SECONDS      deadline of the whole operation (default 60)\n"
+    "  --progress             progress bar on stderr even when it is not a terminal\n"
+    "                         (mails over 4 MiB)\n";
+
+constexpr char kExitUsageText[] =
+    "exit codes: 0 done, 1 the operation failed, 2 usage error, 3 signetd could not be\n"
+    "reached\n";
+
+std::string Synopsis(const CommandSpec& spec) {
+  return absl::StrCat("  ", absl::StrReplaceAll(spec.synopsis, {{"\n", "\n  "}}), "\n");
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& ConnectionSpecs() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {"socket", true, false},   {"server", true, false},   {"cert", true, false},
+      {"key-file", true, false}, {"ca", true, false},       {"tls-name", true, false},
+      {"timeout", true, false},  {"progress", false, false}};
+  return *specs;
+}
+
+const std::vector<CommandSpec>& Commands() {
+  static const auto* commands = new std::vector<CommandSpec>{
+      {"sign",
+       Command::kSign,
+       true,
+       {kKey, kDigest, kPss, kOpaque},
+       "signet sign --key NAME [--digest sha256|sha384|sha512] [--pss] [--opaque] [IN [OUT]]"},
+      {"encrypt",
+       Command::kEncrypt,
+       true,
+       {kRecipient, kCipher, kRsaPkcs1},
+       "signet encrypt --recipient CERT.pem [--recipient CERT.pem...]\n"
+       "               [--cipher aes-256-gcm|aes-128-gcm|aes-256-cbc|aes-128-cbc] [--rsa-pkcs1]\n"
+       "               [IN [OUT]]"},
+      {"sign-encrypt",
+       Command::kSignEncrypt,
+       true,
+       {kKey, kDigest, kPss, kOpaque, kRecipient, kCipher, kRsaPkcs1},
+       "signet sign-encrypt --key NAME [--digest ...] [--pss] [--opaque]\n"
+       "                    --recipient CERT.pem [--recipient CERT.pem...] [--cipher ...]\n"
+       "                    [--rsa-pkcs1] [IN [OUT]]"},
+      {"decrypt", Command::kDecrypt, true, {kKey}, "signet decrypt --key NAME [IN [OUT]]"},
+      {"verify",
+       Command::kVerify,
+       true,
+       {{"allow-untrusted", false, false}},
+       "signet verify [--allow-untrusted] [IN [OUT]]\n"
+       "  (the signers on stderr, the signed entity to OUT)"},
+      {"sign-digest",
+       Command::kSignDigest,
+       true,
+       {kKey, kDigest, {"digest-hex", true, false}, kPss},
+       "signet sign-digest --key NAME --digest-hex HEX [--digest sha256|sha384|sha512] [--pss]\n"
+       "                   [OUT]\n"
+       "  (OUT: the DER application/pkcs7-signature; HEX: the digest of the canonical\n"
+       "  CRLF MIME entity)"},
+      {"tokens", Command::kTokens, true, {}, "signet tokens"},
+      {"keys", Command::kKeys, true, {{"token", true, false}}, "signet keys [--token TOKEN]"},
+      {"key", Command::kKey, true, {}, "signet key NAME"},
+      {"keygen",
+       Command::kKeygen,
+       true,
+       {{"token", true, false},
+        {"label", true, false},
+        {"id", true, false},
+        {"algorithm", true, false},
+        {"purpose", true, false}},
+       "signet keygen --token TOKEN --label LABEL [--id HEX]\n"
+       "              --algorithm rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384\n"
+       "              --purpose sign|decrypt"},
+      {"csr",
+       Command::kCsr,
+       true,
+       {kKey, {"subject", true, false}, {"email", true, true}},
+       "signet csr --key NAME --subject \"CN=...,O=...\" [--email ADDRESS...] [OUT]\n"
+       "  (OUT: the PKCS#10 request, PEM)"},
+      {"import-cert", Command::kImportCert, true, {kKey}, "signet import-cert --key NAME CERT.pem"},
+      {"audit verify",
+       Command::kAuditVerify,
+       false,
+       {{"log", true, false}, {"key", true, false}},
+       "signet audit verify --log PATH --key AUDIT_CERT_OR_PUBLIC_KEY.pem\n"
+       "  (offline: needs no daemon)"},
+  };
+  return *commands;
+}
+
+const CommandSpec* FindCommand(absl::string_view name) {
+  for (const CommandSpec& spec : Commands()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+const OptionSpec* FindOption(const std::vector<OptionSpec>& specs, absl::string_view name) {
+  for (const OptionSpec& spec : specs) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string UsageText(absl::string_view command) {
+  if (const CommandSpec* spec = FindCommand(command); spec != nullptr) {
+    std::string text = absl::StrCat("usage:\n", Synopsis(*spec));
+    if (spec->connects) absl::StrAppend(&text, "\n", kConnectionUsage);
+    return text;
+  }
+  std::string text =
+      "usage: signet [CONNECTION] COMMAND [OPTIONS] [FILES]\n"
+      "\n"
+      "Mail: IN and OUT are files; \"-\" or none is stdin and stdout.\n";
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.command == Command::kTokens) absl::StrAppend(&text, "\nTokens and keys:\n");
+    if (spec.command == Command::kAuditVerify) absl::StrAppend(&text, "\nAudit:\n");
+    absl::StrAppend(&text, Synopsis(spec));
+  }
+  absl::StrAppend(&text, "\n", kConnectionUsage, "\n", kExitUsageText,
+                  "\n\"signet help COMMAND\" shows one command.\n");
+  return text;
+}
+
+std::string ShortUsage(absl::string_view command) {
+  const CommandSpec* spec = FindCommand(command);
+  if (spec == nullptr) return UsageText("");
+  std::string text = absl::StrCat("usage:\n", Synopsis(*spec));
+  if (spec->connects) {
+    absl::StrAppend(&text, "(\"signet help ", spec->name,
+                    "\" also shows the connection options)\n");
+  }
+  return text;
+}
+
+}  // namespace signet::cli

@@ -1,0 +1,173 @@
+#include "appliance/cli/reports.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "appliance/cli/pem.h"
+
+namespace signet::cli {
+namespace {
+
+// Columns padded to their widest cell, two spaces apart.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string text;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      absl::StrAppend(&line, row[i]);
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    // An empty last cell would leave padding at the end of the line.
+    absl::StrAppend(&text, absl::StripTrailingAsciiWhitespace(line), "\n");
+  }
+  return text;
+}
+
+std::string OrDash(const std::string& value) { return value.empty() ? "-" : value; }
+
+std::string YesNo(bool value) { return value ? "yes" : "no"; }
+
+}  // namespace
+
+std::string AlgorithmName(v1::KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case v1::RSA_2048:
+      return "rsa-2048";
+    case v1::RSA_3072:
+      return "rsa-3072";
+    case v1::RSA_4096:
+      return "rsa-4096";
+    case v1::EC_P256:
+      return "ec-p256";
+    case v1::EC_P384:
+      return "ec-p384";
+    default:
+      return "unknown";
+  }
+}
+
+std::string PurposeName(v1::KeyPurpose purpose) {
+  switch (purpose) {
+    case v1::SIGN:
+      return "sign";
+    case v1::DECRYPT:
+      return "decrypt";
+    default:
+      return "unknown";
+  }
+}
+
+std::string TokenStateName(v1::TokenState state) {
+  switch (state) {
+    case v1::READY:
+      return "ready";
+    case v1::RECOVERING:
+      return "recovering";
+    case v1::ABSENT:
+      return "absent";
+    case v1::LOCKED_OUT:
+      return "locked-out";
+    case v1::ERROR:
+      return "error";
+    default:
+      return "unknown";
+  }
+}
+
+std::string FormatSigners(const v1::MailResponse::Header& header) {
+  std::string text = absl::StrCat(
+      "Verified ", header.opaque() ? "opaque signed-data" : "multipart/signed", " mail, ",
+      header.signers_size(), header.signers_size() == 1 ? " signer" : " signers", ":\n");
+  for (const v1::Signer& signer : header.signers()) {
+    absl::StrAppend(&text, "  signer:     ", OrDash(signer.subject()), "\n");
+    if (signer.email_addresses_size() > 0) {
+      absl::StrAppend(&text, "  email:      ", absl::StrJoin(signer.email_addresses(), ", "), "\n");
+    }
+    absl::StrAppend(&text, "  issuer:     ", OrDash(signer.issuer()), "\n");
+    absl::StrAppend(&text, "  serial:     ", OrDash(signer.serial_hex()), "\n");
+    if (signer.has_signing_time()) {
+      const absl::Time time = absl::FromUnixSeconds(signer.signing_time().seconds());
+      absl::StrAppend(&text, "  signed at:  ",
+                      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", time, absl::UTCTimeZone()),
+                      " (the signer's claim)\n");
+    }
+    absl::StrAppend(&text, "  algorithms: ", OrDash(signer.digest_algorithm()), " with ",
+                    OrDash(signer.signature_algorithm()), "\n");
+    std::string chain = signer.chain_status() == v1::TRUSTED ? "trusted" : "NOT TRUSTED";
+    if (!signer.chain_detail().empty()) absl::StrAppend(&chain, ": ", signer.chain_detail());
+    if (signer.chain_size() > 0) {
+      absl::StrAppend(&chain, " (", absl::StrJoin(signer.chain(), " < "), ")");
+    }
+    absl::StrAppend(&text, "  chain:      ", chain, "\n");
+  }
+  return text;
+}
+
+std::string FormatTokens(const v1::ListTokensResponse& tokens) {
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATE", "IN FLIGHT", "LABEL", "SERIAL", "MODEL", "DETAIL"}};
+  for (const v1::Token& token : tokens.tokens()) {
+    rows.push_back({token.name(), TokenStateName(token.state()),
+                    absl::StrCat(token.operations_in_flight(), "/", token.max_in_flight()),
+                    OrDash(token.label()), OrDash(token.serial()),
+                    OrDash(std::string(absl::StripAsciiWhitespace(
+                        absl::StrCat(token.manufacturer(), " ", token.model())))),
+                    token.state_detail()});
+  }
+  return Table(rows);
+}
+
+std::string FormatKeys(const v1::ListKeysResponse& keys) {
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "TOKEN", "ALGORITHM", "PURPOSE", "LABEL", "ID", "CERTIFICATES"}};
+  for (const v1::Key& key : keys.keys()) {
+    rows.push_back({key.name(), key.token(), AlgorithmName(key.algorithm()),
+                    PurposeName(key.purpose()), OrDash(key.label()),
+                    OrDash(absl::BytesToHexString(key.id())),
+                    absl::StrCat(key.certificate_chain_size())});
+  }
+  return Table(rows);
+}
+
+std::string FormatKey(const v1::Key& key) {
+  std::string text = Table({
+      {"name:", key.name()},
+      {"token:", key.token()},
+      {"algorithm:", AlgorithmName(key.algorithm())},
+      {"purpose:", PurposeName(key.purpose())},
+      {"label:", OrDash(key.label())},
+      {"id:", OrDash(absl::BytesToHexString(key.id()))},
+      {"sensitive:", YesNo(key.sensitive())},
+      {"extractable:", YesNo(key.extractable())},
+      {"always sensitive:", YesNo(key.always_sensitive())},
+      {"never extractable:", YesNo(key.never_extractable())},
+      {"certificates:", absl::StrCat(key.certificate_chain_size())},
+  });
+  if (!key.public_key().empty()) absl::StrAppend(&text, PemEncode("PUBLIC KEY", key.public_key()));
+  for (const std::string& certificate : key.certificate_chain()) {
+    absl::StrAppend(&text, PemEncode("CERTIFICATE", certificate));
+  }
+  return text;
+}
+
+std::string FormatGeneratedKey(const v1::GeneratedKey& key) {
+  std::string text = Table({
+      {"token:", key.token()},
+      {"label:", key.label()},
+      {"id:", OrDash(absl::BytesToHexString(key.id()))},
+  });
+  if (!key.public_key().empty()) absl::StrAppend(&text, PemEncode("PUBLIC KEY", key.public_key()));
+  return text;
+}
+
+}  // namespace signet::cli

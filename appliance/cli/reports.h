@@ -1,0 +1,31 @@
+// What the commands print on success: the signers of a verified mail, and
+// tokens and keys in words.
+#ifndef SIGNET_APPLIANCE_CLI_REPORTS_H_
+#define SIGNET_APPLIANCE_CLI_REPORTS_H_
+
+#include <string>
+
+#include "signet/v1/keys.pb.h"
+#include "signet/v1/mail.pb.h"
+
+namespace signet::cli {
+
+// VerifyMail's signer report, for stderr (the signed entity goes to OUT).
+std::string FormatSigners(const v1::MailResponse::Header& header);
+
+// A table, one token a line.
+std::string FormatTokens(const v1::ListTokensResponse& tokens);
+// A table, one key a line.
+std::string FormatKeys(const v1::ListKeysResponse& keys);
+// One key: its attributes, then its public key and certificates as PEM.
+std::string FormatKey(const v1::Key& key);
+std::string FormatGeneratedKey(const v1::GeneratedKey& key);
+
+// The names the command line uses ("rsa-2048", "sign", "locked-out").
+std::string AlgorithmName(v1::KeyAlgorithm algorithm);
+std::string PurposeName(v1::KeyPurpose purpose);
+std::string TokenStateName(v1::TokenState state);
+
+}  // namespace signet::cli
+
+#endif  // SIGNET_APPLIANCE_CLI_REPORTS_H_

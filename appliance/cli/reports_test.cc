@@ -1,0 +1,101 @@
+#include "appliance/cli/reports.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace signet::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(FormatSignersTest, SaysWhoSignedAndWhetherTheChainIsTrusted) {
+  v1::MailResponse::Header header;
+  v1::Signer* signer = header.add_signers();
+  signer->set_subject("CN=Bank signing");
+  signer->set_issuer("CN=Bank CA");
+  signer->set_serial_hex("0A1B");
+  signer->add_email_addresses("statements@bank.example");
+  signer->mutable_signing_time()->set_seconds(1700000000);
+  signer->set_digest_algorithm("sha256");
+  signer->set_signature_algorithm("rsaEncryption");
+  signer->set_chain_status(v1::TRUSTED);
+  signer->add_chain("CN=Bank signing");
+  signer->add_chain("CN=Bank CA");
+  EXPECT_EQ(FormatSigners(header),
+            "Verified multipart/signed mail, 1 signer:\n"
+            "  signer:     CN=Bank signing\n"
+            "  email:      statements@bank.example\n"
+            "  issuer:     CN=Bank CA\n"
+            "  serial:     0A1B\n"
+            "  signed at:  2023-11-14 22:13:20 UTC (the signer's claim)\n"
+            "  algorithms: sha256 with rsaEncryption\n"
+            "  chain:      trusted (CN=Bank signing < CN=Bank CA)\n");
+
+  header.set_opaque(true);
+  signer->set_chain_status(v1::UNTRUSTED);
+  signer->set_chain_detail("unable to get local issuer certificate");
+  signer->clear_chain();
+  const std::string report = FormatSigners(header);
+  EXPECT_THAT(report, HasSubstr("Verified opaque signed-data mail"));
+  EXPECT_THAT(report, HasSubstr("chain:      NOT TRUSTED: unable to get local issuer"));
+}
+
+TEST(FormatTokensTest, OneAlignedLineAToken) {
+  v1::ListTokensResponse tokens;
+  v1::Token* token = tokens.add_tokens();
+  token->set_name("hsm-a");
+  token->set_label("bank-hsm");
+  token->set_serial("0123");
+  token->set_manufacturer("SoftHSM project");
+  token->set_model("SoftHSM v2");
+  token->set_state(v1::READY);
+  token->set_operations_in_flight(3);
+  token->set_max_in_flight(40);
+  token = tokens.add_tokens();
+  token->set_name("usb-token");
+  token->set_state(v1::LOCKED_OUT);
+  token->set_state_detail("the PIN was refused");
+  EXPECT_EQ(FormatTokens(tokens),
+            "NAME       STATE       IN FLIGHT  LABEL     SERIAL  MODEL                       "
+            "DETAIL\n"
+            "hsm-a      ready       3/40       bank-hsm  0123    SoftHSM project SoftHSM v2\n"
+            "usb-token  locked-out  0/0        -         -       -                           "
+            "the PIN was refused\n");
+}
+
+TEST(FormatKeysTest, OneLineAKey) {
+  v1::ListKeysResponse keys;
+  v1::Key* key = keys.add_keys();
+  key->set_name("bank-signing");
+  key->set_token("hsm-a");
+  key->set_algorithm(v1::RSA_3072);
+  key->set_purpose(v1::SIGN);
+  key->set_label("signing");
+  key->set_id("\x01\xab");
+  key->add_certificate_chain("der");
+  EXPECT_EQ(FormatKeys(keys),
+            "NAME          TOKEN  ALGORITHM  PURPOSE  LABEL    ID    CERTIFICATES\n"
+            "bank-signing  hsm-a  rsa-3072   sign     signing  01ab  1\n");
+}
+
+TEST(FormatKeyTest, AttributesThenPem) {
+  v1::Key key;
+  key.set_name("bank-decryption");
+  key.set_algorithm(v1::EC_P256);
+  key.set_purpose(v1::DECRYPT);
+  key.set_sensitive(true);
+  key.set_never_extractable(true);
+  key.set_public_key("\x30\x01");
+  key.add_certificate_chain("\x30\x02");
+  const std::string text = FormatKey(key);
+  EXPECT_THAT(text, HasSubstr("name:               bank-decryption\n"));
+  EXPECT_THAT(text, HasSubstr("algorithm:          ec-p256\n"));
+  EXPECT_THAT(text, HasSubstr("purpose:            decrypt\n"));
+  EXPECT_THAT(text, HasSubstr("sensitive:          yes\n"));
+  EXPECT_THAT(text, HasSubstr("extractable:        no\n"));
+  EXPECT_THAT(text, HasSubstr("-----BEGIN PUBLIC KEY-----\nMAE=\n-----END PUBLIC KEY-----\n"));
+  EXPECT_THAT(text, HasSubstr("-----BEGIN CERTIFICATE-----\nMAI=\n-----END CERTIFICATE-----\n"));
+}
+
+}  // namespace
+}  // namespace signet::cli
