@@ -716,6 +716,12 @@ void CheckAudit(Problems& problems, const Config& config, const KeyTable& keys) 
       problems.Add("audit", absl::StrCat("checkpoint_key ", Quote(audit.checkpoint_key()),
                                          " is not a SIGN key"));
     }
+  } else if (!config.keys().empty()) {
+    // signetd signs the log's checkpoints with this key from the moment it
+    // opens the log; without one it cannot open it, and no key operation runs.
+    problems.Add("audit",
+                 "checkpoint_key is required when keys are configured: the audit log's "
+                 "checkpoints are signed with it (a SIGN key no caller may sign with)");
   } else if (audit.checkpoint_interval() != 0) {
     problems.Add("audit", "checkpoint_interval has no effect without checkpoint_key");
   }

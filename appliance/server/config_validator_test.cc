@@ -552,9 +552,13 @@ TEST(ValidateConfigTest, AllKeysGrantAppliesToMatchingKeysOnly) {
   Config config = Valid();
   config.mutable_callers(1)->mutable_grants(0)->set_keys(0, "*");
   EXPECT_THAT(Problems(config), IsEmpty());
+  // A "*" signing grant is fine once the checkpoint key is not a signing
+  // key of the config (here: there is none, which is its own problem).
   config.mutable_audit()->clear_checkpoint_key();
   config.mutable_callers(0)->mutable_grants(0)->set_keys(0, "*");
-  EXPECT_THAT(Problems(config), IsEmpty());
+  ExpectProblem(config,
+                "audit: checkpoint_key is required when keys are configured: the audit log's "
+                "checkpoints are signed with it (a SIGN key no caller may sign with)");
 }
 
 TEST(ValidateConfigTest, NoCallerMaySignWithTheCheckpointKey) {
@@ -639,9 +643,12 @@ TEST(EffectiveLimitsTest, ConfiguredValues) {
 TEST(ValidateConfigTest, AuditLogRequiredForKeys) {
   Config config = Valid();
   config.clear_audit();
-  ExpectProblem(config,
-                "audit: path is required when keys are configured: every key operation is "
-                "recorded, and none runs without the audit log");
+  EXPECT_THAT(Problems(config),
+              ElementsAre("audit: path is required when keys are configured: every key "
+                          "operation is recorded, and none runs without the audit log",
+                          "audit: checkpoint_key is required when keys are configured: the "
+                          "audit log's checkpoints are signed with it (a SIGN key no caller may "
+                          "sign with)"));
   // Without keys there are no key operations to record.
   config.clear_keys();
   config.mutable_callers(0)->mutable_grants()->DeleteSubrange(0, 1);
@@ -671,9 +678,20 @@ TEST(ValidateConfigTest, CheckpointInterval) {
   EXPECT_THAT(Problems(config), IsEmpty());
   config.mutable_audit()->set_checkpoint_interval(1000001);
   ExpectProblem(config, "audit: checkpoint_interval 1000001 is more than 1000000");
+  // Without keys there is no checkpoint key, and an interval means nothing.
   config.mutable_audit()->set_checkpoint_interval(10);
   config.mutable_audit()->clear_checkpoint_key();
+  config.clear_keys();
+  config.clear_callers();
   ExpectProblem(config, "audit: checkpoint_interval has no effect without checkpoint_key");
+}
+
+TEST(ValidateConfigTest, KeysNeedACheckpointKey) {
+  Config config = Valid();
+  config.mutable_audit()->clear_checkpoint_key();
+  ExpectProblem(config,
+                "audit: checkpoint_key is required when keys are configured: the audit log's "
+                "checkpoints are signed with it (a SIGN key no caller may sign with)");
 }
 
 TEST(ValidateConfigTest, TrustAnchorsPathIsAbsolute) {
