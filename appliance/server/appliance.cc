@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
+#include "appliance/server/config_validator.h"
 
 namespace signet::server {
 namespace {
 
-constexpr int kDefaultMaxInFlight = 4;
-// Waiting operations per worker when the config does not say.
-constexpr int kDefaultQueuePerWorker = 16;
+// Waiting operations per CPU worker.
+constexpr int kQueuePerCpuWorker = 16;
 
 absl::StatusOr<cms::TrustStore> ReadTrustAnchors(const std::string& path) {
   std::ifstream file(path);
@@ -27,16 +27,11 @@ absl::StatusOr<cms::TrustStore> ReadTrustAnchors(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::Config& config) {
   std::unique_ptr<Appliance> appliance(new Appliance(config, config.limits().requests_per_second(),
                                                      static_cast<int>(config.limits().burst())));
-  cms::Limits& limits = appliance->limits_;
-  if (config.limits().max_message_bytes() > 0) {
-    limits.max_message_bytes = config.limits().max_message_bytes();
-  }
-  if (config.limits().max_mime_depth() > 0) {
-    limits.max_mime_depth = static_cast<int>(config.limits().max_mime_depth());
-  }
-  if (config.limits().max_asn1_depth() > 0) {
-    limits.max_asn1_depth = static_cast<int>(config.limits().max_asn1_depth());
-  }
+  // The config's limits with their defaults, as the validator checked them.
+  const EffectiveLimitValues limits = EffectiveLimits(config);
+  appliance->limits_.max_message_bytes = limits.max_message_bytes;
+  appliance->limits_.max_mime_depth = limits.max_mime_depth;
+  appliance->limits_.max_asn1_depth = limits.max_asn1_depth;
   absl::StatusOr<std::shared_ptr<KeyRegistry>> keys = KeyRegistry::Create(config);
   if (!keys.ok()) return keys.status();
   appliance->keys_ = std::move(*keys);
@@ -68,15 +63,12 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
     appliance->audit_ = std::move(*log);
   }
   for (const config::v1::Token& token : config.tokens()) {
-    const int workers =
-        token.max_in_flight() > 0 ? static_cast<int>(token.max_in_flight()) : kDefaultMaxInFlight;
-    const int queued = token.max_queue() > 0 ? static_cast<int>(token.max_queue())
-                                             : workers * kDefaultQueuePerWorker;
     appliance->token_queues_[token.name()] =
-        std::make_unique<WorkQueue>(absl::StrCat("token ", token.name()), workers, queued);
+        std::make_unique<WorkQueue>(absl::StrCat("token ", token.name()),
+                                    EffectiveMaxInFlight(token), EffectiveMaxQueue(token));
   }
   const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  appliance->cpu_queue_ = std::make_unique<WorkQueue>("cpu", cpus, cpus * kDefaultQueuePerWorker);
+  appliance->cpu_queue_ = std::make_unique<WorkQueue>("cpu", cpus, cpus * kQueuePerCpuWorker);
   return appliance;
 }
 

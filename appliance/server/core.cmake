@@ -28,7 +28,8 @@ add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/keys_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/mail_service.cc
 )
-target_link_libraries(signet_server PUBLIC signet_server_core signet_audit signet_provider
+target_link_libraries(signet_server PUBLIC signet_server_core signet_server_config signet_audit
+                      signet_provider
                       gRPC::grpc++)
 signet_target(signet_server)
 

@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "appliance/server/config_validator.h"
 #include "tokens/key_locator.h"
 #include "tokens/key_policy.h"
 #include "tokens/pin_source.h"
@@ -18,7 +19,6 @@
 namespace signet::server {
 namespace {
 
-constexpr int kDefaultMaxInFlight = 4;
 constexpr absl::Duration kLoadTimeout = absl::Seconds(30);
 
 absl::StatusOr<std::shared_ptr<const PinSource>> PinSourceOf(const config::v1::PinSource& pin) {
@@ -103,8 +103,7 @@ absl::Status KeyRegistry::OpenTokens() {
     absl::StatusOr<std::shared_ptr<const PinSource>> pin = PinSourceOf(token.pin());
     if (!pin.ok()) return pin.status();
     token_config.options.pin_source = *pin;
-    token_config.options.max_in_flight =
-        token.max_in_flight() > 0 ? static_cast<int>(token.max_in_flight()) : kDefaultMaxInFlight;
+    token_config.options.max_in_flight = EffectiveMaxInFlight(token);
     absl::StatusOr<std::shared_ptr<Token>> added = tokens_.Add(std::move(token_config));
     if (!added.ok()) return added.status();
   }
