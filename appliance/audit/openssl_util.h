@@ -1,6 +1,7 @@
-// The few OpenSSL owning pointers and the error-queue drain that the audit
-// library needs. Its own, not tokens/ossl_ptr.h: `signet audit verify` links
-// this library and must not pull in the token layer.
+// The OpenSSL owning pointers and the error-queue drain that the audit
+// library needs. The pointers are tokens/ossl_ptr.h's (a header only); the
+// library links nothing of the token layer, since `signet audit verify`
+// links it.
 #ifndef SIGNET_APPLIANCE_AUDIT_OPENSSL_UTIL_H_
 #define SIGNET_APPLIANCE_AUDIT_OPENSSL_UTIL_H_
 
@@ -8,24 +9,17 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <memory>
-
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "tokens/ossl_ptr.h"
 
 namespace signet::audit {
 
-template <typename T, void (*Free)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
-
-using PkeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
-using MdCtxPtr = OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
-using X509Ptr = OpenSslPtr<X509, X509_free>;
-using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
+// tokens/ossl_ptr.h is header-only: it brings no token code into the link.
+using PkeyPtr = ::signet::EvpPkeyPtr;
+using MdCtxPtr = ::signet::EvpMdCtxPtr;
+using X509Ptr = ::signet::X509Ptr;
+using BioPtr = ::signet::OsslPtr<BIO, BIO_free_all>;
 
 // `status_code` "<what>: <OpenSSL's reasons>", emptying this thread's error
 // queue so that nothing is left behind for an unrelated later call.
