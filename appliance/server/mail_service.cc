@@ -121,6 +121,26 @@ MailOutput BodyOnly(std::string body) {
   return output;
 }
 
+// A signing operation on `mail` (SignMail, SignAndEncryptMail), audited,
+// after the key's sender binding has been checked against the mail's From.
+absl::StatusOr<MailOutput> SignAudited(
+    Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
+    const std::string& mail,
+    const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign) {
+  return Audited<MailOutput>(
+      appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
+      [&]() -> absl::StatusOr<MailOutput> {
+        if (absl::Status sender = appliance.authorizer().CheckSender(key.config.name(), mail);
+            !sender.ok()) {
+          return sender;
+        }
+        absl::StatusOr<std::string> output =
+            sign({.libctx = appliance.keys().libctx(), .limits = appliance.limits()});
+        if (!output.ok()) return output.status();
+        return BodyOnly(std::move(*output));
+      });
+}
+
 }  // namespace
 
 grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::SignMail(
@@ -136,24 +156,14 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
         if (!key.ok()) return key.status();
         const std::string token = (*key)->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.options());
-        return MailPlan{
-            &appliance.TokenQueue(token), token,
-            [&appliance, caller = *caller, key = *key, options](std::string mail) {
-              return Audited<MailOutput>(
-                  appliance, caller, config::v1::SIGN_MAIL, key->config.name(), mail,
-                  [&]() -> absl::StatusOr<MailOutput> {
-                    if (absl::Status sender =
-                            appliance.authorizer().CheckSender(key->config.name(), mail);
-                        !sender.ok()) {
-                      return sender;
-                    }
-                    absl::StatusOr<std::string> signed_mail = cms::SignMail(
-                        {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
-                        SignerOf(*key), options);
-                    if (!signed_mail.ok()) return signed_mail.status();
-                    return BodyOnly(std::move(*signed_mail));
-                  });
-            }};
+        return MailPlan{&appliance.TokenQueue(token), token,
+                        [&appliance, caller = *caller, key = *key, options](std::string mail) {
+                          return SignAudited(appliance, caller, *key, mail,
+                                             [&](const cms::CmsContext& cms_context) {
+                                               return cms::SignMail(cms_context, mail,
+                                                                    SignerOf(*key), options);
+                                             });
+                        }};
       });
 }
 
@@ -206,25 +216,16 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
         if (!encryption.ok()) return encryption.status();
         const std::string token = (*key)->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
-        return MailPlan{
-            &appliance.TokenQueue(token), token,
-            [&appliance, caller = *caller, key = *key, options,
-             encryption = *encryption](std::string mail) {
-              return Audited<MailOutput>(
-                  appliance, caller, config::v1::SIGN_MAIL, key->config.name(), mail,
-                  [&]() -> absl::StatusOr<MailOutput> {
-                    if (absl::Status sender =
-                            appliance.authorizer().CheckSender(key->config.name(), mail);
-                        !sender.ok()) {
-                      return sender;
-                    }
-                    absl::StatusOr<std::string> result = cms::SignAndEncryptMail(
-                        {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
-                        SignerOf(*key), options, encryption->Recipients(), encryption->options);
-                    if (!result.ok()) return result.status();
-                    return BodyOnly(std::move(*result));
-                  });
-            }};
+        return MailPlan{&appliance.TokenQueue(token), token,
+                        [&appliance, caller = *caller, key = *key, options,
+                         encryption = *encryption](std::string mail) {
+                          return SignAudited(appliance, caller, *key, mail,
+                                             [&](const cms::CmsContext& cms_context) {
+                                               return cms::SignAndEncryptMail(
+                                                   cms_context, mail, SignerOf(*key), options,
+                                                   encryption->Recipients(), encryption->options);
+                                             });
+                        }};
       });
 }
 
