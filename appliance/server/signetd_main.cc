@@ -56,6 +56,41 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
   return grpc::SslServerCredentials(options);
 }
 
+constexpr char kUsage[] = "usage: signetd --config FILE [--log-level debug|info|warning|error]\n";
+
+struct Flags {
+  std::string config_path;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg != "--config" && arg != "--log-level") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
+    }
+    if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
+    const std::string value = argv[++i];
+    if (arg == "--config") {
+      flags.config_path = value;
+    } else if (arg == "--log-level") {
+      if (value == "debug") {
+        flags.log_level = LogLevel::kDebug;
+      } else if (value == "info") {
+        flags.log_level = LogLevel::kInfo;
+      } else if (value == "warning") {
+        flags.log_level = LogLevel::kWarning;
+      } else if (value == "error") {
+        flags.log_level = LogLevel::kError;
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("unknown log level '", value, "'"));
+      }
+    }
+  }
+  if (flags.config_path.empty()) return absl::InvalidArgumentError("--config is required");
+  return absl::OkStatus();
+}
+
 int Run(const std::string& config_path) {
   absl::StatusOr<config::v1::Config> config = LoadConfig(config_path);
   if (config.ok()) {
@@ -135,19 +170,16 @@ int Run(const std::string& config_path) {
 }  // namespace signet::server
 
 int main(int argc, char** argv) {
-  std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: signetd --config FILE\n");
-      return signet::server::kExitUsage;
-    }
+  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::fputs(signet::server::kUsage, stdout);
+    return 0;
   }
-  if (config_path.empty()) {
-    std::fprintf(stderr, "usage: signetd --config FILE\n");
+  signet::server::Flags flags;
+  if (absl::Status parsed = signet::server::ParseFlags(argc, argv, flags); !parsed.ok()) {
+    std::fprintf(stderr, "signetd: %s\n%s", std::string(parsed.message()).c_str(),
+                 signet::server::kUsage);
     return signet::server::kExitUsage;
   }
-  return signet::server::Run(config_path);
+  signet::SetMinLogLevel(flags.log_level);
+  return signet::server::Run(flags.config_path);
 }
