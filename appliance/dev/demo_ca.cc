@@ -60,6 +60,8 @@ std::pair<std::string, std::string> Usages(CertificateRole role, EVP_PKEY* key) 
       return {"critical,digitalSignature,keyEncipherment", "serverAuth"};
     case CertificateRole::kTlsClient:
       return {"critical,digitalSignature", "clientAuth"};
+    case CertificateRole::kCheckpoints:
+      return {"critical,digitalSignature", ""};
   }
   return {"", ""};
 }

@@ -22,6 +22,7 @@ enum class CertificateRole {
   kMailDecryption,  // keyEncipherment (RSA) or keyAgreement (EC); emailProtection
   kTlsServer,       // digitalSignature; serverAuth
   kTlsClient,       // digitalSignature; clientAuth
+  kCheckpoints,     // digitalSignature only: the audit log's checkpoint key
 };
 
 struct CertificateSpec {

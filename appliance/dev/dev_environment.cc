@@ -39,17 +39,18 @@ struct DemoKey {
   std::string label;
   KeyAlgorithm algorithm;
   KeyPurpose purpose;
-  // Keys without one (the audit key) get none.
-  std::optional<CertificateSpec> certificate;
+  CertificateSpec certificate;
 };
 
 std::vector<DemoKey> DemoKeys() {
   return {
-      {kCaLabel, KeyAlgorithm::kEcP256, KeyPurpose::kSign,
-       CertificateSpec{.common_name = "Signet Demo CA",
-                       .organization = "Signet Demo",
-                       .role = CertificateRole::kCa,
-                       .validity = absl::Hours(24 * 365 * 10)}},
+      {kCaLabel,
+       KeyAlgorithm::kEcP256,
+       KeyPurpose::kSign,
+       {.common_name = "Signet Demo CA",
+        .organization = "Signet Demo",
+        .role = CertificateRole::kCa,
+        .validity = absl::Hours(24 * 365 * 10)}},
       {"bank-signing", KeyAlgorithm::kEcP256, KeyPurpose::kSign,
        CertificateSpec{.common_name = "Example Bank Statements",
                        .organization = "Example Bank",
@@ -64,7 +65,10 @@ std::vector<DemoKey> DemoKeys() {
        CertificateSpec{.common_name = "Demo Customer",
                        .role = CertificateRole::kMailDecryption,
                        .emails = {"customer@example.com"}}},
-      {"audit", KeyAlgorithm::kEcP256, KeyPurpose::kSign, std::nullopt},
+      {"audit", KeyAlgorithm::kEcP256, KeyPurpose::kSign,
+       CertificateSpec{.common_name = "Signet Demo Audit Checkpoints",
+                       .organization = "Signet Demo",
+                       .role = CertificateRole::kCheckpoints}},
   };
 }
 
@@ -179,7 +183,7 @@ absl::StatusOr<X509Ptr> EnsureMailCertificates(DemoKeyResolver& keys, EVP_PKEY* 
   const std::shared_ptr<TokenKey>& ca_token_key = keys.Get(kCaLabel);
   X509Ptr ca = ca_token_key->certificate();
   if (!ca || X509_cmp_current_time(X509_get0_notAfter(ca.get())) <= 0) {
-    absl::StatusOr<X509Ptr> issued = IssueCertificate(*demo_keys.front().certificate,
+    absl::StatusOr<X509Ptr> issued = IssueCertificate(demo_keys.front().certificate,
                                                       ca_token_key->public_key(), nullptr, ca_key);
     if (!issued.ok()) return issued.status();
     if (absl::Status stored =
@@ -193,12 +197,12 @@ absl::StatusOr<X509Ptr> EnsureMailCertificates(DemoKeyResolver& keys, EVP_PKEY* 
     return written;
   }
   for (const DemoKey& demo : demo_keys) {
-    if (demo.label == kCaLabel || !demo.certificate.has_value()) continue;
+    if (demo.label == kCaLabel) continue;
     const std::shared_ptr<TokenKey>& key = keys.Get(demo.label);
     X509Ptr certificate = key->certificate();
     if (!StillGood(certificate.get(), ca.get())) {
       absl::StatusOr<X509Ptr> issued =
-          IssueCertificate(*demo.certificate, key->public_key(), ca.get(), ca_key);
+          IssueCertificate(demo.certificate, key->public_key(), ca.get(), ca_key);
       if (!issued.ok()) return issued.status();
       if (absl::Status stored = StoreCertificate(*key, issued->get(), absl::Now() + kTokenTimeout);
           !stored.ok()) {

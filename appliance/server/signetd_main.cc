@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -16,11 +17,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/dev/dev_environment.h"
 #include "appliance/server/appliance.h"
 #include "appliance/server/config_loader.h"
 #include "appliance/server/config_validator.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"
+#include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
 #include "tokens/log.h"
 
@@ -56,23 +59,36 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
   return grpc::SslServerCredentials(options);
 }
 
-constexpr char kUsage[] = "usage: signetd --config FILE [--log-level debug|info|warning|error]\n";
+constexpr char kUsage[] =
+    "usage: signetd --config FILE [--log-level debug|info|warning|error]\n"
+    "       signetd --dev DIR [--listen ADDRESS|none] [--log-level ...]\n"
+    "  --dev DIR  development mode: a SoftHSM2 token with demo keys and certificates,\n"
+    "             made in DIR on first use and reused later; unix socket DIR/signetd.sock\n"
+    "  --listen   dev mode's loopback mTLS listener (default 127.0.0.1:8443; none: off)\n";
 
 struct Flags {
   std::string config_path;
+  std::string dev_dir;
+  std::string dev_listen = "127.0.0.1:8443";
+  bool listen_given = false;
   LogLevel log_level = LogLevel::kInfo;
 };
 
 absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg != "--config" && arg != "--log-level") {
+    if (arg != "--config" && arg != "--log-level" && arg != "--dev" && arg != "--listen") {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
     }
     if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
     const std::string value = argv[++i];
     if (arg == "--config") {
       flags.config_path = value;
+    } else if (arg == "--dev") {
+      flags.dev_dir = value;
+    } else if (arg == "--listen") {
+      flags.dev_listen = value == "none" ? "" : value;
+      flags.listen_given = true;
     } else if (arg == "--log-level") {
       if (value == "debug") {
         flags.log_level = LogLevel::kDebug;
@@ -87,8 +103,31 @@ absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
       }
     }
   }
-  if (flags.config_path.empty()) return absl::InvalidArgumentError("--config is required");
+  if (flags.config_path.empty() == flags.dev_dir.empty()) {
+    return absl::InvalidArgumentError("give either --config FILE or --dev DIR");
+  }
+  if (flags.listen_given && flags.dev_dir.empty()) {
+    return absl::InvalidArgumentError("--listen is for --dev; a config names its own listeners");
+  }
   return absl::OkStatus();
+}
+
+// Dev mode prepares its directory, then runs like any other config.
+absl::StatusOr<std::string> PrepareDev(const Flags& flags) {
+  absl::StatusOr<config::v1::Config> config = dev::PrepareDevEnvironment(
+      {.dir = flags.dev_dir, .tcp_address = flags.dev_listen, .uid = getuid()});
+  if (!config.ok()) return config.status();
+  const std::string dir = config->audit().path().substr(0, config->audit().path().rfind('/'));
+  std::fprintf(stderr,
+               "signetd: dev mode in %s\n"
+               "  config:       %s/signetd.textproto\n"
+               "  unix socket:  %s/signetd.sock (uid %u)\n",
+               dir.c_str(), dir.c_str(), dir.c_str(), static_cast<unsigned>(getuid()));
+  if (!flags.dev_listen.empty()) {
+    std::fprintf(stderr, "  mTLS:         %s (client cert %s/tls/client.pem)\n",
+                 flags.dev_listen.c_str(), dir.c_str());
+  }
+  return dir + "/signetd.textproto";
 }
 
 int Run(const std::string& config_path) {
@@ -152,12 +191,19 @@ int Run(const std::string& config_path) {
     return kExitConfig;
   }
   for (auto& unix_listener : unix_listeners) unix_listener->Start();
+  // grpc.health.v1: "signet.token.<name>" per token; "" stays SERVING until
+  // shutdown (one absent token must not take the appliance out of service).
+  KeyRegistry& registry = (*appliance)->keys();
+  TokenHealth token_health(
+      server->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
+      [&registry] { registry.tokens().Rescan(); });
   std::fprintf(stderr, "signetd: serving (%d listeners)\n", config->listeners_size());
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
   // New calls are refused from here; calls in flight get kShutdownGrace.
+  token_health.Shutdown();  // every health status NOT_SERVING
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   (*appliance)->Drain();
   unix_listeners.clear();
@@ -181,5 +227,13 @@ int main(int argc, char** argv) {
     return signet::server::kExitUsage;
   }
   signet::SetMinLogLevel(flags.log_level);
+  if (!flags.dev_dir.empty()) {
+    absl::StatusOr<std::string> config_path = signet::server::PrepareDev(flags);
+    if (!config_path.ok()) {
+      std::fprintf(stderr, "signetd: dev mode: %s\n", config_path.status().ToString().c_str());
+      return signet::server::kExitConfig;
+    }
+    flags.config_path = *config_path;
+  }
   return signet::server::Run(flags.config_path);
 }
