@@ -1,0 +1,129 @@
+// scripts/dev-demo, the demo scripts/run ends in, run as a user runs it:
+// signetd --dev on a fresh directory, a statement signed and encrypted by the
+// bank, decrypted and verified by the customer, checked by openssl, and the
+// audit log verified; then again on the same directory, which must reuse the
+// token. Also the dev loopback listener's mTLS with the material it writes.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/free_port.h"
+#include "tests/fixtures/subprocess.h"
+#include "tests/fixtures/temp_dir.h"
+
+namespace signet {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+class DevDemoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<fixtures::TempDir> temp = fixtures::TempDir::Create("dev-demo");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = std::make_unique<fixtures::TempDir>(std::move(*temp));
+    dev_ = temp_->File("dev");
+    absl::StatusOr<int> port = fixtures::FreePort();
+    ASSERT_TRUE(port.ok()) << port.status();
+    listen_ = absl::StrCat("127.0.0.1:", *port);
+  }
+
+  fixtures::CommandResult RunDemo() {
+    absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
+        {SIGNET_SOURCE_DIR "/scripts/dev-demo", SIGNET_BUILD_DIR, dev_, "--once"}, {},
+        {"SIGNET_DEV_LISTEN=" + listen_}, absl::Seconds(180));
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.value_or(fixtures::CommandResult{});
+  }
+
+  std::unique_ptr<fixtures::TempDir> temp_;
+  std::string dev_;
+  std::string listen_;
+};
+
+TEST_F(DevDemoTest, TheStatementGoesThroughSignedEncryptedDecryptedAndVerified) {
+  fixtures::CommandResult demo = RunDemo();
+  ASSERT_EQ(demo.exit_code, 0) << demo.out << demo.err << ReadFile(dev_ + "/signetd.log");
+  const std::string output = demo.out + demo.err;
+  EXPECT_THAT(output, HasSubstr("signer:     CN=Example Bank Statements,O=Example Bank"));
+  EXPECT_THAT(output, HasSubstr("chain:      trusted"));
+  EXPECT_THAT(output, HasSubstr("the verified text is the statement that was sent"));
+  EXPECT_THAT(output, HasSubstr("audit log verified"));
+
+  const std::string sent = ReadFile(dev_ + "/demo/statement.sent.eml");
+  EXPECT_THAT(sent, HasSubstr("smime-type=authEnveloped-data"));
+  EXPECT_THAT(sent, Not(HasSubstr("3,254.17 EUR")));
+  EXPECT_THAT(ReadFile(dev_ + "/demo/statement.decrypted.eml"), HasSubstr("3,254.17 EUR"));
+
+  // The daemon's log names the PIN file, never the PIN.
+  std::string pin = ReadFile(dev_ + "/user.pin");
+  while (!pin.empty() && pin.back() == '\n') pin.pop_back();
+  ASSERT_EQ(pin.size(), 24u);
+  const std::string log = ReadFile(dev_ + "/signetd.log");
+  EXPECT_THAT(log, HasSubstr("creating token 'signet-dev'"));
+  EXPECT_THAT(log, Not(HasSubstr(pin)));
+  EXPECT_THAT(log, HasSubstr("signetd: stopped"));
+}
+
+TEST_F(DevDemoTest, ASecondRunReusesTheTokenAndAppendsToTheAuditLog) {
+  ASSERT_EQ(RunDemo().exit_code, 0) << ReadFile(dev_ + "/signetd.log");
+  const std::string ca = ReadFile(dev_ + "/ca.pem");
+  const std::string pin = ReadFile(dev_ + "/user.pin");
+  fixtures::CommandResult again = RunDemo();
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err << ReadFile(dev_ + "/signetd.log");
+  EXPECT_EQ(ReadFile(dev_ + "/ca.pem"), ca);
+  EXPECT_EQ(ReadFile(dev_ + "/user.pin"), pin);
+  const std::string log = ReadFile(dev_ + "/signetd.log");
+  EXPECT_THAT(log, Not(HasSubstr("creating token")));
+  EXPECT_THAT(log, Not(HasSubstr("generating key")));
+  // Two runs, each signing once and decrypting once.
+  EXPECT_THAT(again.out + again.err, HasSubstr("records:          4"));
+}
+
+TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
+  absl::StatusOr<std::unique_ptr<fixtures::ChildProcess>> daemon = fixtures::ChildProcess::Spawn(
+      {SIGNETD_PATH, "--dev", dev_, "--listen", listen_}, {}, temp_->File("signetd.log"));
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!absl::StrContains(ReadFile(temp_->File("signetd.log")), "signetd: serving") &&
+         absl::Now() < deadline) {
+    ASSERT_FALSE((*daemon)->TryWait().has_value()) << ReadFile(temp_->File("signetd.log"));
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  auto tokens_over_tcp = [&](const std::string& certificate, const std::string& key) {
+    absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
+        {SIGNET_PATH, "--server", listen_, "--tls-name", "localhost", "--ca", dev_ + "/ca.pem",
+         "--cert", certificate, "--key-file", key, "--timeout", "10", "tokens"});
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.value_or(fixtures::CommandResult{});
+  };
+  // The dev client may not list tokens (READ_KEYS is the local user's), so
+  // the policy answers PERMISSION_DENIED: TLS let it in.
+  fixtures::CommandResult client =
+      tokens_over_tcp(dev_ + "/tls/client.pem", dev_ + "/tls/client.key");
+  EXPECT_EQ(client.exit_code, 1) << client.out << client.err;
+  EXPECT_THAT(client.err, HasSubstr("PERMISSION_DENIED"));
+  // The server's own certificate is not a client certificate.
+  fixtures::CommandResult server =
+      tokens_over_tcp(dev_ + "/tls/server.pem", dev_ + "/tls/server.key");
+  EXPECT_NE(server.exit_code, 0);
+  EXPECT_THAT(server.err, Not(HasSubstr("PERMISSION_DENIED")));
+  ASSERT_TRUE((*daemon)->Kill(SIGTERM).ok());
+  EXPECT_EQ((*daemon)->Wait().value_or(-1), 0);
+}
+
+}  // namespace
+}  // namespace signet
