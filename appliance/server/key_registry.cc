@@ -111,19 +111,37 @@ absl::Status KeyRegistry::OpenTokens() {
 }
 
 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Get(absl::string_view name) {
-  std::lock_guard<std::mutex> lock(load_mutex_);
-  if (auto it = keys_.find(name); it != keys_.end()) return it->second;
+  const config::v1::Key* configured = nullptr;
   for (const config::v1::Key& key : config_.keys()) {
-    if (key.name() != name) continue;
-    absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded = Load(key);
-    if (loaded.ok()) keys_.emplace(key.name(), *loaded);
-    return loaded;
+    if (key.name() == name) configured = &key;
   }
-  return absl::NotFoundError(absl::StrCat("no key named '", name, "'"));
+  if (configured == nullptr) return absl::NotFoundError(absl::StrCat("no key named '", name, "'"));
+  std::shared_ptr<std::mutex> load_lock;
+  {
+    std::lock_guard<std::mutex> lock(keys_mutex_);
+    if (auto it = keys_.find(name); it != keys_.end()) return it->second;
+    std::shared_ptr<std::mutex>& slot = load_locks_[configured->name()];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    load_lock = slot;
+  }
+  // One load per key at a time, and none of them in the way of the keys
+  // already loaded: loading from a token that is slow or gone can take
+  // as long as the token's timeouts.
+  std::lock_guard<std::mutex> loading(*load_lock);
+  {
+    std::lock_guard<std::mutex> lock(keys_mutex_);
+    if (auto it = keys_.find(name); it != keys_.end()) return it->second;
+  }
+  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded = Load(*configured);
+  if (loaded.ok()) {
+    std::lock_guard<std::mutex> lock(keys_mutex_);
+    keys_[configured->name()] = *loaded;
+  }
+  return loaded;
 }
 
 void KeyRegistry::Forget(absl::string_view name) {
-  std::lock_guard<std::mutex> lock(load_mutex_);
+  std::lock_guard<std::mutex> lock(keys_mutex_);
   if (auto it = keys_.find(name); it != keys_.end()) keys_.erase(it);
 }
 

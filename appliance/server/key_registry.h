@@ -65,10 +65,12 @@ class KeyRegistry : public provider::KeyResolver, public std::enable_shared_from
   TokenRegistry tokens_;
   OSSL_LIB_CTX* libctx_ = nullptr;
   std::unique_ptr<provider::LoadedProviders> providers_;
-  // Loading holds load_mutex_ and calls the provider, which calls Resolve:
-  // the token keys have a lock of their own.
-  std::mutex load_mutex_;
+  // keys_mutex_ guards the loaded keys and the per-key load locks; it is
+  // never held while a key loads. Loading calls the provider, which calls
+  // Resolve: the token keys have a lock of their own.
+  std::mutex keys_mutex_;
   std::map<std::string, std::shared_ptr<const ConfiguredKey>, std::less<>> keys_;
+  std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> load_locks_;
   std::mutex token_keys_mutex_;
   std::map<std::string, std::shared_ptr<TokenKey>, std::less<>> token_keys_;
 };
