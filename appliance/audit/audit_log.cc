@@ -18,6 +18,11 @@
 namespace signet::audit {
 namespace {
 
+uint32_t MaxUnsignedRecords(const AuditLogOptions& options) {
+  return options.max_unsigned_records != 0 ? options.max_unsigned_records
+                                           : options.checkpoint_interval;
+}
+
 void SetTime(google::protobuf::Timestamp* timestamp, absl::Time time) {
   const int64_t seconds = absl::ToUnixSeconds(time);
   timestamp->set_seconds(seconds);
@@ -113,6 +118,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
     header->set_log_id(tail.log_id);
     SetTime(header->mutable_time(), absl::Now());
     header->set_checkpoint_interval(options.checkpoint_interval);
+    header->set_max_unsigned_records(MaxUnsignedRecords(options));
   } else {
     absl::StatusOr<ScannedLog> scanned = ScanAuditLog(file, *key);
     if (!scanned.ok()) {
@@ -128,6 +134,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
     v1::Reopen* reopen = opening.mutable_reopen();
     SetTime(reopen->mutable_time(), absl::Now());
     reopen->set_checkpoint_interval(options.checkpoint_interval);
+    reopen->set_max_unsigned_records(MaxUnsignedRecords(options));
     reopen->set_unsealed_records(tail.records_since_checkpoint);
   }
   tail.checkpoint_interval = options.checkpoint_interval;
@@ -136,8 +143,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
       NewFdLogWriter(fd.release(), file, static_cast<uint64_t>(info.st_size));
   if (options.wrap_writer) writer = options.wrap_writer(std::move(writer));
   std::unique_ptr<AuditLog> log(new AuditLog(file, std::move(signer), *std::move(key),
-                                             std::move(writer), std::move(tail),
-                                             options.checkpoint_interval));
+                                             std::move(writer), std::move(tail), options));
 
   // The opening entry and a checkpoint over it, before anyone can append.
   ChainTail next = log->tail_;
@@ -154,13 +160,16 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
 }
 
 AuditLog::AuditLog(std::string path, std::unique_ptr<CheckpointSigner> signer, AuditPublicKey key,
-                   std::unique_ptr<LogWriter> writer, ChainTail tail, uint32_t checkpoint_interval)
+                   std::unique_ptr<LogWriter> writer, ChainTail tail,
+                   const AuditLogOptions& options)
     : path_(std::move(path)),
       log_id_(tail.log_id),
       signer_(std::move(signer)),
       key_(std::move(key)),
       writer_(std::move(writer)),
-      checkpoint_interval_(checkpoint_interval),
+      checkpoint_interval_(options.checkpoint_interval),
+      max_unsigned_records_(MaxUnsignedRecords(options)),
+      warn_(options.warn),
       tail_(std::move(tail)) {}
 
 AuditLog::~AuditLog() { Close().IgnoreError(); }
@@ -234,15 +243,27 @@ void AuditLog::WriterLoop() {
 absl::Status AuditLog::Commit(std::vector<Pending>& batch, bool close) {
   ChainTail next = tail_;
   std::string out;
+  // One signing attempt per batch: a token that just failed is not asked
+  // again for every record of the same batch.
+  bool signing_failed = false;
   for (Pending& pending : batch) {
     v1::Entry entry;
     *entry.mutable_record() = std::move(pending.record);
     absl::Status status = AddEntry(next, entry, out);
     if (!status.ok()) return status;
     *pending.sequence = entry.sequence();
-    if (++next.records_since_checkpoint >= checkpoint_interval_) {
-      status = AddCheckpoint(next, /*final=*/false, out);
-      if (!status.ok()) return status;
+    if (++next.records_since_checkpoint < checkpoint_interval_ || signing_failed) continue;
+    status = AddCheckpoint(next, /*final=*/false, out);
+    if (status.ok()) continue;
+    if (status.code() != absl::StatusCode::kUnavailable ||
+        next.records_since_checkpoint >= uint64_t{checkpoint_interval_} + max_unsigned_records_) {
+      return status;
+    }
+    signing_failed = true;
+    if (warn_) {
+      warn_(absl::StrCat(status.message(), "; ", next.records_since_checkpoint,
+                         " records wait for a checkpoint, key operations stop at ",
+                         uint64_t{checkpoint_interval_} + max_unsigned_records_));
     }
   }
   if (close) {
@@ -289,7 +310,7 @@ absl::Status AuditLog::AddCheckpoint(ChainTail& tail, bool final, std::string& o
   // better to stop now.
   absl::Status verified = key_.Verify(statement, *signature);
   if (!verified.ok()) {
-    return absl::UnavailableError(absl::StrCat(
+    return absl::InternalError(absl::StrCat(
         "audit log ", path_, ": the checkpoint signer's signature does not verify with its key"));
   }
   checkpoint->set_signature(*std::move(signature));

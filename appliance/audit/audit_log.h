@@ -28,6 +28,14 @@ namespace signet::audit {
 struct AuditLogOptions {
   // Records between checkpoints (the config's checkpoint_interval).
   uint32_t checkpoint_interval = 1000;
+  // How many records past a due checkpoint the log keeps taking while the
+  // checkpoint cannot be signed (the audit key's token is briefly away):
+  // they are chained and on disk, and the next checkpoint that can be
+  // signed covers them. 0: the interval again.
+  uint32_t max_unsigned_records = 0;
+  // Told when a checkpoint could not be signed and waits (for the daemon's
+  // log); may be empty.
+  std::function<void(absl::string_view)> warn;
   // Tests only: wraps the writer of the opened file, to make writes fail.
   std::function<std::unique_ptr<LogWriter>(std::unique_ptr<LogWriter>)> wrap_writer;
 };
@@ -53,9 +61,9 @@ class AuditLog {
   // stable storage. Thread-safe; concurrent appends are written and synced
   // together, in the order they were called in. INVALID_ARGUMENT for an
   // event MakeRecord refuses (the log stays usable). When the file cannot be
-  // written (or a checkpoint cannot be signed) this and every later Append
-  // fail with UNAVAILABLE: the log is failed for good, and key operations
-  // must stop until it is reopened.
+  // written, or a checkpoint could not be signed for max_unsigned_records
+  // records, this and every later Append fail with UNAVAILABLE: the log is
+  // failed for good, and key operations must stop until it is reopened.
   absl::StatusOr<uint64_t> Append(const AuditEvent& event);
 
   // Writes the records still queued, then a final checkpoint, and closes
@@ -77,7 +85,7 @@ class AuditLog {
   };
 
   AuditLog(std::string path, std::unique_ptr<CheckpointSigner> signer, AuditPublicKey key,
-           std::unique_ptr<LogWriter> writer, ChainTail tail, uint32_t checkpoint_interval);
+           std::unique_ptr<LogWriter> writer, ChainTail tail, const AuditLogOptions& options);
 
   // Writer side; only Open (before the writer thread starts) and the writer
   // thread call these.
@@ -94,6 +102,8 @@ class AuditLog {
   // Released by Close(), with the file and its lock.
   std::unique_ptr<LogWriter> writer_;
   const uint32_t checkpoint_interval_;
+  const uint32_t max_unsigned_records_;
+  const std::function<void(absl::string_view)> warn_;
   // The chain as written; the writer thread's alone.
   ChainTail tail_;
 

@@ -539,16 +539,57 @@ class FlakySigner : public CheckpointSigner {
   int left_;
 };
 
-TEST_F(AuditLogFailureTest, ACheckpointThatCannotBeSignedStopsTheLog) {
-  absl::StatusOr<std::unique_ptr<AuditLog>> log = AuditLog::Open(
-      path_, std::make_unique<FlakySigner>(SignerFor(testing::EcKey()), 1), Interval(2));
+TEST_F(AuditLogFailureTest, ACheckpointThatCannotBeSignedWaitsThenStopsTheLog) {
+  AuditLogOptions options = Interval(2);
+  options.max_unsigned_records = 3;
+  std::vector<std::string> warnings;
+  options.warn = [&](absl::string_view warning) { warnings.emplace_back(warning); };
+  absl::StatusOr<std::unique_ptr<AuditLog>> log =
+      AuditLog::Open(path_, std::make_unique<FlakySigner>(SignerFor(testing::EcKey()), 1), options);
   ASSERT_TRUE(log.ok()) << log.status();
-  ASSERT_TRUE((*log)->Append(TestEvent(0)).ok());
+  // Records 1 to 4 get in: the checkpoint due after record 2 waits.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*log)->Append(TestEvent(i)).ok()) << i;
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_THAT(warnings.front(), HasSubstr("cannot sign a checkpoint: C_Sign: CKR_DEVICE_REMOVED"));
+  // Record 5 would be the third past the due checkpoint: the log stops.
   ExpectStopped(**log, "cannot sign a checkpoint: C_Sign: CKR_DEVICE_REMOVED");
-  // The batch whose checkpoint failed was not written.
+  // What was acknowledged is on disk and chained, just not signed.
   absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
-  ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->records, 1u);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 4u);
+}
+
+// Fails `failures` signatures after the first `good` ones, then signs again.
+class InterruptedSigner : public CheckpointSigner {
+ public:
+  InterruptedSigner(std::unique_ptr<CheckpointSigner> real, int good, int failures)
+      : real_(std::move(real)), good_(good), failures_(failures) {}
+  absl::StatusOr<std::string> Sign(absl::string_view statement) override {
+    if (good_-- <= 0 && failures_-- > 0)
+      return absl::UnavailableError("C_Sign: CKR_TOKEN_NOT_PRESENT");
+    return real_->Sign(statement);
+  }
+  std::string PublicKeyDer() const override { return real_->PublicKeyDer(); }
+
+ private:
+  std::unique_ptr<CheckpointSigner> real_;
+  int good_;
+  int failures_;
+};
+
+TEST_F(AuditLogFailureTest, ASignerThatComesBackCoversTheWaitingRecords) {
+  AuditLogOptions options = Interval(2);
+  options.max_unsigned_records = 4;
+  absl::StatusOr<std::unique_ptr<AuditLog>> log = AuditLog::Open(
+      path_, std::make_unique<InterruptedSigner>(SignerFor(testing::EcKey()), 1, 2), options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  // Due after 2 (fails), retried after 3 (fails), signed after 4.
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE((*log)->Append(TestEvent(i)).ok()) << i;
+  ASSERT_TRUE((*log)->Close().ok());
+  absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 8u);
+  EXPECT_TRUE(report->closed);
 }
 
 TEST_F(AuditLogFailureTest, ASignerThatCannotSignIsRefusedAtOpen) {

@@ -39,6 +39,8 @@ struct ChainTail {
   // Records after the last checkpoint.
   uint64_t records_since_checkpoint = 0;
   uint32_t checkpoint_interval = 0;
+  // Records a due checkpoint may wait for while it cannot be signed.
+  uint32_t max_unsigned_records = 0;
 };
 
 }  // namespace signet::audit

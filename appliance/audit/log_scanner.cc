@@ -108,6 +108,7 @@ class Scanner {
     tail_.chain_hash = GenesisHash(tail_.log_id);
     tail_.next_sequence = 0;
     tail_.checkpoint_interval = entry.header().checkpoint_interval();
+    tail_.max_unsigned_records = entry.header().max_unsigned_records();
     return absl::OkStatus();
   }
 
@@ -129,10 +130,12 @@ class Scanner {
 
   absl::Status TakeRecord() {
     ++report_.records;
-    if (++tail_.records_since_checkpoint > tail_.checkpoint_interval) {
-      return Error(absl::StrCat("more than ", tail_.checkpoint_interval,
-                                " records (the checkpoint interval) without a checkpoint: "
-                                "a checkpoint is missing"));
+    const uint64_t allowed =
+        uint64_t{tail_.checkpoint_interval} + uint64_t{tail_.max_unsigned_records};
+    if (++tail_.records_since_checkpoint > allowed) {
+      return Error(absl::StrCat("more than ", allowed,
+                                " records (the checkpoint interval and the records a checkpoint "
+                                "may wait for) without a checkpoint: a checkpoint is missing"));
     }
     return absl::OkStatus();
   }
@@ -176,6 +179,7 @@ class Scanner {
     }
     if (reopen.checkpoint_interval() == 0) return Error("no checkpoint interval");
     tail_.checkpoint_interval = reopen.checkpoint_interval();
+    tail_.max_unsigned_records = reopen.max_unsigned_records();
     ++report_.reopens;
     report_.closed = false;
     return absl::OkStatus();

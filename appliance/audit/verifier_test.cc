@@ -32,6 +32,8 @@ class VerifierTest : public ::testing::Test {
   void SetUp() override {
     AuditLogOptions options;
     options.checkpoint_interval = 3;
+    // Small, so that a removed checkpoint is caught by the count too.
+    options.max_unsigned_records = 1;
     absl::StatusOr<std::unique_ptr<AuditLog>> log =
         AuditLog::Open(path_, testing::SignerFor(testing::RsaKey()), options);
     ASSERT_TRUE(log.ok()) << log.status();
@@ -168,7 +170,10 @@ TEST_F(VerifierTest, AForgedLineWithARecomputedChainIsDetectedByTheCheckpoint) {
 
 TEST_F(VerifierTest, AForgedLineBeyondTheIntervalIsDetected) {
   lines_.insert(lines_.begin() + 7, ForgedRecord());
-  ExpectDetected(Rechain(lines_), "line 10 (sequence 9): more than 3 records");
+  // The forged record pushes the next checkpoint's entry one further: the
+  // chain it signed is not the chain it now ends.
+  ExpectDetected(Rechain(lines_),
+                 "line 11 (sequence 10): the checkpoint's signature does not verify");
 }
 
 TEST_F(VerifierTest, AForgedLineAfterTheClosingCheckpointIsDetected) {
@@ -239,8 +244,8 @@ TEST_F(VerifierTest, ABadSignatureIsDetected) {
 TEST_F(VerifierTest, ARemovedCheckpointIsDetected) {
   lines_.erase(lines_.begin() + 5);
   ExpectDetected(Rechain(lines_),
-                 "line 6 (sequence 5): more than 3 records (the checkpoint interval) without a "
-                 "checkpoint");
+                 "line 7 (sequence 6): more than 4 records (the checkpoint interval and the "
+                 "records a checkpoint may wait for) without a checkpoint");
 }
 
 TEST_F(VerifierTest, ACheckpointOverAnotherEntryIsDetected) {

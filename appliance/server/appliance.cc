@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
 #include "appliance/server/config_validator.h"
+#include "tokens/log.h"
 
 namespace signet::server {
 namespace {
@@ -57,6 +58,7 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
     if (config.audit().checkpoint_interval() > 0) {
       options.checkpoint_interval = config.audit().checkpoint_interval();
     }
+    options.warn = [](absl::string_view warning) { Log(LogLevel::kWarning, warning); };
     absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
         audit::AuditLog::Open(config.audit().path(), std::move(*signer), options);
     if (!log.ok()) return log.status();
