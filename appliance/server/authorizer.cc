@@ -22,8 +22,12 @@ bool Matches(const Caller& caller, const CallerIdentity& identity) {
       return !identity.certificate_subject.empty() &&
              identity.certificate_subject == caller.certificate_subject();
     case Caller::kCertificateSan:
-      return std::find(identity.certificate_sans.begin(), identity.certificate_sans.end(),
-                       caller.certificate_san()) != identity.certificate_sans.end();
+      // DNS names and mail domains ignore case, and so does the validator's
+      // duplicate check: "MX1.bank.example" is the caller "mx1.bank.example".
+      return std::any_of(identity.certificate_sans.begin(), identity.certificate_sans.end(),
+                         [&](const std::string& san) {
+                           return absl::EqualsIgnoreCase(san, caller.certificate_san());
+                         });
     case Caller::kUnixUid:
       return identity.unix_uid.has_value() && *identity.unix_uid == caller.unix_uid();
     case Caller::IDENTITY_NOT_SET:

@@ -62,6 +62,10 @@ TEST_F(AuthorizerTest, IdentifiesCallersByTheirTransportIdentity) {
                             .certificate_sans = {"x.example", "mx-in.bank.example"}})
                 .value_or(""),
             "mx-in");
+  // SANs compare without case, as the validator's duplicate check does.
+  EXPECT_EQ(authorizer_->Identify({.certificate_sans = {"MX-IN.Bank.Example"}}).value_or(""),
+            "mx-in");
+  EXPECT_FALSE(authorizer_->Identify({.certificate_sans = {"mx-in.bank.example.evil"}}).ok());
   EXPECT_EQ(authorizer_->Identify({.unix_uid = 1000}).value_or(""), "admin");
   absl::StatusOr<std::string> unknown = authorizer_->Identify({.unix_uid = 1001});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
