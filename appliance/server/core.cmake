@@ -2,6 +2,7 @@
 # rate limits, the per-token work queues and the status mapping.
 add_library(signet_server_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/authorizer.cc
+  ${CMAKE_CURRENT_LIST_DIR}/call_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/grpc_status.cc
   ${CMAKE_CURRENT_LIST_DIR}/rate_limiter.cc
   ${CMAKE_CURRENT_LIST_DIR}/unix_listener.cc
@@ -13,7 +14,7 @@ target_link_libraries(signet_server_core PUBLIC
 signet_target(signet_server_core)
 
 if(SIGNET_BUILD_TESTS)
-  foreach(t authorizer_test grpc_status_test rate_limiter_test unix_listener_test work_queue_test)
+  foreach(t authorizer_test call_log_test grpc_status_test rate_limiter_test unix_listener_test work_queue_test)
     signet_test(NAME ${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.cc LIBS signet_server_core
                 signet_test_fixtures absl::synchronization)
   endforeach()

@@ -13,6 +13,7 @@
 #include "appliance/server/admission.h"
 #include "appliance/server/audited.h"
 #include "appliance/server/call_deadline.h"
+#include "appliance/server/call_log.h"
 #include "appliance/server/grpc_status.h"
 #include "tokens/der.h"
 #include "tokens/keygen.h"
@@ -22,29 +23,49 @@ namespace {
 
 using config::v1::Operation;
 
+// One unary call: its reactor, its log line and its response. Every call
+// ends through RunOn or Refuse, which write the line before the status.
+struct UnaryCall {
+  grpc::CallbackServerContext* context;
+  std::shared_ptr<CallLog> log;
+  const google::protobuf::MessageLite* response;
+};
+
+UnaryCall StartCall(grpc::CallbackServerContext* context, absl::string_view method,
+                    const google::protobuf::MessageLite& request,
+                    const google::protobuf::MessageLite& response) {
+  return {context, std::make_shared<CallLog>(method, request.ByteSizeLong()), &response};
+}
+
 // Runs `work` on `queue` and finishes the call with its status.
-grpc::ServerUnaryReactor* RunOn(grpc::CallbackServerContext* context, WorkQueue& queue,
-                                std::string token, std::function<absl::Status()> work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status submitted = queue.Submit(
-      DeadlineOf(*context), [reactor, token, work = std::move(work)](absl::Status start) {
-        reactor->Finish(ToGrpcStatus(start.ok() ? work() : start, token));
+grpc::ServerUnaryReactor* RunOn(const UnaryCall& call, WorkQueue& queue, std::string token,
+                                std::function<absl::Status()> work) {
+  grpc::ServerUnaryReactor* reactor = call.context->DefaultReactor();
+  absl::Status submitted =
+      queue.Submit(DeadlineOf(*call.context), [reactor, log = call.log, response = call.response,
+                                               token, work = std::move(work)](absl::Status start) {
+        FinishUnary(*reactor, *log, ToGrpcStatus(start.ok() ? work() : start, token), *response);
       });
-  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted, token));
+  if (!submitted.ok()) {
+    FinishUnary(*reactor, *call.log, ToGrpcStatus(submitted, token), *call.response);
+  }
   return reactor;
 }
 
-grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+grpc::ServerUnaryReactor* Refuse(const UnaryCall& call, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = call.context->DefaultReactor();
+  FinishUnary(*reactor, *call.log, ToGrpcStatus(status), *call.response);
   return reactor;
 }
 
-// The caller, allowed `operation` on `key` ("" for the whole appliance).
-absl::StatusOr<std::string> Allowed(grpc::CallbackServerContext* context, Appliance& appliance,
+// The caller, allowed `operation` on `key` ("" for the whole appliance);
+// the caller and the key are named in the call's log line.
+absl::StatusOr<std::string> Allowed(const UnaryCall& call, Appliance& appliance,
                                     const std::string& key, Operation operation) {
-  absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+  call.log->set_key(key);
+  absl::StatusOr<std::string> caller = AdmitCaller(*call.context, appliance);
   if (!caller.ok()) return caller.status();
+  call.log->set_caller(*caller);
   if (absl::Status allowed = appliance.authorizer().Check(*caller, key, operation); !allowed.ok()) {
     return allowed;
   }
@@ -194,12 +215,13 @@ absl::StatusOr<std::string> MakeCsr(const ConfiguredKey& key, OSSL_LIB_CTX* libc
 }  // namespace
 
 grpc::ServerUnaryReactor* KeysService::ListTokens(grpc::CallbackServerContext* context,
-                                                  const v1::ListTokensRequest*,
+                                                  const v1::ListTokensRequest* request,
                                                   v1::ListTokensResponse* response) {
-  absl::StatusOr<std::string> caller = Allowed(context, appliance_, "", config::v1::READ_KEYS);
-  if (!caller.ok()) return Refuse(context, caller.status());
+  const UnaryCall call = StartCall(context, "ListTokens", *request, *response);
+  absl::StatusOr<std::string> caller = Allowed(call, appliance_, "", config::v1::READ_KEYS);
+  if (!caller.ok()) return Refuse(call, caller.status());
   Appliance& appliance = appliance_;
-  return RunOn(context, appliance.CpuQueue(), "", [&appliance, response] {
+  return RunOn(call, appliance.CpuQueue(), "", [&appliance, response] {
     for (const TokenStatus& status : appliance.keys().tokens().List()) {
       v1::Token* token = response->add_tokens();
       token->set_name(status.name);
@@ -219,11 +241,12 @@ grpc::ServerUnaryReactor* KeysService::ListTokens(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* KeysService::ListKeys(grpc::CallbackServerContext* context,
                                                 const v1::ListKeysRequest* request,
                                                 v1::ListKeysResponse* response) {
-  absl::StatusOr<std::string> caller = Allowed(context, appliance_, "", config::v1::READ_KEYS);
-  if (!caller.ok()) return Refuse(context, caller.status());
+  const UnaryCall call = StartCall(context, "ListKeys", *request, *response);
+  absl::StatusOr<std::string> caller = Allowed(call, appliance_, "", config::v1::READ_KEYS);
+  if (!caller.ok()) return Refuse(call, caller.status());
   Appliance& appliance = appliance_;
   const std::string token = request->token();
-  return RunOn(context, appliance.CpuQueue(), "", [&appliance, response, token] {
+  return RunOn(call, appliance.CpuQueue(), "", [&appliance, response, token] {
     for (const config::v1::Key& key : appliance.keys().config().keys()) {
       if (!token.empty() && key.token() != token) continue;
       absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded =
@@ -236,16 +259,16 @@ grpc::ServerUnaryReactor* KeysService::ListKeys(grpc::CallbackServerContext* con
 
 grpc::ServerUnaryReactor* KeysService::GetKey(grpc::CallbackServerContext* context,
                                               const v1::GetKeyRequest* request, v1::Key* response) {
+  const UnaryCall call = StartCall(context, "GetKey", *request, *response);
   absl::StatusOr<std::string> caller =
-      Allowed(context, appliance_, request->name(), config::v1::READ_KEYS);
-  if (!caller.ok()) return Refuse(context, caller.status());
+      Allowed(call, appliance_, request->name(), config::v1::READ_KEYS);
+  if (!caller.ok()) return Refuse(call, caller.status());
   const config::v1::Key* config = ConfigOf(appliance_, request->name());
   if (config == nullptr) {
-    return Refuse(context,
-                  absl::NotFoundError(absl::StrCat("no key named '", request->name(), "'")));
+    return Refuse(call, absl::NotFoundError(absl::StrCat("no key named '", request->name(), "'")));
   }
   Appliance& appliance = appliance_;
-  return RunOn(context, appliance.CpuQueue(), config->token(), [&appliance, config, response] {
+  return RunOn(call, appliance.CpuQueue(), config->token(), [&appliance, config, response] {
     absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded =
         appliance.keys().Get(config->name());
     if (!loaded.ok()) return loaded.status();
@@ -257,16 +280,18 @@ grpc::ServerUnaryReactor* KeysService::GetKey(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* KeysService::GenerateKey(grpc::CallbackServerContext* context,
                                                    const v1::GenerateKeyRequest* request,
                                                    v1::GeneratedKey* response) {
-  absl::StatusOr<std::string> caller =
-      Allowed(context, appliance_, "", config::v1::ADMINISTER_KEYS);
-  if (!caller.ok()) return Refuse(context, caller.status());
+  const UnaryCall call = StartCall(context, "GenerateKey", *request, *response);
+  absl::StatusOr<std::string> caller = Allowed(call, appliance_, "", config::v1::ADMINISTER_KEYS);
+  if (!caller.ok()) return Refuse(call, caller.status());
+  // The key to be: named as its audit record names it.
+  call.log->set_key(absl::StrCat(request->token(), "/", request->label()));
   absl::StatusOr<KeyAlgorithm> algorithm = KeyAlgorithmOf(request->algorithm());
-  if (!algorithm.ok()) return Refuse(context, algorithm.status());
+  if (!algorithm.ok()) return Refuse(call, algorithm.status());
   if (request->purpose() == v1::KEY_PURPOSE_UNSPECIFIED || request->label().empty()) {
-    return Refuse(context, absl::InvalidArgumentError("a new key needs a label and a purpose"));
+    return Refuse(call, absl::InvalidArgumentError("a new key needs a label and a purpose"));
   }
   absl::StatusOr<std::shared_ptr<Token>> token = appliance_.keys().tokens().Get(request->token());
-  if (!token.ok()) return Refuse(context, token.status());
+  if (!token.ok()) return Refuse(call, token.status());
   KeyGenSpec spec{
       .label = request->label(),
       .id = request->id(),
@@ -274,7 +299,7 @@ grpc::ServerUnaryReactor* KeysService::GenerateKey(grpc::CallbackServerContext* 
       .purpose = request->purpose() == v1::DECRYPT ? KeyPurpose::kDecrypt : KeyPurpose::kSign};
   const absl::Time deadline = DeadlineOf(*context);
   Appliance& appliance = appliance_;
-  return RunOn(context, appliance_.TokenQueue(request->token()), request->token(),
+  return RunOn(call, appliance_.TokenQueue(request->token()), request->token(),
                [&appliance, caller = *caller, token = *token, spec, deadline, response,
                 name = request->token()] {
                  absl::StatusOr<std::shared_ptr<TokenKey>> key = Audited<std::shared_ptr<TokenKey>>(
@@ -293,21 +318,21 @@ grpc::ServerUnaryReactor* KeysService::GenerateKey(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* KeysService::CreateCsr(grpc::CallbackServerContext* context,
                                                  const v1::CreateCsrRequest* request,
                                                  v1::CreateCsrResponse* response) {
+  const UnaryCall call = StartCall(context, "CreateCsr", *request, *response);
   absl::StatusOr<std::string> caller =
-      Allowed(context, appliance_, request->key(), config::v1::ADMINISTER_KEYS);
-  if (!caller.ok()) return Refuse(context, caller.status());
+      Allowed(call, appliance_, request->key(), config::v1::ADMINISTER_KEYS);
+  if (!caller.ok()) return Refuse(call, caller.status());
   const config::v1::Key* config = ConfigOf(appliance_, request->key());
   if (config == nullptr) {
-    return Refuse(context,
-                  absl::NotFoundError(absl::StrCat("no key named '", request->key(), "'")));
+    return Refuse(call, absl::NotFoundError(absl::StrCat("no key named '", request->key(), "'")));
   }
   if (config->purpose() != config::v1::SIGN) {
     // The token signs the request, and a decryption key does not sign.
-    return Refuse(context, absl::FailedPreconditionError(
-                               "only a signing key can sign its certificate request"));
+    return Refuse(
+        call, absl::FailedPreconditionError("only a signing key can sign its certificate request"));
   }
   Appliance& appliance = appliance_;
-  return RunOn(context, appliance.TokenQueue(config->token()), config->token(),
+  return RunOn(call, appliance.TokenQueue(config->token()), config->token(),
                [&appliance, caller = *caller, config, request, response] {
                  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
                      appliance.keys().Get(config->name());
@@ -325,24 +350,24 @@ grpc::ServerUnaryReactor* KeysService::CreateCsr(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* KeysService::ImportCertificate(
     grpc::CallbackServerContext* context, const v1::ImportCertificateRequest* request,
     v1::Key* response) {
+  const UnaryCall call = StartCall(context, "ImportCertificate", *request, *response);
   absl::StatusOr<std::string> caller =
-      Allowed(context, appliance_, request->key(), config::v1::ADMINISTER_KEYS);
-  if (!caller.ok()) return Refuse(context, caller.status());
+      Allowed(call, appliance_, request->key(), config::v1::ADMINISTER_KEYS);
+  if (!caller.ok()) return Refuse(call, caller.status());
   const config::v1::Key* config = ConfigOf(appliance_, request->key());
   if (config == nullptr) {
-    return Refuse(context,
-                  absl::NotFoundError(absl::StrCat("no key named '", request->key(), "'")));
+    return Refuse(call, absl::NotFoundError(absl::StrCat("no key named '", request->key(), "'")));
   }
   const auto* cursor = reinterpret_cast<const unsigned char*>(request->certificate().data());
   auto certificate = std::make_shared<X509Ptr>(
       d2i_X509(nullptr, &cursor, static_cast<long>(request->certificate().size())));
   if (!*certificate) {
     ERR_clear_error();
-    return Refuse(context, absl::InvalidArgumentError("the certificate is not DER X.509"));
+    return Refuse(call, absl::InvalidArgumentError("the certificate is not DER X.509"));
   }
   Appliance& appliance = appliance_;
   const absl::Time deadline = DeadlineOf(*context);
-  return RunOn(context, appliance.TokenQueue(config->token()), config->token(),
+  return RunOn(call, appliance.TokenQueue(config->token()), config->token(),
                [&appliance, caller = *caller, config, certificate, deadline, response,
                 der = request->certificate()] {
                  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =

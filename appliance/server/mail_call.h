@@ -1,18 +1,28 @@
 // One streamed mail call (see mail_service.h): a bidi reactor that reads a
 // header and chunks, admits the call at its header, runs the work on a
-// queue once the mail is whole, and writes the result back in chunks.
+// queue once the mail is whole, and writes the result back in chunks. Each
+// call writes its line to the log (call_log.h) as it finishes.
+//
+// Memory: the CMS layer works on whole messages, so a call holds its whole
+// mail and then its whole result, but no more copies of them than that: the
+// mail is collected into one buffer (reserved up front when the header
+// gives the size), handed to the work by move, and the result is written
+// out chunk by chunk from where it lies.
 #ifndef SIGNET_APPLIANCE_SERVER_MAIL_CALL_H_
 #define SIGNET_APPLIANCE_SERVER_MAIL_CALL_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <atomic>
 #include <functional>
-#include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "appliance/server/call_deadline.h"
+#include "appliance/server/call_log.h"
 #include "appliance/server/grpc_status.h"
 #include "appliance/server/work_queue.h"
 #include "signet/v1/mail.pb.h"
@@ -32,7 +42,7 @@ struct MailPlan {
   WorkQueue* queue = nullptr;
   // The token involved, for error details; empty for none.
   std::string token;
-  // The work, given the whole mail.
+  // The work, given the whole mail (by move: the call keeps no copy).
   std::function<absl::StatusOr<MailOutput>(std::string mail)> run;
 };
 
@@ -40,18 +50,28 @@ template <typename Request>
 class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse> {
  public:
   using Header = typename Request::Header;
-  // Admits the call (identity, authorization, rate, key) from its header.
-  using Admit = std::function<absl::StatusOr<MailPlan>(const Header&)>;
+  // Admits the call (identity, authorization, rate, key) from its header,
+  // and names the caller and the key in the call's log line as it learns
+  // them (a refused call is logged with what was known).
+  using Admit = std::function<absl::StatusOr<MailPlan>(const Header&, CallLog&)>;
 
-  MailCall(grpc::CallbackServerContext* context, size_t max_bytes, Admit admit)
-      : context_(context), max_bytes_(max_bytes), admit_(std::move(admit)) {
+  // `method`: the RPC's name, for the log.
+  MailCall(grpc::CallbackServerContext* context, absl::string_view method, size_t max_bytes,
+           Admit admit)
+      : context_(context), max_bytes_(max_bytes), admit_(std::move(admit)), log_(method) {
     this->StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      // The client finished sending (or went away).
+      // The client finished sending, or went away: a mail shorter than its
+      // header announced is a cut-off upload, and is not worked on.
       if (!plan_.has_value()) return Fail(absl::InvalidArgumentError("no header was sent"));
+      if (declared_size_ != 0 && mail_.size() != declared_size_) {
+        return Fail(absl::InvalidArgumentError(absl::StrCat("the mail ended after ", mail_.size(),
+                                                            " of the ", declared_size_,
+                                                            " bytes its header announced")));
+      }
       return Run();
     }
     if (!plan_.has_value()) {
@@ -59,9 +79,14 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
         return Fail(absl::InvalidArgumentError("the first message must be the header"));
       }
       if (request_.header().size() > max_bytes_) return TooLarge(request_.header().size());
-      absl::StatusOr<MailPlan> plan = admit_(request_.header());
+      absl::StatusOr<MailPlan> plan = admit_(request_.header(), log_);
       if (!plan.ok()) return Fail(plan.status());
       plan_ = std::move(*plan);
+      // One buffer for the whole mail, without the copies of growing it
+      // chunk by chunk. The size is the client's word, but within the
+      // limit, and pages it does not fill are never touched.
+      mail_.reserve(request_.header().size());
+      declared_size_ = request_.header().size();
     } else {
       if (!request_.has_chunk() || request_.chunk().size() > kChunkBytes) {
         return Fail(absl::InvalidArgumentError("after the header, only chunks of up to 64 KiB"));
@@ -70,14 +95,19 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
         return TooLarge(mail_.size() + request_.chunk().size());
       }
       mail_.append(request_.chunk());
+      log_.add_input_bytes(request_.chunk().size());
     }
     this->StartRead(&request_);
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) return this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"));
+    if (!ok) return End(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"));
     WriteNext();
   }
+
+  // A client that cancels (or whose deadline passes) before the work
+  // starts gets no token operation done for it.
+  void OnCancel() override { cancelled_.store(true, std::memory_order_release); }
 
   void OnDone() override { delete this; }
 
@@ -87,6 +117,9 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
     MailPlan& plan = *plan_;
     absl::Status submitted = plan.queue->Submit(deadline, [this](absl::Status start) {
       if (!start.ok()) return Fail(start);
+      if (cancelled_.load(std::memory_order_acquire)) {
+        return Fail(absl::CancelledError("the call was cancelled before its work started"));
+      }
       absl::StatusOr<MailOutput> output = plan_->run(std::move(mail_));
       if (!output.ok()) return Fail(output.status());
       output_ = std::move(*output);
@@ -98,9 +131,10 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   }
 
   void WriteNext() {
-    if (offset_ >= output_.body.size()) return this->Finish(grpc::Status::OK);
+    if (offset_ >= output_.body.size()) return End(grpc::Status::OK);
     const size_t length = std::min(kChunkBytes, output_.body.size() - offset_);
-    response_.set_chunk(output_.body.substr(offset_, length));
+    // Straight from the result into the one response buffer.
+    response_.mutable_chunk()->assign(output_.body, offset_, length);
     offset_ += length;
     this->StartWrite(&response_);
   }
@@ -111,14 +145,21 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   }
 
   void Fail(const absl::Status& status) {
-    this->Finish(ToGrpcStatus(status, plan_.has_value() ? plan_->token : ""));
+    End(ToGrpcStatus(status, plan_.has_value() ? plan_->token : ""));
   }
+
+  // Every way a call ends: its log line, then its status to the client.
+  // Output bytes: what was written of the result.
+  void End(const grpc::Status& status) { this->Finish(log_.Finish(status, offset_)); }
 
   grpc::CallbackServerContext* context_;
   const size_t max_bytes_;
   Admit admit_;
+  CallLog log_;
   Request request_;
   std::optional<MailPlan> plan_;
+  uint64_t declared_size_ = 0;
+  std::atomic<bool> cancelled_{false};
   std::string mail_;
   MailOutput output_;
   v1::MailResponse response_;

@@ -15,6 +15,7 @@
 #include "appliance/server/admission.h"
 #include "appliance/server/audited.h"
 #include "appliance/server/call_deadline.h"
+#include "appliance/server/call_log.h"
 #include "appliance/server/mail_call.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -44,6 +45,14 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance
     return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
   }
   return key;
+}
+
+// The caller, named in the call's log line as soon as it is known.
+absl::StatusOr<std::string> AdmitLogged(grpc::CallbackServerContext& context, Appliance& appliance,
+                                        CallLog& log) {
+  absl::StatusOr<std::string> caller = AdmitCaller(context, appliance);
+  if (caller.ok()) log.set_caller(*caller);
+  return caller;
 }
 
 cms::Signer SignerOf(const ConfiguredKey& key) {
@@ -147,9 +156,11 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::SignMailRequest>(
-      context, appliance.limits().max_message_bytes,
-      [context, &appliance](const v1::SignMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+      context, "SignMail", appliance.limits().max_message_bytes,
+      [context, &appliance](const v1::SignMailRequest::Header& header,
+                            CallLog& log) -> absl::StatusOr<MailPlan> {
+        log.set_key(header.key());
+        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
         if (!caller.ok()) return caller.status();
         absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
             KeyFor(appliance, *caller, header.key(), config::v1::SIGN_MAIL, config::v1::SIGN);
@@ -171,10 +182,10 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::EncryptMailRequest>(
-      context, appliance.limits().max_message_bytes,
-      [context,
-       &appliance](const v1::EncryptMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+      context, "EncryptMail", appliance.limits().max_message_bytes,
+      [context, &appliance](const v1::EncryptMailRequest::Header& header,
+                            CallLog& log) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
         if (!caller.ok()) return caller.status();
         if (absl::Status allowed =
                 appliance.authorizer().Check(*caller, "", config::v1::ENCRYPT_MAIL);
@@ -199,10 +210,11 @@ grpc::ServerBidiReactor<v1::SignAndEncryptMailRequest, v1::MailResponse>*
 MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::SignAndEncryptMailRequest>(
-      context, appliance.limits().max_message_bytes,
-      [context, &appliance](
-          const v1::SignAndEncryptMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+      context, "SignAndEncryptMail", appliance.limits().max_message_bytes,
+      [context, &appliance](const v1::SignAndEncryptMailRequest::Header& header,
+                            CallLog& log) -> absl::StatusOr<MailPlan> {
+        log.set_key(header.signing_key());
+        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
         if (!caller.ok()) return caller.status();
         absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key = KeyFor(
             appliance, *caller, header.signing_key(), config::v1::SIGN_MAIL, config::v1::SIGN);
@@ -233,10 +245,11 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::DecryptMailRequest>(
-      context, appliance.limits().max_message_bytes,
-      [context,
-       &appliance](const v1::DecryptMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+      context, "DecryptMail", appliance.limits().max_message_bytes,
+      [context, &appliance](const v1::DecryptMailRequest::Header& header,
+                            CallLog& log) -> absl::StatusOr<MailPlan> {
+        log.set_key(header.key());
+        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
         if (!caller.ok()) return caller.status();
         absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
             KeyFor(appliance, *caller, header.key(), config::v1::DECRYPT_MAIL, config::v1::DECRYPT);
@@ -264,10 +277,10 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::VerifyMailRequest>(
-      context, appliance.limits().max_message_bytes,
-      [context,
-       &appliance](const v1::VerifyMailRequest::Header& header) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+      context, "VerifyMail", appliance.limits().max_message_bytes,
+      [context, &appliance](const v1::VerifyMailRequest::Header& header,
+                            CallLog& log) -> absl::StatusOr<MailPlan> {
+        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
         if (!caller.ok()) return caller.status();
         if (absl::Status allowed =
                 appliance.authorizer().Check(*caller, "", config::v1::VERIFY_MAIL);
@@ -318,23 +331,28 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
                                                   v1::SignDigestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Appliance& appliance = appliance_;
-  absl::StatusOr<std::string> caller = AdmitCaller(*context, appliance);
+  auto log = std::make_shared<CallLog>("SignDigest", request->ByteSizeLong());
+  log->set_key(request->key());
+  auto finish = [reactor, log, response](const grpc::Status& status) {
+    FinishUnary(*reactor, *log, status, *response);
+  };
+  absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, *log);
   if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
+    finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
   absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
       KeyFor(appliance, *caller, request->key(), config::v1::SIGN_DIGEST, config::v1::SIGN);
   if (!key.ok()) {
-    reactor->Finish(ToGrpcStatus(key.status()));
+    finish(ToGrpcStatus(key.status()));
     return reactor;
   }
   const std::string token = (*key)->config.token();
   const absl::Time deadline = DeadlineOf(*context);
   absl::Status submitted = appliance.TokenQueue(token).Submit(
-      deadline, [&appliance, reactor, request, response, caller = *caller, key = *key,
+      deadline, [&appliance, finish, request, response, caller = *caller, key = *key,
                  token](absl::Status start) {
-        if (!start.ok()) return reactor->Finish(ToGrpcStatus(start, token));
+        if (!start.ok()) return finish(ToGrpcStatus(start, token));
         const cms::DigestAlgorithm digest = DigestOf(request->digest_algorithm());
         absl::StatusOr<std::string> signature = Audited<std::string>(
             appliance, caller, config::v1::SIGN_DIGEST, key->config.name(), request->digest(),
@@ -344,12 +362,12 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
                   request->digest(), SignerOf(*key),
                   {.digest = digest, .rsa_pss = request->rsa_pss()});
             });
-        if (!signature.ok()) return reactor->Finish(ToGrpcStatus(signature.status(), token));
+        if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
         response->set_signature(std::move(*signature));
         response->set_micalg(cms::Micalg(digest));
-        reactor->Finish(grpc::Status::OK);
+        finish(grpc::Status::OK);
       });
-  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted, token));
+  if (!submitted.ok()) finish(ToGrpcStatus(submitted, token));
   return reactor;
 }
 

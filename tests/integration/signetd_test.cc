@@ -239,6 +239,22 @@ TEST_F(SignetdTest, MailOverTheLimitIsRefused) {
   EXPECT_THAT(result.status.error_message(), HasSubstr("over the limit of 1048576 bytes"));
 }
 
+TEST_F(SignetdTest, AMailCutShortOfItsAnnouncedSizeIsNotWorkedOn) {
+  const std::string before = ReadFile(env_->AuditLogPath());
+  v1::SignMailRequest::Header header;
+  header.set_key("bank-signing");
+  header.set_size(std::string(kMail).size() + 1000);
+  CallResult result =
+      StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, kMail);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(result.status.error_message(),
+              HasSubstr(absl::StrCat("the mail ended after ", std::string(kMail).size(), " of the ",
+                                     std::string(kMail).size() + 1000, " bytes")));
+  EXPECT_TRUE(result.body.empty());
+  // No signature was made, so nothing was audited.
+  EXPECT_EQ(ReadFile(env_->AuditLogPath()), before);
+}
+
 TEST_F(SignetdTest, EveryKeyOperationIsAuditedWithoutTheMail) {
   ASSERT_TRUE(Sign("bank-signing", kMail).status.ok());
   ++key_operations_;
