@@ -24,6 +24,11 @@ absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
   if (appliance.audit() == nullptr) {
     return absl::UnavailableError("no audit log: key operations are stopped");
   }
+  // Checked before the work too, so that nothing is done on a token (a key
+  // generated, a certificate stored) that could not be recorded.
+  if (!appliance.audit()->status().ok()) {
+    return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
+  }
   absl::StatusOr<T> result = work();
   audit::AuditEvent event{.caller = caller,
                           .operation = config::v1::Operation_Name(operation),

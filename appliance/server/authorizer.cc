@@ -85,6 +85,15 @@ absl::Status Authorizer::Check(absl::string_view caller, absl::string_view key,
                    key.empty() ? "" : absl::StrCat(" with key '", key, "'")));
 }
 
+absl::Status Authorizer::CheckDigestSigning(absl::string_view key) const {
+  if (!senders_.contains(key)) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("key '", key,
+                   "' may sign only for its sender addresses, which a digest does "
+                   "not show: sign the whole mail (SignMail), or use a key without "
+                   "sender_addresses"));
+}
+
 absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view mail) const {
   auto bound = senders_.find(key);
   if (bound == senders_.end()) return absl::OkStatus();

@@ -37,6 +37,10 @@ class Authorizer {
   // otherwise, and for a mail without a From when the key is bound.
   absl::Status CheckSender(absl::string_view key, absl::string_view mail) const;
 
+  // PERMISSION_DENIED for a key bound to sender addresses: a digest does not
+  // show whom the mail is from, so such a key signs whole mails only.
+  absl::Status CheckDigestSigning(absl::string_view key) const;
+
  private:
   config::v1::Config config_;
   // Sender addresses per key, lower case.

@@ -134,6 +134,13 @@ TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {
   EXPECT_TRUE(authorizer_->CheckSender("any-signing", "From: anyone@x.org\r\n\r\nx").ok());
 }
 
+TEST_F(AuthorizerTest, BoundSigningKeySignsNoDigests) {
+  absl::Status bound = authorizer_->CheckDigestSigning("bank-signing");
+  EXPECT_EQ(bound.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(bound.message(), HasSubstr("SignMail"));
+  EXPECT_TRUE(authorizer_->CheckDigestSigning("any-signing").ok());
+}
+
 TEST(AddressesOfTest, TakesAddressesOutOfMailboxLists) {
   EXPECT_THAT(AddressesOf("a@b.example"), ElementsAre("a@b.example"));
   EXPECT_THAT(AddressesOf("Bank <A@Bank.example>, x@y.org"),

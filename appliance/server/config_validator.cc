@@ -422,6 +422,7 @@ bool IsHex(absl::string_view text) {
 struct DefinedKey {
   int index;
   KeyPurpose purpose;
+  bool sender_bound = false;
 };
 using KeyTable = std::map<std::string, DefinedKey, std::less<>>;
 
@@ -450,7 +451,8 @@ KeyTable CheckKeys(Problems& problems, const Config& config,
     const std::string where = Element("keys", i, key.name());
     CheckName(problems, where, key.name());
     if (!key.name().empty()) {
-      auto [it, inserted] = keys.emplace(key.name(), DefinedKey{i, key.purpose()});
+      auto [it, inserted] =
+          keys.emplace(key.name(), DefinedKey{i, key.purpose(), !key.sender_addresses().empty()});
       if (!inserted) {
         problems.Add(where, absl::StrCat("name is already used by keys[", it->second.index, "]"));
       }
@@ -584,6 +586,18 @@ void CheckGrant(Problems& problems, const std::string& where, const Grant& grant
         problems.Add(
             where, absl::StrCat(OperationName(operation), " on key ", Quote(name), ", which is a ",
                                 KeyPurpose_Name(key->second.purpose), " key"));
+      }
+    }
+    // A digest does not show the mail's From, so a sender-bound key signing
+    // digests would sign for anyone. ("*" is refused at run time instead.)
+    if (operation == config::v1::SIGN_DIGEST) {
+      for (const std::string& name : grant.keys()) {
+        auto key = keys.find(name);
+        if (key != keys.end() && key->second.sender_bound) {
+          problems.Add(where, absl::StrCat("SIGN_DIGEST on key ", Quote(name),
+                                           ", which is bound to sender_addresses that a digest "
+                                           "cannot show"));
+        }
       }
     }
     // Whoever may sign arbitrary content with the audit key can forge the

@@ -61,7 +61,7 @@ constexpr char kValid[] = R"pb(
   callers {
     name: "mx-out"
     certificate_subject: "CN=mx-out,O=Bank"
-    grants { keys: "bank-signing" operations: SIGN_MAIL operations: SIGN_DIGEST }
+    grants { keys: "bank-signing" operations: SIGN_MAIL }
     grants { operations: ENCRYPT_MAIL }
   }
   callers {
@@ -533,11 +533,23 @@ TEST(ValidateConfigTest, KeyOperationsNeedKeys) {
 
 TEST(ValidateConfigTest, SigningOperationsOnlyOnSigningKeys) {
   Config config = Valid();
-  config.mutable_callers(0)->mutable_grants(0)->add_keys("bank-decryption");
+  config.mutable_callers(0)->mutable_grants(0)->set_keys(0, "bank-decryption");
+  config.mutable_callers(0)->mutable_grants(0)->add_operations(config::v1::SIGN_DIGEST);
   EXPECT_THAT(Problems(config), ElementsAre("callers[0] \"mx-out\": grants[0]: SIGN_MAIL on key "
                                             "\"bank-decryption\", which is a DECRYPT key",
                                             "callers[0] \"mx-out\": grants[0]: SIGN_DIGEST on key "
                                             "\"bank-decryption\", which is a DECRYPT key"));
+}
+
+TEST(ValidateConfigTest, NoDigestSigningWithASenderBoundKey) {
+  Config config = Valid();
+  config.mutable_callers(0)->mutable_grants(0)->add_operations(config::v1::SIGN_DIGEST);
+  ExpectProblem(config,
+                "callers[0] \"mx-out\": grants[0]: SIGN_DIGEST on key \"bank-signing\", which is "
+                "bound to sender_addresses that a digest cannot show");
+  // Unbound, the same grant is fine.
+  config.mutable_keys(0)->clear_sender_addresses();
+  EXPECT_THAT(Problems(config), IsEmpty());
 }
 
 TEST(ValidateConfigTest, DecryptionOnlyOnDecryptionKeys) {
@@ -563,7 +575,8 @@ TEST(ValidateConfigTest, AllKeysGrantAppliesToMatchingKeysOnly) {
 
 TEST(ValidateConfigTest, NoCallerMaySignWithTheCheckpointKey) {
   Config config = Valid();
-  config.mutable_callers(0)->mutable_grants(0)->add_keys("audit");
+  config.mutable_callers(0)->mutable_grants(0)->set_keys(0, "audit");
+  config.mutable_callers(0)->mutable_grants(0)->add_operations(config::v1::SIGN_DIGEST);
   EXPECT_THAT(Problems(config),
               ElementsAre("callers[0] \"mx-out\": grants[0]: SIGN_MAIL covers the audit "
                           "checkpoint key \"audit\", which would let the caller forge audit "

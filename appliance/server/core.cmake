@@ -5,6 +5,7 @@ add_library(signet_server_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/call_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/grpc_status.cc
   ${CMAKE_CURRENT_LIST_DIR}/rate_limiter.cc
+  ${CMAKE_CURRENT_LIST_DIR}/token_health.cc
   ${CMAKE_CURRENT_LIST_DIR}/unix_listener.cc
   ${CMAKE_CURRENT_LIST_DIR}/work_queue.cc
 )
@@ -14,7 +15,8 @@ target_link_libraries(signet_server_core PUBLIC
 signet_target(signet_server_core)
 
 if(SIGNET_BUILD_TESTS)
-  foreach(t authorizer_test call_log_test grpc_status_test rate_limiter_test unix_listener_test work_queue_test)
+  foreach(t authorizer_test call_log_test grpc_status_test rate_limiter_test token_health_test
+            unix_listener_test work_queue_test)
     signet_test(NAME ${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.cc LIBS signet_server_core
                 signet_test_fixtures absl::synchronization)
   endforeach()

@@ -182,13 +182,10 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Load(const con
   } else if (X509Ptr stored = (*token_key)->certificate()) {
     configured->chain.push_back(std::move(stored));
   }
-  if (configured->chain.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("key '", key.name(), "' has no certificate: none on its token and no ",
-                     "certificate_chain_file"));
-  }
-  if (EVP_PKEY_eq(X509_get0_pubkey(configured->chain.front().get()), (*token_key)->public_key()) !=
-      1) {
+  // A key without a certificate loads too, so that a new key can have its
+  // request signed and its certificate imported; mail calls refuse it.
+  if (!configured->chain.empty() && EVP_PKEY_eq(X509_get0_pubkey(configured->chain.front().get()),
+                                                (*token_key)->public_key()) != 1) {
     ERR_clear_error();
     return absl::FailedPreconditionError(
         absl::StrCat("the certificate of key '", key.name(), "' is for another key"));

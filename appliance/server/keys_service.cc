@@ -246,9 +246,11 @@ grpc::ServerUnaryReactor* KeysService::ListKeys(grpc::CallbackServerContext* con
   if (!caller.ok()) return Refuse(call, caller.status());
   Appliance& appliance = appliance_;
   const std::string token = request->token();
-  return RunOn(call, appliance.CpuQueue(), "", [&appliance, response, token] {
+  return RunOn(call, appliance.CpuQueue(), "", [&appliance, caller = *caller, response, token] {
     for (const config::v1::Key& key : appliance.keys().config().keys()) {
       if (!token.empty() && key.token() != token) continue;
+      // Only the keys the caller may read by name (GetKey) are listed.
+      if (!appliance.authorizer().Check(caller, key.name(), config::v1::READ_KEYS).ok()) continue;
       absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded =
           appliance.keys().Get(key.name());
       Describe(key, loaded.ok() ? loaded->get() : nullptr, response->add_keys());
@@ -281,7 +283,9 @@ grpc::ServerUnaryReactor* KeysService::GenerateKey(grpc::CallbackServerContext* 
                                                    const v1::GenerateKeyRequest* request,
                                                    v1::GeneratedKey* response) {
   const UnaryCall call = StartCall(context, "GenerateKey", *request, *response);
-  absl::StatusOr<std::string> caller = Allowed(call, appliance_, "", config::v1::ADMINISTER_KEYS);
+  // A new key belongs to no grant yet: only who administers every key ("*")
+  // may make one, on any token.
+  absl::StatusOr<std::string> caller = Allowed(call, appliance_, "*", config::v1::ADMINISTER_KEYS);
   if (!caller.ok()) return Refuse(call, caller.status());
   // The key to be: named as its audit record names it.
   call.log->set_key(absl::StrCat(request->token(), "/", request->label()));

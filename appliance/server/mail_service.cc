@@ -41,6 +41,12 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance
     return absl::InvalidArgumentError(absl::StrCat(
         "key '", name, "' is a ", config::v1::KeyPurpose_Name((*key)->config.purpose()), " key"));
   }
+  if ((*key)->chain.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key '", name,
+                     "' has no certificate yet: import one (ImportCertificate) before mail "
+                     "operations can use it"));
+  }
   if (appliance.audit() == nullptr || !appliance.audit()->status().ok()) {
     return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
   }
@@ -343,6 +349,12 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
   }
   absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
       KeyFor(appliance, *caller, request->key(), config::v1::SIGN_DIGEST, config::v1::SIGN);
+  if (key.ok()) {
+    if (absl::Status unbound = appliance.authorizer().CheckDigestSigning(request->key());
+        !unbound.ok()) {
+      key = unbound;
+    }
+  }
   if (!key.ok()) {
     finish(ToGrpcStatus(key.status()));
     return reactor;

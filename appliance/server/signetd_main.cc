@@ -145,6 +145,9 @@ int Run(const std::string& config_path) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  // Without a handler SIGHUP would end the daemon at once, with no calls
+  // drained and no final checkpoint.
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -194,13 +197,21 @@ int Run(const std::string& config_path) {
   // grpc.health.v1: "signet.token.<name>" per token; "" stays SERVING until
   // shutdown (one absent token must not take the appliance out of service).
   KeyRegistry& registry = (*appliance)->keys();
+  TokenHealthOptions health_options;
+  health_options.audit_writable = [&appliance] {
+    return (*appliance)->audit() != nullptr && (*appliance)->audit()->status().ok();
+  };
   TokenHealth token_health(
       server->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
-      [&registry] { registry.tokens().Rescan(); });
+      [&registry] { registry.tokens().Rescan(); }, health_options);
   std::fprintf(stderr, "signetd: serving (%d listeners)\n", config->listeners_size());
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    std::fprintf(stderr,
+                 "signetd: SIGHUP ignored: the configuration is read only at start; restart "
+                 "signetd to change it\n");
+  }
   std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
   // New calls are refused from here; calls in flight get kShutdownGrace.
   token_health.Shutdown();  // every health status NOT_SERVING

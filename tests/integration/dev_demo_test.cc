@@ -3,6 +3,7 @@
 // bank, decrypted and verified by the customer, checked by openssl, and the
 // audit log verified; then again on the same directory, which must reuse the
 // token. Also the dev loopback listener's mTLS with the material it writes.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -121,6 +122,17 @@ TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
       tokens_over_tcp(dev_ + "/tls/server.pem", dev_ + "/tls/server.key");
   EXPECT_NE(server.exit_code, 0);
   EXPECT_THAT(server.err, Not(HasSubstr("PERMISSION_DENIED")));
+  // SIGHUP does not stop the daemon (it reloads nothing; it says so).
+  ASSERT_TRUE((*daemon)->Kill(SIGHUP).ok());
+  const absl::Time hup_deadline = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(ReadFile(temp_->File("signetd.log")), "SIGHUP ignored") &&
+         absl::Now() < hup_deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_THAT(ReadFile(temp_->File("signetd.log")), HasSubstr("SIGHUP ignored"));
+  EXPECT_FALSE((*daemon)->TryWait().has_value());
+  EXPECT_THAT(tokens_over_tcp(dev_ + "/tls/client.pem", dev_ + "/tls/client.key").err,
+              HasSubstr("PERMISSION_DENIED"));
   ASSERT_TRUE((*daemon)->Kill(SIGTERM).ok());
   EXPECT_EQ((*daemon)->Wait().value_or(-1), 0);
 }

@@ -229,7 +229,7 @@ TEST_F(SignetCliTest, SignEncryptGivesASignedMailInsideTheEnvelope) {
 }
 
 TEST_F(SignetCliTest, SignDigestVerifiesAgainstTheContent) {
-  fixtures::CommandResult result = Signet({"sign-digest", "--key", "bank-signing", "--digest-hex",
+  fixtures::CommandResult result = Signet({"sign-digest", "--key", "other-signing", "--digest-hex",
                                            Sha256Hex(kEntity), File("signature.der")});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   absl::Status verified = fixtures::OpensslCmsVerify(ReadFile(File("signature.der")),

@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "signet/v1/keys.grpc.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
 #include "tokens/der.h"
@@ -173,41 +174,8 @@ bool ContainsPin(const std::string& log, const std::string& pin, std::string* ex
   return false;
 }
 
-struct CallResult {
-  grpc::Status status;
-  v1::MailResponse::Header header;
-  std::string body;
-};
-
-template <typename Request>
-CallResult StreamMail(std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
-                          v1::Mail::Stub::*method)(grpc::ClientContext*),
-                      v1::Mail::Stub& stub, const typename Request::Header& header,
-                      const std::string& mail) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  auto stream = (stub.*method)(&context);
-  Request first;
-  *first.mutable_header() = header;
-  bool sent = stream->Write(first);
-  for (size_t offset = 0; sent && offset < mail.size(); offset += 65536) {
-    Request chunk;
-    chunk.set_chunk(mail.substr(offset, 65536));
-    sent = stream->Write(chunk);
-  }
-  stream->WritesDone();
-  CallResult result;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (response.has_header()) {
-      result.header = response.header();
-    } else {
-      result.body += response.chunk();
-    }
-  }
-  result.status = stream->Finish();
-  return result;
-}
+using CallResult = fixtures::MailCallResult;
+using fixtures::StreamMail;
 
 // The content-encryption key of an S/MIME encrypted mail, unwrapped with
 // `key` (RSA-OAEP with SHA-256): the mail's DER is walked for OCTET STRINGs
@@ -312,7 +280,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
   // SignDigest.
   {
     v1::SignDigestRequest request;
-    request.set_key("bank-signing");
+    request.set_key("other-signing");
     request.set_digest(std::string(32, '\x5a'));
     v1::SignDigestResponse response;
     grpc::ClientContext context;
@@ -428,7 +396,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
   EXPECT_LT(daemon_log.size(), 16u << 20) << "the debug log is unexpectedly large";
   for (const char* line :
        {"call SignMail caller=local-gateway key=bank-signing ",
-        "call SignDigest caller=local-gateway key=bank-signing ",
+        "call SignDigest caller=local-gateway key=other-signing ",
         "call EncryptMail caller=local-gateway key=- ",
         "call DecryptMail caller=local-gateway key=bank-decryption ",
         "call SignAndEncryptMail caller=local-gateway key=bank-signing ",
