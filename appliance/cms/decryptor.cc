@@ -90,10 +90,18 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
     }
     return Undecryptable();
   }
+  // The ciphertext's copies are not needed any more: freed before the
+  // plaintext is copied into the mail, so a large mail is not held in
+  // every form at once.
+  cms->reset();
+  std::string().swap(*der);
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(out.get(), &data);
+  const absl::string_view inner(data, length > 0 ? static_cast<size_t>(length) : 0);
+  if (!CheckMimeStructure(inner, context.limits).ok()) return Undecryptable();
   DecryptedMail decrypted;
-  decrypted.entity = BioContents(out.get());
-  if (!CheckMimeStructure(decrypted.entity, context.limits).ok()) return Undecryptable();
-  decrypted.mail = JoinMail(OuterHeaders(*entity), decrypted.entity);
+  decrypted.mail = JoinMail(OuterHeaders(*entity), inner);
+  decrypted.entity_offset = decrypted.mail.size() - inner.size();
   decrypted.authenticated = cms_type == NID_id_smime_ct_authEnvelopedData;
   return decrypted;
 }

@@ -36,13 +36,16 @@ struct Recipient {
 };
 
 struct DecryptedMail {
-  // The inner MIME entity, exactly as it was encrypted.
-  std::string entity;
   // The mail as its recipient reads it: the outer header fields (From, To,
   // Subject...) and the inner entity.
   std::string mail;
+  // Where the inner MIME entity, exactly as it was encrypted, begins in
+  // `mail` (it runs to the end). One copy of a large message, not two.
+  size_t entity_offset = 0;
   // AuthEnvelopedData: the content was authenticated, not only decrypted.
   bool authenticated = false;
+
+  absl::string_view entity() const { return absl::string_view(mail).substr(entity_offset); }
 };
 
 absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,

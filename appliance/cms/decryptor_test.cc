@@ -110,7 +110,7 @@ TEST_F(DecryptorTest, EveryKeyTransportAndCipherRoundTrips) {
                                                           : "smime-type=enveloped-data"));
     absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, c.recipient);
     ASSERT_TRUE(decrypted.ok()) << decrypted.status();
-    EXPECT_EQ(decrypted->entity, kEntity);
+    EXPECT_EQ(decrypted->entity(), kEntity);
     EXPECT_EQ(decrypted->authenticated, IsAuthenticated(c.cipher));
     EXPECT_THAT(decrypted->mail, HasSubstr("Subject: Your statement\r\nMIME-Version: 1.0\r\n"));
     EXPECT_THAT(decrypted->mail, HasSubstr(kEntity));
@@ -156,7 +156,7 @@ TEST_F(DecryptorTest, SeveralRecipientsEachDecrypt) {
   for (const char* name : {"rsa-dec", "ec-dec", "other-dec"}) {
     absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, name);
     ASSERT_TRUE(decrypted.ok()) << name << ": " << decrypted.status();
-    EXPECT_EQ(decrypted->entity, kEntity);
+    EXPECT_EQ(decrypted->entity(), kEntity);
   }
 }
 
@@ -167,7 +167,7 @@ TEST_F(DecryptorTest, SignThenEncryptDecryptsToAVerifiableSignedEntity) {
   ASSERT_TRUE(mail.ok()) << mail.status();
   absl::StatusOr<DecryptedMail> decrypted = Decrypt(*mail, "rsa-dec");
   ASSERT_TRUE(decrypted.ok()) << decrypted.status();
-  EXPECT_THAT(decrypted->entity, HasSubstr("multipart/signed"));
+  EXPECT_THAT(std::string(decrypted->entity()), HasSubstr("multipart/signed"));
   absl::StatusOr<TrustStore> trust = TrustStore::FromCertificates({env_->ca().certificate()});
   ASSERT_TRUE(trust.ok());
   absl::StatusOr<VerifiedMail> verified = VerifyMail(Context(), decrypted->mail, *trust);
@@ -219,7 +219,7 @@ TEST_F(DecryptorTest, NoBitFlipReleasesOtherPlaintextFromAuthEnvelopedData) {
     if (result.ok()) {
       // A bit outside what is authenticated (say, a version number) may
       // change nothing; the content must then be the original.
-      EXPECT_EQ(result->entity, kEntity) << "flip at " << i;
+      EXPECT_EQ(result->entity(), kEntity) << "flip at " << i;
     } else {
       EXPECT_EQ(result.status(), absl::InvalidArgumentError(kDecryptionFailed)) << "flip at " << i;
       ++refused;

@@ -81,7 +81,7 @@ TEST_F(CmsTokenFaultTest, AbsentTokenIsRetryableForSigningAndDecryption) {
   EXPECT_TRUE(signed_mail.ok()) << signed_mail.status();
   decrypted = Decrypt();
   ASSERT_TRUE(decrypted.ok()) << decrypted.status();
-  EXPECT_THAT(decrypted->entity, HasSubstr("1,234.56"));
+  EXPECT_THAT(std::string(decrypted->entity()), HasSubstr("1,234.56"));
 }
 
 TEST_F(CmsTokenFaultTest, DeviceErrorDuringDecryptionIsATokenState) {

@@ -323,7 +323,7 @@ TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByOpenssl) {
     absl::StatusOr<DecryptedMail> decrypted =
         DecryptMail(Context(), absl::StrCat(kHeaders, *encrypted), RecipientFor(c.key));
     ASSERT_TRUE(decrypted.ok()) << decrypted.status();
-    EXPECT_EQ(decrypted->entity, kEntity);
+    EXPECT_EQ(decrypted->entity(), kEntity);
     EXPECT_THAT(decrypted->mail, HasSubstr(kHeaders));
   }
 }
@@ -337,7 +337,7 @@ TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByGpgsm) {
                                Pkcs7MimeEntity(*ber, SmimeType::kEnvelopedData)),
                   RecipientFor("rsa-dec"));
   ASSERT_TRUE(decrypted.ok()) << decrypted.status();
-  EXPECT_EQ(decrypted->entity, kEntity);
+  EXPECT_EQ(decrypted->entity(), kEntity);
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const Recipient& recipient : recipients) {
     absl::StatusOr<DecryptedMail> decrypted = DecryptMail(context, mail, recipient);
     if (decrypted.ok()) {
-      SIGNET_FUZZ_CHECK(absl::StrContains(decrypted->mail, decrypted->entity));
+      SIGNET_FUZZ_CHECK(absl::StrContains(decrypted->mail, decrypted->entity()));
     } else {
       SIGNET_FUZZ_CHECK(fuzz::IsAllowedFailure(decrypted.status()));
     }
