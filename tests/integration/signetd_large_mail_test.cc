@@ -57,8 +57,9 @@ constexpr size_t kChunk = 64 * 1024;
 // the result assembled by concatenation. Decryption holds the decoded DER,
 // the parsed CMS and the plaintext in a growing memory BIO at once, then
 // frees the first two before the plaintext is copied into the one result.
-// 8× leaves room for allocator variation (decryption varies 5.2-6.2×) and catches what matters: a
-// copy per chunk, a buffer that grows with the stream, or another whole copy.
+// 8× leaves room for allocator variation (decryption varies 5.2-6.2×) and
+// catches what matters: a copy per chunk, a buffer that grows with the
+// stream, or another whole copy.
 constexpr double kMaxGrowthPerMailByte = 8.0;
 
 // The mail: RFC 5322 headers, then 7-bit text lines that SplitMail keeps as
