@@ -17,16 +17,9 @@ CK_UTF8CHAR_PTR PinBytes(const SecretString& pin) {
 }
 
 absl::StatusOr<CK_SLOT_ID> FirstUninitialisedSlot(const Module& module) {
-  CK_ULONG count = 0;
-  CK_RV rv = SIGNET_P11(module, GetSlotList, CK_TRUE, nullptr, &count);
-  if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
-  std::vector<CK_SLOT_ID> slots(count);
-  if (count > 0) {
-    rv = SIGNET_P11(module, GetSlotList, CK_TRUE, slots.data(), &count);
-    if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
-    slots.resize(count);
-  }
-  for (CK_SLOT_ID slot : slots) {
+  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = SlotsWithTokens(module);
+  if (!slots.ok()) return slots.status();
+  for (CK_SLOT_ID slot : *slots) {
     CK_TOKEN_INFO info{};
     if (SIGNET_P11(module, GetTokenInfo, slot, &info) != CKR_OK) continue;
     if (!(info.flags & CKF_TOKEN_INITIALIZED)) return slot;

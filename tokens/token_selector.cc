@@ -71,7 +71,7 @@ std::string TokenSelector::Describe() const {
   return parts.empty() ? "any token" : absl::StrJoin(parts, ";");
 }
 
-absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& module) {
+absl::StatusOr<std::vector<CK_SLOT_ID>> SlotsWithTokens(const Module& module) {
   CK_ULONG count = 0;
   CK_RV rv = SIGNET_P11(module, GetSlotList, CK_TRUE, nullptr, &count);
   if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
@@ -81,10 +81,16 @@ absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& mo
     if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
     slots.resize(count);
   }
+  return slots;
+}
+
+absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& module) {
+  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = SlotsWithTokens(module);
+  if (!slots.ok()) return slots.status();
   std::vector<TokenDescription> tokens;
-  for (CK_SLOT_ID slot : slots) {
+  for (CK_SLOT_ID slot : *slots) {
     CK_TOKEN_INFO info{};
-    rv = SIGNET_P11(module, GetTokenInfo, slot, &info);
+    const CK_RV rv = SIGNET_P11(module, GetTokenInfo, slot, &info);
     // A token can leave between the two calls; it is simply not present.
     if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SLOT_ID_INVALID ||
         rv == CKR_TOKEN_NOT_RECOGNIZED) {

@@ -44,7 +44,10 @@ struct TokenSelector {
   std::string Describe() const;
 };
 
-// Every token present in a slot of the module.
+// The slots of the module that hold a token (initialised or not).
+absl::StatusOr<std::vector<CK_SLOT_ID>> SlotsWithTokens(const Module& module);
+
+// Every initialised token present in a slot of the module.
 absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& module);
 
 // The one present token the selector matches: NOT_FOUND for none, and
