@@ -29,8 +29,8 @@ struct Signed {
   std::string mail;
 };
 
-Signed SignMail(const std::string& target, absl::Duration timeout) {
-  auto stub = v1::Mail::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+Signed SignMail(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
+  auto stub = v1::Mail::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   auto stream = stub->SignMail(&context);
@@ -49,12 +49,27 @@ Signed SignMail(const std::string& target, absl::Duration timeout) {
   return result;
 }
 
+Signed SignMail(const std::string& target, absl::Duration timeout) {
+  return SignMail(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), timeout);
+}
+
 std::vector<Signed> SignConcurrently(const std::string& target, int calls, absl::Duration timeout,
                                      std::function<void()> meanwhile = nullptr) {
+  // Connected before the calls start, so that `meanwhile` races the calls,
+  // not connection set-up (which a loaded CI machine can make slow).
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < calls; ++i) {
+    channels.push_back(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    channels.back()->GetState(/*try_to_connect=*/true);
+    EXPECT_TRUE(channels.back()->WaitForConnected(std::chrono::system_clock::now() +
+                                                  std::chrono::seconds(10)));
+  }
   std::vector<Signed> results(static_cast<size_t>(calls));
   std::vector<std::thread> threads;
   for (int i = 0; i < calls; ++i) {
-    threads.emplace_back([&, i] { results[static_cast<size_t>(i)] = SignMail(target, timeout); });
+    threads.emplace_back([&, i] {
+      results[static_cast<size_t>(i)] = SignMail(channels[static_cast<size_t>(i)], timeout);
+    });
   }
   if (meanwhile) meanwhile();
   for (std::thread& thread : threads) thread.join();
