@@ -8,6 +8,9 @@ namespace signet::server {
 
 absl::StatusOr<std::string> AdmitCaller(grpc::CallbackServerContext& context,
                                         Appliance& appliance) {
+  if (!appliance.admitting()) {
+    return absl::UnavailableError("signetd is shutting down; try another instance or retry");
+  }
   absl::StatusOr<std::string> caller =
       appliance.authorizer().Identify(IdentityOf(*context.auth_context()));
   if (!caller.ok()) return caller.status();

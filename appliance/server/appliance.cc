@@ -84,6 +84,13 @@ Appliance::~Appliance() {
 
 WorkQueue& Appliance::TokenQueue(const std::string& token) { return *token_queues_.at(token); }
 
+bool Appliance::Idle() const {
+  for (const auto& [name, queue] : token_queues_) {
+    if (queue->running() > 0 || queue->queued() > 0) return false;
+  }
+  return !cpu_queue_ || (cpu_queue_->running() == 0 && cpu_queue_->queued() == 0);
+}
+
 void Appliance::Drain() {
   for (auto& [name, queue] : token_queues_) queue->Shutdown();
   if (cpu_queue_) cpu_queue_->Shutdown();

@@ -3,6 +3,7 @@
 #ifndef SIGNET_APPLIANCE_SERVER_APPLIANCE_H_
 #define SIGNET_APPLIANCE_SERVER_APPLIANCE_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +47,13 @@ class Appliance {
   // Refuses new work and lets queued work finish (SIGTERM).
   void Drain();
 
+  // The first step of a shutdown: new calls are refused (UNAVAILABLE,
+  // retryable) while the calls already admitted go on.
+  void StopAdmitting() { admitting_.store(false, std::memory_order_release); }
+  bool admitting() const { return admitting_.load(std::memory_order_acquire); }
+  // No work queued or running on any queue.
+  bool Idle() const;
+
  private:
   Appliance(const config::v1::Config& config, double rate, int burst)
       : authorizer_(config), rate_limiter_(rate, burst) {}
@@ -58,6 +66,7 @@ class Appliance {
   std::unique_ptr<audit::AuditLog> audit_;
   std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;
   std::unique_ptr<WorkQueue> cpu_queue_;
+  std::atomic<bool> admitting_{true};
 };
 
 }  // namespace signet::server

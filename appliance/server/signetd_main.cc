@@ -14,6 +14,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,9 @@ constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 3;
 // How long calls in flight may take to finish after SIGTERM.
 constexpr auto kShutdownGrace = std::chrono::seconds(30);
+// How long the last responses get to reach their clients before gRPC shuts
+// down.
+constexpr auto kConnectionLinger = std::chrono::milliseconds(200);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream file(path);
@@ -213,9 +217,21 @@ int Run(const std::string& config_path) {
                  "signetd to change it\n");
   }
   std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
-  // New calls are refused from here; calls in flight get kShutdownGrace.
   token_health.Shutdown();  // every health status NOT_SERVING
-  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  // New calls are refused from here. The calls already admitted finish
+  // before gRPC's own shutdown starts: gRPC closes a connection as soon as
+  // its last call is done, and a client still answering that call's last
+  // frames on the closed connection loses a result it was sent ("Broken
+  // pipe"). So wait for the work to end, give the responses a moment to
+  // reach their clients, and only then shut gRPC down (with what is left of
+  // the grace for calls still uploading).
+  const auto grace_end = std::chrono::system_clock::now() + kShutdownGrace;
+  (*appliance)->StopAdmitting();
+  while (!(*appliance)->Idle() && std::chrono::system_clock::now() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(kConnectionLinger);
+  server->Shutdown(grace_end);
   (*appliance)->Drain();
   unix_listeners.clear();
   appliance->reset();

@@ -120,7 +120,8 @@ TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
   absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
                                    .module_path = SIGNET_FAULT_MODULE,
-                                   .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=300000"}});
+                                   .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=300000"},
+                                   .extra_args = {"--log-level", "debug"}});
   ASSERT_TRUE(env.ok()) << env.status();
   absl::StatusOr<int> exit_code;
   std::vector<Signed> results = SignConcurrently((*env)->Target(), 4, absl::Seconds(30), [&] {
@@ -129,7 +130,7 @@ TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
   });
   // None lost: each call got its signed mail.
   for (const Signed& result : results) {
-    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << (*env)->DaemonLog();
     EXPECT_TRUE(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")).ok());
   }
   ASSERT_TRUE(exit_code.ok());
