@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "tokens/objects.h"
+#include "tokens/token_selector.h"
 
 namespace signet {
 namespace {
@@ -19,19 +20,13 @@ std::string AsFixedWidthText(absl::string_view text, size_t width) {
 }  // namespace
 
 absl::StatusOr<std::vector<SlotDescription>> DescribeSlots(const Module& module) {
-  CK_ULONG count = 0;
-  CK_RV rv = SIGNET_P11(module, GetSlotList, CK_FALSE, nullptr, &count);
-  if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
-  std::vector<CK_SLOT_ID> ids(count);
-  if (count > 0) {
-    rv = SIGNET_P11(module, GetSlotList, CK_FALSE, ids.data(), &count);
-    if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
-    ids.resize(count);
-  }
+  // Every slot: an empty reader is a slot too.
+  absl::StatusOr<std::vector<CK_SLOT_ID>> ids = ListSlots(module, /*token_present_only=*/false);
+  if (!ids.ok()) return ids.status();
   std::vector<SlotDescription> slots;
-  for (CK_SLOT_ID id : ids) {
+  for (CK_SLOT_ID id : *ids) {
     CK_SLOT_INFO info{};
-    rv = SIGNET_P11(module, GetSlotInfo, id, &info);
+    const CK_RV rv = SIGNET_P11(module, GetSlotInfo, id, &info);
     // A reader can leave between the two calls.
     if (rv == CKR_SLOT_ID_INVALID || rv == CKR_DEVICE_REMOVED) continue;
     if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotInfo, rv);

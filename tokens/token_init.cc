@@ -17,7 +17,7 @@ CK_UTF8CHAR_PTR PinBytes(const SecretString& pin) {
 }
 
 absl::StatusOr<CK_SLOT_ID> FirstUninitialisedSlot(const Module& module) {
-  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = SlotsWithTokens(module);
+  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = ListSlots(module, /*token_present_only=*/true);
   if (!slots.ok()) return slots.status();
   for (CK_SLOT_ID slot : *slots) {
     CK_TOKEN_INFO info{};

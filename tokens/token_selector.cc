@@ -71,13 +71,14 @@ std::string TokenSelector::Describe() const {
   return parts.empty() ? "any token" : absl::StrJoin(parts, ";");
 }
 
-absl::StatusOr<std::vector<CK_SLOT_ID>> SlotsWithTokens(const Module& module) {
+absl::StatusOr<std::vector<CK_SLOT_ID>> ListSlots(const Module& module, bool token_present_only) {
+  const CK_BBOOL token_present = token_present_only ? CK_TRUE : CK_FALSE;
   CK_ULONG count = 0;
-  CK_RV rv = SIGNET_P11(module, GetSlotList, CK_TRUE, nullptr, &count);
+  CK_RV rv = SIGNET_P11(module, GetSlotList, token_present, nullptr, &count);
   if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
   std::vector<CK_SLOT_ID> slots(count);
   if (count > 0) {
-    rv = SIGNET_P11(module, GetSlotList, CK_TRUE, slots.data(), &count);
+    rv = SIGNET_P11(module, GetSlotList, token_present, slots.data(), &count);
     if (rv != CKR_OK) return SIGNET_P11_ERROR(GetSlotList, rv);
     slots.resize(count);
   }
@@ -85,7 +86,7 @@ absl::StatusOr<std::vector<CK_SLOT_ID>> SlotsWithTokens(const Module& module) {
 }
 
 absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& module) {
-  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = SlotsWithTokens(module);
+  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = ListSlots(module, /*token_present_only=*/true);
   if (!slots.ok()) return slots.status();
   std::vector<TokenDescription> tokens;
   for (CK_SLOT_ID slot : *slots) {

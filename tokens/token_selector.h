@@ -44,8 +44,10 @@ struct TokenSelector {
   std::string Describe() const;
 };
 
-// The slots of the module that hold a token (initialised or not).
-absl::StatusOr<std::vector<CK_SLOT_ID>> SlotsWithTokens(const Module& module);
+// The module's slots (C_GetSlotList): only those that hold a token
+// (initialised or not) when `token_present_only`, else every slot, empty
+// readers included.
+absl::StatusOr<std::vector<CK_SLOT_ID>> ListSlots(const Module& module, bool token_present_only);
 
 // Every initialised token present in a slot of the module.
 absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& module);
