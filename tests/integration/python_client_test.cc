@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/subprocess.h"
 
@@ -22,12 +23,7 @@ constexpr char kMail[] =
     "\r\n"
     "Balance: 1,234.56 EUR.\r\n";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using fixtures::ReadFile;
 
 class PythonClientTest : public ::testing::Test {
  protected:

@@ -30,6 +30,7 @@
 #include "signet/config/v1/config.pb.h"
 #include "signet/v1/keys.grpc.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
 
@@ -229,12 +230,7 @@ constexpr char kMail[] =
     "\r\n"
     "Balance: 1,234.56 EUR.\r\n";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using fixtures::ReadFile;
 
 std::string DerOfPemCertificate(const std::string& path) {
   const std::string pem = ReadFile(path);

@@ -34,6 +34,7 @@
 #include "signet/v1/keys.grpc.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/mail_stream_call.h"
+#include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
 #include "tokens/der.h"
@@ -66,12 +67,7 @@ std::string Mail(absl::string_view body_text, absl::string_view charset = "us-as
       "Balance on 27 November: 1,234.56 EUR.\r\n");
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using fixtures::ReadFile;
 
 std::string Base64(absl::string_view data) {
   std::string encoded;

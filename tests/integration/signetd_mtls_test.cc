@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 
 namespace signet {
@@ -22,12 +23,7 @@ constexpr char kMail[] =
     "\r\n"
     "Balance: 1,234.56 EUR.\r\n";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using fixtures::ReadFile;
 
 class SignetdMtlsTest : public ::testing::Test {
  protected:

@@ -37,6 +37,7 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/read_file.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
@@ -98,12 +99,7 @@ constexpr char kConfig[] = R"pb(
   trust_anchors_file: "$DIR/ca.pem"
 )pb";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using fixtures::ReadFile;
 
 // How many commands in the card's APDU log start with `header` (hex, lower
 // case). GENERAL AUTHENTICATE is 0087 <algorithm> <key>: a chained command

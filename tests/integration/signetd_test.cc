@@ -20,6 +20,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
+#include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/subprocess.h"
 #include "tokens/der.h"
@@ -52,12 +53,7 @@ std::string Sha256(const std::string& data) {
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using fixtures::ReadFile;
 
 class SignetdTest : public ::testing::Test {
  protected:
