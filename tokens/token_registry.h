@@ -17,6 +17,10 @@ namespace signet {
 struct TokenConfig {
   std::string module_path;
   TokenOptions options;
+  // The module reaches this token through pcscd (OpenSC, ykcs11): the
+  // registry's reader events (OnReaderEvent) take it out of service the
+  // moment its card leaves and bring it back when a card is put in.
+  bool pcsc = false;
 };
 
 class TokenRegistry {
