@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "appliance/cms/limits.h"
+#include "appliance/server/token_profiles.h"
 #include "tokens/pkcs11_uri.h"
 
 namespace signet::server {
@@ -328,24 +330,55 @@ void CheckSelector(Problems& problems, const std::string& where, const Token& to
   }
 }
 
+// The module and the profile. Without a module the profile's default
+// stands in, as the path where the distribution puts it (no file is looked
+// at here).
+void CheckModule(Problems& problems, const std::string& where, const Token& token) {
+  if (token.profile() != config::v1::TOKEN_PROFILE_UNSPECIFIED &&
+      FindTokenProfile(token.profile()) == nullptr) {
+    problems.Add(where, absl::StrCat("profile ", TokenProfileName(token.profile()), " is not ",
+                                     TokenProfileNames()));
+    if (token.module().empty()) return;  // no module to check
+  }
+  if (token.module().empty() && token.profile() == config::v1::TOKEN_PROFILE_UNSPECIFIED) {
+    problems.Add(where, absl::StrCat("module is required, or a profile that names one (",
+                                     TokenProfileNames(), ")"));
+    return;
+  }
+  CheckPath(problems, where, "module", token.module(), Required::kNo);
+}
+
+// The module as written, or the first place the profile's module is
+// looked for.
+std::string ModuleIdentity(const Token& token) {
+  if (!token.module().empty()) return token.module();
+  const TokenProfileInfo* profile = FindTokenProfile(token.profile());
+  if (profile == nullptr) return "";
+  return ModulePathCandidates(*profile).front();
+}
+
 // What a token is, for finding two entries that mean the same token. A URI
 // compares as written: entries that differ only in spelling are not caught.
 std::string TokenIdentity(const Token& token) {
+  const std::string module = ModuleIdentity(token);
   switch (token.selector_case()) {
     case Token::kLabel:
-      return absl::StrCat(token.module(), "\nlabel\n", token.label());
+      return absl::StrCat(module, "\nlabel\n", token.label());
     case Token::kSerial:
-      return absl::StrCat(token.module(), "\nserial\n", token.serial());
+      return absl::StrCat(module, "\nserial\n", token.serial());
     case Token::kUri:
-      return absl::StrCat(token.module(), "\nuri\n", token.uri());
+      return absl::StrCat(module, "\nuri\n", token.uri());
     case Token::SELECTOR_NOT_SET:
       break;
   }
   return "";
 }
 
-// Returns the defined token names.
-std::set<std::string, std::less<>> CheckTokens(Problems& problems, const Config& config) {
+// The defined tokens by name, with their profile (a number, which may be
+// one the schema does not know).
+using TokenTable = std::map<std::string, int, std::less<>>;
+
+TokenTable CheckTokens(Problems& problems, const Config& config) {
   std::map<std::string, int, std::less<>> names;
   std::map<std::string, int> identities;
   for (int i = 0; i < config.tokens_size(); ++i) {
@@ -358,7 +391,7 @@ std::set<std::string, std::less<>> CheckTokens(Problems& problems, const Config&
         problems.Add(where, absl::StrCat("name is already used by tokens[", it->second, "]"));
       }
     }
-    CheckPath(problems, where, "module", token.module(), Required::kYes);
+    CheckModule(problems, where, token);
     CheckSelector(problems, where, token);
     CheckPinSource(problems, where, token);
     if (token.max_in_flight() > static_cast<std::uint32_t>(kMaxInFlightLimit)) {
@@ -377,8 +410,8 @@ std::set<std::string, std::less<>> CheckTokens(Problems& problems, const Config&
       }
     }
   }
-  std::set<std::string, std::less<>> defined;
-  for (const auto& [name, index] : names) defined.insert(name);
+  TokenTable defined;
+  for (const auto& [name, index] : names) defined.emplace(name, config.tokens(index).profile());
   return defined;
 }
 
@@ -442,8 +475,38 @@ void CheckSenderAddresses(Problems& problems, const std::string& where, const Ke
   }
 }
 
-KeyTable CheckKeys(Problems& problems, const Config& config,
-                   const std::set<std::string, std::less<>>& tokens) {
+// A key named by its PIV slot: the slot must be one, and its token must have
+// a PIV profile, whose module decides the CKA_ID. Returns the object's
+// identity ("id\n<hex>"), or "" when that cannot be known.
+std::string CheckPivSlot(Problems& problems, const std::string& where, const Key& key,
+                         const TokenTable& tokens) {
+  const std::optional<std::uint8_t> slot = ParsePivSlot(key.piv_slot());
+  if (!slot) {
+    problems.Add(where, absl::StrCat("piv_slot ", Quote(key.piv_slot()), " is not a PIV key slot (",
+                                     kPivSlotNames, ")"));
+  }
+  auto token = tokens.find(key.token());
+  if (token == tokens.end()) return "";  // reported already
+  const TokenProfileInfo* profile = FindTokenProfile(token->second);
+  if (profile == nullptr && token->second != config::v1::TOKEN_PROFILE_UNSPECIFIED) {
+    return "";  // an unknown profile is reported under tokens
+  }
+  if (profile == nullptr || !profile->piv) {
+    problems.Add(
+        where,
+        absl::StrCat("piv_slot needs a token with a PIV profile (",
+                     TokenProfileNames(/*piv_only=*/true), "); token ", Quote(key.token()),
+                     profile == nullptr ? " has no profile"
+                                        : absl::StrCat(" is ", TokenProfileName(token->second))));
+    return "";
+  }
+  if (!slot) return "";
+  std::optional<std::string> id = PivSlotKeyId(profile->profile, *slot);
+  if (!id) return "";
+  return absl::StrCat("id\n", absl::BytesToHexString(*id));
+}
+
+KeyTable CheckKeys(Problems& problems, const Config& config, const TokenTable& tokens) {
   KeyTable keys;
   std::map<std::string, int> objects;
   for (int i = 0; i < config.keys_size(); ++i) {
@@ -476,8 +539,11 @@ KeyTable CheckKeys(Problems& problems, const Config& config,
         }
         object = absl::StrCat("id\n", absl::AsciiStrToLower(key.id_hex()));
         break;
+      case Key::kPivSlot:
+        object = CheckPivSlot(problems, where, key, tokens);
+        break;
       case Key::OBJECT_NOT_SET:
-        problems.Add(where, "label or id_hex is required");
+        problems.Add(where, "label, id_hex or piv_slot is required");
         break;
     }
     // One token object under two names would be a signing key and a
@@ -750,7 +816,7 @@ void CheckAudit(Problems& problems, const Config& config, const KeyTable& keys) 
 absl::Status ValidateConfig(const Config& config) {
   Problems problems;
   CheckListeners(problems, config);
-  const std::set<std::string, std::less<>> tokens = CheckTokens(problems, config);
+  const TokenTable tokens = CheckTokens(problems, config);
   const KeyTable keys = CheckKeys(problems, config, tokens);
   CheckCallers(problems, config, keys);
   CheckLimits(problems, config.limits());
@@ -762,7 +828,10 @@ absl::Status ValidateConfig(const Config& config) {
 int DefaultMaxInFlight() { return kDefaultMaxInFlight; }
 
 int EffectiveMaxInFlight(const Token& token) {
-  if (token.max_in_flight() == 0) return kDefaultMaxInFlight;
+  if (token.max_in_flight() == 0) {
+    const TokenProfileInfo* profile = FindTokenProfile(token.profile());
+    return profile != nullptr ? profile->max_in_flight : kDefaultMaxInFlight;
+  }
   return static_cast<int>(std::min<std::uint32_t>(token.max_in_flight(), kMaxInFlightLimit));
 }
 

@@ -23,8 +23,9 @@ namespace signet::server {
 // in a message: a PIN typed where a PIN file belongs must not reach a log.
 absl::Status ValidateConfig(const config::v1::Config& config);
 
-// Token.max_in_flight when the config says 0. A small number that any token
-// handles; network HSMs are configured higher, smartcards to 1.
+// Token.max_in_flight when the config says 0 and the token has no profile.
+// A small number that any token handles; network HSMs are configured
+// higher, smartcards to 1 (a token profile's default).
 int DefaultMaxInFlight();
 // Upper bound of Token.max_in_flight: each operation in flight holds a
 // session and a worker thread.
@@ -34,8 +35,9 @@ inline constexpr int kMaxInFlightLimit = 256;
 inline constexpr int kDefaultQueuePerInFlight = 16;
 inline constexpr int kMaxQueueLimit = 65536;
 
-// A token's operations in flight and queue length with the defaults applied
-// (the token must have passed ValidateConfig).
+// A token's operations in flight and queue length with the defaults applied,
+// its profile's included (the token must have passed ValidateConfig).
+// The module path and pcsc with their defaults: token_profiles.h.
 int EffectiveMaxInFlight(const config::v1::Token& token);
 int EffectiveMaxQueue(const config::v1::Token& token);
 

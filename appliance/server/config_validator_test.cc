@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "appliance/server/config_loader.h"
+#include "appliance/server/token_profiles.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -97,6 +99,27 @@ void ExpectProblem(const Config& config, const std::string& problem) {
   EXPECT_THAT(Problems(config), ElementsAre(problem));
 }
 
+// Adds tokens[2] "card", a smartcard with `profile` and no module, and
+// returns it.
+config::v1::Token* AddCard(Config& config, config::v1::TokenProfile profile) {
+  config::v1::Token* card = config.add_tokens();
+  card->set_name("card");
+  card->set_profile(profile);
+  card->set_serial("0123456789");
+  card->mutable_pin()->set_file("/etc/signet/card.pin");
+  return card;
+}
+
+// Adds keys[3] "card-key", a decryption key in `piv_slot` of `token`.
+config::v1::Key* AddPivKey(Config& config, const std::string& token, const std::string& piv_slot) {
+  config::v1::Key* key = config.add_keys();
+  key->set_name("card-key");
+  key->set_token(token);
+  key->set_piv_slot(piv_slot);
+  key->set_purpose(config::v1::DECRYPT);
+  return key;
+}
+
 TEST(ValidateConfigTest, ValidConfigPasses) { EXPECT_THAT(Problems(Valid()), IsEmpty()); }
 
 TEST(ValidateConfigTest, ReportsEveryProblem) {
@@ -106,7 +129,8 @@ TEST(ValidateConfigTest, ReportsEveryProblem) {
   config.mutable_callers(1)->mutable_grants(0)->set_keys(0, "nope");
   config.mutable_audit()->set_path("audit.log");
   EXPECT_THAT(Problems(config),
-              ElementsAre("tokens[1] \"hsm-b\": module is required",
+              ElementsAre("tokens[1] \"hsm-b\": module is required, or a profile that names "
+                          "one (OPENSC_PIV, OPENSC_PKCS15 or YKCS11)",
                           "keys[0] \"bank-signing\": token \"hsm-c\" is not defined",
                           "callers[1] \"mx-in\": grants[0]: key \"nope\" is not defined",
                           "audit: path \"audit.log\" is not an absolute path"));
@@ -238,9 +262,161 @@ TEST(ValidateConfigTest, TokenNamesAreUnique) {
 TEST(ValidateConfigTest, TokenModule) {
   Config config = Valid();
   config.mutable_tokens(0)->clear_module();
-  ExpectProblem(config, "tokens[0] \"hsm-a\": module is required");
+  ExpectProblem(config,
+                "tokens[0] \"hsm-a\": module is required, or a profile that names one "
+                "(OPENSC_PIV, OPENSC_PKCS15 or YKCS11)");
   config.mutable_tokens(0)->set_module("libsofthsm2.so");
   ExpectProblem(config, "tokens[0] \"hsm-a\": module \"libsofthsm2.so\" is not an absolute path");
+}
+
+// --- token profiles ------------------------------------------------------------
+
+TEST(ValidateConfigTest, AProfileNamesTheModule) {
+  Config config = Valid();
+  for (auto profile : {config::v1::OPENSC_PIV, config::v1::OPENSC_PKCS15, config::v1::YKCS11}) {
+    config.mutable_tokens(0)->clear_module();
+    config.mutable_tokens(0)->set_profile(profile);
+    EXPECT_THAT(Problems(config), IsEmpty()) << TokenProfileName(profile);
+    // A module given beside the profile is used instead of the default,
+    // and checked as any module.
+    config.mutable_tokens(0)->set_module("/opt/opensc/lib/opensc-pkcs11.so");
+    EXPECT_THAT(Problems(config), IsEmpty());
+    config.mutable_tokens(0)->set_module("opensc-pkcs11.so");
+    ExpectProblem(config,
+                  "tokens[0] \"hsm-a\": module \"opensc-pkcs11.so\" is not an absolute path");
+  }
+}
+
+TEST(ValidateConfigTest, UnknownProfile) {
+  Config config = Valid();
+  // proto3 enums are open: a number the schema does not know parses.
+  config.mutable_tokens(0)->set_profile(static_cast<config::v1::TokenProfile>(7));
+  ExpectProblem(config,
+                "tokens[0] \"hsm-a\": profile 7 is not OPENSC_PIV, OPENSC_PKCS15 or YKCS11");
+  // Without a module only the profile is wrong: it was meant to name one.
+  config.mutable_tokens(0)->clear_module();
+  ExpectProblem(config,
+                "tokens[0] \"hsm-a\": profile 7 is not OPENSC_PIV, OPENSC_PKCS15 or YKCS11");
+}
+
+TEST(ValidateConfigTest, PcscNeedsNoProfile) {
+  Config config = Valid();
+  config.mutable_tokens(0)->set_pcsc(true);
+  EXPECT_THAT(Problems(config), IsEmpty());
+  EXPECT_TRUE(EffectivePcsc(config.tokens(0)));
+  EXPECT_FALSE(EffectivePcsc(config.tokens(1)));
+}
+
+TEST(ValidateConfigTest, ACardDoesOneOperationAtATime) {
+  Config config = Valid();
+  config::v1::Token* card = AddCard(config, config::v1::YKCS11);
+  EXPECT_THAT(Problems(config), IsEmpty());
+  EXPECT_EQ(EffectiveMaxInFlight(*card), 1);
+  EXPECT_EQ(EffectiveMaxQueue(*card), 16);
+  EXPECT_TRUE(EffectivePcsc(*card));
+  // What the config says still goes.
+  card->set_max_in_flight(2);
+  EXPECT_EQ(EffectiveMaxInFlight(*card), 2);
+  EXPECT_EQ(EffectiveMaxQueue(*card), 32);
+}
+
+TEST(ValidateConfigTest, SameCardTwice) {
+  Config config = Valid();
+  AddCard(config, config::v1::OPENSC_PIV);
+  AddCard(config, config::v1::OPENSC_PIV)->set_name("card-2");
+  ExpectProblem(config,
+                "tokens[3] \"card-2\": selects the same token of the same module as tokens[2]");
+  // PIV and PKCS#15 are both OpenSC's module.
+  config.mutable_tokens(3)->set_profile(config::v1::OPENSC_PKCS15);
+  ExpectProblem(config,
+                "tokens[3] \"card-2\": selects the same token of the same module as tokens[2]");
+  // ... and the default is where the module is looked for first.
+  config.mutable_tokens(3)->set_module(
+      ModulePathCandidates(*FindTokenProfile(config::v1::OPENSC_PIV)).front());
+  ExpectProblem(config,
+                "tokens[3] \"card-2\": selects the same token of the same module as tokens[2]");
+  // ykcs11 is another module.
+  config.mutable_tokens(3)->clear_module();
+  config.mutable_tokens(3)->set_profile(config::v1::YKCS11);
+  EXPECT_THAT(Problems(config), IsEmpty());
+}
+
+TEST(ValidateConfigTest, PivSlot) {
+  for (auto profile : {config::v1::OPENSC_PIV, config::v1::YKCS11}) {
+    Config config = Valid();
+    AddCard(config, profile);
+    config::v1::Key* key = AddPivKey(config, "card", "9d");
+    EXPECT_THAT(Problems(config), IsEmpty()) << TokenProfileName(profile);
+    for (const char* slot : {"9A", "9c", "9E", "82", "8a", "95"}) {
+      key->set_piv_slot(slot);
+      EXPECT_THAT(Problems(config), IsEmpty()) << slot;
+    }
+    for (const char* bad : {"", "9B", "F9", "0x9A", "01", "96"}) {
+      key->set_piv_slot(bad);
+      ExpectProblem(config, absl::StrCat("keys[3] \"card-key\": piv_slot \"", bad,
+                                         "\" is not a PIV key slot (9A, 9C, 9D, 9E or 82 to 95)"));
+    }
+  }
+}
+
+TEST(ValidateConfigTest, PivSlotNeedsAPivProfile) {
+  Config config = Valid();
+  AddPivKey(config, "hsm-a", "9A");
+  ExpectProblem(config,
+                "keys[3] \"card-key\": piv_slot needs a token with a PIV profile (OPENSC_PIV or "
+                "YKCS11); token \"hsm-a\" has no profile");
+
+  config = Valid();
+  AddCard(config, config::v1::OPENSC_PKCS15);
+  AddPivKey(config, "card", "9A");
+  ExpectProblem(config,
+                "keys[3] \"card-key\": piv_slot needs a token with a PIV profile (OPENSC_PIV or "
+                "YKCS11); token \"card\" is OPENSC_PKCS15");
+
+  // A bad slot on the wrong token: both.
+  config.mutable_keys(3)->set_piv_slot("9B");
+  EXPECT_THAT(Problems(config),
+              ElementsAre(HasSubstr("piv_slot \"9B\" is not a PIV key slot"),
+                          HasSubstr("piv_slot needs a token with a PIV profile")));
+
+  // A profile the schema does not know is the token's problem only.
+  config.mutable_keys(3)->set_piv_slot("9A");
+  config.mutable_tokens(2)->set_profile(static_cast<config::v1::TokenProfile>(7));
+  ExpectProblem(config, "tokens[2] \"card\": profile 7 is not OPENSC_PIV, OPENSC_PKCS15 or YKCS11");
+}
+
+// A slot and an id can name the same key; which id a slot has depends on
+// the module.
+TEST(ValidateConfigTest, PivSlotAndIdOfOneKey) {
+  Config config = Valid();
+  AddCard(config, config::v1::OPENSC_PIV);
+  AddPivKey(config, "card", "9c");
+  config::v1::Key* by_id = config.add_keys();
+  by_id->set_name("card-key-2");
+  by_id->set_token("card");
+  by_id->set_id_hex("02");
+  by_id->set_purpose(config::v1::SIGN);
+  ExpectProblem(config,
+                "keys[4] \"card-key-2\": names the same token object as keys[3] \"card-key\"");
+
+  config.mutable_keys(3)->set_piv_slot("87");
+  by_id->set_id_hex("10");
+  ExpectProblem(config,
+                "keys[4] \"card-key-2\": names the same token object as keys[3] \"card-key\"");
+  by_id->set_id_hex("0A");
+  EXPECT_THAT(Problems(config), IsEmpty());
+
+  config.mutable_tokens(2)->set_profile(config::v1::YKCS11);
+  ExpectProblem(config,
+                "keys[4] \"card-key-2\": names the same token object as keys[3] \"card-key\"");
+  by_id->set_id_hex("10");
+  EXPECT_THAT(Problems(config), IsEmpty());
+
+  // Two keys in one slot, written differently.
+  by_id->set_piv_slot("9D");
+  config.mutable_keys(3)->set_piv_slot("9d");
+  ExpectProblem(config,
+                "keys[4] \"card-key-2\": names the same token object as keys[3] \"card-key\"");
 }
 
 TEST(ValidateConfigTest, TokenSelector) {
@@ -388,7 +564,7 @@ TEST(ValidateConfigTest, KeyToken) {
 TEST(ValidateConfigTest, KeyObject) {
   Config config = Valid();
   config.mutable_keys(1)->clear_object();
-  ExpectProblem(config, "keys[1] \"bank-decryption\": label or id_hex is required");
+  ExpectProblem(config, "keys[1] \"bank-decryption\": label, id_hex or piv_slot is required");
   config.mutable_keys(1)->set_label("");
   ExpectProblem(config, "keys[1] \"bank-decryption\": label is empty");
   for (const char* bad : {"", "abc", "0g", "0x01", "01 02"}) {
@@ -754,8 +930,15 @@ TEST(ExampleConfigsTest, PersonalUsbUsesOpenScOneAtATimeOnAUnixSocket) {
       LoadConfig(absl::StrCat(SIGNET_SOURCE_DIR, "/firmware-config/personal-usb.textproto"));
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_THAT(config->tokens(), SizeIs(1));
-  EXPECT_EQ(config->tokens(0).module(), "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so");
+  // The OpenSC PIV profile: its module, one operation at a time, the card
+  // watched through pcscd, keys named by PIV slot.
+  EXPECT_EQ(config->tokens(0).profile(), config::v1::OPENSC_PIV);
+  EXPECT_TRUE(absl::EndsWith(EffectiveModulePath(config->tokens(0)), "/opensc-pkcs11.so"));
   EXPECT_EQ(EffectiveMaxInFlight(config->tokens(0)), 1);
+  EXPECT_TRUE(EffectivePcsc(config->tokens(0)));
+  for (const config::v1::Key& key : config->keys()) {
+    EXPECT_EQ(key.object_case(), config::v1::Key::kPivSlot) << key.name();
+  }
   for (const config::v1::Listener& listener : config->listeners()) {
     EXPECT_TRUE(listener.has_unix());
   }

@@ -4,13 +4,17 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <system_error>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/server/config_validator.h"
+#include "appliance/server/token_profiles.h"
 #include "tokens/key_locator.h"
 #include "tokens/key_policy.h"
 #include "tokens/pin_source.h"
@@ -47,6 +51,50 @@ absl::StatusOr<TokenSelector> SelectorOf(const config::v1::Token& token) {
       break;
   }
   return absl::InvalidArgumentError(absl::StrCat("token '", token.name(), "' has no selector"));
+}
+
+// A module that the token's profile named and that is not installed: the
+// error says which package puts it there.
+absl::Status ExplainMissingModule(const config::v1::Token& token, const std::string& module_path,
+                                  absl::Status status) {
+  const TokenProfileInfo* profile = FindTokenProfile(token.profile());
+  std::error_code ec;
+  if (!token.module().empty() || profile == nullptr || std::filesystem::exists(module_path, ec)) {
+    return status;
+  }
+  return absl::Status(
+      status.code(),
+      absl::StrCat(status.message(), " (token '", token.name(), "': the module of profile ",
+                   TokenProfileName(profile->profile), "; install the package ", profile->package,
+                   " or give the token a module)"));
+}
+
+// The key's object on its token. A PIV slot is the CKA_ID that the module
+// of the token's profile gives the key in that slot.
+absl::StatusOr<KeySelector> KeySelectorOf(const config::v1::Config& config,
+                                          const config::v1::Key& key) {
+  switch (key.object_case()) {
+    case config::v1::Key::kLabel:
+      return KeySelector::ByLabel(key.label());
+    case config::v1::Key::kIdHex:
+      return KeySelector::ById(absl::HexStringToBytes(key.id_hex()));
+    case config::v1::Key::kPivSlot: {
+      config::v1::TokenProfile profile = config::v1::TOKEN_PROFILE_UNSPECIFIED;
+      for (const config::v1::Token& token : config.tokens()) {
+        if (token.name() == key.token()) profile = token.profile();
+      }
+      const std::optional<std::uint8_t> slot = ParsePivSlot(key.piv_slot());
+      std::optional<std::string> id = slot ? PivSlotKeyId(profile, *slot) : std::nullopt;
+      if (!id) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "key '", key.name(), "': piv_slot needs a PIV key slot on a token with a PIV profile"));
+      }
+      return KeySelector::ById(*std::move(id));
+    }
+    case config::v1::Key::OBJECT_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("key '", key.name(), "' names no object"));
 }
 
 absl::StatusOr<std::vector<X509Ptr>> ReadChain(const std::string& path) {
@@ -95,7 +143,12 @@ KeyRegistry::~KeyRegistry() {
 absl::Status KeyRegistry::OpenTokens() {
   for (const config::v1::Token& token : config_.tokens()) {
     TokenConfig token_config;
-    token_config.module_path = token.module();
+    // The module, or the one its profile names where the distribution puts
+    // it; a profile's cards are reached through pcscd and do one operation
+    // at a time (token_profiles.h).
+    const std::string module_path = EffectiveModulePath(token);
+    token_config.module_path = module_path;
+    token_config.pcsc = EffectivePcsc(token);
     token_config.options.name = token.name();
     absl::StatusOr<TokenSelector> selector = SelectorOf(token);
     if (!selector.ok()) return selector.status();
@@ -105,7 +158,7 @@ absl::Status KeyRegistry::OpenTokens() {
     token_config.options.pin_source = *pin;
     token_config.options.max_in_flight = EffectiveMaxInFlight(token);
     absl::StatusOr<std::shared_ptr<Token>> added = tokens_.Add(std::move(token_config));
-    if (!added.ok()) return added.status();
+    if (!added.ok()) return ExplainMissingModule(token, module_path, added.status());
   }
   return absl::OkStatus();
 }
@@ -157,13 +210,12 @@ absl::StatusOr<std::shared_ptr<TokenKey>> KeyRegistry::Resolve(absl::string_view
 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Load(const config::v1::Key& key) {
   absl::StatusOr<std::shared_ptr<Token>> token = tokens_.Get(key.token());
   if (!token.ok()) return token.status();
-  const KeySelector selector = key.object_case() == config::v1::Key::kIdHex
-                                   ? KeySelector::ById(absl::HexStringToBytes(key.id_hex()))
-                                   : KeySelector::ByLabel(key.label());
+  absl::StatusOr<KeySelector> selector = KeySelectorOf(config_, key);
+  if (!selector.ok()) return selector.status();
   KeyPolicy policy;
   policy.allow_imported_keys = key.allow_imported();
   absl::StatusOr<std::shared_ptr<TokenKey>> token_key =
-      TokenKey::Load(*token, selector, policy, absl::Now() + kLoadTimeout);
+      TokenKey::Load(*token, *selector, policy, absl::Now() + kLoadTimeout);
   if (!token_key.ok()) return token_key.status();
   {
     std::lock_guard<std::mutex> lock(token_keys_mutex_);
