@@ -27,6 +27,7 @@ const std::vector<CK_ATTRIBUTE_TYPE>& PrivateKeyAttributeTypes() {
                                                                 CKA_ALWAYS_SENSITIVE,
                                                                 CKA_EXTRACTABLE,
                                                                 CKA_NEVER_EXTRACTABLE,
+                                                                CKA_ALWAYS_AUTHENTICATE,
                                                                 CKA_MODULUS,
                                                                 CKA_PUBLIC_EXPONENT,
                                                                 CKA_EC_PARAMS};
@@ -155,6 +156,8 @@ absl::StatusOr<LocatedKey> LocateKey(const Module& module, CK_SESSION_HANDLE ses
       .always_sensitive = flag(CKA_ALWAYS_SENSITIVE, false),
       .extractable = flag(CKA_EXTRACTABLE, true),
       .never_extractable = flag(CKA_NEVER_EXTRACTABLE, false),
+      // Absent (a module older than PKCS#11 2.20): no per-operation login.
+      .always_authenticate = flag(CKA_ALWAYS_AUTHENTICATE, false),
   };
 
   absl::StatusOr<X509Ptr> certificate = ReadCertificate(module, session, key.id);

@@ -33,6 +33,10 @@ struct KeyAttributes {
   bool always_sensitive = false;
   bool extractable = true;
   bool never_extractable = false;
+  // CKA_ALWAYS_AUTHENTICATE: the token wants the PIN again right before each
+  // operation with the key (C_Login with CKU_CONTEXT_SPECIFIC between the
+  // operation's init and its call), e.g. the PIV digital signature key.
+  bool always_authenticate = false;
 };
 
 struct LocatedKey {

@@ -49,7 +49,7 @@ Token::Token(std::shared_ptr<Module> module, TokenOptions options)
     : module_(std::move(module)),
       options_(std::move(options)),
       pool_(
-          options_.max_in_flight, [this] { return OpenSession(); },
+          options_.max_in_flight, [this] { return OpenPooledSession(); },
           [this](CK_SESSION_HANDLE session) { CloseSession(session); }),
       module_generation_(module_->init_generation()) {}
 
@@ -72,6 +72,16 @@ absl::StatusOr<CK_SESSION_HANDLE> Token::OpenSession() {
     return login;
   }
   return session;
+}
+
+absl::StatusOr<CK_SESSION_HANDLE> Token::OpenPooledSession() {
+  {
+    // A caller that waited for a session while the card was pulled fails
+    // now, without asking a module that has nothing to offer.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ == TokenState::kAbsent) return NotReadyError();
+  }
+  return OpenSession();
 }
 
 void Token::CloseSession(CK_SESSION_HANDLE session) {
@@ -256,8 +266,10 @@ void Token::EnterRecovery(uint64_t epoch, std::string reason) {
 absl::Status Token::Recover(bool rate_limited) {
   std::lock_guard<std::mutex> recovery_lock(recovery_mutex_);
   const absl::Time now = absl::Now();
+  uint64_t absences;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    absences = absence_count_;
     if (state_ == TokenState::kReady || state_ == TokenState::kLockedOut) return NotReadyError();
     // Only failed attempts hold the next one back: a token that came back
     // is re-opened at once after its next fault, a dead one is not hammered.
@@ -272,26 +284,27 @@ absl::Status Token::Recover(bool rate_limited) {
 
   absl::StatusOr<TokenDescription> found = FindOnModule();
   if (!found.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
     if (absl::IsNotFound(found.status())) {
-      state_ = TokenState::kAbsent;
-      detail_ =
-          absl::StrCat("token '", name(), "' is not present (", found.status().message(), ")");
-    } else {
-      state_ = TokenState::kRecovering;
-      detail_ = absl::StrCat("token '", name(), "' cannot be reached: ", found.status().message());
+      if (absl::StatusOr<TokenDescription> other = FindAnotherCard(); other.ok()) {
+        return SetAbsent(absl::StrCat(
+            "token '", name(), "' is not present: the token in its place has serial ",
+            other->serial, ", not ", PinnedSerial(),
+            " as when it was first opened; it is not used and no PIN is presented to it (put "
+            "the original back, or restart the appliance to take the new one)"));
+      }
+      return SetAbsent(
+          absl::StrCat("token '", name(), "' is not present (", found.status().message(), ")"));
     }
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_ = TokenState::kRecovering;
+    detail_ = absl::StrCat("token '", name(), "' cannot be reached: ", found.status().message());
     return MarkRetryable(absl::UnavailableError(detail_));
   }
   module_->set_suspect(false);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!description_.serial.empty() && description_.serial != found->serial) {
-      Log(LogLevel::kWarning,
-          absl::StrCat("token '", name(), "' was replaced: serial ", description_.serial,
-                       " is now ", found->serial, "; its keys are checked before use"));
-    }
     description_ = *found;
+    if (pinned_serial_.empty()) pinned_serial_ = found->serial;
   }
 
   // A probe session: proves the token answers and logs it in. It stays open
@@ -305,6 +318,14 @@ absl::Status Token::Recover(bool rate_limited) {
     detail_ =
         absl::StrCat("token '", name(), "' could not be re-opened: ", probe.status().message());
     return MarkRetryable(absl::UnavailableError(detail_));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (absence_count_ != absences) {
+      // The card left while it was being opened: the probe went with it
+      // (forgotten, like every session of a card that left).
+      return MarkRetryable(absl::UnavailableError(detail_));
+    }
   }
   // Sessions from before are of no use now, even those that looked healthy.
   pool_.Invalidate(pool_.epoch());
@@ -322,12 +343,65 @@ absl::Status Token::Recover(bool rate_limited) {
   return absl::OkStatus();
 }
 
+absl::Status Token::SetAbsent(std::string detail) {
+  bool changed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ == TokenState::kLockedOut) return NotReadyError();
+    changed = detail != detail_;
+    state_ = TokenState::kAbsent;
+    detail_ = detail;
+  }
+  // Said once, not at every retry.
+  if (changed) Log(LogLevel::kWarning, detail);
+  return MarkRetryable(absl::UnavailableError(detail));
+}
+
+void Token::MarkAbsent(absl::string_view reason) {
+  pool_.Forget();
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  std::string message;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++absence_count_;
+    if (state_ == TokenState::kLockedOut) return;
+    const bool was_absent = state_ == TokenState::kAbsent;
+    state_ = TokenState::kAbsent;
+    detail_ = absl::StrCat("token '", name(), "' is not present: ", reason);
+    // Until a rescan finds the card again, callers fail at once instead of
+    // each searching the module for it.
+    last_failed_recovery_ = absl::Now();
+    if (!was_absent) message = detail_;
+  }
+  if (!message.empty()) Log(LogLevel::kWarning, message);
+}
+
+TokenSelector Token::CurrentSelector() const {
+  TokenSelector selector = options_.selector;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!selector.serial && !pinned_serial_.empty()) selector.serial = pinned_serial_;
+  return selector;
+}
+
+std::string Token::PinnedSerial() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pinned_serial_;
+}
+
+absl::StatusOr<TokenDescription> Token::FindAnotherCard() {
+  if (options_.selector.serial || PinnedSerial().empty()) {
+    return absl::NotFoundError("the selector names the serial");
+  }
+  return FindToken(*module_, options_.selector);
+}
+
 absl::StatusOr<TokenDescription> Token::FindOnModule() {
   if (module_->suspect()) {
     (void)module_->Reinitialize(module_generation_.load());
     SyncWithModule();
   }
-  absl::StatusOr<TokenDescription> found = FindToken(*module_, options_.selector);
+  const TokenSelector selector = CurrentSelector();
+  absl::StatusOr<TokenDescription> found = FindToken(*module_, selector);
   std::optional<CK_RV> rv = CkRvOf(found.status());
   if (!found.ok() && rv &&
       (*rv == CKR_DEVICE_ERROR || *rv == CKR_GENERAL_ERROR ||
@@ -340,7 +414,7 @@ absl::StatusOr<TokenDescription> Token::FindOnModule() {
     module_->set_suspect(true);
     if (absl::Status s = module_->Reinitialize(module_generation_.load()); !s.ok()) return s;
     SyncWithModule();
-    found = FindToken(*module_, options_.selector);
+    found = FindToken(*module_, selector);
   }
   return found;
 }

@@ -80,9 +80,23 @@ class Token {
   // (it carries the CK_RV); other statuses pass through unchanged.
   absl::Status ReportFailure(SessionLease& lease, absl::Status status);
 
+  // For a key with CKA_ALWAYS_AUTHENTICATE, between C_*Init and the
+  // operation on `lease`: presents the PIN again (C_Login, CKU_CONTEXT_SPECIFIC).
+  // A rejected PIN locks the token out as at login. On failure the session is
+  // marked broken. Defined in token_context_login.cc.
+  absl::Status LoginForOperation(SessionLease& lease);
+
   // Tries to bring a token that is absent or recovering back now, ignoring
   // the recovery interval (an operator's or the registry's rescan).
   absl::Status Rescan();
+
+  // The token's card left its reader (the PC/SC reader monitor said so), or
+  // its reader or pcscd went away. Every session is forgotten, not closed:
+  // the module dropped them with the card, and an old handle number may
+  // already name a session on the next card. Calls waiting for a session
+  // fail at once with UNAVAILABLE, and the token stays absent until a rescan
+  // finds it again. A locked-out token stays locked out.
+  void MarkAbsent(absl::string_view reason);
 
   // The operator's answer to a lockout (after fixing the PIN source, or
   // unlocking the token): allows one login attempt again.
@@ -104,12 +118,22 @@ class Token {
   absl::Status LoginIfNeeded(CK_SESSION_HANDLE session);
   absl::Status LockOut(std::string reason, std::optional<CK_RV> rv);
   absl::Status Recover(bool rate_limited);
+  // Opens a session for the pool; fails fast while the token is absent.
+  absl::StatusOr<CK_SESSION_HANDLE> OpenPooledSession();
+  // Records that the token is not there (or not this card); logs it once.
+  absl::Status SetAbsent(std::string detail);
   absl::Status NotReadyError() const;  // requires mutex_
   void EnterRecovery(uint64_t epoch, std::string reason);
   // Catches up with a re-initialisation of the module (by this token or
   // another one on the same module): every session is forgotten.
   void SyncWithModule();
   absl::StatusOr<TokenDescription> FindOnModule();
+  // The configured selector, narrowed to the pinned serial.
+  TokenSelector CurrentSelector() const;
+  std::string PinnedSerial() const;
+  // A token the configured selector matches but the pinned serial does not:
+  // another card in this one's place. NOT_FOUND when there is none.
+  absl::StatusOr<TokenDescription> FindAnotherCard();
 
   const std::shared_ptr<Module> module_;
   const TokenOptions options_;
@@ -122,6 +146,14 @@ class Token {
   TokenState state_ = TokenState::kAbsent;
   std::string detail_;
   TokenDescription description_;
+  // The serial of the first token the selector found. A selector without a
+  // serial (a label, say) also matches another card put in the same reader;
+  // that card is never used in this one's place, and no PIN is presented
+  // to it. Empty until found, and for tokens that report no serial.
+  std::string pinned_serial_;
+  // Counts MarkAbsent calls, so that a recovery that raced with a removal
+  // does not declare the token ready.
+  uint64_t absence_count_ = 0;
   bool force_login_ = false;
   // An operator cleared a lockout: one login may ignore the token's PIN
   // warnings (a token keeps CKF_USER_PIN_COUNT_LOW until a login succeeds).

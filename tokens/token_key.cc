@@ -9,6 +9,7 @@
 #include "tokens/oaep.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
+#include "tokens/signature_check.h"
 #include "tokens/signature_encoding.h"
 
 namespace signet {
@@ -86,6 +87,12 @@ absl::StatusOr<std::shared_ptr<TokenKey>> TokenKey::Load(std::shared_ptr<Token> 
   key->type_ = located->type;
   key->attributes_ = located->attributes;
   key->imported_ = !*born_on_token;
+  if (key->attributes_.always_authenticate) {
+    Log(LogLevel::kInfo,
+        absl::StrCat("key ", description,
+                     " is CKA_ALWAYS_AUTHENTICATE: its token's PIN is presented before every "
+                     "operation with it"));
+  }
   key->public_key_ = std::move(located->public_key);
   key->certificate_ = std::move(located->certificate);
   key->handle_.store(located->handle);
@@ -168,6 +175,7 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
   std::string data;
   CK_MECHANISM mechanism{};
   CK_RSA_PKCS_PSS_PARAMS pss{};
+  SignatureCheck check{.scheme = options.scheme, .hash = options.hash};
   switch (options.scheme) {
     case SignatureScheme::kRsaPkcs1: {
       absl::StatusOr<std::string> info = EncodeDigestInfo(options.hash, digest);
@@ -189,6 +197,7 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
       pss.mgf = Mgf1(options.hash);
       pss.sLen = static_cast<CK_ULONG>(salt);
       mechanism = CK_MECHANISM{CKM_RSA_PKCS_PSS, &pss, sizeof(pss)};
+      check.pss_salt_length = salt;
       data = std::string(digest);
       break;
     }
@@ -204,8 +213,17 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
   if (!handle.ok()) return token_->ReportFailure(*lease, handle.status());
 
   const Module& module = token_->module();
+  std::unique_lock<std::mutex> per_operation_login;
+  if (attributes_.always_authenticate) {
+    per_operation_login = std::unique_lock<std::mutex>(always_authenticate_mutex_);
+  }
   CK_RV rv = SIGNET_P11(module, SignInit, lease->handle(), &mechanism, *handle);
   if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_SignInit", rv);
+  if (attributes_.always_authenticate) {
+    if (absl::Status login = token_->LoginForOperation(*lease); !login.ok()) {
+      return token_->ReportFailure(*lease, std::move(login));
+    }
+  }
 
   // Sized from the key, so the steady state needs no length query.
   CK_ULONG length = type_ == KeyType::kRsa
@@ -215,9 +233,35 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
   rv = SIGNET_P11(module, Sign, lease->handle(), reinterpret_cast<CK_BYTE*>(data.data()),
                   static_cast<CK_ULONG>(data.size()), reinterpret_cast<CK_BYTE*>(signature.data()),
                   &length);
+  if (per_operation_login.owns_lock()) per_operation_login.unlock();
   if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_Sign", rv);
   signature.resize(length);
-  if (type_ == KeyType::kEc) return EcdsaRawToDer(signature);
+  if (type_ == KeyType::kEc) {
+    absl::StatusOr<std::string> der = EcdsaRawToDer(signature);
+    if (!der.ok()) return der.status();
+    signature = *std::move(der);
+  }
+
+  // Never release a signature that does not verify: it may come from another
+  // card in the reader, or from a faulty RSA-CRT computation, which gives the
+  // private key away to anyone holding the signature and the public key.
+  absl::StatusOr<bool> verified = SignatureVerifies(public_key_.get(), check, digest, signature);
+  if (!verified.ok()) {
+    return absl::InternalError(absl::StrCat("cannot check the signature of key ", Describe(),
+                                            " before releasing it: ", verified.status().message()));
+  }
+  if (!*verified) {
+    const std::string message = absl::StrCat(
+        "the token produced an ", SchemeName(options.scheme),
+        " signature that does not verify with the public key of key ", Describe(),
+        " (was the card replaced, or is the token faulty?); the signature was discarded and the "
+        "token is re-opened, its keys checked again");
+    Log(LogLevel::kError, message);
+    // A token fault: the session is dropped and the token recovers, so the
+    // next use finds the key again and checks it against its public key.
+    (void)token_->ReportFailure(*lease, AttachCkRv(absl::InternalError(message), CKR_DEVICE_ERROR));
+    return absl::InternalError(message);
+  }
   return signature;
 }
 
@@ -255,6 +299,10 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
   absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(*lease);
   if (!handle.ok()) return token_->ReportFailure(*lease, handle.status());
   const Module& module = token_->module();
+  std::unique_lock<std::mutex> per_operation_login;
+  if (attributes_.always_authenticate) {
+    per_operation_login = std::unique_lock<std::mutex>(always_authenticate_mutex_);
+  }
   CK_RV rv = SIGNET_P11(module, DecryptInit, lease->handle(), &mechanism, *handle);
   if (oaep_sha256 && !unpad_oaep_here &&
       (rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID ||
@@ -272,6 +320,11 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
     rv = SIGNET_P11(module, DecryptInit, lease->handle(), &mechanism, *handle);
   }
   if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_DecryptInit", rv);
+  if (attributes_.always_authenticate) {
+    if (absl::Status login = token_->LoginForOperation(*lease); !login.ok()) {
+      return token_->ReportFailure(*lease, std::move(login));
+    }
+  }
   SecretBytes output(modulus_bytes);
   CK_ULONG length = static_cast<CK_ULONG>(output.size());
   std::string input(ciphertext);

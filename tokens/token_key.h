@@ -45,10 +45,16 @@ class TokenKey {
   TokenKey& operator=(const TokenKey&) = delete;
 
   // Signs a digest the caller computed. Retried once, after recovery, when a
-  // token fault interrupted it (signing is idempotent).
+  // token fault interrupted it (signing is idempotent). Every signature is
+  // verified with the key's public key before it is returned: one that does
+  // not verify is discarded, the call fails with INTERNAL and the token goes
+  // through recovery (its keys are found and checked again).
   absl::StatusOr<std::string> Sign(const SignOptions& options, absl::string_view digest,
                                    absl::Time deadline) const;
   // Decrypts one RSA block. Never retried automatically.
+  //
+  // For a key with CKA_ALWAYS_AUTHENTICATE, Sign and Decrypt present the PIN
+  // before each operation (Token::LoginForOperation).
   absl::StatusOr<SecretBytes> Decrypt(DecryptionScheme scheme, absl::string_view ciphertext,
                                       absl::Time deadline) const;
   // ECDH (cofactor-less, no KDF): the shared secret with the peer's public
@@ -90,6 +96,14 @@ class TokenKey {
   EvpPkeyPtr public_key_;
   mutable std::mutex certificate_mutex_;
   X509Ptr certificate_;
+
+  // Held from C_*Init to the operation's end for a key with
+  // CKA_ALWAYS_AUTHENTICATE. For PKCS#11 a context-specific login belongs to
+  // one session, but on a smartcard it is a PIN check on the card that the
+  // next use of the key consumes ("PIN always"), and a middleware such as
+  // OpenSC does not stop a second operation with the key on another session
+  // from coming in between (two checks, two uses: the second one fails).
+  mutable std::mutex always_authenticate_mutex_;
 
   // Cleared when the token refuses OAEP with SHA-256; from then on the
   // padding is removed in software after a raw RSA decryption on the token.

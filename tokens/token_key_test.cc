@@ -3,10 +3,21 @@
 #include <openssl/ec.h>
 #include <openssl/rand.h>
 
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/token_env.h"
+#include "tokens/ck_status.h"
+#include "tokens/log.h"
 #include "tokens/public_key.h"
+// Last: it brings in p11-kit's pkcs11.h and its macros.
+#include "tests/fixtures/fault_pkcs11/fault_control_client.h"
 
 namespace signet {
 namespace {
@@ -18,6 +29,7 @@ using fixtures::KeySpec;
 using fixtures::OpenSslVerifies;
 using fixtures::TokenEnv;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr HashAlgorithm kHashes[] = {HashAlgorithm::kSha256, HashAlgorithm::kSha384,
                                      HashAlgorithm::kSha512};
@@ -143,6 +155,17 @@ TEST(TokenKeyTest, EcdhMatchesOpenSsl) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// The PKCS#11 calls a module saw since `before`, by function.
+std::map<std::string, uint64_t> CallsSince(const Module& module,
+                                           const std::map<std::string, uint64_t>& before) {
+  std::map<std::string, uint64_t> delta;
+  for (const auto& [function, count] : module.counters().Snapshot()) {
+    uint64_t was = before.count(function) ? before.at(function) : 0;
+    if (count != was) delta[function] = count - was;
+  }
+  return delta;
+}
+
 TEST(TokenKeyTest, SteadyStateSignatureCostsExactlySignInitAndSign) {
   auto env = MakeEnv({{.label = "hot", .id_hex = "06", .key_type = "EC:prime256v1"}});
   ASSERT_NE(env, nullptr);
@@ -233,6 +256,226 @@ TEST(TokenKeyTest, AmbiguousLabelIsAnError) {
       TokenKey::Load(env->token, KeySelector::ByLabel("twin"), KeyPolicy{}, Deadline());
   EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(key.status().message(), HasSubstr("several private keys"));
+}
+
+// --- CKA_ALWAYS_AUTHENTICATE: a login before every operation -----------------
+
+// A PIN source whose PIN the test changes, as an operator edits a PIN file.
+class SettablePinSource final : public PinSource {
+ public:
+  explicit SettablePinSource(std::string pin) : pin_(pin) {}
+  absl::StatusOr<SecretString> Read() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pin_;
+  }
+  std::string Describe() const override { return "the test's PIN"; }
+  void Set(std::string pin) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pin_ = SecretString(pin);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  SecretString pin_;
+};
+
+TEST(TokenKeyTest, AlwaysAuthenticateKeysLogInRightBeforeEachOperation) {
+  // SoftHSM refuses C_Sign and C_Decrypt with such a key
+  // (CKR_USER_NOT_LOGGED_IN) unless a context-specific login came after the
+  // operation's init.
+  auto env = MakeEnv({{.label = "pin-always-sign",
+                       .id_hex = "0c",
+                       .key_type = "EC:prime256v1",
+                       .always_authenticate = true},
+                      {.label = "pin-always-decrypt",
+                       .id_hex = "0d",
+                       .key_type = "rsa:2048",
+                       .usage = KeySpec::Usage::kDecrypt,
+                       .always_authenticate = true},
+                      {.label = "ordinary", .id_hex = "0e", .key_type = "EC:prime256v1"}});
+  ASSERT_NE(env, nullptr);
+  std::shared_ptr<TokenKey> signer = LoadById(*env, "0c");
+  std::shared_ptr<TokenKey> decrypter = LoadById(*env, "0d");
+  std::shared_ptr<TokenKey> ordinary = LoadById(*env, "0e");
+  ASSERT_NE(signer, nullptr);
+  ASSERT_NE(decrypter, nullptr);
+  ASSERT_NE(ordinary, nullptr);
+  EXPECT_TRUE(signer->attributes().always_authenticate);
+  EXPECT_TRUE(decrypter->attributes().always_authenticate);
+  EXPECT_FALSE(ordinary->attributes().always_authenticate);
+
+  EvpPkeyPtr independent = env->IndependentPublicKey("0c");
+  ASSERT_NE(independent, nullptr);
+  const SignOptions ecdsa{.scheme = SignatureScheme::kEcdsa};
+  auto before = env->module->counters().Snapshot();
+  for (int i = 0; i < 3; ++i) {
+    const std::string digest = Digest(HashAlgorithm::kSha256, absl::StrCat("statement ", i));
+    absl::StatusOr<std::string> signature = signer->Sign(ecdsa, digest, Deadline());
+    ASSERT_TRUE(signature.ok()) << signature.status();
+    EXPECT_TRUE(OpenSslVerifies(independent.get(), SignatureScheme::kEcdsa, HashAlgorithm::kSha256,
+                                digest, *signature));
+  }
+  // Each signature: its init, the token's PIN flags, the login, the
+  // signature; nothing else (no re-find, no recovery).
+  EXPECT_EQ(CallsSince(*env->module, before),
+            (std::map<std::string, uint64_t>{
+                {"C_SignInit", 3}, {"C_GetTokenInfo", 3}, {"C_Login", 3}, {"C_Sign", 3}}));
+
+  EvpPkeyPtr decryption_public = env->IndependentPublicKey("0d");
+  ASSERT_NE(decryption_public, nullptr);
+  const std::string content_key = "0123456789abcdef0123456789abcdef";
+  for (DecryptionScheme scheme : {DecryptionScheme::kRsaPkcs1, DecryptionScheme::kRsaOaepSha1,
+                                  DecryptionScheme::kRsaOaepSha256}) {
+    SCOPED_TRACE(SchemeName(scheme));
+    before = env->module->counters().Snapshot();
+    const std::string ciphertext =
+        fixtures::OpenSslEncrypt(decryption_public.get(), scheme, content_key);
+    absl::StatusOr<SecretBytes> plaintext = decrypter->Decrypt(scheme, ciphertext, Deadline());
+    ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+    EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
+    EXPECT_EQ(CallsSince(*env->module, before).at("C_Login"), 1u);
+  }
+
+  // A key without the attribute costs what it always did.
+  before = env->module->counters().Snapshot();
+  ASSERT_TRUE(ordinary->Sign(ecdsa, Digest(HashAlgorithm::kSha256, "m"), Deadline()).ok());
+  EXPECT_EQ(CallsSince(*env->module, before),
+            (std::map<std::string, uint64_t>{{"C_SignInit", 1}, {"C_Sign", 1}}));
+  EXPECT_EQ(env->token->state(), TokenState::kReady);
+}
+
+TEST(TokenKeyTest, APinRejectedBeforeAnOperationLocksTheTokenOut) {
+  auto env = MakeEnv({{.label = "pin-always",
+                       .id_hex = "0f",
+                       .key_type = "EC:prime256v1",
+                       .always_authenticate = true}});
+  ASSERT_NE(env, nullptr);
+  // A token of its own on the same module, with a PIN the test can change.
+  auto pin = std::make_shared<SettablePinSource>(env->info.user_pin);
+  TokenOptions options;
+  options.name = "changing-pin";
+  options.selector = TokenSelector::ByLabel("keys");
+  options.pin_source = pin;
+  options.recovery_interval = absl::Milliseconds(20);
+  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(env->module, options);
+  ASSERT_TRUE(token.ok()) << token.status();
+  absl::StatusOr<std::shared_ptr<TokenKey>> key =
+      TokenKey::Load(*token, KeySelector::ById(Hex("0f")), KeyPolicy{}, Deadline());
+  ASSERT_TRUE(key.ok()) << key.status();
+  const SignOptions ecdsa{.scheme = SignatureScheme::kEcdsa};
+  const std::string digest = Digest(HashAlgorithm::kSha256, "m");
+  ASSERT_TRUE((*key)->Sign(ecdsa, digest, Deadline()).ok());
+
+  constexpr char kWrongPin[] = "wrong-pin-5150";
+  pin->Set(kWrongPin);
+  absl::StatusOr<std::string> refused = (*key)->Sign(ecdsa, digest, Deadline());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_EQ(CkRvOf(refused.status()), CKR_PIN_INCORRECT) << refused.status();
+  EXPECT_THAT(refused.status().message(), Not(HasSubstr(kWrongPin)));
+  EXPECT_EQ((*token)->state(), TokenState::kLockedOut);
+
+  // The rejected PIN is not presented again, however often it is asked.
+  const auto before = env->module->counters().Snapshot();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*key)->Sign(ecdsa, digest, Deadline()).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(CallsSince(*env->module, before).count("C_Login"), 0u);
+
+  // The operator fixes the PIN and clears the lockout.
+  pin->Set(env->info.user_pin);
+  (*token)->ClearLockout();
+  EXPECT_TRUE((*key)->Sign(ecdsa, digest, Deadline()).ok());
+}
+
+TEST(TokenKeyTest, APinAlwaysKeyWithoutAPinSourceSaysSo) {
+  auto env = MakeEnv({{.label = "pin-always",
+                       .id_hex = "10",
+                       .key_type = "EC:prime256v1",
+                       .always_authenticate = true}});
+  ASSERT_NE(env, nullptr);
+  // The application is logged in through env->token; this token of the
+  // same module has no PIN source (SoftHSM has no PIN pad either).
+  TokenOptions options;
+  options.name = "no-pin";
+  options.selector = TokenSelector::ByLabel("keys");
+  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(env->module, options);
+  ASSERT_TRUE(token.ok()) << token.status();
+  absl::StatusOr<std::shared_ptr<TokenKey>> key =
+      TokenKey::Load(*token, KeySelector::ById(Hex("10")), KeyPolicy{}, Deadline());
+  ASSERT_TRUE(key.ok()) << key.status();
+  absl::Status status = (*key)
+                            ->Sign({.scheme = SignatureScheme::kEcdsa},
+                                   Digest(HashAlgorithm::kSha256, "m"), Deadline())
+                            .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(status.message(), HasSubstr("CKA_ALWAYS_AUTHENTICATE"));
+  EXPECT_THAT(status.message(), HasSubstr("no PIN source"));
+}
+
+// --- verify after sign ---------------------------------------------------------
+
+TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
+  absl::StatusOr<std::unique_ptr<TokenEnv>> env =
+      TokenEnv::Create({.label = "faulty",
+                        .keys = {{.label = "rsa", .id_hex = "11", .key_type = "rsa:2048"},
+                                 {.label = "ec", .id_hex = "12", .key_type = "EC:prime256v1"}},
+                        .module_path = SIGNET_FAULT_MODULE});
+  ASSERT_TRUE(env.ok()) << env.status();
+  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  faults->Reset();
+  std::vector<std::string> errors;
+  std::mutex errors_mutex;
+  LogSink previous = SetLogSink([&](LogLevel level, absl::string_view message) {
+    std::lock_guard<std::mutex> lock(errors_mutex);
+    if (level == LogLevel::kError) errors.emplace_back(message);
+  });
+  absl::Cleanup restore_log = [&previous] { SetLogSink(previous); };
+
+  struct Case {
+    std::string id_hex;
+    SignatureScheme scheme;
+  };
+  for (const Case& c :
+       {Case{"11", SignatureScheme::kRsaPkcs1}, Case{"11", SignatureScheme::kRsaPss},
+        Case{"12", SignatureScheme::kEcdsa}}) {
+    SCOPED_TRACE(SchemeName(c.scheme));
+    std::shared_ptr<TokenKey> key = LoadById(**env, c.id_hex);
+    ASSERT_NE(key, nullptr);
+    EvpPkeyPtr independent = (*env)->IndependentPublicKey(c.id_hex);
+    ASSERT_NE(independent, nullptr);
+    const SignOptions options{.scheme = c.scheme};
+    const std::string digest = Digest(HashAlgorithm::kSha256, "pay 100 to account 42");
+
+    // The token computes one signature wrongly (one bit off).
+    faults->CorruptOutput("C_Sign", 1);
+    const unsigned long signs = faults->CallCount("C_Sign");
+    const unsigned long finds = faults->CallCount("C_FindObjectsInit");
+    absl::StatusOr<std::string> bad = key->Sign(options, digest, Deadline());
+    ASSERT_FALSE(bad.ok()) << "a signature that does not verify was returned";
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal) << bad.status();
+    EXPECT_THAT(bad.status().message(),
+                HasSubstr(absl::StrCat("does not verify with the public key of key id=", c.id_hex,
+                                       " on token 'faulty'")));
+    EXPECT_THAT(bad.status().message(), HasSubstr("was the card replaced"));
+    EXPECT_FALSE(IsRetryable(bad.status()));
+    EXPECT_EQ(faults->CallCount("C_Sign") - signs, 1u) << "not retried";
+    // Sent through recovery, like any token fault.
+    EXPECT_NE((*env)->token->state(), TokenState::kReady);
+
+    // The next signature is made after the token was re-opened and the key
+    // found again and checked against its public key.
+    absl::StatusOr<std::string> good = key->Sign(options, digest, Deadline());
+    ASSERT_TRUE(good.ok()) << good.status();
+    EXPECT_TRUE(
+        OpenSslVerifies(independent.get(), c.scheme, HashAlgorithm::kSha256, digest, *good));
+    EXPECT_GT(faults->CallCount("C_FindObjectsInit"), finds);
+    EXPECT_EQ((*env)->token->state(), TokenState::kReady);
+  }
+  std::lock_guard<std::mutex> lock(errors_mutex);
+  ASSERT_EQ(errors.size(), 3u);
+  for (const std::string& error : errors) EXPECT_THAT(error, HasSubstr("does not verify"));
 }
 
 }  // namespace

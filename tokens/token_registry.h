@@ -38,6 +38,11 @@ class TokenRegistry {
 
   std::vector<TokenStatus> List() const;
 
+  // The tokens whose configuration says they sit on PC/SC (TokenConfig::pcsc)
+  // when `on_pcsc`, the others when not: the reader watch takes the first,
+  // the slot-event watch the second.
+  std::vector<std::shared_ptr<Token>> Tokens(bool on_pcsc) const;
+
   // Tries to bring every token that is not ready back now; returns the
   // states after the attempt.
   std::vector<TokenStatus> Rescan();
@@ -49,6 +54,7 @@ class TokenRegistry {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Token>, std::less<>> tokens_;
+  std::map<std::string, bool, std::less<>> on_pcsc_;
 };
 
 }  // namespace signet

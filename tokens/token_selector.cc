@@ -1,5 +1,7 @@
 #include "tokens/token_selector.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tokens/objects.h"
@@ -99,6 +101,15 @@ absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& mo
     }
     if (rv != CKR_OK) return SIGNET_P11_ERROR(GetTokenInfo, rv);
     if (!(info.flags & CKF_TOKEN_INITIALIZED)) continue;
+    // Read here, while the token is being found anyway, so that the reader
+    // watch never has to ask the module (OpenSC 0.23 can deadlock when
+    // C_GetSlotList runs beside a card operation).
+    CK_SLOT_INFO slot_info{};
+    std::string slot_description;
+    if (SIGNET_P11(module, GetSlotInfo, slot, &slot_info) == CKR_OK) {
+      slot_description =
+          FixedWidthText(slot_info.slotDescription, sizeof(slot_info.slotDescription));
+    }
     tokens.push_back(TokenDescription{
         .slot = slot,
         .label = FixedWidthText(info.label, sizeof(info.label)),
@@ -106,6 +117,7 @@ absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& mo
         .manufacturer = FixedWidthText(info.manufacturerID, sizeof(info.manufacturerID)),
         .model = FixedWidthText(info.model, sizeof(info.model)),
         .flags = info.flags,
+        .slot_description = std::move(slot_description),
     });
   }
   return tokens;

@@ -23,6 +23,9 @@ struct TokenDescription {
   std::string manufacturer;
   std::string model;
   CK_FLAGS flags = 0;
+  // The slot's slotDescription (trailing blanks removed): for tokens on
+  // PC/SC, the reader's name (pcsc_slot_map.h).
+  std::string slot_description;
 };
 
 struct TokenSelector {

@@ -37,6 +37,6 @@ target_link_libraries(signet_server PUBLIC signet_server_core signet_server_conf
 signet_target(signet_server)
 
 add_executable(signetd ${CMAKE_CURRENT_LIST_DIR}/signetd_main.cc)
-target_link_libraries(signetd PRIVATE signet_server signet_server_config signet_dev
+target_link_libraries(signetd PRIVATE signet_server signet_server_config signet_dev signet_pcsc
                       gRPC::grpc++_reflection)
 signet_target(signetd)

@@ -3,9 +3,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "appliance/cms/verifier.h"
 #include "signet/v1/errors.pb.h"
 #include "tokens/ck_status.h"
+#include "tokens/log.h"
 
 namespace signet::server {
 
@@ -18,6 +20,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token) {
   std::string message(status.message());
   if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown) {
     message = "internal error";
+    // The operator still needs the cause; the log is where it goes.
+    Log(LogLevel::kError, absl::StrCat("internal error", token.empty() ? "" : " on token '", token,
+                                       token.empty() ? "" : "'", ": ", status.message()));
   }
   v1::ErrorDetails details;
   if (std::optional<CK_RV> rv = CkRvOf(status)) details.set_ckr(CkrName(*rv));

@@ -27,6 +27,7 @@
 #include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
 #include "tokens/log.h"
+#include "tokens/pcsc_token_watch.h"
 
 namespace signet::server {
 namespace {
@@ -201,10 +202,18 @@ int Run(const std::string& config_path) {
   // grpc.health.v1: "signet.token.<name>" per token; "" stays SERVING until
   // shutdown (one absent token must not take the appliance out of service).
   KeyRegistry& registry = (*appliance)->keys();
+  // Card tokens follow their cards: pulled, they fail calls at once; put
+  // back, they are ready again without waiting for traffic.
+  std::unique_ptr<PcscTokenWatch> pcsc_watch = PcscTokenWatch::Start(registry.tokens());
   TokenHealthOptions health_options;
   health_options.audit_writable = [&appliance] {
     return (*appliance)->audit() != nullptr && (*appliance)->audit()->status().ok();
   };
+  if (pcsc_watch != nullptr) {
+    health_options.pcscd_available = [&pcsc_watch] {
+      return pcsc_watch->MonitorStatus().pcscd_available;
+    };
+  }
   TokenHealth token_health(
       server->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
       [&registry] { registry.tokens().Rescan(); }, health_options);
@@ -218,6 +227,7 @@ int Run(const std::string& config_path) {
   }
   std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
   token_health.Shutdown();  // every health status NOT_SERVING
+  pcsc_watch.reset();
   // New calls are refused from here. The calls already admitted finish
   // before gRPC's own shutdown starts: gRPC closes a connection as soon as
   // its last call is done, and a client still answering that call's last

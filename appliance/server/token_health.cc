@@ -62,6 +62,9 @@ void TokenHealth::Publish() {
     PublishIfChanged(ServiceName(status.name), status.state == TokenState::kReady);
   }
   if (options_.audit_writable) PublishIfChanged(kAuditServiceName, options_.audit_writable());
+  if (options_.pcscd_available) {
+    PublishIfChanged(kPcscdServiceName, options_.pcscd_available());
+  }
 }
 
 void TokenHealth::PublishIfChanged(const std::string& service, bool serving) {

@@ -39,6 +39,9 @@ struct TokenHealthOptions {
   // log can be written, so key operations go on (when it fails, every key
   // operation stops until an operator restarts signetd).
   std::function<bool()> audit_writable;
+  // When given (signetd watches PC/SC readers), "signet.pcscd" is SERVING
+  // while pcscd can be reached: without it no card token can come back.
+  std::function<bool()> pcscd_available;
 };
 
 class TokenHealth {
@@ -62,6 +65,7 @@ class TokenHealth {
   // The health service name of a token: "signet.token.<name>".
   static std::string ServiceName(absl::string_view token);
   static constexpr char kAuditServiceName[] = "signet.audit";
+  static constexpr char kPcscdServiceName[] = "signet.pcscd";
 
   // Stops publishing and joins the thread, then sets every service name, ""
   // included, NOT_SERVING for good (the health service's Shutdown()). For

@@ -168,6 +168,22 @@ TEST(TokenHealthTest, WithoutAnAuditCheckThereIsNoAuditName) {
   tokens.Set("hsm", TokenState::kReady);
   TokenHealth token_health(&health, tokens.Reader(), nullptr, kFast);
   EXPECT_EQ(health.Status("signet.audit"), -1);
+  EXPECT_EQ(health.Status("signet.pcscd"), -1);
+}
+
+TEST(TokenHealthTest, PcscdHasItsOwnName) {
+  RecordingHealth health;
+  FakeTokens tokens;
+  tokens.Set("usb", TokenState::kReady);
+  std::atomic<bool> available{true};
+  TokenHealthOptions options = kFast;
+  options.pcscd_available = [&available] { return available.load(); };
+  TokenHealth token_health(&health, tokens.Reader(), nullptr, options);
+  ASSERT_EQ(health.Status("signet.pcscd"), 1);
+  available = false;
+  EXPECT_TRUE(Eventually([&] { return health.Status("signet.pcscd") == 0; }));
+  available = true;
+  EXPECT_TRUE(Eventually([&] { return health.Status("signet.pcscd") == 1; }));
 }
 
 TEST(TokenHealthTest, PublishesOnlyChanges) {

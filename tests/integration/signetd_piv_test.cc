@@ -2,14 +2,16 @@
 // vpcd reader driver, the virtual PIV card in its reader, OpenSC's
 // opensc-pkcs11.so as signetd's module, and the daemon as a separate process
 // talked to over gRPC only. It signs an S/MIME mail with the card's PIV
-// authentication key (9A) and decrypts mails that openssl encrypted to the
-// card's key management certificate (9D); openssl checks the signature, and
-// the audit log, whose checkpoints the card authentication key (9E) signs,
-// is verified when the daemon has stopped.
+// authentication key (9A) and with its digital signature key (9C), and
+// decrypts mails that openssl encrypted to the card's key management
+// certificate (9D); openssl checks the signatures, and the audit log, whose
+// checkpoints the card authentication key (9E) signs, is verified when the
+// daemon has stopped.
 //
 // OpenSC's PIV emulation gives the keys CKA_ID 01 (9A), 02 (9C), 03 (9D) and
-// 04 (9E). 9C, the digital signature key, is CKA_ALWAYS_AUTHENTICATE (PIN
-// before every signature), which Signet does not do, so it is not used.
+// 04 (9E). 9C, the digital signature key, is CKA_ALWAYS_AUTHENTICATE: the
+// card signs with it only right after a VERIFY of the PIN, so signetd
+// presents the PIN before each of its signatures (a context-specific login).
 // The keys' certificates are the ones on the card (the config names no
 // certificate_chain_file).
 #include <grpcpp/grpcpp.h>
@@ -50,6 +52,7 @@ using fixtures::MailCallResult;
 using fixtures::StreamMail;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kOpenScModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so";
 constexpr char kSerial[] = "5349474e45543031";
@@ -87,12 +90,20 @@ constexpr char kConfig[] = R"pb(
     purpose: SIGN
     sender_addresses: "piv-9a@signet.test"
   }
+  keys {
+    name: "piv-digital-signature"
+    token: "piv"
+    id_hex: "02"
+    purpose: SIGN
+    sender_addresses: "piv-9c@signet.test"
+  }
   keys { name: "piv-decryption" token: "piv" id_hex: "03" purpose: DECRYPT }
   keys { name: "piv-audit" token: "piv" id_hex: "04" purpose: SIGN }
   callers {
     name: "card-holder"
     unix_uid: $UID
     grants { keys: "piv-signing" operations: SIGN_MAIL }
+    grants { keys: "piv-digital-signature" operations: SIGN_MAIL }
     grants { keys: "piv-decryption" operations: DECRYPT_MAIL }
   }
   audit { path: "$DIR/audit.log" checkpoint_key: "piv-audit" }
@@ -116,6 +127,7 @@ int CountApdus(const std::string& card_log, const std::string& header) {
 
 constexpr char kSignWith9a[] = "0087079a";     // RSA-2048, PIV authentication
 constexpr char kDecryptWith9d[] = "0087079d";  // RSA-2048, key management
+constexpr char kSignWith9c[] = "0087119c";     // ECC P-256, digital signature
 constexpr char kSignWith9e[] = "0087119e";     // ECC P-256, card authentication
 constexpr char kVerifyPin[] = "0020008008";    // VERIFY with the 8-byte PIN
 
@@ -206,9 +218,10 @@ class SignetdPivTest : public ::testing::Test {
           EXPECT_EQ(CountApdus(CardLog(), kSignWith9e), static_cast<int>(report->checkpoints));
         }
       }
-      // signetd logged in once, with the right PIN: the card's counter is
-      // still full.
-      EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), 1);
+      // signetd logged in once, and presented the PIN once more right before
+      // each 9C signature, always the right PIN: the card's counter is still
+      // full.
+      EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), 1 + CountApdus(CardLog(), kSignWith9c));
       absl::StatusOr<virtual_piv::RetryCounts> counts = card_->ReadRetryCounts();
       EXPECT_TRUE(counts.ok()) << counts.status();
       if (counts.ok()) {
@@ -287,6 +300,50 @@ TEST_F(SignetdPivTest, SignMailWithTheCardVerifiesWithOpenssl) {
       {"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", dir_->File("signed.der")});
   ASSERT_TRUE(certs.ok()) << certs.status();
   EXPECT_THAT(certs->out, ContainsRegex(absl::StrCat("CN ?= ?Virtual PIV ", kSerial, " 9A")));
+}
+
+TEST_F(SignetdPivTest, SignMailWithThePinAlwaysKeyTwiceVerifiesWithOpenssl) {
+  // The digital signature key wants the PIN right before every signature:
+  // two mails in a row, each with its own VERIFY on the card.
+  for (int i = 1; i <= 2; ++i) {
+    SCOPED_TRACE(absl::StrCat("mail ", i));
+    const std::string body =
+        absl::StrCat("Signed with the PIV digital signature key, mail ", i, ".\r\n");
+    const std::string mail = absl::StrCat(
+        "From: PIV Holder <piv-9c@signet.test>\r\n"
+        "To: customer@example.org\r\n"
+        "Subject: Signed with the PIN-always key\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n"
+        "\r\n",
+        body);
+    const int card_signatures = CountApdus(CardLog(), kSignWith9c);
+    const int pin_checks = CountApdus(CardLog(), kVerifyPin);
+    v1::SignMailRequest::Header header;
+    header.set_key("piv-digital-signature");
+    MailCallResult result =
+        StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, mail);
+    ++key_operations_;
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << DaemonLog();
+    EXPECT_EQ(CountApdus(CardLog(), kSignWith9c), card_signatures + 1);
+    EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), pin_checks + 1);
+    std::string content;
+    absl::Status verified =
+        fixtures::OpensslSmimeVerify(result.body, dir_->File("ca.pem"), &content);
+    EXPECT_TRUE(verified.ok()) << verified;
+    EXPECT_EQ(content, absl::StrCat("Content-Type: text/plain; charset=us-ascii\r\n\r\n", body));
+
+    // The signer is the card's 9C certificate.
+    absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(result.body);
+    ASSERT_TRUE(parts.ok()) << parts.status();
+    std::ofstream(dir_->File("signed-9c.der"), std::ios::binary) << parts->cms_der;
+    absl::StatusOr<fixtures::CommandResult> certs =
+        fixtures::RunCommand({"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in",
+                              dir_->File("signed-9c.der")});
+    ASSERT_TRUE(certs.ok()) << certs.status();
+    EXPECT_THAT(certs->out, ContainsRegex(absl::StrCat("CN ?= ?Virtual PIV ", kSerial, " 9C")));
+  }
+  // No recovery on the way: the token never failed.
+  EXPECT_THAT(DaemonLog(), Not(HasSubstr("is being re-opened")));
 }
 
 TEST_F(SignetdPivTest, DecryptMailOpensWhatOpensslEncryptedToTheCard) {
