@@ -10,18 +10,6 @@
 namespace signet {
 namespace {
 
-const EVP_MD* Md(HashAlgorithm hash) {
-  switch (hash) {
-    case HashAlgorithm::kSha256:
-      return EVP_sha256();
-    case HashAlgorithm::kSha384:
-      return EVP_sha384();
-    case HashAlgorithm::kSha512:
-      return EVP_sha512();
-  }
-  return nullptr;
-}
-
 // A verification context with the scheme's parameters set, or an error.
 absl::StatusOr<EvpPkeyCtxPtr> Verifier(const EVP_PKEY* public_key, const SignatureCheck& check) {
   // OpenSSL's own implementation where it is there (never a provider that
@@ -31,7 +19,7 @@ absl::StatusOr<EvpPkeyCtxPtr> Verifier(const EVP_PKEY* public_key, const Signatu
       EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(public_key), "?provider=default"));
   if (!ctx) return OpenSslError("EVP_PKEY_CTX_new_from_pkey");
   if (EVP_PKEY_verify_init(ctx.get()) != 1) return OpenSslError("EVP_PKEY_verify_init");
-  const EVP_MD* md = Md(check.hash);
+  const EVP_MD* md = HashMd(check.hash);
   if (md == nullptr || EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1) {
     return OpenSslError("EVP_PKEY_CTX_set_signature_md");
   }
@@ -60,6 +48,18 @@ absl::StatusOr<EvpPkeyCtxPtr> Verifier(const EVP_PKEY* public_key, const Signatu
 }
 
 }  // namespace
+
+const EVP_MD* HashMd(HashAlgorithm hash) {
+  switch (hash) {
+    case HashAlgorithm::kSha256:
+      return EVP_sha256();
+    case HashAlgorithm::kSha384:
+      return EVP_sha384();
+    case HashAlgorithm::kSha512:
+      return EVP_sha512();
+  }
+  return nullptr;
+}
 
 absl::StatusOr<bool> SignatureVerifies(const EVP_PKEY* public_key, const SignatureCheck& check,
                                        absl::string_view digest, absl::string_view signature) {

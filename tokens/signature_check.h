@@ -31,6 +31,9 @@ struct SignatureCheck {
 // an error only when the check could not be made (a key of the wrong type,
 // a digest of the wrong length, OpenSSL out of memory). Leaves nothing on
 // OpenSSL's error queue. Thread-safe: `public_key` is only read.
+// OpenSSL's digest for `hash` (never null for a valid enumerator).
+const EVP_MD* HashMd(HashAlgorithm hash);
+
 absl::StatusOr<bool> SignatureVerifies(const EVP_PKEY* public_key, const SignatureCheck& check,
                                        absl::string_view digest, absl::string_view signature);
 

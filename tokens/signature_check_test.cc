@@ -22,22 +22,10 @@ namespace {
 constexpr HashAlgorithm kHashes[] = {HashAlgorithm::kSha256, HashAlgorithm::kSha384,
                                      HashAlgorithm::kSha512};
 
-const EVP_MD* Md(HashAlgorithm hash) {
-  switch (hash) {
-    case HashAlgorithm::kSha256:
-      return EVP_sha256();
-    case HashAlgorithm::kSha384:
-      return EVP_sha384();
-    case HashAlgorithm::kSha512:
-      return EVP_sha512();
-  }
-  return nullptr;
-}
-
 std::string Digest(HashAlgorithm hash, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EXPECT_EQ(EVP_Digest(data.data(), data.size(), out, &length, Md(hash), nullptr), 1);
+  EXPECT_EQ(EVP_Digest(data.data(), data.size(), out, &length, HashMd(hash), nullptr), 1);
   return std::string(reinterpret_cast<char*>(out), length);
 }
 
@@ -48,12 +36,12 @@ std::string OpenSslSign(EVP_PKEY* key, const SignatureCheck& check, const std::s
   EXPECT_NE(ctx, nullptr);
   if (!ctx) return {};
   EXPECT_EQ(EVP_PKEY_sign_init(ctx.get()), 1);
-  EXPECT_EQ(EVP_PKEY_CTX_set_signature_md(ctx.get(), Md(check.hash)), 1);
+  EXPECT_EQ(EVP_PKEY_CTX_set_signature_md(ctx.get(), HashMd(check.hash)), 1);
   if (check.scheme == SignatureScheme::kRsaPkcs1) {
     EXPECT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), 1);
   } else if (check.scheme == SignatureScheme::kRsaPss) {
     EXPECT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING), 1);
-    EXPECT_EQ(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), Md(check.hash)), 1);
+    EXPECT_EQ(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), HashMd(check.hash)), 1);
     EXPECT_EQ(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), check.pss_salt_length), 1);
   }
   size_t length = 0;
