@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tokens/log.h"
+#include "tokens/module_mutexes.h"
 #include "tokens/objects.h"
 
 namespace signet {
@@ -122,6 +123,10 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
 absl::Status Module::Initialize() {
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
+  // Every module gets them (module_mutexes.h): which modules sit on pcscd
+  // is only known once their tokens are configured, and a module that would
+  // rather lock with the OS's mutexes may still do so.
+  UseModuleMutexes(args);
   CK_RV rv = SIGNET_P11(*this, Initialize, &args);
   if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     // Another component of this process (a library that links the module)
@@ -165,6 +170,7 @@ absl::Status Module::Reinitialize(uint64_t seen_generation) {
   (void)functions_->C_Finalize(nullptr);
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
+  UseModuleMutexes(args);
   counters_.Add(P11Fn::kInitialize);
   CK_RV rv = functions_->C_Initialize(&args);
   init_generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -174,6 +180,14 @@ absl::Status Module::Reinitialize(uint64_t seen_generation) {
   finalize_on_destruction_ = rv == CKR_OK;
   Log(LogLevel::kWarning, absl::StrCat("PKCS#11 module ", info_.path, " was re-initialised"));
   return absl::OkStatus();
+}
+
+void Module::TakeBackLeakedLocks(P11Fn fn) const {
+  const std::size_t released = ReleaseModuleMutexesOfThisThread();
+  Log(LogLevel::kWarning, absl::StrCat("PKCS#11 module ", info_.path, " returned from ",
+                                       P11FnName(fn), " holding ", released,
+                                       " of its locks; released them (OpenSC 0.23 does this when a "
+                                       "card leaves during an operation)"));
 }
 
 Module::~Module() {

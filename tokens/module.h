@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "tokens/call_counters.h"
 #include "tokens/ck_status.h"
+#include "tokens/module_mutexes.h"
 #include "tokens/pkcs11.h"
 
 namespace signet {
@@ -51,7 +52,9 @@ class Module {
     if (function == nullptr) return CKR_FUNCTION_NOT_SUPPORTED;
     // Shared: calls run in parallel, but never across a re-initialisation.
     std::shared_lock<std::shared_timed_mutex> lock(reinitialize_mutex_);
-    return function(std::forward<Args>(args)...);
+    CK_RV rv = function(std::forward<Args>(args)...);
+    if (ThreadHoldsModuleMutexes()) TakeBackLeakedLocks(fn);
+    return rv;
   }
 
   // C_Finalize + C_Initialize, for a module whose connection to its tokens
@@ -71,6 +74,9 @@ class Module {
   bool suspect() const { return suspect_.load(std::memory_order_acquire); }
 
  private:
+  // A function returned with locks of the module still held (module_mutexes.h):
+  // releases them, or every later call would wait forever.
+  void TakeBackLeakedLocks(P11Fn fn) const;
   Module() = default;
   absl::Status Initialize();
 

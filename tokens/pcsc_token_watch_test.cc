@@ -104,7 +104,7 @@ class PcscTokenWatchTest : public ::testing::Test {
     config.options.pin_source =
         std::make_shared<LiteralPinSourceForTests>(SecretString(first_->pin()));
     config.options.max_in_flight = 1;
-    config.pcsc = true;
+    config.options.pcsc = true;
     absl::StatusOr<std::shared_ptr<Token>> token = registry_.Add(std::move(config));
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = *token;

@@ -239,7 +239,17 @@ absl::Status Token::ReportFailure(SessionLease& lease, absl::Status status) {
     lease.MarkBroken();
     return status;
   }
-  if (!IsTokenFault(rv)) return status;
+  if (options_.pcsc && rv == CKR_GENERAL_ERROR) {
+    // OpenSC 0.23 reports a card exchange cut off by the card's leaving
+    // (SCARD_E_NOT_TRANSACTED) as CKR_GENERAL_ERROR, not CKR_DEVICE_REMOVED,
+    // and until pcscd notices the removal (up to a polling interval) nothing
+    // else says the card went. Re-opening finds out: the card is there and
+    // the token is ready again, or it is gone and the reader watch marks it
+    // absent. The caller may retry either way.
+    status = AttachCkRv(MarkRetryable(absl::UnavailableError(status.message())), rv);
+  } else if (!IsTokenFault(rv)) {
+    return status;
+  }
   lease.MarkBroken();
   if (rv == CKR_USER_NOT_LOGGED_IN) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -284,6 +294,12 @@ absl::Status Token::Recover(bool rate_limited) {
 
   absl::StatusOr<TokenDescription> found = FindOnModule();
   if (!found.ok()) {
+    {
+      // The card left during the attempt: it stays absent, for the reason
+      // the reader watch gave (pcscd gone, card pulled), whatever failed.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (absence_count_ != absences) return NotReadyError();
+    }
     if (absl::IsNotFound(found.status())) {
       if (absl::StatusOr<TokenDescription> other = FindAnotherCard(); other.ok()) {
         return SetAbsent(absl::StrCat(
@@ -314,6 +330,8 @@ absl::Status Token::Recover(bool rate_limited) {
     if (CkRvOf(probe.status()) == CKR_DEVICE_ERROR) module_->set_suspect(true);
     std::lock_guard<std::mutex> lock(mutex_);
     if (state_ == TokenState::kLockedOut) return absl::FailedPreconditionError(detail_);
+    // The card left during the attempt (as above).
+    if (absence_count_ != absences) return NotReadyError();
     state_ = TokenState::kRecovering;
     detail_ =
         absl::StrCat("token '", name(), "' could not be re-opened: ", probe.status().message());
@@ -324,7 +342,7 @@ absl::Status Token::Recover(bool rate_limited) {
     if (absence_count_ != absences) {
       // The card left while it was being opened: the probe went with it
       // (forgotten, like every session of a card that left).
-      return MarkRetryable(absl::UnavailableError(detail_));
+      return NotReadyError();
     }
   }
   // Sessions from before are of no use now, even those that looked healthy.

@@ -44,6 +44,10 @@ struct TokenOptions {
   std::shared_ptr<const PinSource> pin_source;
   int max_in_flight = 4;
   absl::Duration recovery_interval = absl::Seconds(1);
+  // The module reaches this token through pcscd (OpenSC, ykcs11): the reader
+  // watch takes it out of service the moment its card leaves, and a call cut
+  // off by the card's leaving counts as a token fault (ReportFailure).
+  bool pcsc = false;
 };
 
 struct TokenStatus {
@@ -105,6 +109,7 @@ class Token {
   TokenStatus Status() const;
   TokenState state() const;
   const std::string& name() const { return options_.name; }
+  const TokenOptions& options() const { return options_; }
   const Module& module() const { return *module_; }
   // Changes whenever the token's sessions were lost; key handles cached under
   // an older generation are found again and checked before use.

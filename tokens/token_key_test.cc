@@ -3,9 +3,14 @@
 #include <openssl/ec.h>
 #include <openssl/rand.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -476,6 +481,114 @@ TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
   std::lock_guard<std::mutex> lock(errors_mutex);
   ASSERT_EQ(errors.size(), 3u);
   for (const std::string& error : errors) EXPECT_THAT(error, HasSubstr("does not verify"));
+}
+
+// OpenSC reports a card exchange cut off by the card's leaving as
+// CKR_GENERAL_ERROR; on a card token that is a token fault the caller may
+// retry, while on an HSM the same code stays an internal error.
+void SignFailingWithGeneralError(bool pcsc) {
+  absl::StatusOr<std::unique_ptr<TokenEnv>> env =
+      TokenEnv::Create({.label = pcsc ? "card" : "hsm",
+                        .keys = {{.label = "rsa", .id_hex = "21", .key_type = "rsa:2048"}},
+                        .module_path = SIGNET_FAULT_MODULE,
+                        .pcsc = pcsc});
+  ASSERT_TRUE(env.ok()) << env.status();
+  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  faults->Reset();
+  std::shared_ptr<TokenKey> key = LoadById(**env, "21");
+  ASSERT_NE(key, nullptr);
+  const std::string digest = Digest(HashAlgorithm::kSha256, "statement 7");
+  const SignOptions options{.scheme = SignatureScheme::kRsaPkcs1};
+
+  const unsigned long logins = faults->CallCount("C_Login");
+  const unsigned long signs = faults->CallCount("C_Sign");
+  faults->Fail("C_Sign", CKR_GENERAL_ERROR, 1);
+  absl::StatusOr<std::string> once = key->Sign(options, digest, Deadline());
+  if (pcsc) {
+    // The card was re-opened (one new login) and the signature made again.
+    ASSERT_TRUE(once.ok()) << once.status();
+    EXPECT_TRUE(OpenSslVerifies((*env)->IndependentPublicKey("21").get(), options.scheme,
+                                HashAlgorithm::kSha256, digest, *once));
+    EXPECT_EQ(faults->CallCount("C_Sign") - signs, 2u);
+    EXPECT_EQ(faults->CallCount("C_Login") - logins, 1u);
+  } else {
+    ASSERT_FALSE(once.ok());
+    EXPECT_EQ(once.status().code(), absl::StatusCode::kInternal) << once.status();
+    EXPECT_THAT(once.status().message(), HasSubstr("C_Sign on token 'hsm': CKR_GENERAL_ERROR"));
+    EXPECT_FALSE(IsRetryable(once.status()));
+    EXPECT_EQ((*env)->token->state(), TokenState::kReady) << "an HSM's error is not a fault";
+    EXPECT_EQ(faults->CallCount("C_Sign") - signs, 1u) << "retried";
+    EXPECT_EQ(faults->CallCount("C_Login") - logins, 0u);
+    return;
+  }
+
+  // Cut off again on the retry: the caller hears that it may retry.
+  faults->Fail("C_Sign", CKR_GENERAL_ERROR, 2);
+  absl::StatusOr<std::string> twice = key->Sign(options, digest, Deadline());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kUnavailable) << twice.status();
+  EXPECT_THAT(twice.status().message(), HasSubstr("C_Sign on token 'card': CKR_GENERAL_ERROR"));
+  EXPECT_TRUE(IsRetryable(twice.status()));
+  EXPECT_NE((*env)->token->state(), TokenState::kReady) << "not sent to recovery";
+
+  absl::StatusOr<std::string> next = key->Sign(options, digest, Deadline());
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(OpenSslVerifies((*env)->IndependentPublicKey("21").get(), options.scheme,
+                              HashAlgorithm::kSha256, digest, *next));
+}
+
+TEST(TokenKeyTest, ACardExchangeCutOffIsATokenFaultOnACardToken) {
+  SignFailingWithGeneralError(/*pcsc=*/true);
+}
+
+TEST(TokenKeyTest, AGeneralErrorOnAnHsmIsNotATokenFault) {
+  SignFailingWithGeneralError(/*pcsc=*/false);
+}
+
+// OpenSC 0.23 returns from C_Sign holding its lock when a card leaves
+// mid-operation; every other thread would then wait forever.
+TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
+  absl::StatusOr<std::unique_ptr<TokenEnv>> env =
+      TokenEnv::Create({.label = "leaky",
+                        .keys = {{.label = "ec", .id_hex = "31", .key_type = "EC:prime256v1"}},
+                        .module_path = SIGNET_FAULT_MODULE});
+  ASSERT_TRUE(env.ok()) << env.status();
+  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  faults->Reset();
+  absl::Cleanup reset = [&faults] { faults->Reset(); };
+  std::shared_ptr<TokenKey> key = LoadById(**env, "31");
+  ASSERT_NE(key, nullptr);
+  std::vector<std::string> warnings;
+  std::mutex warnings_mutex;
+  LogSink previous = SetLogSink([&](LogLevel level, absl::string_view message) {
+    std::lock_guard<std::mutex> lock(warnings_mutex);
+    if (level == LogLevel::kWarning) warnings.emplace_back(message);
+  });
+  absl::Cleanup restore_log = [&previous] { SetLogSink(previous); };
+  const std::string digest = Digest(HashAlgorithm::kSha256, "statement 8");
+  const SignOptions options{.scheme = SignatureScheme::kEcdsa};
+
+  faults->LeakLock("C_Sign", 1);
+  std::thread first([&] { EXPECT_TRUE(key->Sign(options, digest, Deadline()).ok()); });
+  first.join();
+
+  // Another thread must get through. Were the lock still held it would block
+  // for good, so the test gives up (and exits) rather than hang.
+  auto done = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> second = done->get_future();
+  std::thread([key, options, digest, done] {
+    done->set_value(key->Sign(options, digest, Deadline()).status());
+  }).detach();
+  if (second.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    std::fprintf(stderr, "FAILED: a second thread still waits for the lock C_Sign left held\n");
+    std::_Exit(1);
+  }
+  EXPECT_TRUE(second.get().ok());
+  std::lock_guard<std::mutex> lock(warnings_mutex);
+  EXPECT_THAT(warnings, ::testing::Contains(HasSubstr(absl::StrCat(
+                            "returned from C_Sign holding 1 of its locks; released them"))));
 }
 
 }  // namespace

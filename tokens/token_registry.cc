@@ -24,7 +24,6 @@ absl::StatusOr<std::shared_ptr<Token>> TokenRegistry::Add(TokenConfig config) {
   if (!inserted) {
     return absl::AlreadyExistsError(absl::StrCat("a token named '", name, "' is configured twice"));
   }
-  on_pcsc_[name] = config.pcsc;
   return it->second;
 }
 
@@ -52,28 +51,24 @@ std::vector<std::shared_ptr<Token>> TokenRegistry::Tokens(bool on_pcsc) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::shared_ptr<Token>> tokens;
   for (const auto& [name, token] : tokens_) {
-    auto pcsc = on_pcsc_.find(name);
-    if (pcsc != on_pcsc_.end() && pcsc->second == on_pcsc) tokens.push_back(token);
+    if (token->options().pcsc == on_pcsc) tokens.push_back(token);
   }
   return tokens;
 }
 
 std::vector<TokenStatus> TokenRegistry::Rescan() {
-  std::vector<std::pair<std::shared_ptr<Token>, bool>> tokens;
+  std::vector<std::shared_ptr<Token>> tokens;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [name, token] : tokens_) {
-      auto pcsc = on_pcsc_.find(name);
-      tokens.emplace_back(token, pcsc != on_pcsc_.end() && pcsc->second);
-    }
+    for (const auto& [name, token] : tokens_) tokens.push_back(token);
   }
-  for (const auto& [token, on_pcsc] : tokens) {
+  for (const auto& token : tokens) {
     const TokenStatus status = token->Status();
     if (status.state == TokenState::kReady) continue;
     // A card token is not searched for beside an operation still failing on
     // it: OpenSC 0.23 can deadlock when C_GetSlotList runs beside a card
     // operation. The next rescan comes back for it.
-    if (on_pcsc && status.in_flight > 0) continue;
+    if (token->options().pcsc && status.in_flight > 0) continue;
     (void)token->Rescan();
   }
   return List();

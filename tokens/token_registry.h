@@ -17,10 +17,6 @@ namespace signet {
 struct TokenConfig {
   std::string module_path;
   TokenOptions options;
-  // The module reaches this token through pcscd (OpenSC, ykcs11): the
-  // registry's reader events (OnReaderEvent) take it out of service the
-  // moment its card leaves and bring it back when a card is put in.
-  bool pcsc = false;
 };
 
 class TokenRegistry {
@@ -38,7 +34,7 @@ class TokenRegistry {
 
   std::vector<TokenStatus> List() const;
 
-  // The tokens whose configuration says they sit on PC/SC (TokenConfig::pcsc)
+  // The tokens whose options say they sit on PC/SC (TokenOptions::pcsc)
   // when `on_pcsc`, the others when not: the reader watch takes the first,
   // the slot-event watch the second.
   std::vector<std::shared_ptr<Token>> Tokens(bool on_pcsc) const;
@@ -54,7 +50,6 @@ class TokenRegistry {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Token>, std::less<>> tokens_;
-  std::map<std::string, bool, std::less<>> on_pcsc_;
 };
 
 }  // namespace signet

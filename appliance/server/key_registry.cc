@@ -148,7 +148,7 @@ absl::Status KeyRegistry::OpenTokens() {
     // at a time (token_profiles.h).
     const std::string module_path = EffectiveModulePath(token);
     token_config.module_path = module_path;
-    token_config.pcsc = EffectivePcsc(token);
+    token_config.options.pcsc = EffectivePcsc(token);
     token_config.options.name = token.name();
     absl::StatusOr<TokenSelector> selector = SelectorOf(token);
     if (!selector.ok()) return selector.status();

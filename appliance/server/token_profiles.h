@@ -26,7 +26,7 @@ struct TokenProfileInfo {
   absl::string_view package;
   // Token.max_in_flight when the config says 0.
   int max_in_flight;
-  // The module reaches its tokens through pcscd (TokenConfig::pcsc).
+  // The module reaches its tokens through pcscd (TokenOptions::pcsc).
   bool pcsc;
   // Keys may name their PIV slot (Key.piv_slot).
   bool piv;
