@@ -28,6 +28,7 @@
 #include "appliance/server/unix_listener.h"
 #include "tokens/log.h"
 #include "tokens/pcsc_token_watch.h"
+#include "tokens/slot_event_watch.h"
 
 namespace signet::server {
 namespace {
@@ -205,6 +206,8 @@ int Run(const std::string& config_path) {
   // Card tokens follow their cards: pulled, they fail calls at once; put
   // back, they are ready again without waiting for traffic.
   std::unique_ptr<PcscTokenWatch> pcsc_watch = PcscTokenWatch::Start(registry.tokens());
+  // HSM tokens whose module reports slot events follow them too.
+  std::unique_ptr<SlotEventWatch> slot_watch = SlotEventWatch::Start(registry.tokens());
   TokenHealthOptions health_options;
   health_options.audit_writable = [&appliance] {
     return (*appliance)->audit() != nullptr && (*appliance)->audit()->status().ok();
@@ -228,6 +231,7 @@ int Run(const std::string& config_path) {
   std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
   token_health.Shutdown();  // every health status NOT_SERVING
   pcsc_watch.reset();
+  slot_watch.reset();
   // New calls are refused from here. The calls already admitted finish
   // before gRPC's own shutdown starts: gRPC closes a connection as soon as
   // its last call is done, and a client still answering that call's last
