@@ -2,9 +2,11 @@
 // SoftHSM, p11-kit): where the module implements C_WaitForSlotEvent, a token
 // that leaves its slot is taken out of service when the module says so,
 // instead of at the next failed call, and one that arrives is opened at
-// once. Modules that answer CKR_FUNCTION_NOT_SUPPORTED (SoftHSM2 does) are
-// left to the fault path: the next call that fails sends the token to
-// recovery.
+// once. Modules that answer CKR_FUNCTION_NOT_SUPPORTED are left to the fault
+// path: the next call that fails sends the token to recovery. SoftHSM2
+// 2.6.1 answers a non-blocking ask with CKR_NO_EVENT, always: it is watched,
+// cheaply, and never reports anything, so its tokens rely on the fault path
+// as well.
 //
 // The watch asks with CKF_DONT_BLOCK every poll interval instead of blocking
 // in the module: a blocking C_WaitForSlotEvent returns only on an event or

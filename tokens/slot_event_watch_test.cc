@@ -98,7 +98,7 @@ TEST_F(SlotEventWatchTest, ATokenLeavingAndComingBackIsFollowedWithoutTraffic) {
               static_cast<long long>(absl::ToInt64Milliseconds(back)));
 }
 
-// SoftHSM has no slot events: its tokens keep the fault path alone.
+// A module without slot events: its tokens keep the fault path alone.
 TEST_F(SlotEventWatchTest, NoWatchForAModuleWithoutSlotEvents) {
   faults_->SlotEvents(false);
   EXPECT_EQ(SlotEventWatch::Start(registry_), nullptr);
