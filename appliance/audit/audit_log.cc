@@ -174,11 +174,11 @@ AuditLog::AuditLog(std::string path, std::unique_ptr<CheckpointSigner> signer, A
 
 AuditLog::~AuditLog() { Close().IgnoreError(); }
 
-absl::StatusOr<uint64_t> AuditLog::Append(const AuditEvent& event) {
+absl::StatusOr<uint64_t> AuditLog::Enqueue(const AuditEvent& event, uint64_t* wanted_sequence,
+                                           AppendDone done, std::unique_lock<std::mutex>& lock) {
   absl::StatusOr<v1::Record> record = MakeRecord(event);
   if (!record.ok()) return record.status();
-  uint64_t sequence = 0;
-  std::unique_lock lock(mutex_);
+  lock.lock();
   if (!failure_.ok()) return failure_;
   if (closing_) {
     return absl::FailedPreconditionError(absl::StrCat("audit log ", path_, " is closed"));
@@ -187,11 +187,27 @@ absl::StatusOr<uint64_t> AuditLog::Append(const AuditEvent& event) {
   // backwards along the chain unless the clock does.
   SetTime(record->mutable_time(), absl::Now());
   const uint64_t ticket = next_ticket_++;
-  queue_.push_back(Pending{*std::move(record), ticket, &sequence});
+  Pending pending{.record = *std::move(record), .ticket = ticket};
+  pending.wanted_sequence = wanted_sequence;
+  pending.done = std::move(done);
+  queue_.push_back(std::move(pending));
   work_.notify_one();
-  durable_.wait(lock, [&] { return durable_ticket_ >= ticket || !failure_.ok(); });
-  if (durable_ticket_ >= ticket) return sequence;
+  return ticket;
+}
+
+absl::StatusOr<uint64_t> AuditLog::Append(const AuditEvent& event) {
+  uint64_t sequence = 0;
+  std::unique_lock lock(mutex_, std::defer_lock);
+  absl::StatusOr<uint64_t> ticket = Enqueue(event, &sequence, nullptr, lock);
+  if (!ticket.ok()) return ticket.status();
+  durable_.wait(lock, [&] { return durable_ticket_ >= *ticket || !failure_.ok(); });
+  if (durable_ticket_ >= *ticket) return sequence;
   return failure_;
+}
+
+absl::Status AuditLog::AppendAsync(const AuditEvent& event, AppendDone done) {
+  std::unique_lock lock(mutex_, std::defer_lock);
+  return Enqueue(event, nullptr, std::move(done), lock).status();
 }
 
 absl::Status AuditLog::Close() {
@@ -234,8 +250,32 @@ void AuditLog::WriterLoop() {
       std::lock_guard lock(mutex_);
       if (status.ok() && !batch.empty()) durable_ticket_ = batch.back().ticket;
       if (!status.ok()) failure_ = status;
+      for (const Pending& pending : batch) {
+        if (pending.wanted_sequence != nullptr) *pending.wanted_sequence = pending.sequence;
+      }
     }
     durable_.notify_all();
+    // Outside the lock: a callback may append again.
+    for (Pending& pending : batch) {
+      if (!pending.done) continue;
+      if (status.ok()) {
+        pending.done(pending.sequence);
+      } else {
+        pending.done(status);
+      }
+    }
+    if (!status.ok()) {
+      // Appends queued behind the failed batch are never written: waiting
+      // appenders see failure_; callbacks are told.
+      std::vector<Pending> stranded;
+      {
+        std::lock_guard lock(mutex_);
+        stranded.swap(queue_);
+      }
+      for (Pending& pending : stranded) {
+        if (pending.done) pending.done(status);
+      }
+    }
     if (!status.ok() || close) return;
   }
 }
@@ -251,7 +291,7 @@ absl::Status AuditLog::Commit(std::vector<Pending>& batch, bool close) {
     *entry.mutable_record() = std::move(pending.record);
     absl::Status status = AddEntry(next, entry, out);
     if (!status.ok()) return status;
-    *pending.sequence = entry.sequence();
+    pending.sequence = entry.sequence();
     if (++next.records_since_checkpoint < checkpoint_interval_ || signing_failed) continue;
     status = AddCheckpoint(next, /*final=*/false, out);
     if (status.ok()) continue;

@@ -66,6 +66,15 @@ class AuditLog {
   // failed for good, and key operations must stop until it is reopened.
   absl::StatusOr<uint64_t> Append(const AuditEvent& event);
 
+  // Called once with what Append would return.
+  using AppendDone = std::function<void(absl::StatusOr<uint64_t> sequence)>;
+  // Append without waiting: `done` runs on the log's writer thread once the
+  // record's batch is on stable storage (or the log failed), so the thread
+  // that did the work goes on to the next one meanwhile. `done` must not
+  // block. An error returned here (the event refused, the log failed or
+  // closed) means `done` is never called.
+  absl::Status AppendAsync(const AuditEvent& event, AppendDone done);
+
   // Writes the records still queued, then a final checkpoint, and closes
   // the file (so it can be opened again at once). Appends after it fail with
   // FAILED_PRECONDITION. Returns the failure that stopped the log, if any.
@@ -81,8 +90,16 @@ class AuditLog {
   struct Pending {
     v1::Record record;
     uint64_t ticket;
-    uint64_t* sequence;  // where the writer puts the record's sequence number
+    uint64_t sequence = 0;  // set by the writer
+    // Exactly one of these: where a waiting Append wants the sequence
+    // number, or AppendAsync's callback.
+    uint64_t* wanted_sequence = nullptr;
+    AppendDone done;
   };
+
+  // The checks and queueing common to both appends; the ticket.
+  absl::StatusOr<uint64_t> Enqueue(const AuditEvent& event, uint64_t* wanted_sequence,
+                                   AppendDone done, std::unique_lock<std::mutex>& lock);
 
   AuditLog(std::string path, std::unique_ptr<CheckpointSigner> signer, AuditPublicKey key,
            std::unique_ptr<LogWriter> writer, ChainTail tail, const AuditLogOptions& options);

@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -286,6 +289,53 @@ TEST_P(AuditLogTest, NeverWritesTheInputOrKeyMaterial) {
 // 8 threads × 500 appends: every record present once, the chain valid,
 // each thread's records in the order it appended them, and far fewer
 // fdatasyncs than records (group commit).
+// The worker that did the work goes on while the record is synced; the
+// callback comes once the record is durable, in order, on the writer thread.
+TEST_P(AuditLogTest, AsyncAppendsReportTheirSequenceOnceDurable) {
+  std::unique_ptr<AuditLog> log = Open(Interval(10));
+  ASSERT_NE(log, nullptr);
+  constexpr int kRecords = 200;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::vector<uint64_t> sequences;
+  std::set<std::thread::id> callback_threads;
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_TRUE(log->AppendAsync(TestEvent(i),
+                                 [&](absl::StatusOr<uint64_t> sequence) {
+                                   ASSERT_TRUE(sequence.ok()) << sequence.status();
+                                   std::lock_guard lock(mutex);
+                                   sequences.push_back(*sequence);
+                                   callback_threads.insert(std::this_thread::get_id());
+                                   all_done.notify_all();
+                                 })
+                    .ok());
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return sequences.size() == kRecords; }));
+    EXPECT_TRUE(std::is_sorted(sequences.begin(), sequences.end()));
+    EXPECT_EQ(std::set<uint64_t>(sequences.begin(), sequences.end()).size(), sequences.size());
+    EXPECT_EQ(callback_threads.size(), 1u);
+    EXPECT_EQ(callback_threads.count(std::this_thread::get_id()), 0u);
+  }
+  ASSERT_TRUE(log->Close().ok());
+  // Every reported sequence is a record in the file, which verifies.
+  absl::StatusOr<AuditReport> report = Verify(path_, key());
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::set<uint64_t> in_file;
+  for (const v1::Entry& entry : Entries(path_)) {
+    if (entry.has_record()) in_file.insert(entry.sequence());
+  }
+  for (uint64_t sequence : sequences) EXPECT_TRUE(in_file.count(sequence)) << sequence;
+  // And once closed, an async append is refused at once.
+  EXPECT_EQ(
+      log->AppendAsync(TestEvent(0),
+                       [](absl::StatusOr<uint64_t>) { ADD_FAILURE() << "called after a refusal"; })
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_P(AuditLogTest, ConcurrentAppendsAreGroupCommittedInOneOrder) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
@@ -521,6 +571,41 @@ TEST_F(AuditLogFailureTest, EveryWaitingAppendLearnsOfTheFailure) {
   for (const std::vector<uint64_t>& mine : acknowledged) {
     for (uint64_t sequence : mine) EXPECT_TRUE(in_file.count(sequence)) << sequence;
   }
+}
+
+TEST_F(AuditLogFailureTest, EveryAsyncAppendLearnsOfTheFailure) {
+  std::unique_ptr<AuditLog> log = Open(/*interval=*/50);
+  ASSERT_NE(log, nullptr);
+  std::mutex mutex;
+  std::condition_variable answered;
+  int ok = 0;
+  int failed = 0;
+  int queued = 0;
+  auto done = [&](absl::StatusOr<uint64_t> sequence) {
+    std::lock_guard lock(mutex);
+    if (sequence.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(sequence.status().code(), absl::StatusCode::kUnavailable) << sequence.status();
+      ++failed;
+    }
+    answered.notify_all();
+  };
+  for (int i = 0; i < 100; ++i) {
+    if (log->AppendAsync(TestEvent(i), done).ok()) ++queued;
+  }
+  faults_->fail_append = true;
+  for (int i = 0; i < 2000; ++i) {
+    if (log->AppendAsync(TestEvent(i), done).ok()) ++queued;
+  }
+  std::unique_lock lock(mutex);
+  // Each accepted append is answered exactly once, failed or written.
+  ASSERT_TRUE(
+      answered.wait_for(lock, std::chrono::seconds(30), [&] { return ok + failed == queued; }));
+  EXPECT_GT(failed, 0);
+  lock.unlock();
+  EXPECT_FALSE(log->Close().ok());
+  EXPECT_EQ(ok + failed, queued);
 }
 
 // Signs until told to stop, like a token that goes away.

@@ -41,6 +41,45 @@ absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
   return result;
 }
 
+// The same, without holding the calling thread while the record is synced:
+// `work` runs here (on the token's worker), and `done` gets its result once
+// the record is on stable storage, on the audit log's writer thread, so the
+// worker is free for the token's next operation meanwhile. `done` is called
+// exactly once and must not block.
+template <typename T>
+void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::Operation operation,
+                  const std::string& key, absl::string_view input,
+                  const std::function<absl::StatusOr<T>()>& work,
+                  std::function<void(absl::StatusOr<T>)> done) {
+  if (appliance.audit() == nullptr) {
+    return done(absl::UnavailableError("no audit log: key operations are stopped"));
+  }
+  if (!appliance.audit()->status().ok()) {
+    return done(
+        absl::UnavailableError("the audit log cannot be written: key operations are stopped"));
+  }
+  auto result = std::make_shared<absl::StatusOr<T>>(work());
+  audit::AuditEvent event{.caller = caller,
+                          .operation = config::v1::Operation_Name(operation),
+                          .key = key,
+                          .input_sha256 = audit::InputDigest(input),
+                          .result = result->status()};
+  // Shared: either the log calls it, or (refused at once) this function.
+  auto shared_done = std::make_shared<std::function<void(absl::StatusOr<T>)>>(std::move(done));
+  absl::Status queued = appliance.audit()->AppendAsync(
+      event, [result, shared_done](absl::StatusOr<uint64_t> recorded) {
+        if (!recorded.ok()) {
+          return (*shared_done)(absl::UnavailableError(
+              "the audit log cannot be written: key operations are stopped"));
+        }
+        (*shared_done)(std::move(*result));
+      });
+  if (!queued.ok()) {
+    (*shared_done)(
+        absl::UnavailableError("the audit log cannot be written: key operations are stopped"));
+  }
+}
+
 }  // namespace signet::server
 
 #endif  // SIGNET_APPLIANCE_SERVER_AUDITED_H_

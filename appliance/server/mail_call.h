@@ -37,14 +37,25 @@ struct MailOutput {
 };
 
 // What a call does, decided when its header arrives.
+// Takes a call's result; called once.
+using MailDone = std::function<void(absl::StatusOr<MailOutput>)>;
+
 struct MailPlan {
   // Where the work runs.
   WorkQueue* queue = nullptr;
   // The token involved, for error details; empty for none.
   std::string token;
-  // The work, given the whole mail (by move: the call keeps no copy).
-  std::function<absl::StatusOr<MailOutput>(std::string mail)> run;
+  // The work, given the whole mail (by move: the call keeps no copy). It
+  // calls `done` on the worker, or later from another thread (an audited
+  // operation, once its record is durable: AuditedAsync).
+  std::function<void(std::string mail, MailDone done)> run;
 };
+
+// A plan's work that answers on the worker.
+inline std::function<void(std::string, MailDone)> AnswerOnWorker(
+    std::function<absl::StatusOr<MailOutput>(std::string mail)> work) {
+  return [work = std::move(work)](std::string mail, MailDone done) { done(work(std::move(mail))); };
+}
 
 template <typename Request>
 class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse> {
@@ -120,12 +131,13 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
       if (cancelled_.load(std::memory_order_acquire)) {
         return Fail(absl::CancelledError("the call was cancelled before its work started"));
       }
-      absl::StatusOr<MailOutput> output = plan_->run(std::move(mail_));
-      if (!output.ok()) return Fail(output.status());
-      output_ = std::move(*output);
-      output_.header.set_size(output_.body.size());
-      *response_.mutable_header() = output_.header;
-      this->StartWrite(&response_);
+      plan_->run(std::move(mail_), [this](absl::StatusOr<MailOutput> output) {
+        if (!output.ok()) return Fail(output.status());
+        output_ = std::move(*output);
+        output_.header.set_size(output_.body.size());
+        *response_.mutable_header() = output_.header;
+        this->StartWrite(&response_);
+      });
     });
     if (!submitted.ok()) Fail(submitted);
   }

@@ -138,11 +138,11 @@ MailOutput BodyOnly(std::string body) {
 
 // A signing operation on `mail` (SignMail, SignAndEncryptMail), audited,
 // after the key's sender binding has been checked against the mail's From.
-absl::StatusOr<MailOutput> SignAudited(
-    Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
-    const std::string& mail,
-    const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign) {
-  return Audited<MailOutput>(
+void SignAudited(Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
+                 const std::string& mail,
+                 const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign,
+                 MailDone done) {
+  AuditedAsync<MailOutput>(
       appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
       [&]() -> absl::StatusOr<MailOutput> {
         if (absl::Status sender = appliance.authorizer().CheckSender(key.config.name(), mail);
@@ -153,7 +153,8 @@ absl::StatusOr<MailOutput> SignAudited(
             sign({.libctx = appliance.keys().libctx(), .limits = appliance.limits()});
         if (!output.ok()) return output.status();
         return BodyOnly(std::move(*output));
-      });
+      },
+      std::move(done));
 }
 
 }  // namespace
@@ -173,14 +174,16 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
         if (!key.ok()) return key.status();
         const std::string token = (*key)->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.options());
-        return MailPlan{&appliance.TokenQueue(token), token,
-                        [&appliance, caller = *caller, key = *key, options](std::string mail) {
-                          return SignAudited(appliance, caller, *key, mail,
-                                             [&](const cms::CmsContext& cms_context) {
-                                               return cms::SignMail(cms_context, mail,
-                                                                    SignerOf(*key), options);
-                                             });
-                        }};
+        return MailPlan{
+            &appliance.TokenQueue(token), token,
+            [&appliance, caller = *caller, key = *key, options](std::string mail, MailDone done) {
+              SignAudited(
+                  appliance, caller, *key, mail,
+                  [&](const cms::CmsContext& cms_context) {
+                    return cms::SignMail(cms_context, mail, SignerOf(*key), options);
+                  },
+                  std::move(done));
+            }};
       });
 }
 
@@ -200,15 +203,15 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
         }
         absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.options());
         if (!encryption.ok()) return encryption.status();
-        return MailPlan{
-            &appliance.CpuQueue(), "",
-            [&appliance, encryption = *encryption](std::string mail) -> absl::StatusOr<MailOutput> {
-              absl::StatusOr<std::string> encrypted = cms::EncryptMail(
-                  {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
-                  encryption->Recipients(), encryption->options);
-              if (!encrypted.ok()) return encrypted.status();
-              return BodyOnly(std::move(*encrypted));
-            }};
+        return MailPlan{&appliance.CpuQueue(), "",
+                        AnswerOnWorker([&appliance, encryption = *encryption](
+                                           std::string mail) -> absl::StatusOr<MailOutput> {
+                          absl::StatusOr<std::string> encrypted = cms::EncryptMail(
+                              {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
+                              mail, encryption->Recipients(), encryption->options);
+                          if (!encrypted.ok()) return encrypted.status();
+                          return BodyOnly(std::move(*encrypted));
+                        })};
       });
 }
 
@@ -236,13 +239,15 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
         return MailPlan{&appliance.TokenQueue(token), token,
                         [&appliance, caller = *caller, key = *key, options,
-                         encryption = *encryption](std::string mail) {
-                          return SignAudited(appliance, caller, *key, mail,
-                                             [&](const cms::CmsContext& cms_context) {
-                                               return cms::SignAndEncryptMail(
-                                                   cms_context, mail, SignerOf(*key), options,
-                                                   encryption->Recipients(), encryption->options);
-                                             });
+                         encryption = *encryption](std::string mail, MailDone done) {
+                          SignAudited(
+                              appliance, caller, *key, mail,
+                              [&](const cms::CmsContext& cms_context) {
+                                return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key),
+                                                               options, encryption->Recipients(),
+                                                               encryption->options);
+                              },
+                              std::move(done));
                         }};
       });
 }
@@ -263,8 +268,8 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
         const std::string token = (*key)->config.token();
         return MailPlan{
             &appliance.TokenQueue(token), token,
-            [&appliance, caller = *caller, key = *key](std::string mail) {
-              return Audited<MailOutput>(
+            [&appliance, caller = *caller, key = *key](std::string mail, MailDone done) {
+              AuditedAsync<MailOutput>(
                   appliance, caller, config::v1::DECRYPT_MAIL, key->config.name(), mail,
                   [&]() -> absl::StatusOr<MailOutput> {
                     absl::StatusOr<cms::DecryptedMail> decrypted = cms::DecryptMail(
@@ -274,7 +279,8 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
                     MailOutput output = BodyOnly(std::move(decrypted->mail));
                     output.header.set_authenticated(decrypted->authenticated);
                     return output;
-                  });
+                  },
+                  std::move(done));
             }};
       });
 }
@@ -299,7 +305,8 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         const bool require_trusted_chain = header.require_trusted_chain();
         return MailPlan{
             &appliance.CpuQueue(), "",
-            [&appliance, require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
+            AnswerOnWorker([&appliance,
+                            require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
               absl::StatusOr<cms::VerifiedMail> verified = cms::VerifyMail(
                   {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
                   *appliance.trust(), {.require_trusted_chain = require_trusted_chain});
@@ -328,7 +335,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
                 for (const std::string& subject : report.chain) signer->add_chain(subject);
               }
               return output;
-            }};
+            })};
       });
 }
 
@@ -366,18 +373,20 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
                  token](absl::Status start) {
         if (!start.ok()) return finish(ToGrpcStatus(start, token));
         const cms::DigestAlgorithm digest = DigestOf(request->digest_algorithm());
-        absl::StatusOr<std::string> signature = Audited<std::string>(
+        AuditedAsync<std::string>(
             appliance, caller, config::v1::SIGN_DIGEST, key->config.name(), request->digest(),
             [&]() {
               return cms::SignDigest(
                   {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
                   request->digest(), SignerOf(*key),
                   {.digest = digest, .rsa_pss = request->rsa_pss()});
+            },
+            [finish, response, token, digest](absl::StatusOr<std::string> signature) {
+              if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
+              response->set_signature(std::move(*signature));
+              response->set_micalg(cms::Micalg(digest));
+              finish(grpc::Status::OK);
             });
-        if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
-        response->set_signature(std::move(*signature));
-        response->set_micalg(cms::Micalg(digest));
-        finish(grpc::Status::OK);
       });
   if (!submitted.ok()) finish(ToGrpcStatus(submitted, token));
   return reactor;
