@@ -120,7 +120,7 @@ absl::Status WriteTlsFiles(BenchTokens& tokens) {
 
 absl::StatusOr<std::unique_ptr<BenchDaemon>> BenchDaemon::Start(BenchTokens& tokens,
                                                                 const DaemonOptions& options) {
-  const fixtures::SoftHsm& hsm = tokens.HsmOf(options.name == "many" ? "bench-many" : "bench");
+  const fixtures::SoftHsm& hsm = tokens.HsmOf(options.name == "main" ? "bench" : "bench-many");
   const std::string text =
       absl::StrReplaceAll(options.name == "main"   ? MainConfig(tokens, options)
                           : options.name == "many" ? ManyConfig(tokens, options)

@@ -23,7 +23,11 @@ struct OpensslCliSigner {
   // SOFTHSM2_CONF=..., for the child.
   std::vector<std::string> environment;
 
-  // Runs one signing process to completion; its output is discarded.
+  // Runs one signing process to completion; its output is discarded. Run in
+  // parallel, some of these processes die of SIGSEGV in exit-time cleanup
+  // (OPENSSL_cleanup -> libp11's engine -> SoftHSM's C_CloseAllSessions;
+  // the one core examined was exiting with status 2, so its signing had
+  // failed): such a run is an error, not a signed message.
   absl::Status SignOnce() const;
 };
 
