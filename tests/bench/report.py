@@ -184,7 +184,12 @@ def main():
     w(f"- Date: {m['date']}; wall-clock time of `scripts/bench`'s run: "
       f"{args.wall:.0f} s (of which token set-up {s.get('setup_seconds', 0):.0f} s)")
     if args.load:
-        w(f"- Load average before the run: {args.load} (other work on the machine shares its cores)")
+        w(f"- Load average before the run: {args.load}")
+        if float(args.load.split()[0]) > 0.5:
+            w("- **The machine was not idle**: other work shared its cores during the run, so "
+              "baselines and Signet, measured minutes apart, may have met different loads; "
+              "ratios from such a run are rough, and only a run on an idle machine settles a "
+              "target.")
     w(f"- Each point: {s['warmup_ms']:.0f} ms warm-up, then {s['measure_ms']:.0f} ms measured; "
       f"closed loop (N callers, each starting its next request when the last ends) except the "
       f"70%-of-peak points (open loop at a fixed rate, latency from the due time). signetd: "
