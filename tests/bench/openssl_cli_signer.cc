@@ -1,6 +1,7 @@
 #include "tests/bench/openssl_cli_signer.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet::bench {
@@ -17,9 +18,11 @@ absl::Status OpensslCliSigner::SignOnce() const {
       {}, env);
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) {
-    // stderr only: the command line holds the PIN.
+    // Not the command line, which holds the PIN; and openssl repeats the
+    // URI, PIN included, in its messages, so it goes from stderr too.
     return absl::InternalError(
-        absl::StrCat("openssl cms exited ", result->exit_code, ": ", result->err.substr(0, 300)));
+        absl::StrCat("openssl cms exited ", result->exit_code, ": ",
+                     absl::StrReplaceAll(result->err, {{pin, "<pin>"}}).substr(0, 300)));
   }
   return absl::OkStatus();
 }

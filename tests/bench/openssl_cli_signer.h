@@ -23,11 +23,12 @@ struct OpensslCliSigner {
   // SOFTHSM2_CONF=..., for the child.
   std::vector<std::string> environment;
 
-  // Runs one signing process to completion; its output is discarded. Run in
-  // parallel, some of these processes die of SIGSEGV in exit-time cleanup
-  // (OPENSSL_cleanup -> libp11's engine -> SoftHSM's C_CloseAllSessions;
-  // the one core examined was exiting with status 2, so its signing had
-  // failed): such a run is an error, not a signed message.
+  // Runs one signing process to completion; its output is discarded. Run
+  // in parallel, some of these processes fail to use the token (libp11
+  // reports "Failed to enumerate slots", "Login failed" or "No matching
+  // initialized token"), then die of SIGSEGV in exit-time cleanup
+  // (OPENSSL_cleanup -> libp11's engine -> SoftHSM's C_CloseAllSessions):
+  // such a run is an error, not a signed message.
   absl::Status SignOnce() const;
 };
 

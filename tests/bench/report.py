@@ -200,7 +200,9 @@ def main():
       "`CKM_RSA_X_509` as Signet then uses), one session per worker, handles cached.")
     w("- libp11: `CMS_sign` + `SMIME_write_CMS` (detached, 1 KiB mail) with libp11's `EVP_PKEY`, "
       "N threads in one process. openssl CLI: `openssl cms -sign -engine pkcs11`, one process "
-      "per message, N at a time.")
+      "per message, N at a time; run in parallel, some of those processes cannot use the token "
+      "(libp11: \"Failed to enumerate slots\", \"Login failed\", \"No matching initialized "
+      "token\") and then crash at exit: they are in the errors column, not in the rate.")
     w(f"- The 10-object token `bench` is alone in its SoftHSM installation; the 10,000-object token "
       f"(in another, served by a signetd of its own) is compared with it. The latency run uses {s['latency_tokens']:.0f} tokens behind the fault-injecting "
       f"module (`SIGNET_FAULT_LATENCY=C_Sign={s['latency_c_sign_us']:.0f}`), `max_in_flight: 1` each.\n")
@@ -242,7 +244,8 @@ def main():
         cpu = f"{p['server_cpu_seconds_per_1000']:.2f}" if p["server_cpu_seconds_per_1000"] >= 0 else ""
         rss = f"{p['server_peak_rss_kib'] / 1024:.0f} MiB" if p["server_peak_rss_kib"] >= 0 else ""
         calls = ", ".join(f"{k.replace('C_', '')} {v:.3g}" for k, v in sorted(p["pkcs11_calls_per_request"].items()))
-        err = f"{p['errors']}" + (f" ({p['first_error'][:60]})" if p["errors"] else "")
+        first = " / ".join(line for line in p["first_error"].splitlines() if line).replace("|", "/")
+        err = f"{p['errors']}" + (f" ({first[:90]})" if p["errors"] else "")
         w(f"| {p['impl']} | {p['transport']} | {p['op']} | {p['algorithm']} | {p['token']} | "
           f"{p['mail_bytes']} | {c} | {fmt_rate(p['per_second'])} | {fmt_us(p['p50_us'])} | "
           f"{fmt_us(p['p90_us'])} | {fmt_us(p['p99_us'])} | {fmt_us(p['p999_us'])} | {err} | {cpu} | {rss} | {calls} |")
