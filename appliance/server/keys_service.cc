@@ -233,6 +233,13 @@ grpc::ServerUnaryReactor* KeysService::ListTokens(grpc::CallbackServerContext* c
       token->set_state_detail(status.detail);
       token->set_operations_in_flight(static_cast<uint32_t>(status.in_flight));
       token->set_max_in_flight(static_cast<uint32_t>(appliance.TokenQueue(status.name).workers()));
+      if (absl::StatusOr<std::shared_ptr<Token>> opened =
+              appliance.keys().tokens().Get(status.name);
+          opened.ok()) {
+        for (const auto& [function, count] : (*opened)->module().counters().Snapshot()) {
+          (*token->mutable_pkcs11_calls())[function] = count;
+        }
+      }
     }
     return absl::OkStatus();
   });

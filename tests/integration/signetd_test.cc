@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -172,6 +173,70 @@ TEST_F(SignetdTest, SignDigestVerifiesAgainstTheContent) {
   EXPECT_TRUE(
       fixtures::OpensslCmsVerify(response.signature(), env_->File("ca.pem"), std::string(kEntity))
           .ok());
+}
+
+// The token's PKCS#11 call counts (ListTokens pkcs11_calls): in steady state
+// a signature costs one C_SignInit and one C_Sign and nothing else that
+// touches the token's state. The audit key signs on the same token, so each
+// checkpoint written meanwhile adds one of each; 12 calls cross the
+// interval of 10 at least once.
+TEST_F(SignetdTest, ListTokensCountsThePkcs11CallsOfEachSignature) {
+  auto calls = [&] {
+    grpc::ClientContext context;
+    v1::ListTokensResponse tokens;
+    grpc::Status status = KeysStub()->ListTokens(&context, {}, &tokens);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::map<std::string, uint64_t> counts;
+    if (tokens.tokens_size() == 1) {
+      counts.insert(tokens.tokens(0).pkcs11_calls().begin(), tokens.tokens(0).pkcs11_calls().end());
+    }
+    return counts;
+  };
+  auto checkpoints = [&] {
+    std::istringstream log(ReadFile(env_->AuditLogPath()));
+    uint64_t count = 0;
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"checkpoint\":") != std::string::npos) ++count;
+    }
+    return count;
+  };
+  // One signature first, so that sessions and login are in place.
+  v1::SignDigestRequest request;
+  request.set_key("other-signing");
+  request.set_digest_algorithm(v1::SHA256);
+  request.set_digest(Sha256(kEntity));
+  auto sign = [&] {
+    v1::SignDigestResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = Stub()->SignDigest(&context, request, &response);
+    ++key_operations_;
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  };
+  sign();
+  const std::map<std::string, uint64_t> before = calls();
+  const uint64_t checkpoints_before = checkpoints();
+  ASSERT_GE(before.count("C_Initialize"), 1u);
+  ASSERT_GE(before.count("C_Login"), 1u);
+  constexpr uint64_t kSignatures = 12;
+  for (uint64_t i = 0; i < kSignatures; ++i) sign();
+  // A checkpoint due after the last record may still be being signed.
+  absl::SleepFor(absl::Milliseconds(300));
+  const std::map<std::string, uint64_t> after = calls();
+  const uint64_t checkpoint_signatures = checkpoints() - checkpoints_before;
+  EXPECT_GE(checkpoint_signatures, 1u);
+  auto delta = [&](const std::string& function) {
+    auto count = [&](const std::map<std::string, uint64_t>& counts) {
+      auto it = counts.find(function);
+      return it == counts.end() ? uint64_t{0} : it->second;
+    };
+    return count(after) - count(before);
+  };
+  EXPECT_EQ(delta("C_SignInit"), kSignatures + checkpoint_signatures);
+  EXPECT_EQ(delta("C_Sign"), kSignatures + checkpoint_signatures);
+  for (const char* function : {"C_Login", "C_OpenSession", "C_FindObjectsInit", "C_FindObjects",
+                               "C_Initialize", "C_SignUpdate", "C_SignFinal"}) {
+    EXPECT_EQ(delta(function), 0u) << function;
+  }
 }
 
 TEST_F(SignetdTest, WhatThePolicyDoesNotGrantIsRefused) {

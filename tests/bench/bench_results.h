@@ -1,0 +1,50 @@
+// One measured point of the run and the JSON file they all go into
+// (scripts/bench turns it into docs/benchmarks.md and the plot).
+#ifndef SIGNET_TESTS_BENCH_BENCH_RESULTS_H_
+#define SIGNET_TESTS_BENCH_BENCH_RESULTS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tests/bench/load_result.h"
+
+namespace signet::bench {
+
+struct Point {
+  // "raw", "libp11", "openssl-cli", "signet".
+  std::string impl;
+  // "in-process", "process-per-message", "unix", "tcp-mtls".
+  std::string transport;
+  // "sign", "decrypt", "SignMail", "SignDigest", "DecryptMail".
+  std::string op;
+  // "RSA-2048", "RSA-3072", "P-256".
+  std::string algorithm;
+  // "bench" (10 objects), "bench-many" (10,000), "lat-0" or "lat-0..7".
+  std::string token;
+  size_t mail_bytes = 0;
+  int concurrency = 0;
+  double target_per_second = 0;  // open loop; 0: closed loop
+  LoadResult load;
+  // signetd only, over warm-up and window together.
+  double server_cpu_seconds_per_1000 = -1;
+  long server_peak_rss_kib = -1;
+  std::map<std::string, double> pkcs11_calls_per_request;
+};
+
+class BenchResults {
+ public:
+  void Add(Point point);
+  void SetSetting(const std::string& name, double value) { settings_[name] = value; }
+  const std::vector<Point>& points() const { return points_; }
+  absl::Status Write(const std::string& path) const;
+
+ private:
+  std::vector<Point> points_;
+  std::map<std::string, double> settings_;
+};
+
+}  // namespace signet::bench
+
+#endif  // SIGNET_TESTS_BENCH_BENCH_RESULTS_H_
