@@ -48,6 +48,8 @@ struct TokenOptions {
   // watch takes it out of service the moment its card leaves, and a call cut
   // off by the card's leaving counts as a token fault (ReportFailure).
   bool pcsc = false;
+  // Check ECDSA signatures before releasing them (RSA ones always are).
+  bool verify_ecdsa = true;
 };
 
 struct TokenStatus {

@@ -591,5 +591,40 @@ TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
                             "returned from C_Sign holding 1 of its locks; released them"))));
 }
 
+// Without ECDSA checks (an HSM token's default in signetd), ECDSA
+// signatures leave unchecked, and RSA ones are still checked.
+TEST(TokenKeyTest, EcdsaChecksCanBeLeftOutButRsaChecksCannot) {
+  absl::StatusOr<std::unique_ptr<TokenEnv>> env =
+      TokenEnv::Create({.label = "unchecked",
+                        .keys = {{.label = "rsa", .id_hex = "41", .key_type = "rsa:2048"},
+                                 {.label = "ec", .id_hex = "42", .key_type = "EC:prime256v1"}},
+                        .module_path = SIGNET_FAULT_MODULE,
+                        .verify_ecdsa = false});
+  ASSERT_TRUE(env.ok()) << env.status();
+  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  faults->Reset();
+  const std::string digest = Digest(HashAlgorithm::kSha256, "statement 9");
+
+  std::shared_ptr<TokenKey> ec = LoadById(**env, "42");
+  ASSERT_NE(ec, nullptr);
+  faults->CorruptOutput("C_Sign", 1);
+  absl::StatusOr<std::string> unchecked =
+      ec->Sign({.scheme = SignatureScheme::kEcdsa}, digest, Deadline());
+  ASSERT_TRUE(unchecked.ok()) << unchecked.status();
+  EXPECT_FALSE(OpenSslVerifies((*env)->IndependentPublicKey("42").get(), SignatureScheme::kEcdsa,
+                               HashAlgorithm::kSha256, digest, *unchecked))
+      << "the corruption did not reach the signature";
+  EXPECT_EQ((*env)->token->state(), TokenState::kReady);
+
+  std::shared_ptr<TokenKey> rsa = LoadById(**env, "41");
+  ASSERT_NE(rsa, nullptr);
+  faults->CorruptOutput("C_Sign", 1);
+  absl::StatusOr<std::string> checked =
+      rsa->Sign({.scheme = SignatureScheme::kRsaPkcs1}, digest, Deadline());
+  ASSERT_FALSE(checked.ok()) << "a corrupted RSA signature was released";
+  EXPECT_EQ(checked.status().code(), absl::StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace signet

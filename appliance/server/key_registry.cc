@@ -149,6 +149,8 @@ absl::Status KeyRegistry::OpenTokens() {
     const std::string module_path = EffectiveModulePath(token);
     token_config.module_path = module_path;
     token_config.options.pcsc = EffectivePcsc(token);
+    token_config.options.verify_ecdsa =
+        token_config.options.pcsc || token.verify_ecdsa_signatures();
     token_config.options.name = token.name();
     absl::StatusOr<TokenSelector> selector = SelectorOf(token);
     if (!selector.ok()) return selector.status();
