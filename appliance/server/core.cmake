@@ -38,5 +38,5 @@ signet_target(signet_server)
 
 add_executable(signetd ${CMAKE_CURRENT_LIST_DIR}/signetd_main.cc)
 target_link_libraries(signetd PRIVATE signet_server signet_server_config signet_dev signet_pcsc
-                      gRPC::grpc++_reflection)
+                      gRPC::grpc++_reflection absl::synchronization)
 signet_target(signetd)

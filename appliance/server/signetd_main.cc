@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "appliance/dev/dev_environment.h"
 #include "appliance/server/appliance.h"
 #include "appliance/server/config_loader.h"
@@ -268,6 +269,9 @@ int main(int argc, char** argv) {
     return signet::server::kExitUsage;
   }
   signet::SetMinLogLevel(flags.log_level);
+  // Debian's abseil checks every absl::Mutex (gRPC's) for lock-order cycles,
+  // a debugging aid that costs a graph update on each lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (!flags.dev_dir.empty()) {
     absl::StatusOr<std::string> config_path = signet::server::PrepareDev(flags);
     if (!config_path.ok()) {
