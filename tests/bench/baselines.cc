@@ -12,16 +12,10 @@
 #include "tests/bench/openssl_cli_signer.h"
 #include "tests/bench/raw_pkcs11.h"
 #include "tests/bench/thread_load.h"
+#include "tests/fixtures/read_file.h"
 
 namespace signet::bench {
 namespace {
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 // SHA-256 DigestInfo prefix (RFC 8017, 9.2 note 1).
 constexpr unsigned char kSha256DigestInfo[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
@@ -67,7 +61,7 @@ absl::StatusOr<std::vector<LoadResult>> RunRaw(BenchTokens& tokens, const KeyUnd
   std::string digest(32, '\x5a');
   if (decrypt) {
     absl::StatusOr<std::string> ciphertext =
-        OaepCiphertext(ReadAll(tokens.CertificatePath(key.token, key.label)));
+        OaepCiphertext(fixtures::ReadFile(tokens.CertificatePath(key.token, key.label)));
     if (!ciphertext.ok()) return ciphertext.status();
     input = *ciphertext;
     mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
@@ -120,7 +114,7 @@ absl::StatusOr<std::vector<LoadResult>> RunLibp11(BenchTokens& tokens, const Key
   UseInstallation(tokens.HsmOf(key.token));
   absl::StatusOr<std::unique_ptr<Libp11Signer>> signer =
       Libp11Signer::Open(fixtures::SoftHsm::ModulePath(), key.token, tokens.pin(), key.label,
-                         ReadAll(tokens.CertificatePath(key.token, key.label)));
+                         fixtures::ReadFile(tokens.CertificatePath(key.token, key.label)));
   if (!signer.ok()) return signer.status();
   std::vector<LoadResult> results;
   for (int workers : concurrency) {

@@ -9,16 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "tests/fixtures/read_file.h"
 
 namespace signet::bench {
 namespace {
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 std::string TokenConfig(const std::string& name, const std::string& module, int max_in_flight) {
   // A queue deep enough for every bench client: RESOURCE_EXHAUSTED would
@@ -152,6 +146,6 @@ absl::StatusOr<std::unique_ptr<BenchDaemon>> BenchDaemon::Start(BenchTokens& tok
   return daemon;
 }
 
-std::string BenchDaemon::Log() const { return ReadAll(log_); }
+std::string BenchDaemon::Log() const { return fixtures::ReadFile(log_); }
 
 }  // namespace signet::bench

@@ -24,6 +24,7 @@
 #include "tests/bench/bench_tokens.h"
 #include "tests/bench/signet_runner.h"
 #include "tests/fixtures/free_port.h"
+#include "tests/fixtures/read_file.h"
 
 namespace signet::bench {
 namespace {
@@ -77,13 +78,6 @@ std::string Sha256(const std::string& data) {
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<char*>(digest), length);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
 }
 
 // The 1 KiB mail encrypted to the decryption key by signetd itself
@@ -243,9 +237,9 @@ int Run(const Flags& flags) {
   auto unix_channels =
       MakeChannels((*main_daemon)->Target(), grpc::InsecureChannelCredentials(), 4);
   grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = ReadAll(tokens.ca_path());
-  tls.pem_cert_chain = ReadAll(tokens.File("client.pem"));
-  tls.pem_private_key = ReadAll(tokens.File("client.key"));
+  tls.pem_root_certs = fixtures::ReadFile(tokens.ca_path());
+  tls.pem_cert_chain = fixtures::ReadFile(tokens.File("client.pem"));
+  tls.pem_private_key = fixtures::ReadFile(tokens.File("client.key"));
   auto tcp_channels =
       MakeChannels(absl::StrCat("127.0.0.1:", *port), grpc::SslCredentials(tls), 4, "localhost");
   SignetRunner main_runner((*main_daemon)->pid(), unix_channels[0], "bench");
@@ -344,8 +338,8 @@ int Run(const Flags& flags) {
       }
     }
   }
-  absl::StatusOr<std::string> encrypted =
-      Encrypt(unix_channels[0], ReadAll(tokens.CertificatePath("bench", "decrypt")), mail_1k);
+  absl::StatusOr<std::string> encrypted = Encrypt(
+      unix_channels[0], fixtures::ReadFile(tokens.CertificatePath("bench", "decrypt")), mail_1k);
   if (!encrypted.ok()) return fail(encrypted.status());
   for (int c : kHigh) {
     if (absl::Status s = signet(unix_channels, main_runner,

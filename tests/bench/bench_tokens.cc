@@ -10,23 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/bench/raw_pkcs11.h"
+#include "tests/fixtures/random_pin.h"
 
 namespace signet::bench {
 namespace {
 
 using fixtures::KeySpec;
-
-std::string RandomPin() {
-  unsigned char bytes[8];
-  RAND_bytes(bytes, sizeof(bytes));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string pin;
-  for (unsigned char byte : bytes) {
-    pin += kHex[byte >> 4];
-    pin += kHex[byte & 0xf];
-  }
-  return pin;
-}
+using fixtures::RandomPin;
 
 struct TokenPlan {
   std::string label;
