@@ -178,7 +178,8 @@ def main():
     w("# Benchmarks\n")
     w("Written by `scripts/bench` (issue #7) from one run of `signet_bench`; every figure below "
       "was measured in that run, side by side on the same tokens and keys. Targets: DESIGN.md, "
-      "\"Performance targets\".\n")
+      "\"Performance targets\". Where the time goes, and what the gaps come from: "
+      "[performance.md](performance.md).\n")
     w("## Machine and run\n")
     w(f"- CPU: {m['cpu']}, {m['cores']} cores; kernel {m['kernel']}; SoftHSM2 {m['softhsm']}")
     w(f"- Date: {m['date']}; wall-clock time of `scripts/bench`'s run: "
