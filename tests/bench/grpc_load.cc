@@ -73,19 +73,18 @@ class StreamCall final : public grpc::ClientBidiReactor<Request, v1::MailRespons
   }
 
   void Go(v1::Mail::Stub& stub, Starter starter) {
+    // As docs/api.md advises a client: the metadata goes with the header,
+    // and the last chunk carries the end of the stream.
+    context_.set_initial_metadata_corked(true);
     (stub.async()->*starter)(&context_, this);
     this->StartRead(&response_);
-    this->StartWrite(&(*messages_)[0]);
+    WriteNext();
     this->StartCall();
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) return;  // the call is ending; OnDone has its status
-    if (++next_ < messages_->size()) {
-      this->StartWrite(&(*messages_)[next_]);
-    } else {
-      this->StartWritesDone();
-    }
+    if (next_ < messages_->size()) WriteNext();
   }
   void OnReadDone(bool ok) override {
     if (ok) this->StartRead(&response_);
@@ -98,6 +97,12 @@ class StreamCall final : public grpc::ClientBidiReactor<Request, v1::MailRespons
   }
 
  private:
+  void WriteNext() {
+    const Request* message = &(*messages_)[next_];
+    if (++next_ == messages_->size()) return this->StartWriteLast(message, grpc::WriteOptions());
+    this->StartWrite(message);
+  }
+
   Driver* driver_;
   const std::vector<Request>* messages_;
   Clock::time_point begin_;
