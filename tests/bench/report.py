@@ -4,6 +4,7 @@ DESIGN.md targets met or not, the machine) and a gnuplot PNG of throughput
 and p99 against concurrency. Run by scripts/bench.
 
   report.py RESULTS_JSON MARKDOWN_OUT PNG_OUT [--wall SECONDS] [--load "1.0 ..."]
+            [--other-cpu SECONDS --cpus N]
 """
 import argparse
 import datetime
@@ -76,6 +77,11 @@ def main():
     ap.add_argument("png")
     ap.add_argument("--wall", type=float, default=0)
     ap.add_argument("--load", default="")
+    # CPU time that processes other than the bench and what it started used
+    # while it ran, and the machine's CPU count: scripts/bench reads them
+    # from /proc/stat and the bench's own rusage.
+    ap.add_argument("--other-cpu", type=float, default=None)
+    ap.add_argument("--cpus", type=int, default=0)
     args = ap.parse_args()
     with open(args.results) as f:
         results = json.load(f)
@@ -185,8 +191,13 @@ def main():
     w(f"- Date: {m['date']}; wall-clock time of `scripts/bench`'s run: "
       f"{args.wall:.0f} s (of which token set-up {s.get('setup_seconds', 0):.0f} s)")
     if args.load:
-        w(f"- Load average before the run: {args.load}")
-        if float(args.load.split()[0]) > 0.5:
+        # Before the run, so it includes scripts/bench's own build.
+        w(f"- Load average before the run (including the build of the bench): {args.load}")
+    if args.other_cpu is not None and args.cpus and args.wall:
+        share = max(args.other_cpu, 0) / (args.wall * args.cpus)
+        w(f"- CPU used by other processes while the bench ran: {max(args.other_cpu, 0):.0f} s "
+          f"of {args.wall * args.cpus:.0f} s ({share:.1%})")
+        if share > 0.05:
             w("- **The machine was not idle**: other work shared its cores during the run, so "
               "baselines and Signet, measured minutes apart, may have met different loads; "
               "ratios from such a run are rough, and only a run on an idle machine settles a "
