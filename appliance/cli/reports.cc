@@ -151,6 +151,7 @@ std::string FormatKey(const v1::Key& key) {
       {"extractable:", YesNo(key.extractable())},
       {"always sensitive:", YesNo(key.always_sensitive())},
       {"never extractable:", YesNo(key.never_extractable())},
+      {"always authenticate:", YesNo(key.always_authenticate())},
       {"certificates:", absl::StrCat(key.certificate_chain_size())},
   });
   if (!key.public_key().empty()) absl::StrAppend(&text, PemEncode("PUBLIC KEY", key.public_key()));

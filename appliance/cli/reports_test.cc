@@ -85,14 +85,16 @@ TEST(FormatKeyTest, AttributesThenPem) {
   key.set_purpose(v1::DECRYPT);
   key.set_sensitive(true);
   key.set_never_extractable(true);
+  key.set_always_authenticate(true);
   key.set_public_key("\x30\x01");
   key.add_certificate_chain("\x30\x02");
   const std::string text = FormatKey(key);
-  EXPECT_THAT(text, HasSubstr("name:               bank-decryption\n"));
-  EXPECT_THAT(text, HasSubstr("algorithm:          ec-p256\n"));
-  EXPECT_THAT(text, HasSubstr("purpose:            decrypt\n"));
-  EXPECT_THAT(text, HasSubstr("sensitive:          yes\n"));
-  EXPECT_THAT(text, HasSubstr("extractable:        no\n"));
+  EXPECT_THAT(text, HasSubstr("name:                 bank-decryption\n"));
+  EXPECT_THAT(text, HasSubstr("algorithm:            ec-p256\n"));
+  EXPECT_THAT(text, HasSubstr("purpose:              decrypt\n"));
+  EXPECT_THAT(text, HasSubstr("sensitive:            yes\n"));
+  EXPECT_THAT(text, HasSubstr("extractable:          no\n"));
+  EXPECT_THAT(text, HasSubstr("always authenticate:  yes\n"));
   EXPECT_THAT(text, HasSubstr("-----BEGIN PUBLIC KEY-----\nMAE=\n-----END PUBLIC KEY-----\n"));
   EXPECT_THAT(text, HasSubstr("-----BEGIN CERTIFICATE-----\nMAI=\n-----END CERTIFICATE-----\n"));
 }

@@ -127,6 +127,7 @@ void Describe(const config::v1::Key& config, const ConfiguredKey* loaded, v1::Ke
   out->set_extractable(attributes.extractable);
   out->set_always_sensitive(attributes.always_sensitive);
   out->set_never_extractable(attributes.never_extractable);
+  out->set_always_authenticate(attributes.always_authenticate);
 }
 
 const config::v1::Key* ConfigOf(Appliance& appliance, absl::string_view name) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -35,6 +36,7 @@
 #include "appliance/audit/verifier.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "signet/v1/keys.grpc.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
@@ -105,6 +107,7 @@ constexpr char kConfig[] = R"pb(
     grants { keys: "piv-signing" operations: SIGN_MAIL }
     grants { keys: "piv-digital-signature" operations: SIGN_MAIL }
     grants { keys: "piv-decryption" operations: DECRYPT_MAIL }
+    grants { keys: "*" operations: READ_KEYS }
   }
   audit { path: "$DIR/audit.log" checkpoint_key: "piv-audit" }
   trust_anchors_file: "$DIR/ca.pem"
@@ -344,6 +347,25 @@ TEST_F(SignetdPivTest, SignMailWithThePinAlwaysKeyTwiceVerifiesWithOpenssl) {
   }
   // No recovery on the way: the token never failed.
   EXPECT_THAT(DaemonLog(), Not(HasSubstr("is being re-opened")));
+}
+
+TEST_F(SignetdPivTest, ListKeysShowsTheKeyThatWantsThePinBeforeEachUse) {
+  std::unique_ptr<v1::Keys::Stub> keys = v1::Keys::NewStub(grpc::CreateChannel(
+      absl::StrCat("unix:", dir_->File("signetd.sock")), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::ListKeysResponse response;
+  grpc::Status status = keys->ListKeys(&context, v1::ListKeysRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::map<std::string, bool> always_authenticate;
+  for (const v1::Key& key : response.keys())
+    always_authenticate[key.name()] = key.always_authenticate();
+  // Only the card's 9C key says CKA_ALWAYS_AUTHENTICATE (OpenSC reads it
+  // from the PIV profile).
+  EXPECT_THAT(always_authenticate,
+              ::testing::UnorderedElementsAre(::testing::Pair("piv-signing", false),
+                                              ::testing::Pair("piv-digital-signature", true),
+                                              ::testing::Pair("piv-decryption", false),
+                                              ::testing::Pair("piv-audit", false)));
 }
 
 TEST_F(SignetdPivTest, DecryptMailOpensWhatOpensslEncryptedToTheCard) {
