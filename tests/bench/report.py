@@ -194,8 +194,10 @@ def main():
         # Before the run, so it includes scripts/bench's own build.
         w(f"- Load average before the run (including the build of the bench): {args.load}")
     if args.other_cpu is not None and args.cpus and args.wall:
-        share = max(args.other_cpu, 0) / (args.wall * args.cpus)
-        w(f"- CPU used by other processes while the bench ran: {max(args.other_cpu, 0):.0f} s "
+        # Clock-tick rounding can make a near-zero figure slightly negative.
+        other = max(args.other_cpu, 0)
+        share = other / (args.wall * args.cpus)
+        w(f"- CPU used by other processes while the bench ran: {other:.0f} s "
           f"of {args.wall * args.cpus:.0f} s ({share:.1%})")
         if share > 0.05:
             w("- **The machine was not idle**: other work shared its cores during the run, so "

@@ -250,10 +250,11 @@ class SignetdPivTest : public ::testing::Test {
   static std::string DaemonLog() { return ReadFile(dir_->File("signetd.log")); }
   static std::string CardLog() { return ReadFile(card_->log_path()); }
 
-  std::unique_ptr<v1::Mail::Stub> Stub() {
-    return v1::Mail::NewStub(grpc::CreateChannel(absl::StrCat("unix:", dir_->File("signetd.sock")),
-                                                 grpc::InsecureChannelCredentials()));
+  static std::shared_ptr<grpc::Channel> Channel() {
+    return grpc::CreateChannel(absl::StrCat("unix:", dir_->File("signetd.sock")),
+                               grpc::InsecureChannelCredentials());
   }
+  std::unique_ptr<v1::Mail::Stub> Stub() { return v1::Mail::NewStub(Channel()); }
 
   MailCallResult Decrypt(const std::string& mail) {
     v1::DecryptMailRequest::Header header;
@@ -350,8 +351,7 @@ TEST_F(SignetdPivTest, SignMailWithThePinAlwaysKeyTwiceVerifiesWithOpenssl) {
 }
 
 TEST_F(SignetdPivTest, ListKeysShowsTheKeyThatWantsThePinBeforeEachUse) {
-  std::unique_ptr<v1::Keys::Stub> keys = v1::Keys::NewStub(grpc::CreateChannel(
-      absl::StrCat("unix:", dir_->File("signetd.sock")), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<v1::Keys::Stub> keys = v1::Keys::NewStub(Channel());
   grpc::ClientContext context;
   v1::ListKeysResponse response;
   grpc::Status status = keys->ListKeys(&context, v1::ListKeysRequest(), &response);
