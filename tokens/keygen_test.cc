@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/token_env.h"
+#include "tests/fixtures/validity_margin.h"
 #include "tokens/ck_status.h"
 #include "tokens/der.h"
 #include "tokens/objects.h"
@@ -366,7 +367,8 @@ X509Ptr MakeCertificate(EVP_PKEY* subject_key, EVP_PKEY* ca_key, const std::stri
   bool ok =
       X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
       ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial) == 1 &&
-      X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0) != nullptr &&
+      X509_gmtime_adj(X509_getm_notBefore(cert.get()), -fixtures::kValidityMarginSeconds) !=
+          nullptr &&
       X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400) != nullptr &&
       X509_NAME_add_entry_by_txt(issuer.get(), "CN", MBSTRING_UTF8, ca_name, -1, -1, 0) == 1 &&
       X509_set_issuer_name(cert.get(), issuer.get()) == 1 &&

@@ -16,6 +16,7 @@
 #include "appliance/audit/chain.h"
 #include "appliance/audit/entry_json.h"
 #include "appliance/audit/input_digest.h"
+#include "tests/fixtures/validity_margin.h"
 
 namespace signet::audit::testing {
 namespace {
@@ -30,7 +31,7 @@ X509Ptr SelfSigned(EVP_PKEY* key) {
   X509Ptr certificate(X509_new());
   X509_set_version(certificate.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(certificate.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(certificate.get()), 0);
+  X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -fixtures::kValidityMarginSeconds);
   X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 3600);
   X509_NAME* name = X509_get_subject_name(certificate.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,

@@ -15,6 +15,7 @@
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/validity_margin.h"
 #include "tokens/ossl_ptr.h"
 
 namespace signet::cms {
@@ -46,7 +47,7 @@ class MimeOpenSslTest : public ::testing::Test {
     ASSERT_NE(cert_, nullptr);
     X509_set_version(cert_.get(), X509_VERSION_3);
     ASN1_INTEGER_set(X509_get_serialNumber(cert_.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert_.get()), 0);
+    X509_gmtime_adj(X509_getm_notBefore(cert_.get()), -fixtures::kValidityMarginSeconds);
     X509_gmtime_adj(X509_getm_notAfter(cert_.get()), 3600);
     X509_NAME* name = X509_get_subject_name(cert_.get());
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,

@@ -21,6 +21,7 @@
 #include "tests/fixtures/softhsm.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/validity_margin.h"
 
 namespace signet {
 namespace {
@@ -59,7 +60,7 @@ std::string CertificateDer(EVP_PKEY* subject_key, const std::string& common_name
   if (!ca_key || !cert) return "";
   X509_set_version(cert.get(), X509_VERSION_3);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -fixtures::kValidityMarginSeconds);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
   X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
