@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/free_port.h"
@@ -25,6 +26,15 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 using fixtures::ReadFile;
+
+int Occurrences(absl::string_view text, absl::string_view needle) {
+  int count = 0;
+  for (size_t at = text.find(needle); at != absl::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++count;
+  }
+  return count;
+}
 
 class DevDemoTest : public ::testing::Test {
  protected:
@@ -60,6 +70,12 @@ TEST_F(DevDemoTest, TheStatementGoesThroughSignedEncryptedDecryptedAndVerified) 
   EXPECT_THAT(output, HasSubstr("chain:      trusted"));
   EXPECT_THAT(output, HasSubstr("the verified text is the statement that was sent"));
   EXPECT_THAT(output, HasSubstr("audit log verified"));
+  // The closing summary is printed once, not repeated.
+  for (const char* heading : {"== what is where\n", "== try next (another terminal)\n",
+                              "# the same over TCP with mutual TLS:\n"}) {
+    EXPECT_EQ(Occurrences(output, heading), 1) << heading << " in\n" << output;
+  }
+  EXPECT_EQ(Occurrences(output, "the statement as sent, decrypted and verified"), 1) << output;
 
   const std::string sent = ReadFile(dev_ + "/demo/statement.sent.eml");
   EXPECT_THAT(sent, HasSubstr("smime-type=authEnveloped-data"));
