@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "appliance/cms/limits.h"
+#include "appliance/cms/mailbox_list.h"
 #include "appliance/cms/mime.h"
 
 namespace signet::server {
@@ -58,9 +58,13 @@ std::string CallerIdentity::Describe() const {
 Authorizer::Authorizer(const config::v1::Config& config) : config_(config) {
   for (const config::v1::Key& key : config_.keys()) {
     if (key.sender_addresses().empty()) continue;
-    std::vector<std::string>& senders = senders_[key.name()];
+    std::vector<cms::Mailbox>& senders = senders_[key.name()];
     for (const std::string& address : key.sender_addresses()) {
-      senders.push_back(absl::AsciiStrToLower(address));
+      // The validator accepted it as an address; one it could not read
+      // would bind nothing.
+      if (absl::StatusOr<cms::Mailbox> mailbox = cms::ParseMailbox(address); mailbox.ok()) {
+        senders.push_back(*std::move(mailbox));
+      }
     }
   }
 }
@@ -94,91 +98,71 @@ absl::Status Authorizer::CheckDigestSigning(absl::string_view key) const {
                    "sender_addresses"));
 }
 
+namespace {
+
+// A bound address matches when the local parts are equal as written (RFC
+// 5321 leaves their case to the receiving system) and the domains are equal
+// ignoring case.
+bool IsBound(const std::vector<cms::Mailbox>& bound, const cms::Mailbox& mailbox) {
+  return std::any_of(bound.begin(), bound.end(), [&](const cms::Mailbox& address) {
+    return address.local_part == mailbox.local_part &&
+           absl::EqualsIgnoreCase(address.domain, mailbox.domain);
+  });
+}
+
+}  // namespace
+
 absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view mail) const {
   auto bound = senders_.find(key);
   if (bound == senders_.end()) return absl::OkStatus();
   absl::StatusOr<cms::MimeEntity> entity = cms::ParseEntity(mail, cms::Limits{});
   if (!entity.ok()) return entity.status();
-  std::vector<std::string> from;
+  const cms::HeaderField* from = nullptr;
+  const cms::HeaderField* sender = nullptr;
   for (const cms::HeaderField& field : entity->headers) {
-    if (!absl::EqualsIgnoreCase(field.name, "From")) continue;
-    for (std::string& address : AddressesOf(field.value)) from.push_back(std::move(address));
+    const bool is_from = absl::EqualsIgnoreCase(field.name, "From");
+    if (!is_from && !absl::EqualsIgnoreCase(field.name, "Sender")) continue;
+    const cms::HeaderField*& seen = is_from ? from : sender;
+    if (seen != nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "key '", key, "' signs only for its senders, and the mail has more than one ", field.name,
+          " field"));
+    }
+    seen = &field;
   }
-  if (from.empty()) {
+  if (from == nullptr) {
     return absl::PermissionDeniedError(
         absl::StrCat("key '", key, "' signs only for its senders, and the mail has no From"));
   }
-  for (const std::string& address : from) {
-    if (std::find(bound->second.begin(), bound->second.end(), address) == bound->second.end()) {
+  absl::StatusOr<std::vector<cms::Mailbox>> authors = cms::ParseMailboxList(from->value);
+  if (!authors.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("key '", key, "' signs only for its senders, and the mail's From is ",
+                     authors.status().message()));
+  }
+  if (authors->size() != 1) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("key '", key, "' signs only for its senders, and the mail's From names ",
+                     authors->size(), " authors (a bound key signs for exactly one)"));
+  }
+  std::vector<const cms::Mailbox*> claimed = {&authors->front()};
+  absl::StatusOr<cms::Mailbox> sent_by;
+  if (sender != nullptr) {
+    sent_by = cms::ParseMailbox(sender->value);
+    if (!sent_by.ok()) {
       return absl::PermissionDeniedError(
-          absl::StrCat("key '", key, "' may not sign for <", address.substr(0, 254), ">"));
+          absl::StrCat("key '", key, "' signs only for its senders, and the mail's Sender is ",
+                       sent_by.status().message()));
+    }
+    claimed.push_back(&*sent_by);
+  }
+  for (const cms::Mailbox* mailbox : claimed) {
+    if (!IsBound(bound->second, *mailbox)) {
+      return absl::PermissionDeniedError(absl::StrCat("key '", key, "' may not sign for <",
+                                                      mailbox->AddrSpec().substr(0, 254), ">"));
     }
   }
   return absl::OkStatus();
-}
-
-std::vector<std::string> AddressesOf(absl::string_view value) {
-  std::vector<std::string> addresses;
-  std::string current;  // the mailbox outside <>, quotes and comments
-  std::string angle;    // what was inside <>
-  bool in_angle = false;
-  bool in_quotes = false;
-  int comment_depth = 0;
-  auto finish = [&] {
-    std::string address(absl::StripAsciiWhitespace(angle.empty() ? current : angle));
-    if (!address.empty()) addresses.push_back(absl::AsciiStrToLower(address));
-    current.clear();
-    angle.clear();
-  };
-  for (size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (in_quotes) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_quotes = false;
-      }
-      continue;
-    }
-    if (comment_depth > 0) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '(') {
-        ++comment_depth;
-      } else if (c == ')') {
-        --comment_depth;
-      }
-      continue;
-    }
-    if (in_angle) {
-      if (c == '>') {
-        in_angle = false;
-      } else {
-        angle.push_back(c);
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_quotes = true;
-        current.clear();  // a quoted display name is not the address
-        break;
-      case '(':
-        comment_depth = 1;
-        break;
-      case '<':
-        in_angle = true;
-        angle.clear();
-        break;
-      case ',':
-        finish();
-        break;
-      default:
-        current.push_back(c);
-    }
-  }
-  finish();
-  return addresses;
 }
 
 }  // namespace signet::server

@@ -1,7 +1,7 @@
 // Default-deny authorization (DESIGN.md, security model): a caller is
 // recognised by its transport identity, and may use a key for an operation
 // only where a grant of its configuration says so. A signing key may be
-// bound to sender addresses, checked against the mail's From.
+// bound to sender addresses, checked against the mail's From and Sender.
 #ifndef SIGNET_APPLIANCE_SERVER_AUTHORIZER_H_
 #define SIGNET_APPLIANCE_SERVER_AUTHORIZER_H_
 
@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "appliance/cms/mailbox_list.h"
 #include "appliance/server/caller_identity.h"
 #include "signet/config/v1/config.pb.h"
 
@@ -32,9 +33,11 @@ class Authorizer {
   absl::Status Check(absl::string_view caller, absl::string_view key,
                      config::v1::Operation operation) const;
 
-  // OK when every From address of `mail` is one the signing key may sign for
-  // (or the key is not bound); PERMISSION_DENIED naming the address
-  // otherwise, and for a mail without a From when the key is bound.
+  // OK when the key is not bound to senders, or when the mail says without
+  // doubt that it is from one of the key's addresses: exactly one From
+  // field naming exactly one mailbox (RFC 5322, cms/mailbox_list.h) that is
+  // bound, and no Sender field or exactly one naming a bound mailbox.
+  // PERMISSION_DENIED saying which of these failed otherwise.
   absl::Status CheckSender(absl::string_view key, absl::string_view mail) const;
 
   // PERMISSION_DENIED for a key bound to sender addresses: a digest does not
@@ -43,14 +46,9 @@ class Authorizer {
 
  private:
   config::v1::Config config_;
-  // Sender addresses per key, lower case.
-  std::map<std::string, std::vector<std::string>, std::less<>> senders_;
+  // The addresses each sender-bound key may sign for.
+  std::map<std::string, std::vector<cms::Mailbox>, std::less<>> senders_;
 };
-
-// The addresses in a From field value: "Bank <a@bank.example>, b@x.org" ->
-// {"a@bank.example", "b@x.org"}. Display names, quoted strings and comments
-// are skipped.
-std::vector<std::string> AddressesOf(absl::string_view field_value);
 
 }  // namespace signet::server
 

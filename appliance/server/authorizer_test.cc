@@ -12,7 +12,6 @@ namespace signet::server {
 namespace {
 
 using config::v1::Operation;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr char kConfig[] = R"pb(
@@ -116,20 +115,49 @@ TEST_F(AuthorizerTest, AllowsExactlyWhatTheGrantsSay) {
 }
 
 TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {
+  // Bound to "Statements@Bank.example": the domain in any case, the local
+  // part as configured.
   EXPECT_TRUE(
       authorizer_
-          ->CheckSender("bank-signing", "From: Bank Statements <statements@bank.example>\r\n\r\nx")
+          ->CheckSender("bank-signing", "From: Bank Statements <Statements@bank.example>\r\n\r\nx")
           .ok());
-  EXPECT_TRUE(authorizer_->CheckSender("bank-signing", "From: ALERTS@bank.example\r\n\r\nx").ok());
+  EXPECT_TRUE(authorizer_->CheckSender("bank-signing", "From: alerts@BANK.example\r\n\r\nx").ok());
+  absl::Status other_case =
+      authorizer_->CheckSender("bank-signing", "From: ALERTS@bank.example\r\n\r\nx");
+  EXPECT_EQ(other_case.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(other_case.message(), HasSubstr("may not sign for <ALERTS@bank.example>"));
   absl::Status other = authorizer_->CheckSender(
-      "bank-signing", "From: \"statements@bank.example\" <evil@x.org>\r\n\r\n");
+      "bank-signing", "From: \"Statements@Bank.example\" <evil@x.org>\r\n\r\n");
   EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(other.message(), HasSubstr("evil@x.org"));
-  // Every author must be allowed.
-  EXPECT_FALSE(
-      authorizer_->CheckSender("bank-signing", "From: statements@bank.example, evil@x.org\r\n\r\nx")
+  // Exactly one author, even when every author would be allowed.
+  absl::Status two = authorizer_->CheckSender(
+      "bank-signing", "From: Statements@Bank.example, alerts@bank.example\r\n\r\nx");
+  EXPECT_EQ(two.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(two.message(), HasSubstr("names 2 authors"));
+  EXPECT_THAT(authorizer_->CheckSender("bank-signing", "To: a@b\r\n\r\nx").message(),
+              HasSubstr("has no From"));
+  // A From the grammar cannot read is refused, saying why.
+  absl::Status unreadable =
+      authorizer_->CheckSender("bank-signing", "From: <evil@x.org> <alerts@bank.example>\r\n\r\nx");
+  EXPECT_EQ(unreadable.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(unreadable.message(), HasSubstr("unexpected '<' after the address <evil@x.org>"));
+  // One From field, and a Sender only if it is bound too.
+  EXPECT_THAT(authorizer_
+                  ->CheckSender("bank-signing",
+                                "From: alerts@bank.example\r\nFrom: alerts@bank.example\r\n\r\n")
+                  .message(),
+              HasSubstr("more than one From field"));
+  EXPECT_TRUE(
+      authorizer_
+          ->CheckSender("bank-signing",
+                        "From: alerts@bank.example\r\nSender: Statements@bank.example\r\n\r\n")
           .ok());
-  EXPECT_FALSE(authorizer_->CheckSender("bank-signing", "To: a@b\r\n\r\nx").ok());
+  EXPECT_THAT(
+      authorizer_
+          ->CheckSender("bank-signing", "From: alerts@bank.example\r\nSender: evil@x.org\r\n\r\n")
+          .message(),
+      HasSubstr("may not sign for <evil@x.org>"));
   // An unbound key signs for anyone.
   EXPECT_TRUE(authorizer_->CheckSender("any-signing", "From: anyone@x.org\r\n\r\nx").ok());
 }
@@ -139,15 +167,6 @@ TEST_F(AuthorizerTest, BoundSigningKeySignsNoDigests) {
   EXPECT_EQ(bound.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(bound.message(), HasSubstr("SignMail"));
   EXPECT_TRUE(authorizer_->CheckDigestSigning("any-signing").ok());
-}
-
-TEST(AddressesOfTest, TakesAddressesOutOfMailboxLists) {
-  EXPECT_THAT(AddressesOf("a@b.example"), ElementsAre("a@b.example"));
-  EXPECT_THAT(AddressesOf("Bank <A@Bank.example>, x@y.org"),
-              ElementsAre("a@bank.example", "x@y.org"));
-  EXPECT_THAT(AddressesOf("\"Doe, John <j@evil>\" <john@doe.example> (comment, <c@d>)"),
-              ElementsAre("john@doe.example"));
-  EXPECT_THAT(AddressesOf(""), ::testing::IsEmpty());
 }
 
 }  // namespace

@@ -469,7 +469,12 @@ void CheckSenderAddresses(Problems& problems, const std::string& where, const Ke
     if (!IsMailAddress(address)) {
       problems.Add(where, absl::StrCat("sender address ", Quote(address),
                                        " is not an address like statements@bank.example"));
-    } else if (!seen.insert(absl::AsciiStrToLower(address)).second) {
+    } else if (const std::size_t at = address.rfind('@');
+               // The local part is compared as written, the domain ignoring
+               // case (Authorizer::CheckSender).
+               !seen.insert(absl::StrCat(address.substr(0, at), "@",
+                                         absl::AsciiStrToLower(address.substr(at + 1))))
+                    .second) {
       problems.Add(where, absl::StrCat("sender address ", Quote(address), " is listed twice"));
     }
   }

@@ -620,9 +620,12 @@ TEST(ValidateConfigTest, SenderAddressesLookLikeAddresses) {
   config.mutable_keys(0)->add_sender_addresses("first.last+tag@mail.bank-x.example");
   config.mutable_keys(0)->add_sender_addresses("a@localhost");
   EXPECT_THAT(Problems(config), IsEmpty());
-  config.mutable_keys(0)->add_sender_addresses("Statements@Bank.Example");
+  // The local part is compared as written: another case is another mailbox.
+  config.mutable_keys(0)->add_sender_addresses("Statements@bank.example");
+  EXPECT_THAT(Problems(config), IsEmpty());
+  config.mutable_keys(0)->add_sender_addresses("statements@Bank.Example");
   ExpectProblem(config,
-                "keys[0] \"bank-signing\": sender address \"Statements@Bank.Example\" is listed "
+                "keys[0] \"bank-signing\": sender address \"statements@Bank.Example\" is listed "
                 "twice");
 }
 
