@@ -95,7 +95,6 @@ struct Position {
   friend bool operator<(const Position& a, const Position& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   }
-  friend bool operator==(const Position& a, const Position& b) = default;
 };
 
 class TextLines {

@@ -60,7 +60,8 @@ constexpr size_t kChunk = 64 * 1024;
 // 8× leaves room for allocator variation (decryption varies 5.2-6.2×) and
 // catches what matters: a copy per chunk, a buffer that grows with the
 // stream, or another whole copy.
-constexpr double kMaxGrowthPerMailByte = 8.0;
+// Unused in sanitizer builds (ExpectBounded).
+[[maybe_unused]] constexpr double kMaxGrowthPerMailByte = 8.0;
 
 // The mail: RFC 5322 headers, then 7-bit text lines that SplitMail keeps as
 // they are (no re-encoding), pseudo-random so that nothing compresses it.
