@@ -48,6 +48,16 @@ function(signet_target target)
   signet_sanitize(${target})
 endfunction()
 
+# Test code: the GoogleTest drivers and the fixtures they link. Outside Debug
+# builds it is compiled without optimisation and with line tables only: that
+# takes about 40% less time than -O2 -g (two thirds of the build is test code,
+# most of it GoogleTest's and gRPC's templates), while the code under test
+# keeps the build type's flags. Line tables are what failure backtraces and
+# sanitizer reports need.
+function(signet_test_code target)
+  target_compile_options(${target} PRIVATE "$<$<NOT:$<CONFIG:Debug>>:-O0;-g1>")
+endfunction()
+
 # A GoogleTest binary registered with ctest. Usage:
 #   signet_test(NAME foo_test SOURCES foo_test.cc LIBS signet_tokens)
 function(signet_test)
@@ -55,6 +65,7 @@ function(signet_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
   signet_target(${T_NAME})
+  signet_test_code(${T_NAME})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
