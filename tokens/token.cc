@@ -308,6 +308,12 @@ absl::Status Token::Recover(bool rate_limited) {
             " as when it was first opened; it is not used and no PIN is presented to it (put "
             "the original back, or restart the appliance to take the new one)"));
       }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (state_ == TokenState::kAbsent && absent_by_watch_) {
+          return MarkRetryable(absl::UnavailableError(detail_));
+        }
+      }
       return SetAbsent(
           absl::StrCat("token '", name(), "' is not present (", found.status().message(), ")"));
     }
@@ -353,6 +359,7 @@ absl::Status Token::Recover(bool rate_limited) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state_ = TokenState::kReady;
+    absent_by_watch_ = false;
     detail_.clear();
     last_failed_recovery_ = absl::InfinitePast();
     serial = description_.serial;
@@ -368,6 +375,7 @@ absl::Status Token::SetAbsent(std::string detail) {
     if (state_ == TokenState::kLockedOut) return NotReadyError();
     changed = detail != detail_;
     state_ = TokenState::kAbsent;
+    absent_by_watch_ = false;
     detail_ = detail;
   }
   // Said once, not at every retry.
@@ -385,6 +393,7 @@ void Token::MarkAbsent(absl::string_view reason) {
     if (state_ == TokenState::kLockedOut) return;
     const bool was_absent = state_ == TokenState::kAbsent;
     state_ = TokenState::kAbsent;
+    absent_by_watch_ = true;
     detail_ = absl::StrCat("token '", name(), "' is not present: ", reason);
     // Until a rescan finds the card again, callers fail at once instead of
     // each searching the module for it.

@@ -161,6 +161,10 @@ class Token {
   // Counts MarkAbsent calls, so that a recovery that raced with a removal
   // does not declare the token ready.
   uint64_t absence_count_ = 0;
+  // Absent for the reason MarkAbsent gave (the reader watch: pcscd gone, the
+  // card pulled), which a rescan that merely finds no token must not replace
+  // with the vaguer "no token matching".
+  bool absent_by_watch_ = false;
   bool force_login_ = false;
   // An operator cleared a lockout: one login may ignore the token's PIN
   // warnings (a token keeps CKF_USER_PIN_COUNT_LOW until a login succeeds).
