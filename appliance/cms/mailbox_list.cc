@@ -291,6 +291,20 @@ absl::StatusOr<std::string> LocalPart(const std::vector<Item>& items, const Read
   return local;
 }
 
+// addr-spec, from the local part's words already read and the reader at the
+// '@'; the CFWS after the domain is skipped.
+absl::StatusOr<Mailbox> AddrSpec(const std::vector<Item>& local_words, Reader& reader) {
+  Mailbox mailbox;
+  absl::StatusOr<std::string> local = LocalPart(local_words, reader);
+  if (!local.ok()) return local.status();
+  mailbox.local_part = *std::move(local);
+  reader.Advance();
+  absl::StatusOr<std::string> domain = reader.Domain();
+  if (!domain.ok()) return domain.status();
+  mailbox.domain = *std::move(domain);
+  return mailbox;
+}
+
 // phrase = 1*word / obs-phrase (word *(word / "." / CFWS)); may be absent.
 absl::StatusOr<std::string> DisplayName(const std::vector<Item>& items, const Reader& reader) {
   if (items.empty()) return std::string();
@@ -334,14 +348,8 @@ absl::StatusOr<Mailbox> AngleAddr(Reader& reader) {
     return reader.Unexpected(items->empty() ? "where an address was expected after '<'"
                                             : "in an address (no '@')");
   }
-  Mailbox mailbox;
-  absl::StatusOr<std::string> local = LocalPart(*items, reader);
-  if (!local.ok()) return local.status();
-  mailbox.local_part = *std::move(local);
-  reader.Advance();
-  absl::StatusOr<std::string> domain = reader.Domain();
-  if (!domain.ok()) return domain.status();
-  mailbox.domain = *std::move(domain);
+  absl::StatusOr<Mailbox> mailbox = AddrSpec(*items, reader);
+  if (!mailbox.ok()) return mailbox.status();
   if (reader.AtEnd() || reader.Peek() != '>') return reader.Unexpected("where '>' was expected");
   reader.Advance();
   if (absl::Status s = reader.SkipCfws(); !s.ok()) return s;
@@ -364,17 +372,8 @@ absl::StatusOr<Mailbox> ReadMailbox(Reader& reader) {
       mailbox->display_name = *std::move(name);
       return mailbox;
     }
-    case '@': {
-      Mailbox mailbox;
-      absl::StatusOr<std::string> local = LocalPart(*items, reader);
-      if (!local.ok()) return local.status();
-      mailbox.local_part = *std::move(local);
-      reader.Advance();
-      absl::StatusOr<std::string> domain = reader.Domain();
-      if (!domain.ok()) return domain.status();
-      mailbox.domain = *std::move(domain);
-      return mailbox;
-    }
+    case '@':
+      return AddrSpec(*items, reader);
     case ':':
       return reader.Error("a group (\"name: addresses;\") is not a mailbox");
     default:
