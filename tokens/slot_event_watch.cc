@@ -91,9 +91,13 @@ void SlotEventWatch::Drain(const WatchedModule& watched) {
           absl::StrCat("C_WaitForSlotEvent on ", watched.module->info().path, ": ", CkrName(rv)));
       return;
     }
+    {
+      // Counted before it is acted on: whoever sees the token change also
+      // sees the event that changed it.
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++events_;
+    }
     HandleEvent(watched, slot);
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++events_;
   }
 }
 

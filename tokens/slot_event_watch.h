@@ -42,7 +42,8 @@ class SlotEventWatch {
   SlotEventWatch& operator=(const SlotEventWatch&) = delete;
   ~SlotEventWatch();  // stops the thread
 
-  // Slot events handled so far (for tests and status pages).
+  // Slot events received so far, each counted before it is acted on (for
+  // tests and status pages).
   uint64_t events() const;
 
  private:
