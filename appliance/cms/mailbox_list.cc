@@ -145,24 +145,22 @@ class Reader {
   // around the dots, or a domain literal. Skips the CFWS after it.
   absl::StatusOr<std::string> Domain() {
     if (absl::Status s = SkipCfws(); !s.ok()) return s;
-    std::string domain;
     if (!AtEnd() && Peek() == '[') {
       absl::StatusOr<std::string> literal = DomainLiteral();
       if (!literal.ok()) return literal.status();
-      domain = *std::move(literal);
-    } else {
-      while (true) {
-        if (AtEnd() || !IsAtext(Peek())) return Unexpected("where a domain name was expected");
-        domain += Atom();
-        if (absl::Status s = SkipCfws(); !s.ok()) return s;
-        if (AtEnd() || Peek() != '.') break;
-        Advance();
-        domain += '.';
-        if (absl::Status s = SkipCfws(); !s.ok()) return s;
-      }
+      if (absl::Status s = SkipCfws(); !s.ok()) return s;
+      return literal;
     }
-    if (absl::Status s = SkipCfws(); !s.ok()) return s;
-    return domain;
+    std::string domain;
+    while (true) {
+      if (AtEnd() || !IsAtext(Peek())) return Unexpected("where a domain name was expected");
+      domain += Atom();
+      if (absl::Status s = SkipCfws(); !s.ok()) return s;
+      if (AtEnd() || Peek() != '.') return domain;
+      Advance();
+      domain += '.';
+      if (absl::Status s = SkipCfws(); !s.ok()) return s;
+    }
   }
 
  private:
