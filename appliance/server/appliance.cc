@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
-#include "appliance/server/config_validator.h"
 #include "tokens/log.h"
 
 namespace signet::server {
@@ -29,7 +28,12 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   std::unique_ptr<Appliance> appliance(new Appliance(config, config.limits().requests_per_second(),
                                                      static_cast<int>(config.limits().burst())));
   // The config's limits with their defaults, as the validator checked them.
-  const EffectiveLimitValues limits = EffectiveLimits(config);
+  const EffectiveLimitValues limits = EffectiveLimits(config, HostMemoryBytes());
+  appliance->server_limits_ = limits;
+  appliance->buffers_ =
+      std::make_unique<ByteBudget>(limits.max_buffered_bytes, limits.max_caller_buffered_bytes);
+  appliance->idle_watch_ =
+      std::make_unique<IdleCallWatch>(absl::Seconds(limits.upload_idle_timeout_seconds));
   appliance->limits_.max_message_bytes = limits.max_message_bytes;
   appliance->limits_.max_mime_depth = limits.max_mime_depth;
   appliance->limits_.max_asn1_depth = limits.max_asn1_depth;

@@ -14,6 +14,9 @@
 #include "appliance/cms/limits.h"
 #include "appliance/cms/trust_store.h"
 #include "appliance/server/authorizer.h"
+#include "appliance/server/byte_budget.h"
+#include "appliance/server/config_validator.h"
+#include "appliance/server/idle_call_watch.h"
 #include "appliance/server/key_registry.h"
 #include "appliance/server/rate_limiter.h"
 #include "appliance/server/work_queue.h"
@@ -33,6 +36,12 @@ class Appliance {
   const Authorizer& authorizer() const { return authorizer_; }
   RateLimiter& rate_limiter() { return rate_limiter_; }
   const cms::Limits& limits() const { return limits_; }
+  // The config's limits with their defaults (the byte budget's, gRPC's).
+  const EffectiveLimitValues& server_limits() const { return server_limits_; }
+  // What mail calls in flight may hold, and the watch that ends the calls
+  // whose clients stopped sending.
+  ByteBudget& buffers() { return *buffers_; }
+  IdleCallWatch& idle_watch() { return *idle_watch_; }
   // Null when the config names no trust anchors (VerifyMail is then
   // FAILED_PRECONDITION).
   const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
@@ -62,6 +71,9 @@ class Appliance {
   Authorizer authorizer_;
   RateLimiter rate_limiter_;
   cms::Limits limits_;
+  EffectiveLimitValues server_limits_{};
+  std::unique_ptr<ByteBudget> buffers_;
+  std::unique_ptr<IdleCallWatch> idle_watch_;
   std::optional<cms::TrustStore> trust_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;

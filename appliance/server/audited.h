@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "appliance/audit/input_digest.h"
 #include "appliance/server/appliance.h"
+#include "appliance/server/exception_status.h"
 #include "signet/config/v1/config.pb.h"
 
 namespace signet::server {
@@ -29,7 +30,8 @@ absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
   if (!appliance.audit()->status().ok()) {
     return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
   }
-  absl::StatusOr<T> result = work();
+  // Out of memory halfway, the operation is still recorded, as failed.
+  absl::StatusOr<T> result = ResultCatching<absl::StatusOr<T>>(work);
   audit::AuditEvent event{.caller = caller,
                           .operation = config::v1::Operation_Name(operation),
                           .key = key,
@@ -58,7 +60,8 @@ void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::O
     return done(
         absl::UnavailableError("the audit log cannot be written: key operations are stopped"));
   }
-  auto result = std::make_shared<absl::StatusOr<T>>(work());
+  // Out of memory halfway, the operation is still recorded, as failed.
+  auto result = std::make_shared<absl::StatusOr<T>>(ResultCatching<absl::StatusOr<T>>(work));
   audit::AuditEvent event{.caller = caller,
                           .operation = config::v1::Operation_Name(operation),
                           .key = key,

@@ -1,5 +1,7 @@
 #include "appliance/server/call_log.h"
 
+#include <cstdio>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -70,18 +72,23 @@ LogLevel CallLogLevel(grpc::StatusCode code) {
 CallLog::CallLog(absl::string_view method, uint64_t input_bytes)
     : method_(method), input_bytes_(input_bytes), start_(absl::Now()) {}
 
-const grpc::Status& CallLog::Finish(const grpc::Status& status, uint64_t output_bytes) {
+const grpc::Status& CallLog::Finish(const grpc::Status& status, uint64_t output_bytes) noexcept {
   if (finished_) return status;
   finished_ = true;
-  const std::string message = status.error_message();
-  Log(CallLogLevel(status.error_code()), FormatCallLine({.method = method_,
-                                                         .caller = caller_,
-                                                         .key = key_,
-                                                         .input_bytes = input_bytes_,
-                                                         .output_bytes = output_bytes,
-                                                         .code = status.error_code(),
-                                                         .message = message,
-                                                         .duration = absl::Now() - start_}));
+  try {
+    Log(CallLogLevel(status.error_code()), FormatCallLine({.method = method_,
+                                                           .caller = caller_,
+                                                           .key = key_,
+                                                           .input_bytes = input_bytes_,
+                                                           .output_bytes = output_bytes,
+                                                           .code = status.error_code(),
+                                                           .message = status.error_message(),
+                                                           .duration = absl::Now() - start_}));
+  } catch (...) {
+    // Out of memory: the call still gets its status; its line is lost, and
+    // that is said without allocating.
+    std::fputs("signetd: a call's log line was lost: out of memory\n", stderr);
+  }
   return status;
 }
 

@@ -63,8 +63,9 @@ class CallLog {
 
   // Writes the line (the first time only) and returns `status`, so that a
   // call finishes with `reactor->Finish(log.Finish(status, output_bytes))`
-  // and its line is written before the client can see the status.
-  const grpc::Status& Finish(const grpc::Status& status, uint64_t output_bytes);
+  // and its line is written before the client can see the status. Never
+  // throws: out of memory, the line is lost but the status still goes out.
+  const grpc::Status& Finish(const grpc::Status& status, uint64_t output_bytes) noexcept;
 
  private:
   std::string method_;

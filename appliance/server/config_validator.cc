@@ -1,5 +1,7 @@
 #include "appliance/server/config_validator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -60,6 +62,11 @@ constexpr int kMaxAsn1DepthLimit = 64;
 constexpr double kMaxRequestsPerSecond = 1e6;
 constexpr std::uint32_t kMaxBurst = 1000000;
 constexpr std::uint32_t kMaxCheckpointInterval = 1000000;
+constexpr std::uint32_t kMaxUploadIdleTimeoutSeconds = 3600;
+constexpr std::uint32_t kMaxShutdownGraceSeconds = 3600;
+constexpr std::uint32_t kMaxStreamsPerConnectionLimit = 10000;
+// gRPC needs room for its connections' read and write buffers at all.
+constexpr std::uint64_t kMinGrpcMemoryBytes = std::uint64_t{16} << 20;
 // sizeof(sockaddr_un::sun_path) on Linux, with its terminating NUL.
 constexpr std::size_t kMaxUnixSocketPath = 107;
 constexpr std::size_t kMaxNameLength = 64;
@@ -779,6 +786,47 @@ void CheckLimits(Problems& problems, const Limits& limits) {
   if (limits.burst() > kMaxBurst) {
     problems.Add("limits", absl::StrCat("burst ", limits.burst(), " is more than ", kMaxBurst));
   }
+  // A budget smaller than the largest mail would refuse that mail forever.
+  const std::uint64_t max_message =
+      limits.max_message_bytes() != 0 ? std::min(limits.max_message_bytes(), kMaxMessageBytesLimit)
+                                      : kDefaultMaxMessageBytes;
+  if (limits.max_buffered_bytes() != 0 && limits.max_buffered_bytes() < max_message) {
+    problems.Add("limits", absl::StrCat("max_buffered_bytes ", limits.max_buffered_bytes(),
+                                        " is less than max_message_bytes (", max_message,
+                                        "): a mail of the largest size could never be taken"));
+  }
+  if (limits.max_caller_buffered_bytes() != 0) {
+    if (limits.max_caller_buffered_bytes() < max_message) {
+      problems.Add("limits",
+                   absl::StrCat("max_caller_buffered_bytes ", limits.max_caller_buffered_bytes(),
+                                " is less than max_message_bytes (", max_message,
+                                "): a mail of the largest size could never be taken"));
+    } else if (limits.max_buffered_bytes() != 0 &&
+               limits.max_caller_buffered_bytes() > limits.max_buffered_bytes()) {
+      problems.Add(
+          "limits",
+          absl::StrCat("max_caller_buffered_bytes ", limits.max_caller_buffered_bytes(),
+                       " is more than max_buffered_bytes (", limits.max_buffered_bytes(), ")"));
+    }
+  }
+  if (limits.upload_idle_timeout_seconds() > kMaxUploadIdleTimeoutSeconds) {
+    problems.Add("limits",
+                 absl::StrCat("upload_idle_timeout_seconds ", limits.upload_idle_timeout_seconds(),
+                              " is more than ", kMaxUploadIdleTimeoutSeconds));
+  }
+  if (limits.max_streams_per_connection() > kMaxStreamsPerConnectionLimit) {
+    problems.Add("limits",
+                 absl::StrCat("max_streams_per_connection ", limits.max_streams_per_connection(),
+                              " is more than ", kMaxStreamsPerConnectionLimit));
+  }
+  if (limits.grpc_memory_bytes() != 0 && limits.grpc_memory_bytes() < kMinGrpcMemoryBytes) {
+    problems.Add("limits", absl::StrCat("grpc_memory_bytes ", limits.grpc_memory_bytes(),
+                                        " is less than ", kMinGrpcMemoryBytes, " (16 MiB)"));
+  }
+  if (limits.shutdown_grace_seconds() > kMaxShutdownGraceSeconds) {
+    problems.Add("limits", absl::StrCat("shutdown_grace_seconds ", limits.shutdown_grace_seconds(),
+                                        " is more than ", kMaxShutdownGraceSeconds));
+  }
 }
 
 void CheckAudit(Problems& problems, const Config& config, const KeyTable& keys) {
@@ -845,7 +893,14 @@ int EffectiveMaxQueue(const Token& token) {
   return static_cast<int>(std::min<std::uint32_t>(token.max_queue(), kMaxQueueLimit));
 }
 
-EffectiveLimitValues EffectiveLimits(const Config& config) {
+std::uint64_t HostMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return 0;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+}
+
+EffectiveLimitValues EffectiveLimits(const Config& config, std::uint64_t host_memory_bytes) {
   const Limits& limits = config.limits();
   EffectiveLimitValues values;
   values.max_message_bytes = limits.max_message_bytes() != 0
@@ -867,6 +922,36 @@ EffectiveLimitValues EffectiveLimits(const Config& config) {
     values.requests_per_second = 0;
     values.burst = 0;
   }
+  if (limits.max_buffered_bytes() != 0) {
+    values.max_buffered_bytes = std::max(limits.max_buffered_bytes(), values.max_message_bytes);
+  } else {
+    const std::uint64_t share = host_memory_bytes != 0
+                                    ? host_memory_bytes / kDefaultBufferedShareOfHostMemory
+                                    : kFallbackMaxBufferedBytes;
+    values.max_buffered_bytes = std::max(share, values.max_message_bytes);
+  }
+  values.max_caller_buffered_bytes =
+      limits.max_caller_buffered_bytes() != 0
+          ? std::min(std::max(limits.max_caller_buffered_bytes(), values.max_message_bytes),
+                     values.max_buffered_bytes)
+          : std::max(values.max_buffered_bytes / 2, values.max_message_bytes);
+  values.upload_idle_timeout_seconds =
+      limits.upload_idle_timeout_seconds() != 0
+          ? static_cast<int>(
+                std::min(limits.upload_idle_timeout_seconds(), kMaxUploadIdleTimeoutSeconds))
+          : kDefaultUploadIdleTimeoutSeconds;
+  values.max_streams_per_connection =
+      limits.max_streams_per_connection() != 0
+          ? static_cast<int>(
+                std::min(limits.max_streams_per_connection(), kMaxStreamsPerConnectionLimit))
+          : kDefaultMaxStreamsPerConnection;
+  values.grpc_memory_bytes = limits.grpc_memory_bytes() != 0
+                                 ? std::max(limits.grpc_memory_bytes(), kMinGrpcMemoryBytes)
+                                 : kDefaultGrpcMemoryBytes;
+  values.shutdown_grace_seconds =
+      limits.shutdown_grace_seconds() != 0
+          ? static_cast<int>(std::min(limits.shutdown_grace_seconds(), kMaxShutdownGraceSeconds))
+          : kDefaultShutdownGraceSeconds;
   return values;
 }
 

@@ -50,8 +50,20 @@ struct EffectiveLimitValues {
   double requests_per_second;
   // Requests a caller may make at once after being idle; 0 when unlimited.
   int burst;
+  // What mail calls in flight may hold, all together and per caller.
+  std::uint64_t max_buffered_bytes;
+  std::uint64_t max_caller_buffered_bytes;
+  int upload_idle_timeout_seconds;
+  int max_streams_per_connection;
+  std::uint64_t grpc_memory_bytes;
+  int shutdown_grace_seconds;
 };
-EffectiveLimitValues EffectiveLimits(const config::v1::Config& config);
+// `host_memory_bytes`: the host's physical memory, which the default byte
+// budget is a fraction of (HostMemoryBytes() in the daemon).
+EffectiveLimitValues EffectiveLimits(const config::v1::Config& config,
+                                     std::uint64_t host_memory_bytes);
+// The machine's physical memory (sysconf); 0 if it cannot be read.
+std::uint64_t HostMemoryBytes();
 
 // The defaults, the same as the CMS engine's (appliance/cms/limits.h).
 inline constexpr std::uint64_t kDefaultMaxMessageBytes = std::uint64_t{64} << 20;
@@ -59,6 +71,15 @@ inline constexpr int kDefaultMaxMimeDepth = 32;
 inline constexpr int kDefaultMaxAsn1Depth = 48;
 // Audit.checkpoint_interval when the config says 0.
 inline constexpr int kDefaultCheckpointInterval = 1000;
+// Limits.max_buffered_bytes when the config says 0: the host's memory
+// divided by this (and never less than max_message_bytes).
+inline constexpr std::uint64_t kDefaultBufferedShareOfHostMemory = 4;
+// The default budget when the host's memory cannot be read.
+inline constexpr std::uint64_t kFallbackMaxBufferedBytes = std::uint64_t{1} << 30;
+inline constexpr int kDefaultUploadIdleTimeoutSeconds = 30;
+inline constexpr int kDefaultMaxStreamsPerConnection = 100;
+inline constexpr std::uint64_t kDefaultGrpcMemoryBytes = std::uint64_t{256} << 20;
+inline constexpr int kDefaultShutdownGraceSeconds = 30;
 
 }  // namespace signet::server
 

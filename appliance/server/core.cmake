@@ -1,10 +1,14 @@
 # signetd's building blocks that need no running server: authorization,
-# rate limits, the per-token work queues and the status mapping.
+# rate limits, the byte budget, the idle-call watch, the per-token work
+# queues, the shutdown bound and the status mapping.
 add_library(signet_server_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/authorizer.cc
+  ${CMAKE_CURRENT_LIST_DIR}/byte_budget.cc
   ${CMAKE_CURRENT_LIST_DIR}/call_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/grpc_status.cc
+  ${CMAKE_CURRENT_LIST_DIR}/idle_call_watch.cc
   ${CMAKE_CURRENT_LIST_DIR}/rate_limiter.cc
+  ${CMAKE_CURRENT_LIST_DIR}/shutdown_bound.cc
   ${CMAKE_CURRENT_LIST_DIR}/token_health.cc
   ${CMAKE_CURRENT_LIST_DIR}/unix_listener.cc
   ${CMAKE_CURRENT_LIST_DIR}/work_queue.cc
@@ -15,8 +19,9 @@ target_link_libraries(signet_server_core PUBLIC
 signet_target(signet_server_core)
 
 if(SIGNET_BUILD_TESTS)
-  foreach(t authorizer_test call_log_test grpc_status_test rate_limiter_test token_health_test
-            unix_listener_test work_queue_test)
+  foreach(t authorizer_test byte_budget_test call_log_test grpc_status_test idle_call_watch_test
+            rate_limiter_test shutdown_bound_test token_health_test unix_listener_test
+            work_queue_test)
     signet_test(NAME ${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.cc LIBS signet_server_core
                 signet_test_fixtures absl::synchronization)
   endforeach()
@@ -30,11 +35,17 @@ add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/key_registry.cc
   ${CMAKE_CURRENT_LIST_DIR}/keys_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/mail_service.cc
+  ${CMAKE_CURRENT_LIST_DIR}/server_limits.cc
 )
 target_link_libraries(signet_server PUBLIC signet_server_core signet_server_config signet_audit
                       signet_provider
                       gRPC::grpc++)
 signet_target(signet_server)
+
+if(SIGNET_BUILD_TESTS)
+  signet_test(NAME mail_call_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/mail_call_test.cc
+              LIBS signet_server absl::synchronization)
+endif()
 
 add_executable(signetd ${CMAKE_CURRENT_LIST_DIR}/signetd_main.cc)
 target_link_libraries(signetd PRIVATE signet_server signet_server_config signet_dev signet_pcsc

@@ -14,6 +14,7 @@
 #include "appliance/server/audited.h"
 #include "appliance/server/call_deadline.h"
 #include "appliance/server/call_log.h"
+#include "appliance/server/exception_status.h"
 #include "appliance/server/grpc_status.h"
 #include "tokens/der.h"
 #include "tokens/keygen.h"
@@ -44,7 +45,8 @@ grpc::ServerUnaryReactor* RunOn(const UnaryCall& call, WorkQueue& queue, std::st
   absl::Status submitted =
       queue.Submit(DeadlineOf(*call.context), [reactor, log = call.log, response = call.response,
                                                token, work = std::move(work)](absl::Status start) {
-        FinishUnary(*reactor, *log, ToGrpcStatus(start.ok() ? work() : start, token), *response);
+        const absl::Status status = start.ok() ? ResultCatching<absl::Status>(work) : start;
+        FinishUnary(*reactor, *log, ToGrpcStatus(status, token), *response);
       });
   if (!submitted.ok()) {
     FinishUnary(*reactor, *call.log, ToGrpcStatus(submitted, token), *call.response);

@@ -5,9 +5,17 @@
 //
 // Memory: the CMS layer works on whole messages, so a call holds its whole
 // mail and then its whole result, but no more copies of them than that: the
-// mail is collected into one buffer (reserved up front when the header
-// gives the size), handed to the work by move, and the result is written
-// out chunk by chunk from where it lies.
+// mail is collected into one buffer, handed to the work by move, and the
+// result is written out chunk by chunk from where it lies. What a call holds
+// is drawn from the daemon's byte budget (byte_budget.h) as the chunks
+// arrive; the buffer grows with what arrived (never reserved from the size
+// the header announces beyond a small start), and a call whose client stops
+// sending is ended by the idle watch (idle_call_watch.h).
+//
+// Every way a call can go ends with Finish, exactly once: an exception
+// (std::bad_alloc) inside a callback or the work becomes the call's status
+// instead of escaping into gRPC, which would swallow it and leave the call,
+// and the daemon's shutdown, waiting forever.
 #ifndef SIGNET_APPLIANCE_SERVER_MAIL_CALL_H_
 #define SIGNET_APPLIANCE_SERVER_MAIL_CALL_H_
 
@@ -21,15 +29,30 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "appliance/server/byte_budget.h"
 #include "appliance/server/call_deadline.h"
 #include "appliance/server/call_log.h"
+#include "appliance/server/exception_status.h"
 #include "appliance/server/grpc_status.h"
+#include "appliance/server/idle_call_watch.h"
 #include "appliance/server/work_queue.h"
 #include "signet/v1/mail.pb.h"
 
 namespace signet::server {
 
 inline constexpr size_t kChunkBytes = 64 * 1024;
+// The most a call's buffer is sized for before its mail arrives, whatever
+// its header announces.
+inline constexpr size_t kInitialMailCapacity = 1 << 20;
+
+// What bounds every mail call.
+struct MailCallLimits {
+  // The largest mail.
+  size_t max_bytes = 0;
+  // What calls in flight may hold, and the watch that ends idle uploads.
+  ByteBudget* budget = nullptr;
+  IdleCallWatch* idle_watch = nullptr;
+};
 
 struct MailOutput {
   v1::MailResponse::Header header;
@@ -41,6 +64,8 @@ struct MailOutput {
 using MailDone = std::function<void(absl::StatusOr<MailOutput>)>;
 
 struct MailPlan {
+  // Who called: the call's bytes are drawn from this caller's budget.
+  std::string caller;
   // Where the work runs.
   WorkQueue* queue = nullptr;
   // The token involved, for error details; empty for none.
@@ -67,16 +92,44 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   using Admit = std::function<absl::StatusOr<MailPlan>(const Header&, CallLog&)>;
 
   // `method`: the RPC's name, for the log.
-  MailCall(grpc::CallbackServerContext* context, absl::string_view method, size_t max_bytes,
-           Admit admit)
-      : context_(context), max_bytes_(max_bytes), admit_(std::move(admit)), log_(method) {
+  MailCall(grpc::CallbackServerContext* context, absl::string_view method,
+           const MailCallLimits& limits, Admit admit)
+      : context_(context), limits_(limits), admit_(std::move(admit)), log_(method) {
+    progress_ = limits_.idle_watch->Watch([this] { Expire(); });
     this->StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
+    Guarded([&] { Read(ok); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    Guarded([&] {
+      if (!ok) return End(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"));
+      WriteNext();
+    });
+  }
+
+  // A client that cancels (or whose deadline passes) before the work
+  // starts gets no token operation done for it.
+  void OnCancel() override { cancelled_.store(true, std::memory_order_release); }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Read(bool ok) {
+    // Ended by the idle watch while this read was pending. Otherwise not
+    // idle while this runs, nor while its work does (the call's deadline
+    // governs then).
+    if (!progress_->Pause()) return;
     if (!ok) {
-      // The client finished sending, or went away: a mail shorter than its
-      // header announced is a cut-off upload, and is not worked on.
+      if (context_->IsCancelled()) {
+        return Fail(absl::CancelledError(
+            "the call was cancelled while uploading (the client left, its deadline passed, or "
+            "signetd is shutting down)"));
+      }
+      // The client finished sending: a mail shorter than its header
+      // announced is a cut-off upload, and is not worked on.
       if (!plan_.has_value()) return Fail(absl::InvalidArgumentError("no header was sent"));
       if (declared_size_ != 0 && mail_.size() != declared_size_) {
         return Fail(absl::InvalidArgumentError(absl::StrCat("the mail ended after ", mail_.size(),
@@ -89,60 +142,69 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
       if (!request_.has_header()) {
         return Fail(absl::InvalidArgumentError("the first message must be the header"));
       }
-      if (request_.header().size() > max_bytes_) return TooLarge(request_.header().size());
+      if (request_.header().size() > limits_.max_bytes) return TooLarge(request_.header().size());
       absl::StatusOr<MailPlan> plan = admit_(request_.header(), log_);
       if (!plan.ok()) return Fail(plan.status());
       plan_ = std::move(*plan);
-      // One buffer for the whole mail, without the copies of growing it
-      // chunk by chunk. The size is the client's word, but within the
-      // limit, and pages it does not fill are never touched.
-      mail_.reserve(request_.header().size());
+      lease_ = limits_.budget->Open(plan_->caller);
       declared_size_ = request_.header().size();
+      // The size is the client's word: only a small start is taken from it.
+      mail_.reserve(std::min<size_t>(declared_size_, kInitialMailCapacity));
     } else {
       if (!request_.has_chunk() || request_.chunk().size() > kChunkBytes) {
         return Fail(absl::InvalidArgumentError("after the header, only chunks of up to 64 KiB"));
       }
-      if (mail_.size() + request_.chunk().size() > max_bytes_) {
-        return TooLarge(mail_.size() + request_.chunk().size());
+      const size_t size = mail_.size() + request_.chunk().size();
+      if (size > limits_.max_bytes) return TooLarge(size);
+      if (absl::Status taken = lease_.Grow(request_.chunk().size()); !taken.ok()) {
+        return Fail(taken);
       }
+      GrowFor(size);
       mail_.append(request_.chunk());
       log_.add_input_bytes(request_.chunk().size());
     }
+    progress_->Resume();
     this->StartRead(&request_);
   }
 
-  void OnWriteDone(bool ok) override {
-    if (!ok) return End(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"));
-    WriteNext();
+  // Grows the buffer with what arrived (doubling, so the copies stay a
+  // fraction of the mail), up to the announced size, which ends the
+  // growing without a last doubling past it.
+  void GrowFor(size_t size) {
+    if (size <= mail_.capacity()) return;
+    size_t capacity = std::max(size, 2 * mail_.capacity());
+    if (declared_size_ >= size) capacity = std::min<size_t>(capacity, declared_size_);
+    mail_.reserve(std::min(capacity, limits_.max_bytes));
   }
 
-  // A client that cancels (or whose deadline passes) before the work
-  // starts gets no token operation done for it.
-  void OnCancel() override { cancelled_.store(true, std::memory_order_release); }
-
-  void OnDone() override { delete this; }
-
- private:
   void Run() {
     const absl::Time deadline = DeadlineOf(*context_);
     MailPlan& plan = *plan_;
     absl::Status submitted = plan.queue->Submit(deadline, [this](absl::Status start) {
-      if (!start.ok()) return Fail(start);
-      if (cancelled_.load(std::memory_order_acquire)) {
-        return Fail(absl::CancelledError("the call was cancelled before its work started"));
-      }
-      plan_->run(std::move(mail_), [this](absl::StatusOr<MailOutput> output) {
-        if (!output.ok()) return Fail(output.status());
-        output_ = std::move(*output);
-        output_.header.set_size(output_.body.size());
-        *response_.mutable_header() = output_.header;
-        if (output_.body.empty()) return WriteLast();
-        // Not buffered (set_buffer_hint): gRPC 1.51 may then hold back
-        // this write's completion until a later write, which never comes.
-        this->StartWrite(&response_);
+      Guarded([&] {
+        if (!start.ok()) return Fail(start);
+        if (cancelled_.load(std::memory_order_acquire)) {
+          return Fail(absl::CancelledError("the call was cancelled before its work started"));
+        }
+        plan_->run(std::move(mail_), [this](absl::StatusOr<MailOutput> output) {
+          Guarded([&] { Answer(std::move(output)); });
+        });
       });
     });
     if (!submitted.ok()) Fail(submitted);
+  }
+
+  void Answer(absl::StatusOr<MailOutput> output) {
+    if (!output.ok()) return Fail(output.status());
+    output_ = std::move(*output);
+    // The mail went with the work; the result is what the call holds now.
+    lease_.Resize(output_.body.size());
+    output_.header.set_size(output_.body.size());
+    *response_.mutable_header() = output_.header;
+    if (output_.body.empty()) return WriteLast();
+    // Not buffered (set_buffer_hint): gRPC 1.51 may then hold back this
+    // write's completion until a later write, which never comes.
+    this->StartWrite(&response_);
   }
 
   void WriteNext() {
@@ -159,29 +221,85 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   // three. As for a unary call, the line says OK even if the client leaves
   // while this last write is under way: the work was done and answered.
   void WriteLast() {
+    if (!progress_->ClaimEnd()) return;
     this->StartWriteAndFinish(&response_, grpc::WriteOptions(),
                               log_.Finish(grpc::Status::OK, output_.body.size()));
   }
 
   void TooLarge(size_t size) {
-    Fail(absl::InvalidArgumentError(absl::StrCat(
-        "the message is ", size, " bytes or more, over the limit of ", max_bytes_, " bytes")));
+    Fail(absl::InvalidArgumentError(absl::StrCat("the message is ", size,
+                                                 " bytes or more, over the limit of ",
+                                                 limits_.max_bytes, " bytes")));
   }
 
+  // On the idle watch's thread, which claimed the call's end: no callback
+  // of this call runs past its Pause() from here on.
+  void Expire() noexcept {
+    Release();
+    absl::Status status = ResultCatching<absl::Status>([&] {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "nothing was received for ", absl::FormatDuration(limits_.idle_watch->timeout()),
+          " while the mail was uploading (limits.upload_idle_timeout_seconds)"));
+    });
+    FinishClaimed(status);
+  }
+
+  // A failed call gives its bytes back as it ends, not when gRPC is done
+  // with it.
   void Fail(const absl::Status& status) {
-    End(ToGrpcStatus(status, plan_.has_value() ? plan_->token : ""));
+    if (!progress_->ClaimEnd()) return;
+    Release();
+    FinishClaimed(status);
+  }
+
+  void End(const grpc::Status& status) {
+    if (!progress_->ClaimEnd()) return;
+    Release();
+    FinishClaimedGrpc(status);
+  }
+
+  void FinishClaimed(const absl::Status& status) noexcept {
+    grpc::Status converted;
+    try {
+      converted = ToGrpcStatus(status, plan_.has_value() ? plan_->token : "");
+    } catch (...) {
+      converted = grpc::Status(static_cast<grpc::StatusCode>(status.code()), "");
+    }
+    FinishClaimedGrpc(converted);
   }
 
   // Every way a call ends: its log line, then its status to the client.
   // Output bytes: what was written of the result.
-  void End(const grpc::Status& status) { this->Finish(log_.Finish(status, offset_)); }
+  void FinishClaimedGrpc(const grpc::Status& status) noexcept {
+    this->Finish(log_.Finish(status, offset_));
+  }
+
+  // The buffers a failed call no longer needs, given back before its status
+  // is built (which, out of memory, needs a little memory).
+  void Release() noexcept {
+    std::string().swap(mail_);
+    MailOutput().body.swap(output_.body);
+    lease_.Resize(0);
+  }
+
+  // Runs a step of the call; an exception ends the call with its status.
+  template <typename Step>
+  void Guarded(Step&& step) noexcept {
+    absl::Status failed = RunCatching(std::forward<Step>(step));
+    if (failed.ok()) return;
+    if (!progress_->ClaimEnd()) return;
+    Release();
+    FinishClaimed(failed);
+  }
 
   grpc::CallbackServerContext* context_;
-  const size_t max_bytes_;
+  const MailCallLimits limits_;
   Admit admit_;
   CallLog log_;
+  std::shared_ptr<CallProgress> progress_;
   Request request_;
   std::optional<MailPlan> plan_;
+  ByteBudget::Lease lease_;
   uint64_t declared_size_ = 0;
   std::atomic<bool> cancelled_{false};
   std::string mail_;

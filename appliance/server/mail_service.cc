@@ -16,6 +16,7 @@
 #include "appliance/server/audited.h"
 #include "appliance/server/call_deadline.h"
 #include "appliance/server/call_log.h"
+#include "appliance/server/exception_status.h"
 #include "appliance/server/mail_call.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -59,6 +60,12 @@ absl::StatusOr<std::string> AdmitLogged(grpc::CallbackServerContext& context, Ap
   absl::StatusOr<std::string> caller = AdmitCaller(context, appliance);
   if (caller.ok()) log.set_caller(*caller);
   return caller;
+}
+
+MailCallLimits MailLimitsOf(Appliance& appliance) {
+  return {.max_bytes = appliance.limits().max_message_bytes,
+          .budget = &appliance.buffers(),
+          .idle_watch = &appliance.idle_watch()};
 }
 
 cms::Signer SignerOf(const ConfiguredKey& key) {
@@ -163,7 +170,7 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::SignMailRequest>(
-      context, "SignMail", appliance.limits().max_message_bytes,
+      context, "SignMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::SignMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         log.set_key(header.key());
@@ -175,7 +182,7 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
         const std::string token = (*key)->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.options());
         return MailPlan{
-            &appliance.TokenQueue(token), token,
+            *caller, &appliance.TokenQueue(token), token,
             [&appliance, caller = *caller, key = *key, options](std::string mail, MailDone done) {
               SignAudited(
                   appliance, caller, *key, mail,
@@ -191,7 +198,7 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::EncryptMailRequest>(
-      context, "EncryptMail", appliance.limits().max_message_bytes,
+      context, "EncryptMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::EncryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
@@ -203,7 +210,7 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
         }
         absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.options());
         if (!encryption.ok()) return encryption.status();
-        return MailPlan{&appliance.CpuQueue(), "",
+        return MailPlan{*caller, &appliance.CpuQueue(), "",
                         AnswerOnWorker([&appliance, encryption = *encryption](
                                            std::string mail) -> absl::StatusOr<MailOutput> {
                           absl::StatusOr<std::string> encrypted = cms::EncryptMail(
@@ -219,7 +226,7 @@ grpc::ServerBidiReactor<v1::SignAndEncryptMailRequest, v1::MailResponse>*
 MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::SignAndEncryptMailRequest>(
-      context, "SignAndEncryptMail", appliance.limits().max_message_bytes,
+      context, "SignAndEncryptMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::SignAndEncryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         log.set_key(header.signing_key());
@@ -237,7 +244,7 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
         if (!encryption.ok()) return encryption.status();
         const std::string token = (*key)->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
-        return MailPlan{&appliance.TokenQueue(token), token,
+        return MailPlan{*caller, &appliance.TokenQueue(token), token,
                         [&appliance, caller = *caller, key = *key, options,
                          encryption = *encryption](std::string mail, MailDone done) {
                           SignAudited(
@@ -256,7 +263,7 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::DecryptMailRequest>(
-      context, "DecryptMail", appliance.limits().max_message_bytes,
+      context, "DecryptMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::DecryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         log.set_key(header.key());
@@ -267,7 +274,7 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
         if (!key.ok()) return key.status();
         const std::string token = (*key)->config.token();
         return MailPlan{
-            &appliance.TokenQueue(token), token,
+            *caller, &appliance.TokenQueue(token), token,
             [&appliance, caller = *caller, key = *key](std::string mail, MailDone done) {
               AuditedAsync<MailOutput>(
                   appliance, caller, config::v1::DECRYPT_MAIL, key->config.name(), mail,
@@ -289,7 +296,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
     grpc::CallbackServerContext* context) {
   Appliance& appliance = appliance_;
   return new MailCall<v1::VerifyMailRequest>(
-      context, "VerifyMail", appliance.limits().max_message_bytes,
+      context, "VerifyMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::VerifyMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
@@ -304,7 +311,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         }
         const bool require_trusted_chain = header.require_trusted_chain();
         return MailPlan{
-            &appliance.CpuQueue(), "",
+            *caller, &appliance.CpuQueue(), "",
             AnswerOnWorker([&appliance,
                             require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
               absl::StatusOr<cms::VerifiedMail> verified = cms::VerifyMail(
@@ -373,20 +380,27 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
                  token](absl::Status start) {
         if (!start.ok()) return finish(ToGrpcStatus(start, token));
         const cms::DigestAlgorithm digest = DigestOf(request->digest_algorithm());
-        AuditedAsync<std::string>(
-            appliance, caller, config::v1::SIGN_DIGEST, key->config.name(), request->digest(),
-            [&]() {
-              return cms::SignDigest(
-                  {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
-                  request->digest(), SignerOf(*key),
-                  {.digest = digest, .rsa_pss = request->rsa_pss()});
-            },
-            [finish, response, token, digest](absl::StatusOr<std::string> signature) {
-              if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
-              response->set_signature(std::move(*signature));
-              response->set_micalg(cms::Micalg(digest));
-              finish(grpc::Status::OK);
-            });
+        // Each step answers the call once, whatever it throws (gRPC would
+        // swallow an exception and leave the call unanswered).
+        absl::Status failed = RunCatching([&] {
+          AuditedAsync<std::string>(
+              appliance, caller, config::v1::SIGN_DIGEST, key->config.name(), request->digest(),
+              [&]() {
+                return cms::SignDigest(
+                    {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
+                    request->digest(), SignerOf(*key),
+                    {.digest = digest, .rsa_pss = request->rsa_pss()});
+              },
+              [finish, response, token, digest](absl::StatusOr<std::string> signature) {
+                if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
+                absl::Status answered = RunCatching([&] {
+                  response->set_signature(std::move(*signature));
+                  response->set_micalg(cms::Micalg(digest));
+                });
+                finish(answered.ok() ? grpc::Status::OK : ToGrpcStatus(answered, token));
+              });
+        });
+        if (!failed.ok()) finish(ToGrpcStatus(failed, token));
       });
   if (!submitted.ok()) finish(ToGrpcStatus(submitted, token));
   return reactor;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -19,12 +20,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "appliance/dev/dev_environment.h"
 #include "appliance/server/appliance.h"
 #include "appliance/server/config_loader.h"
 #include "appliance/server/config_validator.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"
+#include "appliance/server/server_limits.h"
+#include "appliance/server/shutdown_bound.h"
 #include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
 #include "tokens/log.h"
@@ -36,8 +40,11 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 3;
-// How long calls in flight may take to finish after SIGTERM.
-constexpr auto kShutdownGrace = std::chrono::seconds(30);
+// Past the grace (limits.shutdown_grace_seconds), how long gRPC's shutdown
+// may still take before the bound ends the daemon, and how long closing the
+// audit log may take then.
+constexpr absl::Duration kShutdownBoundAfterGrace = absl::Seconds(5);
+constexpr absl::Duration kAuditCloseLimit = absl::Seconds(10);
 // How long the last responses get to reach their clients before gRPC shuts
 // down.
 constexpr auto kConnectionLinger = std::chrono::milliseconds(200);
@@ -166,6 +173,7 @@ int Run(const std::string& config_path) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  ApplyServerLimits(builder, (*appliance)->server_limits());
   MailService mail(**appliance);
   builder.RegisterService(&mail);
   KeysService keys(**appliance);
@@ -240,16 +248,25 @@ int Run(const std::string& config_path) {
   // pipe"). So wait for the work to end, give the responses a moment to
   // reach their clients, and only then shut gRPC down (with what is left of
   // the grace for calls still uploading).
-  const auto grace_end = std::chrono::system_clock::now() + kShutdownGrace;
+  const absl::Time grace_end =
+      absl::Now() + absl::Seconds((*appliance)->server_limits().shutdown_grace_seconds);
+  // A call that never ends (a hung token) must not keep the daemon, and its
+  // audit log unclosed, forever.
+  audit::AuditLog* audit_log = (*appliance)->audit();
+  std::optional<ShutdownBound> bound;
+  bound.emplace(grace_end + kShutdownBoundAfterGrace, kAuditCloseLimit, [audit_log] {
+    if (audit_log != nullptr) audit_log->Close().IgnoreError();
+  });
   (*appliance)->StopAdmitting();
-  while (!(*appliance)->Idle() && std::chrono::system_clock::now() < grace_end) {
+  while (!(*appliance)->Idle() && absl::Now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::this_thread::sleep_for(kConnectionLinger);
-  server->Shutdown(grace_end);
+  server->Shutdown(absl::ToChronoTime(grace_end));
   (*appliance)->Drain();
   unix_listeners.clear();
   appliance->reset();
+  bound.reset();
   std::fprintf(stderr, "signetd: stopped\n");
   return 0;
 }

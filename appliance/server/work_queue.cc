@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "appliance/server/exception_status.h"
+#include "tokens/log.h"
 
 namespace signet::server {
 
@@ -63,10 +65,17 @@ void WorkQueue::Work() {
     queue_.pop_front();
     ++running_;
     lock.unlock();
-    entry.task(absl::Now() > entry.deadline
-                   ? absl::DeadlineExceededError(
-                         absl::StrCat("the deadline passed while waiting for '", name_, "'"))
-                   : absl::OkStatus());
+    // A task answers its call whatever happens (its own exceptions
+    // included); one that still throws must not end the daemon.
+    const absl::Status escaped = RunCatching([&] {
+      entry.task(absl::Now() > entry.deadline
+                     ? absl::DeadlineExceededError(
+                           absl::StrCat("the deadline passed while waiting for '", name_, "'"))
+                     : absl::OkStatus());
+    });
+    if (!escaped.ok()) {
+      Log(LogLevel::kError, absl::StrCat("a task on '", name_, "' failed: ", escaped.message()));
+    }
     // Destroy the task (and what it holds) before counting it done.
     entry.task = nullptr;
     lock.lock();

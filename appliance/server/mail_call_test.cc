@@ -1,0 +1,239 @@
+// MailCall on a real gRPC server in this process, with plans that fail the
+// ways a daemon can fail: out of memory while admitting or working, a client
+// that stops sending, a byte budget that is used up, a server shutting down
+// under a stalled call. Every call must be answered, with the status that
+// says what happened, and give back what it held.
+#include "appliance/server/mail_call.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <new>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "signet/v1/mail.grpc.pb.h"
+
+namespace signet::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kIdleTimeout = absl::Seconds(1);
+
+// What the test's SignMail does with a call, set per test.
+enum class Behaviour { kEcho, kAdmitThrows, kWorkThrows, kAnswerLaterThrows };
+
+class TestService final : public v1::Mail::CallbackService {
+ public:
+  TestService(MailCallLimits limits, WorkQueue& queue) : limits_(limits), queue_(queue) {}
+
+  grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* SignMail(
+      grpc::CallbackServerContext* context) override {
+    return new MailCall<v1::SignMailRequest>(
+        context, "SignMail", limits_,
+        [this](const v1::SignMailRequest::Header&, CallLog& log) -> absl::StatusOr<MailPlan> {
+          log.set_caller("tester");
+          if (behaviour == Behaviour::kAdmitThrows) throw std::bad_alloc();
+          return MailPlan{"tester", &queue_, "", [this](std::string mail, MailDone done) {
+                            if (behaviour == Behaviour::kWorkThrows) throw std::bad_alloc();
+                            if (behaviour == Behaviour::kAnswerLaterThrows) {
+                              // The answer itself fails: gone before it is sent.
+                              throw std::runtime_error("lost");
+                            }
+                            MailOutput output;
+                            output.body = "echo:" + mail;
+                            done(std::move(output));
+                          }};
+        });
+  }
+
+  std::atomic<Behaviour> behaviour{Behaviour::kEcho};
+
+ private:
+  MailCallLimits limits_;
+  WorkQueue& queue_;
+};
+
+struct Answer {
+  grpc::Status status;
+  std::string body;
+};
+
+class MailCallTest : public ::testing::Test {
+ protected:
+  MailCallTest()
+      : budget_(4 << 20, 2 << 20),
+        watch_(kIdleTimeout),
+        queue_("test", 2, 8),
+        service_({.max_bytes = 8 << 20, .budget = &budget_, .idle_watch = &watch_}, queue_) {}
+
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::Mail::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    queue_.Shutdown();
+  }
+
+  // A whole call: header (announcing `announced`, 0 for the mail's size),
+  // the mail in 64 KiB chunks, end of upload, the answer.
+  Answer Call(const std::string& mail, uint64_t announced = 0) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto stream = stub_->SignMail(&context);
+    v1::SignMailRequest request;
+    request.mutable_header()->set_size(announced != 0 ? announced : mail.size());
+    bool sent = stream->Write(request);
+    for (size_t offset = 0; sent && offset < mail.size(); offset += kChunkBytes) {
+      request.set_chunk(mail.substr(offset, kChunkBytes));
+      sent = stream->Write(request);
+    }
+    stream->WritesDone();
+    return Collect(*stream);
+  }
+
+  template <typename Stream>
+  static Answer Collect(Stream& stream) {
+    Answer answer;
+    v1::MailResponse response;
+    while (stream.Read(&response)) {
+      if (response.has_chunk()) answer.body += response.chunk();
+    }
+    answer.status = stream.Finish();
+    return answer;
+  }
+
+  // What the budget holds once the calls are done: a call that succeeded
+  // gives its bytes back when gRPC is done with it, just after its client
+  // has the answer.
+  uint64_t SettledUse() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (budget_.used() != 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    return budget_.used();
+  }
+
+  ByteBudget budget_;
+  IdleCallWatch watch_;
+  WorkQueue queue_;
+  TestService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Mail::Stub> stub_;
+};
+
+TEST_F(MailCallTest, AWholeCallIsAnsweredAndGivesItsBytesBack) {
+  Answer answer = Call(std::string(300000, 'm'));
+  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
+  EXPECT_EQ(answer.body, "echo:" + std::string(300000, 'm'));
+  EXPECT_EQ(SettledUse(), 0u);
+}
+
+TEST_F(MailCallTest, OutOfMemoryWhileAdmittingIsAnswered) {
+  service_.behaviour = Behaviour::kAdmitThrows;
+  Answer answer = Call("mail");
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(answer.status.error_message(), HasSubstr("ran out of memory"));
+}
+
+TEST_F(MailCallTest, OutOfMemoryInTheWorkIsAnsweredAndTheWorkerLives) {
+  service_.behaviour = Behaviour::kWorkThrows;
+  for (int i = 0; i < 5; ++i) {
+    Answer answer = Call(std::string(100000, 'm'));
+    EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(answer.status.error_message(), HasSubstr("ran out of memory"));
+  }
+  EXPECT_EQ(budget_.used(), 0u);
+  // The queue's workers survived the exceptions.
+  service_.behaviour = Behaviour::kEcho;
+  EXPECT_TRUE(Call("after").status.ok());
+}
+
+TEST_F(MailCallTest, AnyOtherExceptionIsAnInternalError) {
+  service_.behaviour = Behaviour::kAnswerLaterThrows;
+  Answer answer = Call("mail");
+  // What went wrong inside is not the client's business (grpc_status.h).
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::INTERNAL);
+}
+
+TEST_F(MailCallTest, AnUploadThatStopsEndsWithDeadlineExceededAndFreesItsBuffer) {
+  grpc::ClientContext context;
+  auto stream = stub_->SignMail(&context);
+  v1::SignMailRequest request;
+  request.mutable_header()->set_size(1 << 20);
+  ASSERT_TRUE(stream->Write(request));
+  request.set_chunk(std::string(kChunkBytes, 'm'));
+  // The server received the chunk after this.
+  const absl::Time sent = absl::Now();
+  ASSERT_TRUE(stream->Write(request));
+  // The chunk arrived and is held.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (budget_.used() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(budget_.used(), kChunkBytes);
+  // Then nothing more: no end of upload either.
+  Answer answer = Collect(*stream);
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(answer.status.error_message(), HasSubstr("upload_idle_timeout_seconds"));
+  EXPECT_GE(absl::Now() - sent, kIdleTimeout);
+  EXPECT_EQ(budget_.used(), 0u);
+  EXPECT_EQ(watch_.expired(), 1);
+}
+
+TEST_F(MailCallTest, ACallThatSendsNothingAtAllIsEndedToo) {
+  grpc::ClientContext context;
+  auto stream = stub_->SignMail(&context);
+  Answer answer = Collect(*stream);
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_F(MailCallTest, AnAnnouncedSizeReservesNothingBeyondASmallStart) {
+  // 8 MiB announced, within the limit, and only 64 KiB sent: the budget
+  // counts what arrived, not what was announced.
+  grpc::ClientContext context;
+  auto stream = stub_->SignMail(&context);
+  v1::SignMailRequest request;
+  request.mutable_header()->set_size(8 << 20);
+  ASSERT_TRUE(stream->Write(request));
+  request.set_chunk(std::string(kChunkBytes, 'm'));
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  Answer answer = Collect(*stream);
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(answer.status.error_message(), HasSubstr("ended after 65536 of the 8388608 bytes"));
+  EXPECT_EQ(budget_.used(), 0u);
+}
+
+TEST_F(MailCallTest, AMailOverTheCallersShareIsRefusedAsRetryable) {
+  // The caller may hold 2 MiB.
+  Answer answer = Call(std::string(3 << 20, 'm'));
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(answer.status.error_message(), HasSubstr("max_caller_buffered_bytes"));
+  EXPECT_EQ(budget_.used(), 0u);
+  EXPECT_TRUE(Call(std::string(1 << 20, 'm')).status.ok());
+}
+
+TEST_F(MailCallTest, ShutdownDoesNotWaitForAStalledUpload) {
+  grpc::ClientContext context;
+  auto stream = stub_->SignMail(&context);
+  v1::SignMailRequest request;
+  request.mutable_header()->set_size(1 << 20);
+  ASSERT_TRUE(stream->Write(request));
+  std::thread reader([&] { Collect(*stream); });
+  absl::SleepFor(absl::Milliseconds(100));
+  const absl::Time start = absl::Now();
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  reader.join();
+  server_.reset();
+  EXPECT_EQ(SettledUse(), 0u);
+}
+
+}  // namespace
+}  // namespace signet::server
