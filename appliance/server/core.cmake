@@ -7,6 +7,7 @@ add_library(signet_server_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/call_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/grpc_status.cc
   ${CMAKE_CURRENT_LIST_DIR}/idle_call_watch.cc
+  ${CMAKE_CURRENT_LIST_DIR}/mail_buffer.cc
   ${CMAKE_CURRENT_LIST_DIR}/rate_limiter.cc
   ${CMAKE_CURRENT_LIST_DIR}/shutdown_bound.cc
   ${CMAKE_CURRENT_LIST_DIR}/token_health.cc
@@ -20,8 +21,8 @@ signet_target(signet_server_core)
 
 if(SIGNET_BUILD_TESTS)
   foreach(t authorizer_test byte_budget_test call_log_test grpc_status_test idle_call_watch_test
-            rate_limiter_test shutdown_bound_test token_health_test unix_listener_test
-            work_queue_test)
+            mail_buffer_test rate_limiter_test shutdown_bound_test token_health_test
+            unix_listener_test work_queue_test)
     signet_test(NAME ${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.cc LIBS signet_server_core
                 signet_test_fixtures absl::synchronization)
   endforeach()

@@ -5,12 +5,11 @@
 //
 // Memory: the CMS layer works on whole messages, so a call holds its whole
 // mail and then its whole result, but no more copies of them than that: the
-// mail is collected into one buffer, handed to the work by move, and the
-// result is written out chunk by chunk from where it lies. What a call holds
-// is drawn from the daemon's byte budget (byte_budget.h) as the chunks
-// arrive; the buffer grows with what arrived (never reserved from the size
-// the header announces beyond a small start), and a call whose client stops
-// sending is ended by the idle watch (idle_call_watch.h).
+// mail is collected in blocks (mail_buffer.h) drawn from the daemon's byte
+// budget (byte_budget.h) as the chunks arrive, never from the size the header
+// announces; joined once complete, it is handed to the work by move, and the
+// result is written out chunk by chunk from where it lies. A call whose
+// client stops sending is ended by the idle watch (idle_call_watch.h).
 //
 // Every way a call can go ends with Finish, exactly once: an exception
 // (std::bad_alloc) inside a callback or the work becomes the call's status
@@ -35,15 +34,13 @@
 #include "appliance/server/exception_status.h"
 #include "appliance/server/grpc_status.h"
 #include "appliance/server/idle_call_watch.h"
+#include "appliance/server/mail_buffer.h"
 #include "appliance/server/work_queue.h"
 #include "signet/v1/mail.pb.h"
 
 namespace signet::server {
 
 inline constexpr size_t kChunkBytes = 64 * 1024;
-// The most a call's buffer is sized for before its mail arrives, whatever
-// its header announces.
-inline constexpr size_t kInitialMailCapacity = 1 << 20;
 
 // What bounds every mail call.
 struct MailCallLimits {
@@ -131,8 +128,8 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
       // The client finished sending: a mail shorter than its header
       // announced is a cut-off upload, and is not worked on.
       if (!plan_.has_value()) return Fail(absl::InvalidArgumentError("no header was sent"));
-      if (declared_size_ != 0 && mail_.size() != declared_size_) {
-        return Fail(absl::InvalidArgumentError(absl::StrCat("the mail ended after ", mail_.size(),
+      if (declared_size_ != 0 && mail_->size() != declared_size_) {
+        return Fail(absl::InvalidArgumentError(absl::StrCat("the mail ended after ", mail_->size(),
                                                             " of the ", declared_size_,
                                                             " bytes its header announced")));
       }
@@ -148,33 +145,18 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
       plan_ = std::move(*plan);
       lease_ = limits_.budget->Open(plan_->caller);
       declared_size_ = request_.header().size();
-      // The size is the client's word: only a small start is taken from it.
-      mail_.reserve(std::min<size_t>(declared_size_, kInitialMailCapacity));
+      mail_.emplace(lease_, declared_size_);
     } else {
       if (!request_.has_chunk() || request_.chunk().size() > kChunkBytes) {
         return Fail(absl::InvalidArgumentError("after the header, only chunks of up to 64 KiB"));
       }
-      const size_t size = mail_.size() + request_.chunk().size();
+      const size_t size = mail_->size() + request_.chunk().size();
       if (size > limits_.max_bytes) return TooLarge(size);
-      if (absl::Status taken = lease_.Grow(request_.chunk().size()); !taken.ok()) {
-        return Fail(taken);
-      }
-      GrowFor(size);
-      mail_.append(request_.chunk());
+      if (absl::Status taken = mail_->Append(request_.chunk()); !taken.ok()) return Fail(taken);
       log_.add_input_bytes(request_.chunk().size());
     }
     progress_->Resume();
     this->StartRead(&request_);
-  }
-
-  // Grows the buffer with what arrived (doubling, so the copies stay a
-  // fraction of the mail), up to the announced size, which ends the
-  // growing without a last doubling past it.
-  void GrowFor(size_t size) {
-    if (size <= mail_.capacity()) return;
-    size_t capacity = std::max(size, 2 * mail_.capacity());
-    if (declared_size_ >= size) capacity = std::min<size_t>(capacity, declared_size_);
-    mail_.reserve(std::min(capacity, limits_.max_bytes));
   }
 
   void Run() {
@@ -186,7 +168,7 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
         if (cancelled_.load(std::memory_order_acquire)) {
           return Fail(absl::CancelledError("the call was cancelled before its work started"));
         }
-        plan_->run(std::move(mail_), [this](absl::StatusOr<MailOutput> output) {
+        plan_->run(mail_->Take(), [this](absl::StatusOr<MailOutput> output) {
           Guarded([&] { Answer(std::move(output)); });
         });
       });
@@ -277,7 +259,7 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   // The buffers a failed call no longer needs, given back before its status
   // is built (which, out of memory, needs a little memory).
   void Release() noexcept {
-    std::string().swap(mail_);
+    if (mail_.has_value()) mail_->Clear();
     MailOutput().body.swap(output_.body);
     lease_.Resize(0);
   }
@@ -302,7 +284,8 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   ByteBudget::Lease lease_;
   uint64_t declared_size_ = 0;
   std::atomic<bool> cancelled_{false};
-  std::string mail_;
+  // From admission on.
+  std::optional<MailBuffer> mail_;
   MailOutput output_;
   v1::MailResponse response_;
   size_t offset_ = 0;

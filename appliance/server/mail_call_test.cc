@@ -173,10 +173,10 @@ TEST_F(MailCallTest, AnUploadThatStopsEndsWithDeadlineExceededAndFreesItsBuffer)
   // The server received the chunk after this.
   const absl::Time sent = absl::Now();
   ASSERT_TRUE(stream->Write(request));
-  // The chunk arrived and is held.
+  // The chunk arrived and is held, in a block for the announced 1 MiB.
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (budget_.used() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
-  EXPECT_EQ(budget_.used(), kChunkBytes);
+  EXPECT_EQ(budget_.used(), kMailBlockBytes);
   // Then nothing more: no end of upload either.
   Answer answer = Collect(*stream);
   EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);

@@ -5,6 +5,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -39,6 +40,9 @@ namespace signet::server {
 namespace {
 
 constexpr int kExitUsage = 2;
+// Below a mail block (1 MiB), above a chunk (64 KiB) and what gRPC and
+// OpenSSL allocate per call.
+constexpr int kMmapThresholdBytes = 256 * 1024;
 constexpr int kExitConfig = 3;
 // Past the grace (limits.shutdown_grace_seconds), how long gRPC's shutdown
 // may still take before the bound ends the daemon, and how long closing the
@@ -286,6 +290,12 @@ int main(int argc, char** argv) {
     return signet::server::kExitUsage;
   }
   signet::SetMinLogLevel(flags.log_level);
+  // Mail-sized blocks come from the kernel and go back to it when freed.
+  // glibc otherwise raises this threshold after the first large free and
+  // serves later large blocks from its heap, which keeps the pages of the
+  // largest calls ever made: the resident memory would follow the peak of
+  // the past, not the calls in flight that the byte budget bounds.
+  mallopt(M_MMAP_THRESHOLD, signet::server::kMmapThresholdBytes);
   // Debian's abseil checks every absl::Mutex (gRPC's) for lock-order cycles,
   // a debugging aid that costs a graph update on each lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -33,6 +33,7 @@
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
+#include "tests/fixtures/tls_channel.h"
 
 namespace signet {
 namespace {
@@ -426,15 +427,7 @@ class SignetdAuthzTest : public ::testing::Test {
       client = new Client(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
       return *client;
     }
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = ReadFile(env_->File("ca.pem"));
-    options.pem_cert_chain = ReadFile(env_->File(absl::StrCat("client-", caller.name, ".pem")));
-    options.pem_private_key = ReadFile(env_->File(absl::StrCat("client-", caller.name, ".key")));
-    grpc::ChannelArguments arguments;
-    // Never resolve "localhost" (see SignetdEnv::tcp_address).
-    arguments.SetSslTargetNameOverride("localhost");
-    client = new Client(
-        grpc::CreateCustomChannel(env_->tcp_address(), grpc::SslCredentials(options), arguments));
+    client = new Client(fixtures::TlsChannel(*env_, caller.name));
     return *client;
   }
 

@@ -20,25 +20,16 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/process_memory.h"
+#include "tests/fixtures/sanitizers.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
 #include "tokens/der.h"
 #include "tokens/ossl_ptr.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SIGNET_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIGNET_ASAN 1
-#endif
-#endif
 
 namespace signet {
 namespace {
@@ -60,8 +51,7 @@ constexpr size_t kChunk = 64 * 1024;
 // 8× leaves room for allocator variation (decryption varies 5.2-6.2×) and
 // catches what matters: a copy per chunk, a buffer that grows with the
 // stream, or another whole copy.
-// Unused in sanitizer builds (ExpectBounded).
-[[maybe_unused]] constexpr double kMaxGrowthPerMailByte = 8.0;
+constexpr double kMaxGrowthPerMailByte = 8.0;
 
 // The mail: RFC 5322 headers, then 7-bit text lines that SplitMail keeps as
 // they are (no re-encoding), pseudo-random so that nothing compresses it.
@@ -103,29 +93,6 @@ std::string Sha256Hex(absl::string_view data) {
   EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr);
   EVP_DigestUpdate(context.get(), data.data(), data.size());
   return Sha256Hex(context.get());
-}
-
-// A /proc/<pid>/status field in kB ("VmHWM", "VmRSS").
-uint64_t StatusKb(pid_t pid, absl::string_view field) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(file, line)) {
-    if (!absl::StartsWith(line, absl::StrCat(field, ":"))) continue;
-    std::string value = line.substr(field.size() + 1);
-    value = value.substr(0, value.find("kB"));
-    uint64_t kb = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &kb)) return kb;
-  }
-  return 0;
-}
-
-// Resets the peak (VmHWM) to the current RSS ("5" to clear_refs, Linux
-// 4.0+); false where that is not allowed.
-bool ResetPeak(pid_t pid) {
-  std::ofstream file(absl::StrCat("/proc/", pid, "/clear_refs"));
-  file << "5";
-  file.flush();
-  return static_cast<bool>(file);
 }
 
 // What one streamed call returned; the output is either kept or only hashed.
@@ -223,12 +190,12 @@ class SignetdLargeMailTest : public ::testing::Test {
   // before, in bytes.
   template <typename Call>
   uint64_t PeakGrowth(const char* name, Call call) {
-    const bool reset = ResetPeak(pid_);
-    const uint64_t before_rss = StatusKb(pid_, "VmRSS");
-    const uint64_t before_peak = StatusKb(pid_, "VmHWM");
+    const bool reset = fixtures::ResetPeakRss(pid_);
+    const uint64_t before_rss = fixtures::ProcessStatusKb(pid_, "VmRSS");
+    const uint64_t before_peak = fixtures::ProcessStatusKb(pid_, "VmHWM");
     const absl::Time start = absl::Now();
     call();
-    const uint64_t after_peak = StatusKb(pid_, "VmHWM");
+    const uint64_t after_peak = fixtures::ProcessStatusKb(pid_, "VmHWM");
     // Without the reset, the growth over the earlier peak is a lower bound.
     const uint64_t base = reset ? before_rss : before_peak;
     const uint64_t growth = after_peak > base ? (after_peak - base) * 1024 : 0;
@@ -243,14 +210,11 @@ class SignetdLargeMailTest : public ::testing::Test {
   }
 
   void ExpectBounded(uint64_t growth) {
-#ifdef SIGNET_ASAN
     // ASan's allocator keeps freed memory in quarantine and pads every
     // block: the bound holds only for the normal build.
-    (void)growth;
-#else
+    if (fixtures::kAddressSanitizer) return;
     EXPECT_LE(growth, kMaxGrowthPerMailByte * mail_->size())
         << "signetd's memory grew by more than " << kMaxGrowthPerMailByte << "x the mail";
-#endif
   }
 
   static fixtures::SignetdEnv* env_;
