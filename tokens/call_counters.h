@@ -1,6 +1,6 @@
 // How many times each PKCS#11 function was called through a Module. Tests
 // read these to prove what a request costs (steady state is exactly
-// C_SignInit + C_Sign); the stats API will export them.
+// C_SignInit + C_Sign); signetd reports them per token in ListTokens (pkcs11_calls).
 #ifndef SIGNET_TOKENS_CALL_COUNTERS_H_
 #define SIGNET_TOKENS_CALL_COUNTERS_H_
 

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/ossl_ptr.h"
 #include "tokens/algorithms.h"
 #include "tokens/module.h"
-#include "tokens/ossl_ptr.h"
 #include "tokens/pkcs11.h"
 
 namespace signet {

@@ -1,4 +1,4 @@
-// Which private keys Signet agrees to use (DESIGN.md decision 5): keys that
+// Which private keys Signet agrees to use (docs/architecture.md, decision D6): keys that
 // were generated on the token and never left it.
 #ifndef SIGNET_TOKENS_KEY_POLICY_H_
 #define SIGNET_TOKENS_KEY_POLICY_H_

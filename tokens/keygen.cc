@@ -7,7 +7,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "tokens/der.h"
+#include "common/der.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
 

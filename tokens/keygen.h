@@ -15,7 +15,7 @@ namespace signet {
 
 enum class KeyAlgorithm { kRsa2048, kRsa3072, kRsa4096, kEcP256, kEcP384 };
 
-// A key signs or decrypts, never both (DESIGN.md decision 5): an RSA
+// A key signs or decrypts, never both (docs/architecture.md, decision D6): an RSA
 // decryption key decrypts, an EC one derives (ECDH).
 enum class KeyPurpose { kSign, kDecrypt };
 

@@ -12,7 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tokens/log.h"
+#include "common/log.h"
 #include "tokens/module_mutexes.h"
 #include "tokens/objects.h"
 

@@ -6,7 +6,7 @@
 #include <cstddef>
 
 #include "absl/status/statusor.h"
-#include "tokens/secret.h"
+#include "common/secret.h"
 
 namespace signet {
 

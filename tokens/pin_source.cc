@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/unique_fd.h"
 
 namespace signet {
 namespace {
@@ -42,21 +43,6 @@ class WipedBuffer {
 
  private:
   char bytes_[N];
-};
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) close(fd_);
-  }
-
-  int get() const { return fd_; }
-
- private:
-  int fd_;
 };
 
 absl::Status OpenError(int error_number, absl::string_view what) {
@@ -99,7 +85,7 @@ absl::Status CheckPinFile(const struct stat& info, absl::string_view what) {
 absl::StatusOr<SecretString> ReadPinFile(const std::string& path, absl::string_view what) {
   // O_NONBLOCK keeps open() from hanging on a FIFO; it is refused below as
   // not a regular file, and does not change how a regular file reads.
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) return OpenError(errno, what);
 
   struct stat info;

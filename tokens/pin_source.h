@@ -1,4 +1,4 @@
-// Where a token's user PIN comes from (DESIGN.md decision 10).
+// Where a token's user PIN comes from (docs/architecture.md, decision D10).
 //
 // Every error names the source (a path, a variable name, a credential name)
 // and never its content: a status message ends up in logs and in replies, and
@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "tokens/secret.h"
+#include "common/secret.h"
 
 namespace signet {
 

@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/secret.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tokens/secret.h"
 
 namespace signet {
 namespace {

@@ -1,7 +1,7 @@
 // RFC 7512 "pkcs11:" URIs: parsing and canonical formatting.
 //
 // A pkcs11: URI in a config file names a token or a key; the same syntax is
-// what `openssl` users type (DESIGN.md decision 6). Such URIs can carry a PIN
+// what `openssl` users type (docs/architecture.md, decision D7). Such URIs can carry a PIN
 // (the pin-value attribute), so no error from this parser repeats the URI or
 // any attribute value: errors name the attribute and its character offset.
 #ifndef SIGNET_TOKENS_PKCS11_URI_H_

@@ -6,8 +6,8 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
-#include "tokens/der.h"
-#include "tokens/openssl_error.h"
+#include "common/der.h"
+#include "common/openssl_error.h"
 
 namespace signet {
 namespace {

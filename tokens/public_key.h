@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "tokens/ossl_ptr.h"
+#include "common/ossl_ptr.h"
 
 namespace signet {
 

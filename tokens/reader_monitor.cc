@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "tokens/log.h"
+#include "common/log.h"
 
 namespace signet {
 namespace {

@@ -4,8 +4,8 @@
 #include <openssl/rsa.h>
 
 #include "absl/strings/str_cat.h"
-#include "tokens/openssl_error.h"
-#include "tokens/ossl_ptr.h"
+#include "common/openssl_error.h"
+#include "common/ossl_ptr.h"
 
 namespace signet {
 namespace {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
-#include "tokens/ossl_ptr.h"
 #include "tokens/signature_encoding.h"
 
 namespace signet {

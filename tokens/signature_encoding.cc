@@ -4,8 +4,8 @@
 #include <openssl/ecdsa.h>
 
 #include "absl/strings/str_cat.h"
-#include "tokens/der.h"
-#include "tokens/ossl_ptr.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 
 namespace signet {
 namespace {

@@ -3,8 +3,8 @@
 #include <openssl/ecdsa.h>
 #include <openssl/sha.h>
 
+#include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet {
 namespace {

@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "tokens/ck_status.h"
-#include "tokens/log.h"
 
 namespace signet {
 

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tokens/log.h"
+#include "common/log.h"
 
 namespace signet {
 
@@ -195,7 +195,7 @@ absl::Status Token::NotReadyError() const {
 }
 
 absl::StatusOr<SessionLease> Token::Acquire(absl::Time deadline) {
-  // A request whose deadline passed is not started (DESIGN.md decision 8).
+  // A request whose deadline passed is not started (docs/architecture.md, decision D8).
   if (absl::Now() >= deadline) {
     return absl::DeadlineExceededError(
         absl::StrCat("the deadline passed before token '", name(), "' was asked"));

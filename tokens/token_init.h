@@ -7,8 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/secret.h"
 #include "tokens/module.h"
-#include "tokens/secret.h"
 #include "tokens/token_selector.h"
 
 namespace signet {

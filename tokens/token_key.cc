@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tokens/log.h"
+#include "common/log.h"
 #include "tokens/oaep.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"

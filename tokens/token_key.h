@@ -14,11 +14,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/ossl_ptr.h"
+#include "common/secret.h"
 #include "tokens/algorithms.h"
 #include "tokens/key_locator.h"
 #include "tokens/key_policy.h"
-#include "tokens/ossl_ptr.h"
-#include "tokens/secret.h"
 #include "tokens/token.h"
 
 namespace signet {

@@ -15,11 +15,11 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/ck_status.h"
-#include "tokens/log.h"
 #include "tokens/public_key.h"
 // Last: it brings in p11-kit's pkcs11.h and its macros.
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"

@@ -25,7 +25,7 @@ struct AuditEvent {
   std::string input_sha256;
   // How the operation ended. Only the code and the start of the message are
   // kept, never payloads: the message must already be free of secrets
-  // (DESIGN.md decision 10 keeps PINs out of every status).
+  // (docs/architecture.md, decision D10, keeps PINs out of every status).
   absl::Status result;
 };
 

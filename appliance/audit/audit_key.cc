@@ -44,7 +44,7 @@ absl::StatusOr<std::string> SpkiDerOfPem(absl::string_view pem) {
     }
     return SpkiDerOfCertificate(certificate.get());
   }
-  PkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
     return OpenSslError(absl::StatusCode::kInvalidArgument,
                         "neither a PEM certificate nor a PEM public key");
@@ -55,7 +55,7 @@ absl::StatusOr<std::string> SpkiDerOfPem(absl::string_view pem) {
 absl::StatusOr<std::string> SpkiDerOfDer(absl::string_view der) {
   const auto* start = reinterpret_cast<const unsigned char*>(der.data());
   const unsigned char* cursor = start;
-  PkeyPtr key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())));
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())));
   if (key && cursor == start + der.size()) return SpkiDer(key.get());
   cursor = start;
   X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
@@ -69,7 +69,7 @@ absl::StatusOr<std::string> SpkiDerOfDer(absl::string_view der) {
 
 }  // namespace
 
-AuditPublicKey::AuditPublicKey(PkeyPtr key, bool is_rsa, std::string key_id)
+AuditPublicKey::AuditPublicKey(EvpPkeyPtr key, bool is_rsa, std::string key_id)
     : key_(std::move(key)), is_rsa_(is_rsa), key_id_(std::move(key_id)) {}
 
 absl::StatusOr<AuditPublicKey> AuditPublicKey::Parse(absl::string_view pem_or_der) {
@@ -96,7 +96,7 @@ absl::StatusOr<AuditPublicKey> AuditPublicKey::FromKey(const EVP_PKEY* key) {
 absl::StatusOr<AuditPublicKey> AuditPublicKey::FromSpkiDer(absl::string_view der) {
   const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
   // Parsed into the default library context: verification is software only.
-  PkeyPtr key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())));
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())));
   if (!key) {
     return OpenSslError(absl::StatusCode::kInvalidArgument, "audit key: not a DER public key");
   }
@@ -113,7 +113,7 @@ absl::StatusOr<AuditPublicKey> AuditPublicKey::FromSpkiDer(absl::string_view der
 
 absl::Status AuditPublicKey::Verify(absl::string_view statement,
                                     absl::string_view signature) const {
-  MdCtxPtr context(EVP_MD_CTX_new());
+  EvpMdCtxPtr context(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pkey_context = nullptr;
   if (!context ||
       EVP_DigestVerifyInit_ex(context.get(), &pkey_context, "SHA256", nullptr, nullptr, key_.get(),

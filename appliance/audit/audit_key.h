@@ -10,7 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "appliance/audit/openssl_util.h"
+#include "common/openssl_error.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::audit {
 
@@ -33,9 +34,9 @@ class AuditPublicKey {
   absl::Status Verify(absl::string_view statement, absl::string_view signature) const;
 
  private:
-  AuditPublicKey(PkeyPtr key, bool is_rsa, std::string key_id);
+  AuditPublicKey(EvpPkeyPtr key, bool is_rsa, std::string key_id);
 
-  PkeyPtr key_;
+  EvpPkeyPtr key_;
   bool is_rsa_;
   std::string key_id_;
 };

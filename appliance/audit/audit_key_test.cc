@@ -50,7 +50,7 @@ TEST_P(AuditKeyTest, AnotherStatementOrKeyDoesNotVerify) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("does not verify"));
   EXPECT_FALSE(public_key->Verify("statement", "").ok());
 
-  PkeyPtr other = GetParam() ? testing::NewRsaKey() : testing::NewEcKey();
+  EvpPkeyPtr other = GetParam() ? testing::NewRsaKey() : testing::NewEcKey();
   absl::StatusOr<AuditPublicKey> other_key = AuditPublicKey::FromKey(other.get());
   ASSERT_TRUE(other_key.ok());
   EXPECT_FALSE(other_key->Verify("statement", *signature).ok());
@@ -63,7 +63,7 @@ TEST(AuditKeyRefusalTest, RefusesWhatIsNotAnRsaOrEcKey) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  PkeyPtr ed25519(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  EvpPkeyPtr ed25519(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   ASSERT_TRUE(ed25519);
   absl::StatusOr<AuditPublicKey> parsed =
       AuditPublicKey::Parse(testing::PublicKeyPem(ed25519.get()));

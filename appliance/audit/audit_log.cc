@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "appliance/audit/entry_json.h"
 #include "appliance/audit/log_scanner.h"
+#include "common/unique_fd.h"
 
 namespace signet::audit {
 namespace {
@@ -30,32 +31,12 @@ void SetTime(google::protobuf::Timestamp* timestamp, absl::Time time) {
       static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
 }
 
-// Closes a file descriptor unless it is released to its new owner.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
 // A new file's name is durable only once its directory is synced.
 absl::Status SyncDirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   const std::string directory =
       slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  FdGuard fd(open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0 || fsync(fd.get()) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("cannot sync the directory of ", path));
   }
@@ -80,7 +61,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
 
   const std::string file(path);
   bool created = true;
-  FdGuard fd(open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  UniqueFd fd(open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
   if (fd.get() < 0 && errno == EEXIST) {
     created = false;
     fd.reset(open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));

@@ -1,4 +1,4 @@
-// The daemon's audit log (DESIGN.md decision 11): one hash-chained record
+// The daemon's audit log (docs/architecture.md, decision D11): one hash-chained record
 // per key operation, appended durably to a file, with checkpoints signed by
 // the audit key. Format and guarantees: docs/audit.md.
 #ifndef SIGNET_APPLIANCE_AUDIT_AUDIT_LOG_H_

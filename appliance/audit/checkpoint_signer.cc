@@ -7,14 +7,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "appliance/audit/openssl_util.h"
+#include "common/openssl_error.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::audit {
 namespace {
 
 class EvpCheckpointSigner : public CheckpointSigner {
  public:
-  EvpCheckpointSigner(PkeyPtr key, bool is_rsa, std::string public_key_der, OSSL_LIB_CTX* libctx,
+  EvpCheckpointSigner(EvpPkeyPtr key, bool is_rsa, std::string public_key_der, OSSL_LIB_CTX* libctx,
                       std::optional<std::string> propq)
       : key_(std::move(key)),
         is_rsa_(is_rsa),
@@ -23,7 +24,7 @@ class EvpCheckpointSigner : public CheckpointSigner {
         propq_(std::move(propq)) {}
 
   absl::StatusOr<std::string> Sign(absl::string_view statement) override {
-    MdCtxPtr context(EVP_MD_CTX_new());
+    EvpMdCtxPtr context(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pkey_context = nullptr;
     if (!context ||
         EVP_DigestSignInit_ex(context.get(), &pkey_context, "SHA256", libctx_,
@@ -52,7 +53,7 @@ class EvpCheckpointSigner : public CheckpointSigner {
   std::string PublicKeyDer() const override { return public_key_der_; }
 
  private:
-  PkeyPtr key_;
+  EvpPkeyPtr key_;
   bool is_rsa_;
   std::string public_key_der_;
   OSSL_LIB_CTX* libctx_;
@@ -79,7 +80,7 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> NewEvpCheckpointSigner(EVP_PKE
   OPENSSL_free(der);
   EVP_PKEY_up_ref(key);
   return std::make_unique<EvpCheckpointSigner>(
-      PkeyPtr(key), is_rsa, std::move(public_key_der), libctx,
+      EvpPkeyPtr(key), is_rsa, std::move(public_key_der), libctx,
       propq ? std::optional<std::string>(propq) : std::nullopt);
 }
 

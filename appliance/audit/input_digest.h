@@ -7,7 +7,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "appliance/audit/openssl_util.h"
+#include "common/openssl_error.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::audit {
 
@@ -23,7 +24,7 @@ class InputDigester {
   std::string Finish();
 
  private:
-  MdCtxPtr context_;
+  EvpMdCtxPtr context_;
 };
 
 }  // namespace signet::audit

@@ -40,7 +40,7 @@ LineReader::LineReader(int fd, std::string path, size_t max_line)
     : fd_(fd), path_(std::move(path)), max_line_(max_line) {}
 
 LineReader::LineReader(LineReader&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
+    : fd_(std::move(other.fd_)),
       path_(std::move(other.path_)),
       max_line_(other.max_line_),
       buffer_(std::move(other.buffer_)),
@@ -50,10 +50,6 @@ LineReader::LineReader(LineReader&& other) noexcept
       offset_(other.offset_),
       device_(other.device_),
       inode_(other.inode_) {}
-
-LineReader::~LineReader() {
-  if (fd_ >= 0) close(fd_);
-}
 
 absl::StatusOr<std::optional<absl::string_view>> LineReader::Next() {
   size_t searched = start_;
@@ -83,7 +79,7 @@ absl::StatusOr<std::optional<absl::string_view>> LineReader::Next() {
     buffer_.resize(old_size + kReadSize);
     ssize_t got;
     do {
-      got = read(fd_, buffer_.data() + old_size, kReadSize);
+      got = read(fd_.get(), buffer_.data() + old_size, kReadSize);
     } while (got < 0 && errno == EINTR);
     if (got < 0) {
       int error = errno;

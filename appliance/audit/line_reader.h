@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 
 namespace signet::audit {
 
@@ -22,7 +23,6 @@ class LineReader {
   LineReader(LineReader&& other) noexcept;
   LineReader& operator=(LineReader&&) = delete;
   LineReader(const LineReader&) = delete;
-  ~LineReader();
 
   // The next line without its '\n' (valid until the next call), or nullopt
   // at the end of the file. A last line without '\n' is an error: it is an
@@ -40,7 +40,7 @@ class LineReader {
  private:
   LineReader(int fd, std::string path, size_t max_line);
 
-  int fd_;
+  UniqueFd fd_;
   std::string path_;
   size_t max_line_;
   std::string buffer_;

@@ -44,8 +44,10 @@ X509Ptr SelfSigned(EVP_PKEY* key) {
 
 }  // namespace
 
-PkeyPtr NewRsaKey() { return PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})); }
-PkeyPtr NewEcKey() { return PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")); }
+EvpPkeyPtr NewRsaKey() {
+  return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+}
+EvpPkeyPtr NewEcKey() { return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")); }
 
 EVP_PKEY* RsaKey() {
   static EVP_PKEY* key = NewRsaKey().release();

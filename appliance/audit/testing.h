@@ -13,7 +13,8 @@
 
 #include "appliance/audit/audit_event.h"
 #include "appliance/audit/checkpoint_signer.h"
-#include "appliance/audit/openssl_util.h"
+#include "common/openssl_error.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::audit::testing {
 
@@ -21,8 +22,8 @@ namespace signet::audit::testing {
 EVP_PKEY* RsaKey();
 EVP_PKEY* EcKey();
 // A fresh key each call.
-PkeyPtr NewRsaKey();
-PkeyPtr NewEcKey();
+EvpPkeyPtr NewRsaKey();
+EvpPkeyPtr NewEcKey();
 
 std::unique_ptr<CheckpointSigner> SignerFor(EVP_PKEY* key);
 

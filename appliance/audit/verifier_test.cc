@@ -274,7 +274,7 @@ TEST_F(VerifierTest, TheWrongKeyIsDetected) {
   EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(report.status().message()),
               HasSubstr("line 2 (sequence 1): the checkpoint is signed by another audit key"));
-  PkeyPtr other_rsa = testing::NewRsaKey();
+  EvpPkeyPtr other_rsa = testing::NewRsaKey();
   EXPECT_FALSE(Verify(other_rsa.get()).ok());
 }
 

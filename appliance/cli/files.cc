@@ -58,27 +58,21 @@ void RemoveTemporaryOnSignals() {
 }
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "read", path);
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "read", path);
   std::string contents;
   char buffer[16384];
   for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
+    const ssize_t n = read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      close(fd);
-      return ErrnoError(error, "read", path);
-    }
+    if (n < 0) return ErrnoError(errno, "read", path);
     if (n == 0) break;
     contents.append(buffer, static_cast<size_t>(n));
     if (contents.size() > max_bytes) {
-      close(fd);
       return absl::InvalidArgumentError(
           absl::StrCat(path, " is larger than ", max_bytes, " bytes: not a certificate or key"));
     }
   }
-  close(fd);
   return contents;
 }
 
@@ -96,22 +90,12 @@ absl::StatusOr<InputFile> InputFile::Open(const std::string& path) {
   std::optional<uint64_t> size;
   if (fstat(fd, &info) == 0) {
     if (S_ISDIR(info.st_mode)) {
-      if (owned) close(fd);
+      if (owned) UniqueFd closing(fd);
       return absl::InvalidArgumentError(absl::StrCat("cannot read ", name, ": it is a directory"));
     }
     if (S_ISREG(info.st_mode)) size = static_cast<uint64_t>(info.st_size);
   }
   return InputFile(fd, owned, std::move(name), size);
-}
-
-InputFile::InputFile(InputFile&& other) noexcept
-    : fd_(other.fd_),
-      owned_(std::exchange(other.owned_, false)),
-      name_(std::move(other.name_)),
-      size_(other.size_) {}
-
-InputFile::~InputFile() {
-  if (owned_) close(fd_);
 }
 
 absl::StatusOr<size_t> InputFile::Read(char* buffer, size_t capacity,
@@ -156,14 +140,13 @@ absl::StatusOr<OutputFile> OutputFile::Create(const std::string& path, bool priv
 }
 
 OutputFile::OutputFile(OutputFile&& other) noexcept
-    : fd_(other.fd_),
-      owned_(std::exchange(other.owned_, false)),
+    : owned_(std::move(other.owned_)),
+      fd_(other.fd_),
       name_(std::move(other.name_)),
       temporary_(std::exchange(other.temporary_, "")),
       committed_(other.committed_) {}
 
 OutputFile::~OutputFile() {
-  if (owned_) close(fd_);
   if (!temporary_.empty() && !committed_) {
     UntrackTemporary();
     unlink(temporary_.c_str());

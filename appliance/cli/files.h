@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 
 namespace signet::cli {
 
@@ -26,9 +27,8 @@ class InputFile {
  public:
   // "-" is stdin.
   static absl::StatusOr<InputFile> Open(const std::string& path);
-  InputFile(InputFile&& other) noexcept;
+  InputFile(InputFile&& other) noexcept = default;
   InputFile& operator=(InputFile&&) = delete;
-  ~InputFile();
 
   // "stdin" or the path, for messages.
   const std::string& name() const { return name_; }
@@ -43,10 +43,11 @@ class InputFile {
 
  private:
   InputFile(int fd, bool owned, std::string name, std::optional<uint64_t> size)
-      : fd_(fd), owned_(owned), name_(std::move(name)), size_(size) {}
+      : owned_(owned ? fd : -1), fd_(fd), name_(std::move(name)), size_(size) {}
 
+  // Invalid for stdin, which is read but not closed.
+  UniqueFd owned_;
   int fd_;
-  bool owned_;
   std::string name_;
   std::optional<uint64_t> size_;
 };
@@ -71,10 +72,14 @@ class OutputFile {
 
  private:
   OutputFile(int fd, bool owned, std::string name, std::string temporary)
-      : fd_(fd), owned_(owned), name_(std::move(name)), temporary_(std::move(temporary)) {}
+      : owned_(owned ? fd : -1),
+        fd_(fd),
+        name_(std::move(name)),
+        temporary_(std::move(temporary)) {}
 
+  // Invalid for stdout, which is written but not closed.
+  UniqueFd owned_;
   int fd_;
-  bool owned_;
   std::string name_;
   // Empty when writing directly.
   std::string temporary_;

@@ -1,4 +1,4 @@
-// One streamed mail call as DESIGN.md's API conventions describe it: the
+// One streamed mail call as docs/architecture.md, decision D17, describes it: the
 // request header, then the mail in chunks of at most 64 KiB read from the
 // input as they are sent; the response header, then the result written to
 // the output chunk by chunk as it arrives. No step holds the whole mail.

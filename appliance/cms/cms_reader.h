@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/cms_context.h"
 #include "appliance/cms/mime.h"
-#include "appliance/cms/ossl_cms_ptr.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::cms {
 

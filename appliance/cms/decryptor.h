@@ -1,7 +1,7 @@
 // Decryption of S/MIME mails (EnvelopedData and AuthEnvelopedData) with a
 // recipient key that stays on its token.
 //
-// Decryption must not become an oracle (DESIGN.md, security model): a wrong
+// Decryption must not become an oracle (docs/architecture.md, decision D15): a wrong
 // key, a tampered key transport, tampered content, a truncated or otherwise
 // broken structure all give the one error kDecryptionFailed names, and no
 // plaintext leaves unless the whole message decrypted (and, for

@@ -1,6 +1,6 @@
 // Bounds on every input the CMS engine parses, so that a hostile mail is
 // refused quickly and with a clear error instead of exhausting memory, time
-// or stack (DESIGN.md, security model: every parser is bounded and fuzzed).
+// or stack (docs/architecture.md, decision D16: every parser is bounded and fuzzed).
 #ifndef SIGNET_APPLIANCE_CMS_LIMITS_H_
 #define SIGNET_APPLIANCE_CMS_LIMITS_H_
 

@@ -13,10 +13,10 @@
 #include "absl/strings/match.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_test_util.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/validity_margin.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet::cms {
 namespace {
@@ -24,8 +24,6 @@ namespace {
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
 using ::testing::Optional;
-using BioPtr = OsslPtr<BIO, BIO_free_all>;
-using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
 
 BioPtr MemBio(absl::string_view bytes) {
   return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));

@@ -4,7 +4,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-#include "tokens/openssl_error.h"
+#include "common/openssl_error.h"
 #include "tokens/provider/token_failure.h"
 
 namespace signet::cms {

@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/operation_error.h"
-#include "appliance/cms/ossl_cms_ptr.h"
-#include "tokens/der.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::cms {
 namespace {

@@ -8,7 +8,7 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/ascii.h"
-#include "appliance/cms/ossl_cms_ptr.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"

@@ -3,8 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "appliance/cms/ossl_cms_ptr.h"
-#include "tokens/openssl_error.h"
+#include "common/openssl_error.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::cms {
 

@@ -9,14 +9,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tokens/openssl_error.h"
+#include "common/openssl_error.h"
 
 namespace signet::dev {
 namespace {
 
 using X509NamePtr = OsslPtr<X509_NAME, X509_NAME_free>;
 using X509ExtensionPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
-using BioPtr = OsslPtr<BIO, BIO_free_all>;
 
 absl::Status AddEntry(X509_NAME* name, const char* field, const std::string& value) {
   if (value.empty()) return absl::OkStatus();

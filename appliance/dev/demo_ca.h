@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tokens/ossl_ptr.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::dev {
 

@@ -16,10 +16,10 @@
 #include "appliance/dev/demo_ca.h"
 #include "appliance/dev/dev_config.h"
 #include "appliance/dev/private_file.h"
+#include "common/log.h"
+#include "common/openssl_error.h"
 #include "tokens/keygen.h"
-#include "tokens/log.h"
 #include "tokens/module.h"
-#include "tokens/openssl_error.h"
 #include "tokens/pin_source.h"
 #include "tokens/provider/provider.h"
 #include "tokens/token.h"
@@ -31,9 +31,6 @@ namespace {
 
 constexpr absl::Duration kTokenTimeout = absl::Seconds(60);
 constexpr char kCaLabel[] = "demo-ca";
-
-using BioPtr = OsslPtr<BIO, BIO_free_all>;
-using LibCtxPtr = OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
 
 struct DemoKey {
   std::string label;

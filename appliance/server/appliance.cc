@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
-#include "tokens/log.h"
+#include "common/log.h"
 
 namespace signet::server {
 namespace {
@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
     appliance->trust_.emplace(std::move(*trust));
   }
   if (config.keys_size() > 0) {
-    // Key operations need the audit log (DESIGN.md decision 11), and the
+    // Key operations need the audit log (docs/architecture.md, decision D11), and the
     // log needs its checkpoint key now.
     absl::StatusOr<std::shared_ptr<const ConfiguredKey>> checkpoint_key =
         appliance->keys_->Get(config.audit().checkpoint_key());

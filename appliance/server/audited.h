@@ -1,4 +1,4 @@
-// Key operations and their audit records (DESIGN.md decision 11): every
+// Key operations and their audit records (docs/architecture.md, decision D11): every
 // key operation is recorded with its caller, key, input digest and result,
 // and a result whose record cannot be written is withheld.
 #ifndef SIGNET_APPLIANCE_SERVER_AUDITED_H_
@@ -17,7 +17,7 @@
 namespace signet::server {
 
 // Runs a key operation and records it; a record that cannot be written
-// withholds the result (DESIGN.md decision 11).
+// withholds the result (docs/architecture.md, decision D11).
 template <typename T>
 absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
                           config::v1::Operation operation, const std::string& key,

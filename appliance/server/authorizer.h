@@ -1,4 +1,4 @@
-// Default-deny authorization (DESIGN.md, security model): a caller is
+// Default-deny authorization (docs/architecture.md, decision D14): a caller is
 // recognised by its transport identity, and may use a key for an operation
 // only where a grant of its configuration says so. A signing key may be
 // bound to sender addresses, checked against the mail's From and Sender.

@@ -5,7 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include "appliance/server/unix_listener.h"
-#include "tokens/ossl_ptr.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::server {
 namespace {

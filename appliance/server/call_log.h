@@ -23,7 +23,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "tokens/log.h"
+#include "common/log.h"
 
 namespace signet::server {
 

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 
 namespace signet::server {
 namespace {
@@ -32,20 +33,6 @@ using config::v1::Config;
 
 // --- reading the file ----------------------------------------------------
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 absl::Status TooLarge(const std::string& path) {
   return absl::FailedPreconditionError(
       absl::StrCat(path, ": larger than ", kMaxConfigBytes / 1024, " KiB; not a signetd config"));
@@ -54,7 +41,7 @@ absl::Status TooLarge(const std::string& path) {
 absl::StatusOr<std::string> ReadConfigFile(const std::string& path) {
   // O_NONBLOCK: opening a FIFO named by mistake must not hang start-up; it is
   // refused below as not a regular file.
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open the config"));
   }
@@ -246,7 +233,7 @@ class FieldErrorCollector : public io::ErrorCollector {
   }
 
   // Warnings are the unknown fields that AllowUnknownField lets through so
-  // that parsing goes on; they are errors all the same (decision 9).
+  // that parsing goes on; they are errors all the same (docs/architecture.md, decision D9).
   void AddWarning(int line, io::ColumnNumber column, const std::string& message) override {
     AddError(line, column, message);
   }

@@ -1,5 +1,5 @@
 // Reading signetd's configuration file: protobuf text format of
-// signet.config.v1.Config (DESIGN.md decision 9).
+// signet.config.v1.Config (docs/architecture.md, decision D9).
 //
 // Every mistake is reported as "<file>:<line>:<column>: <message>" (1-based,
 // the column counted in bytes, a tab being one), and as many as possible in

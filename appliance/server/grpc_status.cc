@@ -5,9 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/verifier.h"
+#include "common/log.h"
 #include "signet/v1/errors.pb.h"
 #include "tokens/ck_status.h"
-#include "tokens/log.h"
 
 namespace signet::server {
 

@@ -16,7 +16,7 @@
 #include "appliance/server/call_log.h"
 #include "appliance/server/exception_status.h"
 #include "appliance/server/grpc_status.h"
-#include "tokens/der.h"
+#include "common/der.h"
 #include "tokens/keygen.h"
 
 namespace signet::server {

@@ -32,7 +32,7 @@
 #include "appliance/server/shutdown_bound.h"
 #include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
-#include "tokens/log.h"
+#include "common/log.h"
 #include "tokens/pcsc_token_watch.h"
 #include "tokens/slot_event_watch.h"
 

@@ -78,7 +78,10 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Create(
   umask(old_mask);
   if (bound != 0) return Errno("cannot bind", path);
   if (chmod(path.c_str(), mode) != 0) return Errno("cannot set the mode of", path);
-  if (listen(fd, 128) != 0) return Errno("cannot listen on", path);
+  // The kernel's maximum: a burst of clients (a gateway opening its pool)
+  // must not find the queue full, which a unix socket reports at once as
+  // EAGAIN rather than by retrying.
+  if (listen(fd, SOMAXCONN) != 0) return Errno("cannot listen on", path);
   if (pipe2(listener->wake_, O_CLOEXEC) != 0) return Errno("cannot make a pipe for", path);
   for (uint32_t uid : uids) listener->by_uid_[uid] = AcceptorFor(builder, uid);
   listener->others_ = AcceptorFor(builder, std::nullopt);

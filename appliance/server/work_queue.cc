@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/server/exception_status.h"
-#include "tokens/log.h"
+#include "common/log.h"
 
 namespace signet::server {
 

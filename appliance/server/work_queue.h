@@ -1,4 +1,4 @@
-// A pool of worker threads with a bounded queue (DESIGN.md decision 8): one
+// A pool of worker threads with a bounded queue (docs/architecture.md, decision D8): one
 // per token, sized by its operations in flight, so that a slow smartcard
 // never holds up a network HSM, and gRPC's own threads never block on a
 // token. A full queue refuses at once (RESOURCE_EXHAUSTED); a task whose

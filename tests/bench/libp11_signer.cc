@@ -5,12 +5,10 @@
 #include <openssl/pem.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::bench {
 namespace {
-
-using BioPtr = OsslPtr<BIO, BIO_free_all>;
-using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
 
 absl::Status OpensslFailed(const char* what) {
   const unsigned long error = ERR_get_error();

@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tokens/ossl_ptr.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::bench {
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Turns signet_bench's results.json into docs/benchmarks.md (ratios, the
-DESIGN.md targets met or not, the machine) and a gnuplot PNG of throughput
+the targets of docs/architecture.md met or not, the machine) and a gnuplot PNG of throughput
 and p99 against concurrency. Run by scripts/bench.
 
   report.py RESULTS_JSON MARKDOWN_OUT PNG_OUT [--wall SECONDS] [--load "1.0 ..."]
@@ -183,8 +183,8 @@ def main():
     w = out.append
     w("# Benchmarks\n")
     w("Written by `scripts/bench` (issue #7) from one run of `signet_bench`; every figure below "
-      "was measured in that run, side by side on the same tokens and keys. Targets: DESIGN.md, "
-      "\"Performance targets\". Where the time goes, and what the gaps come from: "
+      "was measured in that run, side by side on the same tokens and keys. Targets: [architecture.md, "
+      "\"Performance targets\"](architecture.md#performance-targets). Where the time goes, and what the gaps come from: "
       "[performance.md](performance.md).\n")
     w("## Machine and run\n")
     w(f"- CPU: {m['cpu']}, {m['cores']} cores; kernel {m['kernel']}; SoftHSM2 {m['softhsm']}")
@@ -220,7 +220,7 @@ def main():
     w(f"- The 10-object token `bench` is alone in its SoftHSM installation; the 10,000-object token "
       f"(in another, served by a signetd of its own) is compared with it. The latency run uses {s['latency_tokens']:.0f} tokens behind the fault-injecting "
       f"module (`SIGNET_FAULT_LATENCY=C_Sign={s['latency_c_sign_us']:.0f}`), `max_in_flight: 1` each.\n")
-    w("## DESIGN.md targets\n")
+    w("## Targets\n")
     w("| measure | target | measured | met |")
     w("|---|---|---|---|")
     for measure, goal, text, met in targets:

@@ -9,12 +9,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/keygen.h"
-#include "tokens/log.h"
 #include "tokens/objects.h"
 #include "tokens/token_key.h"
 // Last: it pulls in the PKCS#11 header's macros.

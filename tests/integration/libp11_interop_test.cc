@@ -1,5 +1,5 @@
 // Keys Signet generates are found through libp11 and sign there: libp11 is
-// the independent PKCS#11 consumer (DESIGN.md decision 2). Both run in this
+// the independent PKCS#11 consumer (docs/architecture.md, decision D23). Both run in this
 // process, one after the other: Signet releases the module (C_Finalize and
 // dlclose) before libp11 loads it again, as two applications sharing a token
 // would see it.
@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "common/der.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/token_env.h"
-#include "tokens/der.h"
 #include "tokens/keygen.h"
 #include "tokens/public_key.h"
 

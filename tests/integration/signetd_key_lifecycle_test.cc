@@ -7,6 +7,8 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/keys.grpc.pb.h"
@@ -14,8 +16,6 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/signetd_env.h"
-#include "tokens/der.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet {
 namespace {

@@ -22,14 +22,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/sanitizers.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
-#include "tokens/der.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet {
 namespace {

@@ -29,6 +29,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/keys.grpc.pb.h"
@@ -37,8 +39,6 @@
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/test_pki.h"
-#include "tokens/der.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet {
 namespace {

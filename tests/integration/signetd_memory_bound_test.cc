@@ -23,6 +23,8 @@
 #include "absl/time/clock.h"
 #include "appliance/audit/audit_key.h"
 #include "appliance/audit/verifier.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
@@ -31,8 +33,6 @@
 #include "tests/fixtures/sanitizers.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/tls_channel.h"
-#include "tokens/der.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet {
 namespace {

@@ -14,6 +14,8 @@
 #include "absl/time/clock.h"
 #include "appliance/audit/audit_key.h"
 #include "appliance/audit/verifier.h"
+#include "common/der.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/errors.pb.h"
@@ -24,8 +26,6 @@
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/subprocess.h"
-#include "tokens/der.h"
-#include "tokens/ossl_ptr.h"
 
 namespace signet {
 namespace {

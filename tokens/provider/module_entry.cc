@@ -1,6 +1,6 @@
 // The provider as a module OpenSSL loads (signet.so), so that the openssl
 // command line, and any OpenSSL 3 program, can use token keys by RFC 7512
-// pkcs11: URIs (DESIGN.md decision 6). It is the same provider as the
+// pkcs11: URIs (docs/architecture.md, decision D7). It is the same provider as the
 // daemon's built-in one, with a resolver that understands URIs and is
 // configured by the provider's section of openssl.cnf:
 //
@@ -13,7 +13,7 @@
 //
 // A URI's module-path and pin-source override the configured ones. PINs
 // are never taken from the configuration or a URI (pin-value), nor asked
-// for at a prompt (DESIGN.md decision 10).
+// for at a prompt (docs/architecture.md, decision D10).
 //
 // Only OSSL_provider_init is exported (see module_entry.map): the token
 // layer linked into the module stays private to it, so a program with its
@@ -31,7 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "tokens/log.h"
+#include "common/log.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/uri_key_resolver.h"
 

@@ -11,7 +11,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "tokens/openssl_error.h"
+#include "common/openssl_error.h"
 #include "tokens/provider/asym_cipher.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/keyexch.h"

@@ -1,5 +1,5 @@
 // Signet's OpenSSL 3 provider: token keys as EVP_PKEYs, so that OpenSSL's own
-// CMS code signs with keys that never leave the token (DESIGN.md decision 6).
+// CMS code signs with keys that never leave the token (docs/architecture.md, decision D7).
 //
 // Inside the daemon it is a built-in provider of the daemon's own
 // OSSL_LIB_CTX, next to the default provider, sharing the token layer's
@@ -26,7 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "tokens/ossl_ptr.h"
+#include "common/ossl_ptr.h"
 #include "tokens/token_key.h"
 
 namespace signet::provider {

@@ -6,8 +6,8 @@
 
 #include <memory>
 
+#include "common/ossl_ptr.h"
 #include "tokens/algorithms.h"
-#include "tokens/ossl_ptr.h"
 #include "tokens/token_key.h"
 
 namespace signet::provider {

@@ -36,10 +36,6 @@ using ::testing::HasSubstr;
 
 using fixtures::MapResolver;
 
-using LibCtxPtr = OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
-using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
-using BioPtr = OsslPtr<BIO, BIO_free_all>;
-
 struct Signer {
   std::string name;
   std::string id_hex;

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tokens/der.h"
+#include "common/der.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/provider_key.h"

@@ -12,7 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "tokens/der.h"
+#include "common/der.h"
 #include "tokens/pkcs11_uri.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/keymgmt.h"
@@ -129,8 +129,8 @@ int LoadPrivateKey(StoreContext* ctx, std::shared_ptr<TokenKey> key, OSSL_CALLBA
   return object_cb(params, object_cbarg);
 }
 
-// PINs come from the configured or the URI's pin-source (DESIGN.md
-// decision 10), never from a prompt: pw_cb is not used.
+// PINs come from the configured or the URI's pin-source (docs/architecture.md,
+// decision D10), never from a prompt: pw_cb is not used.
 int StoreLoad(void* loaderctx, OSSL_CALLBACK* object_cb, void* object_cbarg,
               OSSL_PASSPHRASE_CALLBACK* pw_cb, void* pw_cbarg) {
   (void)pw_cb;

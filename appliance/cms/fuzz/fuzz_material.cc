@@ -6,17 +6,13 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 
 namespace signet::cms::fuzz {
 namespace {
 
-struct FileCloser {
-  void operator()(FILE* file) const { std::fclose(file); }
-};
-using FilePtr = std::unique_ptr<FILE, FileCloser>;
-
 absl::Status WriteCertificate(const std::string& path, X509* certificate) {
-  FilePtr file(std::fopen(path.c_str(), "w"));
+  UniqueFile file(std::fopen(path.c_str(), "w"));
   if (!file || PEM_write_X509(file.get(), certificate) != 1) {
     return absl::InternalError(absl::StrCat("cannot write ", path));
   }
@@ -24,7 +20,7 @@ absl::Status WriteCertificate(const std::string& path, X509* certificate) {
 }
 
 absl::Status WriteKey(const std::string& path, EVP_PKEY* key) {
-  FilePtr file(std::fopen(path.c_str(), "w"));
+  UniqueFile file(std::fopen(path.c_str(), "w"));
   if (!file || PEM_write_PrivateKey(file.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return absl::InternalError(absl::StrCat("cannot write ", path));
   }
@@ -32,14 +28,14 @@ absl::Status WriteKey(const std::string& path, EVP_PKEY* key) {
 }
 
 absl::StatusOr<X509Ptr> ReadCertificate(const std::string& path) {
-  FilePtr file(std::fopen(path.c_str(), "r"));
+  UniqueFile file(std::fopen(path.c_str(), "r"));
   X509Ptr certificate(file ? PEM_read_X509(file.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!certificate) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   return certificate;
 }
 
 absl::StatusOr<EvpPkeyPtr> ReadKey(const std::string& path) {
-  FilePtr file(std::fopen(path.c_str(), "r"));
+  UniqueFile file(std::fopen(path.c_str(), "r"));
   EvpPkeyPtr key(file ? PEM_read_PrivateKey(file.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!key) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   return key;

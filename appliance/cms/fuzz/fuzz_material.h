@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tokens/ossl_ptr.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::cms::fuzz {
 

@@ -1,7 +1,7 @@
 // DER encoding of OpenSSL objects into a std::string, for the i2d_*
 // functions that all follow the same size-then-write protocol.
-#ifndef SIGNET_TOKENS_DER_H_
-#define SIGNET_TOKENS_DER_H_
+#ifndef SIGNET_COMMON_DER_H_
+#define SIGNET_COMMON_DER_H_
 
 #include <string>
 
@@ -21,4 +21,4 @@ std::string DerOf(const T* value) {
 
 }  // namespace signet
 
-#endif  // SIGNET_TOKENS_DER_H_
+#endif  // SIGNET_COMMON_DER_H_

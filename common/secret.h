@@ -1,7 +1,7 @@
 // Containers for secrets (PINs, ECDH shared secrets, decrypted key material):
 // every buffer they ever held is wiped before it is freed.
-#ifndef SIGNET_TOKENS_SECRET_H_
-#define SIGNET_TOKENS_SECRET_H_
+#ifndef SIGNET_COMMON_SECRET_H_
+#define SIGNET_COMMON_SECRET_H_
 
 #include <openssl/crypto.h>
 
@@ -76,4 +76,4 @@ class SecretString {
 
 }  // namespace signet
 
-#endif  // SIGNET_TOKENS_SECRET_H_
+#endif  // SIGNET_COMMON_SECRET_H_

@@ -1,4 +1,4 @@
-#include "tokens/secret.h"
+#include "common/secret.h"
 
 #include <atomic>
 #include <cstddef>

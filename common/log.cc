@@ -1,4 +1,4 @@
-#include "tokens/log.h"
+#include "common/log.h"
 
 #include <atomic>
 #include <cstdio>

@@ -1,7 +1,7 @@
 // The token layer's log. Small on purpose: one line per event, a level, and a
 // sink that tests can replace to search every line for secrets.
-#ifndef SIGNET_TOKENS_LOG_H_
-#define SIGNET_TOKENS_LOG_H_
+#ifndef SIGNET_COMMON_LOG_H_
+#define SIGNET_COMMON_LOG_H_
 
 #include <functional>
 
@@ -21,4 +21,4 @@ void Log(LogLevel level, absl::string_view message);
 
 }  // namespace signet
 
-#endif  // SIGNET_TOKENS_LOG_H_
+#endif  // SIGNET_COMMON_LOG_H_

@@ -1,4 +1,4 @@
-#include "tokens/openssl_error.h"
+#include "common/openssl_error.h"
 
 #include <openssl/err.h>
 
@@ -8,7 +8,7 @@
 
 namespace signet {
 
-absl::Status OpenSslError(absl::string_view what) {
+absl::Status OpenSslError(absl::StatusCode status_code, absl::string_view what) {
   std::string reasons;
   // Bounded: a pathological queue must not make an unbounded message.
   for (int i = 0; i < 8; ++i) {
@@ -24,7 +24,8 @@ absl::Status OpenSslError(absl::string_view what) {
                     has_text ? data : "");
   }
   ERR_clear_error();
-  return absl::InternalError(
+  return absl::Status(
+      status_code,
       absl::StrCat(what, ": ", reasons.empty() ? "OpenSSL reported no reason" : reasons));
 }
 

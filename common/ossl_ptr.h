@@ -1,15 +1,21 @@
 // Owning pointers for OpenSSL objects, one deleter per type, so no error path
-// frees anything by hand.
-#ifndef SIGNET_TOKENS_OSSL_PTR_H_
-#define SIGNET_TOKENS_OSSL_PTR_H_
+// frees anything by hand. Every alias lives here, once, for the whole tree.
+#ifndef SIGNET_COMMON_OSSL_PTR_H_
+#define SIGNET_COMMON_OSSL_PTR_H_
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/cms.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
 
 namespace signet {
 
@@ -25,6 +31,7 @@ using EvpPkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using EvpPkeyCtxPtr = OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using EvpMdCtxPtr = OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
 using EvpMdPtr = OsslPtr<EVP_MD, EVP_MD_free>;
+using EvpCipherPtr = OsslPtr<EVP_CIPHER, EVP_CIPHER_free>;
 using X509Ptr = OsslPtr<X509, X509_free>;
 using BignumPtr = OsslPtr<BIGNUM, BN_free>;
 using EcdsaSigPtr = OsslPtr<ECDSA_SIG, ECDSA_SIG_free>;
@@ -32,6 +39,14 @@ using OsslParamBldPtr = OsslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
 using OsslParamPtr = OsslPtr<OSSL_PARAM, OSSL_PARAM_free>;
 using Asn1ObjectPtr = OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
 using Asn1OctetStringPtr = OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
+using LibCtxPtr = OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
+using BioPtr = OsslPtr<BIO, BIO_free_all>;
+using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
+using X509StorePtr = OsslPtr<X509_STORE, X509_STORE_free>;
+using X509StoreCtxPtr = OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
+
+inline void FreeX509Stack(STACK_OF(X509) * stack) { sk_X509_pop_free(stack, X509_free); }
+using X509StackPtr = OsslPtr<STACK_OF(X509), FreeX509Stack>;
 
 // Shares ownership of an EVP_PKEY (OpenSSL reference counting).
 inline EvpPkeyPtr ShareKey(EVP_PKEY* key) {
@@ -45,6 +60,18 @@ inline EvpMdPtr ShareMd(EVP_MD* md) {
   return EvpMdPtr(md);
 }
 
+// A read-only memory BIO over `data`, which must outlive it.
+inline BioPtr ReadBio(absl::string_view data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+// Everything written to a memory BIO.
+inline std::string BioContents(BIO* bio) {
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio, &data);
+  return length > 0 ? std::string(data, static_cast<size_t>(length)) : std::string();
+}
+
 }  // namespace signet
 
-#endif  // SIGNET_TOKENS_OSSL_PTR_H_
+#endif  // SIGNET_COMMON_OSSL_PTR_H_
