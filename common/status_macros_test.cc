@@ -4,9 +4,12 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 int evaluations = 0;
 
@@ -50,14 +53,14 @@ TEST(StatusMacrosTest, ReturnIfErrorReturnsTheErrorAndEvaluatesOnce) {
   EXPECT_EQ(status.message(), "no such key");
   EXPECT_FALSE(reached);
   EXPECT_EQ(evaluations, 1);
-  EXPECT_TRUE(ReturnIfError(false, &reached).ok());
+  EXPECT_THAT(ReturnIfError(false, &reached), IsOk());
   EXPECT_TRUE(reached);
 }
 
 TEST(StatusMacrosTest, AssignOrReturnMovesTheValueOrReturnsTheStatus) {
   evaluations = 0;
   absl::StatusOr<std::string> result = AssignOrReturn(true);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(*result, "value+value");
   EXPECT_EQ(evaluations, 2);
   result = AssignOrReturn(false);
@@ -67,7 +70,7 @@ TEST(StatusMacrosTest, AssignOrReturnMovesTheValueOrReturnsTheStatus) {
 
 TEST(StatusMacrosTest, ReturnIfErrorTakesAStatusOr) {
   EXPECT_EQ(StatusOfStatusOr(false).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(StatusOfStatusOr(true).ok());
+  EXPECT_THAT(StatusOfStatusOr(true), IsOk());
 }
 
 }  // namespace

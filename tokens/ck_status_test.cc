@@ -1,9 +1,12 @@
 #include "tokens/ck_status.h"
 
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 TEST(CkStatusTest, NamesKnownAndUnknownValues) {
   EXPECT_EQ(CkrName(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
@@ -44,7 +47,7 @@ TEST(CkStatusTest, StatusWithoutCkRv) {
   EXPECT_FALSE(CkRvOf(absl::InternalError("x")).has_value());
   EXPECT_FALSE(IsRetryable(absl::UnavailableError("x")));
   EXPECT_TRUE(IsRetryable(MarkRetryable(absl::UnavailableError("x"))));
-  EXPECT_TRUE(MarkRetryable(absl::OkStatus()).ok());
+  EXPECT_THAT(MarkRetryable(absl::OkStatus()), IsOk());
   EXPECT_EQ(CkRvOf(AttachCkRv(absl::FailedPreconditionError("locked"), CKR_PIN_LOCKED)),
             CKR_PIN_LOCKED);
 }

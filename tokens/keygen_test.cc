@@ -17,6 +17,7 @@
 #include "common/der.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/token_env.h"
 #include "tests/fixtures/validity_margin.h"
@@ -26,6 +27,8 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::Digest;
@@ -38,19 +41,19 @@ using ::testing::SizeIs;
 
 std::unique_ptr<TokenEnv> FreshToken(const std::string& label) {
   absl::StatusOr<std::unique_ptr<TokenEnv>> env = TokenEnv::Create({.label = label, .keys = {}});
-  EXPECT_TRUE(env.ok()) << env.status();
+  EXPECT_THAT(env, IsOk());
   return env.ok() ? std::move(*env) : nullptr;
 }
 
 std::shared_ptr<TokenKey> Generate(TokenEnv& env, const KeyGenSpec& spec) {
   absl::StatusOr<std::shared_ptr<TokenKey>> key = GenerateKeyPair(env.token, spec, Deadline());
-  EXPECT_TRUE(key.ok()) << key.status();
+  EXPECT_THAT(key, IsOk());
   return key.ok() ? *key : nullptr;
 }
 
 SessionLease Lease(TokenEnv& env) {
   absl::StatusOr<SessionLease> lease = env.token->Acquire(Deadline());
-  EXPECT_TRUE(lease.ok()) << lease.status();
+  EXPECT_THAT(lease, IsOk());
   return lease.ok() ? std::move(*lease) : SessionLease();
 }
 
@@ -62,7 +65,7 @@ std::vector<CK_OBJECT_HANDLE> FindById(TokenEnv& env, const SessionLease& lease,
   search.Add(CKA_CLASS, object_class).AddBytes(CKA_ID, id);
   absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found =
       FindObjects(env.token->module(), lease.handle(), search, 16);
-  EXPECT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(found, IsOk());
   return found.ok() ? *found : std::vector<CK_OBJECT_HANDLE>();
 }
 
@@ -72,7 +75,7 @@ std::vector<CK_OBJECT_HANDLE> FindAll(TokenEnv& env, const SessionLease& lease,
   search.Add(CKA_CLASS, object_class);
   absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found =
       FindObjects(env.token->module(), lease.handle(), search, 16);
-  EXPECT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(found, IsOk());
   return found.ok() ? *found : std::vector<CK_OBJECT_HANDLE>();
 }
 
@@ -80,7 +83,7 @@ AttributeValues Read(TokenEnv& env, const SessionLease& lease, CK_OBJECT_HANDLE 
                      const std::vector<CK_ATTRIBUTE_TYPE>& types) {
   absl::StatusOr<AttributeValues> values =
       ReadAttributes(env.token->module(), lease.handle(), object, types);
-  EXPECT_TRUE(values.ok()) << values.status();
+  EXPECT_THAT(values, IsOk());
   return values.ok() ? *values : AttributeValues();
 }
 
@@ -231,7 +234,7 @@ class GeneratedKeyTest : public ::testing::TestWithParam<GenCase> {
         EvpPkeyPtr peer(EVP_EC_gen(c.bits == 256 ? "P-256" : "P-384"));
         ASSERT_NE(peer, nullptr);
         absl::StatusOr<std::string> point = EcPublicPoint(peer.get());
-        ASSERT_TRUE(point.ok()) << point.status();
+        ASSERT_THAT(point, IsOk());
         EXPECT_EQ(key_->DeriveEcdh(*point, Deadline()).status().code(),
                   absl::StatusCode::kPermissionDenied);
       }
@@ -260,7 +263,7 @@ class GeneratedKeyTest : public ::testing::TestWithParam<GenCase> {
         const std::string digest = Digest(HashAlgorithm::kSha256, "statement 2024-06");
         absl::StatusOr<std::string> signature =
             key_->Sign({.scheme = scheme, .hash = HashAlgorithm::kSha256}, digest, Deadline());
-        ASSERT_TRUE(signature.ok()) << signature.status();
+        ASSERT_THAT(signature, IsOk());
         EXPECT_TRUE(
             OpenSslVerifies(independent.get(), scheme, HashAlgorithm::kSha256, digest, *signature))
             << SchemeName(scheme);
@@ -276,15 +279,15 @@ class GeneratedKeyTest : public ::testing::TestWithParam<GenCase> {
       ASSERT_FALSE(ciphertext.empty());
       absl::StatusOr<SecretBytes> plaintext =
           key_->Decrypt(DecryptionScheme::kRsaOaepSha256, ciphertext, Deadline());
-      ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+      ASSERT_THAT(plaintext, IsOk());
       EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
     } else {
       EvpPkeyPtr ephemeral(EVP_EC_gen(c.bits == 256 ? "P-256" : "P-384"));
       ASSERT_NE(ephemeral, nullptr);
       absl::StatusOr<std::string> point = EcPublicPoint(ephemeral.get());
-      ASSERT_TRUE(point.ok()) << point.status();
+      ASSERT_THAT(point, IsOk());
       absl::StatusOr<SecretBytes> on_token = key_->DeriveEcdh(*point, Deadline());
-      ASSERT_TRUE(on_token.ok()) << on_token.status();
+      ASSERT_THAT(on_token, IsOk());
       EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(ephemeral.get(), nullptr));
       ASSERT_EQ(EVP_PKEY_derive_init(ctx.get()), 1);
       ASSERT_EQ(EVP_PKEY_derive_set_peer(ctx.get(), independent.get()), 1);
@@ -382,7 +385,7 @@ X509Ptr MakeCertificate(EVP_PKEY* subject_key, EVP_PKEY* ca_key, const std::stri
 std::shared_ptr<TokenKey> LoadByLabel(TokenEnv& env, const std::string& label) {
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       TokenKey::Load(env.token, KeySelector::ByLabel(label), KeyPolicy{}, Deadline());
-  EXPECT_TRUE(key.ok()) << key.status();
+  EXPECT_THAT(key, IsOk());
   return key.ok() ? *key : nullptr;
 }
 
@@ -398,7 +401,7 @@ TEST(KeygenTest, ALeftoverCertificateBlocksItsId) {
     OsslPtr<BIO, BIO_free_all> out(BIO_new_file(path.c_str(), "wb"));
     ASSERT_EQ(i2d_X509_bio(out.get(), cert.get()), 1);
   }
-  ASSERT_TRUE(env->hsm->ImportCertificate(env->info, path, "41", "old").ok());
+  ASSERT_THAT(env->hsm->ImportCertificate(env->info, path, "41", "old"), IsOk());
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       GenerateKeyPair(env->token, {.label = "new", .id = Hex("41")}, Deadline());
   EXPECT_EQ(key.status().code(), absl::StatusCode::kAlreadyExists) << key.status();
@@ -430,7 +433,7 @@ TEST(KeygenTest, CertificatesAreStoredReplacedAndFoundAgain) {
     ASSERT_NE(first, nullptr);
     ASSERT_NE(second, nullptr);
 
-    ASSERT_TRUE(StoreCertificate(*key, first.get(), Deadline()).ok());
+    ASSERT_THAT(StoreCertificate(*key, first.get(), Deadline()), IsOk());
     X509Ptr cached = key->certificate();
     ASSERT_NE(cached, nullptr);
     EXPECT_EQ(X509_cmp(cached.get(), first.get()), 0);
@@ -441,7 +444,7 @@ TEST(KeygenTest, CertificatesAreStoredReplacedAndFoundAgain) {
     ASSERT_NE(from_token, nullptr);
     EXPECT_EQ(X509_cmp(from_token.get(), first.get()), 0);
 
-    ASSERT_TRUE(StoreCertificate(*key, second.get(), Deadline()).ok());
+    ASSERT_THAT(StoreCertificate(*key, second.get(), Deadline()), IsOk());
     {
       SessionLease lease = Lease(*env);
       ASSERT_TRUE(lease.valid());
@@ -483,7 +486,7 @@ TEST(KeygenTest, CertificatesAreStoredReplacedAndFoundAgain) {
   absl::StatusOr<fixtures::CommandResult> listing = fixtures::RunCommand(
       {"pkcs11-tool", "--module", fixtures::SoftHsm::ModulePath(), "--login", "--pin",
        env->info.user_pin, "--token-label", env->info.label, "--list-objects", "--type", "cert"});
-  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_THAT(listing, IsOk());
   ASSERT_EQ(listing->exit_code, 0) << listing->err;
   std::vector<std::string> objects =
       absl::StrSplit(listing->out, "Certificate Object", absl::SkipEmpty());

@@ -5,35 +5,38 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/softhsm.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 
 namespace signet {
 namespace {
 
+using ::signet::matchers::IsOk;
+
 using ::testing::HasSubstr;
 
 TEST(ModuleTest, LoadsSoftHsmThroughGetFunctionList) {
   absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-  ASSERT_TRUE(hsm.ok());
+  ASSERT_THAT(hsm, IsOk());
   absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(fixtures::SoftHsm::ModulePath());
-  ASSERT_TRUE(module.ok()) << module.status();
+  ASSERT_THAT(module, IsOk());
   EXPECT_FALSE((*module)->info().found_by_get_interface);
   EXPECT_EQ((*module)->info().cryptoki_version.major, 2);
   EXPECT_THAT((*module)->info().manufacturer, HasSubstr("SoftHSM"));
   EXPECT_EQ((*module)->counters().Get(P11Fn::kInitialize), 1u);
   // The same file is loaded and initialised once per process.
   absl::StatusOr<std::shared_ptr<Module>> again = Module::Load(fixtures::SoftHsm::ModulePath());
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->get(), module->get());
   EXPECT_EQ((*module)->counters().Get(P11Fn::kInitialize), 1u);
 }
 
 TEST(ModuleTest, PrefersGetInterface) {
   absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-  ASSERT_TRUE(hsm.ok());
+  ASSERT_THAT(hsm, IsOk());
   // The fault module exports C_GetInterface (PKCS#11 3.0) as well.
   absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(SIGNET_FAULT_MODULE);
-  ASSERT_TRUE(module.ok()) << module.status();
+  ASSERT_THAT(module, IsOk());
   EXPECT_TRUE((*module)->info().found_by_get_interface);
 }
 
@@ -43,7 +46,7 @@ TEST(ModuleTest, ClearErrorsForWhatIsNotAModule) {
   EXPECT_THAT(missing.message(), HasSubstr("/nonexistent/libpkcs11.so"));
 
   absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("module-test");
-  ASSERT_TRUE(dir.ok());
+  ASSERT_THAT(dir, IsOk());
   const std::string text = dir->File("not-elf.so");
   std::ofstream(text) << "this is not a shared library\n";
   absl::Status not_elf = Module::Load(text).status();

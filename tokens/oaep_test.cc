@@ -5,9 +5,13 @@
 
 #include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 // Encrypts with OAEP-SHA256 and undoes only the RSA step in software, as a
 // token's raw CKM_RSA_X_509 would.
@@ -38,14 +42,14 @@ TEST(OaepTest, RemovesPaddingAndRejectsTampering) {
   SecretBytes raw = RawDecryptionOfOaep(key.get(), "content encryption key");
   ASSERT_EQ(raw.size(), 256u);
   absl::StatusOr<SecretBytes> plain = RemoveOaepSha256Padding(raw, 256);
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_THAT(plain, IsOk());
   EXPECT_EQ(std::string(plain->begin(), plain->end()), "content encryption key");
 
   // Without its leading zero byte, as some tokens return it.
   SecretBytes stripped(raw.begin() + 1, raw.end());
   if (raw[0] == 0) {
     absl::StatusOr<SecretBytes> again = RemoveOaepSha256Padding(stripped, 256);
-    ASSERT_TRUE(again.ok());
+    ASSERT_THAT(again, IsOk());
     EXPECT_EQ(*again, *plain);
   }
 
@@ -54,7 +58,7 @@ TEST(OaepTest, RemovesPaddingAndRejectsTampering) {
   absl::Status bad = RemoveOaepSha256Padding(tampered, 256).status();
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.message(), "decryption failed");
-  EXPECT_FALSE(RemoveOaepSha256Padding(SecretBytes(257, 1), 256).ok());
+  EXPECT_THAT(RemoveOaepSha256Padding(SecretBytes(257, 1), 256), Not(IsOk()));
 }
 
 }  // namespace

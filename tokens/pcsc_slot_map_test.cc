@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/virtual_piv/virtual_piv.h"
@@ -20,6 +21,8 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -55,7 +58,7 @@ class OpenScSlotMapTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("pcsc-slot-map");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_.emplace(*std::move(dir));
     // No file cache: what OpenSC shows comes from the card in the reader.
     const std::string conf = dir_->File("opensc.conf");
@@ -63,21 +66,21 @@ class OpenScSlotMapTest : public ::testing::Test {
                            "  }\n}\n";
     setenv("OPENSC_CONF", conf.c_str(), /*overwrite=*/1);
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_.emplace(*std::move(ca));
     absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
         fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_TRUE(pcscd.ok()) << pcscd.status();
+    ASSERT_THAT(pcscd, IsOk());
     pcscd_ = *std::move(pcscd);
     fixtures::VirtualPivOptions options;
     options.serial = "0000000000000c01";
     options.keys = {{0x9A, "EC:P-256", false}};
     absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
         fixtures::VirtualPivCard::Create(dir_->File("card"), *ca_, options);
-    ASSERT_TRUE(card.ok()) << card.status();
+    ASSERT_THAT(card, IsOk());
     card_ = *std::move(card);
-    ASSERT_TRUE(card_->Insert(pcscd_->vpcd_port()).ok());
-    ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+    ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
+    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
   }
 
   void TearDown() override { unsetenv("OPENSC_CONF"); }
@@ -90,9 +93,9 @@ class OpenScSlotMapTest : public ::testing::Test {
 
 TEST_F(OpenScSlotMapTest, OpenScNamesEachSlotAfterItsReader) {
   absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(kOpenScModule);
-  ASSERT_TRUE(module.ok()) << module.status();
+  ASSERT_THAT(module, IsOk());
   absl::StatusOr<std::vector<SlotDescription>> slots = DescribeSlots(**module);
-  ASSERT_TRUE(slots.ok()) << slots.status();
+  ASSERT_THAT(slots, IsOk());
   for (const SlotDescription& slot : *slots) {
     std::printf("slot %lu: description \"%s\" manufacturer \"%s\" token %d removable %d hw %d\n",
                 static_cast<unsigned long>(slot.slot), slot.description.c_str(),
@@ -118,7 +121,7 @@ TEST_F(OpenScSlotMapTest, OpenScNamesEachSlotAfterItsReader) {
 
   // The token in the card's slot is the virtual card, by its serial.
   absl::StatusOr<std::vector<TokenDescription>> tokens = ListPresentTokens(**module);
-  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_THAT(tokens, IsOk());
   ASSERT_EQ(tokens->size(), 1u);
   EXPECT_EQ((*tokens)[0].slot, with_card[0]);
   EXPECT_EQ((*tokens)[0].serial, card_->serial());
@@ -126,24 +129,24 @@ TEST_F(OpenScSlotMapTest, OpenScNamesEachSlotAfterItsReader) {
   // Pulled: the slot stays, without a token. Put back: the token is in the
   // same slot again (OpenSC numbers slots per reader, not per card).
   card_->Remove();
-  ASSERT_TRUE(pcscd_->WaitForCard(false).ok());
+  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
   slots = DescribeSlots(**module);
-  ASSERT_TRUE(slots.ok()) << slots.status();
+  ASSERT_THAT(slots, IsOk());
   ASSERT_THAT(SlotsForReader(*slots, pcscd_->ReaderName(0)), ElementsAre(with_card[0]));
   for (const SlotDescription& slot : *slots) {
     EXPECT_FALSE(slot.token_present) << slot.slot;
   }
-  ASSERT_TRUE(card_->Insert(pcscd_->vpcd_port()).ok());
-  ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+  ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
+  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
   slots = DescribeSlots(**module);
-  ASSERT_TRUE(slots.ok()) << slots.status();
+  ASSERT_THAT(slots, IsOk());
   for (const SlotDescription& slot : *slots) {
     std::printf("after re-insertion: slot %lu \"%s\" token %d\n",
                 static_cast<unsigned long>(slot.slot), slot.description.c_str(),
                 slot.token_present);
   }
   tokens = ListPresentTokens(**module);
-  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_THAT(tokens, IsOk());
   ASSERT_EQ(tokens->size(), 1u);
   EXPECT_EQ((*tokens)[0].slot, with_card[0]);
 }

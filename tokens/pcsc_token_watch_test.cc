@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/virtual_piv/virtual_piv.h"
@@ -27,6 +28,8 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -41,7 +44,7 @@ class PcscTokenWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("pcsc-token-watch");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_.emplace(*std::move(dir));
     // No file cache: what OpenSC shows comes from the card in the reader.
     const std::string conf = dir_->File("opensc.conf");
@@ -49,11 +52,11 @@ class PcscTokenWatchTest : public ::testing::Test {
                            "  }\n}\n";
     setenv("OPENSC_CONF", conf.c_str(), /*overwrite=*/1);
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_.emplace(*std::move(ca));
     absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
         fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_TRUE(pcscd.ok()) << pcscd.status();
+    ASSERT_THAT(pcscd, IsOk());
     pcscd_ = *std::move(pcscd);
     // Two cards alike but for their serial and PIN: the second one is what
     // a label selector would also accept.
@@ -61,8 +64,8 @@ class PcscTokenWatchTest : public ::testing::Test {
     second_ = MakeCard(kSecondSerial, "654321");
     ASSERT_NE(first_, nullptr);
     ASSERT_NE(second_, nullptr);
-    ASSERT_TRUE(first_->Insert(pcscd_->vpcd_port()).ok());
-    ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+    ASSERT_THAT(first_->Insert(pcscd_->vpcd_port()), IsOk());
+    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
   }
 
   void TearDown() override {
@@ -78,7 +81,7 @@ class PcscTokenWatchTest : public ::testing::Test {
     options.keys = {{0x9A, "EC:P-256", false}};
     absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
         fixtures::VirtualPivCard::Create(dir_->File(serial), *ca_, options);
-    EXPECT_TRUE(card.ok()) << card.status();
+    EXPECT_THAT(card, IsOk());
     return card.ok() ? *std::move(card) : nullptr;
   }
 
@@ -88,9 +91,9 @@ class PcscTokenWatchTest : public ::testing::Test {
   // watch on it.
   void OpenTokenAndWatch() {
     absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(kOpenScModule);
-    ASSERT_TRUE(module.ok()) << module.status();
+    ASSERT_THAT(module, IsOk());
     absl::StatusOr<std::vector<TokenDescription>> present = ListPresentTokens(**module);
-    ASSERT_TRUE(present.ok()) << present.status();
+    ASSERT_THAT(present, IsOk());
     ASSERT_EQ(present->size(), 1u);
     ASSERT_EQ(present->front().serial, kFirstSerial);
     TokenSelector selector;
@@ -106,7 +109,7 @@ class PcscTokenWatchTest : public ::testing::Test {
     config.options.max_in_flight = 1;
     config.options.pcsc = true;
     absl::StatusOr<std::shared_ptr<Token>> token = registry_.Add(std::move(config));
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     token_ = *token;
     ASSERT_EQ(token_->state(), TokenState::kReady) << token_->Status().detail;
     watch_ = PcscTokenWatch::Start(registry_);
@@ -133,7 +136,7 @@ class PcscTokenWatchTest : public ::testing::Test {
   // A lease proves the token can be used: a session logged in on the card.
   void ExpectUsable() {
     absl::StatusOr<SessionLease> lease = token_->Acquire(Deadline());
-    EXPECT_TRUE(lease.ok()) << lease.status();
+    EXPECT_THAT(lease, IsOk());
   }
 
   std::optional<fixtures::TempDir> dir_;
@@ -169,7 +172,7 @@ TEST_F(PcscTokenWatchTest, APulledCardTakesItsTokenOutAndBackWithinASecond) {
   EXPECT_TRUE(IsRetryable(lease.status()));
   Record("acquire_while_absent_ms", absl::Now() - asked);
 
-  ASSERT_TRUE(first_->Insert(pcscd_->vpcd_port()).ok());
+  ASSERT_THAT(first_->Insert(pcscd_->vpcd_port()), IsOk());
   const absl::Duration back = TimeUntil(TokenState::kReady);
   Record("token_ready_after_insert_ms", back);
   EXPECT_LT(back, absl::Seconds(1));
@@ -177,7 +180,7 @@ TEST_F(PcscTokenWatchTest, APulledCardTakesItsTokenOutAndBackWithinASecond) {
   EXPECT_EQ(token_->Status().description.serial, kFirstSerial);
 
   absl::StatusOr<virtual_piv::RetryCounts> counts = first_->ReadRetryCounts();
-  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_THAT(counts, IsOk());
   EXPECT_EQ(counts->pin, 3) << "recovery must not cost a PIN try";
 }
 
@@ -187,9 +190,9 @@ TEST_F(PcscTokenWatchTest, AnotherCardInItsPlaceIsNeverUsedNorGivenThePin) {
   ASSERT_LT(TimeUntil(TokenState::kAbsent), absl::Seconds(1));
   // vpcd reports a card's presence by polling (~400 ms): the second card
   // goes in once the first one's removal was seen.
-  ASSERT_TRUE(pcscd_->WaitForCard(false).ok());
-  ASSERT_TRUE(second_->Insert(pcscd_->vpcd_port()).ok());
-  ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
+  ASSERT_THAT(second_->Insert(pcscd_->vpcd_port()), IsOk());
+  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
 
   // The watch rescans on the insertion; the token stays absent and says why.
   const absl::Time began = absl::Now();
@@ -207,13 +210,13 @@ TEST_F(PcscTokenWatchTest, AnotherCardInItsPlaceIsNeverUsedNorGivenThePin) {
   // The first card's PIN was never presented to the second card: a wrong
   // PIN would have cost it a try.
   absl::StatusOr<virtual_piv::RetryCounts> counts = second_->ReadRetryCounts();
-  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_THAT(counts, IsOk());
   EXPECT_EQ(counts->pin, 3);
 
   // The right card back: the token is ready on it again.
   second_->Remove();
-  ASSERT_TRUE(pcscd_->WaitForCard(false).ok());
-  ASSERT_TRUE(first_->Insert(pcscd_->vpcd_port()).ok());
+  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
+  ASSERT_THAT(first_->Insert(pcscd_->vpcd_port()), IsOk());
   EXPECT_LT(TimeUntil(TokenState::kReady), absl::Seconds(2));
   ExpectUsable();
   EXPECT_EQ(token_->Status().description.serial, kFirstSerial);
@@ -228,14 +231,14 @@ TEST_F(PcscTokenWatchTest, PcscdKilledAndRestartedTheTokenComesBack) {
   EXPECT_THAT(token_->Status().detail, HasSubstr("pcscd is unavailable"));
   EXPECT_FALSE(watch_->MonitorStatus().pcscd_available);
 
-  ASSERT_TRUE(pcscd_->Restart().ok());
+  ASSERT_THAT(pcscd_->Restart(), IsOk());
   const absl::Duration back = TimeUntil(TokenState::kReady);
   Record("token_ready_after_pcscd_restart_ms", back);
   EXPECT_LT(back, absl::Seconds(5));
   EXPECT_TRUE(watch_->MonitorStatus().pcscd_available);
   ExpectUsable();
   absl::StatusOr<virtual_piv::RetryCounts> counts = first_->ReadRetryCounts();
-  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_THAT(counts, IsOk());
   EXPECT_EQ(counts->pin, 3);
 }
 

@@ -19,9 +19,12 @@
 #include "common/secret.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -88,14 +91,14 @@ class PinSourceTest : public ::testing::Test {
 TEST_F(PinSourceTest, FileWithMode0600IsReadAndTrailingNewlinesTrimmed) {
   FilePinSource source(WriteFile("pin", absl::StrCat(kPin, "\n")));
   absl::StatusOr<SecretString> pin = source.Read();
-  ASSERT_TRUE(pin.ok()) << pin.status();
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), kPin);
 }
 
 TEST_F(PinSourceTest, FileWithMode0400AndCrLfIsRead) {
   FilePinSource source(WriteFile("pin", absl::StrCat(kPin, "\r\n\n"), 0400));
   absl::StatusOr<SecretString> pin = source.Read();
-  ASSERT_TRUE(pin.ok()) << pin.status();
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), kPin);
 }
 
@@ -103,14 +106,14 @@ TEST_F(PinSourceTest, FileOfExactlyTheMaximumSizeIsRead) {
   const std::string content(kMaxPinBytes, '7');
   FilePinSource source(WriteFile("pin", content));
   absl::StatusOr<SecretString> pin = source.Read();
-  ASSERT_TRUE(pin.ok()) << pin.status();
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), content);
 }
 
 TEST_F(PinSourceTest, FileReadableByOthersIsRefusedNamingPathAndMode) {
   const std::string path = WriteFile("pin", kPin, 0644);
   absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_EQ(pin.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr(path));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("0644"));
@@ -122,7 +125,7 @@ TEST_F(PinSourceTest, FileAccessibleByGroupIsRefused) {
   for (mode_t mode : {0640, 0620, 0610, 0601, 0602, 0604}) {
     const std::string path = WriteFile(absl::StrCat("pin", mode), kPin, mode);
     absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-    ASSERT_FALSE(pin.ok()) << std::oct << mode;
+    ASSERT_THAT(pin, Not(IsOk())) << std::oct << mode;
     EXPECT_EQ(pin.status().code(), absl::StatusCode::kFailedPrecondition);
     ExpectPinNotLeaked(pin.status());
   }
@@ -133,7 +136,7 @@ TEST_F(PinSourceTest, SymlinkIsRefused) {
   const std::string link = absl::StrCat(dir_, "/link");
   ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
   absl::StatusOr<SecretString> pin = FilePinSource(link).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("symbolic link"));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr(link));
   ExpectPinNotLeaked(pin.status());
@@ -141,7 +144,7 @@ TEST_F(PinSourceTest, SymlinkIsRefused) {
 
 TEST_F(PinSourceTest, DirectoryIsRefused) {
   absl::StatusOr<SecretString> pin = FilePinSource(dir_).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_EQ(pin.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("not a regular file"));
 }
@@ -150,14 +153,14 @@ TEST_F(PinSourceTest, FifoIsRefusedWithoutBlocking) {
   const std::string path = absl::StrCat(dir_, "/fifo");
   ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
   absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("not a regular file"));
 }
 
 TEST_F(PinSourceTest, TooLargeFileIsRefused) {
   const std::string path = WriteFile("pin", absl::StrCat(kPin, std::string(kMaxPinBytes, '\n')));
   absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("larger than 256 bytes"));
   ExpectPinNotLeaked(pin.status());
 }
@@ -166,7 +169,7 @@ TEST_F(PinSourceTest, EmptyFileIsRefused) {
   for (absl::string_view content : {"", "\n", "\r\n\n"}) {
     const std::string path = WriteFile(absl::StrCat("pin", content.size()), content);
     absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-    ASSERT_FALSE(pin.ok());
+    ASSERT_THAT(pin, Not(IsOk()));
     EXPECT_EQ(pin.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_THAT(std::string(pin.status().message()), HasSubstr("empty"));
   }
@@ -175,7 +178,7 @@ TEST_F(PinSourceTest, EmptyFileIsRefused) {
 TEST_F(PinSourceTest, MissingFileIsNotFound) {
   const std::string path = absl::StrCat(dir_, "/absent");
   absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_EQ(pin.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr(path));
 }
@@ -186,7 +189,7 @@ TEST_F(PinSourceTest, FileOwnedBySomeoneElseIsRefused) {
   const std::string path = WriteFile("pin", kPin);
   ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
   absl::StatusOr<SecretString> pin = FilePinSource(path).Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("owned by uid 65534"));
   ExpectPinNotLeaked(pin.status());
 }
@@ -198,7 +201,7 @@ TEST_F(PinSourceTest, FileDescribesItselfByPath) {
 TEST(EnvPinSourceTest, ReadsTheVariable) {
   ScopedEnv env("SIGNET_TEST_PIN", std::string(kPin));
   absl::StatusOr<SecretString> pin = EnvPinSource("SIGNET_TEST_PIN").Read();
-  ASSERT_TRUE(pin.ok()) << pin.status();
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), kPin);
   EXPECT_EQ(EnvPinSource("SIGNET_TEST_PIN").Describe(), "env:SIGNET_TEST_PIN");
 }
@@ -206,7 +209,7 @@ TEST(EnvPinSourceTest, ReadsTheVariable) {
 TEST(EnvPinSourceTest, UnsetVariableIsAnErrorNamingIt) {
   ScopedEnv env("SIGNET_TEST_PIN", std::nullopt);
   absl::StatusOr<SecretString> pin = EnvPinSource("SIGNET_TEST_PIN").Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_EQ(pin.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("SIGNET_TEST_PIN"));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("not set"));
@@ -215,7 +218,7 @@ TEST(EnvPinSourceTest, UnsetVariableIsAnErrorNamingIt) {
 TEST(EnvPinSourceTest, EmptyVariableIsAnErrorNamingIt) {
   ScopedEnv env("SIGNET_TEST_PIN", std::string());
   absl::StatusOr<SecretString> pin = EnvPinSource("SIGNET_TEST_PIN").Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("SIGNET_TEST_PIN"));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("empty"));
 }
@@ -223,7 +226,7 @@ TEST(EnvPinSourceTest, EmptyVariableIsAnErrorNamingIt) {
 TEST(EnvPinSourceTest, OverlongVariableIsRefused) {
   ScopedEnv env("SIGNET_TEST_PIN", absl::StrCat(kPin, std::string(kMaxPinBytes, 'x')));
   absl::StatusOr<SecretString> pin = EnvPinSource("SIGNET_TEST_PIN").Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("SIGNET_TEST_PIN"));
   ExpectPinNotLeaked(pin.status());
 }
@@ -233,7 +236,7 @@ TEST_F(PinSourceTest, SystemdCredentialIsReadFromCredentialsDirectory) {
   ScopedEnv env("CREDENTIALS_DIRECTORY", dir_);
   SystemdCredentialPinSource source("bank-pin");
   absl::StatusOr<SecretString> pin = source.Read();
-  ASSERT_TRUE(pin.ok()) << pin.status();
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), kPin);
   EXPECT_EQ(source.Describe(), "systemd-credential:bank-pin");
 }
@@ -242,7 +245,7 @@ TEST_F(PinSourceTest, SystemdCredentialWithoutCredentialsDirectoryIsAClearError)
   WriteFile("bank-pin", kPin, 0400);
   ScopedEnv env("CREDENTIALS_DIRECTORY", std::nullopt);
   absl::StatusOr<SecretString> pin = SystemdCredentialPinSource("bank-pin").Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_EQ(pin.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("CREDENTIALS_DIRECTORY"));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("bank-pin"));
@@ -252,7 +255,7 @@ TEST_F(PinSourceTest, SystemdCredentialGetsTheFileChecks) {
   WriteFile("bank-pin", kPin, 0644);
   ScopedEnv env("CREDENTIALS_DIRECTORY", dir_);
   absl::StatusOr<SecretString> pin = SystemdCredentialPinSource("bank-pin").Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("0644"));
   ExpectPinNotLeaked(pin.status());
 }
@@ -260,7 +263,7 @@ TEST_F(PinSourceTest, SystemdCredentialGetsTheFileChecks) {
 TEST_F(PinSourceTest, MissingSystemdCredentialIsNotFound) {
   ScopedEnv env("CREDENTIALS_DIRECTORY", dir_);
   absl::StatusOr<SecretString> pin = SystemdCredentialPinSource("bank-pin").Read();
-  ASSERT_FALSE(pin.ok());
+  ASSERT_THAT(pin, Not(IsOk()));
   EXPECT_EQ(pin.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(pin.status().message()), HasSubstr("bank-pin"));
 }
@@ -268,7 +271,7 @@ TEST_F(PinSourceTest, MissingSystemdCredentialIsNotFound) {
 TEST(LiteralPinSourceForTestsTest, ReturnsItsPin) {
   LiteralPinSourceForTests source{SecretString(kPin)};
   absl::StatusOr<SecretString> pin = source.Read();
-  ASSERT_TRUE(pin.ok());
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), kPin);
   EXPECT_EQ(source.Describe(), "literal (tests only)");
   EXPECT_THAT(source.Describe(), Not(HasSubstr(kPin)));
@@ -289,7 +292,7 @@ TEST(ParsePinSourceTest, AcceptsEveryForm) {
            ParseCase{"systemd-credential:bank-pin", "systemd-credential:bank-pin"},
        }) {
     absl::StatusOr<std::unique_ptr<PinSource>> source = ParsePinSource(c.spec);
-    ASSERT_TRUE(source.ok()) << c.spec << ": " << source.status();
+    ASSERT_THAT(source, IsOk()) << c.spec << ": " << source.status();
     EXPECT_EQ((*source)->Describe(), c.description);
   }
 }
@@ -307,9 +310,9 @@ TEST(ParsePinSourceTest, MakesTheRightKindOfSource) {
 TEST_F(PinSourceTest, ParsedFileSourceReadsTheFile) {
   const std::string path = WriteFile("pin", kPin);
   absl::StatusOr<std::unique_ptr<PinSource>> source = ParsePinSource(absl::StrCat("file:", path));
-  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_THAT(source, IsOk());
   absl::StatusOr<SecretString> pin = (*source)->Read();
-  ASSERT_TRUE(pin.ok()) << pin.status();
+  ASSERT_THAT(pin, IsOk());
   EXPECT_EQ(pin->ExposeAsText(), kPin);
 }
 
@@ -334,7 +337,7 @@ TEST(ParsePinSourceTest, RefusesGarbageWithoutEchoingIt) {
            {"", ""},
        }) {
     absl::StatusOr<std::unique_ptr<PinSource>> source = ParsePinSource(spec);
-    ASSERT_FALSE(source.ok()) << "accepted a bad PIN source";
+    ASSERT_THAT(source, Not(IsOk())) << "accepted a bad PIN source";
     EXPECT_EQ(source.status().code(), absl::StatusCode::kInvalidArgument);
     ExpectPinNotLeaked(source.status());
     if (!hidden.empty()) {
@@ -347,13 +350,13 @@ TEST(ParsePinSourceTest, RefusesGarbageWithoutEchoingIt) {
 TEST(ParsePinSourceTest, RefusesPathWithNulByte) {
   absl::StatusOr<std::unique_ptr<PinSource>> source =
       ParsePinSource(absl::string_view("file:/etc/pin\0x", 15));
-  ASSERT_FALSE(source.ok());
+  ASSERT_THAT(source, Not(IsOk()));
   EXPECT_EQ(source.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ParsePinSourceTest, GarbageErrorListsTheAcceptedForms) {
   absl::StatusOr<std::unique_ptr<PinSource>> source = ParsePinSource("123456");
-  ASSERT_FALSE(source.ok());
+  ASSERT_THAT(source, Not(IsOk()));
   const std::string message(source.status().message());
   EXPECT_THAT(message, HasSubstr("file:"));
   EXPECT_THAT(message, HasSubstr("env:"));

@@ -8,16 +8,19 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 absl::StatusOr<Pkcs11Uri> ParseOk(absl::string_view text) {
   absl::StatusOr<Pkcs11Uri> uri = ParsePkcs11Uri(text);
-  EXPECT_TRUE(uri.ok()) << uri.status();
+  EXPECT_THAT(uri, IsOk());
   return uri;
 }
 
@@ -25,7 +28,7 @@ absl::StatusOr<Pkcs11Uri> ParseOk(absl::string_view text) {
 // neither the URI nor `secret` (a value in it that must not leak), if given.
 absl::Status RefusedStatus(absl::string_view text, const std::string& secret = "") {
   absl::StatusOr<Pkcs11Uri> uri = ParsePkcs11Uri(text);
-  EXPECT_FALSE(uri.ok()) << "accepted";
+  EXPECT_THAT(uri, Not(IsOk())) << "accepted";
   if (uri.ok()) return absl::OkStatus();
   EXPECT_EQ(uri.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string message(uri.status().message());
@@ -48,13 +51,13 @@ void ExpectRefused(absl::string_view text, const std::string& secret = "") {
 
 TEST(Pkcs11UriRfcExamplesTest, EmptyUri) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(*uri, Pkcs11Uri{});
 }
 
 TEST(Pkcs11UriRfcExamplesTest, PublicKeyByLabel) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:object=my-pubkey;type=public");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   Pkcs11Uri expected;
   expected.object = "my-pubkey";
   expected.type = "public";
@@ -64,7 +67,7 @@ TEST(Pkcs11UriRfcExamplesTest, PublicKeyByLabel) {
 TEST(Pkcs11UriRfcExamplesTest, PrivateKeyWithPinSource) {
   absl::StatusOr<Pkcs11Uri> uri =
       ParseOk("pkcs11:object=my-key;type=private?pin-source=file:/etc/token");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   Pkcs11Uri expected;
   expected.object = "my-key";
   expected.type = "private";
@@ -76,7 +79,7 @@ TEST(Pkcs11UriRfcExamplesTest, CertificateWithBinaryIdAndEmptySerial) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk(
       "pkcs11:token=The%20Software%20PKCS%2311%20Softtoken;manufacturer=Snake%20Oil,%20Inc.;"
       "model=1.0;object=my-certificate;type=cert;id=%69%95%3E%5C%F4%BE%2D%FF;serial=");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   Pkcs11Uri expected;
   expected.token = "The Software PKCS#11 Softtoken";
   expected.manufacturer = "Snake Oil, Inc.";
@@ -94,7 +97,7 @@ TEST(Pkcs11UriRfcExamplesTest, CertificateWithBinaryIdAndEmptySerial) {
 TEST(Pkcs11UriRfcExamplesTest, EscapedPercentAndSemicolon) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk(
       "pkcs11:token=A%20name%20with%20a%20substring%20%25%3B;object=my-certificate;type=cert");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->token, "A name with a substring %;");
   EXPECT_EQ(uri->object, "my-certificate");
   EXPECT_EQ(uri->type, "cert");
@@ -104,7 +107,7 @@ TEST(Pkcs11UriRfcExamplesTest, Utf8InLabel) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk(
       "pkcs11:token=Name%20with%20a%20small%20A%20with%20acute:%20%C3%A1;object=my-certificate;"
       "type=cert");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->token, "Name with a small A with acute: \xC3\xA1");
 }
 
@@ -131,7 +134,7 @@ TEST(Pkcs11UriRfcExamplesTest, XPrefixedVendorQueryAttributeIsIgnored) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk(
       "pkcs11:token=my-token;object=my-certificate;type=cert"
       "?pin-source=file:/etc/token&x-vendor-bbb=value-b");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   Pkcs11Uri expected;
   expected.token = "my-token";
   expected.object = "my-certificate";
@@ -147,7 +150,7 @@ TEST(Pkcs11UriRfcExamplesTest, XPrefixedVendorPathAttributeIsRefused) {
 
 TEST(Pkcs11UriRfcExamplesTest, SlotDescription) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:slot-description=Sun%20Metaslot");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   Pkcs11Uri expected;
   expected.slot_description = "Sun Metaslot";
   EXPECT_EQ(*uri, expected);
@@ -157,7 +160,7 @@ TEST(Pkcs11UriRfcExamplesTest, LibraryAttributes) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk(
       "pkcs11:library-manufacturer=Snake%20Oil,%20Inc.;library-description=Soft%20Token%20Library;"
       "library-version=1.23");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   Pkcs11Uri expected;
   expected.library_manufacturer = "Snake Oil, Inc.";
   expected.library_description = "Soft Token Library";
@@ -168,7 +171,7 @@ TEST(Pkcs11UriRfcExamplesTest, LibraryAttributes) {
 TEST(Pkcs11UriRfcExamplesTest, ModuleName) {
   absl::StatusOr<Pkcs11Uri> uri =
       ParseOk("pkcs11:object=my-sign-key;type=private?module-name=mypkcs11");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->object, "my-sign-key");
   EXPECT_EQ(uri->type, "private");
   EXPECT_EQ(uri->module_name, "mypkcs11");
@@ -178,7 +181,7 @@ TEST(Pkcs11UriRfcExamplesTest, ModuleName) {
 TEST(Pkcs11UriRfcExamplesTest, ModulePath) {
   absl::StatusOr<Pkcs11Uri> uri =
       ParseOk("pkcs11:object=my-sign-key;type=private?module-path=/mnt/libmypkcs11.so.1");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->module_path, "/mnt/libmypkcs11.so.1");
   EXPECT_EQ(uri->module_name, std::nullopt);
 }
@@ -231,7 +234,7 @@ TEST(Pkcs11UriTest, NoErrorEchoesAValue) {
        }) {
     ExpectRefused(text, "the-pin=");
     absl::StatusOr<Pkcs11Uri> uri = ParsePkcs11Uri(text);
-    ASSERT_FALSE(uri.ok());
+    ASSERT_THAT(uri, Not(IsOk()));
     // Only a well-formed attribute name may come back, never a value.
     std::string message(uri.status().message());
     for (const std::string name : {"\"y-the-pin\"", "\"x-the-pin\""}) {
@@ -257,7 +260,7 @@ TEST(Pkcs11UriTest, BadPercentEscapeIsRefusedNamingAttributeAndOffset) {
 
 TEST(Pkcs11UriTest, LowerCaseHexEscapesAreAccepted) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:id=%ff%0a");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->id, std::string("\xff\x0a"));
 }
 
@@ -279,10 +282,10 @@ TEST(Pkcs11UriTest, DuplicateAttributesAreRefused) {
 
 TEST(Pkcs11UriTest, SlotIdMustBeDecimal) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:slot-id=42");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->slot_id, 42ul);
   uri = ParseOk("pkcs11:slot-id=0");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->slot_id, 0ul);
   for (absl::string_view text : {
            "pkcs11:slot-id=",
@@ -301,7 +304,7 @@ TEST(Pkcs11UriTest, SlotIdMustBeDecimal) {
 TEST(Pkcs11UriTest, TypeMustBeOneOfTheRfcValues) {
   for (absl::string_view type : {"private", "public", "cert", "secret-key", "data"}) {
     absl::StatusOr<Pkcs11Uri> uri = ParseOk(absl::StrCat("pkcs11:type=", type));
-    ASSERT_TRUE(uri.ok());
+    ASSERT_THAT(uri, IsOk());
     EXPECT_EQ(uri->type, type);
   }
   for (absl::string_view text :
@@ -314,7 +317,7 @@ TEST(Pkcs11UriTest, TypeMustBeOneOfTheRfcValues) {
 TEST(Pkcs11UriTest, LibraryVersionMustBeDecimal) {
   for (absl::string_view version : {"1", "1.0", "23.456"}) {
     absl::StatusOr<Pkcs11Uri> uri = ParseOk(absl::StrCat("pkcs11:library-version=", version));
-    ASSERT_TRUE(uri.ok());
+    ASSERT_THAT(uri, IsOk());
     EXPECT_EQ(uri->library_version, version);
   }
   for (absl::string_view text :
@@ -327,7 +330,7 @@ TEST(Pkcs11UriTest, LibraryVersionMustBeDecimal) {
 TEST(Pkcs11UriTest, OverlongUriIsRefused) {
   const std::string prefix = "pkcs11:object=";
   const std::string longest = prefix + std::string(kMaxPkcs11UriLength - prefix.size(), 'a');
-  EXPECT_TRUE(ParsePkcs11Uri(longest).ok());
+  EXPECT_THAT(ParsePkcs11Uri(longest), IsOk());
   absl::Status status = RefusedStatus(longest + "a", "aaaa");
   EXPECT_THAT(std::string(status.message()), HasSubstr("4097 characters"));
 }
@@ -342,9 +345,9 @@ TEST(Pkcs11UriTest, WrongSchemeIsRefused) {
 
 TEST(Pkcs11UriTest, SchemeIsCaseInsensitive) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("PKCS11:token=t");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->token, "t");
-  EXPECT_TRUE(ParsePkcs11Uri("Pkcs11:token=t").ok());
+  EXPECT_THAT(ParsePkcs11Uri("Pkcs11:token=t"), IsOk());
 }
 
 TEST(Pkcs11UriTest, CharactersOutsideTheRfcSetMustBeEscaped) {
@@ -366,16 +369,16 @@ TEST(Pkcs11UriTest, CharactersOutsideTheRfcSetMustBeEscaped) {
 TEST(Pkcs11UriTest, RfcReservedCharactersAreAcceptedUnescaped) {
   absl::StatusOr<Pkcs11Uri> uri =
       ParseOk("pkcs11:token=a:[]@!$'()*+,=&-._~?module-path=/x:[]@!$'()*+,=/?|-._~");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->token, "a:[]@!$'()*+,=&-._~");
   EXPECT_EQ(uri->module_path, "/x:[]@!$'()*+,=/?|-._~");
 }
 
 TEST(Pkcs11UriTest, EmptyQueryIsAcceptedButEmptyAttributesAreNot) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:token=t?");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->token, "t");
-  EXPECT_TRUE(ParsePkcs11Uri("pkcs11:?module-name=m").ok());
+  EXPECT_THAT(ParsePkcs11Uri("pkcs11:?module-name=m"), IsOk());
   for (absl::string_view text :
        {"pkcs11:;", "pkcs11:token=t;", "pkcs11:;token=t", "pkcs11:token=t;;object=o", "pkcs11:?&",
         "pkcs11:?module-name=m&", "pkcs11:token", "pkcs11:=t", "pkcs11:to%6Ben=t",
@@ -400,7 +403,7 @@ TEST(Pkcs11UriTest, UnknownAttributesAreRefusedExceptXPrefixedQueryOnes) {
   ExpectRefused("pkcs11:Token=t", "=t");  // names are lower case
   ExpectRefused("pkcs11:token=t?pin-sorce=file:/etc/pin", "/etc/pin");
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:token=t?x-a=1&X-b=2&x-c=");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(FormatPkcs11Uri(*uri), "pkcs11:token=t");
   // Ignored attributes still have to be well-formed.
   ExpectRefused("pkcs11:token=t?x-a=%zz", "%zz");
@@ -410,7 +413,7 @@ TEST(Pkcs11UriTest, NulByteIsRefusedInTextButNotInId) {
   ExpectRefused("pkcs11:token=a%00b", "a%00b");
   ExpectRefused("pkcs11:?module-path=/lib/a.so%00.evil", "evil");
   absl::StatusOr<Pkcs11Uri> uri = ParseOk("pkcs11:id=%00%01");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(uri->id, std::string("\0\x01", 2));
 }
 
@@ -451,7 +454,7 @@ TEST(FormatPkcs11UriTest, CanonicalOrder) {
   absl::StatusOr<Pkcs11Uri> uri = ParseOk(
       "pkcs11:slot-id=3;type=private;object=k;token=t"
       "?module-path=/m.so&module-name=m&pin-source=env:PIN");
-  ASSERT_TRUE(uri.ok());
+  ASSERT_THAT(uri, IsOk());
   EXPECT_EQ(FormatPkcs11Uri(*uri),
             "pkcs11:token=t;object=k;type=private;slot-id=3"
             "?pin-source=env:PIN&module-name=m&module-path=/m.so");
@@ -463,7 +466,7 @@ TEST(FormatPkcs11UriTest, BinaryIdRoundTrips) {
   for (int byte = 0; byte < 256; ++byte) id.push_back(static_cast<char>(byte));
   uri.id = id;
   absl::StatusOr<Pkcs11Uri> parsed = ParseOk(FormatPkcs11Uri(uri));
-  ASSERT_TRUE(parsed.ok());
+  ASSERT_THAT(parsed, IsOk());
   EXPECT_EQ(parsed->id, id);
   EXPECT_EQ(*parsed, uri);
 }
@@ -489,7 +492,7 @@ TEST(FormatPkcs11UriTest, EveryAttributeRoundTrips) {
   uri.pin_source = "file:/etc/" + awkward;
   const std::string text = FormatPkcs11Uri(uri);
   absl::StatusOr<Pkcs11Uri> parsed = ParseOk(text);
-  ASSERT_TRUE(parsed.ok()) << text;
+  ASSERT_THAT(parsed, IsOk()) << text;
   EXPECT_EQ(*parsed, uri) << text;
   EXPECT_EQ(FormatPkcs11Uri(*parsed), text);
 }
@@ -511,9 +514,9 @@ TEST(FormatPkcs11UriTest, RfcExamplesRoundTrip) {
            "pkcs11:object=my-sign-key;type=private?module-path=/mnt/libmypkcs11.so.1",
        }) {
     absl::StatusOr<Pkcs11Uri> uri = ParseOk(text);
-    ASSERT_TRUE(uri.ok()) << text;
+    ASSERT_THAT(uri, IsOk()) << text;
     absl::StatusOr<Pkcs11Uri> again = ParseOk(FormatPkcs11Uri(*uri));
-    ASSERT_TRUE(again.ok()) << text;
+    ASSERT_THAT(again, IsOk()) << text;
     EXPECT_EQ(*again, *uri) << text;
   }
 }

@@ -20,12 +20,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/virtual_piv/virtual_piv.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -168,11 +171,11 @@ class ReaderMonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("reader-monitor");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_.emplace(*std::move(dir));
     absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
         fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_TRUE(pcscd.ok()) << pcscd.status();
+    ASSERT_THAT(pcscd, IsOk());
     pcscd_ = *std::move(pcscd);
   }
 
@@ -189,7 +192,7 @@ class ReaderMonitorTest : public ::testing::Test {
   std::unique_ptr<fixtures::VirtualPivCard> MakeCard(const std::string& serial) {
     if (!ca_.has_value()) {
       absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-      EXPECT_TRUE(ca.ok()) << ca.status();
+      EXPECT_THAT(ca, IsOk());
       if (!ca.ok()) return nullptr;
       ca_.emplace(*std::move(ca));
     }
@@ -198,7 +201,7 @@ class ReaderMonitorTest : public ::testing::Test {
     options.keys = {{0x9A, "EC:P-256", false}};
     absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
         fixtures::VirtualPivCard::Create(dir_->File(serial), *ca_, options);
-    EXPECT_TRUE(card.ok()) << card.status();
+    EXPECT_THAT(card, IsOk());
     return card.ok() ? *std::move(card) : nullptr;
   }
 
@@ -207,7 +210,7 @@ class ReaderMonitorTest : public ::testing::Test {
   absl::Duration InsertAndMeasure(fixtures::VirtualPivCard& card) {
     const size_t from = log_.size();
     const absl::Time began = absl::Now();
-    EXPECT_TRUE(card.Insert(pcscd_->vpcd_port()).ok());
+    EXPECT_THAT(card.Insert(pcscd_->vpcd_port()), IsOk());
     std::optional<ReaderEvent> event =
         log_.WaitFor(ReaderEventKind::kCardInserted, kReader0, from, absl::Seconds(5));
     if (!event.has_value()) return absl::InfiniteDuration();
@@ -255,8 +258,8 @@ TEST_F(ReaderMonitorTest, ListsBothVpcdReadersAtStart) {
 TEST_F(ReaderMonitorTest, ReportsACardAlreadyInTheReaderAtStart) {
   std::unique_ptr<fixtures::VirtualPivCard> card = MakeCard("00000000000000b0");
   ASSERT_NE(card, nullptr);
-  ASSERT_TRUE(card->Insert(pcscd_->vpcd_port()).ok());
-  ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+  ASSERT_THAT(card->Insert(pcscd_->vpcd_port()), IsOk());
+  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
   StartMonitor();
   EXPECT_TRUE(CardShown(monitor_->Status(), kReader0));
   EXPECT_FALSE(FindIn(monitor_->Status(), kReader0)->atr.empty());
@@ -368,7 +371,7 @@ TEST_F(ReaderMonitorTest, PcscdKilledAndRestartedIsReportedAndRecovered) {
   // (nobody can tell it is the same card) and inserted again.
   from = log_.size();
   began = absl::Now();
-  ASSERT_TRUE(pcscd_->Restart().ok());
+  ASSERT_THAT(pcscd_->Restart(), IsOk());
   ASSERT_TRUE(WaitForStatus(
       *monitor_, [](const ReaderMonitorStatus& s) { return CardShown(s, kReader0); },
       absl::Seconds(4)));
@@ -393,7 +396,7 @@ TEST_F(ReaderMonitorTest, PcscdKilledAndRestartedIsReportedAndRecovered) {
 }
 
 TEST_F(ReaderMonitorTest, ReadersAppearWhenPcscdComesUpAfterTheMonitor) {
-  ASSERT_TRUE(pcscd_->Stop().ok());
+  ASSERT_THAT(pcscd_->Stop(), IsOk());
   StartMonitor();
   ReaderMonitorStatus status = monitor_->Status();
   EXPECT_FALSE(status.pcscd_available);
@@ -401,7 +404,7 @@ TEST_F(ReaderMonitorTest, ReadersAppearWhenPcscdComesUpAfterTheMonitor) {
   EXPECT_THAT(log_.DescribeFrom(0), ElementsAre(testing::StartsWith("pcscd unavailable: ")));
 
   const size_t from = log_.size();
-  ASSERT_TRUE(pcscd_->Restart().ok());
+  ASSERT_THAT(pcscd_->Restart(), IsOk());
   ASSERT_TRUE(WaitForStatus(
       *monitor_, [](const ReaderMonitorStatus& s) { return s.readers.size() == 2; },
       absl::Seconds(4)));

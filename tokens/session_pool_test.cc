@@ -8,9 +8,12 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
@@ -50,11 +53,11 @@ TEST(SessionPoolTest, ReusesReturnedSessions) {
   CK_SESSION_HANDLE first;
   {
     absl::StatusOr<SessionLease> lease = h.pool.Acquire(Soon());
-    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_THAT(lease, IsOk());
     first = lease->handle();
   }
   absl::StatusOr<SessionLease> again = h.pool.Acquire(Soon());
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->handle(), first);
   EXPECT_EQ(h.next.load(), 2u) << "a second session was opened although one was idle";
 }
@@ -64,20 +67,20 @@ TEST(SessionPoolTest, BrokenSessionIsClosedNotReused) {
   CK_SESSION_HANDLE first;
   {
     absl::StatusOr<SessionLease> lease = h.pool.Acquire(Soon());
-    ASSERT_TRUE(lease.ok());
+    ASSERT_THAT(lease, IsOk());
     first = lease->handle();
     lease->MarkBroken();
   }
   EXPECT_THAT(h.Closed(), ElementsAre(first));
   absl::StatusOr<SessionLease> again = h.pool.Acquire(Soon());
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_NE(again->handle(), first);
 }
 
 TEST(SessionPoolTest, LeaseIsMoveOnlyAndReturnsOnce) {
   PoolHarness h(1);
   absl::StatusOr<SessionLease> lease = h.pool.Acquire(Soon());
-  ASSERT_TRUE(lease.ok());
+  ASSERT_THAT(lease, IsOk());
   SessionLease moved = std::move(*lease);
   EXPECT_FALSE(lease->valid());
   EXPECT_TRUE(moved.valid());
@@ -92,7 +95,7 @@ TEST(SessionPoolTest, LeaseIsMoveOnlyAndReturnsOnce) {
 TEST(SessionPoolTest, WaitersGiveUpAtTheirDeadline) {
   PoolHarness h(1);
   absl::StatusOr<SessionLease> held = h.pool.Acquire(Soon());
-  ASSERT_TRUE(held.ok());
+  ASSERT_THAT(held, IsOk());
   const absl::Time start = absl::Now();
   absl::StatusOr<SessionLease> late = h.pool.Acquire(start + absl::Milliseconds(100));
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -111,7 +114,7 @@ TEST(SessionPoolTest, NeverMoreThanMaxInFlight) {
     threads.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {
         absl::StatusOr<SessionLease> lease = h.pool.Acquire(Soon());
-        ASSERT_TRUE(lease.ok()) << lease.status();
+        ASSERT_THAT(lease, IsOk());
         int now = current.fetch_add(1) + 1;
         int seen = peak.load();
         while (now > seen && !peak.compare_exchange_weak(seen, now)) {
@@ -130,14 +133,14 @@ TEST(SessionPoolTest, NeverMoreThanMaxInFlight) {
 TEST(SessionPoolTest, WaitersAreServedInArrivalOrder) {
   PoolHarness h(1);
   absl::StatusOr<SessionLease> held = h.pool.Acquire(Soon());
-  ASSERT_TRUE(held.ok());
+  ASSERT_THAT(held, IsOk());
   std::mutex order_mutex;
   std::vector<int> order;
   std::vector<std::thread> threads;
   for (int i = 0; i < 5; ++i) {
     threads.emplace_back([&, i] {
       absl::StatusOr<SessionLease> lease = h.pool.Acquire(Soon());
-      ASSERT_TRUE(lease.ok());
+      ASSERT_THAT(lease, IsOk());
       std::lock_guard<std::mutex> lock(order_mutex);
       order.push_back(i);
     });
@@ -153,7 +156,8 @@ TEST(SessionPoolTest, InvalidateDropsIdleNowAndLeasedOnReturn) {
   PoolHarness h(3);
   absl::StatusOr<SessionLease> a = h.pool.Acquire(Soon());
   absl::StatusOr<SessionLease> b = h.pool.Acquire(Soon());
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
   const CK_SESSION_HANDLE ha = a->handle(), hb = b->handle();
   a->Release();  // idle
   const uint64_t epoch = b->epoch();
@@ -164,7 +168,7 @@ TEST(SessionPoolTest, InvalidateDropsIdleNowAndLeasedOnReturn) {
   EXPECT_THAT(h.Closed(), UnorderedElementsAre(ha, hb));
   EXPECT_EQ(h.pool.idle(), 0);
   absl::StatusOr<SessionLease> fresh = h.pool.Acquire(Soon());
-  ASSERT_TRUE(fresh.ok());
+  ASSERT_THAT(fresh, IsOk());
   EXPECT_GT(fresh->epoch(), epoch);
 }
 
@@ -174,13 +178,13 @@ TEST(SessionPoolTest, FailedOpenFreesThePermit) {
   EXPECT_EQ(h.pool.Acquire(Soon()).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(h.pool.in_flight(), 0);
   h.fail_open = false;
-  EXPECT_TRUE(h.pool.Acquire(Soon()).ok());
+  EXPECT_THAT(h.pool.Acquire(Soon()), IsOk());
 }
 
 TEST(SessionPoolTest, FailedOpenHandsThePermitToAWaiter) {
   PoolHarness h(1);
   absl::StatusOr<SessionLease> held = h.pool.Acquire(Soon());
-  ASSERT_TRUE(held.ok());
+  ASSERT_THAT(held, IsOk());
   held->MarkBroken();  // no idle session left: the waiter must open one
   absl::Notification done;
   absl::StatusOr<SessionLease> waited = absl::UnknownError("not run");
@@ -192,7 +196,7 @@ TEST(SessionPoolTest, FailedOpenHandsThePermitToAWaiter) {
   held->Release();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   waiter.join();
-  EXPECT_TRUE(waited.ok()) << waited.status();
+  EXPECT_THAT(waited, IsOk());
 }
 
 TEST(SessionPoolTest, AdoptKeepsAProbeSessionIdle) {
@@ -200,7 +204,7 @@ TEST(SessionPoolTest, AdoptKeepsAProbeSessionIdle) {
   h.pool.Adopt(77);
   EXPECT_EQ(h.pool.idle(), 1);
   absl::StatusOr<SessionLease> lease = h.pool.Acquire(Soon());
-  ASSERT_TRUE(lease.ok());
+  ASSERT_THAT(lease, IsOk());
   EXPECT_EQ(lease->handle(), 77u);
 }
 

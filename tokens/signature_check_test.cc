@@ -14,10 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tokens/signature_encoding.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 constexpr HashAlgorithm kHashes[] = {HashAlgorithm::kSha256, HashAlgorithm::kSha384,
                                      HashAlgorithm::kSha512};
@@ -64,7 +67,7 @@ std::string Flip(std::string signature, size_t index) {
 bool Verifies(const EVP_PKEY* key, const SignatureCheck& check, const std::string& digest,
               const std::string& signature) {
   absl::StatusOr<bool> verified = SignatureVerifies(key, check, digest, signature);
-  EXPECT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(verified, IsOk());
   EXPECT_EQ(ERR_peek_error(), 0u) << "OpenSSL's error queue was left behind";
   return verified.ok() && *verified;
 }
@@ -146,7 +149,7 @@ TEST_F(SignatureCheckTest, RsaPkcs1OverTheDigestInfoOfTheRightHashOnly) {
     const SignatureCheck check{.scheme = SignatureScheme::kRsaPkcs1, .hash = hash};
     const std::string digest = Digest(hash, "m");
     absl::StatusOr<std::string> info = EncodeDigestInfo(hash, digest);
-    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_THAT(info, IsOk());
     EXPECT_TRUE(Verifies(rsa_, check, digest, RawPkcs1Sign(rsa_, *info)));
     // The bare digest, without its DigestInfo, is not a PKCS#1 v1.5
     // signature of it.
@@ -155,7 +158,7 @@ TEST_F(SignatureCheckTest, RsaPkcs1OverTheDigestInfoOfTheRightHashOnly) {
   // A DigestInfo that names SHA-512 over 32 bytes is not a SHA-256 one.
   const std::string digest = Digest(HashAlgorithm::kSha256, "m");
   absl::StatusOr<std::string> sha256_info = EncodeDigestInfo(HashAlgorithm::kSha256, digest);
-  ASSERT_TRUE(sha256_info.ok());
+  ASSERT_THAT(sha256_info, IsOk());
   std::string wrong_oid = *sha256_info;
   wrong_oid[14] = '\x03';  // ...04 02 01 (SHA-256) becomes ...04 02 03 (SHA-512)
   EXPECT_FALSE(Verifies(rsa_, {.scheme = SignatureScheme::kRsaPkcs1}, digest,
@@ -248,7 +251,7 @@ TEST_F(SignatureCheckTest, EcdsaWantsDerNotTheTokensRawRAndS) {
   ASSERT_EQ(BN_bn2binpad(s, reinterpret_cast<unsigned char*>(raw.data()) + 32, 32), 32);
   EXPECT_FALSE(Verifies(p256_, check, digest, raw));
   absl::StatusOr<std::string> converted = EcdsaRawToDer(raw);
-  ASSERT_TRUE(converted.ok()) << converted.status();
+  ASSERT_THAT(converted, IsOk());
   EXPECT_TRUE(Verifies(p256_, check, digest, *converted));
 }
 

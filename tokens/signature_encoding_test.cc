@@ -5,9 +5,13 @@
 
 #include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 TEST(SignatureEncodingTest, DigestInfoParsesAsTheRightAlgorithm) {
   for (auto [hash, nid] : {std::pair{HashAlgorithm::kSha256, NID_sha256},
@@ -15,7 +19,7 @@ TEST(SignatureEncodingTest, DigestInfoParsesAsTheRightAlgorithm) {
                            std::pair{HashAlgorithm::kSha512, NID_sha512}}) {
     std::string digest(DigestLength(hash), '\x5a');
     absl::StatusOr<std::string> info = EncodeDigestInfo(hash, digest);
-    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_THAT(info, IsOk());
     const auto* p = reinterpret_cast<const unsigned char*>(info->data());
     X509_SIG* sig = d2i_X509_SIG(nullptr, &p, static_cast<long>(info->size()));
     ASSERT_NE(sig, nullptr);
@@ -45,7 +49,7 @@ TEST(SignatureEncodingTest, EcdsaRawToDerKeepsRAndS) {
   raw[32] = '\x7f';
   raw[63] = '\x02';
   absl::StatusOr<std::string> der = EcdsaRawToDer(raw);
-  ASSERT_TRUE(der.ok()) << der.status();
+  ASSERT_THAT(der, IsOk());
   const auto* p = reinterpret_cast<const unsigned char*>(der->data());
   EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der->size())));
   ASSERT_NE(sig, nullptr);
@@ -60,8 +64,8 @@ TEST(SignatureEncodingTest, EcdsaRawToDerKeepsRAndS) {
 }
 
 TEST(SignatureEncodingTest, EcdsaRawToDerRejectsOddLengths) {
-  EXPECT_FALSE(EcdsaRawToDer(std::string(63, '\x01')).ok());
-  EXPECT_FALSE(EcdsaRawToDer("").ok());
+  EXPECT_THAT(EcdsaRawToDer(std::string(63, '\x01')), Not(IsOk()));
+  EXPECT_THAT(EcdsaRawToDer(""), Not(IsOk()));
 }
 
 }  // namespace

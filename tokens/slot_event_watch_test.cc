@@ -11,9 +11,13 @@
 #include "tokens/token_registry.h"
 // Last: it brings in p11-kit's pkcs11.h and its macros.
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -24,14 +28,14 @@ class SlotEventWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    ASSERT_THAT(hsm, IsOk());
     hsm_ = std::move(*hsm);
     absl::StatusOr<fixtures::TokenInfo> info = hsm_->InitTokenWithKeys(
         "watched", {{.label = "k", .id_hex = "01", .key_type = "EC:prime256v1"}}, "1234");
-    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_THAT(info, IsOk());
     absl::StatusOr<testing::FaultControl> faults =
         testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
-    ASSERT_TRUE(faults.ok()) << faults.status();
+    ASSERT_THAT(faults, IsOk());
     faults_.emplace(*faults);
     faults_->Reset();
 
@@ -43,7 +47,7 @@ class SlotEventWatchTest : public ::testing::Test {
         std::make_shared<LiteralPinSourceForTests>(SecretString(info->user_pin));
     config.options.recovery_interval = absl::Milliseconds(20);
     absl::StatusOr<std::shared_ptr<Token>> token = registry_.Add(std::move(config));
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     token_ = *token;
     ASSERT_EQ(token_->state(), TokenState::kReady) << token_->Status().detail;
   }
@@ -83,7 +87,7 @@ TEST_F(SlotEventWatchTest, ATokenLeavingAndComingBackIsFollowedWithoutTraffic) {
   // Calls fail at once, without reaching the module.
   const unsigned long opens = faults_->CallCount("C_OpenSession");
   absl::StatusOr<SessionLease> lease = token_->Acquire(absl::Now() + absl::Seconds(5));
-  ASSERT_FALSE(lease.ok());
+  ASSERT_THAT(lease, Not(IsOk()));
   EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable) << lease.status();
   EXPECT_EQ(faults_->CallCount("C_OpenSession"), opens);
 
@@ -114,7 +118,7 @@ TEST_F(SlotEventWatchTest, CardTokensAreLeftToTheReaderWatch) {
   config.options.name = "card";
   config.options.selector = TokenSelector::ByLabel("watched");
   config.options.pcsc = true;
-  ASSERT_TRUE(cards.Add(std::move(config)).ok());
+  ASSERT_THAT(cards.Add(std::move(config)), IsOk());
   const unsigned long waits = faults_->CallCount("C_WaitForSlotEvent");
   EXPECT_EQ(SlotEventWatch::Start(cards), nullptr);
   EXPECT_EQ(faults_->CallCount("C_WaitForSlotEvent"), waits);

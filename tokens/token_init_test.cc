@@ -3,10 +3,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/softhsm.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -36,10 +39,10 @@ class TokenInitTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    ASSERT_THAT(hsm, IsOk());
     hsm_ = std::move(*hsm);
     absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(fixtures::SoftHsm::ModulePath());
-    ASSERT_TRUE(module.ok()) << module.status();
+    ASSERT_THAT(module, IsOk());
     module_ = std::move(*module);
   }
 
@@ -50,7 +53,7 @@ class TokenInitTest : public ::testing::Test {
 TEST_F(TokenInitTest, InitialisesAFreeSlotWithBothPins) {
   absl::StatusOr<TokenDescription> token = InitializeToken(
       *module_, "signet-dev", SecretString("so-secret-1"), SecretString("user-secret-1"));
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->label, "signet-dev");
   EXPECT_TRUE(token->flags & CKF_USER_PIN_INITIALIZED);
   // Our module instance keeps SoftHSM's state in this process; pkcs11-tool
@@ -62,8 +65,8 @@ TEST_F(TokenInitTest, InitialisesAFreeSlotWithBothPins) {
 }
 
 TEST_F(TokenInitTest, RefusesALabelInUseAndLeavesThatTokenAlone) {
-  ASSERT_TRUE(
-      InitializeToken(*module_, "taken", SecretString("so-1"), SecretString("user-1")).ok());
+  ASSERT_THAT(InitializeToken(*module_, "taken", SecretString("so-1"), SecretString("user-1")),
+              IsOk());
   absl::StatusOr<TokenDescription> again =
       InitializeToken(*module_, "taken", SecretString("so-2"), SecretString("user-2"));
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
@@ -86,10 +89,10 @@ TEST_F(TokenInitTest, RefusesBadLabelsAndMissingPins) {
 TEST_F(TokenInitTest, TwoTokensSideBySide) {
   absl::StatusOr<TokenDescription> first =
       InitializeToken(*module_, "first", SecretString("so-a"), SecretString("user-a"));
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   absl::StatusOr<TokenDescription> second =
       InitializeToken(*module_, "second", SecretString("so-b"), SecretString("user-b"));
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_NE(first->serial, second->serial);
   EXPECT_TRUE(PinOpensToken("first", "user-a"));
   EXPECT_TRUE(PinOpensToken("second", "user-b"));

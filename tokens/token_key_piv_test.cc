@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/virtual_piv/virtual_piv.h"
@@ -31,6 +32,8 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -115,7 +118,7 @@ class TokenKeyPivTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("token-key-piv");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_.emplace(*std::move(dir));
     // No file cache: what OpenSC shows comes from the card in the reader.
     const std::string conf = dir_->File("opensc.conf");
@@ -123,11 +126,11 @@ class TokenKeyPivTest : public ::testing::Test {
                            "  }\n}\n";
     setenv("OPENSC_CONF", conf.c_str(), /*overwrite=*/1);
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("PIV Test CA");
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_.emplace(*std::move(ca));
     absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
         fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_TRUE(pcscd.ok()) << pcscd.status();
+    ASSERT_THAT(pcscd, IsOk());
     pcscd_ = *std::move(pcscd);
   }
 
@@ -147,13 +150,13 @@ class TokenKeyPivTest : public ::testing::Test {
     options.keys = std::move(keys);
     absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
         fixtures::VirtualPivCard::Create(dir_->File("card"), *ca_, options);
-    ASSERT_TRUE(card.ok()) << card.status();
+    ASSERT_THAT(card, IsOk());
     card_ = *std::move(card);
-    ASSERT_TRUE(card_->Insert(pcscd_->vpcd_port()).ok());
-    ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+    ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
+    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
 
     absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(kOpenScModule);
-    ASSERT_TRUE(module.ok()) << module.status();
+    ASSERT_THAT(module, IsOk());
     module_ = *module;
     pin_ = std::make_shared<SettablePinSource>(kPin);
     TokenOptions token_options;
@@ -162,7 +165,7 @@ class TokenKeyPivTest : public ::testing::Test {
     token_options.pin_source = pin_;
     token_options.max_in_flight = 1;  // one card, one operation at a time
     absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module_, token_options);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     token_ = *token;
     ASSERT_EQ(token_->state(), TokenState::kReady) << token_->Status().detail;
   }
@@ -170,13 +173,13 @@ class TokenKeyPivTest : public ::testing::Test {
   std::shared_ptr<TokenKey> Load(const std::string& id) {
     absl::StatusOr<std::shared_ptr<TokenKey>> key =
         TokenKey::Load(token_, KeySelector::ById(id), KeyPolicy{}, Deadline());
-    EXPECT_TRUE(key.ok()) << key.status();
+    EXPECT_THAT(key, IsOk());
     return key.ok() ? *key : nullptr;
   }
 
   int PinTriesLeft() const {
     absl::StatusOr<virtual_piv::RetryCounts> counts = card_->ReadRetryCounts();
-    EXPECT_TRUE(counts.ok()) << counts.status();
+    EXPECT_THAT(counts, IsOk());
     return counts.ok() ? counts->pin : -1;
   }
 
@@ -211,7 +214,7 @@ TEST_F(TokenKeyPivTest, TheDigitalSignatureKeySignsThreeTimesInARow) {
     SCOPED_TRACE(absl::StrCat("signature ", i + 1));
     const std::string digest = Sha256(absl::StrCat("statement ", i));
     absl::StatusOr<std::string> signature = signature_key->Sign(ecdsa, digest, Deadline());
-    ASSERT_TRUE(signature.ok()) << signature.status();
+    ASSERT_THAT(signature, IsOk());
     EXPECT_TRUE(OpenSslVerifies(card_->certificate(0x9C), ecdsa, digest, *signature));
     EXPECT_FALSE(
         OpenSslVerifies(card_->certificate(0x9C), ecdsa, Sha256("another statement"), *signature));
@@ -221,7 +224,7 @@ TEST_F(TokenKeyPivTest, TheDigitalSignatureKeySignsThreeTimesInARow) {
   EXPECT_EQ(Calls("C_Login") - logins_before, 3u);
   const std::string digest = Sha256("with the authentication key");
   absl::StatusOr<std::string> signature = authentication->Sign(ecdsa, digest, Deadline());
-  ASSERT_TRUE(signature.ok()) << signature.status();
+  ASSERT_THAT(signature, IsOk());
   EXPECT_TRUE(OpenSslVerifies(card_->certificate(0x9A), ecdsa, digest, *signature));
   EXPECT_EQ(Calls("C_Login") - logins_before, 3u);
 
@@ -241,7 +244,7 @@ TEST_F(TokenKeyPivTest, AnRsaDigitalSignatureKeySignsPkcs1AndPss) {
     const SignOptions options{.scheme = scheme};
     const std::string digest = Sha256(std::string(SchemeName(scheme)));
     absl::StatusOr<std::string> signature = key->Sign(options, digest, Deadline());
-    ASSERT_TRUE(signature.ok()) << signature.status();
+    ASSERT_THAT(signature, IsOk());
     EXPECT_TRUE(OpenSslVerifies(card_->certificate(0x9C), options, digest, *signature));
   }
   EXPECT_EQ(token_->state(), TokenState::kReady) << token_->Status().detail;
@@ -264,7 +267,7 @@ TEST_F(TokenKeyPivTest, APinAlwaysKeyDecryptsAfterAPinCheckEachTime) {
     const std::string ciphertext = OpenSslEncrypt(card_->certificate(0x9C), scheme, content_key);
     ASSERT_FALSE(ciphertext.empty());
     absl::StatusOr<SecretBytes> plaintext = key->Decrypt(scheme, ciphertext, Deadline());
-    ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+    ASSERT_THAT(plaintext, IsOk());
     EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
   }
   EXPECT_EQ(Calls("C_Login") - logins_before, 3u);
@@ -278,14 +281,14 @@ TEST_F(TokenKeyPivTest, ARejectedPinCostsOneTryAndLocksTheTokenOut) {
   ASSERT_NE(key, nullptr);
   const SignOptions ecdsa{.scheme = SignatureScheme::kEcdsa};
   const std::string digest = Sha256("m");
-  ASSERT_TRUE(key->Sign(ecdsa, digest, Deadline()).ok());
+  ASSERT_THAT(key->Sign(ecdsa, digest, Deadline()), IsOk());
 
   // The PIN changes under the running token (a wrong PIN file is put in
   // place): the next signature presents it once, the card refuses it, and
   // the token locks itself out.
   pin_->Set(kWrongPin);
   absl::StatusOr<std::string> refused = key->Sign(ecdsa, digest, Deadline());
-  ASSERT_FALSE(refused.ok());
+  ASSERT_THAT(refused, Not(IsOk()));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
   EXPECT_EQ(CkRvOf(refused.status()), CKR_PIN_INCORRECT) << refused.status();
   EXPECT_THAT(refused.status().message(), HasSubstr("rejected the PIN from the test's PIN"));
@@ -307,7 +310,7 @@ TEST_F(TokenKeyPivTest, ARejectedPinCostsOneTryAndLocksTheTokenOut) {
   pin_->Set(kPin);
   token_->ClearLockout();
   absl::StatusOr<std::string> signature = key->Sign(ecdsa, digest, Deadline());
-  ASSERT_TRUE(signature.ok()) << signature.status();
+  ASSERT_THAT(signature, IsOk());
   EXPECT_TRUE(OpenSslVerifies(card_->certificate(0x9C), ecdsa, digest, *signature));
   EXPECT_EQ(PinTriesLeft(), 3);
 }

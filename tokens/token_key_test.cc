@@ -23,9 +23,12 @@
 #include "tokens/public_key.h"
 // Last: it brings in p11-kit's pkcs11.h and its macros.
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::Digest;
@@ -42,7 +45,7 @@ constexpr HashAlgorithm kHashes[] = {HashAlgorithm::kSha256, HashAlgorithm::kSha
 std::unique_ptr<TokenEnv> MakeEnv(std::vector<KeySpec> keys) {
   absl::StatusOr<std::unique_ptr<TokenEnv>> env =
       TokenEnv::Create({.label = "keys", .keys = std::move(keys)});
-  EXPECT_TRUE(env.ok()) << env.status();
+  EXPECT_THAT(env, IsOk());
   return env.ok() ? std::move(*env) : nullptr;
 }
 
@@ -50,7 +53,7 @@ std::shared_ptr<TokenKey> LoadById(TokenEnv& env, const std::string& id_hex,
                                    KeyPolicy policy = {}) {
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       TokenKey::Load(env.token, KeySelector::ById(Hex(id_hex)), policy, Deadline());
-  EXPECT_TRUE(key.ok()) << key.status();
+  EXPECT_THAT(key, IsOk());
   return key.ok() ? *key : nullptr;
 }
 
@@ -71,7 +74,7 @@ TEST(TokenKeyTest, RsaSignaturesVerifyWithOpenSsl) {
       std::string digest = Digest(hash, "statement for account 42");
       absl::StatusOr<std::string> sig =
           key->Sign({.scheme = scheme, .hash = hash}, digest, Deadline());
-      ASSERT_TRUE(sig.ok()) << sig.status();
+      ASSERT_THAT(sig, IsOk());
       EXPECT_TRUE(OpenSslVerifies(independent.get(), scheme, hash, digest, *sig))
           << SchemeName(scheme) << " " << HashName(hash);
       std::string other = Digest(hash, "statement for account 43");
@@ -94,7 +97,7 @@ TEST(TokenKeyTest, EcdsaSignaturesAreDerAndVerifyWithOpenSsl) {
       std::string digest = Digest(hash, "wire transfer");
       absl::StatusOr<std::string> sig =
           key->Sign({.scheme = SignatureScheme::kEcdsa, .hash = hash}, digest, Deadline());
-      ASSERT_TRUE(sig.ok()) << sig.status();
+      ASSERT_THAT(sig, IsOk());
       EXPECT_EQ((*sig)[0], '\x30') << "not a DER SEQUENCE";
       EXPECT_TRUE(OpenSslVerifies(independent.get(), SignatureScheme::kEcdsa, hash, digest, *sig));
     }
@@ -117,7 +120,7 @@ TEST(TokenKeyTest, DecryptsWhatOpenSslEncrypted) {
     const std::string ciphertext = fixtures::OpenSslEncrypt(independent.get(), scheme, content_key);
     ASSERT_FALSE(ciphertext.empty());
     absl::StatusOr<SecretBytes> plaintext = key->Decrypt(scheme, ciphertext, Deadline());
-    ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+    ASSERT_THAT(plaintext, IsOk());
     EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
   }
   EXPECT_EQ(key->Decrypt(DecryptionScheme::kRsaPkcs1, "short", Deadline()).status().code(),
@@ -137,9 +140,9 @@ TEST(TokenKeyTest, EcdhMatchesOpenSsl) {
   EvpPkeyPtr ephemeral(EVP_EC_gen("P-256"));
   ASSERT_NE(ephemeral, nullptr);
   absl::StatusOr<std::string> point = EcPublicPoint(ephemeral.get());
-  ASSERT_TRUE(point.ok());
+  ASSERT_THAT(point, IsOk());
   absl::StatusOr<SecretBytes> on_token = key->DeriveEcdh(*point, Deadline());
-  ASSERT_TRUE(on_token.ok()) << on_token.status();
+  ASSERT_THAT(on_token, IsOk());
 
   EvpPkeyPtr independent = env->IndependentPublicKey("05");
   ASSERT_NE(independent, nullptr);
@@ -178,11 +181,11 @@ TEST(TokenKeyTest, SteadyStateSignatureCostsExactlySignInitAndSign) {
   ASSERT_NE(key, nullptr);
   const std::string digest = Digest(HashAlgorithm::kSha256, "m");
   const SignOptions ecdsa{.scheme = SignatureScheme::kEcdsa};
-  ASSERT_TRUE(key->Sign(ecdsa, digest, Deadline()).ok());  // warm-up
+  ASSERT_THAT(key->Sign(ecdsa, digest, Deadline()), IsOk());  // warm-up
 
   const auto before = env->module->counters().Snapshot();
   constexpr int kSignatures = 50;
-  for (int i = 0; i < kSignatures; ++i) ASSERT_TRUE(key->Sign(ecdsa, digest, Deadline()).ok());
+  for (int i = 0; i < kSignatures; ++i) ASSERT_THAT(key->Sign(ecdsa, digest, Deadline()), IsOk());
   auto after = env->module->counters().Snapshot();
   std::map<std::string, uint64_t> delta;
   for (const auto& [function, count] : after) {
@@ -219,7 +222,7 @@ TEST(TokenKeyTest, ImportedKeyNeedsThePolicyToAllowIt) {
         PEM_write_bio_PrivateKey(out.get(), software.get(), nullptr, nullptr, 0, nullptr, nullptr),
         1);
   }
-  ASSERT_TRUE(env->hsm->ImportKeyPair(env->info, path, "08", "imported").ok());
+  ASSERT_THAT(env->hsm->ImportKeyPair(env->info, path, "08", "imported"), IsOk());
   absl::StatusOr<std::shared_ptr<TokenKey>> refused =
       TokenKey::Load(env->token, KeySelector::ById(Hex("08")), KeyPolicy{}, Deadline());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -316,7 +319,7 @@ TEST(TokenKeyTest, AlwaysAuthenticateKeysLogInRightBeforeEachOperation) {
   for (int i = 0; i < 3; ++i) {
     const std::string digest = Digest(HashAlgorithm::kSha256, absl::StrCat("statement ", i));
     absl::StatusOr<std::string> signature = signer->Sign(ecdsa, digest, Deadline());
-    ASSERT_TRUE(signature.ok()) << signature.status();
+    ASSERT_THAT(signature, IsOk());
     EXPECT_TRUE(OpenSslVerifies(independent.get(), SignatureScheme::kEcdsa, HashAlgorithm::kSha256,
                                 digest, *signature));
   }
@@ -336,14 +339,14 @@ TEST(TokenKeyTest, AlwaysAuthenticateKeysLogInRightBeforeEachOperation) {
     const std::string ciphertext =
         fixtures::OpenSslEncrypt(decryption_public.get(), scheme, content_key);
     absl::StatusOr<SecretBytes> plaintext = decrypter->Decrypt(scheme, ciphertext, Deadline());
-    ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+    ASSERT_THAT(plaintext, IsOk());
     EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
     EXPECT_EQ(CallsSince(*env->module, before).at("C_Login"), 1u);
   }
 
   // A key without the attribute costs what it always did.
   before = env->module->counters().Snapshot();
-  ASSERT_TRUE(ordinary->Sign(ecdsa, Digest(HashAlgorithm::kSha256, "m"), Deadline()).ok());
+  ASSERT_THAT(ordinary->Sign(ecdsa, Digest(HashAlgorithm::kSha256, "m"), Deadline()), IsOk());
   EXPECT_EQ(CallsSince(*env->module, before),
             (std::map<std::string, uint64_t>{{"C_SignInit", 1}, {"C_Sign", 1}}));
   EXPECT_EQ(env->token->state(), TokenState::kReady);
@@ -363,13 +366,13 @@ TEST(TokenKeyTest, APinRejectedBeforeAnOperationLocksTheTokenOut) {
   options.pin_source = pin;
   options.recovery_interval = absl::Milliseconds(20);
   absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(env->module, options);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       TokenKey::Load(*token, KeySelector::ById(Hex("0f")), KeyPolicy{}, Deadline());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   const SignOptions ecdsa{.scheme = SignatureScheme::kEcdsa};
   const std::string digest = Digest(HashAlgorithm::kSha256, "m");
-  ASSERT_TRUE((*key)->Sign(ecdsa, digest, Deadline()).ok());
+  ASSERT_THAT((*key)->Sign(ecdsa, digest, Deadline()), IsOk());
 
   constexpr char kWrongPin[] = "wrong-pin-5150";
   pin->Set(kWrongPin);
@@ -390,7 +393,7 @@ TEST(TokenKeyTest, APinRejectedBeforeAnOperationLocksTheTokenOut) {
   // The operator fixes the PIN and clears the lockout.
   pin->Set(env->info.user_pin);
   (*token)->ClearLockout();
-  EXPECT_TRUE((*key)->Sign(ecdsa, digest, Deadline()).ok());
+  EXPECT_THAT((*key)->Sign(ecdsa, digest, Deadline()), IsOk());
 }
 
 TEST(TokenKeyTest, APinAlwaysKeyWithoutAPinSourceSaysSo) {
@@ -405,10 +408,10 @@ TEST(TokenKeyTest, APinAlwaysKeyWithoutAPinSourceSaysSo) {
   options.name = "no-pin";
   options.selector = TokenSelector::ByLabel("keys");
   absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(env->module, options);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       TokenKey::Load(*token, KeySelector::ById(Hex("10")), KeyPolicy{}, Deadline());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   absl::Status status = (*key)
                             ->Sign({.scheme = SignatureScheme::kEcdsa},
                                    Digest(HashAlgorithm::kSha256, "m"), Deadline())
@@ -426,9 +429,9 @@ TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
                         .keys = {{.label = "rsa", .id_hex = "11", .key_type = "rsa:2048"},
                                  {.label = "ec", .id_hex = "12", .key_type = "EC:prime256v1"}},
                         .module_path = SIGNET_FAULT_MODULE});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
-  ASSERT_TRUE(faults.ok()) << faults.status();
+  ASSERT_THAT(faults, IsOk());
   faults->Reset();
   std::vector<std::string> errors;
   std::mutex errors_mutex;
@@ -458,7 +461,7 @@ TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
     const unsigned long signs = faults->CallCount("C_Sign");
     const unsigned long finds = faults->CallCount("C_FindObjectsInit");
     absl::StatusOr<std::string> bad = key->Sign(options, digest, Deadline());
-    ASSERT_FALSE(bad.ok()) << "a signature that does not verify was returned";
+    ASSERT_THAT(bad, Not(IsOk())) << "a signature that does not verify was returned";
     EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal) << bad.status();
     EXPECT_THAT(bad.status().message(),
                 HasSubstr(absl::StrCat("does not verify with the public key of key id=", c.id_hex,
@@ -472,7 +475,7 @@ TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
     // The next signature is made after the token was re-opened and the key
     // found again and checked against its public key.
     absl::StatusOr<std::string> good = key->Sign(options, digest, Deadline());
-    ASSERT_TRUE(good.ok()) << good.status();
+    ASSERT_THAT(good, IsOk());
     EXPECT_TRUE(
         OpenSslVerifies(independent.get(), c.scheme, HashAlgorithm::kSha256, digest, *good));
     EXPECT_GT(faults->CallCount("C_FindObjectsInit"), finds);
@@ -492,9 +495,9 @@ void SignFailingWithGeneralError(bool pcsc) {
                         .keys = {{.label = "rsa", .id_hex = "21", .key_type = "rsa:2048"}},
                         .module_path = SIGNET_FAULT_MODULE,
                         .pcsc = pcsc});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
-  ASSERT_TRUE(faults.ok()) << faults.status();
+  ASSERT_THAT(faults, IsOk());
   faults->Reset();
   std::shared_ptr<TokenKey> key = LoadById(**env, "21");
   ASSERT_NE(key, nullptr);
@@ -507,13 +510,13 @@ void SignFailingWithGeneralError(bool pcsc) {
   absl::StatusOr<std::string> once = key->Sign(options, digest, Deadline());
   if (pcsc) {
     // The card was re-opened (one new login) and the signature made again.
-    ASSERT_TRUE(once.ok()) << once.status();
+    ASSERT_THAT(once, IsOk());
     EXPECT_TRUE(OpenSslVerifies((*env)->IndependentPublicKey("21").get(), options.scheme,
                                 HashAlgorithm::kSha256, digest, *once));
     EXPECT_EQ(faults->CallCount("C_Sign") - signs, 2u);
     EXPECT_EQ(faults->CallCount("C_Login") - logins, 1u);
   } else {
-    ASSERT_FALSE(once.ok());
+    ASSERT_THAT(once, Not(IsOk()));
     EXPECT_EQ(once.status().code(), absl::StatusCode::kInternal) << once.status();
     EXPECT_THAT(once.status().message(), HasSubstr("C_Sign on token 'hsm': CKR_GENERAL_ERROR"));
     EXPECT_FALSE(IsRetryable(once.status()));
@@ -526,14 +529,14 @@ void SignFailingWithGeneralError(bool pcsc) {
   // Cut off again on the retry: the caller hears that it may retry.
   faults->Fail("C_Sign", CKR_GENERAL_ERROR, 2);
   absl::StatusOr<std::string> twice = key->Sign(options, digest, Deadline());
-  ASSERT_FALSE(twice.ok());
+  ASSERT_THAT(twice, Not(IsOk()));
   EXPECT_EQ(twice.status().code(), absl::StatusCode::kUnavailable) << twice.status();
   EXPECT_THAT(twice.status().message(), HasSubstr("C_Sign on token 'card': CKR_GENERAL_ERROR"));
   EXPECT_TRUE(IsRetryable(twice.status()));
   EXPECT_NE((*env)->token->state(), TokenState::kReady) << "not sent to recovery";
 
   absl::StatusOr<std::string> next = key->Sign(options, digest, Deadline());
-  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_THAT(next, IsOk());
   EXPECT_TRUE(OpenSslVerifies((*env)->IndependentPublicKey("21").get(), options.scheme,
                               HashAlgorithm::kSha256, digest, *next));
 }
@@ -553,9 +556,9 @@ TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
       TokenEnv::Create({.label = "leaky",
                         .keys = {{.label = "ec", .id_hex = "31", .key_type = "EC:prime256v1"}},
                         .module_path = SIGNET_FAULT_MODULE});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
-  ASSERT_TRUE(faults.ok()) << faults.status();
+  ASSERT_THAT(faults, IsOk());
   faults->Reset();
   absl::Cleanup reset = [&faults] { faults->Reset(); };
   std::shared_ptr<TokenKey> key = LoadById(**env, "31");
@@ -571,7 +574,7 @@ TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
   const SignOptions options{.scheme = SignatureScheme::kEcdsa};
 
   faults->LeakLock("C_Sign", 1);
-  std::thread first([&] { EXPECT_TRUE(key->Sign(options, digest, Deadline()).ok()); });
+  std::thread first([&] { EXPECT_THAT(key->Sign(options, digest, Deadline()), IsOk()); });
   first.join();
 
   // Another thread must get through. Were the lock still held it would block
@@ -585,7 +588,7 @@ TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
     std::fprintf(stderr, "FAILED: a second thread still waits for the lock C_Sign left held\n");
     std::_Exit(1);
   }
-  EXPECT_TRUE(second.get().ok());
+  EXPECT_THAT(second.get(), IsOk());
   std::lock_guard<std::mutex> lock(warnings_mutex);
   EXPECT_THAT(warnings, ::testing::Contains(HasSubstr(absl::StrCat(
                             "returned from C_Sign holding 1 of its locks; released them"))));
@@ -600,9 +603,9 @@ TEST(TokenKeyTest, EcdsaChecksCanBeLeftOutButRsaChecksCannot) {
                                  {.label = "ec", .id_hex = "42", .key_type = "EC:prime256v1"}},
                         .module_path = SIGNET_FAULT_MODULE,
                         .verify_ecdsa = false});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
-  ASSERT_TRUE(faults.ok()) << faults.status();
+  ASSERT_THAT(faults, IsOk());
   faults->Reset();
   const std::string digest = Digest(HashAlgorithm::kSha256, "statement 9");
 
@@ -611,7 +614,7 @@ TEST(TokenKeyTest, EcdsaChecksCanBeLeftOutButRsaChecksCannot) {
   faults->CorruptOutput("C_Sign", 1);
   absl::StatusOr<std::string> unchecked =
       ec->Sign({.scheme = SignatureScheme::kEcdsa}, digest, Deadline());
-  ASSERT_TRUE(unchecked.ok()) << unchecked.status();
+  ASSERT_THAT(unchecked, IsOk());
   EXPECT_FALSE(OpenSslVerifies((*env)->IndependentPublicKey("42").get(), SignatureScheme::kEcdsa,
                                HashAlgorithm::kSha256, digest, *unchecked))
       << "the corruption did not reach the signature";
@@ -622,7 +625,7 @@ TEST(TokenKeyTest, EcdsaChecksCanBeLeftOutButRsaChecksCannot) {
   faults->CorruptOutput("C_Sign", 1);
   absl::StatusOr<std::string> checked =
       rsa->Sign({.scheme = SignatureScheme::kRsaPkcs1}, digest, Deadline());
-  ASSERT_FALSE(checked.ok()) << "a corrupted RSA signature was released";
+  ASSERT_THAT(checked, Not(IsOk())) << "a corrupted RSA signature was released";
   EXPECT_EQ(checked.status().code(), absl::StatusCode::kInternal);
 }
 

@@ -7,11 +7,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/softhsm.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/token_registry.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::SoftHsm;
@@ -22,15 +25,16 @@ class TokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<SoftHsm>> hsm = SoftHsm::Create();
-    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    ASSERT_THAT(hsm, IsOk());
     hsm_ = std::move(*hsm);
     absl::StatusOr<fixtures::TokenInfo> bank = hsm_->InitToken("bank", "41592653");
     absl::StatusOr<fixtures::TokenInfo> branch = hsm_->InitToken("branch", "27182818");
-    ASSERT_TRUE(bank.ok() && branch.ok());
+    ASSERT_THAT(bank, IsOk());
+    ASSERT_THAT(branch, IsOk());
     bank_ = *bank;
     branch_ = *branch;
     absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(SoftHsm::ModulePath());
-    ASSERT_TRUE(module.ok()) << module.status();
+    ASSERT_THAT(module, IsOk());
     module_ = *module;
   }
 
@@ -54,7 +58,7 @@ TEST_F(TokenTest, FindsTokensByLabelSerialAndUri) {
         std::pair{*TokenSelector::FromUri("pkcs11:token=branch"), branch_},
         std::pair{*TokenSelector::FromUri("pkcs11:serial=" + bank_.serial), bank_}}) {
     absl::StatusOr<std::shared_ptr<Token>> token = Open(selector, expected.user_pin);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     TokenStatus status = (*token)->Status();
     EXPECT_EQ(status.state, TokenState::kReady) << status.detail;
     EXPECT_EQ(status.description.label, expected.label);
@@ -64,11 +68,11 @@ TEST_F(TokenTest, FindsTokensByLabelSerialAndUri) {
 
 TEST_F(TokenTest, LogsInOnceForManySessions) {
   absl::StatusOr<std::shared_ptr<Token>> token = Open(TokenSelector::ByLabel("bank"), "41592653");
-  ASSERT_TRUE(token.ok());
+  ASSERT_THAT(token, IsOk());
   std::vector<SessionLease> leases;
   for (int i = 0; i < 4; ++i) {
     absl::StatusOr<SessionLease> lease = (*token)->Acquire(Deadline());
-    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_THAT(lease, IsOk());
     leases.push_back(std::move(*lease));
   }
   EXPECT_EQ(module_->counters().Get(P11Fn::kLogin), 1u);
@@ -77,7 +81,7 @@ TEST_F(TokenTest, LogsInOnceForManySessions) {
 
 TEST_F(TokenTest, AbsentTokenIsAStateNotAnError) {
   absl::StatusOr<std::shared_ptr<Token>> token = Open(TokenSelector::ByLabel("vault"), "0000");
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ((*token)->state(), TokenState::kAbsent);
   absl::StatusOr<SessionLease> lease = (*token)->Acquire(Deadline());
   EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable);
@@ -89,7 +93,7 @@ TEST_F(TokenTest, AmbiguousSelectorAndBadConfigurationAreErrors) {
   TokenSelector any_softhsm;
   any_softhsm.manufacturer = "SoftHSM project";
   absl::StatusOr<std::shared_ptr<Token>> token = Open(any_softhsm, "x");
-  ASSERT_TRUE(token.ok());
+  ASSERT_THAT(token, IsOk());
   EXPECT_NE((*token)->state(), TokenState::kReady);
   EXPECT_THAT((*token)->Status().detail, HasSubstr("2 tokens match"));
 
@@ -107,13 +111,13 @@ TEST_F(TokenTest, PinFromAFileWithTheRightModeLogsIn) {
   options.selector = TokenSelector::ByLabel("bank");
   options.pin_source = std::make_shared<FilePinSource>(path);
   absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module_, options);
-  ASSERT_TRUE(token.ok());
+  ASSERT_THAT(token, IsOk());
   EXPECT_NE((*token)->state(), TokenState::kReady);
   EXPECT_THAT((*token)->Status().detail, Not(HasSubstr(bank_.user_pin)));
   EXPECT_EQ(module_->counters().Get(P11Fn::kLogin), 0u) << "an unreadable PIN was presented";
 
   ASSERT_EQ(chmod(path.c_str(), 0600), 0);
-  EXPECT_TRUE((*token)->Rescan().ok());
+  EXPECT_THAT((*token)->Rescan(), IsOk());
   EXPECT_EQ((*token)->state(), TokenState::kReady);
 }
 
@@ -123,16 +127,16 @@ TEST_F(TokenTest, RegistryListsAndFindsTokensByName) {
   bank.options.name = "bank";
   bank.options.selector = TokenSelector::ByLabel("bank");
   bank.options.pin_source = std::make_shared<LiteralPinSourceForTests>(SecretString("41592653"));
-  ASSERT_TRUE(registry.Add(bank).ok());
+  ASSERT_THAT(registry.Add(bank), IsOk());
   EXPECT_EQ(registry.Add(bank).status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_TRUE(registry.Get("bank").ok());
+  EXPECT_THAT(registry.Get("bank"), IsOk());
   EXPECT_EQ(registry.Get("nope").status().code(), absl::StatusCode::kNotFound);
   std::vector<TokenStatus> listed = registry.List();
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].state, TokenState::kReady);
   absl::StatusOr<std::vector<TokenDescription>> present =
       TokenRegistry::Discover(SoftHsm::ModulePath());
-  ASSERT_TRUE(present.ok());
+  ASSERT_THAT(present, IsOk());
   EXPECT_EQ(present->size(), 2u);
 }
 

@@ -8,9 +8,12 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "appliance/audit/input_digest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::audit {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -41,7 +44,7 @@ TEST(InputDigestTest, ChunkedInputGivesTheSameDigest) {
 
 TEST(MakeRecordTest, AnOperationThatSucceeded) {
   absl::StatusOr<v1::Record> record = MakeRecord(Event());
-  ASSERT_TRUE(record.ok()) << record.status();
+  ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->caller(), "mx1");
   EXPECT_EQ(record->operation(), "SIGN_MAIL");
   EXPECT_EQ(record->key(), "bank-signing");
@@ -56,7 +59,7 @@ TEST(MakeRecordTest, AFailureKeepsItsCodeNameAndAShortReason) {
   failure.SetPayload("type.googleapis.com/signet.v1.ErrorDetails", absl::Cord("CKR_X"));
   event.result = failure;
   absl::StatusOr<v1::Record> record = MakeRecord(event);
-  ASSERT_TRUE(record.ok());
+  ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->result(), "UNAVAILABLE");
   EXPECT_EQ(record->reason(), std::string(kMaxReasonBytes, 'r') + "...");
 }
@@ -66,7 +69,7 @@ TEST(MakeRecordTest, AReasonIsCutAtACharacterBoundary) {
   // 'é' is two bytes; 199 ASCII bytes put one across the limit.
   event.result = absl::PermissionDeniedError(std::string(kMaxReasonBytes - 1, 'a') + "éé");
   absl::StatusOr<v1::Record> record = MakeRecord(event);
-  ASSERT_TRUE(record.ok());
+  ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->result(), "PERMISSION_DENIED");
   EXPECT_EQ(record->reason(), std::string(kMaxReasonBytes - 1, 'a') + "...");
 }
@@ -74,7 +77,7 @@ TEST(MakeRecordTest, AReasonIsCutAtACharacterBoundary) {
 TEST(MakeRecordTest, AnOperationWithoutInput) {
   AuditEvent event = Event();
   event.input_sha256.clear();
-  EXPECT_TRUE(MakeRecord(event).ok());
+  EXPECT_THAT(MakeRecord(event), IsOk());
 }
 
 TEST(MakeRecordTest, RefusesWhatARecordCannotHold) {
@@ -97,7 +100,7 @@ TEST(MakeRecordTest, RefusesWhatARecordCannotHold) {
   }
   event = Event();
   event.caller = "Zoë 😀";
-  EXPECT_TRUE(MakeRecord(event).ok());
+  EXPECT_THAT(MakeRecord(event), IsOk());
 }
 
 }  // namespace

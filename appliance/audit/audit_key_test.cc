@@ -8,9 +8,13 @@
 #include "appliance/audit/chain.h"
 #include "appliance/audit/checkpoint_signer.h"
 #include "appliance/audit/testing.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::audit {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -25,35 +29,35 @@ INSTANTIATE_TEST_SUITE_P(RsaAndEc, AuditKeyTest, ::testing::Bool(),
 TEST_P(AuditKeyTest, SignaturesVerifyWithThePublicKeyInEveryForm) {
   std::unique_ptr<CheckpointSigner> signer = testing::SignerFor(key());
   absl::StatusOr<std::string> signature = signer->Sign("statement");
-  ASSERT_TRUE(signature.ok()) << signature.status();
+  ASSERT_THAT(signature, IsOk());
   for (const std::string& form :
        {testing::PublicKeyPem(key()), testing::PublicKeyDer(key()), testing::CertificatePem(key()),
         testing::CertificateDer(key()), signer->PublicKeyDer()}) {
     absl::StatusOr<AuditPublicKey> public_key = AuditPublicKey::Parse(form);
-    ASSERT_TRUE(public_key.ok()) << public_key.status();
-    EXPECT_TRUE(public_key->Verify("statement", *signature).ok());
+    ASSERT_THAT(public_key, IsOk());
+    EXPECT_THAT(public_key->Verify("statement", *signature), IsOk());
     EXPECT_EQ(public_key->key_id(), Sha256(signer->PublicKeyDer()));
   }
   absl::StatusOr<AuditPublicKey> from_key = AuditPublicKey::FromKey(key());
-  ASSERT_TRUE(from_key.ok());
-  EXPECT_TRUE(from_key->Verify("statement", *signature).ok());
+  ASSERT_THAT(from_key, IsOk());
+  EXPECT_THAT(from_key->Verify("statement", *signature), IsOk());
 }
 
 TEST_P(AuditKeyTest, AnotherStatementOrKeyDoesNotVerify) {
   std::unique_ptr<CheckpointSigner> signer = testing::SignerFor(key());
   absl::StatusOr<std::string> signature = signer->Sign("statement");
-  ASSERT_TRUE(signature.ok());
+  ASSERT_THAT(signature, IsOk());
   absl::StatusOr<AuditPublicKey> public_key = AuditPublicKey::FromKey(key());
-  ASSERT_TRUE(public_key.ok());
+  ASSERT_THAT(public_key, IsOk());
   absl::Status status = public_key->Verify("statemenT", *signature);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(status.message()), HasSubstr("does not verify"));
-  EXPECT_FALSE(public_key->Verify("statement", "").ok());
+  EXPECT_THAT(public_key->Verify("statement", ""), Not(IsOk()));
 
   EvpPkeyPtr other = GetParam() ? testing::NewRsaKey() : testing::NewEcKey();
   absl::StatusOr<AuditPublicKey> other_key = AuditPublicKey::FromKey(other.get());
-  ASSERT_TRUE(other_key.ok());
-  EXPECT_FALSE(other_key->Verify("statement", *signature).ok());
+  ASSERT_THAT(other_key, IsOk());
+  EXPECT_THAT(other_key->Verify("statement", *signature), Not(IsOk()));
   EXPECT_NE(other_key->key_id(), public_key->key_id());
 }
 
@@ -70,7 +74,7 @@ TEST(AuditKeyRefusalTest, RefusesWhatIsNotAnRsaOrEcKey) {
   EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("must be an RSA or EC key"));
   EXPECT_THAT(std::string(NewEvpCheckpointSigner(ed25519.get()).status().message()),
               HasSubstr("must be an RSA or EC key"));
-  EXPECT_FALSE(NewEvpCheckpointSigner(nullptr).ok());
+  EXPECT_THAT(NewEvpCheckpointSigner(nullptr), Not(IsOk()));
 }
 
 }  // namespace

@@ -23,9 +23,12 @@
 #include "appliance/audit/input_digest.h"
 #include "appliance/audit/testing.h"
 #include "appliance/audit/verifier.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::audit {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -45,7 +48,7 @@ std::vector<v1::Entry> Entries(const std::string& path) {
   std::vector<v1::Entry> entries;
   for (const std::string& line : ReadLines(path)) {
     absl::StatusOr<v1::Entry> entry = ParseEntryJson(line);
-    EXPECT_TRUE(entry.ok()) << entry.status();
+    EXPECT_THAT(entry, IsOk());
     if (entry.ok()) entries.push_back(*std::move(entry));
   }
   return entries;
@@ -64,7 +67,7 @@ class AuditLogTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<AuditLog> Open(AuditLogOptions options = {}) {
     absl::StatusOr<std::unique_ptr<AuditLog>> log =
         AuditLog::Open(path_, SignerFor(key()), std::move(options));
-    EXPECT_TRUE(log.ok()) << log.status();
+    EXPECT_THAT(log, IsOk());
     return log.ok() ? *std::move(log) : nullptr;
   }
 
@@ -83,14 +86,14 @@ TEST_P(AuditLogTest, WritesAChainOfJsonLinesThatVerifies) {
   uint64_t last = 0;
   for (int i = 0; i < 10; ++i) {
     absl::StatusOr<uint64_t> sequence = log->Append(TestEvent(i));
-    ASSERT_TRUE(sequence.ok()) << sequence.status();
+    ASSERT_THAT(sequence, IsOk());
     EXPECT_GT(*sequence, last);
     last = *sequence;
   }
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
 
   absl::StatusOr<AuditReport> report = Verify(path_, key());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, 10u);
   // One when opened, after records 4 and 8, and the final one.
   EXPECT_EQ(report->checkpoints, 4u);
@@ -126,24 +129,24 @@ TEST_P(AuditLogTest, ReopeningContinuesTheChain) {
   std::unique_ptr<AuditLog> log = Open(Interval(2));
   ASSERT_NE(log, nullptr);
   const std::string log_id = log->log_id();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(TestEvent(i)).ok());
-  ASSERT_TRUE(log->Close().ok());
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(log->Append(TestEvent(i)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
   const std::string before = ReadFile(path_);
 
   log = Open(Interval(5));
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->log_id(), log_id);
   absl::StatusOr<uint64_t> sequence = log->Append(TestEvent(3));
-  ASSERT_TRUE(sequence.ok());
+  ASSERT_THAT(sequence, IsOk());
   // Header, checkpoint, r, r, checkpoint, r, final checkpoint, reopen,
   // checkpoint: the next record is 9.
   EXPECT_EQ(*sequence, 9u);
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
   // Appended to, not rewritten.
   EXPECT_EQ(ReadFile(path_).substr(0, before.size()), before);
 
   absl::StatusOr<AuditReport> report = Verify(path_, key());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, 4u);
   EXPECT_EQ(report->reopens, 1u);
   EXPECT_TRUE(report->closed);
@@ -156,24 +159,24 @@ TEST_P(AuditLogTest, ReopeningContinuesTheChain) {
 TEST_P(AuditLogTest, ReopeningAfterACrashSealsTheUnsignedRecords) {
   std::unique_ptr<AuditLog> log = Open(Interval(100));
   ASSERT_NE(log, nullptr);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(TestEvent(i)).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(log->Append(TestEvent(i)), IsOk());
   // What a crash leaves: every record whose Append returned, no final
   // checkpoint.
   const std::string crashed = dir_.File("crashed.log");
   std::filesystem::copy_file(path_, crashed);
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
 
   absl::StatusOr<AuditReport> report = Verify(crashed, key());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->unsigned_records, 5u);
   EXPECT_FALSE(report->closed);
 
   absl::StatusOr<std::unique_ptr<AuditLog>> reopened =
       AuditLog::Open(crashed, SignerFor(key()), Interval(100));
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  ASSERT_TRUE((*reopened)->Close().ok());
+  ASSERT_THAT(reopened, IsOk());
+  ASSERT_THAT((*reopened)->Close(), IsOk());
   report = Verify(crashed, key());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->unsigned_records, 0u);
   EXPECT_EQ(report->reopens, 1u);
   EXPECT_EQ(Entries(crashed)[7].reopen().unsealed_records(), 5u);
@@ -182,8 +185,8 @@ TEST_P(AuditLogTest, ReopeningAfterACrashSealsTheUnsignedRecords) {
 TEST_P(AuditLogTest, RefusesToAppendToALogThatDoesNotVerify) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Append(TestEvent(1)).ok());
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Append(TestEvent(1)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
   std::vector<std::string> lines = ReadLines(path_);
   ASSERT_THAT(lines[2], HasSubstr(R"("caller":"mx1")"));
   lines[2].replace(lines[2].find("mx1"), 3, "mx2");
@@ -191,7 +194,7 @@ TEST_P(AuditLogTest, RefusesToAppendToALogThatDoesNotVerify) {
   const std::string tampered = ReadFile(path_);
 
   absl::StatusOr<std::unique_ptr<AuditLog>> reopened = AuditLog::Open(path_, SignerFor(key()));
-  ASSERT_FALSE(reopened.ok());
+  ASSERT_THAT(reopened, Not(IsOk()));
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(reopened.status().message()),
               HasSubstr("refusing to append to an audit log that does not verify"));
@@ -202,22 +205,22 @@ TEST_P(AuditLogTest, RefusesToAppendToALogThatDoesNotVerify) {
 TEST_P(AuditLogTest, RefusesALogSignedByAnotherKey) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
   EVP_PKEY* other = GetParam() ? testing::EcKey() : testing::RsaKey();
   absl::StatusOr<std::unique_ptr<AuditLog>> reopened = AuditLog::Open(path_, SignerFor(other));
-  ASSERT_FALSE(reopened.ok());
+  ASSERT_THAT(reopened, Not(IsOk()));
   EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("signed by another audit key"));
 }
 
 TEST_P(AuditLogTest, RefusesALogWhoseLastWriteWasCutShort) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
   std::string contents = ReadFile(path_);
   contents.resize(contents.size() - 20);
   testing::WriteFile(path_, contents);
   absl::StatusOr<std::unique_ptr<AuditLog>> reopened = AuditLog::Open(path_, SignerFor(key()));
-  ASSERT_FALSE(reopened.ok());
+  ASSERT_THAT(reopened, Not(IsOk()));
   EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("line 3 is incomplete"));
 }
 
@@ -225,18 +228,18 @@ TEST_P(AuditLogTest, AnEmptyFileStartsAFreshLog) {
   testing::WriteFile(path_, "");
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Close().ok());
-  EXPECT_TRUE(Verify(path_, key()).ok());
+  ASSERT_THAT(log->Close(), IsOk());
+  EXPECT_THAT(Verify(path_, key()), IsOk());
 }
 
 TEST_P(AuditLogTest, OneProcessAtATime) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
   absl::StatusOr<std::unique_ptr<AuditLog>> second = AuditLog::Open(path_, SignerFor(key()));
-  ASSERT_FALSE(second.ok());
+  ASSERT_THAT(second, Not(IsOk()));
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("open in another process"));
-  EXPECT_TRUE(log->Append(TestEvent(0)).ok());
+  EXPECT_THAT(log->Append(TestEvent(0)), IsOk());
 }
 
 TEST_P(AuditLogTest, AnEventARecordCannotHoldLeavesTheLogWorking) {
@@ -245,15 +248,15 @@ TEST_P(AuditLogTest, AnEventARecordCannotHoldLeavesTheLogWorking) {
   AuditEvent event = TestEvent(0);
   event.caller = "\xff";
   EXPECT_EQ(log->Append(event).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(log->Append(TestEvent(1)).ok());
-  EXPECT_TRUE(log->status().ok());
+  EXPECT_THAT(log->Append(TestEvent(1)), IsOk());
+  EXPECT_THAT(log->status(), IsOk());
 }
 
 TEST_P(AuditLogTest, AppendsAfterCloseAreRefused) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Close().ok());
-  EXPECT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
+  EXPECT_THAT(log->Close(), IsOk());
   EXPECT_EQ(log->Append(TestEvent(0)).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(log->status().code(), absl::StatusCode::kFailedPrecondition);
 }
@@ -267,9 +270,9 @@ TEST_P(AuditLogTest, NeverWritesTheInputOrKeyMaterial) {
     AuditEvent event = TestEvent(0);
     event.operation = "IMPORT_KEY";
     event.input_sha256 = InputDigest(secret);
-    ASSERT_TRUE(log->Append(event).ok());
+    ASSERT_THAT(log->Append(event), IsOk());
   }
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
 
   const std::string contents = ReadFile(path_);
   for (const std::string& secret : {pin, private_key}) {
@@ -300,15 +303,15 @@ TEST_P(AuditLogTest, AsyncAppendsReportTheirSequenceOnceDurable) {
   std::vector<uint64_t> sequences;
   std::set<std::thread::id> callback_threads;
   for (int i = 0; i < kRecords; ++i) {
-    ASSERT_TRUE(log->AppendAsync(TestEvent(i),
+    ASSERT_THAT(log->AppendAsync(TestEvent(i),
                                  [&](absl::StatusOr<uint64_t> sequence) {
-                                   ASSERT_TRUE(sequence.ok()) << sequence.status();
+                                   ASSERT_THAT(sequence, IsOk());
                                    std::lock_guard lock(mutex);
                                    sequences.push_back(*sequence);
                                    callback_threads.insert(std::this_thread::get_id());
                                    all_done.notify_all();
-                                 })
-                    .ok());
+                                 }),
+                IsOk());
   }
   {
     std::unique_lock lock(mutex);
@@ -319,10 +322,10 @@ TEST_P(AuditLogTest, AsyncAppendsReportTheirSequenceOnceDurable) {
     EXPECT_EQ(callback_threads.size(), 1u);
     EXPECT_EQ(callback_threads.count(std::this_thread::get_id()), 0u);
   }
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
   // Every reported sequence is a record in the file, which verifies.
   absl::StatusOr<AuditReport> report = Verify(path_, key());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   std::set<uint64_t> in_file;
   for (const v1::Entry& entry : Entries(path_)) {
     if (entry.has_record()) in_file.insert(entry.sequence());
@@ -379,7 +382,7 @@ TEST_P(AuditLogTest, ConcurrentAppendsAreGroupCommittedInOneOrder) {
     });
   }
   for (std::thread& thread : threads) thread.join();
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
 
   std::set<uint64_t> all;
   for (const std::vector<uint64_t>& mine : sequences) {
@@ -390,7 +393,7 @@ TEST_P(AuditLogTest, ConcurrentAppendsAreGroupCommittedInOneOrder) {
   EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
 
   absl::StatusOr<AuditReport> report = Verify(path_, key());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPerThread));
   EXPECT_TRUE(report->closed);
 
@@ -456,7 +459,7 @@ class AuditLogFailureTest : public ::testing::Test {
     };
     absl::StatusOr<std::unique_ptr<AuditLog>> log =
         AuditLog::Open(path_, SignerFor(testing::EcKey()), std::move(options));
-    EXPECT_TRUE(log.ok()) << log.status();
+    EXPECT_THAT(log, IsOk());
     return log.ok() ? *std::move(log) : nullptr;
   }
 
@@ -481,29 +484,29 @@ class AuditLogFailureTest : public ::testing::Test {
 TEST_F(AuditLogFailureTest, AWriteErrorStopsTheLogAndTheFileStaysValid) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(TestEvent(i)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(log->Append(TestEvent(i)), IsOk());
   faults_->fail_append = true;
   ExpectStopped(*log, "write failed");
 
   absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, 3u);
   EXPECT_EQ(report->unsigned_records, 3u);
   // An operator can reopen it once the fault is fixed.
   log = Open();
   ASSERT_NE(log, nullptr);
-  EXPECT_TRUE(log->Append(TestEvent(3)).ok());
-  ASSERT_TRUE(log->Close().ok());
-  EXPECT_TRUE(Verify(path_, testing::EcKey()).ok());
+  EXPECT_THAT(log->Append(TestEvent(3)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
+  EXPECT_THAT(Verify(path_, testing::EcKey()), IsOk());
 }
 
 TEST_F(AuditLogFailureTest, AFullDiskStopsTheLog) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Append(TestEvent(0)).ok());
+  ASSERT_THAT(log->Append(TestEvent(0)), IsOk());
   faults_->disk_full = true;
   ExpectStopped(*log, "No space left on device");
-  EXPECT_TRUE(Verify(path_, testing::EcKey()).ok());
+  EXPECT_THAT(Verify(path_, testing::EcKey()), IsOk());
 }
 
 TEST_F(AuditLogFailureTest, ASyncErrorStopsTheLog) {
@@ -516,7 +519,7 @@ TEST_F(AuditLogFailureTest, ASyncErrorStopsTheLog) {
 TEST_F(AuditLogFailureTest, ARemovedFileStopsTheLog) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Append(TestEvent(0)).ok());
+  ASSERT_THAT(log->Append(TestEvent(0)), IsOk());
   ASSERT_EQ(std::remove(path_.c_str()), 0);
   ExpectStopped(*log, "was removed");
 }
@@ -559,11 +562,11 @@ TEST_F(AuditLogFailureTest, EveryWaitingAppendLearnsOfTheFailure) {
   while (appended < 400) std::this_thread::yield();
   faults_->fail_append = true;
   for (std::thread& thread : threads) thread.join();
-  EXPECT_FALSE(log->Close().ok());
+  EXPECT_THAT(log->Close(), Not(IsOk()));
 
   // Every acknowledged record is in the file, and the file verifies.
   absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   std::set<uint64_t> in_file;
   for (const v1::Entry& entry : Entries(path_)) {
     if (entry.has_record()) in_file.insert(entry.sequence());
@@ -604,7 +607,7 @@ TEST_F(AuditLogFailureTest, EveryAsyncAppendLearnsOfTheFailure) {
       answered.wait_for(lock, std::chrono::seconds(30), [&] { return ok + failed == queued; }));
   EXPECT_GT(failed, 0);
   lock.unlock();
-  EXPECT_FALSE(log->Close().ok());
+  EXPECT_THAT(log->Close(), Not(IsOk()));
   EXPECT_EQ(ok + failed, queued);
 }
 
@@ -631,16 +634,16 @@ TEST_F(AuditLogFailureTest, ACheckpointThatCannotBeSignedWaitsThenStopsTheLog) {
   options.warn = [&](absl::string_view warning) { warnings.emplace_back(warning); };
   absl::StatusOr<std::unique_ptr<AuditLog>> log =
       AuditLog::Open(path_, std::make_unique<FlakySigner>(SignerFor(testing::EcKey()), 1), options);
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_THAT(log, IsOk());
   // Records 1 to 4 get in: the checkpoint due after record 2 waits.
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*log)->Append(TestEvent(i)).ok()) << i;
+  for (int i = 0; i < 4; ++i) ASSERT_THAT((*log)->Append(TestEvent(i)), IsOk()) << i;
   ASSERT_FALSE(warnings.empty());
   EXPECT_THAT(warnings.front(), HasSubstr("cannot sign a checkpoint: C_Sign: CKR_DEVICE_REMOVED"));
   // Record 5 would be the third past the due checkpoint: the log stops.
   ExpectStopped(**log, "cannot sign a checkpoint: C_Sign: CKR_DEVICE_REMOVED");
   // What was acknowledged is on disk and chained, just not signed.
   absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, 4u);
 }
 
@@ -667,12 +670,12 @@ TEST_F(AuditLogFailureTest, ASignerThatComesBackCoversTheWaitingRecords) {
   options.max_unsigned_records = 4;
   absl::StatusOr<std::unique_ptr<AuditLog>> log = AuditLog::Open(
       path_, std::make_unique<InterruptedSigner>(SignerFor(testing::EcKey()), 1, 2), options);
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_THAT(log, IsOk());
   // Due after 2 (fails), retried after 3 (fails), signed after 4.
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE((*log)->Append(TestEvent(i)).ok()) << i;
-  ASSERT_TRUE((*log)->Close().ok());
+  for (int i = 0; i < 8; ++i) ASSERT_THAT((*log)->Append(TestEvent(i)), IsOk()) << i;
+  ASSERT_THAT((*log)->Close(), IsOk());
   absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, 8u);
   EXPECT_TRUE(report->closed);
 }
@@ -680,7 +683,7 @@ TEST_F(AuditLogFailureTest, ASignerThatComesBackCoversTheWaitingRecords) {
 TEST_F(AuditLogFailureTest, ASignerThatCannotSignIsRefusedAtOpen) {
   absl::StatusOr<std::unique_ptr<AuditLog>> log =
       AuditLog::Open(path_, std::make_unique<FlakySigner>(SignerFor(testing::EcKey()), 0));
-  ASSERT_FALSE(log.ok());
+  ASSERT_THAT(log, Not(IsOk()));
   EXPECT_EQ(log.status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -699,14 +702,14 @@ class MismatchedSigner : public CheckpointSigner {
 TEST_F(AuditLogFailureTest, ASignerWhoseKeyDoesNotMatchIsRefusedAtOpen) {
   absl::StatusOr<std::unique_ptr<AuditLog>> log =
       AuditLog::Open(path_, std::make_unique<MismatchedSigner>());
-  ASSERT_FALSE(log.ok());
+  ASSERT_THAT(log, Not(IsOk()));
   EXPECT_THAT(std::string(log.status().message()), HasSubstr("does not verify with its key"));
 }
 
 TEST_F(AuditLogFailureTest, AReadOnlyLogIsRefusedOnReopen) {
   std::unique_ptr<AuditLog> log = Open();
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(log->Close().ok());
+  ASSERT_THAT(log->Close(), IsOk());
   ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
   ASSERT_EQ(chmod(path_.c_str(), 0444), 0);
   const std::string path = path_;

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "appliance/audit/input_digest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::audit {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -28,7 +31,7 @@ v1::Entry SampleRecord() {
 
 TEST(EntryJsonTest, OneLineWithTheProtoFieldNames) {
   absl::StatusOr<std::string> line = EntryToJsonLine(SampleRecord());
-  ASSERT_TRUE(line.ok()) << line.status();
+  ASSERT_THAT(line, IsOk());
   EXPECT_EQ(line->back(), '\n');
   EXPECT_EQ(line->find('\n'), line->size() - 1);
   EXPECT_THAT(*line, HasSubstr(R"("input_sha256":)"));
@@ -40,24 +43,24 @@ TEST(EntryJsonTest, OneLineWithTheProtoFieldNames) {
 TEST(EntryJsonTest, ParsesBackToTheSameMessage) {
   const v1::Entry entry = SampleRecord();
   absl::StatusOr<std::string> line = EntryToJsonLine(entry);
-  ASSERT_TRUE(line.ok());
+  ASSERT_THAT(line, IsOk());
   line->pop_back();
   absl::StatusOr<v1::Entry> parsed = ParseEntryJson(*line);
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_THAT(parsed, IsOk());
   EXPECT_EQ(parsed->SerializeAsString(), entry.SerializeAsString());
 }
 
 TEST(EntryJsonTest, AnUnknownFieldIsAnError) {
   absl::StatusOr<v1::Entry> parsed =
       ParseEntryJson(R"({"sequence":"1","record":{"caller":"mx1","note":"added"}})");
-  ASSERT_FALSE(parsed.ok());
+  ASSERT_THAT(parsed, Not(IsOk()));
   EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(EntryJsonTest, TextThatIsNotJsonIsAnError) {
-  EXPECT_FALSE(ParseEntryJson("sequence=1").ok());
-  EXPECT_FALSE(ParseEntryJson("").ok());
-  EXPECT_FALSE(ParseEntryJson(R"({"sequence":"1")").ok());
+  EXPECT_THAT(ParseEntryJson("sequence=1"), Not(IsOk()));
+  EXPECT_THAT(ParseEntryJson(""), Not(IsOk()));
+  EXPECT_THAT(ParseEntryJson(R"({"sequence":"1")"), Not(IsOk()));
 }
 
 }  // namespace

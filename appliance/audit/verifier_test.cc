@@ -12,9 +12,13 @@
 #include "appliance/audit/audit_log.h"
 #include "appliance/audit/entry_json.h"
 #include "appliance/audit/testing.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::audit {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 using testing::ReadLines;
@@ -36,9 +40,9 @@ class VerifierTest : public ::testing::Test {
     options.max_unsigned_records = 1;
     absl::StatusOr<std::unique_ptr<AuditLog>> log =
         AuditLog::Open(path_, testing::SignerFor(testing::RsaKey()), options);
-    ASSERT_TRUE(log.ok()) << log.status();
-    for (int i = 0; i < 8; ++i) ASSERT_TRUE((*log)->Append(TestEvent(i)).ok());
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_THAT(log, IsOk());
+    for (int i = 0; i < 8; ++i) ASSERT_THAT((*log)->Append(TestEvent(i)), IsOk());
+    ASSERT_THAT((*log)->Close(), IsOk());
     lines_ = ReadLines(path_);
     ASSERT_EQ(lines_.size(), 13u);
   }
@@ -53,7 +57,7 @@ class VerifierTest : public ::testing::Test {
   void ExpectDetected(const std::vector<std::string>& lines, absl::string_view what) {
     WriteLines(path_, lines);
     absl::StatusOr<AuditReport> report = Verify();
-    ASSERT_FALSE(report.ok()) << "not detected: " << what;
+    ASSERT_THAT(report, Not(IsOk())) << "not detected: " << what;
     EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(std::string(report.status().message()), HasSubstr(what));
   }
@@ -61,10 +65,10 @@ class VerifierTest : public ::testing::Test {
   // The line with one field of its entry changed (and its chain hash kept).
   static std::string Edit(const std::string& line, const std::function<void(v1::Entry&)>& edit) {
     absl::StatusOr<v1::Entry> entry = ParseEntryJson(line);
-    EXPECT_TRUE(entry.ok());
+    EXPECT_THAT(entry, IsOk());
     edit(*entry);
     absl::StatusOr<std::string> json = EntryToJsonLine(*entry);
-    EXPECT_TRUE(json.ok());
+    EXPECT_THAT(json, IsOk());
     json->pop_back();
     return *json;
   }
@@ -87,7 +91,7 @@ class VerifierTest : public ::testing::Test {
 
 TEST_F(VerifierTest, AnUntouchedLogVerifies) {
   absl::StatusOr<AuditReport> report = Verify();
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->entries, 13u);
   EXPECT_EQ(report->records, 8u);
   EXPECT_EQ(report->checkpoints, 4u);
@@ -104,8 +108,8 @@ TEST_F(VerifierTest, WithTheKeyAsTheOperatorHasIt) {
   for (const std::string& form :
        {testing::CertificatePem(testing::RsaKey()), testing::PublicKeyPem(testing::RsaKey())}) {
     absl::StatusOr<AuditPublicKey> key = AuditPublicKey::Parse(form);
-    ASSERT_TRUE(key.ok());
-    EXPECT_TRUE(VerifyAuditLog(path_, *key).ok());
+    ASSERT_THAT(key, IsOk());
+    EXPECT_THAT(VerifyAuditLog(path_, *key), IsOk());
   }
 }
 
@@ -189,7 +193,7 @@ TEST_F(VerifierTest, AForgedLineAfterTheLastCheckpointOfAnOpenLogIsOnlyUnsigned)
   lines_.push_back(ForgedRecord());
   WriteLines(path_, Rechain(lines_));
   absl::StatusOr<AuditReport> report = Verify();
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->unsigned_records, 3u);
   EXPECT_FALSE(report->closed);
 }
@@ -202,7 +206,7 @@ TEST_F(VerifierTest, ALineCutShortIsDetected) {
   contents.pop_back();
   testing::WriteFile(path_, contents);
   absl::StatusOr<AuditReport> report = Verify();
-  ASSERT_FALSE(report.ok());
+  ASSERT_THAT(report, Not(IsOk()));
   EXPECT_THAT(std::string(report.status().message()), HasSubstr("line 13 is incomplete"));
 }
 
@@ -210,7 +214,7 @@ TEST_F(VerifierTest, ATruncationAfterTheLastCheckpointShowsAsUnsignedRecords) {
   lines_.pop_back();
   WriteLines(path_, lines_);
   absl::StatusOr<AuditReport> report = Verify();
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_FALSE(report->closed);
   EXPECT_EQ(report->unsigned_records, 2u);
   EXPECT_EQ(report->last_checkpoint_sequence, 9u);
@@ -223,7 +227,7 @@ TEST_F(VerifierTest, ATruncationAtACheckpointShowsOnlyInTheReportsEnd) {
   lines_.resize(10);
   WriteLines(path_, lines_);
   absl::StatusOr<AuditReport> report = Verify();
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_FALSE(report->closed);
   EXPECT_EQ(report->unsigned_records, 0u);
   EXPECT_EQ(report->last_sequence, 9u);
@@ -270,12 +274,12 @@ TEST_F(VerifierTest, AWholeLogWrittenWithoutTheKeyIsDetected) {
 
 TEST_F(VerifierTest, TheWrongKeyIsDetected) {
   absl::StatusOr<AuditReport> report = Verify(testing::EcKey());
-  ASSERT_FALSE(report.ok());
+  ASSERT_THAT(report, Not(IsOk()));
   EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(report.status().message()),
               HasSubstr("line 2 (sequence 1): the checkpoint is signed by another audit key"));
   EvpPkeyPtr other_rsa = testing::NewRsaKey();
-  EXPECT_FALSE(Verify(other_rsa.get()).ok());
+  EXPECT_THAT(Verify(other_rsa.get()), Not(IsOk()));
 }
 
 TEST_F(VerifierTest, EntriesOfAnotherLogAreDetected) {
@@ -293,10 +297,10 @@ TEST_F(VerifierTest, AReopenThatMiscountsIsDetected) {
   options.checkpoint_interval = 3;
   absl::StatusOr<std::unique_ptr<AuditLog>> log =
       AuditLog::Open(path_, testing::SignerFor(testing::RsaKey()), options);
-  ASSERT_TRUE(log.ok()) << log.status();
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_THAT(log, IsOk());
+  ASSERT_THAT((*log)->Close(), IsOk());
   std::vector<std::string> lines = ReadLines(path_);
-  ASSERT_TRUE(Verify().ok());
+  ASSERT_THAT(Verify(), IsOk());
   lines[13] = Edit(lines[13], [](v1::Entry& e) { e.mutable_reopen()->set_unsealed_records(2); });
   ExpectDetected(Rechain(lines), "line 14 (sequence 13): the reopen entry counts 2");
 }

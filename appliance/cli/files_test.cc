@@ -9,9 +9,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cli {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 class FilesTest : public ::testing::Test {
  protected:
@@ -51,8 +54,8 @@ TEST_F(FilesTest, AnUncommittedOutputLeavesTheOldFileAndNoTemporary) {
   std::ofstream(Path("out")) << "old";
   {
     absl::StatusOr<OutputFile> output = OutputFile::Create(Path("out"));
-    ASSERT_TRUE(output.ok()) << output.status();
-    ASSERT_TRUE(output->Write("new, half written").ok());
+    ASSERT_THAT(output, IsOk());
+    ASSERT_THAT(output->Write("new, half written"), IsOk());
   }
   EXPECT_EQ(Read("out"), "old");
   EXPECT_THAT(Entries(), ::testing::ElementsAre("out"));
@@ -62,18 +65,18 @@ TEST_F(FilesTest, CommitReplacesTheFileKeepingItsMode) {
   std::ofstream(Path("out")) << "old";
   chmod(Path("out").c_str(), 0640);
   absl::StatusOr<OutputFile> output = OutputFile::Create(Path("out"));
-  ASSERT_TRUE(output.ok());
-  ASSERT_TRUE(output->Write("new").ok());
-  ASSERT_TRUE(output->Commit().ok());
+  ASSERT_THAT(output, IsOk());
+  ASSERT_THAT(output->Write("new"), IsOk());
+  ASSERT_THAT(output->Commit(), IsOk());
   EXPECT_EQ(Read("out"), "new");
   EXPECT_EQ(Mode("out"), 0640u);
 }
 
 TEST_F(FilesTest, ANewPrivateOutputIsTheOwnersOnly) {
   absl::StatusOr<OutputFile> output = OutputFile::Create(Path("out"), /*private_mode=*/true);
-  ASSERT_TRUE(output.ok());
-  ASSERT_TRUE(output->Write("plaintext").ok());
-  ASSERT_TRUE(output->Commit().ok());
+  ASSERT_THAT(output, IsOk());
+  ASSERT_THAT(output->Write("plaintext"), IsOk());
+  ASSERT_THAT(output->Commit(), IsOk());
   EXPECT_EQ(Mode("out"), 0600u);
 }
 
@@ -89,7 +92,7 @@ TEST_F(FilesTest, ErrorsNameTheFile) {
 TEST_F(FilesTest, ARegularInputKnowsItsSizeAndReadsInFullChunks) {
   std::ofstream(Path("in")) << std::string(1000, 'x');
   absl::StatusOr<InputFile> input = InputFile::Open(Path("in"));
-  ASSERT_TRUE(input.ok());
+  ASSERT_THAT(input, IsOk());
   EXPECT_EQ(input->size(), 1000u);
   std::atomic<bool> stop{false};
   char buffer[600];

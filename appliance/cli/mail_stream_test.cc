@@ -12,9 +12,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/errors.pb.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cli {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::Each;
 using ::testing::Le;
@@ -127,12 +131,12 @@ class MailStreamTest : public ::testing::Test {
   InputFile Input(const std::string& contents) {
     std::ofstream(Path("in"), std::ios::binary) << contents;
     absl::StatusOr<InputFile> input = InputFile::Open(Path("in"));
-    EXPECT_TRUE(input.ok()) << input.status();
+    EXPECT_THAT(input, IsOk());
     return std::move(*input);
   }
   OutputFile Output(const std::string& path) {
     absl::StatusOr<OutputFile> output = OutputFile::Create(path);
-    EXPECT_TRUE(output.ok()) << output.status();
+    EXPECT_THAT(output, IsOk());
     return std::move(*output);
   }
 
@@ -149,7 +153,7 @@ TEST_F(MailStreamTest, SendsChunksOfAtMost64KibAndWritesTheResultAsItArrives) {
   OutputFile output = Output(Path("out"));
   absl::StatusOr<v1::MailResponse::Header> header =
       TransferMail(server.Ops(), input, output, progress_);
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->size(), 6u);
   EXPECT_EQ(server.received(), mail);
   EXPECT_THAT(server.chunk_sizes(), Each(Le(kChunkBytes)));
@@ -157,7 +161,7 @@ TEST_F(MailStreamTest, SendsChunksOfAtMost64KibAndWritesTheResultAsItArrives) {
   EXPECT_TRUE(server.writes_done());
   // Not committed yet: the file appears only with Commit.
   EXPECT_EQ(access(Path("out").c_str(), F_OK), -1);
-  ASSERT_TRUE(output.Commit().ok());
+  ASSERT_THAT(output.Commit(), IsOk());
   EXPECT_EQ(Read("out"), "result");
 }
 
@@ -173,7 +177,7 @@ TEST_F(MailStreamTest, TheDaemonsErrorKeepsItsCodeAndDetails) {
   OutputFile output = Output(Path("out"));
   absl::StatusOr<v1::MailResponse::Header> header =
       TransferMail(server.Ops(), input, output, progress_);
-  ASSERT_FALSE(header.ok());
+  ASSERT_THAT(header, Not(IsOk()));
   EXPECT_EQ(FormatError("sign", header.status()),
             "signet: sign: UNAVAILABLE: token fault (CKR_DEVICE_ERROR, retryable, token hsm-a)");
 }
@@ -183,7 +187,7 @@ TEST_F(MailStreamTest, ARefusalDoesNotWaitForInputThatNeverEnds) {
   ASSERT_EQ(pipe(pipe_fds), 0);
   // The write end stays open: the input never ends.
   absl::StatusOr<InputFile> input = InputFile::Open("/proc/self/fd/" + std::to_string(pipe_fds[0]));
-  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_THAT(input, IsOk());
   EXPECT_FALSE(input->size().has_value());
   FakeServer server;
   server.refuse_at_once = true;
@@ -227,7 +231,7 @@ TEST_F(MailStreamTest, AnOutputThatCannotBeWrittenCancelsTheCall) {
   OutputFile output = Output("/dev/full");
   absl::StatusOr<v1::MailResponse::Header> header =
       TransferMail(server.Ops(), input, output, progress_);
-  EXPECT_FALSE(header.ok());
+  EXPECT_THAT(header, Not(IsOk()));
   EXPECT_THAT(header.status().message(), ::testing::HasSubstr("cannot write /dev/full"));
   EXPECT_TRUE(server.cancelled());
 }

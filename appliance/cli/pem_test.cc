@@ -4,9 +4,13 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cli {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 TEST(PemTest, EncodesInLinesOfSixtyFourAndDecodesBack) {
   const std::string der(100, '\x30');
@@ -20,7 +24,7 @@ TEST(PemTest, EncodesInLinesOfSixtyFourAndDecodesBack) {
   EXPECT_EQ(lines[2].size(), 64u);
   EXPECT_EQ(lines[3], "MDAwMA==");
   absl::StatusOr<std::vector<std::string>> blocks = PemBlocks(pem, "CERTIFICATE");
-  ASSERT_TRUE(blocks.ok()) << blocks.status();
+  ASSERT_THAT(blocks, IsOk());
   EXPECT_THAT(*blocks, ::testing::ElementsAre(der));
 }
 
@@ -28,13 +32,13 @@ TEST(PemTest, AChainFileGivesItsFirstCertificate) {
   const std::string chain = absl::StrCat("a comment\n", PemEncode("CERTIFICATE", "\x30\x01first"),
                                          PemEncode("CERTIFICATE", "\x30\x02second"));
   absl::StatusOr<std::string> der = CertificateDer(chain, "chain.pem");
-  ASSERT_TRUE(der.ok()) << der.status();
+  ASSERT_THAT(der, IsOk());
   EXPECT_EQ(*der, "\x30\x01first");
 }
 
 TEST(PemTest, DerIsTakenAsItIs) {
   absl::StatusOr<std::string> der = CertificateDer(std::string("\x30\x82\x01\x00rest", 8), "c.der");
-  ASSERT_TRUE(der.ok());
+  ASSERT_THAT(der, IsOk());
   EXPECT_EQ(der->size(), 8u);
 }
 
@@ -43,10 +47,10 @@ TEST(PemTest, WhatIsNotACertificateIsSaidWithTheFileName) {
               ::testing::HasSubstr("mail.eml is not a certificate"));
   EXPECT_THAT(CertificateDer(PemEncode("PUBLIC KEY", "\x30\x00"), "key.pem").status().message(),
               ::testing::HasSubstr("key.pem holds no PEM CERTIFICATE"));
-  EXPECT_FALSE(CertificateDer("-----BEGIN CERTIFICATE-----\nMII", "cut.pem").ok());
-  EXPECT_FALSE(
-      CertificateDer("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "bad.pem")
-          .ok());
+  EXPECT_THAT(CertificateDer("-----BEGIN CERTIFICATE-----\nMII", "cut.pem"), Not(IsOk()));
+  EXPECT_THAT(
+      CertificateDer("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "bad.pem"),
+      Not(IsOk()));
 }
 
 }  // namespace

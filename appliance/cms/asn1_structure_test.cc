@@ -4,9 +4,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -24,15 +28,16 @@ std::string Bytes(std::initializer_list<int> values) {
 
 TEST(Asn1StructureTest, AcceptsDefiniteAndIndefiniteLengths) {
   // SEQUENCE { INTEGER 1, OCTET STRING "ab" }
-  EXPECT_TRUE(Check(Bytes({0x30, 0x07, 0x02, 0x01, 0x01, 0x04, 0x02, 'a', 'b'})).ok());
+  EXPECT_THAT(Check(Bytes({0x30, 0x07, 0x02, 0x01, 0x01, 0x04, 0x02, 'a', 'b'})), IsOk());
   // The same with an indefinite length, and a long-form length.
-  EXPECT_TRUE(Check(Bytes({0x30, 0x80, 0x02, 0x01, 0x01, 0x04, 0x02, 'a', 'b', 0, 0})).ok());
-  EXPECT_TRUE(Check(Bytes({0x30, 0x81, 0x03, 0x02, 0x01, 0x01})).ok());
+  EXPECT_THAT(Check(Bytes({0x30, 0x80, 0x02, 0x01, 0x01, 0x04, 0x02, 'a', 'b', 0, 0})), IsOk());
+  EXPECT_THAT(Check(Bytes({0x30, 0x81, 0x03, 0x02, 0x01, 0x01})), IsOk());
   // A high tag number ([31] and above) and an empty constructed value.
-  EXPECT_TRUE(Check(Bytes({0xbf, 0x81, 0x00, 0x02, 0x30, 0x00})).ok());
+  EXPECT_THAT(Check(Bytes({0xbf, 0x81, 0x00, 0x02, 0x30, 0x00})), IsOk());
   // Indefinite inside definite inside indefinite.
-  EXPECT_TRUE(
-      Check(Bytes({0xa0, 0x80, 0x30, 0x06, 0x30, 0x80, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00})).ok());
+  EXPECT_THAT(
+      Check(Bytes({0xa0, 0x80, 0x30, 0x06, 0x30, 0x80, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00})),
+      IsOk());
 }
 
 TEST(Asn1StructureTest, RefusesBrokenLengths) {
@@ -68,8 +73,8 @@ TEST(Asn1StructureTest, RefusesNestingOverTheLimitWithoutRecursing) {
   std::string at_limit;
   for (int i = 0; i < 48; ++i) at_limit += Bytes({0x30, 0x80});
   for (int i = 0; i < 48; ++i) at_limit += Bytes({0x00, 0x00});
-  EXPECT_TRUE(Check(at_limit).ok());
-  EXPECT_FALSE(Check(at_limit, 47).ok());
+  EXPECT_THAT(Check(at_limit), IsOk());
+  EXPECT_THAT(Check(at_limit, 47), Not(IsOk()));
 }
 
 }  // namespace

@@ -15,9 +15,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using fixtures::ProviderEnv;
 using ::testing::HasSubstr;
@@ -43,7 +47,7 @@ class DecryptorTest : public ::testing::Test {
          {.name = "rsa-dec", .id_hex = "02", .key_type = "rsa:2048", .for_encryption = true},
          {.name = "ec-dec", .id_hex = "03", .key_type = "EC:prime256v1", .for_encryption = true},
          {.name = "other-dec", .id_hex = "04", .key_type = "rsa:2048", .for_encryption = true}});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
   }
   static void TearDownTestSuite() { delete env_; }
@@ -56,23 +60,23 @@ class DecryptorTest : public ::testing::Test {
     std::vector<X509*> recipients;
     for (const std::string& name : names) recipients.push_back(env_->certificate(name));
     absl::StatusOr<std::string> mail = EncryptMail(Context(), kMail, recipients, options);
-    EXPECT_TRUE(mail.ok()) << mail.status();
+    EXPECT_THAT(mail, IsOk());
     return mail.value_or("");
   }
   absl::StatusOr<DecryptedMail> Decrypt(absl::string_view mail, const std::string& name) {
     return DecryptMail(Context(), mail, RecipientFor(name));
   }
   static void ExpectUniformFailure(const absl::StatusOr<DecryptedMail>& result) {
-    ASSERT_FALSE(result.ok());
+    ASSERT_THAT(result, Not(IsOk()));
     EXPECT_EQ(result.status(), absl::InvalidArgumentError(kDecryptionFailed));
   }
 
   // The mail's CMS structure, and the mail rebuilt around a changed one.
   static std::string DerOf(const std::string& mail) {
     absl::StatusOr<MimeEntity> entity = ParseEntity(mail, Limits{});
-    EXPECT_TRUE(entity.ok());
+    EXPECT_THAT(entity, IsOk());
     absl::StatusOr<std::string> der = CmsBytesOf(*entity);
-    EXPECT_TRUE(der.ok());
+    EXPECT_THAT(der, IsOk());
     return der.value_or("");
   }
   static std::string MailWith(const std::string& der, bool authenticated = true) {
@@ -109,7 +113,7 @@ TEST_F(DecryptorTest, EveryKeyTransportAndCipherRoundTrips) {
     EXPECT_THAT(mail, HasSubstr(IsAuthenticated(c.cipher) ? "smime-type=authEnveloped-data"
                                                           : "smime-type=enveloped-data"));
     absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, c.recipient);
-    ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+    ASSERT_THAT(decrypted, IsOk());
     EXPECT_EQ(decrypted->entity(), kEntity);
     EXPECT_EQ(decrypted->authenticated, IsAuthenticated(c.cipher));
     EXPECT_THAT(decrypted->mail, HasSubstr("Subject: Your statement\r\nMIME-Version: 1.0\r\n"));
@@ -155,7 +159,7 @@ TEST_F(DecryptorTest, SeveralRecipientsEachDecrypt) {
   std::string mail = EncryptTo({"rsa-dec", "ec-dec", "other-dec"});
   for (const char* name : {"rsa-dec", "ec-dec", "other-dec"}) {
     absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, name);
-    ASSERT_TRUE(decrypted.ok()) << name << ": " << decrypted.status();
+    ASSERT_THAT(decrypted, IsOk()) << name << ": " << decrypted.status();
     EXPECT_EQ(decrypted->entity(), kEntity);
   }
 }
@@ -164,14 +168,14 @@ TEST_F(DecryptorTest, SignThenEncryptDecryptsToAVerifiableSignedEntity) {
   Signer signer{.key = env_->key("sign"), .certificate = env_->certificate("sign")};
   absl::StatusOr<std::string> mail =
       SignAndEncryptMail(Context(), kMail, signer, {}, {env_->certificate("rsa-dec")}, {});
-  ASSERT_TRUE(mail.ok()) << mail.status();
+  ASSERT_THAT(mail, IsOk());
   absl::StatusOr<DecryptedMail> decrypted = Decrypt(*mail, "rsa-dec");
-  ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+  ASSERT_THAT(decrypted, IsOk());
   EXPECT_THAT(std::string(decrypted->entity()), HasSubstr("multipart/signed"));
   absl::StatusOr<TrustStore> trust = TrustStore::FromCertificates({env_->ca().certificate()});
-  ASSERT_TRUE(trust.ok());
+  ASSERT_THAT(trust, IsOk());
   absl::StatusOr<VerifiedMail> verified = VerifyMail(Context(), decrypted->mail, *trust);
-  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->signed_entity, kEntity);
 }
 
@@ -184,7 +188,7 @@ TEST_F(DecryptorTest, WrongKeyTamperedKeyTransportTamperedContentAndTruncationAr
       const std::string mail =
           EncryptTo({"rsa-dec"}, {.cipher = cipher, .rsa_key_transport = transport});
       const std::string der = DerOf(mail);
-      ASSERT_TRUE(Decrypt(mail, "rsa-dec").ok());
+      ASSERT_THAT(Decrypt(mail, "rsa-dec"), IsOk());
 
       // Encrypted to someone else.
       ExpectUniformFailure(Decrypt(mail, "other-dec"));
@@ -252,7 +256,7 @@ TEST_F(DecryptorTest, RecipientsThatCannotReceiveAreRefused) {
   absl::StatusOr<X509Ptr> expired = env_->ca().Issue(
       env_->public_key("rsa-dec"), "Expired", "old@example.org",
       {.validity = absl::Hours(1), .not_before_offset = -absl::Hours(2), .for_encryption = true});
-  ASSERT_TRUE(expired.ok());
+  ASSERT_THAT(expired, IsOk());
   mail = EncryptMail(Context(), kMail, {expired->get()}, {});
   EXPECT_THAT(mail.status().message(), HasSubstr("has expired"));
   mail = EncryptMail(Context(), kMail, {}, {});

@@ -4,9 +4,12 @@
 #include "appliance/cms/mime.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -25,7 +28,7 @@ TEST(MailPartsTest, MessageFieldsStayOutsideAndContentFieldsGoInside) {
       "\r\n"
       "Hello.\r\n";
   absl::StatusOr<MailParts> parts = SplitMail(mail, Limits{});
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   EXPECT_EQ(parts->outer_headers,
             "Received: from relay\r\n"
             "From: a@bank.example\r\n"
@@ -45,14 +48,14 @@ TEST(MailPartsTest, MessageFieldsStayOutsideAndContentFieldsGoInside) {
 TEST(MailPartsTest, LineEndingsBecomeCrlf) {
   absl::StatusOr<MailParts> parts =
       SplitMail("From: a@bank.example\nContent-Type: text/plain\n\nline 1\nline 2\n", Limits{});
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   EXPECT_EQ(parts->outer_headers, "From: a@bank.example\r\n");
   EXPECT_EQ(parts->entity, "Content-Type: text/plain\r\n\r\nline 1\r\nline 2\r\n");
 }
 
 TEST(MailPartsTest, MissingContentTypeIsWrittenOut) {
   absl::StatusOr<MailParts> parts = SplitMail("From: a@bank.example\r\n\r\nHi\r\n", Limits{});
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   EXPECT_EQ(parts->entity, "Content-Type: text/plain; charset=us-ascii\r\n\r\nHi\r\n");
 }
 
@@ -66,16 +69,16 @@ TEST(MailPartsTest, EightBitBodyIsReencodedAsBase64) {
                              "Content-Transfer-Encoding: 8bit\r\n\r\n",
                              body),
                 Limits{});
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   EXPECT_THAT(parts->entity, Not(HasSubstr("8bit")));
   absl::StatusOr<MimeEntity> entity = ParseEntity(parts->entity, Limits{});
-  ASSERT_TRUE(entity.ok());
+  ASSERT_THAT(entity, IsOk());
   ASSERT_NE(entity->Find("Content-Transfer-Encoding"), nullptr);
   EXPECT_EQ(entity->Find("Content-Transfer-Encoding")->value, "base64");
   EXPECT_EQ(entity->Find("Content-Type")->value, "text/plain; charset=utf-8");
   // Text is encoded in its canonical form.
   absl::StatusOr<std::string> decoded = Base64Decode(entity->body);
-  ASSERT_TRUE(decoded.ok());
+  ASSERT_THAT(decoded, IsOk());
   EXPECT_EQ(*decoded,
             "Gr\xc3\xbc\xc3\x9f"
             "e\r\nzweite Zeile\r\n");
@@ -85,10 +88,10 @@ TEST(MailPartsTest, OverlongLinesAreReencodedButSevenBitTextIsNot) {
   const std::string long_line(1200, 'a');
   absl::StatusOr<MailParts> parts =
       SplitMail(absl::StrCat("Content-Type: text/plain\r\n\r\n", long_line, "\r\n"), Limits{});
-  ASSERT_TRUE(parts.ok());
+  ASSERT_THAT(parts, IsOk());
   EXPECT_THAT(parts->entity, HasSubstr("Content-Transfer-Encoding: base64"));
   parts = SplitMail("Content-Type: text/plain\r\n\r\nshort\r\n", Limits{});
-  ASSERT_TRUE(parts.ok());
+  ASSERT_THAT(parts, IsOk());
   EXPECT_THAT(parts->entity, Not(HasSubstr("base64")));
 }
 
@@ -97,7 +100,7 @@ TEST(MailPartsTest, MultipartBodiesAreKeptAsTheyAre) {
       "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
       "--b\r\nContent-Type: text/plain\r\n\r\npart\r\n--b--\r\n";
   absl::StatusOr<MailParts> parts = SplitMail(absl::StrCat("From: x@y\r\n", entity), Limits{});
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   EXPECT_EQ(parts->entity, entity);
 }
 

@@ -5,9 +5,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -33,7 +37,7 @@ TEST(ParseMailboxListTest, ReadsAddrSpecsAndNameAddrs) {
 TEST(ParseMailboxListTest, KeepsTheDisplayNameAndLeavesEncodedWordsEncoded) {
   absl::StatusOr<std::vector<Mailbox>> list =
       ParseMailboxList("=?utf-8?q?B=C3=A4nk?= \"Statements\" (desk) <statements@bank.example>");
-  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_THAT(list, IsOk());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].display_name, "=?utf-8?q?B=C3=A4nk?= Statements");
   EXPECT_EQ((*list)[0].local_part, "statements");
@@ -44,7 +48,7 @@ TEST(ParseMailboxListTest, QuotedLocalPartsMeanTheirContent) {
   EXPECT_EQ(AddrSpecs("\"statements\"@bank.example"), Specs{"statements@bank.example"});
   EXPECT_EQ(AddrSpecs("\"a b\"@bank.example"), Specs{"\"a b\"@bank.example"});
   absl::StatusOr<Mailbox> escaped = ParseMailbox("\"a\\\"b\\\\c\"@bank.example");
-  ASSERT_TRUE(escaped.ok()) << escaped.status();
+  ASSERT_THAT(escaped, IsOk());
   EXPECT_EQ(escaped->local_part, "a\"b\\c");
   EXPECT_EQ(escaped->AddrSpec(), "\"a\\\"b\\\\c\"@bank.example");
 }
@@ -102,21 +106,21 @@ TEST(ParseMailboxListTest, RefusesWhatItCannotReadWithCertainty) {
   };
   for (const auto& c : cases) {
     absl::StatusOr<std::vector<Mailbox>> list = ParseMailboxList(c.value);
-    ASSERT_FALSE(list.ok()) << c.value << " read as " << list->size() << " mailboxes";
+    ASSERT_THAT(list, Not(IsOk())) << c.value << " read as " << list->size() << " mailboxes";
     EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(list.status().message(), HasSubstr(c.why)) << c.value;
   }
   absl::StatusOr<std::vector<Mailbox>> nul = ParseMailboxList(std::string("a@b\0c.example", 13));
-  ASSERT_FALSE(nul.ok());
+  ASSERT_THAT(nul, Not(IsOk()));
   EXPECT_THAT(nul.status().message(), HasSubstr("NUL byte"));
 }
 
 TEST(ParseMailboxTest, TakesExactlyOneMailbox) {
-  EXPECT_TRUE(ParseMailbox(" Desk <desk@bank.example> (c) ").ok());
+  EXPECT_THAT(ParseMailbox(" Desk <desk@bank.example> (c) "), IsOk());
   absl::StatusOr<Mailbox> two = ParseMailbox("a@x.example, b@y.example");
-  ASSERT_FALSE(two.ok());
+  ASSERT_THAT(two, Not(IsOk()));
   EXPECT_THAT(two.status().message(), HasSubstr("exactly one address"));
-  EXPECT_FALSE(ParseMailbox("").ok());
+  EXPECT_THAT(ParseMailbox(""), Not(IsOk()));
 }
 
 TEST(ParseMailboxListTest, LongInputsAreLinearAndDeepCommentsDoNotRecurse) {
@@ -126,7 +130,7 @@ TEST(ParseMailboxListTest, LongInputsAreLinearAndDeepCommentsDoNotRecurse) {
   std::string many;
   for (int i = 0; i < 100000; ++i) many += "a@b.example,";
   absl::StatusOr<std::vector<Mailbox>> list = ParseMailboxList(many);
-  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_THAT(list, IsOk());
   EXPECT_EQ(list->size(), 100000u);
 }
 

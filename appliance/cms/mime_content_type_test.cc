@@ -6,9 +6,12 @@
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::ElementsAre;
@@ -19,7 +22,7 @@ using ::testing::Pair;
 
 TEST(ParseContentTypeTest, TypeAndSubtypeOnly) {
   absl::StatusOr<ContentType> type = ParseContentType("text/plain");
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_EQ(type->type, "text");
   EXPECT_EQ(type->subtype, "plain");
   EXPECT_TRUE(type->params.empty());
@@ -29,7 +32,7 @@ TEST(ParseContentTypeTest, LowerCasesTypeAndNamesButNotValues) {
   absl::StatusOr<ContentType> type = ParseContentType(
       "Multipart/SIGNED; Protocol=\"application/pkcs7-signature\"; MICALG=SHA-256; "
       "boundary=\"----=_Part_0_1.2\"");
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_EQ(type->type, "multipart");
   EXPECT_EQ(type->subtype, "signed");
   EXPECT_THAT(type->params,
@@ -44,7 +47,7 @@ TEST(ParseContentTypeTest, LowerCasesTypeAndNamesButNotValues) {
 TEST(ParseContentTypeTest, QuotedStringsWithEscapes) {
   absl::StatusOr<ContentType> type =
       ParseContentType(R"x(application/x; a="q\"uo\\te"; b="semi;colon (not a comment)"; c="")x");
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_THAT(type->params, ElementsAre(Pair("a", "q\"uo\\te"),
                                         Pair("b", "semi;colon (not a comment)"), Pair("c", "")));
 }
@@ -53,7 +56,7 @@ TEST(ParseContentTypeTest, SkipsCommentsAndWhitespaceAndATrailingSemicolon) {
   absl::StatusOr<ContentType> type = ParseContentType(
       "  (lead) text (a) / (b) plain (nested (comment) with \\) paren) ;\r\n\t"
       "charset (c) = (d) \"utf-8\" (trailing) ; ");
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_EQ(type->type, "text");
   EXPECT_EQ(type->subtype, "plain");
   EXPECT_THAT(type->params, ElementsAre(Pair("charset", "utf-8")));
@@ -62,7 +65,7 @@ TEST(ParseContentTypeTest, SkipsCommentsAndWhitespaceAndATrailingSemicolon) {
 TEST(ParseContentTypeTest, KeepsDuplicateParametersFirstWins) {
   absl::StatusOr<ContentType> type =
       ParseContentType("multipart/mixed; boundary=one; Boundary=two");
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_THAT(type->params, ElementsAre(Pair("boundary", "one"), Pair("boundary", "two")));
   EXPECT_THAT(type->Param("boundary"), Optional(std::string("one")));
 }
@@ -70,7 +73,7 @@ TEST(ParseContentTypeTest, KeepsDuplicateParametersFirstWins) {
 TEST(ParseContentTypeTest, AcceptsRfc2231ParameterNames) {
   absl::StatusOr<ContentType> type =
       ParseContentType("application/pdf; name*=utf-8''st%C3%A4tement.pdf; name*0=a");
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_THAT(type->params,
               ElementsAre(Pair("name*", "utf-8''st%C3%A4tement.pdf"), Pair("name*0", "a")));
 }
@@ -105,15 +108,15 @@ TEST(ParseContentTypeTest, RejectsMalformedValues) {
 
 TEST(ParseContentTypeTest, ErrorsDoNotQuoteValues) {
   absl::StatusOr<ContentType> type = ParseContentType("text/plain; name=\"account 12345");
-  ASSERT_FALSE(type.ok());
+  ASSERT_THAT(type, Not(IsOk()));
   EXPECT_THAT(std::string(type.status().message()), Not(HasSubstr("12345")));
 }
 
 TEST(ContentTypeOfTest, DefaultsToUsAsciiText) {
   absl::StatusOr<MimeEntity> entity = ParseEntity("Subject: x\r\n\r\nbody", Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   absl::StatusOr<ContentType> type = ContentTypeOf(*entity);
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_TRUE(type->Is("text", "plain"));
   EXPECT_THAT(type->Param("charset"), Optional(std::string("us-ascii")));
 }
@@ -122,16 +125,16 @@ TEST(ContentTypeOfTest, ParsesTheFoldedField) {
   absl::StatusOr<MimeEntity> entity = ParseEntity(
       "content-type: multipart/mixed;\r\n boundary=\"b 1\"\r\nContent-Type: text/plain\r\n\r\n",
       Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   absl::StatusOr<ContentType> type = ContentTypeOf(*entity);
-  ASSERT_TRUE(type.ok()) << type.status();
+  ASSERT_THAT(type, IsOk());
   EXPECT_TRUE(type->Is("multipart", "mixed"));
   EXPECT_THAT(type->Param("boundary"), Optional(std::string("b 1")));
 }
 
 TEST(ContentTypeOfTest, ReportsAnInvalidField) {
   absl::StatusOr<MimeEntity> entity = ParseEntity("Content-Type: text\r\n\r\n", Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   EXPECT_THAT(ContentTypeOf(*entity), InvalidArgumentWith("Content-Type: expected '/'"));
 }
 

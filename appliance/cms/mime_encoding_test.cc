@@ -12,9 +12,12 @@
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
@@ -86,20 +89,20 @@ TEST(Base64DecodeTest, RoundTripsEverySizeUpTo200) {
   for (std::size_t size = 0; size <= 200; ++size) {
     const std::string data = Bytes(size, static_cast<std::uint32_t>(size) + 1000);
     absl::StatusOr<std::string> decoded = Base64Decode(Base64Encode(data));
-    ASSERT_TRUE(decoded.ok()) << size << ": " << decoded.status();
+    ASSERT_THAT(decoded, IsOk()) << size << ": " << decoded.status();
     EXPECT_EQ(*decoded, data) << size;
   }
 }
 
 TEST(Base64DecodeTest, IgnoresWhitespaceAnywhere) {
   absl::StatusOr<std::string> decoded = Base64Decode(" Zm9v\r\nYm\tE =\n \r\n");
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_THAT(decoded, IsOk());
   EXPECT_EQ(*decoded, "fooba");
   decoded = Base64Decode("Zg=\r\n=");
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_THAT(decoded, IsOk());
   EXPECT_EQ(*decoded, "f");
   decoded = Base64Decode(" \r\n");
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_THAT(decoded, IsOk());
   EXPECT_EQ(*decoded, "");
 }
 

@@ -5,9 +5,12 @@
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::signet::cms::mime_testing::Within;
@@ -18,7 +21,7 @@ TEST(ParseEntityTest, SplitsHeadersAndBodyWithExactBytes) {
   const std::string text =
       "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n\r\nmore: not a field\r\n";
   absl::StatusOr<MimeEntity> entity = ParseEntity(text, Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   ASSERT_EQ(entity->headers.size(), 2u);
   EXPECT_EQ(entity->headers[0].name, "From");
   EXPECT_EQ(entity->headers[0].value, "a@example.org");
@@ -38,7 +41,7 @@ TEST(ParseEntityTest, UnfoldsFoldedFieldsKeepingTheWhitespace) {
       "Content-Type: multipart/signed;\r\n protocol=\"application/pkcs7-signature\";\r\n"
       "\tboundary=b\r\nX: y\r\n\r\n";
   absl::StatusOr<MimeEntity> entity = ParseEntity(text, Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   ASSERT_EQ(entity->headers.size(), 2u);
   EXPECT_EQ(entity->headers[0].value,
             "multipart/signed; protocol=\"application/pkcs7-signature\";\tboundary=b");
@@ -52,7 +55,7 @@ TEST(ParseEntityTest, UnfoldsFoldedFieldsKeepingTheWhitespace) {
 TEST(ParseEntityTest, AcceptsLfOnlyLines) {
   const std::string text = "A: 1\nB: two\n  folded\n\nbody\nline\n";
   absl::StatusOr<MimeEntity> entity = ParseEntity(text, Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   ASSERT_EQ(entity->headers.size(), 2u);
   EXPECT_EQ(entity->headers[1].value, "two  folded");
   EXPECT_EQ(entity->headers[1].raw, "B: two\n  folded\n");
@@ -63,7 +66,7 @@ TEST(ParseEntityTest, AcceptsLfOnlyLines) {
 TEST(ParseEntityTest, LeadingEmptyLineMeansNoHeaders) {
   for (absl::string_view text : {"\r\nbody: text\r\n", "\nbody: text\r\n"}) {
     absl::StatusOr<MimeEntity> entity = ParseEntity(text, Limits{});
-    ASSERT_TRUE(entity.ok()) << entity.status();
+    ASSERT_THAT(entity, IsOk());
     EXPECT_TRUE(entity->headers.empty());
     EXPECT_EQ(entity->header_block, "");
     EXPECT_EQ(entity->body, "body: text\r\n");
@@ -73,7 +76,7 @@ TEST(ParseEntityTest, LeadingEmptyLineMeansNoHeaders) {
 TEST(ParseEntityTest, NoEmptyLineMeansAllHeaders) {
   const std::string text = "A: 1\r\nB: 2";
   absl::StatusOr<MimeEntity> entity = ParseEntity(text, Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   ASSERT_EQ(entity->headers.size(), 2u);
   EXPECT_EQ(entity->headers[1].value, "2");
   EXPECT_EQ(entity->headers[1].raw, "B: 2");
@@ -84,14 +87,14 @@ TEST(ParseEntityTest, NoEmptyLineMeansAllHeaders) {
 
 TEST(ParseEntityTest, EmptyTextIsAnEmptyEntity) {
   absl::StatusOr<MimeEntity> entity = ParseEntity("", Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   EXPECT_TRUE(entity->headers.empty());
   EXPECT_EQ(entity->body, "");
 }
 
 TEST(ParseEntityTest, TrimsValuesAndKeepsColonsInThem) {
   absl::StatusOr<MimeEntity> entity = ParseEntity("A:x\r\nB:  \t b: c \t\r\nC:\r\n\r\n", Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   ASSERT_EQ(entity->headers.size(), 3u);
   EXPECT_EQ(entity->headers[0].value, "x");
   EXPECT_EQ(entity->headers[1].value, "b: c");
@@ -100,7 +103,7 @@ TEST(ParseEntityTest, TrimsValuesAndKeepsColonsInThem) {
 
 TEST(ParseEntityTest, AcceptsObsoleteWhitespaceBeforeTheColon) {
   absl::StatusOr<MimeEntity> entity = ParseEntity("Subject \t: hi\r\n\r\n", Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   EXPECT_EQ(entity->headers[0].name, "Subject");
 }
 
@@ -131,7 +134,7 @@ TEST(ParseEntityTest, RejectsBadFieldNames) {
 TEST(ParseEntityTest, LimitsTheNumberOfFields) {
   Limits limits;
   limits.max_header_fields = 3;
-  EXPECT_TRUE(ParseEntity("A: 1\r\nB: 2\r\nC: 3\r\n folded\r\n\r\n", limits).ok());
+  EXPECT_THAT(ParseEntity("A: 1\r\nB: 2\r\nC: 3\r\n folded\r\n\r\n", limits), IsOk());
   EXPECT_THAT(ParseEntity("A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", limits),
               InvalidArgumentWith("more than 3 header fields (at line 4)"));
 }
@@ -139,7 +142,7 @@ TEST(ParseEntityTest, LimitsTheNumberOfFields) {
 TEST(ParseEntityTest, LimitsTheSize) {
   Limits limits;
   limits.max_message_bytes = 10;
-  EXPECT_TRUE(ParseEntity("A: 1\r\n\r\nbo", limits).ok());
+  EXPECT_THAT(ParseEntity("A: 1\r\n\r\nbo", limits), IsOk());
   EXPECT_THAT(ParseEntity("A: 1\r\n\r\nbod", limits),
               InvalidArgumentWith("MIME entity of 11 bytes is larger than the limit of 10 bytes"));
 }
@@ -147,7 +150,7 @@ TEST(ParseEntityTest, LimitsTheSize) {
 TEST(MimeEntityTest, FindIsCaseInsensitiveAndReturnsTheFirst) {
   absl::StatusOr<MimeEntity> entity =
       ParseEntity("content-TYPE: text/plain\r\nContent-Type: text/html\r\n\r\n", Limits{});
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   const HeaderField* field = entity->Find("Content-Type");
   ASSERT_NE(field, nullptr);
   EXPECT_EQ(field->value, "text/plain");
@@ -158,7 +161,7 @@ TEST(ParseEntityTest, LongBadFieldNameIsQuotedOnlyInPart) {
   const std::string name(500, 'N');
   absl::StatusOr<MimeEntity> entity =
       ParseEntity(absl::StrCat(name, ": v\r\nbad line\r\n\r\n"), Limits{});
-  ASSERT_FALSE(entity.ok());
+  ASSERT_THAT(entity, Not(IsOk()));
   EXPECT_THAT(std::string(entity.status().message()), HasSubstr(std::string(40, 'N') + "\"..."));
   EXPECT_THAT(std::string(entity.status().message()), Not(HasSubstr(std::string(41, 'N'))));
 }

@@ -5,9 +5,12 @@
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::signet::cms::mime_testing::Within;
@@ -25,7 +28,7 @@ TEST(SplitMultipartTest, ReturnsTheExactBytesOfEachPiece) {
       "--b1--\r\n"
       "epilogue\r\n";
   absl::StatusOr<Multipart> multipart = SplitMultipart(body, "b1", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_EQ(multipart->preamble, "This is the preamble.");
   // The line break before each delimiter belongs to the delimiter; the
   // empty line at the end of the second part is its content.
@@ -41,7 +44,7 @@ TEST(SplitMultipartTest, ReturnsTheExactBytesOfEachPiece) {
 TEST(SplitMultipartTest, AcceptsLfOnlyAndMixedLineBreaks) {
   const std::string body = "pre\n--b\nA\r\nB\n--b\r\nC\r\r\n--b--\nepi";
   absl::StatusOr<Multipart> multipart = SplitMultipart(body, "b", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_EQ(multipart->preamble, "pre");
   // A CR that is not part of the last line break stays in the part.
   EXPECT_THAT(multipart->parts, ElementsAre("A\r\nB", "C\r"));
@@ -51,7 +54,7 @@ TEST(SplitMultipartTest, AcceptsLfOnlyAndMixedLineBreaks) {
 TEST(SplitMultipartTest, NoPreambleAndNoEpilogue) {
   const std::string body = "--b\r\nx\r\n--b--";
   absl::StatusOr<Multipart> multipart = SplitMultipart(body, "b", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_EQ(multipart->preamble, "");
   EXPECT_TRUE(Within(multipart->preamble, body));
   EXPECT_THAT(multipart->parts, ElementsAre("x"));
@@ -62,7 +65,7 @@ TEST(SplitMultipartTest, NoPreambleAndNoEpilogue) {
 TEST(SplitMultipartTest, EmptyPreambleLineAndEmptyParts) {
   absl::StatusOr<Multipart> multipart =
       SplitMultipart("\r\n--b\r\n--b\r\n\r\n--b--\r\n", "b", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_EQ(multipart->preamble, "");
   EXPECT_THAT(multipart->parts, ElementsAre("", ""));
 }
@@ -70,7 +73,7 @@ TEST(SplitMultipartTest, EmptyPreambleLineAndEmptyParts) {
 TEST(SplitMultipartTest, AllowsTransportPaddingAfterDelimiters) {
   absl::StatusOr<Multipart> multipart =
       SplitMultipart("--b \t\r\none\r\n--b\t\ntwo\n--b--  \r\nepi", "b", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_THAT(multipart->parts, ElementsAre("one", "two"));
   EXPECT_EQ(multipart->epilogue, "epi");
 }
@@ -88,7 +91,7 @@ TEST(SplitMultipartTest, ABoundaryPrefixOfALongerLineIsContent) {
       "--ab\r\n"
       "--abc--\r\n";
   absl::StatusOr<Multipart> multipart = SplitMultipart(body, "abc", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_THAT(multipart->parts, ElementsAre("--abcd\r\n--abc-\r\n--abc--x\r\n--abc x\r\n --abc\r\n"
                                             "text --abc\r\n-abc\r\n--ab"));
 }
@@ -98,14 +101,14 @@ TEST(SplitMultipartTest, BoundaryCharactersAreTakenLiterally) {
   const std::string boundary = "'()+_,-./:=? %s.*";
   const std::string body = absl::StrCat("--", boundary, "\r\nx\r\n--", boundary, "--\r\n");
   absl::StatusOr<Multipart> multipart = SplitMultipart(body, boundary, Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_THAT(multipart->parts, ElementsAre("x"));
 }
 
 TEST(SplitMultipartTest, IgnoresDelimitersInTheEpilogue) {
   absl::StatusOr<Multipart> multipart =
       SplitMultipart("--b\r\nx\r\n--b--\r\n--b\r\ny\r\n--b--\r\n", "b", Limits{});
-  ASSERT_TRUE(multipart.ok()) << multipart.status();
+  ASSERT_THAT(multipart, IsOk());
   EXPECT_THAT(multipart->parts, ElementsAre("x"));
   EXPECT_EQ(multipart->epilogue, "--b\r\ny\r\n--b--\r\n");
 }
@@ -128,7 +131,7 @@ TEST(SplitMultipartTest, RequiresAnOpeningDelimiter) {
 TEST(SplitMultipartTest, LimitsTheNumberOfParts) {
   Limits limits;
   limits.max_parts = 3;
-  EXPECT_TRUE(SplitMultipart("--b\n1\n--b\n2\n--b\n3\n--b--\n", "b", limits).ok());
+  EXPECT_THAT(SplitMultipart("--b\n1\n--b\n2\n--b\n3\n--b--\n", "b", limits), IsOk());
   EXPECT_THAT(SplitMultipart("--b\n1\n--b\n2\n--b\n3\n--b\n4\n--b--\n", "b", limits),
               InvalidArgumentWith("multipart boundary \"b\": more than 3 parts"));
 }
@@ -136,7 +139,7 @@ TEST(SplitMultipartTest, LimitsTheNumberOfParts) {
 TEST(SplitMultipartTest, LimitsTheSize) {
   Limits limits;
   limits.max_message_bytes = 12;
-  EXPECT_TRUE(SplitMultipart("--b\nx\n--b--", "b", limits).ok());
+  EXPECT_THAT(SplitMultipart("--b\nx\n--b--", "b", limits), IsOk());
   EXPECT_THAT(SplitMultipart("--b\nxyz\n--b--", "b", limits),
               InvalidArgumentWith("multipart body of 13 bytes is larger than the limit of 12"));
 }
@@ -146,9 +149,9 @@ TEST(SplitMultipartTest, RejectsInvalidBoundaries) {
   EXPECT_THAT(SplitMultipart(body, "", Limits{}),
               InvalidArgumentWith("multipart boundary is empty"));
   const std::string longest(70, 'x');
-  EXPECT_TRUE(
-      SplitMultipart(absl::StrCat("--", longest, "\nx\n--", longest, "--\n"), longest, Limits{})
-          .ok());
+  EXPECT_THAT(
+      SplitMultipart(absl::StrCat("--", longest, "\nx\n--", longest, "--\n"), longest, Limits{}),
+      IsOk());
   absl::StatusOr<Multipart> too_long = SplitMultipart(body, std::string(71, 'x'), Limits{});
   EXPECT_THAT(too_long, InvalidArgumentWith("is 71 characters long (at most 70 allowed)"));
   // Only a few dozen bytes of anything from the input appear in an error.

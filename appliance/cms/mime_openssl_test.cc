@@ -16,10 +16,13 @@
 #include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/validity_margin.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
@@ -101,20 +104,20 @@ TEST_F(MimeOpenSslTest, SplitAgreesWithSmimeReadCms) {
       ASSERT_FALSE(signed_mail.mail.empty());
 
       absl::StatusOr<MimeEntity> entity = ParseEntity(signed_mail.mail, Limits{});
-      ASSERT_TRUE(entity.ok()) << entity.status();
+      ASSERT_THAT(entity, IsOk());
       absl::StatusOr<ContentType> type = ContentTypeOf(*entity);
-      ASSERT_TRUE(type.ok()) << type.status();
+      ASSERT_THAT(type, IsOk());
       ASSERT_TRUE(type->Is("multipart", "signed"));
       EXPECT_THAT(type->Param("protocol"), Optional(std::string("application/pkcs7-signature")));
       const std::optional<std::string> boundary = type->Param("boundary");
       ASSERT_TRUE(boundary.has_value());
       absl::StatusOr<Multipart> multipart = SplitMultipart(entity->body, *boundary, Limits{});
-      ASSERT_TRUE(multipart.ok()) << multipart.status();
+      ASSERT_THAT(multipart, IsOk());
       ASSERT_EQ(multipart->parts.size(), 2u);
       EXPECT_THAT(std::string(multipart->preamble), HasSubstr("This is an S/MIME signed message"));
       // The signed content is a MIME entity only if it has a header.
       if ((flags & CMS_TEXT) != 0 || absl::StartsWith(content, "Content-Type:")) {
-        EXPECT_TRUE(CheckMimeStructure(signed_mail.mail, Limits{}).ok());
+        EXPECT_THAT(CheckMimeStructure(signed_mail.mail, Limits{}), IsOk());
       } else {
         EXPECT_THAT(CheckMimeStructure(signed_mail.mail, Limits{}),
                     InvalidArgumentWith("MIME part 1: header line 1 is neither"));
@@ -141,12 +144,12 @@ TEST_F(MimeOpenSslTest, SplitAgreesWithSmimeReadCms) {
                 0);
 
       absl::StatusOr<MimeEntity> signature = ParseEntity(multipart->parts[1], Limits{});
-      ASSERT_TRUE(signature.ok()) << signature.status();
+      ASSERT_THAT(signature, IsOk());
       absl::StatusOr<ContentType> signature_type = ContentTypeOf(*signature);
-      ASSERT_TRUE(signature_type.ok()) << signature_type.status();
+      ASSERT_THAT(signature_type, IsOk());
       EXPECT_TRUE(signature_type->Is("application", "pkcs7-signature"));
       absl::StatusOr<std::string> der = Base64Decode(signature->body);
-      ASSERT_TRUE(der.ok()) << der.status();
+      ASSERT_THAT(der, IsOk());
       EXPECT_EQ(*der, signed_mail.der);
     }
   }

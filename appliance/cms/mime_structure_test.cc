@@ -6,9 +6,12 @@
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
@@ -58,25 +61,23 @@ TEST(CheckMimeStructureTest, AcceptsASignedMail) {
       "Content-Type: application/pkcs7-signature; name=smime.p7s\r\n"
       "Content-Transfer-Encoding: base64\r\n\r\nMIIB\r\n"
       "--outer--\r\n";
-  EXPECT_TRUE(CheckMimeStructure(mail, Limits{}).ok()) << CheckMimeStructure(mail, Limits{});
+  EXPECT_THAT(CheckMimeStructure(mail, Limits{}), IsOk());
 }
 
 TEST(CheckMimeStructureTest, NestingAtTheLimitPassesOneDeeperFails) {
   Limits limits;
   limits.max_mime_depth = 5;
-  EXPECT_TRUE(CheckMimeStructure(NestedMultiparts(5), limits).ok())
-      << CheckMimeStructure(NestedMultiparts(5), limits);
+  EXPECT_THAT(CheckMimeStructure(NestedMultiparts(5), limits), IsOk());
   EXPECT_THAT(CheckMimeStructure(NestedMultiparts(6), limits),
               InvalidArgumentWith("MIME part 1.1.1.1.1.1: MIME nesting deeper than 5"));
 
-  EXPECT_TRUE(CheckMimeStructure(NestedMessages(5), limits).ok())
-      << CheckMimeStructure(NestedMessages(5), limits);
+  EXPECT_THAT(CheckMimeStructure(NestedMessages(5), limits), IsOk());
   EXPECT_THAT(CheckMimeStructure(NestedMessages(6), limits),
               InvalidArgumentWith("MIME part msg.msg.msg.msg.msg.msg: MIME nesting deeper than 5"));
 }
 
 TEST(CheckMimeStructureTest, DefaultLimitAllows32Levels) {
-  EXPECT_TRUE(CheckMimeStructure(NestedMultiparts(32), Limits{}).ok());
+  EXPECT_THAT(CheckMimeStructure(NestedMultiparts(32), Limits{}), IsOk());
   EXPECT_THAT(CheckMimeStructure(NestedMultiparts(33), Limits{}),
               InvalidArgumentWith("MIME nesting deeper than 32"));
 }
@@ -138,12 +139,13 @@ TEST(CheckMimeStructureTest, DigestPartsDefaultToMessages) {
               InvalidArgumentWith("MIME part 1.msg: header line 1 is neither"));
   const std::string mixed =
       absl::StrCat("Content-Type: multipart/mixed; boundary=d\r\n\r\n--d\r\n", part, "--d--\r\n");
-  EXPECT_TRUE(CheckMimeStructure(mixed, Limits{}).ok());
+  EXPECT_THAT(CheckMimeStructure(mixed, Limits{}), IsOk());
 }
 
 TEST(CheckMimeStructureTest, NonMultipartBodiesAreNotParsed) {
-  EXPECT_TRUE(
-      CheckMimeStructure("Content-Type: text/plain\r\n\r\n--b\r\nnot: parsed\r\n", Limits{}).ok());
+  EXPECT_THAT(
+      CheckMimeStructure("Content-Type: text/plain\r\n\r\n--b\r\nnot: parsed\r\n", Limits{}),
+      IsOk());
 }
 
 }  // namespace

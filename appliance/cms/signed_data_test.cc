@@ -13,9 +13,12 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::ProviderEnv;
 using ::testing::HasSubstr;
@@ -30,12 +33,12 @@ class SignedDataTest : public ::testing::Test {
         ProviderEnv::Create({{.name = "rsa", .id_hex = "01", .key_type = "rsa:2048"},
                              {.name = "p256", .id_hex = "02", .key_type = "EC:prime256v1"},
                              {.name = "p384", .id_hex = "03", .key_type = "EC:secp384r1"}});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
     absl::StatusOr<fixtures::GpgsmHome> gpgsm = fixtures::GpgsmHome::Create();
-    ASSERT_TRUE(gpgsm.ok()) << gpgsm.status();
+    ASSERT_THAT(gpgsm, IsOk());
     gpgsm_ = new fixtures::GpgsmHome(std::move(*gpgsm));
-    ASSERT_TRUE(gpgsm_->TrustRoot(env_->ca().certificate()).ok());
+    ASSERT_THAT(gpgsm_->TrustRoot(env_->ca().certificate()), IsOk());
   }
   static void TearDownTestSuite() {
     delete gpgsm_;
@@ -57,10 +60,10 @@ class SignedDataTest : public ::testing::Test {
     std::optional<std::string> content;
     if (detached) content = kContent;
     std::string verified;
-    EXPECT_TRUE(fixtures::OpensslCmsVerify(der, env_->ca_path(), content, &verified).ok());
+    EXPECT_THAT(fixtures::OpensslCmsVerify(der, env_->ca_path(), content, &verified), IsOk());
     EXPECT_EQ(verified, kContent);
-    EXPECT_TRUE(fixtures::CerttoolP7Verify(der, env_->ca_path(), content).ok());
-    EXPECT_TRUE(gpgsm_->Verify(der, content).ok());
+    EXPECT_THAT(fixtures::CerttoolP7Verify(der, env_->ca_path(), content), IsOk());
+    EXPECT_THAT(gpgsm_->Verify(der, content), IsOk());
   }
 
   static ProviderEnv* env_;
@@ -85,7 +88,7 @@ TEST_F(SignedDataTest, DetachedAndAttachedSignaturesVerifyWithIndependentTools) 
       absl::StatusOr<std::string> der =
           detached ? SignDetached(Context(), kContent, SignerFor(c.key), options)
                    : SignAttached(Context(), kContent, SignerFor(c.key), options);
-      ASSERT_TRUE(der.ok()) << der.status();
+      ASSERT_THAT(der, IsOk());
       ExpectVerifiedByEveryone(*der, detached);
       // The other content does not verify: the checks above can fail.
       EXPECT_EQ(
@@ -101,7 +104,7 @@ TEST_F(SignedDataTest, CarriesTheSignedAttributesSmimeRequires) {
   const absl::Time when = absl::FromUnixSeconds(1795000000);
   absl::StatusOr<std::string> der =
       SignDetached(Context(), kContent, SignerFor("rsa"), {.signing_time = when});
-  ASSERT_TRUE(der.ok()) << der.status();
+  ASSERT_THAT(der, IsOk());
   CmsPtr cms = Parse(*der);
   ASSERT_TRUE(cms);
   ASSERT_EQ(CMS_get0_content(cms.get()) == nullptr ? nullptr : *CMS_get0_content(cms.get()),
@@ -152,7 +155,7 @@ TEST_F(SignedDataTest, IncludesTheChainGiven) {
   Signer signer = SignerFor("p256");
   signer.chain.push_back(env_->ca().certificate());
   absl::StatusOr<std::string> der = SignDetached(Context(), kContent, signer, {});
-  ASSERT_TRUE(der.ok()) << der.status();
+  ASSERT_THAT(der, IsOk());
   CmsPtr cms = Parse(*der);
   X509StackPtr certificates(CMS_get1_certs(cms.get()));
   EXPECT_EQ(sk_X509_num(certificates.get()), 2);
@@ -161,7 +164,7 @@ TEST_F(SignedDataTest, IncludesTheChainGiven) {
 TEST_F(SignedDataTest, RsaPssAndSha512AreSelectable) {
   absl::StatusOr<std::string> der = SignDetached(
       Context(), kContent, SignerFor("rsa"), {.digest = DigestAlgorithm::kSha512, .rsa_pss = true});
-  ASSERT_TRUE(der.ok()) << der.status();
+  ASSERT_THAT(der, IsOk());
   CmsPtr cms = Parse(*der);
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
   X509_ALGOR* digest = nullptr;
@@ -172,7 +175,7 @@ TEST_F(SignedDataTest, RsaPssAndSha512AreSelectable) {
   EXPECT_EQ(OBJ_obj2nid(object), NID_sha512);
   X509_ALGOR_get0(&object, nullptr, nullptr, signature);
   EXPECT_EQ(OBJ_obj2nid(object), NID_rsassaPss);
-  EXPECT_TRUE(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string(kContent)).ok());
+  EXPECT_THAT(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string(kContent)), IsOk());
 
   EXPECT_EQ(SignDetached(Context(), kContent, SignerFor("p256"), {.rsa_pss = true}).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -187,7 +190,7 @@ TEST_F(SignedDataTest, DigestOnlySignatureVerifiesAgainstTheContent) {
         kContent);
     absl::StatusOr<std::string> der =
         SignDigest(Context(), hash, SignerFor(key), {.digest = digest});
-    ASSERT_TRUE(der.ok()) << der.status();
+    ASSERT_THAT(der, IsOk());
     ExpectVerifiedByEveryone(*der, /*detached=*/true);
     EXPECT_EQ(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string("other")).code(),
               absl::StatusCode::kInvalidArgument);

@@ -10,9 +10,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using fixtures::ProviderEnv;
 using ::testing::ElementsAre;
@@ -35,14 +39,14 @@ class VerifierTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<ProviderEnv>> env =
         ProviderEnv::Create({{.name = "rsa", .id_hex = "01", .key_type = "rsa:2048"},
                              {.name = "p256", .id_hex = "02", .key_type = "EC:prime256v1"}});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
   }
   static void TearDownTestSuite() { delete env_; }
 
   void SetUp() override {
     absl::StatusOr<TrustStore> trust = TrustStore::FromCertificates({env_->ca().certificate()});
-    ASSERT_TRUE(trust.ok()) << trust.status();
+    ASSERT_THAT(trust, IsOk());
     trust_ = std::make_unique<TrustStore>(std::move(*trust));
   }
 
@@ -54,14 +58,14 @@ class VerifierTest : public ::testing::Test {
                    const Signer* signer = nullptr) {
     absl::StatusOr<std::string> mail =
         SignMail(Context(), kMail, signer ? *signer : SignerFor(name), {.form = form});
-    EXPECT_TRUE(mail.ok()) << mail.status();
+    EXPECT_THAT(mail, IsOk());
     return mail.value_or("");
   }
   absl::StatusOr<VerifiedMail> Verify(absl::string_view mail, VerifyOptions options = {}) {
     return VerifyMail(Context(), mail, *trust_, options);
   }
   static void ExpectFailure(const absl::StatusOr<VerifiedMail>& result, VerifyFailure failure) {
-    ASSERT_FALSE(result.ok());
+    ASSERT_THAT(result, Not(IsOk()));
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(VerifyFailureOf(result.status()), failure) << result.status();
   }
@@ -82,7 +86,7 @@ TEST_F(VerifierTest, ReportsTheSignerAndExactlyTheSignedEntity) {
     const absl::Time before = absl::Now() - absl::Seconds(1);
     std::string mail = Sign("rsa", form);
     absl::StatusOr<VerifiedMail> verified = Verify(mail);
-    ASSERT_TRUE(verified.ok()) << verified.status();
+    ASSERT_THAT(verified, IsOk());
     EXPECT_EQ(verified->signed_entity, kEntity);
     EXPECT_EQ(verified->opaque, form == SignedForm::kOpaque);
     ASSERT_EQ(verified->signers.size(), 1u);
@@ -100,7 +104,7 @@ TEST_F(VerifierTest, ReportsTheSignerAndExactlyTheSignedEntity) {
 
 TEST_F(VerifierTest, EcdsaSignatureVerifies) {
   absl::StatusOr<VerifiedMail> verified = Verify(Sign("p256"));
-  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->signers[0].signature_algorithm, "ecdsa-with-SHA256");
 }
 
@@ -112,7 +116,7 @@ TEST_F(VerifierTest, TextAroundTheSignedPartIsNotReportedAsSigned) {
       mail, {{"This is an S/MIME signed message.", "Pay 1,000 EUR to account 666 today."}});
   mail += "Epilogue: also pay 2,000 EUR.\r\n";
   absl::StatusOr<VerifiedMail> verified = Verify(mail);
-  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->signed_entity, kEntity);
   EXPECT_THAT(verified->signed_entity, ::testing::Not(HasSubstr("666")));
   EXPECT_THAT(verified->signed_entity, ::testing::Not(HasSubstr("Subject")));
@@ -122,7 +126,7 @@ TEST_F(VerifierTest, LfLineEndingsAreCanonicalizedBeforeVerifying) {
   // A mail stored on a Unix system has lost its CRs.
   std::string mail = absl::StrReplaceAll(Sign("rsa"), {{"\r\n", "\n"}});
   absl::StatusOr<VerifiedMail> verified = Verify(mail);
-  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->signed_entity, kEntity);
 }
 
@@ -135,7 +139,7 @@ TEST_F(VerifierTest, TamperedBodyIsRefused) {
     } else {
       // The content is inside the SignedData: change it there.
       absl::StatusOr<std::string> der = SignAttached(Context(), kEntity, SignerFor("rsa"), {});
-      ASSERT_TRUE(der.ok());
+      ASSERT_THAT(der, IsOk());
       const size_t at = der->find("3 transfers");
       ASSERT_NE(at, std::string::npos);
       (*der)[at] = '4';
@@ -149,7 +153,7 @@ TEST_F(VerifierTest, TamperedSignatureIsRefused) {
   for (const char* key : {"rsa", "p256"}) {
     SCOPED_TRACE(key);
     absl::StatusOr<std::string> der = SignDetached(Context(), kEntity, SignerFor(key), {});
-    ASSERT_TRUE(der.ok());
+    ASSERT_THAT(der, IsOk());
     // Without unsigned attributes the signature value ends the structure.
     der->back() ^= 0x01;
     ExpectFailure(Verify(MultipartSignedEntity(kEntity, *der, DigestAlgorithm::kSha256)),
@@ -159,16 +163,16 @@ TEST_F(VerifierTest, TamperedSignatureIsRefused) {
 
 TEST_F(VerifierTest, WrongTrustAnchorIsRefused) {
   absl::StatusOr<fixtures::TestCa> other = fixtures::TestCa::Create("Another CA");
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   absl::StatusOr<TrustStore> trust = TrustStore::FromCertificates({other->certificate()});
-  ASSERT_TRUE(trust.ok());
+  ASSERT_THAT(trust, IsOk());
   absl::StatusOr<VerifiedMail> result = VerifyMail(Context(), Sign("rsa"), *trust, {});
   ExpectFailure(result, VerifyFailure::kUntrustedSigner);
   EXPECT_THAT(result.status().message(), HasSubstr("unable to get local issuer certificate"));
 
   // Asked to, the verifier reports the valid signature of an untrusted signer.
   result = VerifyMail(Context(), Sign("rsa"), *trust, {.require_trusted_chain = false});
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->signers[0].chain_status, ChainStatus::kUntrusted);
   EXPECT_THAT(result->signers[0].chain_detail, HasSubstr("local issuer"));
 }
@@ -185,7 +189,7 @@ TEST_F(VerifierTest, ExpiredAndNotYetValidSignersAreRefused) {
   for (const auto& c : cases) {
     absl::StatusOr<X509Ptr> certificate =
         env_->ca().Issue(env_->public_key("rsa"), "Old signer", "old@bank.example", c.options);
-    ASSERT_TRUE(certificate.ok());
+    ASSERT_THAT(certificate, IsOk());
     Signer signer{.key = env_->key("rsa"), .certificate = certificate->get()};
     ExpectFailure(Verify(Sign("rsa", SignedForm::kMultipartSigned, &signer)), c.failure);
   }
@@ -193,17 +197,17 @@ TEST_F(VerifierTest, ExpiredAndNotYetValidSignersAreRefused) {
   absl::StatusOr<X509Ptr> certificate =
       env_->ca().Issue(env_->public_key("rsa"), "Old signer", "old@bank.example",
                        {.validity = absl::Hours(24), .not_before_offset = -absl::Hours(48)});
-  ASSERT_TRUE(certificate.ok());
+  ASSERT_THAT(certificate, IsOk());
   Signer signer{.key = env_->key("rsa"), .certificate = certificate->get()};
-  EXPECT_TRUE(Verify(Sign("rsa", SignedForm::kMultipartSigned, &signer),
-                     {.at = absl::Now() - absl::Hours(36)})
-                  .ok());
+  EXPECT_THAT(Verify(Sign("rsa", SignedForm::kMultipartSigned, &signer),
+                     {.at = absl::Now() - absl::Hours(36)}),
+              IsOk());
 }
 
 TEST_F(VerifierTest, CertificateNotForSigningIsRefused) {
   absl::StatusOr<X509Ptr> certificate = env_->ca().Issue(
       env_->public_key("rsa"), "Encryption only", "enc@bank.example", {.for_encryption = true});
-  ASSERT_TRUE(certificate.ok());
+  ASSERT_THAT(certificate, IsOk());
   Signer signer{.key = env_->key("rsa"), .certificate = certificate->get()};
   ExpectFailure(Verify(Sign("rsa", SignedForm::kMultipartSigned, &signer)),
                 VerifyFailure::kWrongPurpose);
@@ -214,7 +218,7 @@ TEST_F(VerifierTest, DetachedSignatureCarryingContentIsRefused) {
   // it: a naive verifier would verify that and show the first part.
   absl::StatusOr<std::string> attached = SignAttached(
       Context(), "Content-Type: text/plain\r\n\r\nsomething else\r\n", SignerFor("rsa"), {});
-  ASSERT_TRUE(attached.ok());
+  ASSERT_THAT(attached, IsOk());
   ExpectFailure(Verify(MultipartSignedEntity(kEntity, *attached, DigestAlgorithm::kSha256)),
                 VerifyFailure::kEmbeddedContentInDetached);
 }
@@ -253,7 +257,7 @@ TEST_F(VerifierTest, NestingAThousandDeepIsRefused) {
   EXPECT_THAT(signed_mail.status().message(), HasSubstr("nesting deeper than 32"));
   // Signed anyway (as SignDetached does not look inside), then verified.
   absl::StatusOr<std::string> der = SignDetached(Context(), entity, SignerFor("rsa"), {});
-  ASSERT_TRUE(der.ok());
+  ASSERT_THAT(der, IsOk());
   absl::StatusOr<VerifiedMail> result =
       Verify(MultipartSignedEntity(entity, *der, DigestAlgorithm::kSha256));
   ExpectFailure(result, VerifyFailure::kMalformed);

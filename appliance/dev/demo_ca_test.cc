@@ -7,11 +7,15 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 
 namespace signet::dev {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -25,20 +29,20 @@ class DemoCaTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("demo-ca");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_ = std::make_unique<fixtures::TempDir>(std::move(*dir));
     ca_key_ = NewKey("EC");
     absl::StatusOr<X509Ptr> ca = IssueCertificate(
         {.common_name = "Demo CA", .organization = "Demo", .role = CertificateRole::kCa},
         ca_key_.get(), nullptr, ca_key_.get());
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_ = std::move(*ca);
     ca_file_ = Write("ca.pem", ca_.get());
   }
 
   std::string Write(const std::string& name, X509* certificate) {
     absl::StatusOr<std::string> pem = CertificatePem(certificate);
-    EXPECT_TRUE(pem.ok()) << pem.status();
+    EXPECT_THAT(pem, IsOk());
     std::ofstream(dir_->File(name)) << pem.value_or("");
     return dir_->File(name);
   }
@@ -47,7 +51,7 @@ class DemoCaTest : public ::testing::Test {
   fixtures::CommandResult OpensslVerify(const std::string& file, const std::string& purpose) {
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
         {"openssl", "verify", "-x509_strict", "-CAfile", ca_file_, "-purpose", purpose, file});
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     return result.value_or(fixtures::CommandResult{});
   }
 
@@ -70,7 +74,7 @@ TEST_F(DemoCaTest, MailCertificatesChainAndCarryTheirAddresses) {
                                                    .role = CertificateRole::kMailSigning,
                                                    .emails = {"statements@bank.example"}},
                                                   signing.get(), ca_.get(), ca_key_.get());
-  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  ASSERT_THAT(leaf, IsOk());
   const std::string file = Write("signing.pem", leaf->get());
   fixtures::CommandResult verified = OpensslVerify(file, "smimesign");
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
@@ -84,7 +88,7 @@ TEST_F(DemoCaTest, MailCertificatesChainAndCarryTheirAddresses) {
                                                         .role = CertificateRole::kMailDecryption,
                                                         .emails = {"customer@example.com"}},
                                                        decryption.get(), ca_.get(), ca_key_.get());
-  ASSERT_TRUE(recipient.ok()) << recipient.status();
+  ASSERT_THAT(recipient, IsOk());
   EXPECT_EQ(OpensslVerify(Write("recipient.pem", recipient->get()), "smimeencrypt").exit_code, 0);
   EXPECT_TRUE(X509_get_key_usage(recipient->get()) & KU_KEY_ENCIPHERMENT);
 }
@@ -96,7 +100,7 @@ TEST_F(DemoCaTest, TlsCertificatesNameTheLoopbackServer) {
                                                      .dns_names = {"localhost"},
                                                      .ip_addresses = {"127.0.0.1"}},
                                                     key.get(), ca_.get(), ca_key_.get());
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   EXPECT_EQ(OpensslVerify(Write("server.pem", server->get()), "sslserver").exit_code, 0);
   EXPECT_EQ(X509_check_host(server->get(), "localhost", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_ip_asc(server->get(), "127.0.0.1", 0), 1);
@@ -104,7 +108,7 @@ TEST_F(DemoCaTest, TlsCertificatesNameTheLoopbackServer) {
   absl::StatusOr<X509Ptr> client =
       IssueCertificate({.common_name = "client", .role = CertificateRole::kTlsClient}, key.get(),
                        ca_.get(), ca_key_.get());
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_THAT(client, IsOk());
   const std::string file = Write("client.pem", client->get());
   EXPECT_EQ(OpensslVerify(file, "sslclient").exit_code, 0);
   EXPECT_NE(OpensslVerify(file, "sslserver").exit_code, 0);
@@ -120,7 +124,7 @@ TEST_F(DemoCaTest, RefusesMissingKeysAndBadAddresses) {
           {.common_name = "x", .role = CertificateRole::kTlsServer, .ip_addresses = {"not-an-ip"}},
           key.get(), ca_.get(), ca_key_.get())
           .status();
-  EXPECT_FALSE(bad_ip.ok());
+  EXPECT_THAT(bad_ip, Not(IsOk()));
   EXPECT_THAT(bad_ip.message(), HasSubstr("not-an-ip"));
 }
 

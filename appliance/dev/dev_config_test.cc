@@ -4,9 +4,12 @@
 #include "appliance/server/config_validator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::dev {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -20,8 +23,8 @@ DevConfigOptions Options() {
 
 TEST(DevConfigTest, TheTemplateBecomesAValidConfigForTheDirectory) {
   absl::StatusOr<config::v1::Config> config = DevConfig(Options());
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_TRUE(server::ValidateConfig(*config).ok()) << server::ValidateConfig(*config);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(server::ValidateConfig(*config), IsOk());
   const std::string text = DevConfigText(*config, "/home/dev/work/.dev");
   EXPECT_THAT(text, Not(HasSubstr("/tmp/signet-dev")));
   EXPECT_THAT(text, HasSubstr("/home/dev/work/.dev/signetd.sock"));
@@ -54,10 +57,10 @@ TEST(DevConfigTest, NoAddressMeansNoTcpListener) {
   DevConfigOptions options = Options();
   options.tcp_address.clear();
   absl::StatusOr<config::v1::Config> config = DevConfig(options);
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   ASSERT_EQ(config->listeners_size(), 1);
   EXPECT_TRUE(config->listeners(0).has_unix());
-  EXPECT_TRUE(server::ValidateConfig(*config).ok());
+  EXPECT_THAT(server::ValidateConfig(*config), IsOk());
 }
 
 TEST(DevConfigTest, SoftHsmConfPointsAtTheTokenDirectory) {

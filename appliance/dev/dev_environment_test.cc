@@ -12,11 +12,14 @@
 #include "appliance/server/config_validator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 
 namespace signet::dev {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -30,7 +33,7 @@ class DevEnvironmentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> temp = fixtures::TempDir::Create("dev-env");
-    ASSERT_TRUE(temp.ok()) << temp.status();
+    ASSERT_THAT(temp, IsOk());
     temp_ = std::make_unique<fixtures::TempDir>(std::move(*temp));
     dir_ = temp_->File("dev");
   }
@@ -43,13 +46,13 @@ class DevEnvironmentTest : public ::testing::Test {
   // test), logged in with the PIN from the PIN file.
   std::string ListObjects() {
     absl::StatusOr<std::string> pin = ReadWholeFile(dir_ + "/user.pin");
-    EXPECT_TRUE(pin.ok());
+    EXPECT_THAT(pin, IsOk());
     while (!pin->empty() && pin->back() == '\n') pin->pop_back();
     absl::StatusOr<fixtures::CommandResult> listed = fixtures::RunCommandOk(
         {"pkcs11-tool", "--module", kDefaultSoftHsmModule, "--token-label", kDevTokenLabel,
          "--login", "--pin", *pin, "--list-objects"},
         {}, {absl::StrCat("SOFTHSM2_CONF=", dir_, "/softhsm/softhsm2.conf")});
-    EXPECT_TRUE(listed.ok()) << listed.status();
+    EXPECT_THAT(listed, IsOk());
     return listed.ok() ? listed->out : "";
   }
 
@@ -57,7 +60,7 @@ class DevEnvironmentTest : public ::testing::Test {
     absl::StatusOr<fixtures::CommandResult> result =
         fixtures::RunCommand({"openssl", "verify", "-x509_strict", "-CAfile", dir_ + "/ca.pem",
                               "-purpose", purpose, certificate});
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     return result.value_or(fixtures::CommandResult{});
   }
 
@@ -67,8 +70,8 @@ class DevEnvironmentTest : public ::testing::Test {
 
 TEST_F(DevEnvironmentTest, MakesTokenKeysCertificatesAndAValidConfig) {
   absl::StatusOr<config::v1::Config> config = Prepare();
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_TRUE(server::ValidateConfig(*config).ok()) << server::ValidateConfig(*config);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(server::ValidateConfig(*config), IsOk());
 
   EXPECT_EQ(ModeOf(dir_), 0700u);
   for (const char* secret :
@@ -94,13 +97,13 @@ TEST_F(DevEnvironmentTest, MakesTokenKeysCertificatesAndAValidConfig) {
   EXPECT_TRUE(FileExists(dir_ + "/audit-key.pem"));
 
   absl::StatusOr<std::string> written = ReadWholeFile(dir_ + "/signetd.textproto");
-  ASSERT_TRUE(written.ok());
+  ASSERT_THAT(written, IsOk());
   EXPECT_THAT(*written, HasSubstr(absl::StrCat("unix_uid: ", getuid())));
   EXPECT_THAT(*written, HasSubstr("127.0.0.1:9443"));
 }
 
 TEST_F(DevEnvironmentTest, ASecondStartReusesEverything) {
-  ASSERT_TRUE(Prepare().ok());
+  ASSERT_THAT(Prepare(), IsOk());
   absl::StatusOr<std::string> ca = ReadWholeFile(dir_ + "/ca.pem");
   absl::StatusOr<std::string> signing = ReadWholeFile(dir_ + "/certs/bank-signing.pem");
   absl::StatusOr<std::string> pin = ReadWholeFile(dir_ + "/user.pin");
@@ -108,7 +111,7 @@ TEST_F(DevEnvironmentTest, ASecondStartReusesEverything) {
   const std::string objects = ListObjects();
 
   absl::StatusOr<config::v1::Config> again = Prepare();
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(ReadWholeFile(dir_ + "/ca.pem").value_or(""), *ca);
   EXPECT_EQ(ReadWholeFile(dir_ + "/certs/bank-signing.pem").value_or(""), *signing);
   EXPECT_EQ(ReadWholeFile(dir_ + "/user.pin").value_or(""), *pin);
@@ -117,7 +120,7 @@ TEST_F(DevEnvironmentTest, ASecondStartReusesEverything) {
 }
 
 TEST_F(DevEnvironmentTest, ALostPinFileIsReportedNotPapered) {
-  ASSERT_TRUE(Prepare().ok());
+  ASSERT_THAT(Prepare(), IsOk());
   ASSERT_EQ(unlink((dir_ + "/user.pin").c_str()), 0);
   absl::Status status = Prepare().status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
@@ -126,10 +129,10 @@ TEST_F(DevEnvironmentTest, ALostPinFileIsReportedNotPapered) {
 }
 
 TEST_F(DevEnvironmentTest, ARemovedCertificateFileIsWrittenAgainFromTheToken) {
-  ASSERT_TRUE(Prepare().ok());
+  ASSERT_THAT(Prepare(), IsOk());
   absl::StatusOr<std::string> customer = ReadWholeFile(dir_ + "/certs/customer-decryption.pem");
   ASSERT_EQ(unlink((dir_ + "/certs/customer-decryption.pem").c_str()), 0);
-  ASSERT_TRUE(Prepare().ok());
+  ASSERT_THAT(Prepare(), IsOk());
   EXPECT_EQ(ReadWholeFile(dir_ + "/certs/customer-decryption.pem").value_or(""), *customer);
 }
 

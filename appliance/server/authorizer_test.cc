@@ -7,9 +7,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using config::v1::Operation;
 using ::testing::HasSubstr;
@@ -64,14 +68,15 @@ TEST_F(AuthorizerTest, IdentifiesCallersByTheirTransportIdentity) {
   // SANs compare without case, as the validator's duplicate check does.
   EXPECT_EQ(authorizer_->Identify({.certificate_sans = {"MX-IN.Bank.Example"}}).value_or(""),
             "mx-in");
-  EXPECT_FALSE(authorizer_->Identify({.certificate_sans = {"mx-in.bank.example.evil"}}).ok());
+  EXPECT_THAT(authorizer_->Identify({.certificate_sans = {"mx-in.bank.example.evil"}}),
+              Not(IsOk()));
   EXPECT_EQ(authorizer_->Identify({.unix_uid = 1000}).value_or(""), "admin");
   absl::StatusOr<std::string> unknown = authorizer_->Identify({.unix_uid = 1001});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(unknown.status().message(), HasSubstr("uid 1001"));
   // A subject that merely contains a configured one is another subject.
-  EXPECT_FALSE(authorizer_->Identify({.certificate_subject = "CN=mx-out,O=Bank,C=XX"}).ok());
-  EXPECT_FALSE(authorizer_->Identify({}).ok());
+  EXPECT_THAT(authorizer_->Identify({.certificate_subject = "CN=mx-out,O=Bank,C=XX"}), Not(IsOk()));
+  EXPECT_THAT(authorizer_->Identify({}), Not(IsOk()));
 }
 
 TEST_F(AuthorizerTest, AllowsExactlyWhatTheGrantsSay) {
@@ -117,11 +122,11 @@ TEST_F(AuthorizerTest, AllowsExactlyWhatTheGrantsSay) {
 TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {
   // Bound to "Statements@Bank.example": the domain in any case, the local
   // part as configured.
-  EXPECT_TRUE(
-      authorizer_
-          ->CheckSender("bank-signing", "From: Bank Statements <Statements@bank.example>\r\n\r\nx")
-          .ok());
-  EXPECT_TRUE(authorizer_->CheckSender("bank-signing", "From: alerts@BANK.example\r\n\r\nx").ok());
+  EXPECT_THAT(authorizer_->CheckSender("bank-signing",
+                                       "From: Bank Statements <Statements@bank.example>\r\n\r\nx"),
+              IsOk());
+  EXPECT_THAT(authorizer_->CheckSender("bank-signing", "From: alerts@BANK.example\r\n\r\nx"),
+              IsOk());
   absl::Status other_case =
       authorizer_->CheckSender("bank-signing", "From: ALERTS@bank.example\r\n\r\nx");
   EXPECT_EQ(other_case.code(), absl::StatusCode::kPermissionDenied);
@@ -148,25 +153,24 @@ TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {
                                 "From: alerts@bank.example\r\nFrom: alerts@bank.example\r\n\r\n")
                   .message(),
               HasSubstr("more than one From field"));
-  EXPECT_TRUE(
-      authorizer_
-          ->CheckSender("bank-signing",
-                        "From: alerts@bank.example\r\nSender: Statements@bank.example\r\n\r\n")
-          .ok());
+  EXPECT_THAT(
+      authorizer_->CheckSender(
+          "bank-signing", "From: alerts@bank.example\r\nSender: Statements@bank.example\r\n\r\n"),
+      IsOk());
   EXPECT_THAT(
       authorizer_
           ->CheckSender("bank-signing", "From: alerts@bank.example\r\nSender: evil@x.org\r\n\r\n")
           .message(),
       HasSubstr("may not sign for <evil@x.org>"));
   // An unbound key signs for anyone.
-  EXPECT_TRUE(authorizer_->CheckSender("any-signing", "From: anyone@x.org\r\n\r\nx").ok());
+  EXPECT_THAT(authorizer_->CheckSender("any-signing", "From: anyone@x.org\r\n\r\nx"), IsOk());
 }
 
 TEST_F(AuthorizerTest, BoundSigningKeySignsNoDigests) {
   absl::Status bound = authorizer_->CheckDigestSigning("bank-signing");
   EXPECT_EQ(bound.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(bound.message(), HasSubstr("SignMail"));
-  EXPECT_TRUE(authorizer_->CheckDigestSigning("any-signing").ok());
+  EXPECT_THAT(authorizer_->CheckDigestSigning("any-signing"), IsOk());
 }
 
 }  // namespace

@@ -6,9 +6,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -16,8 +19,8 @@ TEST(ByteBudgetTest, ChunksDrawOnTheBudgetAndLeasesGiveItBack) {
   ByteBudget budget(1000, 600);
   {
     ByteBudget::Lease lease = budget.Open("mx");
-    EXPECT_TRUE(lease.Grow(200).ok());
-    EXPECT_TRUE(lease.Grow(300).ok());
+    EXPECT_THAT(lease.Grow(200), IsOk());
+    EXPECT_THAT(lease.Grow(300), IsOk());
     EXPECT_EQ(lease.held(), 500u);
     EXPECT_EQ(budget.used(), 500u);
     EXPECT_EQ(budget.used_by("mx"), 500u);
@@ -30,7 +33,7 @@ TEST(ByteBudgetTest, ACallerOverItsShareIsRefusedWhileOthersGoOn) {
   ByteBudget budget(1000, 600);
   ByteBudget::Lease first = budget.Open("mx");
   ByteBudget::Lease second = budget.Open("mx");
-  ASSERT_TRUE(first.Grow(400).ok());
+  ASSERT_THAT(first.Grow(400), IsOk());
   absl::Status refused = second.Grow(201);
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.message(), HasSubstr("caller 'mx' already holds 400 bytes"));
@@ -38,28 +41,28 @@ TEST(ByteBudgetTest, ACallerOverItsShareIsRefusedWhileOthersGoOn) {
   // A refused chunk takes nothing.
   EXPECT_EQ(second.held(), 0u);
   EXPECT_EQ(budget.used(), 400u);
-  EXPECT_TRUE(second.Grow(200).ok());
+  EXPECT_THAT(second.Grow(200), IsOk());
   // Another caller has its own share.
   ByteBudget::Lease other = budget.Open("relay");
-  EXPECT_TRUE(other.Grow(400).ok());
+  EXPECT_THAT(other.Grow(400), IsOk());
 }
 
 TEST(ByteBudgetTest, TheDaemonsBudgetBoundsAllCallers) {
   ByteBudget budget(1000, 600);
   ByteBudget::Lease a = budget.Open("a");
   ByteBudget::Lease b = budget.Open("b");
-  ASSERT_TRUE(a.Grow(600).ok());
+  ASSERT_THAT(a.Grow(600), IsOk());
   absl::Status refused = b.Grow(401);
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.message(), HasSubstr("buffers for calls in flight are full (600 of 1000"));
-  EXPECT_TRUE(b.Grow(400).ok());
+  EXPECT_THAT(b.Grow(400), IsOk());
   EXPECT_EQ(budget.used(), 1000u);
 }
 
 TEST(ByteBudgetTest, AResultMayGoOverButNewChunksWaitForTheBudgetToRecover) {
   ByteBudget budget(1000, 600);
   ByteBudget::Lease call = budget.Open("mx");
-  ASSERT_TRUE(call.Grow(500).ok());
+  ASSERT_THAT(call.Grow(500), IsOk());
   // The result is larger than the mail (a signature, base64).
   call.Resize(900);
   EXPECT_EQ(budget.used(), 900u);
@@ -67,20 +70,20 @@ TEST(ByteBudgetTest, AResultMayGoOverButNewChunksWaitForTheBudgetToRecover) {
   ByteBudget::Lease next = budget.Open("mx");
   EXPECT_EQ(next.Grow(1).code(), absl::StatusCode::kResourceExhausted);
   ByteBudget::Lease other = budget.Open("relay");
-  EXPECT_TRUE(other.Grow(100).ok());
+  EXPECT_THAT(other.Grow(100), IsOk());
   EXPECT_EQ(other.Grow(1).code(), absl::StatusCode::kResourceExhausted);
   call.Resize(0);
-  EXPECT_TRUE(next.Grow(500).ok());
+  EXPECT_THAT(next.Grow(500), IsOk());
 }
 
 TEST(ByteBudgetTest, AMovedLeaseKeepsItsBytesOnce) {
   ByteBudget budget(1000, 1000);
   ByteBudget::Lease first = budget.Open("mx");
-  ASSERT_TRUE(first.Grow(100).ok());
+  ASSERT_THAT(first.Grow(100), IsOk());
   ByteBudget::Lease moved = std::move(first);
   EXPECT_EQ(moved.held(), 100u);
   ByteBudget::Lease assigned = budget.Open("mx");
-  ASSERT_TRUE(assigned.Grow(50).ok());
+  ASSERT_THAT(assigned.Grow(50), IsOk());
   assigned = std::move(moved);  // gives back its own 50
   EXPECT_EQ(budget.used(), 100u);
   assigned.Resize(0);

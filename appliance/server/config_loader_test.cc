@@ -16,9 +16,13 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::Not;
 
 using config::v1::Config;
 using ::testing::ElementsAre;
@@ -33,7 +37,7 @@ std::vector<std::string> ErrorLines(const absl::Status& status) {
 // The error lines of parsing `text` as "t.textproto".
 std::vector<std::string> ParseErrors(const std::string& text) {
   absl::StatusOr<Config> config = ParseConfigText(text, "t.textproto");
-  EXPECT_FALSE(config.ok()) << "parsed:\n" << text;
+  EXPECT_THAT(config, Not(IsOk())) << "parsed:\n" << text;
   if (config.ok()) return {};
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   return ErrorLines(config.status());
@@ -60,7 +64,7 @@ TEST(ParseConfigTextTest, ParsesAConfig) {
                         limits { requests_per_second: 2.5 burst: 5 }
                       )pb",
                       "t");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   ASSERT_EQ(config->listeners_size(), 1);
   // Octal, as a file mode is written.
   EXPECT_EQ(config->listeners(0).unix().mode(), 0660u);
@@ -74,7 +78,7 @@ TEST(ParseConfigTextTest, ParsesAConfig) {
 
 TEST(ParseConfigTextTest, EmptyTextIsAnEmptyConfig) {
   absl::StatusOr<Config> config = ParseConfigText("# nothing yet\n\n", "t");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->ByteSizeLong(), 0u);
 }
 
@@ -107,7 +111,7 @@ TEST(ParseConfigTextTest, RoundTripsThroughTheTextFormat) {
   std::string text;
   ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(original, &text));
   absl::StatusOr<Config> parsed = ParseConfigText(text, "t");
-  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+  ASSERT_THAT(parsed, IsOk()) << parsed.status() << "\n" << text;
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(original, *parsed))
       << parsed->DebugString();
   EXPECT_EQ(parsed->callers(0).identity_case(), config::v1::Caller::kUnixUid);
@@ -245,7 +249,7 @@ class LoadConfigTest : public ::testing::Test {
 TEST_F(LoadConfigTest, LoadsAFile) {
   std::string path = Write("signetd.textproto", "audit { path: \"/var/log/audit\" }\n");
   absl::StatusOr<Config> config = LoadConfig(path);
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->audit().path(), "/var/log/audit");
 }
 
@@ -297,7 +301,7 @@ TEST_F(LoadConfigTest, TooLargeFileIsRefused) {
   // Exactly at the limit is fine.
   text.resize(kMaxConfigBytes);
   path = Write("limit.textproto", text);
-  EXPECT_TRUE(LoadConfig(path).ok());
+  EXPECT_THAT(LoadConfig(path), IsOk());
 }
 
 }  // namespace

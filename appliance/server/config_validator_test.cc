@@ -15,9 +15,12 @@
 #include "appliance/server/token_profiles.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using config::v1::Config;
 using ::testing::Contains;
@@ -964,8 +967,8 @@ class ExampleConfigTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(ExampleConfigTest, LoadsAndValidates) {
   const std::string path = absl::StrCat(SIGNET_SOURCE_DIR, "/firmware-config/", GetParam());
   absl::StatusOr<Config> config = LoadConfig(path);
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_TRUE(ValidateConfig(*config).ok()) << ValidateConfig(*config);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(ValidateConfig(*config), IsOk());
   EXPECT_FALSE(config->listeners().empty());
   EXPECT_FALSE(config->tokens().empty());
   EXPECT_FALSE(config->keys().empty());
@@ -979,7 +982,7 @@ INSTANTIATE_TEST_SUITE_P(FirmwareConfig, ExampleConfigTest,
 TEST(ExampleConfigsTest, BankRackIsWhatItSays) {
   absl::StatusOr<Config> config =
       LoadConfig(absl::StrCat(SIGNET_SOURCE_DIR, "/firmware-config/bank-rack.textproto"));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_THAT(config->tokens(), SizeIs(2));
   bool tcp = false;
   bool unix_socket = false;
@@ -996,7 +999,7 @@ TEST(ExampleConfigsTest, BankRackIsWhatItSays) {
 TEST(ExampleConfigsTest, PersonalUsbUsesOpenScOneAtATimeOnAUnixSocket) {
   absl::StatusOr<Config> config =
       LoadConfig(absl::StrCat(SIGNET_SOURCE_DIR, "/firmware-config/personal-usb.textproto"));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   ASSERT_THAT(config->tokens(), SizeIs(1));
   // The OpenSC PIV profile: its module, one operation at a time, the card
   // watched through pcscd, keys named by PIV slot.
@@ -1018,7 +1021,7 @@ TEST(ExampleConfigsTest, PersonalUsbUsesOpenScOneAtATimeOnAUnixSocket) {
 TEST(ExampleConfigsTest, DevUsesSoftHsmWithAPinFile) {
   absl::StatusOr<Config> config =
       LoadConfig(absl::StrCat(SIGNET_SOURCE_DIR, "/firmware-config/dev.textproto"));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   ASSERT_THAT(config->tokens(), SizeIs(1));
   EXPECT_EQ(config->tokens(0).module(), "/usr/lib/softhsm/libsofthsm2.so");
   EXPECT_TRUE(config->tokens(0).pin().has_file());

@@ -1,9 +1,12 @@
 #include "appliance/server/mail_buffer.h"
 
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 std::string Pattern(size_t size) {
   std::string data(size, '\0');
@@ -17,7 +20,7 @@ TEST(MailBufferTest, JoinsChunksIntoTheMail) {
   MailBuffer buffer(lease, 0);
   const std::string mail = Pattern(3 * kMailBlockBytes + 12345);
   for (size_t offset = 0; offset < mail.size(); offset += 65536) {
-    ASSERT_TRUE(buffer.Append(absl::string_view(mail).substr(offset, 65536)).ok());
+    ASSERT_THAT(buffer.Append(absl::string_view(mail).substr(offset, 65536)), IsOk());
   }
   EXPECT_EQ(buffer.size(), mail.size());
   // What the budget counts is what the blocks hold, within a block.
@@ -32,8 +35,8 @@ TEST(MailBufferTest, AnAnnouncedSizeSizesTheBlocksExactly) {
   ByteBudget::Lease lease = budget.Open("mx");
   const std::string mail = Pattern(kMailBlockBytes + 1000);
   MailBuffer buffer(lease, mail.size());
-  ASSERT_TRUE(buffer.Append(mail.substr(0, 700000)).ok());
-  ASSERT_TRUE(buffer.Append(mail.substr(700000)).ok());
+  ASSERT_THAT(buffer.Append(mail.substr(0, 700000)), IsOk());
+  ASSERT_THAT(buffer.Append(mail.substr(700000)), IsOk());
   EXPECT_EQ(lease.held(), mail.size());
   EXPECT_EQ(buffer.Take(), mail);
 }
@@ -42,7 +45,7 @@ TEST(MailBufferTest, ASmallMailTakesASmallBlockAndNoCopy) {
   ByteBudget budget(64 << 20, 64 << 20);
   ByteBudget::Lease lease = budget.Open("mx");
   MailBuffer buffer(lease, 0);
-  ASSERT_TRUE(buffer.Append("From: a@b.example\r\n\r\nhi\r\n").ok());
+  ASSERT_THAT(buffer.Append("From: a@b.example\r\n\r\nhi\r\n"), IsOk());
   EXPECT_EQ(lease.held(), 64u * 1024);
   EXPECT_EQ(buffer.Take(), "From: a@b.example\r\n\r\nhi\r\n");
 }
@@ -54,8 +57,8 @@ TEST(MailBufferTest, AnAnnouncementDoesNotBindTheClient) {
   ByteBudget::Lease lease = budget.Open("mx");
   MailBuffer buffer(lease, 10);
   const std::string mail = Pattern(200000);
-  ASSERT_TRUE(buffer.Append(mail.substr(0, 65536)).ok());
-  ASSERT_TRUE(buffer.Append(mail.substr(65536)).ok());
+  ASSERT_THAT(buffer.Append(mail.substr(0, 65536)), IsOk());
+  ASSERT_THAT(buffer.Append(mail.substr(65536)), IsOk());
   EXPECT_EQ(buffer.Take(), mail);
 }
 

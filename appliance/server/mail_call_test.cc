@@ -16,9 +16,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -131,7 +134,7 @@ class MailCallTest : public ::testing::Test {
 
 TEST_F(MailCallTest, AWholeCallIsAnsweredAndGivesItsBytesBack) {
   Answer answer = Call(std::string(300000, 'm'));
-  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
+  ASSERT_THAT(answer.status, IsOk());
   EXPECT_EQ(answer.body, "echo:" + std::string(300000, 'm'));
   EXPECT_EQ(SettledUse(), 0u);
 }
@@ -153,7 +156,7 @@ TEST_F(MailCallTest, OutOfMemoryInTheWorkIsAnsweredAndTheWorkerLives) {
   EXPECT_EQ(budget_.used(), 0u);
   // The queue's workers survived the exceptions.
   service_.behaviour = Behaviour::kEcho;
-  EXPECT_TRUE(Call("after").status.ok());
+  EXPECT_THAT(Call("after").status, IsOk());
 }
 
 TEST_F(MailCallTest, AnyOtherExceptionIsAnInternalError) {
@@ -216,7 +219,7 @@ TEST_F(MailCallTest, AMailOverTheCallersShareIsRefusedAsRetryable) {
   EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(answer.status.error_message(), HasSubstr("max_caller_buffered_bytes"));
   EXPECT_EQ(budget_.used(), 0u);
-  EXPECT_TRUE(Call(std::string(1 << 20, 'm')).status.ok());
+  EXPECT_THAT(Call(std::string(1 << 20, 'm')).status, IsOk());
 }
 
 TEST_F(MailCallTest, ShutdownDoesNotWaitForAStalledUpload) {

@@ -12,9 +12,12 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/health_client.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::CheckHealth;
 using fixtures::ServingStatus;
@@ -288,13 +291,13 @@ TEST(TokenHealthTest, GrpcDefaultHealthServiceAnswersPerToken) {
 
   auto check = [&](const std::string& service) { return CheckHealth(channel, service); };
   fixtures::HealthReply reply = check("");
-  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_THAT(reply.status, IsOk());
   EXPECT_EQ(reply.serving, ServingStatus::kServing) << "an absent token leaves the server serving";
   reply = check("signet.token.hsm");
-  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_THAT(reply.status, IsOk());
   EXPECT_EQ(reply.serving, ServingStatus::kServing);
   reply = check("signet.token.usb");
-  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  ASSERT_THAT(reply.status, IsOk());
   EXPECT_EQ(reply.serving, ServingStatus::kNotServing);
   EXPECT_EQ(check("signet.token.nope").status.error_code(), grpc::StatusCode::NOT_FOUND);
 

@@ -10,10 +10,13 @@
 
 #include "gtest/gtest.h"
 #include "signet/v1/keys.grpc.pb.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 // Answers ListTokens with one token named after the caller's stamped uid.
 class WhoAmI final : public v1::Keys::CallbackService {
@@ -32,7 +35,7 @@ class UnixListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("unix-listener");
-    ASSERT_TRUE(dir.ok());
+    ASSERT_THAT(dir, IsOk());
     dir_ = std::make_unique<fixtures::TempDir>(std::move(*dir));
     path_ = dir_->File("signetd.sock");
   }
@@ -45,7 +48,7 @@ class UnixListenerTest : public ::testing::Test {
     builder.RegisterService(&service);
     absl::StatusOr<std::unique_ptr<UnixListener>> listener =
         UnixListener::Create(builder, path_, 0660, uids);
-    EXPECT_TRUE(listener.ok()) << listener.status();
+    EXPECT_THAT(listener, IsOk());
     if (!listener.ok()) return {};
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     (*listener)->Start();
@@ -57,7 +60,7 @@ class UnixListenerTest : public ::testing::Test {
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       v1::ListTokensResponse response;
       grpc::Status status = stub->ListTokens(&context, {}, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
+      EXPECT_THAT(status, IsOk());
       seen.push_back(response.tokens_size() == 1 ? response.tokens(0).name() : "?");
     }
     struct stat info {};

@@ -7,9 +7,12 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 absl::Time Later() { return absl::Now() + absl::Seconds(30); }
 
@@ -18,14 +21,13 @@ TEST(WorkQueueTest, RunsEveryTaskOnItsWorkers) {
   std::atomic<int> ran{0};
   std::vector<std::promise<void>> done(50);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(queue
-                    .Submit(Later(),
-                            [&, i](absl::Status start) {
-                              EXPECT_TRUE(start.ok());
-                              ++ran;
-                              done[i].set_value();
-                            })
-                    .ok());
+    ASSERT_THAT(queue.Submit(Later(),
+                             [&, i](absl::Status start) {
+                               EXPECT_THAT(start, IsOk());
+                               ++ran;
+                               done[i].set_value();
+                             }),
+                IsOk());
   }
   for (auto& d : done) d.get_future().wait();
   EXPECT_EQ(ran.load(), 50);
@@ -36,18 +38,17 @@ TEST(WorkQueueTest, FullQueueRefusesAtOnce) {
   absl::Notification release;
   absl::Notification started;
   std::atomic<int> ran{0};
-  ASSERT_TRUE(queue
-                  .Submit(Later(),
-                          [&](absl::Status) {
-                            started.Notify();
-                            release.WaitForNotification();
-                            ++ran;
-                          })
-                  .ok());
+  ASSERT_THAT(queue.Submit(Later(),
+                           [&](absl::Status) {
+                             started.Notify();
+                             release.WaitForNotification();
+                             ++ran;
+                           }),
+              IsOk());
   started.WaitForNotification();
   // One running, two may wait, the fourth is refused.
-  EXPECT_TRUE(queue.Submit(Later(), [&](absl::Status) { ++ran; }).ok());
-  EXPECT_TRUE(queue.Submit(Later(), [&](absl::Status) { ++ran; }).ok());
+  EXPECT_THAT(queue.Submit(Later(), [&](absl::Status) { ++ran; }), IsOk());
+  EXPECT_THAT(queue.Submit(Later(), [&](absl::Status) { ++ran; }), IsOk());
   absl::Status refused = queue.Submit(Later(), [&](absl::Status) { ++ran; });
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(queue.running(), 1);
@@ -60,12 +61,11 @@ TEST(WorkQueueTest, FullQueueRefusesAtOnce) {
 TEST(WorkQueueTest, TaskWhoseDeadlinePassedInTheQueueIsNotStarted) {
   WorkQueue queue("smartcard", 1, 10);
   absl::Notification release;
-  ASSERT_TRUE(queue.Submit(Later(), [&](absl::Status) { release.WaitForNotification(); }).ok());
+  ASSERT_THAT(queue.Submit(Later(), [&](absl::Status) { release.WaitForNotification(); }), IsOk());
   std::promise<absl::Status> late;
-  ASSERT_TRUE(queue
-                  .Submit(absl::Now() + absl::Milliseconds(20),
-                          [&](absl::Status start) { late.set_value(start); })
-                  .ok());
+  ASSERT_THAT(queue.Submit(absl::Now() + absl::Milliseconds(20),
+                           [&](absl::Status start) { late.set_value(start); }),
+              IsOk());
   absl::SleepFor(absl::Milliseconds(50));
   release.Notify();
   EXPECT_EQ(late.get_future().get().code(), absl::StatusCode::kDeadlineExceeded);
@@ -76,15 +76,14 @@ TEST(WorkQueueTest, ShutdownRefusesNewTasksButFinishesQueuedOnes) {
   {
     WorkQueue queue("token", 1, 10);
     absl::Notification release;
-    ASSERT_TRUE(queue
-                    .Submit(Later(),
-                            [&](absl::Status) {
-                              release.WaitForNotification();
-                              ++ran;
-                            })
-                    .ok());
+    ASSERT_THAT(queue.Submit(Later(),
+                             [&](absl::Status) {
+                               release.WaitForNotification();
+                               ++ran;
+                             }),
+                IsOk());
     for (int i = 0; i < 3; ++i) {
-      ASSERT_TRUE(queue.Submit(Later(), [&](absl::Status start) { ran += start.ok(); }).ok());
+      ASSERT_THAT(queue.Submit(Later(), [&](absl::Status start) { ran += start.ok(); }), IsOk());
     }
     queue.Shutdown();
     EXPECT_EQ(queue.Submit(Later(), [&](absl::Status) { ++ran; }).code(),

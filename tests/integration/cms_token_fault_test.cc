@@ -10,10 +10,13 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tokens/ck_status.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::ProviderEnv;
 using testing::FaultControl;
@@ -29,18 +32,18 @@ class CmsTokenFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<FaultControl> control = FaultControl::Attach(SIGNET_FAULT_MODULE);
-    ASSERT_TRUE(control.ok()) << control.status();
+    ASSERT_THAT(control, IsOk());
     faults_ = std::make_unique<FaultControl>(*control);
     faults_->Reset();
     absl::StatusOr<std::unique_ptr<ProviderEnv>> env = ProviderEnv::Create(
         {{.name = "sign", .id_hex = "01", .key_type = "rsa:2048"},
          {.name = "dec", .id_hex = "02", .key_type = "rsa:2048", .for_encryption = true}},
         "cms-faults", SIGNET_FAULT_MODULE);
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     absl::StatusOr<std::string> encrypted =
         EncryptMail(Context(), kMail, {env_->certificate("dec")}, {});
-    ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+    ASSERT_THAT(encrypted, IsOk());
     encrypted_ = *encrypted;
   }
   void TearDown() override {
@@ -78,9 +81,9 @@ TEST_F(CmsTokenFaultTest, AbsentTokenIsRetryableForSigningAndDecryption) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (!(signed_mail = Sign()).ok() && absl::Now() < deadline)
     absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_TRUE(signed_mail.ok()) << signed_mail.status();
+  EXPECT_THAT(signed_mail, IsOk());
   decrypted = Decrypt();
-  ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+  ASSERT_THAT(decrypted, IsOk());
   EXPECT_THAT(std::string(decrypted->entity()), HasSubstr("1,234.56"));
 }
 
@@ -97,13 +100,13 @@ TEST_F(CmsTokenFaultTest, TokenRefusingTheCiphertextGivesTheUniformError) {
     absl::StatusOr<DecryptedMail> decrypted = Decrypt();
     EXPECT_EQ(decrypted.status(), absl::InvalidArgumentError(kDecryptionFailed)) << CkrName(rv);
   }
-  EXPECT_TRUE(Decrypt().ok());
+  EXPECT_THAT(Decrypt(), IsOk());
 }
 
 TEST_F(CmsTokenFaultTest, OneSigningFaultIsRetriedByTheTokenLayer) {
   faults_->Fail("C_Sign", CKR_DEVICE_ERROR, 1);
   absl::StatusOr<std::string> signed_mail = Sign();
-  EXPECT_TRUE(signed_mail.ok()) << signed_mail.status();
+  EXPECT_THAT(signed_mail, IsOk());
 }
 
 }  // namespace

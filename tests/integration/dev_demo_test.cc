@@ -16,11 +16,14 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/free_port.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -40,11 +43,11 @@ class DevDemoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> temp = fixtures::TempDir::Create("dev-demo");
-    ASSERT_TRUE(temp.ok()) << temp.status();
+    ASSERT_THAT(temp, IsOk());
     temp_ = std::make_unique<fixtures::TempDir>(std::move(*temp));
     dev_ = temp_->File("dev");
     absl::StatusOr<int> port = fixtures::FreePort();
-    ASSERT_TRUE(port.ok()) << port.status();
+    ASSERT_THAT(port, IsOk());
     listen_ = absl::StrCat("127.0.0.1:", *port);
   }
 
@@ -53,7 +56,7 @@ class DevDemoTest : public ::testing::Test {
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
         {SIGNET_SOURCE_DIR "/scripts/dev-demo", SIGNET_BUILD_DIR, dev_, "--once"}, {},
         {"SIGNET_DEV_LISTEN=" + listen}, absl::Seconds(180));
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     return result.value_or(fixtures::CommandResult{});
   }
 
@@ -112,7 +115,7 @@ TEST_F(DevDemoTest, ASecondRunReusesTheTokenAndAppendsToTheAuditLog) {
 TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
   absl::StatusOr<std::unique_ptr<fixtures::ChildProcess>> daemon = fixtures::ChildProcess::Spawn(
       {SIGNETD_PATH, "--dev", dev_, "--listen", listen_}, {}, temp_->File("signetd.log"));
-  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  ASSERT_THAT(daemon, IsOk());
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (!absl::StrContains(ReadFile(temp_->File("signetd.log")), "signetd: serving") &&
          absl::Now() < deadline) {
@@ -123,7 +126,7 @@ TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
         {SIGNET_PATH, "--server", listen_, "--tls-name", "localhost", "--ca", dev_ + "/ca.pem",
          "--cert", certificate, "--key-file", key, "--timeout", "10", "tokens"});
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     return result.value_or(fixtures::CommandResult{});
   };
   // The dev client may not list tokens (READ_KEYS is the local user's), so
@@ -138,7 +141,7 @@ TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
   EXPECT_NE(server.exit_code, 0);
   EXPECT_THAT(server.err, Not(HasSubstr("PERMISSION_DENIED")));
   // SIGHUP does not stop the daemon (it reloads nothing; it says so).
-  ASSERT_TRUE((*daemon)->Kill(SIGHUP).ok());
+  ASSERT_THAT((*daemon)->Kill(SIGHUP), IsOk());
   const absl::Time hup_deadline = absl::Now() + absl::Seconds(10);
   while (!absl::StrContains(ReadFile(temp_->File("signetd.log")), "SIGHUP ignored") &&
          absl::Now() < hup_deadline) {
@@ -148,7 +151,7 @@ TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
   EXPECT_FALSE((*daemon)->TryWait().has_value());
   EXPECT_THAT(tokens_over_tcp(dev_ + "/tls/client.pem", dev_ + "/tls/client.key").err,
               HasSubstr("PERMISSION_DENIED"));
-  ASSERT_TRUE((*daemon)->Kill(SIGTERM).ok());
+  ASSERT_THAT((*daemon)->Kill(SIGTERM), IsOk());
   EXPECT_EQ((*daemon)->Wait().value_or(-1), 0);
 }
 

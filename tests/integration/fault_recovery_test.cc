@@ -19,9 +19,12 @@
 #include "tokens/token_key.h"
 // Last: it pulls in the PKCS#11 header's macros.
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::Digest;
@@ -62,7 +65,7 @@ class FaultRecoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<FaultControl> control = FaultControl::Attach(SIGNET_FAULT_MODULE);
-    ASSERT_TRUE(control.ok()) << control.status();
+    ASSERT_THAT(control, IsOk());
     faults_ = std::make_unique<FaultControl>(*control);
     faults_->Reset();
   }
@@ -81,14 +84,14 @@ class FaultRecoveryTest : public ::testing::Test {
                        .usage = KeySpec::Usage::kDecrypt}};
     }
     absl::StatusOr<std::unique_ptr<TokenEnv>> env = TokenEnv::Create(options);
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
   }
 
   std::shared_ptr<TokenKey> Key(const std::string& id_hex) {
     absl::StatusOr<std::shared_ptr<TokenKey>> key =
         TokenKey::Load(env_->token, KeySelector::ById(Hex(id_hex)), KeyPolicy{}, Deadline());
-    EXPECT_TRUE(key.ok()) << key.status();
+    EXPECT_THAT(key, IsOk());
     return key.ok() ? *key : nullptr;
   }
 
@@ -120,7 +123,7 @@ TEST_F(FaultRecoveryTest, SigningRecoversFromEveryTokenFaultWithOneRetry) {
     faults_->Fail("C_Sign", rv, 1);
     const std::string digest = Digest(HashAlgorithm::kSha256, CkrName(rv));
     absl::StatusOr<std::string> sig = key->Sign(kEcdsa, digest, Deadline());
-    ASSERT_TRUE(sig.ok()) << sig.status();
+    ASSERT_THAT(sig, IsOk());
     EXPECT_TRUE(OpenSslVerifies(independent.get(), SignatureScheme::kEcdsa, HashAlgorithm::kSha256,
                                 digest, *sig));
     EXPECT_EQ(faults_->CallCount("C_Sign") - signs_reaching_token, 2u)
@@ -153,7 +156,7 @@ TEST_F(FaultRecoveryTest, DecryptionIsNotRetriedAutomatically) {
   absl::SleepFor(2 * kRecoveryInterval);
   absl::StatusOr<SecretBytes> again =
       key->Decrypt(DecryptionScheme::kRsaPkcs1, ciphertext, Deadline());
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(std::string(again->begin(), again->end()), "k");
 }
 
@@ -162,7 +165,7 @@ TEST_F(FaultRecoveryTest, RemovedTokenFailsClearlyAndComesBack) {
   std::shared_ptr<TokenKey> key = Key("01");
   ASSERT_NE(key, nullptr);
   const std::string digest = Digest(HashAlgorithm::kSha256, "x");
-  ASSERT_TRUE(key->Sign(kEcdsa, digest, Deadline()).ok());
+  ASSERT_THAT(key->Sign(kEcdsa, digest, Deadline()), IsOk());
   const uint64_t logins = faults_->CallCount("C_Login");
 
   faults_->RemoveToken(FaultControl::kAllSlots);
@@ -175,7 +178,7 @@ TEST_F(FaultRecoveryTest, RemovedTokenFailsClearlyAndComesBack) {
   faults_->InsertToken(FaultControl::kAllSlots);
   absl::SleepFor(2 * kRecoveryInterval);
   absl::StatusOr<std::string> back = key->Sign(kEcdsa, digest, Deadline());
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(env_->token->state(), TokenState::kReady);
   EXPECT_EQ(faults_->CallCount("C_Login"), logins + 1) << "one login after re-insertion";
 }
@@ -190,28 +193,28 @@ TEST_F(FaultRecoveryTest, AKeyReplacedWhileTheTokenWasOutIsRefused) {
   // process could not do it: SoftHSM keeps its objects cached in memory.)
   {
     absl::StatusOr<std::shared_ptr<Module>> direct = Module::Load(fixtures::SoftHsm::ModulePath());
-    ASSERT_TRUE(direct.ok()) << direct.status();
+    ASSERT_THAT(direct, IsOk());
     TokenOptions options;
     options.name = "direct";
     options.selector = TokenSelector::ByLabel(env_->info.label);
     options.pin_source =
         std::make_shared<LiteralPinSourceForTests>(SecretString(env_->info.user_pin));
     absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(*direct, options);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     {
       absl::StatusOr<SessionLease> lease = (*token)->Acquire(Deadline());
-      ASSERT_TRUE(lease.ok()) << lease.status();
+      ASSERT_THAT(lease, IsOk());
       AttributeTemplate search;
       search.AddBytes(CKA_ID, Hex("01"));
       absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> objects =
           FindObjects(**direct, lease->handle(), search, 8);
-      ASSERT_TRUE(objects.ok());
+      ASSERT_THAT(objects, IsOk());
       ASSERT_EQ(objects->size(), 2u);
       for (CK_OBJECT_HANDLE object : *objects) {
         ASSERT_EQ(SIGNET_P11(**direct, DestroyObject, lease->handle(), object), CKR_OK);
       }
     }
-    ASSERT_TRUE(GenerateKeyPair(*token, {.label = "sig", .id = Hex("01")}, Deadline()).ok());
+    ASSERT_THAT(GenerateKeyPair(*token, {.label = "sig", .id = Hex("01")}, Deadline()), IsOk());
   }
   faults_->InsertToken(FaultControl::kAllSlots);
   absl::SleepFor(2 * kRecoveryInterval);
@@ -259,7 +262,7 @@ TEST_F(FaultRecoveryTest, PinWarningFlagsLockOutBeforeAnyAttempt) {
   ASSERT_NO_FATAL_FAILURE(MakeEnv());
   ASSERT_EQ(env_->token->state(), TokenState::kLockedOut);
   env_->token->ClearLockout();
-  EXPECT_TRUE(env_->token->Acquire(Deadline()).ok());
+  EXPECT_THAT(env_->token->Acquire(Deadline()), IsOk());
   EXPECT_EQ(faults_->CallCount("C_Login"), 1u);
   EXPECT_EQ(env_->token->state(), TokenState::kReady);
 }
@@ -270,7 +273,7 @@ TEST_F(FaultRecoveryTest, CallersBeyondMaxInFlightGiveUpAtTheirDeadline) {
   ASSERT_NE(key, nullptr);
   faults_->Latency("C_Sign", 300'000);
   const std::string digest = Digest(HashAlgorithm::kSha256, "slow");
-  std::thread slow([&] { EXPECT_TRUE(key->Sign(kEcdsa, digest, Deadline()).ok()); });
+  std::thread slow([&] { EXPECT_THAT(key->Sign(kEcdsa, digest, Deadline()), IsOk()); });
   while (env_->token->Status().in_flight == 0) absl::SleepFor(absl::Milliseconds(1));
   absl::Status late = key->Sign(kEcdsa, digest, absl::Now() + absl::Milliseconds(50)).status();
   EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
@@ -317,7 +320,7 @@ TEST_F(FaultRecoveryTest, ConcurrentSignersLoseAndDuplicateNothingAcrossFaults) 
   absl::SleepFor(2 * kRecoveryInterval);
   absl::Status after =
       key->Sign(kEcdsa, Digest(HashAlgorithm::kSha256, "after"), Deadline()).status();
-  EXPECT_TRUE(after.ok()) << after;
+  EXPECT_THAT(after, IsOk());
 }
 
 TEST_F(FaultRecoveryTest, ABrokenModuleIsReinitialised) {
@@ -332,7 +335,7 @@ TEST_F(FaultRecoveryTest, ABrokenModuleIsReinitialised) {
   faults_->Fail("C_GetSlotList", CKR_DEVICE_ERROR, 1);
   absl::StatusOr<std::string> sig =
       key->Sign(kEcdsa, Digest(HashAlgorithm::kSha256, "reinit"), Deadline());
-  ASSERT_TRUE(sig.ok()) << sig.status();
+  ASSERT_THAT(sig, IsOk());
   EXPECT_EQ(env_->module->init_generation(), 2u);
   EXPECT_EQ(faults_->CallCount("C_Initialize"), 2u);
   EXPECT_EQ(env_->token->state(), TokenState::kReady);

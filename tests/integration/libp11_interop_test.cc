@@ -26,12 +26,15 @@
 #include "common/der.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/keygen.h"
 #include "tokens/public_key.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::Digest;
@@ -84,7 +87,7 @@ const PKCS11_KEY* FindKeyById(const PKCS11_KEY* keys, unsigned int count, const 
 TEST(Libp11InteropTest, KeysSignetGeneratesAreFoundThroughLibp11AndSignThere) {
   const std::string kLabel = "interop";
   absl::StatusOr<std::unique_ptr<TokenEnv>> created = TokenEnv::Create({.label = kLabel});
-  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_THAT(created, IsOk());
   std::unique_ptr<TokenEnv> env = std::move(*created);
   const std::string user_pin = env->info.user_pin;
 
@@ -99,9 +102,9 @@ TEST(Libp11InteropTest, KeysSignetGeneratesAreFoundThroughLibp11AndSignThere) {
   for (const auto& spec : specs) {
     absl::StatusOr<std::shared_ptr<TokenKey>> key = GenerateKeyPair(
         env->token, {.label = spec.label, .id = spec.id, .algorithm = spec.algorithm}, Deadline());
-    ASSERT_TRUE(key.ok()) << key.status();
+    ASSERT_THAT(key, IsOk());
     absl::StatusOr<std::string> der = PublicKeyDer((*key)->public_key());
-    ASSERT_TRUE(der.ok()) << der.status();
+    ASSERT_THAT(der, IsOk());
     generated.push_back({spec.label, (*key)->id(), (*key)->type(), *der});
   }
   // Everything Signet holds goes, so the module is finalised and unloaded;

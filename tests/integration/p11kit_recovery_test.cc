@@ -11,11 +11,14 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/p11kit_server.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/token_key.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::Digest;
@@ -26,23 +29,23 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   // The p11-kit client writes to a dead socket without MSG_NOSIGNAL.
   fixtures::P11KitServer::IgnoreSigpipe();
   absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-  ASSERT_TRUE(hsm.ok()) << hsm.status();
+  ASSERT_THAT(hsm, IsOk());
   absl::StatusOr<fixtures::TokenInfo> info = (*hsm)->InitTokenWithKeys(
       "bank-hsm", {{.label = "signer", .id_hex = "11", .key_type = "EC:prime256v1"}});
-  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_THAT(info, IsOk());
   absl::StatusOr<std::string> pem = (*hsm)->ExportPublicKeyPem(*info, "11");
-  ASSERT_TRUE(pem.ok()) << pem.status();
+  ASSERT_THAT(pem, IsOk());
   EvpPkeyPtr independent = fixtures::PublicKeyFromPem(*pem);
   ASSERT_NE(independent, nullptr);
   absl::StatusOr<std::unique_ptr<fixtures::P11KitServer>> server = fixtures::P11KitServer::Start(
       fixtures::SoftHsm::ModulePath(), "pkcs11:token=bank-hsm", (*hsm)->dir());
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   // The client reads the address when its function list is fetched.
   ASSERT_EQ(setenv("P11_KIT_SERVER_ADDRESS", (*server)->Address().c_str(), 1), 0);
 
   absl::StatusOr<std::shared_ptr<Module>> module =
       Module::Load(fixtures::P11KitServer::ClientModulePath());
-  ASSERT_TRUE(module.ok()) << module.status();
+  ASSERT_THAT(module, IsOk());
   TokenOptions options;
   options.name = "bank-hsm";
   options.selector = TokenSelector::ByLabel("bank-hsm");
@@ -54,11 +57,11 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   options.max_in_flight = 1;
   options.recovery_interval = absl::Milliseconds(100);
   absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(*module, options);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   ASSERT_EQ((*token)->state(), TokenState::kReady) << (*token)->Status().detail;
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
       TokenKey::Load(*token, KeySelector::ById(Hex("11")), KeyPolicy{}, Deadline());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
 
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, retryable{0}, other{0}, bad{0}, ok_after_restart{0};
@@ -99,7 +102,7 @@ TEST(P11KitRecoveryTest, SigningSurvivesAServerKillAndRestart) {
   }
   stop = true;
   for (auto& t : threads) t.join();
-  ASSERT_TRUE(restart.ok()) << restart;
+  ASSERT_THAT(restart, IsOk());
 
   EXPECT_GT(before_kill, 0);
   EXPECT_GT(retryable.load(), 0) << "the kill was not noticed";

@@ -9,10 +9,13 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -30,7 +33,7 @@ class PythonClientTest : public ::testing::Test {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
         fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     stubs_ = env_->File("stubs");
     // The stubs come from the .proto files and Debian's plugins, nothing else.
@@ -40,8 +43,8 @@ class PythonClientTest : public ::testing::Test {
                       " --python_out=", stubs_, " --grpc_python_out=", stubs_,
                       " --plugin=protoc-gen-grpc_python=$(command -v grpc_python_plugin) ",
                       SIGNET_PROTO_DIR, "/signet/v1/*.proto")});
-    ASSERT_TRUE(generated.ok() && generated->exit_code == 0)
-        << (generated.ok() ? generated->err : generated.status().ToString());
+    ASSERT_THAT(generated, IsOk());
+    ASSERT_EQ(generated->exit_code, 0) << generated->err;
   }
 
   fixtures::CommandResult Run(const std::string& operation, const std::string& key,
@@ -49,7 +52,7 @@ class PythonClientTest : public ::testing::Test {
     absl::StatusOr<fixtures::CommandResult> result =
         fixtures::RunCommand({"/usr/bin/python3", SIGNET_PYTHON_CLIENT, stubs_, env_->socket(),
                               operation, key, input, output});
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     return result.value_or(fixtures::CommandResult{});
   }
 
@@ -66,13 +69,13 @@ TEST_F(PythonClientTest, SignsAndDecryptsThroughTheApi) {
   std::string content;
   absl::Status verified = fixtures::OpensslSmimeVerify(ReadFile(env_->File("signed.eml")),
                                                        env_->File("ca.pem"), &content);
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
   EXPECT_THAT(content, HasSubstr("1,234.56 EUR"));
 
   absl::StatusOr<std::string> encrypted =
       fixtures::OpensslSmimeEncrypt("Content-Type: text/plain\r\n\r\nsecret balance\r\n",
                                     env_->File("decryption.pem"), "aes-256-gcm", true);
-  ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+  ASSERT_THAT(encrypted, IsOk());
   std::ofstream(env_->File("encrypted.eml"), std::ios::binary) << *encrypted;
   fixtures::CommandResult decrypted =
       Run("decrypt", "bank-decryption", env_->File("encrypted.eml"), env_->File("decrypted.eml"));

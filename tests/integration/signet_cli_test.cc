@@ -18,12 +18,16 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
 
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -69,7 +73,7 @@ class SignetCliTest : public ::testing::Test {
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
         fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH, .tcp = true});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
   }
 
@@ -81,7 +85,7 @@ class SignetCliTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(env_, nullptr);
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("signet-cli");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_.emplace(std::move(*dir));
   }
 
@@ -97,7 +101,7 @@ class SignetCliTest : public ::testing::Test {
                                            const std::vector<std::string>& env) {
     absl::StatusOr<fixtures::CommandResult> result =
         fixtures::RunCommand(argv, stdin_data, env, absl::Seconds(120));
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     return result.ok() ? *result : fixtures::CommandResult{};
   }
 
@@ -107,12 +111,12 @@ class SignetCliTest : public ::testing::Test {
   // decrypt what signet encrypts to it.
   void MakeCustomer() {
     absl::StatusOr<EvpPkeyPtr> key = fixtures::GenerateKey("RSA:2048");
-    ASSERT_TRUE(key.ok()) << key.status();
+    ASSERT_THAT(key, IsOk());
     absl::StatusOr<X509Ptr> certificate =
         env_->ca().Issue(key->get(), "Customer", "customer@example.org", {.for_encryption = true});
-    ASSERT_TRUE(certificate.ok()) << certificate.status();
-    ASSERT_TRUE(fixtures::WritePem(File("customer.pem"), certificate->get()).ok());
-    ASSERT_TRUE(fixtures::WritePrivateKeyPem(File("customer.key"), key->get()).ok());
+    ASSERT_THAT(certificate, IsOk());
+    ASSERT_THAT(fixtures::WritePem(File("customer.pem"), certificate->get()), IsOk());
+    ASSERT_THAT(fixtures::WritePrivateKeyPem(File("customer.key"), key->get()), IsOk());
   }
 
   static fixtures::SignetdEnv* env_;
@@ -132,7 +136,7 @@ TEST_F(SignetCliTest, SignsAMailFileThatOpensslVerifies) {
   EXPECT_THAT(signed_mail, HasSubstr("Subject: Your statement\r\n"));
   std::string content;
   absl::Status verified = fixtures::OpensslSmimeVerify(signed_mail, env_->File("ca.pem"), &content);
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
   EXPECT_EQ(content, kEntity);
 }
 
@@ -148,7 +152,7 @@ TEST_F(SignetCliTest, PipesStdinToStdoutWithTheSocketFromTheEnvironment) {
     std::string content;
     absl::Status verified =
         fixtures::OpensslSmimeVerify(result.out, env_->File("ca.pem"), &content);
-    EXPECT_TRUE(verified.ok()) << verified;
+    EXPECT_THAT(verified, IsOk());
     EXPECT_EQ(content, kEntity);
   }
 }
@@ -156,7 +160,7 @@ TEST_F(SignetCliTest, PipesStdinToStdoutWithTheSocketFromTheEnvironment) {
 TEST_F(SignetCliTest, DecryptsWhatOpensslEncryptedToTheDecryptionKey) {
   absl::StatusOr<std::string> encrypted =
       fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem"), "aes-256-gcm", true);
-  ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+  ASSERT_THAT(encrypted, IsOk());
   fixtures::CommandResult result = Signet({"decrypt", "--key", "bank-decryption"}, *encrypted);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr(kEntity));
@@ -164,7 +168,7 @@ TEST_F(SignetCliTest, DecryptsWhatOpensslEncryptedToTheDecryptionKey) {
 
   // CBC: decrypted, with a note that nothing authenticated it.
   encrypted = fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem"), "aes-256-cbc");
-  ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+  ASSERT_THAT(encrypted, IsOk());
   WriteFile(File("cbc.eml"), *encrypted);
   result = Signet({"decrypt", "--key", "bank-decryption", File("cbc.eml"), File("plain.eml")});
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -199,7 +203,7 @@ TEST_F(SignetCliTest, EncryptsToARecipientThatOpensslDecrypts) {
     ASSERT_EQ(result.exit_code, 0) << result.err;
     absl::StatusOr<std::string> plain =
         fixtures::OpensslSmimeDecrypt(result.out, File("customer.pem"), File("customer.key"));
-    ASSERT_TRUE(plain.ok()) << cipher << ": " << plain.status();
+    ASSERT_THAT(plain, IsOk()) << cipher << ": " << plain.status();
     EXPECT_EQ(*plain, kEntity) << cipher;
   }
   // Two recipients: the bank's own decryption key opens it too.
@@ -219,9 +223,9 @@ TEST_F(SignetCliTest, SignEncryptGivesASignedMailInsideTheEnvelope) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   absl::StatusOr<std::string> inner =
       fixtures::OpensslSmimeDecrypt(result.out, File("customer.pem"), File("customer.key"));
-  ASSERT_TRUE(inner.ok()) << inner.status();
+  ASSERT_THAT(inner, IsOk());
   absl::Status verified = fixtures::OpensslSmimeVerify(*inner, env_->File("ca.pem"));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 }
 
 TEST_F(SignetCliTest, SignDigestVerifiesAgainstTheContent) {
@@ -230,7 +234,7 @@ TEST_F(SignetCliTest, SignDigestVerifiesAgainstTheContent) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   absl::Status verified = fixtures::OpensslCmsVerify(ReadFile(File("signature.der")),
                                                      env_->File("ca.pem"), std::string(kEntity));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 }
 
 TEST_F(SignetCliTest, StreamsAnEightMebibyteMailThroughPipesWithProgress) {
@@ -246,7 +250,7 @@ TEST_F(SignetCliTest, StreamsAnEightMebibyteMailThroughPipesWithProgress) {
   EXPECT_THAT(result.err, HasSubstr("sign  receiving [####################] 100%"));
   EXPECT_THAT(result.err, ::testing::Not(HasSubstr("\033")));
   absl::Status verified = fixtures::OpensslSmimeVerify(result.out, env_->File("ca.pem"));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 
   // From a file (its size known) and without --progress: nothing on stderr.
   WriteFile(File("big.eml"), mail);
@@ -254,7 +258,7 @@ TEST_F(SignetCliTest, StreamsAnEightMebibyteMailThroughPipesWithProgress) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, IsEmpty());
   verified = fixtures::OpensslSmimeVerify(ReadFile(File("big.signed")), env_->File("ca.pem"));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 }
 
 TEST_F(SignetCliTest, RefusalsAreOneLineWithTheGrpcCode) {
@@ -315,7 +319,7 @@ TEST_F(SignetCliTest, SignsOverTcpWithMutualTls) {
   fixtures::CommandResult result = over_tls("client-mx-out");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   absl::Status verified = fixtures::OpensslSmimeVerify(result.out, env_->File("ca.pem"));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 
   // A client certificate from another CA: the handshake fails, nothing is
   // sent.
@@ -400,7 +404,7 @@ TEST_F(SignetCliKeysTest, CreatesACsrThatOpensslVerifies) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   absl::StatusOr<fixtures::CommandResult> checked = fixtures::RunCommand(
       {"openssl", "req", "-in", File("request.pem"), "-noout", "-verify", "-subject"});
-  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_THAT(checked, IsOk());
   EXPECT_EQ(checked->exit_code, 0) << checked->err;
   EXPECT_THAT(checked->out + checked->err, HasSubstr("Example Bank"));
 }
@@ -431,15 +435,15 @@ TEST_F(SignetCliKeysTest, GeneratesAKeyOnTheToken) {
 TEST(SignetCliAuditTest, VerifiesTheDaemonsAuditLogAndDetectsAnEdit) {
   absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   for (int i = 0; i < 3; ++i) {
     absl::StatusOr<fixtures::CommandResult> signed_mail = fixtures::RunCommand(
         {SIGNET_PATH, "--socket", (*env)->socket(), "sign", "--key", "bank-signing"}, kMail);
-    ASSERT_TRUE(signed_mail.ok()) << signed_mail.status();
+    ASSERT_THAT(signed_mail, IsOk());
     ASSERT_EQ(signed_mail->exit_code, 0) << signed_mail->err;
   }
   absl::StatusOr<int> stopped = (*env)->Stop();
-  ASSERT_TRUE(stopped.ok() && *stopped == 0) << (*env)->DaemonLog();
+  ASSERT_THAT(stopped, IsOkAndHolds(0)) << (*env)->DaemonLog();
 
   const std::vector<std::string> verify = {SIGNET_PATH,
                                            "audit",
@@ -449,7 +453,7 @@ TEST(SignetCliAuditTest, VerifiesTheDaemonsAuditLogAndDetectsAnEdit) {
                                            "--key",
                                            (*env)->File("audit.pem")};
   absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(verify);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 0) << result->err;
   EXPECT_THAT(result->out, HasSubstr("audit log verified"));
   EXPECT_THAT(result->out, HasSubstr("records:          3\n"));
@@ -462,7 +466,7 @@ TEST(SignetCliAuditTest, VerifiesTheDaemonsAuditLogAndDetectsAnEdit) {
   WriteFile((*env)->AuditLogPath(),
             absl::StrReplaceAll(log, {{"\"local-gateway\"", "\"local-gatewaz\""}}));
   result = fixtures::RunCommand(verify);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 1);
   ExpectOneErrorLine(*result, "audit verify", "DATA_LOSS");
 
@@ -470,7 +474,7 @@ TEST(SignetCliAuditTest, VerifiesTheDaemonsAuditLogAndDetectsAnEdit) {
   WriteFile((*env)->AuditLogPath(), log);
   result = fixtures::RunCommand({SIGNET_PATH, "audit", "verify", "--log", (*env)->AuditLogPath(),
                                  "--key", (*env)->File("other-signing.pem")});
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 1);
   ExpectOneErrorLine(*result, "audit verify", "DATA_LOSS");
 }

@@ -32,11 +32,14 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/tls_channel.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using config::v1::Operation;
 using grpc::StatusCode;
@@ -394,7 +397,7 @@ class SignetdAuthzTest : public ::testing::Test {
                                      .callers = CallersConfig(),
                                      .tcp = true,
                                      .client_names = certificates});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
     recipient_der_ = new std::string(DerOfPemCertificate(env_->File("decryption.pem")));
     ASSERT_FALSE(recipient_der_->empty());
@@ -404,10 +407,10 @@ class SignetdAuthzTest : public ::testing::Test {
     Client& gateway = ClientOf(Callers()[0]);
     signed_mail_ = new std::string();
     grpc::Status signed_status = gateway.SignMail("bank-signing", signed_mail_);
-    ASSERT_TRUE(signed_status.ok()) << signed_status.error_message();
+    ASSERT_THAT(signed_status, IsOk());
     encrypted_mail_ = new std::string();
     grpc::Status encrypted_status = gateway.EncryptMail(*recipient_der_, encrypted_mail_);
-    ASSERT_TRUE(encrypted_status.ok()) << encrypted_status.error_message();
+    ASSERT_THAT(encrypted_status, IsOk());
   }
 
   static void TearDownTestSuite() {
@@ -568,7 +571,7 @@ TEST_F(SignetdAuthzTest, ListKeysListsOnlyTheKeysTheCallerMayRead) {
     }
     std::vector<std::string> listed;
     grpc::Status status = ClientOf(caller).ListKeys(&listed);
-    ASSERT_TRUE(status.ok()) << Describe(status);
+    ASSERT_THAT(status, IsOk()) << Describe(status);
     EXPECT_THAT(listed, ::testing::UnorderedElementsAreArray(readable));
     if (readable.size() + 1 < Keys().size()) ++partial;
   }

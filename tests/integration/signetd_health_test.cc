@@ -26,11 +26,14 @@
 #include "tests/fixtures/p11kit_server.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/softhsm.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::CheckHealth;
 using fixtures::ServingStatus;
@@ -55,31 +58,31 @@ class SignetdHealthTest : public ::testing::Test {
   void SetUp() override {
     // The remote token: its own SoftHSM2 directory, served by p11-kit.
     absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> remote = fixtures::SoftHsm::Create();
-    ASSERT_TRUE(remote.ok()) << remote.status();
+    ASSERT_THAT(remote, IsOk());
     remote_hsm_ = std::move(*remote);
     absl::StatusOr<fixtures::TokenInfo> token = remote_hsm_->InitTokenWithKeys(
         "remote-hsm", {{.label = "remote-signing", .id_hex = "21", .key_type = "EC:prime256v1"}});
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("signetd-health");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_ = std::make_unique<fixtures::TempDir>(std::move(*dir));
     // Its certificate (SignDigest needs one), from a CA of its own.
     absl::StatusOr<std::string> pem = remote_hsm_->ExportPublicKeyPem(*token, "21");
-    ASSERT_TRUE(pem.ok()) << pem.status();
+    ASSERT_THAT(pem, IsOk());
     EvpPkeyPtr public_key = PublicKeyFromPem(*pem);
     ASSERT_NE(public_key, nullptr);
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("Remote CA");
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     absl::StatusOr<X509Ptr> certificate =
         ca->Issue(public_key.get(), "Remote signing", "statements@bank.example");
-    ASSERT_TRUE(certificate.ok()) << certificate.status();
-    ASSERT_TRUE(fixtures::WritePem(dir_->File("remote-signing.pem"), certificate->get()).ok());
+    ASSERT_THAT(certificate, IsOk());
+    ASSERT_THAT(fixtures::WritePem(dir_->File("remote-signing.pem"), certificate->get()), IsOk());
     { std::ofstream(dir_->File("remote.pin")) << token->user_pin << "\n"; }
     chmod(dir_->File("remote.pin").c_str(), 0600);
     absl::StatusOr<std::unique_ptr<fixtures::P11KitServer>> server =
         fixtures::P11KitServer::Start(fixtures::SoftHsm::ModulePath(), "pkcs11:token=remote-hsm",
                                       dir_->path(), {remote_hsm_->EnvVar()});
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk());
     p11kit_ = std::move(*server);
 
     const std::string extra_config = absl::StrCat(
@@ -99,7 +102,7 @@ class SignetdHealthTest : public ::testing::Test {
                                      .callers = kCallers,
                                      .extra_config = extra_config,
                                      .extra_env = {p11kit_->EnvVar()}});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     channel_ = grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials());
   }
@@ -114,7 +117,7 @@ class SignetdHealthTest : public ::testing::Test {
 
   ServingStatus Health(const std::string& service) {
     fixtures::HealthReply reply = CheckHealth(channel_, service);
-    EXPECT_TRUE(reply.status.ok())
+    EXPECT_THAT(reply.status, IsOk())
         << service << ": " << reply.status.error_code() << " " << reply.status.error_message();
     return reply.serving;
   }
@@ -166,7 +169,7 @@ TEST_F(SignetdHealthTest, EachTokenHasItsOwnStatusAndTheServerStaysServing) {
 
 TEST_F(SignetdHealthTest, TokenGoesNotServingWhenItIsLostAndServingWhenItIsBack) {
   grpc::Status before = SignDigest("remote-signing");
-  ASSERT_TRUE(before.ok()) << before.error_message();
+  ASSERT_THAT(before, IsOk());
   ASSERT_EQ(Health("signet.token.remote"), ServingStatus::kServing);
 
   // The token goes away. The token layer notices at the next operation on
@@ -181,19 +184,19 @@ TEST_F(SignetdHealthTest, TokenGoesNotServingWhenItIsLostAndServingWhenItIsBack)
   EXPECT_EQ(Health(""), ServingStatus::kServing);
   EXPECT_EQ(Health("signet.token.bank-hsm"), ServingStatus::kServing);
   grpc::Status other = SignDigest("other-signing");
-  EXPECT_TRUE(other.ok()) << other.error_message();
+  EXPECT_THAT(other, IsOk());
   // Still lost a while later (the periodic rescan finds nothing).
   absl::SleepFor(absl::Milliseconds(1500));
   EXPECT_EQ(Health("signet.token.remote"), ServingStatus::kNotServing);
 
   // Back: seen by the daemon's periodic rescan, without any call.
-  ASSERT_TRUE(p11kit_->Restart().ok());
+  ASSERT_THAT(p11kit_->Restart(), IsOk());
   std::optional<absl::Duration> up =
       WaitFor("signet.token.remote", ServingStatus::kServing, absl::Seconds(5));
   ASSERT_TRUE(up.has_value()) << "signet.token.remote not SERVING 5 s after it came back\n"
                               << env_->DaemonLog();
   grpc::Status after = SignDigest("remote-signing");
-  EXPECT_TRUE(after.ok()) << after.error_message();
+  EXPECT_THAT(after, IsOk());
   // The absent USB token stayed as it was throughout.
   EXPECT_EQ(Health("signet.token.usb"), ServingStatus::kNotServing);
 }
@@ -218,7 +221,7 @@ TEST_F(SignetdHealthTest, ShutdownTurnsTheServerNotServingAtOnce) {
     // open would hold the shutdown for its whole grace period (30 s).
   }
   absl::StatusOr<int> code = stopped.get();
-  ASSERT_TRUE(code.ok()) << code.status();
+  ASSERT_THAT(code, IsOk());
   EXPECT_EQ(*code, 0) << env_->DaemonLog();
   EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << env_->DaemonLog();
 }

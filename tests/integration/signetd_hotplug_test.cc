@@ -44,6 +44,7 @@
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/pcscd.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
@@ -51,6 +52,9 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
 
 using fixtures::MailCallResult;
 using fixtures::ReadFile;
@@ -125,25 +129,25 @@ class SignetdHotplugTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("signetd-hotplug");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_.emplace(*std::move(dir));
     std::ofstream(dir_->File("opensc.conf"))
         << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n  }\n}\n";
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("Hotplug Test CA");
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_.emplace(*std::move(ca));
-    ASSERT_TRUE(fixtures::WritePem(dir_->File("ca.pem"), ca_->certificate()).ok());
+    ASSERT_THAT(fixtures::WritePem(dir_->File("ca.pem"), ca_->certificate()), IsOk());
     absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
         fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_TRUE(pcscd.ok()) << pcscd.status();
+    ASSERT_THAT(pcscd, IsOk());
     pcscd_ = *std::move(pcscd);
 
     right_ = MakeCard(kRightSerial, "123456");
     other_ = MakeCard(kOtherSerial, "654321");
     ASSERT_NE(right_, nullptr);
     ASSERT_NE(other_, nullptr);
-    ASSERT_TRUE(right_->Insert(pcscd_->vpcd_port()).ok());
-    ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+    ASSERT_THAT(right_->Insert(pcscd_->vpcd_port()), IsOk());
+    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
 
     const std::string pin_path = dir_->File("card.pin");
     std::ofstream(pin_path) << right_->pin() << "\n";
@@ -155,7 +159,7 @@ class SignetdHotplugTest : public ::testing::Test {
         {SIGNETD_PATH, "--config", dir_->File("signetd.textproto")},
         {absl::StrCat("OPENSC_CONF=", dir_->File("opensc.conf")), pcscd_->EnvVar()},
         dir_->File("signetd.log"));
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    ASSERT_THAT(daemon, IsOk());
     daemon_ = *std::move(daemon);
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (!absl::StrContains(DaemonLog(), "signetd: serving")) {
@@ -172,9 +176,9 @@ class SignetdHotplugTest : public ::testing::Test {
   void TearDown() override {
     StopLoad();
     if (daemon_ != nullptr) {
-      EXPECT_TRUE(daemon_->Kill(SIGTERM).ok());
+      EXPECT_THAT(daemon_->Kill(SIGTERM), IsOk());
       absl::StatusOr<int> exit_code = daemon_->Wait();
-      EXPECT_TRUE(exit_code.ok() && *exit_code == 0) << DaemonLog();
+      EXPECT_THAT(exit_code, IsOkAndHolds(0)) << DaemonLog();
     }
     if (HasFailure()) std::fprintf(stderr, "signetd log:\n%s\n", DaemonLog().c_str());
   }
@@ -189,7 +193,7 @@ class SignetdHotplugTest : public ::testing::Test {
     options.verbose = true;  // the APDU log shows what each card was asked
     absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
         fixtures::VirtualPivCard::Create(dir_->File(serial), *ca_, options);
-    EXPECT_TRUE(card.ok()) << card.status();
+    EXPECT_THAT(card, IsOk());
     return card.ok() ? *std::move(card) : nullptr;
   }
 
@@ -205,7 +209,7 @@ class SignetdHotplugTest : public ::testing::Test {
     v1::ListTokensResponse response;
     grpc::Status status =
         v1::Keys::NewStub(channel_)->ListTokens(&context, v1::ListTokensRequest(), &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_THAT(status, IsOk());
     return response.tokens_size() == 1 ? response.tokens(0) : v1::Token();
   }
 
@@ -313,7 +317,7 @@ class SignetdHotplugTest : public ::testing::Test {
     std::string content;
     absl::Status verified =
         fixtures::OpensslSmimeVerify(sample->body, dir_->File("ca.pem"), &content);
-    EXPECT_TRUE(verified.ok()) << verified;
+    EXPECT_THAT(verified, IsOk());
   }
 
   void CheckTheCards() {
@@ -327,7 +331,7 @@ class SignetdHotplugTest : public ::testing::Test {
       if (card == other_.get() && absl::IsNotFound(counts.status()) && other_log.empty()) {
         continue;
       }
-      ASSERT_TRUE(counts.ok()) << counts.status();
+      ASSERT_THAT(counts, IsOk());
       EXPECT_EQ(counts->pin, 3) << "card " << card->serial();
     }
   }
@@ -358,7 +362,7 @@ class SignetdHotplugTest : public ::testing::Test {
         EXPECT_LT(record.ended - record.began, absl::Milliseconds(300));
       }
     }
-    ASSERT_TRUE(right_->Insert(pcscd_->vpcd_port()).ok());
+    ASSERT_THAT(right_->Insert(pcscd_->vpcd_port()), IsOk());
     const absl::Time inserted = absl::Now();
     const absl::Duration back = TimeUntilHealth(ServingStatus::kServing);
     // vpcd reports a card by polling it (~400 ms); signetd then has a
@@ -400,9 +404,9 @@ TEST_F(SignetdHotplugTest, ACardWithAnotherSerialIsNeverUsed) {
   ASSERT_TRUE(WaitForSignature(absl::InfinitePast(), absl::Seconds(10)));
   right_->Remove();
   EXPECT_LT(TimeUntilHealth(ServingStatus::kNotServing), absl::Seconds(1));
-  ASSERT_TRUE(pcscd_->WaitForCard(false).ok());
-  ASSERT_TRUE(other_->Insert(pcscd_->vpcd_port()).ok());
-  ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
+  ASSERT_THAT(other_->Insert(pcscd_->vpcd_port()), IsOk());
+  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
 
   // The token says which card is in its place, and stays out of service.
   const absl::Time deadline = absl::Now() + absl::Seconds(3);
@@ -420,7 +424,7 @@ TEST_F(SignetdHotplugTest, ACardWithAnotherSerialIsNeverUsed) {
   EXPECT_EQ(SignedSince(other_in), 0) << "a call was signed while the other card was in";
 
   other_->Remove();
-  ASSERT_TRUE(pcscd_->WaitForCard(false).ok());
+  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
   PullAndPutBack("after_other_card");
   StopLoad();
   CheckEveryCall();
@@ -438,7 +442,7 @@ TEST_F(SignetdHotplugTest, PcscdKilledAndRestartedUnderLoad) {
   EXPECT_EQ(fixtures::CheckHealth(channel_, "signet.pcscd").serving, ServingStatus::kNotServing);
   EXPECT_THAT(TokenInfo().state_detail(), HasSubstr("pcscd is unavailable"));
 
-  ASSERT_TRUE(pcscd_->Restart().ok());
+  ASSERT_THAT(pcscd_->Restart(), IsOk());
   const absl::Time restarted = absl::Now();
   const absl::Duration back = TimeUntilHealth(ServingStatus::kServing);
   Record("serving_after_pcscd_restart_ms", back);

@@ -16,9 +16,12 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -56,7 +59,7 @@ class SignetdKeyLifecycleTest : public ::testing::Test {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
         {.signetd_path = SIGNETD_PATH, .callers = kCallers, .extra_config = kNewKey});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     auto channel = grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials());
     keys_ = v1::Keys::NewStub(channel);
@@ -88,7 +91,7 @@ TEST_F(SignetdKeyLifecycleTest, GenerateRequestCertifyAndSignWithoutARestart) {
   {
     grpc::ClientContext context;
     grpc::Status status = keys_->GenerateKey(&context, generate, &generated);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_THAT(status, IsOk());
   }
 
   // On the token, without a certificate: mail calls say what is missing.
@@ -105,7 +108,7 @@ TEST_F(SignetdKeyLifecycleTest, GenerateRequestCertifyAndSignWithoutARestart) {
   {
     grpc::ClientContext context;
     grpc::Status status = keys_->CreateCsr(&context, csr_request, &csr);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_THAT(status, IsOk());
   }
   const auto* cursor = reinterpret_cast<const unsigned char*>(csr.csr().data());
   OsslPtr<X509_REQ, X509_REQ_free> request(
@@ -120,7 +123,7 @@ TEST_F(SignetdKeyLifecycleTest, GenerateRequestCertifyAndSignWithoutARestart) {
   // The CA answers; the certificate goes onto the token beside the key.
   absl::StatusOr<X509Ptr> certificate =
       env_->ca().Issue(requested_key, "Bank Alerts", "alerts@bank.example");
-  ASSERT_TRUE(certificate.ok()) << certificate.status();
+  ASSERT_THAT(certificate, IsOk());
   v1::ImportCertificateRequest import;
   import.set_key("alerts-signing");
   import.set_certificate(DerOf<X509, i2d_X509>(certificate->get()));
@@ -128,15 +131,15 @@ TEST_F(SignetdKeyLifecycleTest, GenerateRequestCertifyAndSignWithoutARestart) {
   {
     grpc::ClientContext context;
     grpc::Status status = keys_->ImportCertificate(&context, import, &imported);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_THAT(status, IsOk());
   }
   EXPECT_EQ(imported.certificate_chain_size(), 1);
 
   // And it signs; openssl verifies against the CA.
   fixtures::MailCallResult signed_mail = Sign();
-  ASSERT_TRUE(signed_mail.status.ok()) << signed_mail.status.error_message();
+  ASSERT_THAT(signed_mail.status, IsOk());
   absl::Status verified = fixtures::OpensslSmimeVerify(signed_mail.body, env_->File("ca.pem"));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 }
 
 }  // namespace

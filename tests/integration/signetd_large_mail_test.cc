@@ -29,10 +29,14 @@
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/sanitizers.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
 
 constexpr size_t kMiB = size_t{1} << 20;
 constexpr size_t kMailBytes = 50 * kMiB;
@@ -163,7 +167,7 @@ class SignetdLargeMailTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
         {.signetd_path = SIGNETD_PATH,
          .extra_config = absl::StrCat("limits { max_message_bytes: ", 96 * kMiB, " }")});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
     pid_ = env_->pid();
     mail_ = new std::string(LargeMail(kMailBytes));
@@ -174,7 +178,7 @@ class SignetdLargeMailTest : public ::testing::Test {
     mail_ = nullptr;
     if (env_ == nullptr) return;
     absl::StatusOr<int> exit_code = env_->Stop();
-    EXPECT_TRUE(exit_code.ok() && *exit_code == 0) << env_->DaemonLog();
+    EXPECT_THAT(exit_code, IsOkAndHolds(0)) << env_->DaemonLog();
     delete env_;
     env_ = nullptr;
   }
@@ -235,7 +239,7 @@ TEST_F(SignetdLargeMailTest, SignMailStreamsFiftyMiBWithBoundedMemory) {
     result = StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub_, header, *mail_,
                                              /*keep_output=*/false);
   });
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_THAT(result.status, IsOk());
   EXPECT_EQ(result.header.size(), result.size);
   // multipart/signed: the whole entity, then the signature.
   EXPECT_GT(result.size, mail_->size());
@@ -259,7 +263,7 @@ TEST_F(SignetdLargeMailTest, EncryptThenDecryptRoundTripsFiftyMiBWithBoundedMemo
     encrypted = StreamMail<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, *stub_, header,
                                                    *mail_, /*keep_output=*/true);
   });
-  ASSERT_TRUE(encrypted.status.ok()) << encrypted.status.error_message();
+  ASSERT_THAT(encrypted.status, IsOk());
   EXPECT_EQ(encrypted.header.size(), encrypted.body.size());
   ExpectBounded(encrypt_growth);
 
@@ -270,7 +274,7 @@ TEST_F(SignetdLargeMailTest, EncryptThenDecryptRoundTripsFiftyMiBWithBoundedMemo
     decrypted = StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *stub_, header,
                                                    encrypted.body, /*keep_output=*/false);
   });
-  ASSERT_TRUE(decrypted.status.ok()) << decrypted.status.error_message();
+  ASSERT_THAT(decrypted.status, IsOk());
   EXPECT_TRUE(decrypted.header.authenticated());
   EXPECT_EQ(decrypted.header.size(), decrypted.size);
   // The body came back byte for byte (the header block around it is the

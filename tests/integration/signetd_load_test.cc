@@ -14,9 +14,12 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 constexpr char kMail[] =
     "From: statements@bank.example\r\n"
@@ -80,9 +83,9 @@ TEST(SignetdLoadTest, CallerOverItsRateLimitIsRefused) {
   absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
                                    .extra_config = "limits { requests_per_second: 0.2 burst: 2 }"});
-  ASSERT_TRUE(env.ok()) << env.status();
-  EXPECT_TRUE(SignMail((*env)->Target(), absl::Seconds(30)).status.ok());
-  EXPECT_TRUE(SignMail((*env)->Target(), absl::Seconds(30)).status.ok());
+  ASSERT_THAT(env, IsOk());
+  EXPECT_THAT(SignMail((*env)->Target(), absl::Seconds(30)).status, IsOk());
+  EXPECT_THAT(SignMail((*env)->Target(), absl::Seconds(30)).status, IsOk());
   Signed third = SignMail((*env)->Target(), absl::Seconds(30));
   EXPECT_EQ(third.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(third.status.error_message(), ::testing::HasSubstr("rate limit"));
@@ -95,14 +98,14 @@ TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
                                    .module_path = SIGNET_FAULT_MODULE,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=400000"}});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   std::vector<Signed> results = SignConcurrently((*env)->Target(), 8, absl::Seconds(1));
   int succeeded = 0;
   int late = 0;
   for (const Signed& result : results) {
     if (result.status.ok()) {
       ++succeeded;
-      EXPECT_TRUE(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")).ok());
+      EXPECT_THAT(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")), IsOk());
     } else {
       EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
           << result.status.error_message();
@@ -113,7 +116,7 @@ TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
   EXPECT_GE(succeeded, 2);
   EXPECT_GE(late, 1);
   // The daemon is fine afterwards.
-  EXPECT_TRUE(SignMail((*env)->Target(), absl::Seconds(30)).status.ok());
+  EXPECT_THAT(SignMail((*env)->Target(), absl::Seconds(30)).status, IsOk());
 }
 
 TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
@@ -122,7 +125,7 @@ TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
                                    .module_path = SIGNET_FAULT_MODULE,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=300000"},
                                    .extra_args = {"--log-level", "debug"}});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   absl::StatusOr<int> exit_code;
   std::vector<Signed> results = SignConcurrently((*env)->Target(), 4, absl::Seconds(30), [&] {
     absl::SleepFor(absl::Milliseconds(150));
@@ -130,10 +133,11 @@ TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
   });
   // None lost: each call got its signed mail.
   for (const Signed& result : results) {
-    ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << (*env)->DaemonLog();
-    EXPECT_TRUE(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")).ok());
+    ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n"
+                                       << (*env)->DaemonLog();
+    EXPECT_THAT(fixtures::OpensslSmimeVerify(result.mail, (*env)->File("ca.pem")), IsOk());
   }
-  ASSERT_TRUE(exit_code.ok());
+  ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 0) << (*env)->DaemonLog();
 }
 

@@ -38,10 +38,15 @@
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -240,7 +245,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
        // and written, mails included, by design (docs/operations.md, Logs).
        .extra_env = {"GRPC_VERBOSITY=DEBUG", "GRPC_TRACE=api,http"},
        .extra_args = {"--log-level", "debug"}});
-  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_THAT(started, IsOk());
   fixtures::SignetdEnv& env = **started;
   std::string pin = ReadFile(env.File("user.pin"));
   absl::StripTrailingAsciiWhitespace(&pin);
@@ -256,22 +261,22 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
 
   // A software recipient whose key the test holds.
   absl::StatusOr<EvpPkeyPtr> software_key = fixtures::GenerateKey("RSA:2048");
-  ASSERT_TRUE(software_key.ok()) << software_key.status();
+  ASSERT_THAT(software_key, IsOk());
   absl::StatusOr<X509Ptr> software_certificate = env.ca().Issue(
       software_key->get(), "Log Test Recipient", "recipient@example.org", {.for_encryption = true});
-  ASSERT_TRUE(software_certificate.ok()) << software_certificate.status();
+  ASSERT_THAT(software_certificate, IsOk());
   absl::StatusOr<std::string> token_recipient = CertificateDer(env.File("decryption.pem"));
-  ASSERT_TRUE(token_recipient.ok()) << token_recipient.status();
+  ASSERT_THAT(token_recipient, IsOk());
 
   // SignMail, both mails (the 8-bit one is re-encoded as base64 inside).
   v1::SignMailRequest::Header sign;
   sign.set_key("bank-signing");
   CallResult signed_ascii =
       StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *mail, sign, ascii_mail);
-  ASSERT_TRUE(signed_ascii.status.ok()) << signed_ascii.status.error_message();
+  ASSERT_THAT(signed_ascii.status, IsOk());
   CallResult signed_eight_bit =
       StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *mail, sign, eight_bit_mail);
-  ASSERT_TRUE(signed_eight_bit.status.ok()) << signed_eight_bit.status.error_message();
+  ASSERT_THAT(signed_eight_bit.status, IsOk());
 
   // SignDigest.
   {
@@ -281,7 +286,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
     v1::SignDigestResponse response;
     grpc::ClientContext context;
     grpc::Status status = mail->SignDigest(&context, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_THAT(status, IsOk());
   }
 
   // EncryptMail to the token's key and the software key.
@@ -291,9 +296,9 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
       DerOf<X509, i2d_X509>(software_certificate->get()));
   CallResult encrypted =
       StreamMail<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, *mail, encrypt, ascii_mail);
-  ASSERT_TRUE(encrypted.status.ok()) << encrypted.status.error_message();
+  ASSERT_THAT(encrypted.status, IsOk());
   absl::StatusOr<std::string> content_key = ContentKeyOf(encrypted.body, software_key->get());
-  ASSERT_TRUE(content_key.ok()) << content_key.status();
+  ASSERT_THAT(content_key, IsOk());
   ASSERT_EQ(content_key->size(), 32u) << "AES-256-GCM by default";
 
   // DecryptMail of that mail, with the token key: the same content key.
@@ -301,7 +306,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
   decrypt.set_key("bank-decryption");
   CallResult decrypted = StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *mail,
                                                             decrypt, encrypted.body);
-  ASSERT_TRUE(decrypted.status.ok()) << decrypted.status.error_message();
+  ASSERT_THAT(decrypted.status, IsOk());
   EXPECT_THAT(decrypted.body, HasSubstr(kMarker));
 
   // SignAndEncryptMail of the 8-bit mail, then DecryptMail and VerifyMail.
@@ -310,37 +315,37 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
   sign_encrypt.mutable_encrypt()->add_recipient_certificates(*token_recipient);
   CallResult sealed = StreamMail<v1::SignAndEncryptMailRequest>(
       &v1::Mail::Stub::SignAndEncryptMail, *mail, sign_encrypt, eight_bit_mail);
-  ASSERT_TRUE(sealed.status.ok()) << sealed.status.error_message();
+  ASSERT_THAT(sealed.status, IsOk());
   CallResult opened =
       StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *mail, decrypt, sealed.body);
-  ASSERT_TRUE(opened.status.ok()) << opened.status.error_message();
+  ASSERT_THAT(opened.status, IsOk());
   v1::VerifyMailRequest::Header verify;
   verify.set_require_trusted_chain(true);
   CallResult verified =
       StreamMail<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, *mail, verify, opened.body);
-  ASSERT_TRUE(verified.status.ok()) << verified.status.error_message();
+  ASSERT_THAT(verified.status, IsOk());
   verified = StreamMail<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, *mail, verify,
                                                signed_ascii.body);
-  ASSERT_TRUE(verified.status.ok()) << verified.status.error_message();
+  ASSERT_THAT(verified.status, IsOk());
   EXPECT_THAT(verified.body, HasSubstr(kMarker));
 
   // The key service.
   {
     grpc::ClientContext context;
     v1::ListTokensResponse response;
-    ASSERT_TRUE(keys->ListTokens(&context, {}, &response).ok());
+    ASSERT_THAT(keys->ListTokens(&context, {}, &response), IsOk());
   }
   {
     grpc::ClientContext context;
     v1::ListKeysResponse response;
-    ASSERT_TRUE(keys->ListKeys(&context, {}, &response).ok());
+    ASSERT_THAT(keys->ListKeys(&context, {}, &response), IsOk());
   }
   {
     grpc::ClientContext context;
     v1::GetKeyRequest request;
     request.set_name("bank-decryption");
     v1::Key response;
-    ASSERT_TRUE(keys->GetKey(&context, request, &response).ok());
+    ASSERT_THAT(keys->GetKey(&context, request, &response), IsOk());
   }
 
   // Failures: a key the caller may not use, a sender the key is not bound
@@ -386,12 +391,12 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
     v1::GetKeyRequest request;
     request.set_name("no-such-key");
     v1::Key response;
-    EXPECT_FALSE(keys->GetKey(&context, request, &response).ok());
+    EXPECT_THAT(keys->GetKey(&context, request, &response), Not(IsOk()));
   }
 
   // SIGTERM: every line is out, and the audit log has its last checkpoint.
   absl::StatusOr<int> exit_code = env.Stop();
-  ASSERT_TRUE(exit_code.ok() && *exit_code == 0) << env.DaemonLog();
+  ASSERT_THAT(exit_code, IsOkAndHolds(0)) << env.DaemonLog();
   const std::string daemon_log = env.DaemonLog();
   const std::string audit_log = ReadFile(env.AuditLogPath());
 

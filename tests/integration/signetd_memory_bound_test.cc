@@ -32,10 +32,15 @@
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/sanitizers.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/tls_channel.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -136,9 +141,9 @@ class StalledUploads {
 void ExpectAuditLogVerifies(const fixtures::SignetdEnv& env, uint64_t records) {
   absl::StatusOr<audit::AuditPublicKey> key =
       audit::AuditPublicKey::Parse(fixtures::ReadFile(env.File("audit.pem")));
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
   absl::StatusOr<audit::AuditReport> report = audit::VerifyAuditLog(env.AuditLogPath(), *key);
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, records);
   EXPECT_TRUE(report->closed);
 }
@@ -171,14 +176,14 @@ class SignetdMemoryBoundTest : public ::testing::Test {
                                       " grpc_memory_bytes: ", kGrpcMemory, " }\n"),
          .tcp = true,
          .client_names = {"mx-out"}});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
   }
 
   static void TearDownTestSuite() {
     if (env_ == nullptr) return;
     absl::StatusOr<int> exit_code = env_->Stop();
-    EXPECT_TRUE(exit_code.ok() && *exit_code == 0) << env_->DaemonLog();
+    EXPECT_THAT(exit_code, IsOkAndHolds(0)) << env_->DaemonLog();
     ExpectAuditLogVerifies(*env_, signatures_);
     delete env_;
     env_ = nullptr;
@@ -198,7 +203,7 @@ class SignetdMemoryBoundTest : public ::testing::Test {
     const absl::Time stalled = absl::Now();
     // Another caller, over mTLS, is not starved by the first one's uploads.
     const grpc::Status other = SignSmallMail(fixtures::TlsChannel(*env_, "mx-out"));
-    EXPECT_TRUE(other.ok()) << other.error_message();
+    EXPECT_THAT(other, IsOk());
     if (other.ok()) ++signatures_;
     const uint64_t peak_kb = fixtures::ProcessStatusKb(pid, "VmHWM");
     uploads.Join();
@@ -238,9 +243,9 @@ class SignetdMemoryBoundTest : public ::testing::Test {
     EXPECT_LE(growth, bound) << "signetd grew by " << growth / kMiB << " MiB";
     // Once the stalled calls are gone, their bytes are back: a mail of the
     // caller's whole share minus a little is taken again.
-    EXPECT_TRUE(
-        SignSmallMail(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()))
-            .ok());
+    EXPECT_THAT(
+        SignSmallMail(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials())),
+        IsOk());
     ++signatures_;
   }
 
@@ -285,7 +290,7 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
            " max_caller_buffered_bytes: ", 16 * 1024 * kMiB, " upload_idle_timeout_seconds: 3 }\n"),
        .extra_env = {absl::StrCat("LD_PRELOAD=", SIGNET_FAILING_NEW),
                      absl::StrCat("SIGNET_FAILING_NEW_LIMIT_BYTES=", kAllocationLimit)}});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   auto channel = grpc::CreateChannel((*env)->Target(), grpc::InsecureChannelCredentials());
 
   // As the attack did: 30 header-only streams announcing 64 MiB each. No
@@ -343,9 +348,9 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
     EXPECT_THAT(status.error_message(), HasSubstr("ran out of memory"));
   }
   // The daemon goes on serving.
-  EXPECT_TRUE(SignSmallMail(channel).ok());
+  EXPECT_THAT(SignSmallMail(channel), IsOk());
   absl::StatusOr<int> exit_code = (*env)->Stop();
-  ASSERT_TRUE(exit_code.ok());
+  ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 0) << (*env)->DaemonLog();
   // The failed signature and the small one.
   ExpectAuditLogVerifies(**env, 2);
@@ -361,7 +366,7 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
                                    .extra_config = "limits { shutdown_grace_seconds: 1 }\n",
                                    .module_path = SIGNET_FAULT_MODULE,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Decrypt=60000000"}});
-  ASSERT_TRUE(env.ok()) << env.status();
+  ASSERT_THAT(env, IsOk());
   auto stub =
       v1::Mail::NewStub(grpc::CreateChannel((*env)->Target(), grpc::InsecureChannelCredentials()));
   // A mail for the daemon's decryption key, encrypted by the daemon (no
@@ -385,7 +390,7 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
     while (stream->Read(&response)) {
       if (response.has_chunk()) encrypted += response.chunk();
     }
-    ASSERT_TRUE(stream->Finish().ok());
+    ASSERT_THAT(stream->Finish(), IsOk());
   }
   grpc::Status decrypted;
   std::thread decrypt([&] {
@@ -409,12 +414,12 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
   absl::StatusOr<int> exit_code = (*env)->Stop();
   const absl::Duration took = absl::Now() - stopping;
   decrypt.join();
-  ASSERT_TRUE(exit_code.ok());
+  ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 4) << (*env)->DaemonLog();
   // 1 s of grace, 5 s for gRPC's shutdown, then the audit log's close.
   EXPECT_LT(took, absl::Seconds(20));
   EXPECT_THAT((*env)->DaemonLog(), HasSubstr("still running past the shutdown grace"));
-  EXPECT_FALSE(decrypted.ok());
+  EXPECT_THAT(decrypted, Not(IsOk()));
   // The decryption never finished, so it has no record; the log is closed
   // with its final checkpoint.
   ExpectAuditLogVerifies(**env, 0);

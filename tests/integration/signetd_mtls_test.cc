@@ -11,9 +11,12 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -30,7 +33,7 @@ class SignetdMtlsTest : public ::testing::Test {
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
         fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH, .tcp = true});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
   }
   static void TearDownTestSuite() {
@@ -75,8 +78,8 @@ fixtures::SignetdEnv* SignetdMtlsTest::env_ = nullptr;
 TEST_F(SignetdMtlsTest, ConfiguredClientCertificateIsServed) {
   std::string signed_mail;
   grpc::Status status = SignOverTls("client-mx-out.pem", "client-mx-out.key", &signed_mail);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_TRUE(fixtures::OpensslSmimeVerify(signed_mail, env_->File("ca.pem")).ok());
+  ASSERT_THAT(status, IsOk());
+  EXPECT_THAT(fixtures::OpensslSmimeVerify(signed_mail, env_->File("ca.pem")), IsOk());
   // The audit log names the caller its certificate identified.
   EXPECT_THAT(ReadFile(env_->AuditLogPath()), HasSubstr("mx-out"));
 }

@@ -42,6 +42,7 @@
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/pcscd.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
@@ -49,6 +50,9 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
 
 using fixtures::MailCallResult;
 using fixtures::StreamMail;
@@ -138,20 +142,20 @@ class SignetdPivTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("signetd-piv");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_ = new fixtures::TempDir(*std::move(dir));
     // What OpenSC shows comes from the card in the reader, not from a cache
     // of an earlier run's card.
     std::ofstream(dir_->File("opensc.conf"))
         << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n  }\n}\n";
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("PIV Test CA");
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_ = new fixtures::TestCa(*std::move(ca));
-    ASSERT_TRUE(fixtures::WritePem(dir_->File("ca.pem"), ca_->certificate()).ok());
+    ASSERT_THAT(fixtures::WritePem(dir_->File("ca.pem"), ca_->certificate()), IsOk());
 
     absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
         fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_TRUE(pcscd.ok()) << pcscd.status();
+    ASSERT_THAT(pcscd, IsOk());
     pcscd_ = pcscd->release();
     fixtures::VirtualPivOptions options;
     options.serial = kSerial;
@@ -160,10 +164,10 @@ class SignetdPivTest : public ::testing::Test {
     options.verbose = true;
     absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
         fixtures::VirtualPivCard::Create(dir_->File("card"), *ca_, options);
-    ASSERT_TRUE(card.ok()) << card.status();
+    ASSERT_THAT(card, IsOk());
     card_ = card->release();
-    ASSERT_TRUE(card_->Insert(pcscd_->vpcd_port()).ok());
-    ASSERT_TRUE(pcscd_->WaitForCard(true).ok());
+    ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
+    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
 
     const std::string pin_path = dir_->File("card.pin");
     std::ofstream(pin_path) << card_->pin() << "\n";
@@ -179,7 +183,7 @@ class SignetdPivTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<fixtures::ChildProcess>> daemon =
         fixtures::ChildProcess::Spawn({SIGNETD_PATH, "--config", dir_->File("signetd.textproto")},
                                       Env(), dir_->File("signetd.log"));
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    ASSERT_THAT(daemon, IsOk());
     daemon_ = daemon->release();
     // Opening the card, logging in and finding the keys goes through pcscd
     // and the card program: allow more than for SoftHSM.
@@ -196,9 +200,9 @@ class SignetdPivTest : public ::testing::Test {
     if (daemon_ != nullptr) {
       // SIGTERM: the audit log gets its closing checkpoint, signed on the
       // card, and the daemon exits 0.
-      EXPECT_TRUE(daemon_->Kill(SIGTERM).ok());
+      EXPECT_THAT(daemon_->Kill(SIGTERM), IsOk());
       absl::StatusOr<int> exit_code = daemon_->Wait();
-      EXPECT_TRUE(exit_code.ok() && *exit_code == 0)
+      EXPECT_THAT(exit_code, IsOkAndHolds(0))
           << (exit_code.ok() ? absl::StrCat("exit ", *exit_code) : exit_code.status().ToString())
           << "\n"
           << DaemonLog();
@@ -207,11 +211,11 @@ class SignetdPivTest : public ::testing::Test {
 
       absl::StatusOr<audit::AuditPublicKey> key =
           audit::AuditPublicKey::Parse(ReadFile(card_->CertificatePath(0x9E)));
-      EXPECT_TRUE(key.ok()) << key.status();
+      EXPECT_THAT(key, IsOk());
       if (key.ok()) {
         absl::StatusOr<audit::AuditReport> report =
             audit::VerifyAuditLog(dir_->File("audit.log"), *key);
-        EXPECT_TRUE(report.ok()) << report.status();
+        EXPECT_THAT(report, IsOk());
         if (report.ok()) {
           EXPECT_EQ(report->records, key_operations_);
           EXPECT_GE(report->checkpoints, 2u);  // when the log opened and closed
@@ -226,7 +230,7 @@ class SignetdPivTest : public ::testing::Test {
       // full.
       EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), 1 + CountApdus(CardLog(), kSignWith9c));
       absl::StatusOr<virtual_piv::RetryCounts> counts = card_->ReadRetryCounts();
-      EXPECT_TRUE(counts.ok()) << counts.status();
+      EXPECT_THAT(counts, IsOk());
       if (counts.ok()) {
         EXPECT_EQ(counts->pin, 3);
       }
@@ -288,21 +292,21 @@ TEST_F(SignetdPivTest, SignMailWithTheCardVerifiesWithOpenssl) {
   MailCallResult result =
       StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, kMail);
   ++key_operations_;
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << DaemonLog();
+  ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n" << DaemonLog();
   EXPECT_EQ(CountApdus(CardLog(), kSignWith9a), card_signatures + 1);
   EXPECT_THAT(result.body, HasSubstr("Subject: Signed on a smartcard\r\n"));
   std::string content;
   absl::Status verified = fixtures::OpensslSmimeVerify(result.body, dir_->File("ca.pem"), &content);
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
   EXPECT_EQ(content, kEntity);
 
   // The signer is the card's 9A certificate, carried in the signature.
   absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(result.body);
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   std::ofstream(dir_->File("signed.der"), std::ios::binary) << parts->cms_der;
   absl::StatusOr<fixtures::CommandResult> certs = fixtures::RunCommand(
       {"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", dir_->File("signed.der")});
-  ASSERT_TRUE(certs.ok()) << certs.status();
+  ASSERT_THAT(certs, IsOk());
   EXPECT_THAT(certs->out, ContainsRegex(absl::StrCat("CN ?= ?Virtual PIV ", kSerial, " 9A")));
 }
 
@@ -327,23 +331,23 @@ TEST_F(SignetdPivTest, SignMailWithThePinAlwaysKeyTwiceVerifiesWithOpenssl) {
     MailCallResult result =
         StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, mail);
     ++key_operations_;
-    ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << DaemonLog();
+    ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n" << DaemonLog();
     EXPECT_EQ(CountApdus(CardLog(), kSignWith9c), card_signatures + 1);
     EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), pin_checks + 1);
     std::string content;
     absl::Status verified =
         fixtures::OpensslSmimeVerify(result.body, dir_->File("ca.pem"), &content);
-    EXPECT_TRUE(verified.ok()) << verified;
+    EXPECT_THAT(verified, IsOk());
     EXPECT_EQ(content, absl::StrCat("Content-Type: text/plain; charset=us-ascii\r\n\r\n", body));
 
     // The signer is the card's 9C certificate.
     absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(result.body);
-    ASSERT_TRUE(parts.ok()) << parts.status();
+    ASSERT_THAT(parts, IsOk());
     std::ofstream(dir_->File("signed-9c.der"), std::ios::binary) << parts->cms_der;
     absl::StatusOr<fixtures::CommandResult> certs =
         fixtures::RunCommand({"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in",
                               dir_->File("signed-9c.der")});
-    ASSERT_TRUE(certs.ok()) << certs.status();
+    ASSERT_THAT(certs, IsOk());
     EXPECT_THAT(certs->out, ContainsRegex(absl::StrCat("CN ?= ?Virtual PIV ", kSerial, " 9C")));
   }
   // No recovery on the way: the token never failed.
@@ -355,7 +359,7 @@ TEST_F(SignetdPivTest, ListKeysShowsTheKeyThatWantsThePinBeforeEachUse) {
   grpc::ClientContext context;
   v1::ListKeysResponse response;
   grpc::Status status = keys->ListKeys(&context, v1::ListKeysRequest(), &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT(status, IsOk());
   std::map<std::string, bool> always_authenticate;
   for (const v1::Key& key : response.keys())
     always_authenticate[key.name()] = key.always_authenticate();
@@ -380,10 +384,10 @@ TEST_F(SignetdPivTest, DecryptMailOpensWhatOpensslEncryptedToTheCard) {
     SCOPED_TRACE(absl::StrCat(c.cipher, c.oaep ? " RSA-OAEP" : " RSA PKCS#1 v1.5"));
     absl::StatusOr<std::string> encrypted = fixtures::OpensslSmimeEncrypt(
         kSecretEntity, card_->CertificatePath(0x9D), c.cipher, c.oaep);
-    ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+    ASSERT_THAT(encrypted, IsOk());
     const int card_decryptions = CountApdus(CardLog(), kDecryptWith9d);
     MailCallResult result = Decrypt(*encrypted);
-    ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << DaemonLog();
+    ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n" << DaemonLog();
     EXPECT_EQ(CountApdus(CardLog(), kDecryptWith9d), card_decryptions + 1);
     EXPECT_EQ(result.header.authenticated(), c.authenticated);
     EXPECT_THAT(result.body, HasSubstr(kSecretEntity));

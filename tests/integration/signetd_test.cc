@@ -25,10 +25,14 @@
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::IsOkAndHolds;
 
 using ::testing::HasSubstr;
 
@@ -61,7 +65,7 @@ class SignetdTest : public ::testing::Test {
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
         {.signetd_path = SIGNETD_PATH, .extra_config = "limits { max_message_bytes: 1048576 }"});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
   }
 
@@ -70,13 +74,13 @@ class SignetdTest : public ::testing::Test {
     // SIGTERM: calls in flight finish, the audit log gets its final
     // checkpoint, and the daemon exits 0.
     absl::StatusOr<int> exit_code = env_->Stop();
-    EXPECT_TRUE(exit_code.ok() && *exit_code == 0) << env_->DaemonLog();
+    EXPECT_THAT(exit_code, IsOkAndHolds(0)) << env_->DaemonLog();
     absl::StatusOr<audit::AuditPublicKey> key =
         audit::AuditPublicKey::Parse(ReadFile(env_->File("audit.pem")));
-    EXPECT_TRUE(key.ok()) << key.status();
+    EXPECT_THAT(key, IsOk());
     if (key.ok()) {
       absl::StatusOr<audit::AuditReport> report = audit::VerifyAuditLog(env_->AuditLogPath(), *key);
-      EXPECT_TRUE(report.ok()) << report.status();
+      EXPECT_THAT(report, IsOk());
       if (report.ok()) {
         EXPECT_EQ(report->records, key_operations_);
         EXPECT_GE(report->checkpoints, 1u);
@@ -111,25 +115,25 @@ uint64_t SignetdTest::key_operations_ = 0;
 TEST_F(SignetdTest, SignMailOverTheUnixSocketVerifiesWithOpenssl) {
   CallResult result = Sign("bank-signing", kMail);
   ++key_operations_;
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_THAT(result.status, IsOk());
   EXPECT_EQ(result.header.size(), result.body.size());
   EXPECT_THAT(result.body, HasSubstr("Subject: Your statement\r\n"));
   std::string content;
   absl::Status verified = fixtures::OpensslSmimeVerify(result.body, env_->File("ca.pem"), &content);
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
   EXPECT_EQ(content, kEntity);
 }
 
 TEST_F(SignetdTest, DecryptMailOpensWhatOpensslEncrypted) {
   absl::StatusOr<std::string> encrypted =
       fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem"), "aes-256-gcm", true);
-  ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+  ASSERT_THAT(encrypted, IsOk());
   v1::DecryptMailRequest::Header header;
   header.set_key("bank-decryption");
   CallResult result =
       StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *Stub(), header, *encrypted);
   ++key_operations_;
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_THAT(result.status, IsOk());
   EXPECT_TRUE(result.header.authenticated());
   EXPECT_THAT(result.body, HasSubstr(kEntity));
 }
@@ -137,12 +141,12 @@ TEST_F(SignetdTest, DecryptMailOpensWhatOpensslEncrypted) {
 TEST_F(SignetdTest, VerifyMailReportsTheSigner) {
   CallResult signed_mail = Sign("bank-signing", kMail);
   ++key_operations_;
-  ASSERT_TRUE(signed_mail.status.ok());
+  ASSERT_THAT(signed_mail.status, IsOk());
   v1::VerifyMailRequest::Header header;
   header.set_require_trusted_chain(true);
   CallResult result = StreamMail<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, *Stub(),
                                                         header, signed_mail.body);
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_THAT(result.status, IsOk());
   ASSERT_EQ(result.header.signers_size(), 1);
   EXPECT_EQ(result.header.signers(0).subject(), "CN=Bank signing");
   EXPECT_EQ(result.header.signers(0).chain_status(), v1::TRUSTED);
@@ -168,11 +172,11 @@ TEST_F(SignetdTest, SignDigestVerifiesAgainstTheContent) {
   grpc::ClientContext context;
   grpc::Status status = Stub()->SignDigest(&context, request, &response);
   ++key_operations_;
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT(status, IsOk());
   EXPECT_EQ(response.micalg(), "sha-256");
-  EXPECT_TRUE(
-      fixtures::OpensslCmsVerify(response.signature(), env_->File("ca.pem"), std::string(kEntity))
-          .ok());
+  EXPECT_THAT(
+      fixtures::OpensslCmsVerify(response.signature(), env_->File("ca.pem"), std::string(kEntity)),
+      IsOk());
 }
 
 // The token's PKCS#11 call counts (ListTokens pkcs11_calls): in steady state
@@ -185,7 +189,7 @@ TEST_F(SignetdTest, ListTokensCountsThePkcs11CallsOfEachSignature) {
     grpc::ClientContext context;
     v1::ListTokensResponse tokens;
     grpc::Status status = KeysStub()->ListTokens(&context, {}, &tokens);
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_THAT(status, IsOk());
     std::map<std::string, uint64_t> counts;
     if (tokens.tokens_size() == 1) {
       counts.insert(tokens.tokens(0).pkcs11_calls().begin(), tokens.tokens(0).pkcs11_calls().end());
@@ -210,7 +214,7 @@ TEST_F(SignetdTest, ListTokensCountsThePkcs11CallsOfEachSignature) {
     grpc::ClientContext context;
     grpc::Status status = Stub()->SignDigest(&context, request, &response);
     ++key_operations_;
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_THAT(status, IsOk());
   };
   sign();
   const std::map<std::string, uint64_t> before = calls();
@@ -284,7 +288,7 @@ TEST_F(SignetdTest, AMailCutShortOfItsAnnouncedSizeIsNotWorkedOn) {
 }
 
 TEST_F(SignetdTest, EveryKeyOperationIsAuditedWithoutTheMail) {
-  ASSERT_TRUE(Sign("bank-signing", kMail).status.ok());
+  ASSERT_THAT(Sign("bank-signing", kMail).status, IsOk());
   ++key_operations_;
   const std::string log = ReadFile(env_->AuditLogPath());
   EXPECT_THAT(log, HasSubstr("SIGN_MAIL"));
@@ -298,7 +302,7 @@ TEST_F(SignetdTest, ListTokensAndKeys) {
   grpc::ClientContext context;
   v1::ListTokensResponse tokens;
   grpc::Status status = KeysStub()->ListTokens(&context, {}, &tokens);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT(status, IsOk());
   ASSERT_EQ(tokens.tokens_size(), 1);
   EXPECT_EQ(tokens.tokens(0).name(), "bank-hsm");
   EXPECT_EQ(tokens.tokens(0).label(), "bank-hsm");
@@ -308,7 +312,7 @@ TEST_F(SignetdTest, ListTokensAndKeys) {
   grpc::ClientContext keys_context;
   v1::ListKeysResponse keys;
   status = KeysStub()->ListKeys(&keys_context, {}, &keys);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT(status, IsOk());
   ASSERT_EQ(keys.keys_size(), 4);
   const v1::Key& signing = keys.keys(0);
   EXPECT_EQ(signing.name(), "bank-signing");
@@ -339,13 +343,13 @@ TEST_F(SignetdTest, CsrIsSignedOnTheTokenAndVerifies) {
   grpc::ClientContext context;
   grpc::Status status = KeysStub()->CreateCsr(&context, request, &response);
   ++key_operations_;
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT(status, IsOk());
   const std::string path = env_->File("request.der");
   std::ofstream(path, std::ios::binary) << response.csr();
   absl::StatusOr<fixtures::CommandResult> checked =
       fixtures::RunCommand({"openssl", "req", "-inform", "DER", "-in", path, "-verify", "-noout",
                             "-subject", "-nameopt", "RFC2253"});
-  ASSERT_TRUE(checked.ok());
+  ASSERT_THAT(checked, IsOk());
   EXPECT_EQ(checked->exit_code, 0) << checked->err;
   EXPECT_THAT(checked->out + checked->err, HasSubstr("verify OK"));
   EXPECT_THAT(checked->out, HasSubstr("CN=Bank Statements,O=Example Bank"));
@@ -355,7 +359,8 @@ TEST_F(SignetdTest, CsrIsSignedOnTheTokenAndVerifies) {
 TEST_F(SignetdTest, ImportCertificateRefusesOneForAnotherKey) {
   absl::StatusOr<fixtures::CommandResult> pem = fixtures::RunCommand(
       {"openssl", "x509", "-in", env_->File("decryption.pem"), "-outform", "DER"});
-  ASSERT_TRUE(pem.ok() && pem->exit_code == 0);
+  ASSERT_THAT(pem, IsOk());
+  ASSERT_EQ(pem->exit_code, 0) << pem->err;
   v1::ImportCertificateRequest request;
   request.set_key("bank-signing");
   request.set_certificate(pem->out);
@@ -377,7 +382,7 @@ TEST_F(SignetdTest, GenerateKeyMakesASingleUseKeyOnTheToken) {
   grpc::ClientContext context;
   grpc::Status status = KeysStub()->GenerateKey(&context, request, &response);
   ++key_operations_;
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT(status, IsOk());
   EXPECT_EQ(response.label(), "new-signing");
   EXPECT_FALSE(response.id().empty());
   EXPECT_FALSE(response.public_key().empty());

@@ -16,10 +16,13 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet::server {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 constexpr char kConfig[] = R"pb(
   keys {
@@ -216,7 +219,7 @@ std::vector<PythonReading> ReadWithPython(const std::vector<Row>& rows) {
   input += "]";
   absl::StatusOr<fixtures::CommandResult> python =
       fixtures::RunCommandOk({"/usr/bin/python3", SIGNET_PYTHON_MAILBOX}, input);
-  EXPECT_TRUE(python.ok()) << python.status();
+  EXPECT_THAT(python, IsOk());
   if (!python.ok()) return {};
   std::vector<PythonReading> readings;
   JsonReader json(python->out);

@@ -16,10 +16,13 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet::cms {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::ProviderEnv;
 using ::testing::HasSubstr;
@@ -50,37 +53,37 @@ class SmimeInteropTest : public ::testing::Test {
          {.name = "p256", .id_hex = "02", .key_type = "EC:prime256v1"},
          {.name = "rsa-dec", .id_hex = "03", .key_type = "rsa:2048", .for_encryption = true},
          {.name = "ec-dec", .id_hex = "04", .key_type = "EC:prime256v1", .for_encryption = true}});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = env->release();
     for (const auto& [name, type, for_encryption] :
          {std::tuple{"signer", "RSA:2048", false}, std::tuple{"rsa-recipient", "RSA:2048", true},
           std::tuple{"ec-recipient", "EC:P-256", true}}) {
       Peer peer;
       absl::StatusOr<EvpPkeyPtr> key = fixtures::GenerateKey(type);
-      ASSERT_TRUE(key.ok());
+      ASSERT_THAT(key, IsOk());
       peer.key = std::move(*key);
       absl::StatusOr<X509Ptr> certificate =
           env_->ca().Issue(peer.key.get(), absl::StrCat("Peer ", name), "peer@example.org",
                            {.for_encryption = for_encryption});
-      ASSERT_TRUE(certificate.ok());
+      ASSERT_THAT(certificate, IsOk());
       peer.certificate = std::move(*certificate);
       peer.key_path = env_->dir().File(absl::StrCat(name, ".key"));
       peer.certificate_path = env_->dir().File(absl::StrCat(name, ".pem"));
-      ASSERT_TRUE(fixtures::WritePrivateKeyPem(peer.key_path, peer.key.get()).ok());
-      ASSERT_TRUE(fixtures::WritePem(peer.certificate_path, peer.certificate.get()).ok());
+      ASSERT_THAT(fixtures::WritePrivateKeyPem(peer.key_path, peer.key.get()), IsOk());
+      ASSERT_THAT(fixtures::WritePem(peer.certificate_path, peer.certificate.get()), IsOk());
       peers_->emplace(name, std::move(peer));
     }
     for (const char* name : {"rsa-dec", "ec-dec"}) {
-      ASSERT_TRUE(fixtures::WritePem(TokenCertificatePath(name), env_->certificate(name)).ok());
+      ASSERT_THAT(fixtures::WritePem(TokenCertificatePath(name), env_->certificate(name)), IsOk());
     }
     absl::StatusOr<fixtures::GpgsmHome> gpgsm = fixtures::GpgsmHome::Create();
-    ASSERT_TRUE(gpgsm.ok()) << gpgsm.status();
+    ASSERT_THAT(gpgsm, IsOk());
     gpgsm_ = new fixtures::GpgsmHome(std::move(*gpgsm));
-    ASSERT_TRUE(gpgsm_->TrustRoot(env_->ca().certificate()).ok());
+    ASSERT_THAT(gpgsm_->TrustRoot(env_->ca().certificate()), IsOk());
     for (const char* name : {"signer", "rsa-recipient"}) {
       const Peer& peer = peers_->at(name);
       absl::Status imported = gpgsm_->ImportPrivateKey(peer.key.get(), peer.certificate.get());
-      ASSERT_TRUE(imported.ok()) << imported;
+      ASSERT_THAT(imported, IsOk());
     }
   }
   static void TearDownTestSuite() {
@@ -123,11 +126,11 @@ TEST_F(SmimeInteropTest, OpensslVerifiesSignetsSignedMails) {
       SCOPED_TRACE(testing::Message() << key << (form == SignedForm::kOpaque ? " opaque" : ""));
       absl::StatusOr<std::string> mail =
           SignMail(Context(), absl::StrCat(kHeaders, kEntity), SignerFor(key), {.form = form});
-      ASSERT_TRUE(mail.ok()) << mail.status();
+      ASSERT_THAT(mail, IsOk());
       EXPECT_THAT(*mail, HasSubstr(kHeaders));
       std::string content;
       absl::Status verified = fixtures::OpensslSmimeVerify(*mail, env_->ca_path(), &content);
-      EXPECT_TRUE(verified.ok()) << verified;
+      EXPECT_THAT(verified, IsOk());
       EXPECT_EQ(content, kEntity);
       // And refuses it changed: the check above can fail.
       const std::string changed = absl::StrReplaceAll(*mail, {{"3 transfers", "4 transfers"}});
@@ -145,12 +148,12 @@ TEST_F(SmimeInteropTest, OpensslSmimeCommandVerifiesSignetsSignedMails) {
   for (SignedForm form : {SignedForm::kMultipartSigned, SignedForm::kOpaque}) {
     absl::StatusOr<std::string> mail =
         SignMail(Context(), absl::StrCat(kHeaders, kEntity), SignerFor("p256"), {.form = form});
-    ASSERT_TRUE(mail.ok()) << mail.status();
+    ASSERT_THAT(mail, IsOk());
     const std::string path = env_->dir().File("smime-command.eml");
     std::ofstream(path, std::ios::binary | std::ios::trunc) << *mail;
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
         {"openssl", "smime", "-verify", "-in", path, "-CAfile", env_->ca_path()});
-    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_THAT(result, IsOk());
     EXPECT_EQ(result->exit_code, 0) << result->err;
     EXPECT_THAT(result->err, HasSubstr("Verification successful"));
     EXPECT_THAT(result->out, HasSubstr("1,234.56 EUR after 3 transfers"));
@@ -162,16 +165,16 @@ TEST_F(SmimeInteropTest, GpgsmAndCerttoolVerifySignetsDetachedSignatures) {
     SCOPED_TRACE(key);
     absl::StatusOr<std::string> mail =
         SignMail(Context(), absl::StrCat(kHeaders, kEntity), SignerFor(key), {});
-    ASSERT_TRUE(mail.ok()) << mail.status();
+    ASSERT_THAT(mail, IsOk());
     absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(*mail);
-    ASSERT_TRUE(parts.ok()) << parts.status();
+    ASSERT_THAT(parts, IsOk());
     ASSERT_TRUE(parts->detached_content.has_value());
     EXPECT_EQ(*parts->detached_content, kEntity);
     absl::Status gpgsm = gpgsm_->Verify(parts->cms_der, parts->detached_content);
-    EXPECT_TRUE(gpgsm.ok()) << gpgsm;
+    EXPECT_THAT(gpgsm, IsOk());
     absl::Status certtool =
         fixtures::CerttoolP7Verify(parts->cms_der, env_->ca_path(), parts->detached_content);
-    EXPECT_TRUE(certtool.ok()) << certtool;
+    EXPECT_THAT(certtool, IsOk());
     EXPECT_EQ(gpgsm_->Verify(parts->cms_der, std::string("changed")).code(),
               absl::StatusCode::kInvalidArgument);
   }
@@ -180,29 +183,29 @@ TEST_F(SmimeInteropTest, GpgsmAndCerttoolVerifySignetsDetachedSignatures) {
 TEST_F(SmimeInteropTest, EveryToolVerifiesRsaPssWithItsDigestLengthSalt) {
   absl::StatusOr<std::string> mail = SignMail(Context(), absl::StrCat(kHeaders, kEntity),
                                               SignerFor("rsa"), {.sign = {.rsa_pss = true}});
-  ASSERT_TRUE(mail.ok()) << mail.status();
-  EXPECT_TRUE(fixtures::OpensslSmimeVerify(*mail, env_->ca_path()).ok());
+  ASSERT_THAT(mail, IsOk());
+  EXPECT_THAT(fixtures::OpensslSmimeVerify(*mail, env_->ca_path()), IsOk());
   absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(*mail);
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   // gpgsm refuses (and then crashes on) OpenSSL's default maximal salt.
   absl::Status gpgsm = gpgsm_->Verify(parts->cms_der, parts->detached_content);
-  EXPECT_TRUE(gpgsm.ok()) << gpgsm;
+  EXPECT_THAT(gpgsm, IsOk());
   absl::Status certtool =
       fixtures::CerttoolP7Verify(parts->cms_der, env_->ca_path(), parts->detached_content);
-  EXPECT_TRUE(certtool.ok()) << certtool;
+  EXPECT_THAT(certtool, IsOk());
 }
 
 TEST_F(SmimeInteropTest, DigestOnlySignaturesVerifyWithEveryTool) {
   const std::string digest = fixtures::Digest(HashAlgorithm::kSha256, kEntity);
   absl::StatusOr<std::string> der = SignDigest(Context(), digest, SignerFor("rsa"), {});
-  ASSERT_TRUE(der.ok()) << der.status();
+  ASSERT_THAT(der, IsOk());
   const std::string mail =
       absl::StrCat(kHeaders, "MIME-Version: 1.0\r\n",
                    MultipartSignedEntity(kEntity, *der, DigestAlgorithm::kSha256));
-  EXPECT_TRUE(fixtures::OpensslSmimeVerify(mail, env_->ca_path()).ok());
-  EXPECT_TRUE(gpgsm_->Verify(*der, std::string(kEntity)).ok());
-  EXPECT_TRUE(fixtures::CerttoolP7Verify(*der, env_->ca_path(), std::string(kEntity)).ok());
-  EXPECT_TRUE(Verify(mail).ok());
+  EXPECT_THAT(fixtures::OpensslSmimeVerify(mail, env_->ca_path()), IsOk());
+  EXPECT_THAT(gpgsm_->Verify(*der, std::string(kEntity)), IsOk());
+  EXPECT_THAT(fixtures::CerttoolP7Verify(*der, env_->ca_path(), std::string(kEntity)), IsOk());
+  EXPECT_THAT(Verify(mail), IsOk());
 }
 
 // --- the tools sign, Signet verifies -----------------------------------------
@@ -213,10 +216,10 @@ TEST_F(SmimeInteropTest, SignetVerifiesMailsSignedByOpenssl) {
     SCOPED_TRACE(detached ? "multipart/signed" : "opaque");
     absl::StatusOr<std::string> signed_mail =
         fixtures::OpensslSmimeSign(kEntity, signer.certificate_path, signer.key_path, detached);
-    ASSERT_TRUE(signed_mail.ok()) << signed_mail.status();
+    ASSERT_THAT(signed_mail, IsOk());
     const std::string mail = absl::StrCat(kHeaders, *signed_mail);
     absl::StatusOr<VerifiedMail> verified = Verify(mail);
-    ASSERT_TRUE(verified.ok()) << verified.status();
+    ASSERT_THAT(verified, IsOk());
     EXPECT_EQ(verified->signed_entity, kEntity);
     EXPECT_EQ(verified->signers[0].subject, "CN=Peer signer");
     if (detached) {
@@ -233,13 +236,13 @@ TEST_F(SmimeInteropTest, SignetVerifiesSignaturesMadeByGpgsm) {
   for (bool detached : {true, false}) {
     SCOPED_TRACE(detached ? "detached" : "opaque");
     absl::StatusOr<std::string> der = gpgsm_->Sign(kEntity, signer.certificate.get(), detached);
-    ASSERT_TRUE(der.ok()) << der.status();
+    ASSERT_THAT(der, IsOk());
     const std::string entity = detached
                                    ? MultipartSignedEntity(kEntity, *der, DigestAlgorithm::kSha256)
                                    : Pkcs7MimeEntity(*der, SmimeType::kSignedData);
     absl::StatusOr<VerifiedMail> verified =
         Verify(absl::StrCat(kHeaders, "MIME-Version: 1.0\r\n", entity));
-    ASSERT_TRUE(verified.ok()) << verified.status();
+    ASSERT_THAT(verified, IsOk());
     EXPECT_EQ(verified->signed_entity, kEntity);
     EXPECT_EQ(verified->signers[0].subject, "CN=Peer signer");
   }
@@ -263,10 +266,10 @@ TEST_F(SmimeInteropTest, OpensslDecryptsSignetsEncryptedMails) {
     const Peer& peer = PeerNamed(c.peer);
     absl::StatusOr<std::string> mail = EncryptMail(Context(), absl::StrCat(kHeaders, kEntity),
                                                    {peer.certificate.get()}, c.options);
-    ASSERT_TRUE(mail.ok()) << mail.status();
+    ASSERT_THAT(mail, IsOk());
     absl::StatusOr<std::string> entity =
         fixtures::OpensslSmimeDecrypt(*mail, peer.certificate_path, peer.key_path);
-    ASSERT_TRUE(entity.ok()) << entity.status();
+    ASSERT_THAT(entity, IsOk());
     EXPECT_EQ(*entity, kEntity);
   }
 }
@@ -277,11 +280,11 @@ TEST_F(SmimeInteropTest, GpgsmDecryptsSignetsCbcPkcs1Mails) {
   absl::StatusOr<std::string> mail = EncryptMail(
       Context(), absl::StrCat(kHeaders, kEntity), {peer.certificate.get()},
       {.cipher = ContentCipher::kAes256Cbc, .rsa_key_transport = RsaKeyTransport::kPkcs1});
-  ASSERT_TRUE(mail.ok()) << mail.status();
+  ASSERT_THAT(mail, IsOk());
   absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(*mail);
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_THAT(parts, IsOk());
   absl::StatusOr<std::string> entity = gpgsm_->Decrypt(parts->cms_der);
-  ASSERT_TRUE(entity.ok()) << entity.status();
+  ASSERT_THAT(entity, IsOk());
   EXPECT_EQ(*entity, kEntity);
 }
 
@@ -290,13 +293,13 @@ TEST_F(SmimeInteropTest, OpensslOpensSignetsSignedAndEncryptedMail) {
   absl::StatusOr<std::string> mail =
       SignAndEncryptMail(Context(), absl::StrCat(kHeaders, kEntity), SignerFor("rsa"), {},
                          {peer.certificate.get()}, {});
-  ASSERT_TRUE(mail.ok()) << mail.status();
+  ASSERT_THAT(mail, IsOk());
   absl::StatusOr<std::string> inner =
       fixtures::OpensslSmimeDecrypt(*mail, peer.certificate_path, peer.key_path);
-  ASSERT_TRUE(inner.ok()) << inner.status();
+  ASSERT_THAT(inner, IsOk());
   std::string content;
   absl::Status verified = fixtures::OpensslSmimeVerify(*inner, env_->ca_path(), &content);
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
   EXPECT_EQ(content, kEntity);
 }
 
@@ -319,10 +322,10 @@ TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByOpenssl) {
     SCOPED_TRACE(testing::Message() << c.key << " " << c.cipher << (c.oaep ? " oaep" : ""));
     absl::StatusOr<std::string> encrypted = fixtures::OpensslSmimeEncrypt(
         kEntity, TokenCertificatePath(c.key), c.cipher, c.oaep, c.keyopts);
-    ASSERT_TRUE(encrypted.ok()) << encrypted.status();
+    ASSERT_THAT(encrypted, IsOk());
     absl::StatusOr<DecryptedMail> decrypted =
         DecryptMail(Context(), absl::StrCat(kHeaders, *encrypted), RecipientFor(c.key));
-    ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+    ASSERT_THAT(decrypted, IsOk());
     EXPECT_EQ(decrypted->entity(), kEntity);
     EXPECT_THAT(decrypted->mail, HasSubstr(kHeaders));
   }
@@ -330,13 +333,13 @@ TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByOpenssl) {
 
 TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByGpgsm) {
   absl::StatusOr<std::string> ber = gpgsm_->Encrypt(kEntity, env_->certificate("rsa-dec"));
-  ASSERT_TRUE(ber.ok()) << ber.status();
+  ASSERT_THAT(ber, IsOk());
   absl::StatusOr<DecryptedMail> decrypted =
       DecryptMail(Context(),
                   absl::StrCat(kHeaders, "MIME-Version: 1.0\r\n",
                                Pkcs7MimeEntity(*ber, SmimeType::kEnvelopedData)),
                   RecipientFor("rsa-dec"));
-  ASSERT_TRUE(decrypted.ok()) << decrypted.status();
+  ASSERT_THAT(decrypted, IsOk());
   EXPECT_EQ(decrypted->entity(), kEntity);
 }
 

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/softhsm.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
@@ -36,6 +37,8 @@
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::CommandResult;
 using ::testing::HasSubstr;
@@ -92,7 +95,7 @@ class ProviderModuleTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    ASSERT_THAT(hsm, IsOk());
     hsm_ = hsm->release();
     std::vector<fixtures::KeySpec> specs;
     for (const TestKey& k : {kRsaSign, kEcSign, kRsaDecrypt}) {
@@ -104,35 +107,35 @@ class ProviderModuleTest : public ::testing::Test {
     }
     absl::StatusOr<fixtures::TokenInfo> token =
         hsm_->InitTokenWithKeys(kTokenLabel, specs, kUserPin);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     token_ = new fixtures::TokenInfo(*token);
 
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("provider-module");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_ = new fixtures::TempDir(std::move(*dir));
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_ = new fixtures::TestCa(std::move(*ca));
-    ASSERT_TRUE(fixtures::WritePem(File("ca.pem"), ca_->certificate()).ok());
+    ASSERT_THAT(fixtures::WritePem(File("ca.pem"), ca_->certificate()), IsOk());
 
     // A certificate for each key, issued for the public key the token
     // reports through pkcs11-tool (not through Signet).
     for (const TestKey& k : {kRsaSign, kEcSign, kRsaDecrypt}) {
       absl::StatusOr<std::string> pem = hsm_->ExportPublicKeyPem(*token_, k.id_hex);
-      ASSERT_TRUE(pem.ok()) << pem.status();
+      ASSERT_THAT(pem, IsOk());
       WriteFile(File(k.label + ".pub.pem"), *pem);
       EvpPkeyPtr public_key = fixtures::PublicKeyFromPem(*pem);
       ASSERT_NE(public_key, nullptr);
       absl::StatusOr<X509Ptr> cert =
           ca_->Issue(public_key.get(), "Bank " + k.label, "statements@bank.example",
                      {.for_encryption = k.decrypt});
-      ASSERT_TRUE(cert.ok()) << cert.status();
-      ASSERT_TRUE(fixtures::WritePem(File(k.label + ".pem"), cert->get()).ok());
+      ASSERT_THAT(cert, IsOk());
+      ASSERT_THAT(fixtures::WritePem(File(k.label + ".pem"), cert->get()), IsOk());
     }
     // The RSA signing key's certificate also lives on the token, beside it.
-    ASSERT_TRUE(hsm_->ImportCertificate(*token_, File(kRsaSign.label + ".pem"), kRsaSign.id_hex,
-                                        kRsaSign.label)
-                    .ok());
+    ASSERT_THAT(hsm_->ImportCertificate(*token_, File(kRsaSign.label + ".pem"), kRsaSign.id_hex,
+                                        kRsaSign.label),
+                IsOk());
 
     WriteFile(File("user.pin"), kUserPin, 0600);
     WriteFile(File("data.txt"), "Statement for account 42\r\nBalance: 1,234.56 EUR\r\n");
@@ -178,7 +181,7 @@ class ProviderModuleTest : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     env.push_back("OPENSSL_CONF=" + config);
     absl::StatusOr<CommandResult> result = fixtures::RunCommand(argv, {}, env);
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     if (!result.ok()) return {};
     ExpectNoPin(*result, fixtures::FormatCommand(argv));
     return *result;
@@ -231,7 +234,7 @@ TEST_F(ProviderModuleTest, CmsSignWithUriKeysVerifiesWithPlainOpenssl) {
     ASSERT_FALSE(signature.empty());
     // Plain openssl, no provider.
     absl::Status verified = fixtures::OpensslCmsVerify(signature, File("ca.pem"), data);
-    EXPECT_TRUE(verified.ok()) << verified;
+    EXPECT_THAT(verified, IsOk());
     EXPECT_EQ(fixtures::OpensslCmsVerify(signature, File("ca.pem"), data + "x").code(),
               absl::StatusCode::kInvalidArgument);
     // And the default provider's software keys work beside Signet's in the
@@ -254,7 +257,7 @@ TEST_F(ProviderModuleTest, LoadsWithProviderOptionsInsteadOfAConfigFile) {
   ASSERT_FALSE(signature.empty());
   absl::Status verified =
       fixtures::OpensslCmsVerify(signature, File("ca.pem"), ReadFile(File("data.txt")));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 }
 
 TEST_F(ProviderModuleTest, SignsAndVerifiesADigestWithPkeyutl) {
@@ -291,7 +294,7 @@ TEST_F(ProviderModuleTest, CmsDecryptsPkcs1AndOaepMessages) {
     SCOPED_TRACE(oaep ? "OAEP" : "PKCS#1 v1.5");
     absl::StatusOr<std::string> enveloped = fixtures::OpensslCmsEncrypt(
         statement, File(kRsaDecrypt.label + ".pem"), "aes-256-cbc", oaep);
-    ASSERT_TRUE(enveloped.ok()) << enveloped.status();
+    ASSERT_THAT(enveloped, IsOk());
     WriteFile(File("enveloped.der"), *enveloped);
     const std::string out = File("decrypted.txt");
     std::remove(out.c_str());
@@ -319,7 +322,7 @@ TEST_F(ProviderModuleTest, HandsOutTheTokensCertificateAndPublicKey) {
   ASSERT_FALSE(signature.empty());
   absl::Status verified =
       fixtures::OpensslCmsVerify(signature, File("ca.pem"), ReadFile(File("data.txt")));
-  EXPECT_TRUE(verified.ok()) << verified;
+  EXPECT_THAT(verified, IsOk());
 
   // type=public: the public key, as pkcs11-tool reads it.
   for (const TestKey& k : {kRsaSign, kEcSign}) {
@@ -351,7 +354,7 @@ TEST_F(ProviderModuleTest, PinValueIsRefused) {
   absl::StatusOr<CommandResult> result =
       fixtures::RunCommand({"openssl", "pkeyutl", "-sign", "-inkey", uri, "-in", File("data.txt")},
                            {}, {"OPENSSL_CONF=" + File("openssl.cnf")});
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_NE(result->exit_code, 0);
   EXPECT_THAT(result->err, HasSubstr("pin-value in a pkcs11: URI is not accepted"));
   const std::string without_uri = absl::StrReplaceAll(result->err, {{uri, "<uri>"}});
@@ -373,7 +376,7 @@ TEST_F(ProviderModuleTest, AWrongPinFailsClearlyAndIsNotGuessedAgain) {
   // other tests' token out.
   absl::StatusOr<fixtures::TokenInfo> token = hsm_->InitTokenWithKeys(
       "signet-cli-pin", {{.label = "key", .id_hex = "11", .key_type = "EC:prime256v1"}}, kUserPin);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   WriteFile(File("wrong.pin"), kWrongPin, 0600);
   WriteConfig(File("wrong-pin.cnf"), {.pin_source = "file:" + File("wrong.pin")});
   const std::vector<std::string> sign = {"pkeyutl", "-sign",
@@ -402,16 +405,16 @@ class ProviderUriKeyResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
-    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    ASSERT_THAT(hsm, IsOk());
     hsm_ = std::move(*hsm);
     absl::StatusOr<fixtures::TokenInfo> token =
         hsm_->InitTokenWithKeys("resolver",
                                 {{.label = "a", .id_hex = "21", .key_type = "EC:prime256v1"},
                                  {.label = "b", .id_hex = "22", .key_type = "EC:prime256v1"}},
                                 kUserPin);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("uri-resolver");
-    ASSERT_TRUE(dir.ok());
+    ASSERT_THAT(dir, IsOk());
     dir_ = std::make_unique<fixtures::TempDir>(std::move(*dir));
     WriteFile(dir_->File("user.pin"), kUserPin, 0600);
     WriteFile(dir_->File("wrong.pin"), kWrongPin, 0600);
@@ -420,7 +423,7 @@ class ProviderUriKeyResolverTest : public ::testing::Test {
   std::shared_ptr<provider::UriKeyResolver> Resolver(const std::string& pin_file) {
     absl::StatusOr<std::shared_ptr<provider::UriKeyResolver>> resolver =
         provider::UriKeyResolver::Create({.pin_source = "file:" + dir_->File(pin_file)});
-    EXPECT_TRUE(resolver.ok()) << resolver.status();
+    EXPECT_THAT(resolver, IsOk());
     return resolver.ok() ? *resolver : nullptr;
   }
 
@@ -443,9 +446,9 @@ TEST_F(ProviderUriKeyResolverTest, AWrongPinIsPresentedOnce) {
   EXPECT_THAT(a.status().message(), HasSubstr("CKR_PIN_INCORRECT"));
   EXPECT_EQ(Calls("C_Login"), 1u);
   // The same key again, and another key of the token: no new login.
-  EXPECT_FALSE(resolver->Resolve("pkcs11:token=resolver;object=a").ok());
+  EXPECT_THAT(resolver->Resolve("pkcs11:token=resolver;object=a"), Not(IsOk()));
   absl::StatusOr<std::shared_ptr<TokenKey>> b = resolver->Resolve("pkcs11:token=resolver;object=b");
-  EXPECT_FALSE(b.ok());
+  EXPECT_THAT(b, Not(IsOk()));
   EXPECT_THAT(b.status().message(), HasSubstr("no PIN will be presented again"));
   EXPECT_EQ(Calls("C_Login"), 1u);
   for (const absl::Status& status : {a.status(), b.status()}) {
@@ -458,15 +461,15 @@ TEST_F(ProviderUriKeyResolverTest, KeysAndTokensAreOpenedOnce) {
   std::shared_ptr<provider::UriKeyResolver> resolver = Resolver("user.pin");
   ASSERT_NE(resolver, nullptr);
   absl::StatusOr<std::shared_ptr<TokenKey>> a = resolver->Resolve("pkcs11:token=resolver;object=a");
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
   // The same URI spelled differently (attribute order, a type) is the same
   // key; another key of the token shares its login.
   absl::StatusOr<std::shared_ptr<TokenKey>> again =
       resolver->Resolve("pkcs11:object=a;type=private;token=resolver");
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(a->get(), again->get());
   absl::StatusOr<std::shared_ptr<TokenKey>> b = resolver->Resolve("pkcs11:token=resolver;id=%22");
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_THAT(b, IsOk());
   EXPECT_EQ((*b)->label(), "b");
   EXPECT_EQ((*a)->token().get(), (*b)->token().get());
   EXPECT_EQ(Calls("C_Login"), 1u);
@@ -504,7 +507,7 @@ TEST_F(ProviderUriKeyResolverTest, BadUrisFailClearly) {
     EXPECT_THAT(key.status().message(), HasSubstr(c.message));
     EXPECT_THAT(key.status().message(), Not(HasSubstr(kUserPin)));
   }
-  EXPECT_FALSE(provider::UriKeyResolver::Create({.pin_source = kUserPin}).ok());
+  EXPECT_THAT(provider::UriKeyResolver::Create({.pin_source = kUserPin}), Not(IsOk()));
   EXPECT_THAT(provider::UriKeyResolver::Create({.pin_source = kUserPin}).status().message(),
               Not(HasSubstr(kUserPin)));
 }
@@ -519,7 +522,7 @@ TEST_F(ProviderUriKeyResolverTest, StoreHandsOutKeysByReference) {
   OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free> libctx(OSSL_LIB_CTX_new());
   absl::StatusOr<std::unique_ptr<provider::LoadedProviders>> providers =
       provider::RegisterBuiltinProvider(libctx.get(), resolver);
-  ASSERT_TRUE(providers.ok()) << providers.status();
+  ASSERT_THAT(providers, IsOk());
   using StorePtr = OsslPtr<OSSL_STORE_CTX, CloseStore>;
   using InfoPtr = OsslPtr<OSSL_STORE_INFO, OSSL_STORE_INFO_free>;
   auto open = [&](const std::string& uri) {
@@ -552,7 +555,7 @@ TEST_F(ProviderUriKeyResolverTest, StoreHandsOutKeysByReference) {
     signature.resize(length);
     absl::StatusOr<std::shared_ptr<TokenKey>> token_key =
         resolver->Resolve("pkcs11:token=resolver;object=a");
-    ASSERT_TRUE(token_key.ok());
+    ASSERT_THAT(token_key, IsOk());
     EXPECT_TRUE(fixtures::OpenSslVerifies((*token_key)->public_key(), SignatureScheme::kEcdsa,
                                           HashAlgorithm::kSha256, digest, signature));
   }

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/provider_env.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/token_env.h"
@@ -27,6 +28,8 @@
 
 namespace signet::provider {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::Deadline;
 using fixtures::Hex;
@@ -63,7 +66,7 @@ class ProviderTest : public ::testing::Test {
     }
     absl::StatusOr<std::unique_ptr<TokenEnv>> env =
         TokenEnv::Create({.label = "provider", .keys = keys});
-    ASSERT_TRUE(env.ok()) << env.status();
+    ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     resolver_ = std::make_shared<MapResolver>();
     std::vector<Signer> all(std::begin(kSigners), std::end(kSigners));
@@ -71,22 +74,22 @@ class ProviderTest : public ::testing::Test {
     for (const Signer& s : all) {
       absl::StatusOr<std::shared_ptr<TokenKey>> key =
           TokenKey::Load(env_->token, KeySelector::ById(Hex(s.id_hex)), KeyPolicy{}, Deadline());
-      ASSERT_TRUE(key.ok()) << key.status();
+      ASSERT_THAT(key, IsOk());
       resolver_->Add(s.name, *key);
     }
     libctx_.reset(OSSL_LIB_CTX_new());
     absl::StatusOr<std::unique_ptr<LoadedProviders>> providers =
         RegisterBuiltinProvider(libctx_.get(), resolver_);
-    ASSERT_TRUE(providers.ok()) << providers.status();
+    ASSERT_THAT(providers, IsOk());
     providers_ = std::move(*providers);
     absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_THAT(ca, IsOk());
     ca_ = std::make_unique<fixtures::TestCa>(std::move(*ca));
     absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("provider-test");
-    ASSERT_TRUE(dir.ok());
+    ASSERT_THAT(dir, IsOk());
     dir_ = std::make_unique<fixtures::TempDir>(std::move(*dir));
     ca_path_ = dir_->File("ca.pem");
-    ASSERT_TRUE(fixtures::WritePem(ca_path_, ca_->certificate()).ok());
+    ASSERT_THAT(fixtures::WritePem(ca_path_, ca_->certificate()), IsOk());
   }
 
   // Token keys go first, the library context last: a key's public EVP_PKEY
@@ -101,13 +104,13 @@ class ProviderTest : public ::testing::Test {
   std::pair<EvpPkeyPtr, X509Ptr> KeyAndCertificate(const std::string& name,
                                                    bool for_encryption = false) {
     absl::StatusOr<EvpPkeyPtr> key = LoadTokenKey(libctx_.get(), name);
-    EXPECT_TRUE(key.ok()) << key.status();
+    EXPECT_THAT(key, IsOk());
     if (!key.ok()) return {};
     std::shared_ptr<TokenKey> token_key = *resolver_->Resolve(name);
     absl::StatusOr<X509Ptr> cert =
         ca_->Issue(token_key->public_key(), "Bank " + name, "statements@bank.example",
                    {.for_encryption = for_encryption});
-    EXPECT_TRUE(cert.ok()) << cert.status();
+    EXPECT_THAT(cert, IsOk());
     if (!cert.ok()) return {};
     return {std::move(*key), std::move(*cert)};
   }
@@ -177,30 +180,30 @@ class ProviderTest : public ::testing::Test {
 
 TEST_F(ProviderTest, DetachedAndAttachedSignaturesVerifyWithIndependentTools) {
   absl::StatusOr<fixtures::GpgsmHome> gpgsm = fixtures::GpgsmHome::Create();
-  ASSERT_TRUE(gpgsm.ok()) << gpgsm.status();
-  ASSERT_TRUE(gpgsm->TrustRoot(ca_->certificate()).ok());
+  ASSERT_THAT(gpgsm, IsOk());
+  ASSERT_THAT(gpgsm->TrustRoot(ca_->certificate()), IsOk());
   const std::string content = "Statement for account 42\r\nBalance: 1,234.56 EUR\r\n";
   for (const Signer& s : kSigners) {
     for (const char* digest : {"SHA256", "SHA384", "SHA512"}) {
       SCOPED_TRACE(absl::StrCat(s.name, " ", digest));
       std::string detached = Sign(s.name, content, digest, /*detached=*/true);
       ASSERT_FALSE(detached.empty());
-      EXPECT_TRUE(fixtures::OpensslCmsVerify(detached, ca_path_, content).ok());
+      EXPECT_THAT(fixtures::OpensslCmsVerify(detached, ca_path_, content), IsOk());
       EXPECT_EQ(fixtures::OpensslCmsVerify(detached, ca_path_, content + "x").code(),
                 absl::StatusCode::kInvalidArgument);
-      EXPECT_TRUE(fixtures::CerttoolP7Verify(detached, ca_path_, content).ok());
+      EXPECT_THAT(fixtures::CerttoolP7Verify(detached, ca_path_, content), IsOk());
       EXPECT_EQ(fixtures::CerttoolP7Verify(detached, ca_path_, content + "x").code(),
                 absl::StatusCode::kInvalidArgument);
       // gpgsm refuses a P-384 key with a 256-bit hash, rightly.
       if (s.name != "p384" || std::string(digest) != "SHA256") {
-        EXPECT_TRUE(gpgsm->Verify(detached, content).ok());
+        EXPECT_THAT(gpgsm->Verify(detached, content), IsOk());
       }
       std::string attached = Sign(s.name, content, digest, /*detached=*/false);
       ASSERT_FALSE(attached.empty());
       std::string embedded;
-      EXPECT_TRUE(fixtures::OpensslCmsVerify(attached, ca_path_, std::nullopt, &embedded).ok());
+      EXPECT_THAT(fixtures::OpensslCmsVerify(attached, ca_path_, std::nullopt, &embedded), IsOk());
       EXPECT_EQ(embedded, content);
-      EXPECT_TRUE(fixtures::CerttoolP7Verify(attached, ca_path_, std::nullopt).ok());
+      EXPECT_THAT(fixtures::CerttoolP7Verify(attached, ca_path_, std::nullopt), IsOk());
     }
   }
 }
@@ -221,13 +224,13 @@ TEST_F(ProviderTest, RsaPssSignaturesVerifyWithIndependentTools) {
     const ASN1_OBJECT* oid = nullptr;
     X509_ALGOR_get0(&oid, nullptr, nullptr, signature_algorithm);
     EXPECT_EQ(OBJ_obj2nid(oid), NID_rsassaPss);
-    EXPECT_TRUE(fixtures::OpensslCmsVerify(signature, ca_path_, content).ok());
+    EXPECT_THAT(fixtures::OpensslCmsVerify(signature, ca_path_, content), IsOk());
     // GnuTLS 3.7 takes every RSASSA-PSS signature in PKCS#7 for PSS with
     // SHA-256 (it ignores the parameters' hash; `openssl cms -sign` output
     // with SHA-384 fails the same way), so it can judge only that one.
     if (std::string(digest) == "SHA256") {
       absl::Status certtool = fixtures::CerttoolP7Verify(signature, ca_path_, content);
-      EXPECT_TRUE(certtool.ok()) << certtool;
+      EXPECT_THAT(certtool, IsOk());
     }
   }
 }
@@ -258,7 +261,7 @@ TEST_F(ProviderTest, DecryptsWhatOpensslAndGpgsmEncrypted) {
     auto [key, cert] = KeyAndCertificate(r.name, /*for_encryption=*/true);
     ASSERT_NE(key, nullptr);
     const std::string cert_path = dir_->File(r.name + ".pem");
-    ASSERT_TRUE(fixtures::WritePem(cert_path, cert.get()).ok());
+    ASSERT_THAT(fixtures::WritePem(cert_path, cert.get()), IsOk());
     const bool rsa = r.key_type == "rsa:2048";
     struct Variant {
       const char* cipher;
@@ -278,21 +281,21 @@ TEST_F(ProviderTest, DecryptsWhatOpensslAndGpgsmEncrypted) {
                                 v.keyopts.empty() ? "" : " " + v.keyopts[0]));
       absl::StatusOr<std::string> enveloped =
           fixtures::OpensslCmsEncrypt(statement, cert_path, v.cipher, v.oaep, v.keyopts);
-      ASSERT_TRUE(enveloped.ok()) << enveloped.status();
+      ASSERT_THAT(enveloped, IsOk());
       absl::StatusOr<std::string> opened =
           Decrypt(libctx_.get(), key.get(), cert.get(), *enveloped);
-      ASSERT_TRUE(opened.ok()) << opened.status() << " " << OpenSslErrors();
+      ASSERT_THAT(opened, IsOk()) << opened.status() << " " << OpenSslErrors();
       EXPECT_EQ(*opened, statement);
     }
     if (rsa) {
       absl::StatusOr<fixtures::GpgsmHome> gpgsm = fixtures::GpgsmHome::Create();
-      ASSERT_TRUE(gpgsm.ok()) << gpgsm.status();
-      ASSERT_TRUE(gpgsm->TrustRoot(ca_->certificate()).ok());
+      ASSERT_THAT(gpgsm, IsOk());
+      ASSERT_THAT(gpgsm->TrustRoot(ca_->certificate()), IsOk());
       absl::StatusOr<std::string> enveloped = gpgsm->Encrypt(statement, cert.get());
-      ASSERT_TRUE(enveloped.ok()) << enveloped.status();
+      ASSERT_THAT(enveloped, IsOk());
       absl::StatusOr<std::string> opened =
           Decrypt(libctx_.get(), key.get(), cert.get(), *enveloped);
-      ASSERT_TRUE(opened.ok()) << opened.status() << " " << OpenSslErrors();
+      ASSERT_THAT(opened, IsOk()) << opened.status() << " " << OpenSslErrors();
       EXPECT_EQ(*opened, statement);
     }
   }
@@ -305,15 +308,16 @@ TEST_F(ProviderTest, DecryptionCallsOnlyDecryptAndDerive) {
   ASSERT_NE(ec, nullptr);
   const std::string rsa_path = dir_->File("rsa-dec.pem");
   const std::string ec_path = dir_->File("ec-dec.pem");
-  ASSERT_TRUE(fixtures::WritePem(rsa_path, rsa_cert.get()).ok());
-  ASSERT_TRUE(fixtures::WritePem(ec_path, ec_cert.get()).ok());
+  ASSERT_THAT(fixtures::WritePem(rsa_path, rsa_cert.get()), IsOk());
+  ASSERT_THAT(fixtures::WritePem(ec_path, ec_cert.get()), IsOk());
   absl::StatusOr<std::string> to_rsa = fixtures::OpensslCmsEncrypt("a", rsa_path, "aes-256-gcm");
   absl::StatusOr<std::string> to_ec = fixtures::OpensslCmsEncrypt("b", ec_path, "aes-256-gcm");
-  ASSERT_TRUE(to_rsa.ok() && to_ec.ok());
+  ASSERT_THAT(to_rsa, IsOk());
+  ASSERT_THAT(to_ec, IsOk());
 
   const auto before = env_->module->counters().Snapshot();
-  ASSERT_TRUE(Decrypt(libctx_.get(), rsa.get(), rsa_cert.get(), *to_rsa).ok());
-  ASSERT_TRUE(Decrypt(libctx_.get(), ec.get(), ec_cert.get(), *to_ec).ok());
+  ASSERT_THAT(Decrypt(libctx_.get(), rsa.get(), rsa_cert.get(), *to_rsa), IsOk());
+  ASSERT_THAT(Decrypt(libctx_.get(), ec.get(), ec_cert.get(), *to_ec), IsOk());
   std::map<std::string, uint64_t> delta;
   for (const auto& [function, count] : env_->module->counters().Snapshot()) {
     uint64_t was = before.count(function) ? before.at(function) : 0;
@@ -330,7 +334,7 @@ TEST_F(ProviderTest, DecryptionCallsOnlyDecryptAndDerive) {
 
 TEST_F(ProviderTest, UnsupportedAlgorithmsFailClearlyWithoutReachingTheToken) {
   absl::StatusOr<EvpPkeyPtr> key = LoadTokenKey(libctx_.get(), "rsa");
-  ASSERT_TRUE(key.ok());
+  ASSERT_THAT(key, IsOk());
   const auto before = env_->module->counters().Snapshot();
   EvpMdCtxPtr md_ctx(EVP_MD_CTX_new());
   // SHA-1 signatures are refused: the token layer signs SHA-2 digests only.
@@ -373,7 +377,7 @@ TEST_F(ProviderTest, DefaultProviderKeysKeepWorkingBesideIt) {
   ASSERT_NE(ec, nullptr) << OpenSslErrors();
   for (EVP_PKEY* key : {software.get(), ec.get()}) {
     absl::StatusOr<X509Ptr> cert = ca_->Issue(key, "Software signer");
-    ASSERT_TRUE(cert.ok());
+    ASSERT_THAT(cert, IsOk());
     BioPtr data(BIO_new_mem_buf("software", 8));
     CmsPtr cms(CMS_sign_ex(cert->get(), key, nullptr, data.get(), CMS_BINARY | CMS_DETACHED,
                            libctx_.get(), nullptr));
@@ -382,7 +386,7 @@ TEST_F(ProviderTest, DefaultProviderKeysKeepWorkingBesideIt) {
     int length = i2d_CMS_ContentInfo(cms.get(), &der);
     std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
     OPENSSL_free(der);
-    EXPECT_TRUE(fixtures::OpensslCmsVerify(out, ca_path_, std::string("software")).ok());
+    EXPECT_THAT(fixtures::OpensslCmsVerify(out, ca_path_, std::string("software")), IsOk());
   }
   EXPECT_EQ(env_->module->counters().Snapshot(), before) << "a software key reached the token";
 }

@@ -19,12 +19,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/softhsm.h"
+#include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/validity_margin.h"
 
 namespace signet {
 namespace {
+
+using ::signet::matchers::IsOk;
 
 using fixtures::CommandResult;
 using fixtures::KeySpec;
@@ -101,13 +104,13 @@ class SignetTokenToolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<SoftHsm>> hsm = SoftHsm::Create();
-    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    ASSERT_THAT(hsm, IsOk());
     hsm_ = *std::move(hsm);
     absl::StatusOr<TokenInfo> token = hsm_->InitToken(kLabel, kUserPin, kSoPin);
-    ASSERT_TRUE(token.ok()) << token.status();
+    ASSERT_THAT(token, IsOk());
     token_ = *token;
     absl::StatusOr<TempDir> dir = TempDir::Create("signet-tool-test");
-    ASSERT_TRUE(dir.ok()) << dir.status();
+    ASSERT_THAT(dir, IsOk());
     dir_ = std::make_unique<TempDir>(*std::move(dir));
     pin_file_ = WritePinFile("user.pin", kUserPin, 0600);
   }
@@ -130,7 +133,7 @@ class SignetTokenToolTest : public ::testing::Test {
     std::vector<std::string> argv = {SIGNET_TOKEN_TOOL_PATH};
     argv.insert(argv.end(), args.begin(), args.end());
     absl::StatusOr<CommandResult> result = RunCommand(argv, {}, extra_env);
-    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result, IsOk());
     if (!result.ok()) return {};
     for (const char* pin : {kUserPin, kSoPin, kWrongPin}) {
       EXPECT_THAT(result->out, Not(HasSubstr(pin)))
@@ -187,7 +190,7 @@ TEST_F(SignetTokenToolTest, KeygenThenKeysListsBothKeysAsAcceptedByPolicy) {
   PemKey printed = ParsePem(sign.out.substr(pem_start));
   ASSERT_NE(printed, nullptr);
   absl::StatusOr<std::string> exported = hsm_->ExportPublicKeyPem(token_, sign_id);
-  ASSERT_TRUE(exported.ok()) << exported.status();
+  ASSERT_THAT(exported, IsOk());
   PemKey independent = ParsePem(*exported);
   ASSERT_NE(independent, nullptr);
   EXPECT_EQ(EVP_PKEY_eq(printed.get(), independent.get()), 1);
@@ -221,17 +224,17 @@ TEST_F(SignetTokenToolTest, KeygenRefusesALabelInUse) {
 }
 
 TEST_F(SignetTokenToolTest, ExtractableKeyIsListedAsRefusedByPolicy) {
-  ASSERT_TRUE(hsm_->GenerateKeyPair(token_, KeySpec{.label = "was-extractable",
+  ASSERT_THAT(hsm_->GenerateKeyPair(token_, KeySpec{.label = "was-extractable",
                                                     .id_hex = "0a",
                                                     .key_type = "EC:prime256v1",
-                                                    .extractable = true})
-                  .ok());
+                                                    .extractable = true}),
+              IsOk());
   // The contrast: pkcs11-tool without --extractable makes a key born on the
   // token and never extractable, which the policy accepts.
-  ASSERT_TRUE(
+  ASSERT_THAT(
       hsm_->GenerateKeyPair(
-              token_, KeySpec{.label = "born-on-token", .id_hex = "0b", .key_type = "rsa:2048"})
-          .ok());
+          token_, KeySpec{.label = "born-on-token", .id_hex = "0b", .key_type = "rsa:2048"}),
+      IsOk());
 
   CommandResult keys = Run(TokenArgs("keys", pin_file_));
   ASSERT_EQ(keys.exit_code, 0) << keys.err;
@@ -266,8 +269,8 @@ TEST_F(SignetTokenToolTest, KeysShowsStoredCertificatesAndListsBadOnesAsRefused)
   const std::string bad_path = dir_->File("bad.der");
   std::ofstream(good_path, std::ios::binary) << CertificateDer(sign_key.get(), "Bank Signing");
   std::ofstream(bad_path, std::ios::binary) << CertificateDer(stranger.get(), "Someone Else");
-  ASSERT_TRUE(hsm_->ImportCertificate(token_, good_path, sign_id, "bank-signing").ok());
-  ASSERT_TRUE(hsm_->ImportCertificate(token_, bad_path, other_id, "bank-decryption").ok());
+  ASSERT_THAT(hsm_->ImportCertificate(token_, good_path, sign_id, "bank-signing"), IsOk());
+  ASSERT_THAT(hsm_->ImportCertificate(token_, bad_path, other_id, "bank-decryption"), IsOk());
 
   CommandResult keys = Run(TokenArgs("keys", pin_file_));
   ASSERT_EQ(keys.exit_code, 0) << keys.err;
