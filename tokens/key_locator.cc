@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
 
@@ -47,10 +48,9 @@ absl::StatusOr<std::optional<CK_OBJECT_HANDLE>> FindCompanion(const Module& modu
   if (id.empty()) return std::nullopt;
   AttributeTemplate search;
   search.Add(CKA_CLASS, object_class).AddBytes(CKA_ID, id);
-  absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found = FindObjects(module, session, search, 1);
-  if (!found.ok()) return found.status();
-  if (found->empty()) return std::nullopt;
-  return found->front();
+  ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, FindObjects(module, session, search, 1));
+  if (found.empty()) return std::nullopt;
+  return found.front();
 }
 
 absl::StatusOr<X509Ptr> ReadCertificate(const Module& module, CK_SESSION_HANDLE session,
@@ -59,9 +59,8 @@ absl::StatusOr<X509Ptr> ReadCertificate(const Module& module, CK_SESSION_HANDLE 
       FindCompanion(module, session, CKO_CERTIFICATE, id);
   if (!cert.ok()) return cert.status();
   if (!cert->has_value()) return X509Ptr();
-  absl::StatusOr<AttributeValues> values = ReadAttributes(module, session, **cert, {CKA_VALUE});
-  if (!values.ok()) return values.status();
-  std::string der = Value(*values, CKA_VALUE);
+  ASSIGN_OR_RETURN(AttributeValues values, ReadAttributes(module, session, **cert, {CKA_VALUE}));
+  std::string der = Value(values, CKA_VALUE);
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509Ptr x509(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x509) {

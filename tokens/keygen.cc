@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/der.h"
+#include "common/status_macros.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
 
@@ -43,9 +44,8 @@ absl::StatusOr<bool> Exists(const Module& module, CK_SESSION_HANDLE session,
   AttributeTemplate search;
   if (object_class) search.Add(CKA_CLASS, *object_class);
   search.AddBytes(type, value);
-  absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found = FindObjects(module, session, search, 1);
-  if (!found.ok()) return found.status();
-  return !found->empty();
+  ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, FindObjects(module, session, search, 1));
+  return !found.empty();
 }
 
 }  // namespace
@@ -81,9 +81,8 @@ absl::StatusOr<std::shared_ptr<TokenKey>> GenerateKeyPair(std::shared_ptr<Token>
     public_template.Add(CKA_MODULUS_BITS, params.rsa_bits)
         .AddBytes(CKA_PUBLIC_EXPONENT, std::string(reinterpret_cast<const char*>(kF4), 3));
   } else {
-    absl::StatusOr<std::string> ec_params = EcParamsForCurve(params.curve);
-    if (!ec_params.ok()) return ec_params.status();
-    public_template.AddBytes(CKA_EC_PARAMS, *ec_params);
+    ASSIGN_OR_RETURN(std::string ec_params, EcParamsForCurve(params.curve));
+    public_template.AddBytes(CKA_EC_PARAMS, ec_params);
   }
   AttributeTemplate private_template;
   private_template.Add(CKA_CLASS, CKO_PRIVATE_KEY)
@@ -107,8 +106,7 @@ absl::StatusOr<std::shared_ptr<TokenKey>> GenerateKeyPair(std::shared_ptr<Token>
   CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
   CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
   {
-    absl::StatusOr<SessionLease> lease = token->Acquire(deadline);
-    if (!lease.ok()) return lease.status();
+    ASSIGN_OR_RETURN(SessionLease lease, token->Acquire(deadline));
     const Module& module = token->module();
     // A label names one private key; an id names one key pair and its
     // certificate, so a leftover public key or certificate blocks it too.
@@ -116,18 +114,18 @@ absl::StatusOr<std::shared_ptr<TokenKey>> GenerateKeyPair(std::shared_ptr<Token>
          {std::tuple{std::optional<CK_OBJECT_CLASS>(CKO_PRIVATE_KEY), CKA_LABEL, spec.label,
                      "a private key with this label"},
           std::tuple{std::optional<CK_OBJECT_CLASS>(), CKA_ID, id, "an object with this id"}}) {
-      absl::StatusOr<bool> exists = Exists(module, lease->handle(), object_class, type, value);
-      if (!exists.ok()) return token->ReportFailure(*lease, exists.status());
+      absl::StatusOr<bool> exists = Exists(module, lease.handle(), object_class, type, value);
+      if (!exists.ok()) return token->ReportFailure(lease, exists.status());
       if (*exists) {
         return absl::AlreadyExistsError(
             absl::StrCat("token '", token->name(), "' already has ", what));
       }
     }
     CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
-    CK_RV rv = SIGNET_P11(module, GenerateKeyPair, lease->handle(), &mechanism,
+    CK_RV rv = SIGNET_P11(module, GenerateKeyPair, lease.handle(), &mechanism,
                           public_template.data(), public_template.size(), private_template.data(),
                           private_template.size(), &public_key, &private_key);
-    if (rv != CKR_OK) return token->ReportFailure(*lease, "C_GenerateKeyPair", rv);
+    if (rv != CKR_OK) return token->ReportFailure(lease, "C_GenerateKeyPair", rv);
   }
   KeySelector selector;
   selector.id = id;
@@ -174,23 +172,22 @@ absl::Status StoreCertificate(TokenKey& key, X509* certificate, absl::Time deadl
       .AddBytes(CKA_VALUE, value);
 
   const std::shared_ptr<Token>& token = key.token();
-  absl::StatusOr<SessionLease> lease = token->Acquire(deadline);
-  if (!lease.ok()) return lease.status();
+  ASSIGN_OR_RETURN(SessionLease lease, token->Acquire(deadline));
   const Module& module = token->module();
   AttributeTemplate search;
   search.Add(CKA_CLASS, CKO_CERTIFICATE).AddBytes(CKA_ID, key.id());
   absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> old =
-      FindObjects(module, lease->handle(), search, 64);
-  if (!old.ok()) return token->ReportFailure(*lease, old.status());
+      FindObjects(module, lease.handle(), search, 64);
+  if (!old.ok()) return token->ReportFailure(lease, old.status());
   CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
-  CK_RV rv = SIGNET_P11(module, CreateObject, lease->handle(), cert_template.data(),
+  CK_RV rv = SIGNET_P11(module, CreateObject, lease.handle(), cert_template.data(),
                         cert_template.size(), &created);
-  if (rv != CKR_OK) return token->ReportFailure(*lease, "C_CreateObject", rv);
+  if (rv != CKR_OK) return token->ReportFailure(lease, "C_CreateObject", rv);
   // The new certificate is in place before the old ones go, so a failure
   // never leaves the key without one.
   for (CK_OBJECT_HANDLE object : *old) {
-    rv = SIGNET_P11(module, DestroyObject, lease->handle(), object);
-    if (rv != CKR_OK) return token->ReportFailure(*lease, "C_DestroyObject", rv);
+    rv = SIGNET_P11(module, DestroyObject, lease.handle(), object);
+    if (rv != CKR_OK) return token->ReportFailure(lease, "C_DestroyObject", rv);
   }
   X509_up_ref(certificate);
   key.SetCertificate(X509Ptr(certificate));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "tokens/module_mutexes.h"
 #include "tokens/objects.h"
 
@@ -97,10 +98,9 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat("PKCS#11 module ", path, " cannot be loaded: ", why ? why : "unknown"));
   }
-  absl::StatusOr<Discovered> discovered = DiscoverFunctions(module->handle_, path);
-  if (!discovered.ok()) return discovered.status();
-  module->functions_ = discovered->functions;
-  module->info_.found_by_get_interface = discovered->by_interface;
+  ASSIGN_OR_RETURN(Discovered discovered, DiscoverFunctions(module->handle_, path));
+  module->functions_ = discovered.functions;
+  module->info_.found_by_get_interface = discovered.by_interface;
   module->info_.cryptoki_version = module->functions_->version;
 
   const CK_VERSION& v = module->functions_->version;
@@ -115,7 +115,7 @@ absl::StatusOr<std::shared_ptr<Module>> Module::Load(const std::string& path) {
                                                       "; Signet needs at least 2.20"));
   }
 
-  if (absl::Status s = module->Initialize(); !s.ok()) return s;
+  RETURN_IF_ERROR(module->Initialize());
   loaded[module->info_.path] = module;
   return module;
 }

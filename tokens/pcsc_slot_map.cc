@@ -1,6 +1,7 @@
 #include "tokens/pcsc_slot_map.h"
 
 #include "absl/strings/ascii.h"
+#include "common/status_macros.h"
 #include "tokens/objects.h"
 #include "tokens/token_selector.h"
 
@@ -21,10 +22,9 @@ std::string AsFixedWidthText(absl::string_view text, size_t width) {
 
 absl::StatusOr<std::vector<SlotDescription>> DescribeSlots(const Module& module) {
   // Every slot: an empty reader is a slot too.
-  absl::StatusOr<std::vector<CK_SLOT_ID>> ids = ListSlots(module, /*token_present_only=*/false);
-  if (!ids.ok()) return ids.status();
+  ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> ids, ListSlots(module, /*token_present_only=*/false));
   std::vector<SlotDescription> slots;
-  for (CK_SLOT_ID id : *ids) {
+  for (CK_SLOT_ID id : ids) {
     CK_SLOT_INFO info{};
     const CK_RV rv = SIGNET_P11(module, GetSlotInfo, id, &info);
     // A reader can leave between the two calls.

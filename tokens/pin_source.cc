@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 
 namespace signet {
@@ -92,7 +93,7 @@ absl::StatusOr<SecretString> ReadPinFile(const std::string& path, absl::string_v
   if (fstat(fd.get(), &info) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("cannot stat ", what));
   }
-  if (absl::Status status = CheckPinFile(info, what); !status.ok()) return status;
+  RETURN_IF_ERROR(CheckPinFile(info, what));
 
   // One byte more than allowed, so a file that grew after fstat() is caught.
   WipedBuffer<kMaxPinBytes + 1> buffer;

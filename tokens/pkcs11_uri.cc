@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 
 namespace signet {
 namespace {
@@ -295,9 +296,7 @@ absl::Status ParseComponent(absl::string_view text, std::size_t offset, Componen
       SplitAttributes(text, offset, component == Component::kPath ? ';' : '&');
   if (!attributes.ok()) return attributes.status();
   for (const RawAttribute& attribute : *attributes) {
-    if (absl::Status status = ApplyAttribute(attribute, component, uri, ignored); !status.ok()) {
-      return status;
-    }
+    RETURN_IF_ERROR(ApplyAttribute(attribute, component, uri, ignored));
   }
   return absl::OkStatus();
 }

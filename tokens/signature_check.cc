@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/openssl_error.h"
 #include "common/ossl_ptr.h"
+#include "common/status_macros.h"
 
 namespace signet {
 namespace {
@@ -76,10 +77,9 @@ absl::StatusOr<bool> SignatureVerifies(const EVP_PKEY* public_key, const Signatu
                                                    DigestLength(check.hash), " bytes, not ",
                                                    digest.size()));
   }
-  absl::StatusOr<EvpPkeyCtxPtr> verifier = Verifier(public_key, check);
-  if (!verifier.ok()) return verifier.status();
+  ASSIGN_OR_RETURN(EvpPkeyCtxPtr verifier, Verifier(public_key, check));
   const int verified = EVP_PKEY_verify(
-      verifier->get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+      verifier.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
       reinterpret_cast<const unsigned char*>(digest.data()), digest.size());
   // 0 is a wrong signature, a negative value one OpenSSL could not even
   // decode (bad DER, wrong length): both are signatures that do not verify.

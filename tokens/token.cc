@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 
 namespace signet {
 
@@ -208,9 +209,7 @@ absl::StatusOr<SessionLease> Token::Acquire(absl::Time deadline) {
     ready = state_ == TokenState::kReady;
   }
   if (!ready) {
-    if (absl::Status recovered = Recover(/*rate_limited=*/true); !recovered.ok()) {
-      return recovered;
-    }
+    RETURN_IF_ERROR(Recover(/*rate_limited=*/true));
   }
   const uint64_t epoch = pool_.epoch();
   absl::StatusOr<SessionLease> lease = pool_.Acquire(deadline);
@@ -439,7 +438,7 @@ absl::StatusOr<TokenDescription> Token::FindOnModule() {
         absl::StrCat("PKCS#11 module ", module_->info().path, " failed (", CkrName(*rv),
                      ") while looking for token '", name(), "'; re-initialising it"));
     module_->set_suspect(true);
-    if (absl::Status s = module_->Reinitialize(module_generation_.load()); !s.ok()) return s;
+    RETURN_IF_ERROR(module_->Reinitialize(module_generation_.load()));
     SyncWithModule();
     found = FindToken(*module_, selector);
   }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "tokens/ck_status.h"
 
 namespace signet {
@@ -17,9 +18,8 @@ CK_UTF8CHAR_PTR PinBytes(const SecretString& pin) {
 }
 
 absl::StatusOr<CK_SLOT_ID> FirstUninitialisedSlot(const Module& module) {
-  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = ListSlots(module, /*token_present_only=*/true);
-  if (!slots.ok()) return slots.status();
-  for (CK_SLOT_ID slot : *slots) {
+  ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, ListSlots(module, /*token_present_only=*/true));
+  for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info{};
     if (SIGNET_P11(module, GetTokenInfo, slot, &info) != CKR_OK) continue;
     if (!(info.flags & CKF_TOKEN_INITIALIZED)) return slot;
@@ -65,13 +65,12 @@ absl::StatusOr<TokenDescription> InitializeToken(const Module& module, absl::str
     return absl::AlreadyExistsError(
         absl::StrCat("a token labelled '", label, "' is already in ", module.info().path));
   }
-  absl::StatusOr<CK_SLOT_ID> slot = FirstUninitialisedSlot(module);
-  if (!slot.ok()) return slot.status();
+  ASSIGN_OR_RETURN(CK_SLOT_ID slot, FirstUninitialisedSlot(module));
 
   CK_UTF8CHAR padded[kLabelSize];
   std::memset(padded, ' ', sizeof(padded));
   std::memcpy(padded, label.data(), label.size());
-  CK_RV rv = SIGNET_P11(module, InitToken, *slot, PinBytes(so_pin), so_pin.size(), padded);
+  CK_RV rv = SIGNET_P11(module, InitToken, slot, PinBytes(so_pin), so_pin.size(), padded);
   if (rv != CKR_OK) return SIGNET_P11_ERROR(InitToken, rv);
 
   absl::StatusOr<TokenDescription> token = FindToken(module, by_label);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "tokens/oaep.h"
 #include "tokens/objects.h"
 #include "tokens/public_key.h"
@@ -64,13 +65,12 @@ absl::StatusOr<std::shared_ptr<TokenKey>> TokenKey::Load(std::shared_ptr<Token> 
                                                          const KeyPolicy& policy,
                                                          absl::Time deadline) {
   if (token == nullptr) return absl::InvalidArgumentError("no token for the key");
-  absl::StatusOr<SessionLease> lease = token->Acquire(deadline);
-  if (!lease.ok()) return lease.status();
+  ASSIGN_OR_RETURN(SessionLease lease, token->Acquire(deadline));
   // Read before the search: a fault during it makes the handle stale at once.
   const uint64_t generation = token->generation();
-  absl::StatusOr<LocatedKey> located = LocateKey(token->module(), lease->handle(), selector);
-  if (!located.ok()) return token->ReportFailure(*lease, located.status());
-  lease->Release();
+  absl::StatusOr<LocatedKey> located = LocateKey(token->module(), lease.handle(), selector);
+  if (!located.ok()) return token->ReportFailure(lease, located.status());
+  lease.Release();
 
   std::string description = absl::StrCat(selector.Describe(), " on token '", token->name(), "'");
   absl::StatusOr<bool> born_on_token = CheckKeyPolicy(located->attributes, policy, description);
@@ -178,9 +178,8 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
   SignatureCheck check{.scheme = options.scheme, .hash = options.hash};
   switch (options.scheme) {
     case SignatureScheme::kRsaPkcs1: {
-      absl::StatusOr<std::string> info = EncodeDigestInfo(options.hash, digest);
-      if (!info.ok()) return info.status();
-      data = std::move(*info);
+      ASSIGN_OR_RETURN(std::string info, EncodeDigestInfo(options.hash, digest));
+      data = std::move(info);
       mechanism.mechanism = CKM_RSA_PKCS;
       break;
     }
@@ -207,21 +206,20 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
       break;
   }
 
-  absl::StatusOr<SessionLease> lease = token_->Acquire(deadline);
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(*lease);
-  if (!handle.ok()) return token_->ReportFailure(*lease, handle.status());
+  ASSIGN_OR_RETURN(SessionLease lease, token_->Acquire(deadline));
+  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(lease);
+  if (!handle.ok()) return token_->ReportFailure(lease, handle.status());
 
   const Module& module = token_->module();
   std::unique_lock<std::mutex> per_operation_login;
   if (attributes_.always_authenticate) {
     per_operation_login = std::unique_lock<std::mutex>(always_authenticate_mutex_);
   }
-  CK_RV rv = SIGNET_P11(module, SignInit, lease->handle(), &mechanism, *handle);
-  if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_SignInit", rv);
+  CK_RV rv = SIGNET_P11(module, SignInit, lease.handle(), &mechanism, *handle);
+  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_SignInit", rv);
   if (attributes_.always_authenticate) {
-    if (absl::Status login = token_->LoginForOperation(*lease); !login.ok()) {
-      return token_->ReportFailure(*lease, std::move(login));
+    if (absl::Status login = token_->LoginForOperation(lease); !login.ok()) {
+      return token_->ReportFailure(lease, std::move(login));
     }
   }
 
@@ -230,11 +228,11 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
                         ? static_cast<CK_ULONG>(EVP_PKEY_get_size(public_key_.get()))
                         : static_cast<CK_ULONG>(2 * EcFieldBytes(public_key_.get()));
   std::string signature(length, '\0');
-  rv = SIGNET_P11(module, Sign, lease->handle(), reinterpret_cast<CK_BYTE*>(data.data()),
+  rv = SIGNET_P11(module, Sign, lease.handle(), reinterpret_cast<CK_BYTE*>(data.data()),
                   static_cast<CK_ULONG>(data.size()), reinterpret_cast<CK_BYTE*>(signature.data()),
                   &length);
   if (per_operation_login.owns_lock()) per_operation_login.unlock();
-  if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_Sign", rv);
+  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_Sign", rv);
   signature.resize(length);
   if (type_ == KeyType::kEc) {
     absl::StatusOr<std::string> der = EcdsaRawToDer(signature);
@@ -262,7 +260,7 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
     Log(LogLevel::kError, message);
     // A token fault: the session is dropped and the token recovers, so the
     // next use finds the key again and checks it against its public key.
-    (void)token_->ReportFailure(*lease, AttachCkRv(absl::InternalError(message), CKR_DEVICE_ERROR));
+    (void)token_->ReportFailure(lease, AttachCkRv(absl::InternalError(message), CKR_DEVICE_ERROR));
     return absl::InternalError(message);
   }
   return signature;
@@ -297,16 +295,15 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
   }
   if (unpad_oaep_here) mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
 
-  absl::StatusOr<SessionLease> lease = token_->Acquire(deadline);
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(*lease);
-  if (!handle.ok()) return token_->ReportFailure(*lease, handle.status());
+  ASSIGN_OR_RETURN(SessionLease lease, token_->Acquire(deadline));
+  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(lease);
+  if (!handle.ok()) return token_->ReportFailure(lease, handle.status());
   const Module& module = token_->module();
   std::unique_lock<std::mutex> per_operation_login;
   if (attributes_.always_authenticate) {
     per_operation_login = std::unique_lock<std::mutex>(always_authenticate_mutex_);
   }
-  CK_RV rv = SIGNET_P11(module, DecryptInit, lease->handle(), &mechanism, *handle);
+  CK_RV rv = SIGNET_P11(module, DecryptInit, lease.handle(), &mechanism, *handle);
   if (oaep_sha256 && !unpad_oaep_here &&
       (rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID ||
        rv == CKR_ARGUMENTS_BAD)) {
@@ -320,20 +317,20 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
                                       "padding"));
     unpad_oaep_here = true;
     mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
-    rv = SIGNET_P11(module, DecryptInit, lease->handle(), &mechanism, *handle);
+    rv = SIGNET_P11(module, DecryptInit, lease.handle(), &mechanism, *handle);
   }
-  if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_DecryptInit", rv);
+  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_DecryptInit", rv);
   if (attributes_.always_authenticate) {
-    if (absl::Status login = token_->LoginForOperation(*lease); !login.ok()) {
-      return token_->ReportFailure(*lease, std::move(login));
+    if (absl::Status login = token_->LoginForOperation(lease); !login.ok()) {
+      return token_->ReportFailure(lease, std::move(login));
     }
   }
   SecretBytes output(modulus_bytes);
   CK_ULONG length = static_cast<CK_ULONG>(output.size());
   std::string input(ciphertext);
-  rv = SIGNET_P11(module, Decrypt, lease->handle(), reinterpret_cast<CK_BYTE*>(input.data()),
+  rv = SIGNET_P11(module, Decrypt, lease.handle(), reinterpret_cast<CK_BYTE*>(input.data()),
                   static_cast<CK_ULONG>(input.size()), output.data(), &length);
-  if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_Decrypt", rv);
+  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_Decrypt", rv);
   output.resize(length);
   if (!unpad_oaep_here) return output;
   return RemoveOaepSha256Padding(output, modulus_bytes);
@@ -368,20 +365,19 @@ absl::StatusOr<SecretBytes> TokenKey::DeriveEcdh(absl::string_view peer_point,
       .AddBool(CKA_EXTRACTABLE, true)
       .Add(CKA_VALUE_LEN, static_cast<CK_ULONG>(field_bytes));
 
-  absl::StatusOr<SessionLease> lease = token_->Acquire(deadline);
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(*lease);
-  if (!handle.ok()) return token_->ReportFailure(*lease, handle.status());
+  ASSIGN_OR_RETURN(SessionLease lease, token_->Acquire(deadline));
+  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(lease);
+  if (!handle.ok()) return token_->ReportFailure(lease, handle.status());
   const Module& module = token_->module();
   CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
-  CK_RV rv = SIGNET_P11(module, DeriveKey, lease->handle(), &mechanism, *handle,
+  CK_RV rv = SIGNET_P11(module, DeriveKey, lease.handle(), &mechanism, *handle,
                         secret_template.data(), secret_template.size(), &derived);
-  if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_DeriveKey", rv);
-  SessionObjectGuard guard(module, lease->handle(), derived);
+  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_DeriveKey", rv);
+  SessionObjectGuard guard(module, lease.handle(), derived);
   SecretBytes secret(static_cast<size_t>(field_bytes));
   CK_ATTRIBUTE value{CKA_VALUE, secret.data(), static_cast<CK_ULONG>(secret.size())};
-  rv = SIGNET_P11(module, GetAttributeValue, lease->handle(), derived, &value, 1);
-  if (rv != CKR_OK) return token_->ReportFailure(*lease, "C_GetAttributeValue", rv);
+  rv = SIGNET_P11(module, GetAttributeValue, lease.handle(), derived, &value, 1);
+  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_GetAttributeValue", rv);
   secret.resize(value.ulValueLen);
   return secret;
 }

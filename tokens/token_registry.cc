@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace signet {
 
@@ -15,9 +16,8 @@ absl::StatusOr<std::shared_ptr<Token>> TokenRegistry::Add(TokenConfig config) {
           absl::StrCat("a token named '", name, "' is configured twice"));
     }
   }
-  absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(config.module_path);
-  if (!module.ok()) return module.status();
-  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(*module, std::move(config.options));
+  ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(config.module_path));
+  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module, std::move(config.options));
   if (!token.ok()) return token.status();
   std::lock_guard<std::mutex> lock(mutex_);
   auto [it, inserted] = tokens_.emplace(name, *token);
@@ -76,9 +76,8 @@ std::vector<TokenStatus> TokenRegistry::Rescan() {
 
 absl::StatusOr<std::vector<TokenDescription>> TokenRegistry::Discover(
     const std::string& module_path) {
-  absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(module_path);
-  if (!module.ok()) return module.status();
-  return ListPresentTokens(**module);
+  ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
+  return ListPresentTokens(*module);
 }
 
 }  // namespace signet

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "tokens/objects.h"
 
 namespace signet {
@@ -48,9 +49,8 @@ absl::StatusOr<TokenSelector> TokenSelector::FromUri(const Pkcs11Uri& uri) {
 }
 
 absl::StatusOr<TokenSelector> TokenSelector::FromUri(absl::string_view uri) {
-  absl::StatusOr<Pkcs11Uri> parsed = ParsePkcs11Uri({uri.data(), uri.size()});
-  if (!parsed.ok()) return parsed.status();
-  return FromUri(*parsed);
+  ASSIGN_OR_RETURN(Pkcs11Uri parsed, ParsePkcs11Uri({uri.data(), uri.size()}));
+  return FromUri(parsed);
 }
 
 bool TokenSelector::empty() const {
@@ -88,10 +88,9 @@ absl::StatusOr<std::vector<CK_SLOT_ID>> ListSlots(const Module& module, bool tok
 }
 
 absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& module) {
-  absl::StatusOr<std::vector<CK_SLOT_ID>> slots = ListSlots(module, /*token_present_only=*/true);
-  if (!slots.ok()) return slots.status();
+  ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, ListSlots(module, /*token_present_only=*/true));
   std::vector<TokenDescription> tokens;
-  for (CK_SLOT_ID slot : *slots) {
+  for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info{};
     const CK_RV rv = SIGNET_P11(module, GetTokenInfo, slot, &info);
     // A token can leave between the two calls; it is simply not present.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "appliance/audit/chain.h"
+#include "common/status_macros.h"
 
 namespace signet::audit {
 namespace {
@@ -73,8 +74,7 @@ absl::StatusOr<v1::Record> MakeRecord(const AuditEvent& event) {
   for (auto [what, name] : {std::pair<absl::string_view, absl::string_view>{"caller", event.caller},
                             {"operation", event.operation},
                             {"key", event.key}}) {
-    absl::Status status = CheckName(what, name);
-    if (!status.ok()) return status;
+    RETURN_IF_ERROR(CheckName(what, name));
   }
   if (!event.input_sha256.empty() && event.input_sha256.size() != kHashSize) {
     return absl::InvalidArgumentError(absl::StrCat("audit record: the input digest has ",

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/chain.h"
+#include "common/status_macros.h"
 
 namespace signet::audit {
 namespace {
@@ -88,9 +89,8 @@ absl::StatusOr<AuditPublicKey> AuditPublicKey::Parse(absl::string_view pem_or_de
 
 absl::StatusOr<AuditPublicKey> AuditPublicKey::FromKey(const EVP_PKEY* key) {
   if (key == nullptr) return absl::InvalidArgumentError("no audit key");
-  absl::StatusOr<std::string> der = SpkiDer(key);
-  if (!der.ok()) return der.status();
-  return FromSpkiDer(*der);
+  ASSIGN_OR_RETURN(std::string der, SpkiDer(key));
+  return FromSpkiDer(der);
 }
 
 absl::StatusOr<AuditPublicKey> AuditPublicKey::FromSpkiDer(absl::string_view der) {
@@ -106,9 +106,8 @@ absl::StatusOr<AuditPublicKey> AuditPublicKey::FromSpkiDer(absl::string_view der
   }
   // The id of the key as OpenSSL encodes it, as the signer's is, so that
   // another encoding of the same key (a compressed EC point) has the same id.
-  absl::StatusOr<std::string> canonical = SpkiDer(key.get());
-  if (!canonical.ok()) return canonical.status();
-  return AuditPublicKey(std::move(key), is_rsa, Sha256(*canonical));
+  ASSIGN_OR_RETURN(std::string canonical, SpkiDer(key.get()));
+  return AuditPublicKey(std::move(key), is_rsa, Sha256(canonical));
 }
 
 absl::Status AuditPublicKey::Verify(absl::string_view statement,

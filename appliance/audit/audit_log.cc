@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "appliance/audit/entry_json.h"
 #include "appliance/audit/log_scanner.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 
 namespace signet::audit {
@@ -179,10 +180,9 @@ absl::StatusOr<uint64_t> AuditLog::Enqueue(const AuditEvent& event, uint64_t* wa
 absl::StatusOr<uint64_t> AuditLog::Append(const AuditEvent& event) {
   uint64_t sequence = 0;
   std::unique_lock lock(mutex_, std::defer_lock);
-  absl::StatusOr<uint64_t> ticket = Enqueue(event, &sequence, nullptr, lock);
-  if (!ticket.ok()) return ticket.status();
-  durable_.wait(lock, [&] { return durable_ticket_ >= *ticket || !failure_.ok(); });
-  if (durable_ticket_ >= *ticket) return sequence;
+  ASSIGN_OR_RETURN(uint64_t ticket, Enqueue(event, &sequence, nullptr, lock));
+  durable_.wait(lock, [&] { return durable_ticket_ >= ticket || !failure_.ok(); });
+  if (durable_ticket_ >= ticket) return sequence;
   return failure_;
 }
 
@@ -288,12 +288,10 @@ absl::Status AuditLog::Commit(std::vector<Pending>& batch, bool close) {
     }
   }
   if (close) {
-    absl::Status status = AddCheckpoint(next, /*final=*/true, out);
-    if (!status.ok()) return status;
+    RETURN_IF_ERROR(AddCheckpoint(next, /*final=*/true, out));
   }
   if (out.empty()) return absl::OkStatus();
-  absl::Status status = WriteAndSync(out);
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(WriteAndSync(out));
   tail_ = std::move(next);
   return absl::OkStatus();
 }
@@ -340,8 +338,7 @@ absl::Status AuditLog::AddCheckpoint(ChainTail& tail, bool final, std::string& o
 }
 
 absl::Status AuditLog::WriteAndSync(absl::string_view bytes) {
-  absl::Status status = writer_->Append(bytes);
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(writer_->Append(bytes));
   return writer_->Sync();
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/entry_json.h"
 #include "appliance/audit/line_reader.h"
+#include "common/status_macros.h"
 
 namespace signet::audit {
 namespace {
@@ -29,8 +30,7 @@ class Scanner {
     entry.clear_chain_hash();
 
     if (line == 1) {
-      absl::Status status = StartChain(entry);
-      if (!status.ok()) return status;
+      RETURN_IF_ERROR(StartChain(entry));
     } else if (entry.has_header()) {
       return Error("a second header: entries of another log were put in");
     }
@@ -198,29 +198,26 @@ class Scanner {
 }  // namespace
 
 absl::StatusOr<ScannedLog> ScanAuditLog(absl::string_view path, const AuditPublicKey& key) {
-  absl::StatusOr<LineReader> reader = LineReader::Open(path);
-  if (!reader.ok()) return reader.status();
+  ASSIGN_OR_RETURN(LineReader reader, LineReader::Open(path));
   Scanner scanner(path, key);
   for (;;) {
-    absl::StatusOr<std::optional<absl::string_view>> line = reader->Next();
+    absl::StatusOr<std::optional<absl::string_view>> line = reader.Next();
     if (!line.ok()) return line.status();
     if (!line->has_value()) break;
     absl::StatusOr<v1::Entry> entry = ParseEntryJson(**line);
     if (!entry.ok()) {
       return absl::DataLossError(
-          absl::StrCat(path, " line ", reader->line_number(), ": ", entry.status().message()));
+          absl::StrCat(path, " line ", reader.line_number(), ": ", entry.status().message()));
     }
-    absl::Status status = scanner.Take(reader->line_number(), *std::move(entry));
-    if (!status.ok()) return status;
+    RETURN_IF_ERROR(scanner.Take(reader.line_number(), *std::move(entry)));
   }
-  absl::Status status = scanner.Finish();
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(scanner.Finish());
   ScannedLog scanned;
   scanned.report = scanner.report();
   scanned.tail = scanner.tail();
-  scanned.size = reader->offset();
-  scanned.device = reader->device();
-  scanned.inode = reader->inode();
+  scanned.size = reader.offset();
+  scanned.device = reader.device();
+  scanned.inode = reader.inode();
   return scanned;
 }
 

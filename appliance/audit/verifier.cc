@@ -1,13 +1,13 @@
 #include "appliance/audit/verifier.h"
 
 #include "appliance/audit/log_scanner.h"
+#include "common/status_macros.h"
 
 namespace signet::audit {
 
 absl::StatusOr<AuditReport> VerifyAuditLog(absl::string_view path, const AuditPublicKey& key) {
-  absl::StatusOr<ScannedLog> scanned = ScanAuditLog(path, key);
-  if (!scanned.ok()) return scanned.status();
-  return scanned->report;
+  ASSIGN_OR_RETURN(ScannedLog scanned, ScanAuditLog(path, key));
+  return scanned.report;
 }
 
 }  // namespace signet::audit

@@ -5,13 +5,13 @@
 #include "appliance/audit/verifier.h"
 #include "appliance/cli/commands.h"
 #include "appliance/cli/files.h"
+#include "common/status_macros.h"
 
 namespace signet::cli {
 
 absl::Status RunAuditVerify(const Invocation& invocation) {
-  absl::StatusOr<std::string> key_file = ReadSmallFile(invocation.audit_key_file);
-  if (!key_file.ok()) return key_file.status();
-  absl::StatusOr<audit::AuditPublicKey> key = audit::AuditPublicKey::Parse(*key_file);
+  ASSIGN_OR_RETURN(std::string key_file, ReadSmallFile(invocation.audit_key_file));
+  absl::StatusOr<audit::AuditPublicKey> key = audit::AuditPublicKey::Parse(key_file);
   if (!key.ok()) {
     return absl::Status(key.status().code(),
                         absl::StrCat(invocation.audit_key_file, ": ", key.status().message()));

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "appliance/cli/cli_status.h"
 #include "appliance/cli/files.h"
+#include "common/status_macros.h"
 
 namespace signet::cli {
 namespace {
@@ -49,13 +50,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> UnixChannel(const std::string& pa
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> TlsChannel(const ConnectionOptions& options) {
   grpc::SslCredentialsOptions ssl;
-  absl::StatusOr<std::string> ca = ReadSmallFile(options.ca_file);
-  if (!ca.ok()) return ca.status();
+  ASSIGN_OR_RETURN(std::string ca, ReadSmallFile(options.ca_file));
   absl::StatusOr<std::string> cert = ReadSmallFile(options.cert_file);
   if (!cert.ok()) return cert.status();
   absl::StatusOr<std::string> key = ReadSmallFile(options.key_file);
   if (!key.ok()) return key.status();
-  ssl.pem_root_certs = std::move(*ca);
+  ssl.pem_root_certs = std::move(ca);
   ssl.pem_cert_chain = std::move(*cert);
   ssl.pem_private_key = std::move(*key);
   grpc::ChannelArguments arguments;

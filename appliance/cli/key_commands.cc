@@ -11,6 +11,7 @@
 #include "appliance/cli/files.h"
 #include "appliance/cli/pem.h"
 #include "appliance/cli/reports.h"
+#include "common/status_macros.h"
 #include "signet/v1/keys.grpc.pb.h"
 
 namespace signet::cli {
@@ -27,9 +28,8 @@ absl::Status CallKeys(const Connection& connection, const Call& call) {
 }
 
 absl::Status Print(const std::string& text) {
-  absl::StatusOr<OutputFile> out = OutputFile::Create("-");
-  if (!out.ok()) return out.status();
-  return out->Write(text);
+  ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create("-"));
+  return out.Write(text);
 }
 
 }  // namespace
@@ -38,26 +38,23 @@ absl::Status RunKeyCommand(const Invocation& invocation) {
   // Local input first: a missing file is reported without contacting signetd.
   std::string certificate;
   if (invocation.command == Command::kImportCert) {
-    absl::StatusOr<std::string> contents = ReadSmallFile(invocation.certificate_file);
-    if (!contents.ok()) return contents.status();
-    absl::StatusOr<std::string> der = CertificateDer(*contents, invocation.certificate_file);
+    ASSIGN_OR_RETURN(std::string contents, ReadSmallFile(invocation.certificate_file));
+    absl::StatusOr<std::string> der = CertificateDer(contents, invocation.certificate_file);
     if (!der.ok()) return der.status();
     certificate = std::move(*der);
   }
   std::optional<OutputFile> csr_output;
   if (invocation.command == Command::kCsr) {
-    absl::StatusOr<OutputFile> output = OutputFile::Create(invocation.output);
-    if (!output.ok()) return output.status();
-    csr_output.emplace(std::move(*output));
+    ASSIGN_OR_RETURN(OutputFile output, OutputFile::Create(invocation.output));
+    csr_output.emplace(std::move(output));
   }
-  absl::StatusOr<Connection> connection = Connection::Open(invocation.connection);
-  if (!connection.ok()) return connection.status();
+  ASSIGN_OR_RETURN(Connection connection, Connection::Open(invocation.connection));
 
   switch (invocation.command) {
     case Command::kTokens: {
       v1::ListTokensResponse response;
       absl::Status status =
-          CallKeys(*connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
+          CallKeys(connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
             return stub.ListTokens(context, v1::ListTokensRequest(), &response);
           });
       if (!status.ok()) return status;
@@ -68,7 +65,7 @@ absl::Status RunKeyCommand(const Invocation& invocation) {
       request.set_token(invocation.token);
       v1::ListKeysResponse response;
       absl::Status status =
-          CallKeys(*connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
+          CallKeys(connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
             return stub.ListKeys(context, request, &response);
           });
       if (!status.ok()) return status;
@@ -79,7 +76,7 @@ absl::Status RunKeyCommand(const Invocation& invocation) {
       request.set_name(invocation.key);
       v1::Key response;
       absl::Status status =
-          CallKeys(*connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
+          CallKeys(connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
             return stub.GetKey(context, request, &response);
           });
       if (!status.ok()) return status;
@@ -94,7 +91,7 @@ absl::Status RunKeyCommand(const Invocation& invocation) {
       request.set_purpose(invocation.purpose);
       v1::GeneratedKey response;
       absl::Status status =
-          CallKeys(*connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
+          CallKeys(connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
             return stub.GenerateKey(context, request, &response);
           });
       if (!status.ok()) return status;
@@ -107,7 +104,7 @@ absl::Status RunKeyCommand(const Invocation& invocation) {
       for (const std::string& email : invocation.emails) request.add_email_addresses(email);
       v1::CreateCsrResponse response;
       absl::Status status =
-          CallKeys(*connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
+          CallKeys(connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
             return stub.CreateCsr(context, request, &response);
           });
       if (!status.ok()) return status;
@@ -124,7 +121,7 @@ absl::Status RunKeyCommand(const Invocation& invocation) {
       request.set_certificate(std::move(certificate));
       v1::Key response;
       absl::Status status =
-          CallKeys(*connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
+          CallKeys(connection, [&](v1::Keys::Stub& stub, grpc::ClientContext* context) {
             return stub.ImportCertificate(context, request, &response);
           });
       if (!status.ok()) return status;

@@ -12,6 +12,7 @@
 #include "appliance/cli/pem.h"
 #include "appliance/cli/progress.h"
 #include "appliance/cli/reports.h"
+#include "common/status_macros.h"
 #include "signet/v1/mail.grpc.pb.h"
 
 namespace signet::cli {
@@ -21,9 +22,8 @@ namespace {
 absl::StatusOr<v1::EncryptOptions> EncryptOptionsOf(const Invocation& invocation) {
   v1::EncryptOptions options;
   for (const std::string& path : invocation.recipient_files) {
-    absl::StatusOr<std::string> contents = ReadSmallFile(path);
-    if (!contents.ok()) return contents.status();
-    absl::StatusOr<std::string> der = CertificateDer(*contents, path);
+    ASSIGN_OR_RETURN(std::string contents, ReadSmallFile(path));
+    absl::StatusOr<std::string> der = CertificateDer(contents, path);
     if (!der.ok()) return der.status();
     options.add_recipient_certificates(std::move(*der));
   }
@@ -43,12 +43,10 @@ absl::Status WriteStderr(const std::string& text) {
 absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
   v1::EncryptOptions encrypt;
   if (invocation.command == Command::kEncrypt || invocation.command == Command::kSignEncrypt) {
-    absl::StatusOr<v1::EncryptOptions> options = EncryptOptionsOf(invocation);
-    if (!options.ok()) return options.status();
-    encrypt = std::move(*options);
+    ASSIGN_OR_RETURN(v1::EncryptOptions options, EncryptOptionsOf(invocation));
+    encrypt = std::move(options);
   }
-  absl::StatusOr<InputFile> input = InputFile::Open(invocation.input);
-  if (!input.ok()) return input.status();
+  ASSIGN_OR_RETURN(InputFile input, InputFile::Open(invocation.input));
   // Plaintext out of a decryption is for its owner only.
   absl::StatusOr<OutputFile> output =
       OutputFile::Create(invocation.output, invocation.command == Command::kDecrypt);
@@ -66,14 +64,14 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
       v1::SignMailRequest::Header request;
       request.set_key(invocation.key);
       *request.mutable_options() = invocation.sign;
-      header = StreamMail(&v1::Mail::Stub::SignMail, *stub, context, std::move(request), *input,
+      header = StreamMail(&v1::Mail::Stub::SignMail, *stub, context, std::move(request), input,
                           *output, progress);
       break;
     }
     case Command::kEncrypt: {
       v1::EncryptMailRequest::Header request;
       *request.mutable_options() = std::move(encrypt);
-      header = StreamMail(&v1::Mail::Stub::EncryptMail, *stub, context, std::move(request), *input,
+      header = StreamMail(&v1::Mail::Stub::EncryptMail, *stub, context, std::move(request), input,
                           *output, progress);
       break;
     }
@@ -83,20 +81,20 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
       *request.mutable_sign() = invocation.sign;
       *request.mutable_encrypt() = std::move(encrypt);
       header = StreamMail(&v1::Mail::Stub::SignAndEncryptMail, *stub, context, std::move(request),
-                          *input, *output, progress);
+                          input, *output, progress);
       break;
     }
     case Command::kDecrypt: {
       v1::DecryptMailRequest::Header request;
       request.set_key(invocation.key);
-      header = StreamMail(&v1::Mail::Stub::DecryptMail, *stub, context, std::move(request), *input,
+      header = StreamMail(&v1::Mail::Stub::DecryptMail, *stub, context, std::move(request), input,
                           *output, progress);
       break;
     }
     case Command::kVerify: {
       v1::VerifyMailRequest::Header request;
       request.set_require_trusted_chain(!invocation.allow_untrusted);
-      header = StreamMail(&v1::Mail::Stub::VerifyMail, *stub, context, std::move(request), *input,
+      header = StreamMail(&v1::Mail::Stub::VerifyMail, *stub, context, std::move(request), input,
                           *output, progress);
       break;
     }
@@ -104,7 +102,7 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
       return absl::InternalError(absl::StrCat(invocation.name, " is not a mail command"));
   }
   if (!header.ok()) return header.status();
-  if (absl::Status committed = output->Commit(); !committed.ok()) return committed;
+  RETURN_IF_ERROR(output->Commit());
 
   if (invocation.command == Command::kVerify) return WriteStderr(FormatSigners(*header));
   if (invocation.command == Command::kDecrypt && !header->authenticated()) {
@@ -118,8 +116,7 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
 }
 
 absl::Status RunSignDigest(const Invocation& invocation) {
-  absl::StatusOr<OutputFile> output = OutputFile::Create(invocation.output);
-  if (!output.ok()) return output.status();
+  ASSIGN_OR_RETURN(OutputFile output, OutputFile::Create(invocation.output));
   absl::StatusOr<Connection> connection = Connection::Open(invocation.connection);
   if (!connection.ok()) return connection.status();
   v1::SignDigestRequest request;
@@ -133,8 +130,8 @@ absl::Status RunSignDigest(const Invocation& invocation) {
   grpc::Status status =
       v1::Mail::NewStub(connection->channel())->SignDigest(&context, request, &response);
   if (!status.ok()) return StatusFromGrpc(status);
-  if (absl::Status written = output->Write(response.signature()); !written.ok()) return written;
-  return output->Commit();
+  RETURN_IF_ERROR(output.Write(response.signature()));
+  return output.Commit();
 }
 
 }  // namespace signet::cli

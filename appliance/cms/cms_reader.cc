@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/asn1_structure.h"
 #include "appliance/cms/mime_internal.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 
@@ -36,9 +37,7 @@ absl::StatusOr<std::string> CmsBytesOf(const MimeEntity& entity) {
 }
 
 absl::StatusOr<CmsPtr> ParseCms(const CmsContext& context, absl::string_view ber) {
-  if (absl::Status structure = CheckAsn1Structure(ber, context.limits); !structure.ok()) {
-    return structure;
-  }
+  RETURN_IF_ERROR(CheckAsn1Structure(ber, context.limits));
   CmsPtr empty(CMS_ContentInfo_new_ex(context.libctx, nullptr));
   if (!empty) return absl::ResourceExhaustedError("cannot allocate a CMS structure");
   // d2i reuses the library-context-bound structure and frees it on failure.

@@ -10,6 +10,7 @@
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/operation_error.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -53,7 +54,7 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
   if (recipient.key == nullptr || recipient.certificate == nullptr) {
     return absl::InvalidArgumentError("decryption needs a key and its certificate");
   }
-  if (absl::Status size = CheckMessageSize(mail, context.limits); !size.ok()) return size;
+  RETURN_IF_ERROR(CheckMessageSize(mail, context.limits));
   absl::StatusOr<MimeEntity> entity = ParseEntity(mail, context.limits);
   if (!entity.ok()) return Undecryptable();
   absl::StatusOr<ContentType> type = ContentTypeOf(*entity);

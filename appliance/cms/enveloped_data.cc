@@ -10,6 +10,7 @@
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -94,7 +95,7 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view
   if (recipients.empty()) return absl::InvalidArgumentError("no recipient to encrypt to");
   for (X509* recipient : recipients) {
     if (recipient == nullptr) return absl::InvalidArgumentError("a recipient is missing");
-    if (absl::Status status = CheckRecipient(recipient, options); !status.ok()) return status;
+    RETURN_IF_ERROR(CheckRecipient(recipient, options));
   }
   BeginOperation();
   EvpCipherPtr cipher(EVP_CIPHER_fetch(context.libctx, CipherName(options.cipher), nullptr));
@@ -107,7 +108,7 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view
     CMS_RecipientInfo* info = CMS_add1_recipient_cert(cms.get(), recipient, CMS_KEY_PARAM);
     if (info == nullptr) return OperationError("cannot add a recipient");
     const bool rsa = EVP_PKEY_is_a(X509_get0_pubkey(recipient), "RSA");
-    if (absl::Status status = ConfigureRecipient(info, rsa, options); !status.ok()) return status;
+    RETURN_IF_ERROR(ConfigureRecipient(info, rsa, options));
   }
   BioPtr input = ReadBio(content);
   if (!input) return OperationError("cannot read the content");

@@ -2,6 +2,7 @@
 
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/smime_format.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -9,10 +10,9 @@ namespace {
 absl::StatusOr<std::string> EncryptEntity(const CmsContext& context, absl::string_view entity,
                                           const std::vector<X509*>& recipients,
                                           const EncryptOptions& options) {
-  absl::StatusOr<std::string> der = Encrypt(context, entity, recipients, options);
-  if (!der.ok()) return der.status();
-  return Pkcs7MimeEntity(*der, IsAuthenticated(options.cipher) ? SmimeType::kAuthEnvelopedData
-                                                               : SmimeType::kEnvelopedData);
+  ASSIGN_OR_RETURN(std::string der, Encrypt(context, entity, recipients, options));
+  return Pkcs7MimeEntity(der, IsAuthenticated(options.cipher) ? SmimeType::kAuthEnvelopedData
+                                                              : SmimeType::kEnvelopedData);
 }
 
 }  // namespace
@@ -20,12 +20,10 @@ absl::StatusOr<std::string> EncryptEntity(const CmsContext& context, absl::strin
 absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_view mail,
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options) {
-  absl::StatusOr<MailParts> parts = SplitMail(mail, context.limits);
-  if (!parts.ok()) return parts.status();
-  absl::StatusOr<std::string> encrypted =
-      EncryptEntity(context, parts->entity, recipients, options);
+  ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
+  absl::StatusOr<std::string> encrypted = EncryptEntity(context, parts.entity, recipients, options);
   if (!encrypted.ok()) return encrypted.status();
-  return JoinMail(parts->outer_headers, *encrypted);
+  return JoinMail(parts.outer_headers, *encrypted);
 }
 
 absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::string_view mail,
@@ -33,15 +31,14 @@ absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::
                                                const MailSignOptions& sign_options,
                                                const std::vector<X509*>& recipients,
                                                const EncryptOptions& encrypt_options) {
-  absl::StatusOr<MailParts> parts = SplitMail(mail, context.limits);
-  if (!parts.ok()) return parts.status();
+  ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
   absl::StatusOr<std::string> signed_entity =
-      SignEntity(context, parts->entity, signer, sign_options);
+      SignEntity(context, parts.entity, signer, sign_options);
   if (!signed_entity.ok()) return signed_entity.status();
   absl::StatusOr<std::string> encrypted =
       EncryptEntity(context, *signed_entity, recipients, encrypt_options);
   if (!encrypted.ok()) return encrypted.status();
-  return JoinMail(parts->outer_headers, *encrypted);
+  return JoinMail(parts.outer_headers, *encrypted);
 }
 
 }  // namespace signet::cms

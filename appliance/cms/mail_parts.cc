@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -42,15 +43,14 @@ absl::Status CheckMessageSize(absl::string_view input, const Limits& limits) {
 }
 
 absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits) {
-  if (absl::Status size = CheckMessageSize(mail, limits); !size.ok()) return size;
-  absl::StatusOr<MimeEntity> parsed = ParseEntity(mail, limits);
-  if (!parsed.ok()) return parsed.status();
-  absl::StatusOr<ContentType> type = ContentTypeOf(*parsed);
+  RETURN_IF_ERROR(CheckMessageSize(mail, limits));
+  ASSIGN_OR_RETURN(MimeEntity parsed, ParseEntity(mail, limits));
+  absl::StatusOr<ContentType> type = ContentTypeOf(parsed);
   if (!type.ok()) return type.status();
 
   MailParts parts;
   std::string content_fields;
-  for (const HeaderField& field : parsed->headers) {
+  for (const HeaderField& field : parsed.headers) {
     if (absl::EqualsIgnoreCase(field.name, "MIME-Version")) continue;
     if (IsContentField(field.name)) {
       absl::StrAppend(&content_fields, field.raw);
@@ -58,35 +58,32 @@ absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits
       absl::StrAppend(&parts.outer_headers, field.raw);
     }
   }
-  if (parsed->Find("Content-Type") == nullptr) {
+  if (parsed.Find("Content-Type") == nullptr) {
     content_fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
   }
   parts.outer_headers = ToCrlf(parts.outer_headers);
 
   const bool leaf = type->type != "multipart" && type->type != "message";
-  if (leaf && !IsSevenBitSafe(parsed->body)) {
+  if (leaf && !IsSevenBitSafe(parsed.body)) {
     // The canonical form is what the recipient's client decodes and shows;
     // base64 keeps it intact on the way.
     std::string fields;
-    for (const HeaderField& field : parsed->headers) {
+    for (const HeaderField& field : parsed.headers) {
       if (IsContentField(field.name) &&
           !absl::EqualsIgnoreCase(field.name, "Content-Transfer-Encoding")) {
         absl::StrAppend(&fields, field.raw);
       }
     }
-    if (parsed->Find("Content-Type") == nullptr) {
+    if (parsed.Find("Content-Type") == nullptr) {
       fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    const std::string body =
-        type->type == "text" ? ToCrlf(parsed->body) : std::string(parsed->body);
+    const std::string body = type->type == "text" ? ToCrlf(parsed.body) : std::string(parsed.body);
     parts.entity = absl::StrCat(ToCrlf(fields), "Content-Transfer-Encoding: base64\r\n\r\n",
                                 Base64Encode(body));
   } else {
-    parts.entity = ToCrlf(absl::StrCat(content_fields, "\r\n", parsed->body));
+    parts.entity = ToCrlf(absl::StrCat(content_fields, "\r\n", parsed.body));
   }
-  if (absl::Status structure = CheckMimeStructure(parts.entity, limits); !structure.ok()) {
-    return structure;
-  }
+  RETURN_IF_ERROR(CheckMimeStructure(parts.entity, limits));
   return parts;
 }
 

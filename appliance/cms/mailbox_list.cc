@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -105,9 +106,9 @@ class Reader {
       if (IsWsp(Peek())) {
         Advance();
       } else if (Peek() == '\r' || Peek() == '\n') {
-        if (absl::Status s = SkipFold(); !s.ok()) return s;
+        RETURN_IF_ERROR(SkipFold());
       } else if (Peek() == '(') {
-        if (absl::Status s = SkipComment(); !s.ok()) return s;
+        RETURN_IF_ERROR(SkipComment());
       } else {
         break;
       }
@@ -122,7 +123,7 @@ class Reader {
     std::vector<Item> items;
     while (true) {
       Item item;
-      if (absl::Status s = SkipCfws(&item.space_before); !s.ok()) return s;
+      RETURN_IF_ERROR(SkipCfws(&item.space_before));
       if (AtEnd()) break;
       if (Peek() == '.') {
         Advance();
@@ -144,22 +145,22 @@ class Reader {
   // addr-spec's domain, after the '@': dot-atom, obsolete atoms with CFWS
   // around the dots, or a domain literal. Skips the CFWS after it.
   absl::StatusOr<std::string> Domain() {
-    if (absl::Status s = SkipCfws(); !s.ok()) return s;
+    RETURN_IF_ERROR(SkipCfws());
     if (!AtEnd() && Peek() == '[') {
       absl::StatusOr<std::string> literal = DomainLiteral();
       if (!literal.ok()) return literal.status();
-      if (absl::Status s = SkipCfws(); !s.ok()) return s;
+      RETURN_IF_ERROR(SkipCfws());
       return literal;
     }
     std::string domain;
     while (true) {
       if (AtEnd() || !IsAtext(Peek())) return Unexpected("where a domain name was expected");
       domain += Atom();
-      if (absl::Status s = SkipCfws(); !s.ok()) return s;
+      RETURN_IF_ERROR(SkipCfws());
       if (AtEnd() || Peek() != '.') return domain;
       Advance();
       domain += '.';
-      if (absl::Status s = SkipCfws(); !s.ok()) return s;
+      RETURN_IF_ERROR(SkipCfws());
     }
   }
 
@@ -190,9 +191,9 @@ class Reader {
         --depth;
         Advance();
       } else if (c == '\\') {
-        if (absl::Status s = SkipQuotedPair(); !s.ok()) return s;
+        RETURN_IF_ERROR(SkipQuotedPair());
       } else if (c == '\r' || c == '\n') {
-        if (absl::Status s = SkipFold(); !s.ok()) return s;
+        RETURN_IF_ERROR(SkipFold());
       } else {
         Advance();  // ctext or whitespace; CheckBytes refused the rest
       }
@@ -231,11 +232,10 @@ class Reader {
         return value;
       }
       if (c == '\\') {
-        absl::StatusOr<char> escaped = QuotedPair();
-        if (!escaped.ok()) return escaped.status();
-        value.push_back(*escaped);
+        ASSIGN_OR_RETURN(char escaped, QuotedPair());
+        value.push_back(escaped);
       } else if (c == '\r' || c == '\n') {
-        if (absl::Status s = SkipFold(); !s.ok()) return s;
+        RETURN_IF_ERROR(SkipFold());
       } else {
         value.push_back(c);
         Advance();
@@ -258,7 +258,7 @@ class Reader {
       if (IsWsp(c)) {
         Advance();
       } else if (c == '\r' || c == '\n') {
-        if (absl::Status s = SkipFold(); !s.ok()) return s;
+        RETURN_IF_ERROR(SkipFold());
       } else if (c == '[' || c == '\\') {
         return Error(absl::StrFormat("'%c' inside a domain literal", c));
       } else {
@@ -318,19 +318,18 @@ absl::StatusOr<std::string> DisplayName(const std::vector<Item>& items, const Re
 // At '<': angle-addr or obs-angle-addr (a route before the addr-spec).
 absl::StatusOr<Mailbox> AngleAddr(Reader& reader) {
   reader.Advance();
-  if (absl::Status s = reader.SkipCfws(); !s.ok()) return s;
+  RETURN_IF_ERROR(reader.SkipCfws());
   if (!reader.AtEnd() && (reader.Peek() == '@' || reader.Peek() == ',')) {
     // obs-route: *(CFWS / ",") "@" domain *("," [CFWS] ["@" domain]) ":"
     bool any_domain = false;
     while (true) {
-      if (absl::Status s = reader.SkipCfws(); !s.ok()) return s;
+      RETURN_IF_ERROR(reader.SkipCfws());
       if (reader.AtEnd()) return reader.Unexpected("inside a route");
       if (reader.Peek() == ',') {
         reader.Advance();
       } else if (reader.Peek() == '@') {
         reader.Advance();
-        absl::StatusOr<std::string> domain = reader.Domain();
-        if (!domain.ok()) return domain.status();
+        ASSIGN_OR_RETURN(std::string domain, reader.Domain());
         any_domain = true;
       } else if (reader.Peek() == ':' && any_domain) {
         reader.Advance();
@@ -340,30 +339,28 @@ absl::StatusOr<Mailbox> AngleAddr(Reader& reader) {
       }
     }
   }
-  absl::StatusOr<std::vector<Item>> items = reader.Items();
-  if (!items.ok()) return items.status();
+  ASSIGN_OR_RETURN(std::vector<Item> items, reader.Items());
   if (reader.AtEnd() || reader.Peek() != '@') {
-    return reader.Unexpected(items->empty() ? "where an address was expected after '<'"
-                                            : "in an address (no '@')");
+    return reader.Unexpected(items.empty() ? "where an address was expected after '<'"
+                                           : "in an address (no '@')");
   }
-  absl::StatusOr<Mailbox> mailbox = AddrSpec(*items, reader);
+  absl::StatusOr<Mailbox> mailbox = AddrSpec(items, reader);
   if (!mailbox.ok()) return mailbox.status();
   if (reader.AtEnd() || reader.Peek() != '>') return reader.Unexpected("where '>' was expected");
   reader.Advance();
-  if (absl::Status s = reader.SkipCfws(); !s.ok()) return s;
+  RETURN_IF_ERROR(reader.SkipCfws());
   return mailbox;
 }
 
 // mailbox = name-addr / addr-spec, and the CFWS after it.
 absl::StatusOr<Mailbox> ReadMailbox(Reader& reader) {
-  absl::StatusOr<std::vector<Item>> items = reader.Items();
-  if (!items.ok()) return items.status();
+  ASSIGN_OR_RETURN(std::vector<Item> items, reader.Items());
   if (reader.AtEnd()) {
-    return reader.Error(items->empty() ? "no address" : "no '@' or '<' in the address");
+    return reader.Error(items.empty() ? "no address" : "no '@' or '<' in the address");
   }
   switch (reader.Peek()) {
     case '<': {
-      absl::StatusOr<std::string> name = DisplayName(*items, reader);
+      absl::StatusOr<std::string> name = DisplayName(items, reader);
       if (!name.ok()) return name.status();
       absl::StatusOr<Mailbox> mailbox = AngleAddr(reader);
       if (!mailbox.ok()) return mailbox.status();
@@ -371,7 +368,7 @@ absl::StatusOr<Mailbox> ReadMailbox(Reader& reader) {
       return mailbox;
     }
     case '@':
-      return AddrSpec(*items, reader);
+      return AddrSpec(items, reader);
     case ':':
       return reader.Error("a group (\"name: addresses;\") is not a mailbox");
     default:

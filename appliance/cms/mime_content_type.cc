@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_internal.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -117,35 +118,35 @@ std::optional<std::string> ContentType::Param(absl::string_view name) const {
 absl::StatusOr<ContentType> ParseContentType(absl::string_view value) {
   Reader in(value);
   ContentType result;
-  if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+  RETURN_IF_ERROR(in.SkipSpaceAndComments());
   const absl::string_view type = in.Token();
   if (type.empty()) return Error("expected a media type", in.offset());
-  if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+  RETURN_IF_ERROR(in.SkipSpaceAndComments());
   if (in.AtEnd() || in.Peek() != '/')
     return Error("expected '/' after the media type", in.offset());
   in.Skip();
-  if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+  RETURN_IF_ERROR(in.SkipSpaceAndComments());
   const absl::string_view subtype = in.Token();
   if (subtype.empty()) return Error("expected a subtype after '/'", in.offset());
   result.type = absl::AsciiStrToLower(type);
   result.subtype = absl::AsciiStrToLower(subtype);
 
   while (true) {
-    if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+    RETURN_IF_ERROR(in.SkipSpaceAndComments());
     if (in.AtEnd()) break;
     if (in.Peek() != ';') return Error("expected ';' before a parameter", in.offset());
     in.Skip();
-    if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+    RETURN_IF_ERROR(in.SkipSpaceAndComments());
     // Tolerated: a ';' with nothing after it.
     if (in.AtEnd()) break;
     const absl::string_view name = in.Token();
     if (name.empty()) return Error("expected a parameter name after ';'", in.offset());
-    if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+    RETURN_IF_ERROR(in.SkipSpaceAndComments());
     if (in.AtEnd() || in.Peek() != '=') {
       return Error(absl::StrCat("expected '=' after parameter ", QuoteForError(name)), in.offset());
     }
     in.Skip();
-    if (absl::Status s = in.SkipSpaceAndComments(); !s.ok()) return s;
+    RETURN_IF_ERROR(in.SkipSpaceAndComments());
     std::string param_value;
     if (!in.AtEnd() && in.Peek() == '"') {
       absl::StatusOr<std::string> quoted = in.QuotedString();

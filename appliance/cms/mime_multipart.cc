@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_internal.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -80,7 +81,7 @@ absl::StatusOr<Multipart> SplitMultipart(absl::string_view body, absl::string_vi
         absl::StrFormat("multipart body of %d bytes is larger than the limit of %d bytes",
                         body.size(), limits.max_message_bytes));
   }
-  if (absl::Status s = CheckBoundary(boundary); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckBoundary(boundary));
 
   Multipart result;
   bool opened = false;

@@ -11,6 +11,7 @@
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -98,9 +99,9 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
       CMS_add1_signer(cms.get(), signer.certificate, signer.key, md.get(), signer_flags);
   if (signer_info == nullptr) return OperationError("cannot add the signer");
   if (options.rsa_pss) {
-    if (absl::Status status = UsePss(signer_info, md.get()); !status.ok()) return status;
+    RETURN_IF_ERROR(UsePss(signer_info, md.get()));
   }
-  if (absl::Status status = AddSmimeCapabilities(signer_info); !status.ok()) return status;
+  RETURN_IF_ERROR(AddSmimeCapabilities(signer_info));
   if (absl::Status status = AddSigningTime(signer_info, options.signing_time.value_or(absl::Now()));
       !status.ok()) {
     return status;

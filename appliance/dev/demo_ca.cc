@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/openssl_error.h"
+#include "common/status_macros.h"
 
 namespace signet::dev {
 namespace {
@@ -76,12 +77,8 @@ absl::StatusOr<X509Ptr> IssueCertificate(const CertificateSpec& spec, EVP_PKEY* 
   X509NamePtr subject(X509_NAME_new());
   BignumPtr serial(BN_new());
   if (!certificate || !subject || !serial) return OpenSslError("out of memory");
-  if (absl::Status status = AddEntry(subject.get(), "O", spec.organization); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = AddEntry(subject.get(), "CN", spec.common_name); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(AddEntry(subject.get(), "O", spec.organization));
+  RETURN_IF_ERROR(AddEntry(subject.get(), "CN", spec.common_name));
   // 127 random bits with the top bit clear: positive, at most 16 bytes.
   if (BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate.get())) == nullptr) {

@@ -18,6 +18,7 @@
 #include "appliance/dev/private_file.h"
 #include "common/log.h"
 #include "common/openssl_error.h"
+#include "common/status_macros.h"
 #include "tokens/keygen.h"
 #include "tokens/module.h"
 #include "tokens/pin_source.h"
@@ -105,15 +106,14 @@ absl::Status EnsureToken(const Module& module, const std::string& dir) {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<SecretString> so_pin = RandomPin();
-  if (!so_pin.ok()) return so_pin.status();
+  ASSIGN_OR_RETURN(SecretString so_pin, RandomPin());
   absl::StatusOr<SecretString> user_pin = RandomPin();
   if (!user_pin.ok()) return user_pin.status();
-  if (absl::Status written = WritePinFile(dir + "/so.pin", *so_pin); !written.ok()) return written;
-  if (absl::Status written = WritePinFile(user_pin_file, *user_pin); !written.ok()) return written;
+  RETURN_IF_ERROR(WritePinFile(dir + "/so.pin", so_pin));
+  RETURN_IF_ERROR(WritePinFile(user_pin_file, *user_pin));
   Log(LogLevel::kInfo, absl::StrCat("dev: creating token '", kDevTokenLabel, "' in ", dir,
                                     "/softhsm (PINs in ", dir, "/user.pin and so.pin)"));
-  return InitializeToken(module, kDevTokenLabel, *so_pin, *user_pin).status();
+  return InitializeToken(module, kDevTokenLabel, so_pin, *user_pin).status();
 }
 
 // The demo keys by label, for the provider that signs certificates with the
@@ -150,18 +150,16 @@ bool StillGood(X509* certificate, X509* ca) {
 }
 
 absl::StatusOr<X509Ptr> ReadCertificateFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = ReadWholeFile(path);
-  if (!pem.ok()) return pem.status();
-  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  ASSIGN_OR_RETURN(std::string pem, ReadWholeFile(path));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!certificate) return OpenSslError(absl::StrCat("cannot parse ", path));
   return certificate;
 }
 
 absl::Status WriteCertificate(const std::string& path, X509* certificate) {
-  absl::StatusOr<std::string> pem = CertificatePem(certificate);
-  if (!pem.ok()) return pem.status();
-  return WriteFileAtomically(path, *pem, 0644);
+  ASSIGN_OR_RETURN(std::string pem, CertificatePem(certificate));
+  return WriteFileAtomically(path, pem, 0644);
 }
 
 absl::Status WritePublicKey(const std::string& path, EVP_PKEY* key) {
@@ -180,19 +178,16 @@ absl::StatusOr<X509Ptr> EnsureMailCertificates(DemoKeyResolver& keys, EVP_PKEY* 
   const std::shared_ptr<TokenKey>& ca_token_key = keys.Get(kCaLabel);
   X509Ptr ca = ca_token_key->certificate();
   if (!ca || X509_cmp_current_time(X509_get0_notAfter(ca.get())) <= 0) {
-    absl::StatusOr<X509Ptr> issued = IssueCertificate(demo_keys.front().certificate,
-                                                      ca_token_key->public_key(), nullptr, ca_key);
-    if (!issued.ok()) return issued.status();
+    ASSIGN_OR_RETURN(X509Ptr issued, IssueCertificate(demo_keys.front().certificate,
+                                                      ca_token_key->public_key(), nullptr, ca_key));
     if (absl::Status stored =
-            StoreCertificate(*ca_token_key, issued->get(), absl::Now() + kTokenTimeout);
+            StoreCertificate(*ca_token_key, issued.get(), absl::Now() + kTokenTimeout);
         !stored.ok()) {
       return stored;
     }
-    ca = std::move(*issued);
+    ca = std::move(issued);
   }
-  if (absl::Status written = WriteCertificate(dir + "/ca.pem", ca.get()); !written.ok()) {
-    return written;
-  }
+  RETURN_IF_ERROR(WriteCertificate(dir + "/ca.pem", ca.get()));
   for (const DemoKey& demo : demo_keys) {
     if (demo.label == kCaLabel) continue;
     const std::shared_ptr<TokenKey>& key = keys.Get(demo.label);
@@ -228,8 +223,7 @@ absl::Status EnsureTlsPair(const std::string& base, const CertificateSpec& spec,
   }
   EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!key) return OpenSslError("cannot generate a TLS key");
-  absl::StatusOr<X509Ptr> certificate = IssueCertificate(spec, key.get(), ca, ca_key);
-  if (!certificate.ok()) return certificate.status();
+  ASSIGN_OR_RETURN(X509Ptr certificate, IssueCertificate(spec, key.get(), ca, ca_key));
   BioPtr bio(BIO_new(BIO_s_secmem()));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
@@ -242,7 +236,7 @@ absl::Status EnsureTlsPair(const std::string& base, const CertificateSpec& spec,
       !written.ok()) {
     return written;
   }
-  return WriteCertificate(certificate_file, certificate->get());
+  return WriteCertificate(certificate_file, certificate.get());
 }
 
 absl::Status EnsureKeysAndCertificates(const std::shared_ptr<Module>& module,
@@ -251,13 +245,12 @@ absl::Status EnsureKeysAndCertificates(const std::shared_ptr<Module>& module,
   token_options.name = "dev";
   token_options.selector.label = kDevTokenLabel;
   token_options.pin_source = std::make_shared<FilePinSource>(dir + "/user.pin");
-  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module, token_options);
-  if (!token.ok()) return token.status();
-  if (absl::Status ready = (*token)->Rescan(); !ready.ok()) return ready;
+  ASSIGN_OR_RETURN(std::shared_ptr<Token> token, Token::Open(module, token_options));
+  RETURN_IF_ERROR((token)->Rescan());
 
   auto keys = std::make_shared<DemoKeyResolver>();
   for (const DemoKey& demo : DemoKeys()) {
-    absl::StatusOr<std::shared_ptr<TokenKey>> key = EnsureKey(*token, demo);
+    absl::StatusOr<std::shared_ptr<TokenKey>> key = EnsureKey(token, demo);
     if (!key.ok()) return key.status();
     keys->Add(std::move(*key));
   }
@@ -305,7 +298,7 @@ absl::StatusOr<config::v1::Config> PrepareDevEnvironment(const DevOptions& optio
   if (error) return absl::InvalidArgumentError(absl::StrCat("bad directory ", options.dir));
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   for (const std::string& sub : {dir, dir + "/softhsm/tokens", dir + "/certs", dir + "/tls"}) {
-    if (absl::Status made = MakeDirectory(sub, 0700); !made.ok()) return made;
+    RETURN_IF_ERROR(MakeDirectory(sub, 0700));
   }
   const std::string softhsm_conf = dir + "/softhsm/softhsm2.conf";
   // Written at every start, so that a moved directory still finds its token.
@@ -316,10 +309,9 @@ absl::StatusOr<config::v1::Config> PrepareDevEnvironment(const DevOptions& optio
   }
   setenv("SOFTHSM2_CONF", softhsm_conf.c_str(), /*overwrite=*/1);
   {
-    absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(options.module_path);
-    if (!module.ok()) return module.status();
-    if (absl::Status token = EnsureToken(**module, dir); !token.ok()) return token;
-    if (absl::Status keys = EnsureKeysAndCertificates(*module, dir); !keys.ok()) return keys;
+    ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(options.module_path));
+    RETURN_IF_ERROR(EnsureToken(*module, dir));
+    RETURN_IF_ERROR(EnsureKeysAndCertificates(module, dir));
   }
   absl::StatusOr<config::v1::Config> config = DevConfig({.dir = dir,
                                                          .module_path = options.module_path,

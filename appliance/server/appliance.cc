@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 
 namespace signet::server {
 namespace {
@@ -37,9 +38,8 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   appliance->limits_.max_message_bytes = limits.max_message_bytes;
   appliance->limits_.max_mime_depth = limits.max_mime_depth;
   appliance->limits_.max_asn1_depth = limits.max_asn1_depth;
-  absl::StatusOr<std::shared_ptr<KeyRegistry>> keys = KeyRegistry::Create(config);
-  if (!keys.ok()) return keys.status();
-  appliance->keys_ = std::move(*keys);
+  ASSIGN_OR_RETURN(std::shared_ptr<KeyRegistry> keys, KeyRegistry::Create(config));
+  appliance->keys_ = std::move(keys);
   if (!config.trust_anchors_file().empty()) {
     absl::StatusOr<cms::TrustStore> trust = ReadTrustAnchors(config.trust_anchors_file());
     if (!trust.ok()) return trust.status();

@@ -8,6 +8,7 @@
 #include "appliance/cms/limits.h"
 #include "appliance/cms/mailbox_list.h"
 #include "appliance/cms/mime.h"
+#include "common/status_macros.h"
 
 namespace signet::server {
 namespace {
@@ -115,11 +116,10 @@ bool IsBound(const std::vector<cms::Mailbox>& bound, const cms::Mailbox& mailbox
 absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view mail) const {
   auto bound = senders_.find(key);
   if (bound == senders_.end()) return absl::OkStatus();
-  absl::StatusOr<cms::MimeEntity> entity = cms::ParseEntity(mail, cms::Limits{});
-  if (!entity.ok()) return entity.status();
+  ASSIGN_OR_RETURN(cms::MimeEntity entity, cms::ParseEntity(mail, cms::Limits{}));
   const cms::HeaderField* from = nullptr;
   const cms::HeaderField* sender = nullptr;
-  for (const cms::HeaderField& field : entity->headers) {
+  for (const cms::HeaderField& field : entity.headers) {
     const bool is_from = absl::EqualsIgnoreCase(field.name, "From");
     if (!is_from && !absl::EqualsIgnoreCase(field.name, "Sender")) continue;
     const cms::HeaderField*& seen = is_from ? from : sender;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace signet::server {
 
@@ -28,7 +29,7 @@ absl::Status ByteBudget::Lease::Grow(std::uint64_t bytes) {
   if (budget_ == nullptr) {
     return absl::FailedPreconditionError("the call was not admitted: it holds no buffer budget");
   }
-  if (absl::Status taken = budget_->Take(caller_, bytes); !taken.ok()) return taken;
+  RETURN_IF_ERROR(budget_->Take(caller_, bytes));
   held_ += bytes;
   return absl::OkStatus();
 }

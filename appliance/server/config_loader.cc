@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 
 namespace signet::server {
@@ -313,9 +314,8 @@ absl::StatusOr<Config> ParseConfigText(absl::string_view text, absl::string_view
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadConfigFile(path);
-  if (!text.ok()) return text.status();
-  return ParseConfigText(*text, path);
+  ASSIGN_OR_RETURN(std::string text, ReadConfigFile(path));
+  return ParseConfigText(text, path);
 }
 
 }  // namespace signet::server

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "appliance/server/config_validator.h"
 #include "appliance/server/token_profiles.h"
+#include "common/status_macros.h"
 #include "tokens/key_locator.h"
 #include "tokens/key_policy.h"
 #include "tokens/pin_source.h"
@@ -119,7 +120,7 @@ absl::StatusOr<std::vector<X509Ptr>> ReadChain(const std::string& path) {
 
 absl::StatusOr<std::shared_ptr<KeyRegistry>> KeyRegistry::Create(const config::v1::Config& config) {
   std::shared_ptr<KeyRegistry> registry(new KeyRegistry(config));
-  if (absl::Status opened = registry->OpenTokens(); !opened.ok()) return opened;
+  RETURN_IF_ERROR(registry->OpenTokens());
   registry->libctx_ = OSSL_LIB_CTX_new();
   if (registry->libctx_ == nullptr) return absl::InternalError("cannot make a library context");
   absl::StatusOr<std::unique_ptr<provider::LoadedProviders>> providers =
@@ -152,9 +153,8 @@ absl::Status KeyRegistry::OpenTokens() {
     token_config.options.verify_ecdsa =
         token_config.options.pcsc || token.verify_ecdsa_signatures();
     token_config.options.name = token.name();
-    absl::StatusOr<TokenSelector> selector = SelectorOf(token);
-    if (!selector.ok()) return selector.status();
-    token_config.options.selector = *selector;
+    ASSIGN_OR_RETURN(TokenSelector selector, SelectorOf(token));
+    token_config.options.selector = selector;
     absl::StatusOr<std::shared_ptr<const PinSource>> pin = PinSourceOf(token.pin());
     if (!pin.ok()) return pin.status();
     token_config.options.pin_source = *pin;
@@ -210,14 +210,13 @@ absl::StatusOr<std::shared_ptr<TokenKey>> KeyRegistry::Resolve(absl::string_view
 }
 
 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Load(const config::v1::Key& key) {
-  absl::StatusOr<std::shared_ptr<Token>> token = tokens_.Get(key.token());
-  if (!token.ok()) return token.status();
+  ASSIGN_OR_RETURN(std::shared_ptr<Token> token, tokens_.Get(key.token()));
   absl::StatusOr<KeySelector> selector = KeySelectorOf(config_, key);
   if (!selector.ok()) return selector.status();
   KeyPolicy policy;
   policy.allow_imported_keys = key.allow_imported();
   absl::StatusOr<std::shared_ptr<TokenKey>> token_key =
-      TokenKey::Load(*token, *selector, policy, absl::Now() + kLoadTimeout);
+      TokenKey::Load(token, *selector, policy, absl::Now() + kLoadTimeout);
   if (!token_key.ok()) return token_key.status();
   {
     std::lock_guard<std::mutex> lock(token_keys_mutex_);

@@ -17,6 +17,7 @@
 #include "appliance/server/exception_status.h"
 #include "appliance/server/grpc_status.h"
 #include "common/der.h"
+#include "common/status_macros.h"
 #include "tokens/keygen.h"
 
 namespace signet::server {
@@ -68,9 +69,7 @@ absl::StatusOr<std::string> Allowed(const UnaryCall& call, Appliance& appliance,
   absl::StatusOr<std::string> caller = AdmitCaller(*call.context, appliance);
   if (!caller.ok()) return caller.status();
   call.log->set_caller(*caller);
-  if (absl::Status allowed = appliance.authorizer().Check(*caller, key, operation); !allowed.ok()) {
-    return allowed;
-  }
+  RETURN_IF_ERROR(appliance.authorizer().Check(*caller, key, operation));
   return caller;
 }
 
@@ -316,15 +315,15 @@ grpc::ServerUnaryReactor* KeysService::GenerateKey(grpc::CallbackServerContext* 
   return RunOn(call, appliance_.TokenQueue(request->token()), request->token(),
                [&appliance, caller = *caller, token = *token, spec, deadline, response,
                 name = request->token()] {
-                 absl::StatusOr<std::shared_ptr<TokenKey>> key = Audited<std::shared_ptr<TokenKey>>(
-                     appliance, caller, config::v1::ADMINISTER_KEYS,
-                     absl::StrCat(name, "/", spec.label), spec.label,
-                     [&] { return GenerateKeyPair(token, spec, deadline); });
-                 if (!key.ok()) return key.status();
+                 ASSIGN_OR_RETURN(std::shared_ptr<TokenKey> key,
+                                  Audited<std::shared_ptr<TokenKey>>(
+                                      appliance, caller, config::v1::ADMINISTER_KEYS,
+                                      absl::StrCat(name, "/", spec.label), spec.label,
+                                      [&] { return GenerateKeyPair(token, spec, deadline); }));
                  response->set_token(name);
-                 response->set_label((*key)->label());
-                 response->set_id((*key)->id());
-                 response->set_public_key(DerOf<EVP_PKEY, i2d_PUBKEY>((*key)->public_key()));
+                 response->set_label((key)->label());
+                 response->set_id((key)->id());
+                 response->set_public_key(DerOf<EVP_PKEY, i2d_PUBKEY>((key)->public_key()));
                  return absl::OkStatus();
                });
 }
@@ -351,12 +350,13 @@ grpc::ServerUnaryReactor* KeysService::CreateCsr(grpc::CallbackServerContext* co
                  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
                      appliance.keys().Get(config->name());
                  if (!key.ok()) return key.status();
-                 absl::StatusOr<std::string> csr = Audited<std::string>(
-                     appliance, caller, config::v1::ADMINISTER_KEYS, config->name(),
-                     request->subject(),
-                     [&] { return MakeCsr(**key, appliance.keys().libctx(), *request); });
-                 if (!csr.ok()) return csr.status();
-                 response->set_csr(std::move(*csr));
+                 ASSIGN_OR_RETURN(std::string csr,
+                                  Audited<std::string>(
+                                      appliance, caller, config::v1::ADMINISTER_KEYS,
+                                      config->name(), request->subject(), [&] {
+                                        return MakeCsr(**key, appliance.keys().libctx(), *request);
+                                      }));
+                 response->set_csr(std::move(csr));
                  return absl::OkStatus();
                });
 }
@@ -381,29 +381,28 @@ grpc::ServerUnaryReactor* KeysService::ImportCertificate(
   }
   Appliance& appliance = appliance_;
   const absl::Time deadline = DeadlineOf(*context);
-  return RunOn(call, appliance.TokenQueue(config->token()), config->token(),
-               [&appliance, caller = *caller, config, certificate, deadline, response,
-                der = request->certificate()] {
-                 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
-                     appliance.keys().Get(config->name());
-                 if (!key.ok()) return key.status();
-                 absl::StatusOr<bool> stored =
-                     Audited<bool>(appliance, caller, config::v1::ADMINISTER_KEYS, config->name(),
-                                   der, [&]() -> absl::StatusOr<bool> {
-                                     absl::Status status = StoreCertificate(
-                                         *(*key)->token_key, certificate->get(), deadline);
-                                     if (!status.ok()) return status;
-                                     return true;
-                                   });
-                 if (!stored.ok()) return stored.status();
-                 // A chain from the token is read again; one from a file stays.
-                 appliance.keys().Forget(config->name());
-                 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> reloaded =
-                     appliance.keys().Get(config->name());
-                 if (!reloaded.ok()) return reloaded.status();
-                 Describe(*config, reloaded->get(), response);
-                 return absl::OkStatus();
-               });
+  return RunOn(
+      call, appliance.TokenQueue(config->token()), config->token(),
+      [&appliance, caller = *caller, config, certificate, deadline, response,
+       der = request->certificate()] {
+        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
+            appliance.keys().Get(config->name());
+        if (!key.ok()) return key.status();
+        absl::StatusOr<bool> stored = Audited<bool>(
+            appliance, caller, config::v1::ADMINISTER_KEYS, config->name(), der,
+            [&]() -> absl::StatusOr<bool> {
+              RETURN_IF_ERROR(StoreCertificate(*(*key)->token_key, certificate->get(), deadline));
+              return true;
+            });
+        if (!stored.ok()) return stored.status();
+        // A chain from the token is read again; one from a file stays.
+        appliance.keys().Forget(config->name());
+        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> reloaded =
+            appliance.keys().Get(config->name());
+        if (!reloaded.ok()) return reloaded.status();
+        Describe(*config, reloaded->get(), response);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace signet::server

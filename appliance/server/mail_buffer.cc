@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/status_macros.h"
+
 namespace signet::server {
 
 // A mail of unknown size starts with a block of one chunk.
@@ -16,7 +18,7 @@ absl::Status MailBuffer::Append(absl::string_view chunk) {
       size_t block = announced_ > size_ ? std::min(kMailBlockBytes, announced_ - size_)
                                         : std::clamp(size_, kFirstBlockBytes, kMailBlockBytes);
       block = std::max(block, chunk.size());
-      if (absl::Status taken = lease_.Grow(block); !taken.ok()) return taken;
+      RETURN_IF_ERROR(lease_.Grow(block));
       blocks_.emplace_back().reserve(block);
       // The library may round the capacity up; the budget counts the block.
     }

@@ -18,6 +18,7 @@
 #include "appliance/server/call_log.h"
 #include "appliance/server/exception_status.h"
 #include "appliance/server/mail_call.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace signet::server {
@@ -33,9 +34,7 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance
                                                             config::v1::KeyPurpose purpose) {
   if (name.empty()) return absl::InvalidArgumentError("no key named in the request");
   // Authorization first: an unauthorized caller learns nothing about keys.
-  if (absl::Status allowed = appliance.authorizer().Check(caller, name, operation); !allowed.ok()) {
-    return allowed;
-  }
+  RETURN_IF_ERROR(appliance.authorizer().Check(caller, name, operation));
   absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key = appliance.keys().Get(name);
   if (!key.ok()) return key.status();
   if ((*key)->config.purpose() != purpose) {
@@ -201,16 +200,15 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
       context, "EncryptMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::EncryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
-        if (!caller.ok()) return caller.status();
+        ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
         if (absl::Status allowed =
-                appliance.authorizer().Check(*caller, "", config::v1::ENCRYPT_MAIL);
+                appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL);
             !allowed.ok()) {
           return allowed;
         }
         absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.options());
         if (!encryption.ok()) return encryption.status();
-        return MailPlan{*caller, &appliance.CpuQueue(), "",
+        return MailPlan{caller, &appliance.CpuQueue(), "",
                         AnswerOnWorker([&appliance, encryption = *encryption](
                                            std::string mail) -> absl::StatusOr<MailOutput> {
                           absl::StatusOr<std::string> encrypted = cms::EncryptMail(
@@ -279,12 +277,14 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
               AuditedAsync<MailOutput>(
                   appliance, caller, config::v1::DECRYPT_MAIL, key->config.name(), mail,
                   [&]() -> absl::StatusOr<MailOutput> {
-                    absl::StatusOr<cms::DecryptedMail> decrypted = cms::DecryptMail(
-                        {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
-                        {.key = key->key.get(), .certificate = key->chain.front().get()});
-                    if (!decrypted.ok()) return decrypted.status();
-                    MailOutput output = BodyOnly(std::move(decrypted->mail));
-                    output.header.set_authenticated(decrypted->authenticated);
+                    ASSIGN_OR_RETURN(
+                        cms::DecryptedMail decrypted,
+                        cms::DecryptMail(
+                            {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
+                            mail,
+                            {.key = key->key.get(), .certificate = key->chain.front().get()}));
+                    MailOutput output = BodyOnly(std::move(decrypted.mail));
+                    output.header.set_authenticated(decrypted.authenticated);
                     return output;
                   },
                   std::move(done));
@@ -299,10 +299,9 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
       context, "VerifyMail", MailLimitsOf(appliance),
       [context, &appliance](const v1::VerifyMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
-        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
-        if (!caller.ok()) return caller.status();
+        ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
         if (absl::Status allowed =
-                appliance.authorizer().Check(*caller, "", config::v1::VERIFY_MAIL);
+                appliance.authorizer().Check(caller, "", config::v1::VERIFY_MAIL);
             !allowed.ok()) {
           return allowed;
         }
@@ -311,7 +310,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         }
         const bool require_trusted_chain = header.require_trusted_chain();
         return MailPlan{
-            *caller, &appliance.CpuQueue(), "",
+            caller, &appliance.CpuQueue(), "",
             AnswerOnWorker([&appliance,
                             require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
               absl::StatusOr<cms::VerifiedMail> verified = cms::VerifyMail(

@@ -33,6 +33,7 @@
 #include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "tokens/pcsc_token_watch.h"
 #include "tokens/slot_event_watch.h"
 
@@ -64,8 +65,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 // mTLS: a client certificate is required and must chain to the client CA.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
     const config::v1::TcpListener& tcp) {
-  absl::StatusOr<std::string> certificate = ReadFile(tcp.certificate_file());
-  if (!certificate.ok()) return certificate.status();
+  ASSIGN_OR_RETURN(std::string certificate, ReadFile(tcp.certificate_file()));
   absl::StatusOr<std::string> key = ReadFile(tcp.private_key_file());
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> client_ca = ReadFile(tcp.client_ca_file());
@@ -73,7 +73,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   options.pem_root_certs = *client_ca;
-  options.pem_key_cert_pairs.push_back({*key, *certificate});
+  options.pem_key_cert_pairs.push_back({*key, certificate});
   return grpc::SslServerCredentials(options);
 }
 

@@ -32,6 +32,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/uri_key_resolver.h"
 
@@ -76,9 +77,8 @@ absl::StatusOr<UriKeyResolverOptions> ReadConfiguration(const ProviderContext& c
   if (module != nullptr) options.module_path = module;
   if (pin_source != nullptr) options.pin_source = pin_source;
   if (allow_imported_keys != nullptr) {
-    absl::StatusOr<bool> allow = ParseYesNo(kAllowImportedKeysParam, allow_imported_keys);
-    if (!allow.ok()) return allow.status();
-    options.policy.allow_imported_keys = *allow;
+    ASSIGN_OR_RETURN(bool allow, ParseYesNo(kAllowImportedKeysParam, allow_imported_keys));
+    options.policy.allow_imported_keys = allow;
   }
   return options;
 }

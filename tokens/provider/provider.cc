@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/openssl_error.h"
+#include "common/status_macros.h"
 #include "tokens/provider/asym_cipher.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/keyexch.h"
@@ -237,13 +238,12 @@ absl::StatusOr<EvpPkeyPtr> LoadTokenKey(OSSL_LIB_CTX* libctx, absl::string_view 
   if (resolver == nullptr) {
     return absl::FailedPreconditionError("Signet's provider is not registered in this context");
   }
-  absl::StatusOr<std::shared_ptr<TokenKey>> token_key = resolver->Resolve(reference);
-  if (!token_key.ok()) return token_key.status();
+  ASSIGN_OR_RETURN(std::shared_ptr<TokenKey> token_key, resolver->Resolve(reference));
   std::string name(reference);
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(kKeyReferenceParam, name.data(), 0),
                          OSSL_PARAM_END};
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(
-      libctx, (*token_key)->type() == KeyType::kRsa ? "RSA" : "EC", kProviderProperty));
+      libctx, (token_key)->type() == KeyType::kRsa ? "RSA" : "EC", kProviderProperty));
   EVP_PKEY* key = nullptr;
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_KEYPAIR, params) != 1) {

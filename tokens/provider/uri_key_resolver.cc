@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "tokens/key_locator.h"
 #include "tokens/pkcs11_uri.h"
 #include "tokens/token_selector.h"
@@ -40,10 +41,9 @@ absl::StatusOr<std::shared_ptr<Token>> UriKeyResolver::TokenFor(
   token_options.name = selector.Describe();
   token_options.selector = selector;
   token_options.pin_source = std::move(pin_source);
-  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module, std::move(token_options));
-  if (!token.ok()) return token.status();
-  tokens_.emplace(std::move(key), *token);
-  return *token;
+  ASSIGN_OR_RETURN(std::shared_ptr<Token> token, Token::Open(module, std::move(token_options)));
+  tokens_.emplace(std::move(key), token);
+  return token;
 }
 
 absl::StatusOr<std::shared_ptr<TokenKey>> UriKeyResolver::Resolve(absl::string_view reference) {
@@ -70,8 +70,7 @@ absl::StatusOr<std::shared_ptr<TokenKey>> UriKeyResolver::Resolve(absl::string_v
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = keys_.find(canonical); it != keys_.end()) return it->second;
 
-  absl::StatusOr<TokenSelector> selector = TokenSelector::FromUri(key_uri);
-  if (!selector.ok()) return selector.status();
+  ASSIGN_OR_RETURN(TokenSelector selector, TokenSelector::FromUri(key_uri));
   std::shared_ptr<const PinSource> pin_source = pin_source_;
   if (key_uri.pin_source) {
     absl::StatusOr<std::unique_ptr<PinSource>> parsed = ParsePinSource(*key_uri.pin_source);
@@ -85,7 +84,7 @@ absl::StatusOr<std::shared_ptr<TokenKey>> UriKeyResolver::Resolve(absl::string_v
       key_uri.module_path ? *key_uri.module_path : options_.module_path;
   absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(module_path);
   if (!module.ok()) return module.status();
-  absl::StatusOr<std::shared_ptr<Token>> token = TokenFor(*module, *selector, pin_source);
+  absl::StatusOr<std::shared_ptr<Token>> token = TokenFor(*module, selector, pin_source);
   if (!token.ok()) return token.status();
 
   KeySelector key_selector{.label = key_uri.object, .id = key_uri.id};
