@@ -28,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/sanitizers.h"
@@ -148,22 +149,17 @@ void ExpectAuditLogVerifies(const fixtures::SignetdEnv& env, uint64_t records) {
   EXPECT_TRUE(report->closed);
 }
 
-grpc::Status SignSmallMail(std::shared_ptr<grpc::Channel> channel) {
+// SignMail with bank-signing of `mail` (its size announced), as a client does.
+grpc::Status Sign(std::shared_ptr<grpc::Channel> channel, const std::string& mail) {
   auto stub = v1::Mail::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto stream = stub->SignMail(&context);
-  v1::SignMailRequest request;
-  request.mutable_header()->set_key("bank-signing");
-  stream->Write(request);
-  request.set_chunk(kMail);
-  stream->Write(request);
-  stream->WritesDone();
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-  }
-  return stream->Finish();
+  v1::SignMailRequest::Header header;
+  header.set_key("bank-signing");
+  header.set_size(mail.size());
+  return fixtures::StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub, header, mail)
+      .status;
 }
+
+grpc::Status SignSmallMail(std::shared_ptr<grpc::Channel> channel) { return Sign(channel, kMail); }
 
 class SignetdMemoryBoundTest : public ::testing::Test {
  protected:
@@ -324,26 +320,7 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
   // A whole 60 MiB mail is taken, and runs out of memory in its work (the
   // CMS layer's copies): answered, and recorded in the audit log as failed.
   {
-    v1::SignMailRequest::Header header;
-    header.set_key("bank-signing");
-    const std::string mail = MailOfSize(60 * kMiB);
-    auto stub = v1::Mail::NewStub(channel);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-    auto stream = stub->SignMail(&context);
-    v1::SignMailRequest request;
-    request.mutable_header()->set_key("bank-signing");
-    request.mutable_header()->set_size(mail.size());
-    bool sent = stream->Write(request);
-    for (size_t offset = 0; sent && offset < mail.size(); offset += kChunk) {
-      request.set_chunk(mail.substr(offset, kChunk));
-      sent = stream->Write(request);
-    }
-    stream->WritesDone();
-    v1::MailResponse response;
-    while (stream->Read(&response)) {
-    }
-    const grpc::Status status = stream->Finish();
+    const grpc::Status status = Sign(channel, MailOfSize(60 * kMiB));
     EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
     EXPECT_THAT(status.error_message(), HasSubstr("ran out of memory"));
   }
