@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "appliance/server/call_identity.h"
+#include "appliance/server/transport_identity.h"
 
 namespace signet::server {
 

@@ -32,7 +32,7 @@ endif()
 add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/admission.cc
   ${CMAKE_CURRENT_LIST_DIR}/appliance.cc
-  ${CMAKE_CURRENT_LIST_DIR}/call_identity.cc
+  ${CMAKE_CURRENT_LIST_DIR}/transport_identity.cc
   ${CMAKE_CURRENT_LIST_DIR}/key_registry.cc
   ${CMAKE_CURRENT_LIST_DIR}/keys_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/mail_service.cc

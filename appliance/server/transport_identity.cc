@@ -1,4 +1,4 @@
-#include "appliance/server/call_identity.h"
+#include "appliance/server/transport_identity.h"
 
 #include <grpc/grpc_security_constants.h>
 #include <openssl/pem.h>

@@ -1,7 +1,7 @@
 // The CallerIdentity of a call, from what its transport proved: the verified
 // client certificate (mTLS), or the uid a UnixListener stamped.
-#ifndef SIGNET_APPLIANCE_SERVER_CALL_IDENTITY_H_
-#define SIGNET_APPLIANCE_SERVER_CALL_IDENTITY_H_
+#ifndef SIGNET_APPLIANCE_SERVER_TRANSPORT_IDENTITY_H_
+#define SIGNET_APPLIANCE_SERVER_TRANSPORT_IDENTITY_H_
 
 #include <grpcpp/security/auth_context.h>
 
@@ -13,4 +13,4 @@ CallerIdentity IdentityOf(const grpc::AuthContext& context);
 
 }  // namespace signet::server
 
-#endif  // SIGNET_APPLIANCE_SERVER_CALL_IDENTITY_H_
+#endif  // SIGNET_APPLIANCE_SERVER_TRANSPORT_IDENTITY_H_
