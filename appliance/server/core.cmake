@@ -32,6 +32,7 @@ endif()
 add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/admission.cc
   ${CMAKE_CURRENT_LIST_DIR}/appliance.cc
+  ${CMAKE_CURRENT_LIST_DIR}/daemon.cc
   ${CMAKE_CURRENT_LIST_DIR}/transport_identity.cc
   ${CMAKE_CURRENT_LIST_DIR}/key_registry.cc
   ${CMAKE_CURRENT_LIST_DIR}/keys_service.cc
@@ -39,16 +40,18 @@ add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/server_limits.cc
 )
 target_link_libraries(signet_server PUBLIC signet_server_core signet_server_config signet_audit
-                      signet_provider
-                      gRPC::grpc++)
+                      signet_provider signet_pcsc gRPC::grpc++ gRPC::grpc++_reflection)
 signet_target(signet_server)
 
 if(SIGNET_BUILD_TESTS)
   signet_test(NAME mail_call_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/mail_call_test.cc
               LIBS signet_server absl::synchronization)
+  # A Daemon in this process on the development token (appliance/dev).
+  signet_test(NAME daemon_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/daemon_test.cc
+              LIBS signet_server signet_dev signet_audit signet_test_fixtures LABELS softhsm)
 endif()
 
 add_executable(signetd ${CMAKE_CURRENT_LIST_DIR}/signetd_main.cc)
-target_link_libraries(signetd PRIVATE signet_server signet_server_config signet_dev signet_pcsc
-                      gRPC::grpc++_reflection absl::synchronization)
+target_link_libraries(signetd PRIVATE signet_server signet_server_config signet_dev
+                      absl::synchronization)
 signet_target(signetd)

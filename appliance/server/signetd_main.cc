@@ -1,41 +1,23 @@
-// signetd: the appliance. Reads its configuration, opens its tokens, keys and
-// audit log, serves signet.v1 on its listeners, and on SIGTERM or SIGINT
-// finishes the calls in flight before it exits.
+// signetd: the appliance's command line. Reads and checks the
+// configuration, starts the Daemon (daemon.h) and, on SIGTERM or SIGINT,
+// shuts it down, which finishes the calls in flight first.
 //   signetd --config /etc/signet/signetd.textproto
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "appliance/dev/dev_environment.h"
-#include "appliance/server/appliance.h"
 #include "appliance/server/config_loader.h"
 #include "appliance/server/config_validator.h"
-#include "appliance/server/keys_service.h"
-#include "appliance/server/mail_service.h"
-#include "appliance/server/server_limits.h"
-#include "appliance/server/shutdown_bound.h"
-#include "appliance/server/token_health.h"
-#include "appliance/server/unix_listener.h"
+#include "appliance/server/daemon.h"
 #include "common/log.h"
-#include "common/status_macros.h"
-#include "tokens/pcsc_token_watch.h"
-#include "tokens/slot_event_watch.h"
 
 namespace signet::server {
 namespace {
@@ -45,37 +27,6 @@ constexpr int kExitUsage = 2;
 // OpenSSL allocate per call.
 constexpr int kMmapThresholdBytes = 256 * 1024;
 constexpr int kExitConfig = 3;
-// Past the grace (limits.shutdown_grace_seconds), how long gRPC's shutdown
-// may still take before the bound ends the daemon, and how long closing the
-// audit log may take then.
-constexpr absl::Duration kShutdownBoundAfterGrace = absl::Seconds(5);
-constexpr absl::Duration kAuditCloseLimit = absl::Seconds(10);
-// How long the last responses get to reach their clients before gRPC shuts
-// down.
-constexpr auto kConnectionLinger = std::chrono::milliseconds(200);
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// mTLS: a client certificate is required and must chain to the client CA.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
-    const config::v1::TcpListener& tcp) {
-  ASSIGN_OR_RETURN(std::string certificate, ReadFile(tcp.certificate_file()));
-  absl::StatusOr<std::string> key = ReadFile(tcp.private_key_file());
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> client_ca = ReadFile(tcp.client_ca_file());
-  if (!client_ca.ok()) return client_ca.status();
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = *client_ca;
-  options.pem_key_cert_pairs.push_back({*key, certificate});
-  return grpc::SslServerCredentials(options);
-}
 
 constexpr char kUsage[] =
     "usage: signetd --config FILE [--log-level debug|info|warning|error]\n"
@@ -169,71 +120,12 @@ int Run(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  absl::StatusOr<std::unique_ptr<Appliance>> appliance = Appliance::Create(*config);
-  if (!appliance.ok()) {
-    std::fprintf(stderr, "signetd: %s\n", appliance.status().ToString().c_str());
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Start(*config);
+  if (!daemon.ok()) {
+    std::fprintf(stderr, "signetd: %s\n", daemon.status().ToString().c_str());
     return kExitConfig;
   }
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  ApplyServerLimits(builder, (*appliance)->server_limits());
-  MailService mail(**appliance);
-  builder.RegisterService(&mail);
-  KeysService keys(**appliance);
-  builder.RegisterService(&keys);
-  std::vector<uint32_t> uids;
-  for (const config::v1::Caller& caller : config->callers()) {
-    if (caller.has_unix_uid()) uids.push_back(caller.unix_uid());
-  }
-  std::vector<std::unique_ptr<UnixListener>> unix_listeners;
-  for (const config::v1::Listener& listener : config->listeners()) {
-    if (listener.has_unix()) {
-      const mode_t mode = listener.unix().mode() != 0 ? listener.unix().mode() : 0600;
-      absl::StatusOr<std::unique_ptr<UnixListener>> unix_listener =
-          UnixListener::Create(builder, listener.unix().path(), mode, uids);
-      if (!unix_listener.ok()) {
-        std::fprintf(stderr, "signetd: %s\n", unix_listener.status().ToString().c_str());
-        return kExitConfig;
-      }
-      unix_listeners.push_back(std::move(*unix_listener));
-    } else if (listener.has_tcp()) {
-      absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-          TlsCredentials(listener.tcp());
-      if (!credentials.ok()) {
-        std::fprintf(stderr, "signetd: %s\n", credentials.status().ToString().c_str());
-        return kExitConfig;
-      }
-      builder.AddListeningPort(listener.tcp().address(), *credentials);
-    }
-  }
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) {
-    std::fprintf(stderr, "signetd: the server did not start (a listener could not bind)\n");
-    return kExitConfig;
-  }
-  for (auto& unix_listener : unix_listeners) unix_listener->Start();
-  // grpc.health.v1: "signet.token.<name>" per token; "" stays SERVING until
-  // shutdown (one absent token must not take the appliance out of service).
-  KeyRegistry& registry = (*appliance)->keys();
-  // Card tokens follow their cards: pulled, they fail calls at once; put
-  // back, they are ready again without waiting for traffic.
-  std::unique_ptr<PcscTokenWatch> pcsc_watch = PcscTokenWatch::Start(registry.tokens());
-  // HSM tokens whose module reports slot events follow them too.
-  std::unique_ptr<SlotEventWatch> slot_watch = SlotEventWatch::Start(registry.tokens());
-  TokenHealthOptions health_options;
-  health_options.audit_writable = [&appliance] {
-    return (*appliance)->audit() != nullptr && (*appliance)->audit()->status().ok();
-  };
-  if (pcsc_watch != nullptr) {
-    health_options.pcscd_available = [&pcsc_watch] {
-      return pcsc_watch->MonitorStatus().pcscd_available;
-    };
-  }
-  TokenHealth token_health(
-      server->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
-      [&registry] { registry.tokens().Rescan(); }, health_options);
-  std::fprintf(stderr, "signetd: serving (%d listeners)\n", config->listeners_size());
+  std::fprintf(stderr, "signetd: serving (%d listeners)\n", (*daemon)->listeners());
 
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
@@ -242,35 +134,7 @@ int Run(const std::string& config_path) {
                  "signetd to change it\n");
   }
   std::fprintf(stderr, "signetd: %s, finishing the calls in flight\n", strsignal(signal_number));
-  token_health.Shutdown();  // every health status NOT_SERVING
-  pcsc_watch.reset();
-  slot_watch.reset();
-  // New calls are refused from here. The calls already admitted finish
-  // before gRPC's own shutdown starts: gRPC closes a connection as soon as
-  // its last call is done, and a client still answering that call's last
-  // frames on the closed connection loses a result it was sent ("Broken
-  // pipe"). So wait for the work to end, give the responses a moment to
-  // reach their clients, and only then shut gRPC down (with what is left of
-  // the grace for calls still uploading).
-  const absl::Time grace_end =
-      absl::Now() + absl::Seconds((*appliance)->server_limits().shutdown_grace_seconds);
-  // A call that never ends (a hung token) must not keep the daemon, and its
-  // audit log unclosed, forever.
-  audit::AuditLog* audit_log = (*appliance)->audit();
-  std::optional<ShutdownBound> bound;
-  bound.emplace(grace_end + kShutdownBoundAfterGrace, kAuditCloseLimit, [audit_log] {
-    if (audit_log != nullptr) audit_log->Close().IgnoreError();
-  });
-  (*appliance)->StopAdmitting();
-  while (!(*appliance)->Idle() && absl::Now() < grace_end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::this_thread::sleep_for(kConnectionLinger);
-  server->Shutdown(absl::ToChronoTime(grace_end));
-  (*appliance)->Drain();
-  unix_listeners.clear();
-  appliance->reset();
-  bound.reset();
+  (*daemon)->Shutdown();
   std::fprintf(stderr, "signetd: stopped\n");
   return 0;
 }

@@ -1,0 +1,155 @@
+#include "appliance/server/daemon.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "appliance/server/server_limits.h"
+#include "appliance/server/shutdown_bound.h"
+
+namespace signet::server {
+namespace {
+
+// Past the grace (limits.shutdown_grace_seconds), how long gRPC's shutdown
+// may still take before the bound ends the daemon, and how long closing the
+// audit log may take then.
+constexpr absl::Duration kShutdownBoundAfterGrace = absl::Seconds(5);
+constexpr absl::Duration kAuditCloseLimit = absl::Seconds(10);
+// How long the last responses get to reach their clients before gRPC shuts
+// down.
+constexpr auto kConnectionLinger = std::chrono::milliseconds(200);
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// mTLS: a client certificate is required and must chain to the client CA.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const config::v1::TcpListener& tcp) {
+  absl::StatusOr<std::string> certificate = ReadFile(tcp.certificate_file());
+  if (!certificate.ok()) return certificate.status();
+  absl::StatusOr<std::string> key = ReadFile(tcp.private_key_file());
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> client_ca = ReadFile(tcp.client_ca_file());
+  if (!client_ca.ok()) return client_ca.status();
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = *client_ca;
+  options.pem_key_cert_pairs.push_back({*key, *certificate});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& config) {
+  std::unique_ptr<Daemon> daemon(new Daemon());
+  absl::StatusOr<std::unique_ptr<Appliance>> appliance = Appliance::Create(config);
+  if (!appliance.ok()) return appliance.status();
+  daemon->appliance_ = std::move(*appliance);
+  Appliance& core = *daemon->appliance_;
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  ApplyServerLimits(builder, core.server_limits());
+  daemon->mail_ = std::make_unique<MailService>(core);
+  builder.RegisterService(daemon->mail_.get());
+  daemon->keys_ = std::make_unique<KeysService>(core);
+  builder.RegisterService(daemon->keys_.get());
+  std::vector<uint32_t> uids;
+  for (const config::v1::Caller& caller : config.callers()) {
+    if (caller.has_unix_uid()) uids.push_back(caller.unix_uid());
+  }
+  for (const config::v1::Listener& listener : config.listeners()) {
+    if (listener.has_unix()) {
+      const mode_t mode = listener.unix().mode() != 0 ? listener.unix().mode() : 0600;
+      absl::StatusOr<std::unique_ptr<UnixListener>> unix_listener =
+          UnixListener::Create(builder, listener.unix().path(), mode, uids);
+      if (!unix_listener.ok()) return unix_listener.status();
+      daemon->unix_listeners_.push_back(std::move(*unix_listener));
+    } else if (listener.has_tcp()) {
+      absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+          TlsCredentials(listener.tcp());
+      if (!credentials.ok()) return credentials.status();
+      builder.AddListeningPort(listener.tcp().address(), *credentials);
+    }
+  }
+  daemon->listeners_ = config.listeners_size();
+  daemon->server_ = builder.BuildAndStart();
+  if (!daemon->server_) {
+    return absl::FailedPreconditionError("the server did not start (a listener could not bind)");
+  }
+  for (auto& unix_listener : daemon->unix_listeners_) unix_listener->Start();
+  // grpc.health.v1: "signet.token.<name>" per token; "" stays SERVING until
+  // shutdown (one absent token must not take the appliance out of service).
+  KeyRegistry& registry = core.keys();
+  // Card tokens follow their cards: pulled, they fail calls at once; put
+  // back, they are ready again without waiting for traffic.
+  daemon->pcsc_watch_ = PcscTokenWatch::Start(registry.tokens());
+  // HSM tokens whose module reports slot events follow them too.
+  daemon->slot_watch_ = SlotEventWatch::Start(registry.tokens());
+  TokenHealthOptions health_options;
+  health_options.audit_writable = [&core] {
+    return core.audit() != nullptr && core.audit()->status().ok();
+  };
+  if (daemon->pcsc_watch_ != nullptr) {
+    PcscTokenWatch* watch = daemon->pcsc_watch_.get();
+    health_options.pcscd_available = [watch] { return watch->MonitorStatus().pcscd_available; };
+  }
+  daemon->token_health_ = std::make_unique<TokenHealth>(
+      daemon->server_->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
+      [&registry] { registry.tokens().Rescan(); }, health_options);
+  return daemon;
+}
+
+Daemon::~Daemon() { Shutdown(); }
+
+void Daemon::Shutdown() {
+  if (shut_down_ || appliance_ == nullptr) return;
+  shut_down_ = true;
+  if (token_health_) token_health_->Shutdown();  // every health status NOT_SERVING
+  pcsc_watch_.reset();
+  slot_watch_.reset();
+  // New calls are refused from here. The calls already admitted finish
+  // before gRPC's own shutdown starts: gRPC closes a connection as soon as
+  // its last call is done, and a client still answering that call's last
+  // frames on the closed connection loses a result it was sent ("Broken
+  // pipe"). So wait for the work to end, give the responses a moment to
+  // reach their clients, and only then shut gRPC down (with what is left of
+  // the grace for calls still uploading).
+  const absl::Time grace_end =
+      absl::Now() + absl::Seconds(appliance_->server_limits().shutdown_grace_seconds);
+  // A call that never ends (a hung token) must not keep the daemon, and its
+  // audit log unclosed, forever.
+  audit::AuditLog* audit_log = appliance_->audit();
+  std::optional<ShutdownBound> bound;
+  bound.emplace(grace_end + kShutdownBoundAfterGrace, kAuditCloseLimit, [audit_log] {
+    if (audit_log != nullptr) audit_log->Close().IgnoreError();
+  });
+  appliance_->StopAdmitting();
+  while (!appliance_->Idle() && absl::Now() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(kConnectionLinger);
+  if (server_) server_->Shutdown(absl::ToChronoTime(grace_end));
+  appliance_->Drain();
+  unix_listeners_.clear();
+  token_health_.reset();
+  server_.reset();
+  appliance_.reset();
+  bound.reset();
+}
+
+}  // namespace signet::server
