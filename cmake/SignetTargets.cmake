@@ -60,10 +60,20 @@ endfunction()
 
 # A GoogleTest binary registered with ctest. Usage:
 #   signet_test(NAME foo_test SOURCES foo_test.cc LIBS signet_tokens)
+#   signet_test(NAME bar_test SOURCES bar_test.cc LIBS ... RUNS signetd signet_fault_pkcs11)
+# RUNS: targets the test runs or loads; each is built before it, and its
+# path is the macro <TARGET>_PATH (upper case, '-' as '_'): SIGNETD_PATH,
+# SIGNET_FAULT_PKCS11_PATH.
 function(signet_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;RUNS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  foreach(run IN LISTS T_RUNS)
+    string(TOUPPER "${run}" macro)
+    string(REPLACE "-" "_" macro "${macro}")
+    target_compile_definitions(${T_NAME} PRIVATE ${macro}_PATH="$<TARGET_FILE:${run}>")
+    add_dependencies(${T_NAME} ${run})
+  endforeach()
   signet_target(${T_NAME})
   signet_test_code(${T_NAME})
   if(NOT T_TIMEOUT)

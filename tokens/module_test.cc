@@ -35,7 +35,7 @@ TEST(ModuleTest, PrefersGetInterface) {
   absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
   ASSERT_THAT(hsm, IsOk());
   // The fault module exports C_GetInterface (PKCS#11 3.0) as well.
-  absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(SIGNET_FAULT_MODULE);
+  absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(SIGNET_FAULT_PKCS11_PATH);
   ASSERT_THAT(module, IsOk());
   EXPECT_TRUE((*module)->info().found_by_get_interface);
 }
@@ -53,11 +53,11 @@ TEST(ModuleTest, ClearErrorsForWhatIsNotAModule) {
   EXPECT_EQ(not_elf.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(not_elf.message(), HasSubstr("cannot be loaded"));
 
-  absl::Status not_pkcs11 = Module::Load(SIGNET_NOT_PKCS11_LIBRARY).status();
+  absl::Status not_pkcs11 = Module::Load(SIGNET_NOT_PKCS11_LIBRARY_PATH).status();
   EXPECT_EQ(not_pkcs11.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(not_pkcs11.message(), HasSubstr("is not a PKCS#11 module"));
 
-  absl::Status old = Module::Load(SIGNET_OLD_VERSION_MODULE).status();
+  absl::Status old = Module::Load(SIGNET_OLD_VERSION_MODULE_PATH).status();
   EXPECT_EQ(old.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(old.message(), HasSubstr("Cryptoki 1.0"));
 

@@ -34,13 +34,13 @@ class SlotEventWatchTest : public ::testing::Test {
         "watched", {{.label = "k", .id_hex = "01", .key_type = "EC:prime256v1"}}, "1234");
     ASSERT_THAT(info, IsOk());
     absl::StatusOr<testing::FaultControl> faults =
-        testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+        testing::FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
     ASSERT_THAT(faults, IsOk());
     faults_.emplace(*faults);
     faults_->Reset();
 
     TokenConfig config;
-    config.module_path = SIGNET_FAULT_MODULE;
+    config.module_path = SIGNET_FAULT_PKCS11_PATH;
     config.options.name = "hsm";
     config.options.selector = TokenSelector::ByLabel("watched");
     config.options.pin_source =
@@ -114,7 +114,7 @@ TEST_F(SlotEventWatchTest, CardTokensAreLeftToTheReaderWatch) {
   faults_->SlotEvents(true);
   TokenRegistry cards;
   TokenConfig config;
-  config.module_path = SIGNET_FAULT_MODULE;
+  config.module_path = SIGNET_FAULT_PKCS11_PATH;
   config.options.name = "card";
   config.options.selector = TokenSelector::ByLabel("watched");
   config.options.pcsc = true;

@@ -428,9 +428,10 @@ TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
       TokenEnv::Create({.label = "faulty",
                         .keys = {{.label = "rsa", .id_hex = "11", .key_type = "rsa:2048"},
                                  {.label = "ec", .id_hex = "12", .key_type = "EC:prime256v1"}},
-                        .module_path = SIGNET_FAULT_MODULE});
+                        .module_path = SIGNET_FAULT_PKCS11_PATH});
   ASSERT_THAT(env, IsOk());
-  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  absl::StatusOr<testing::FaultControl> faults =
+      testing::FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
   ASSERT_THAT(faults, IsOk());
   faults->Reset();
   std::vector<std::string> errors;
@@ -493,10 +494,11 @@ void SignFailingWithGeneralError(bool pcsc) {
   absl::StatusOr<std::unique_ptr<TokenEnv>> env =
       TokenEnv::Create({.label = pcsc ? "card" : "hsm",
                         .keys = {{.label = "rsa", .id_hex = "21", .key_type = "rsa:2048"}},
-                        .module_path = SIGNET_FAULT_MODULE,
+                        .module_path = SIGNET_FAULT_PKCS11_PATH,
                         .pcsc = pcsc});
   ASSERT_THAT(env, IsOk());
-  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  absl::StatusOr<testing::FaultControl> faults =
+      testing::FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
   ASSERT_THAT(faults, IsOk());
   faults->Reset();
   std::shared_ptr<TokenKey> key = LoadById(**env, "21");
@@ -555,9 +557,10 @@ TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
   absl::StatusOr<std::unique_ptr<TokenEnv>> env =
       TokenEnv::Create({.label = "leaky",
                         .keys = {{.label = "ec", .id_hex = "31", .key_type = "EC:prime256v1"}},
-                        .module_path = SIGNET_FAULT_MODULE});
+                        .module_path = SIGNET_FAULT_PKCS11_PATH});
   ASSERT_THAT(env, IsOk());
-  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  absl::StatusOr<testing::FaultControl> faults =
+      testing::FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
   ASSERT_THAT(faults, IsOk());
   faults->Reset();
   absl::Cleanup reset = [&faults] { faults->Reset(); };
@@ -601,10 +604,11 @@ TEST(TokenKeyTest, EcdsaChecksCanBeLeftOutButRsaChecksCannot) {
       TokenEnv::Create({.label = "unchecked",
                         .keys = {{.label = "rsa", .id_hex = "41", .key_type = "rsa:2048"},
                                  {.label = "ec", .id_hex = "42", .key_type = "EC:prime256v1"}},
-                        .module_path = SIGNET_FAULT_MODULE,
+                        .module_path = SIGNET_FAULT_PKCS11_PATH,
                         .verify_ecdsa = false});
   ASSERT_THAT(env, IsOk());
-  absl::StatusOr<testing::FaultControl> faults = testing::FaultControl::Attach(SIGNET_FAULT_MODULE);
+  absl::StatusOr<testing::FaultControl> faults =
+      testing::FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
   ASSERT_THAT(faults, IsOk());
   faults->Reset();
   const std::string digest = Digest(HashAlgorithm::kSha256, "statement 9");

@@ -31,14 +31,14 @@ constexpr char kMail[] =
 class CmsTokenFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<FaultControl> control = FaultControl::Attach(SIGNET_FAULT_MODULE);
+    absl::StatusOr<FaultControl> control = FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
     ASSERT_THAT(control, IsOk());
     faults_ = std::make_unique<FaultControl>(*control);
     faults_->Reset();
     absl::StatusOr<std::unique_ptr<ProviderEnv>> env = ProviderEnv::Create(
         {{.name = "sign", .id_hex = "01", .key_type = "rsa:2048"},
          {.name = "dec", .id_hex = "02", .key_type = "rsa:2048", .for_encryption = true}},
-        "cms-faults", SIGNET_FAULT_MODULE);
+        "cms-faults", SIGNET_FAULT_PKCS11_PATH);
     ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     absl::StatusOr<std::string> encrypted =

@@ -64,7 +64,7 @@ class LogCapture {
 class FaultRecoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<FaultControl> control = FaultControl::Attach(SIGNET_FAULT_MODULE);
+    absl::StatusOr<FaultControl> control = FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
     ASSERT_THAT(control, IsOk());
     faults_ = std::make_unique<FaultControl>(*control);
     faults_->Reset();
@@ -74,7 +74,7 @@ class FaultRecoveryTest : public ::testing::Test {
   }
 
   void MakeEnv(TokenEnvOptions options = {}) {
-    options.module_path = SIGNET_FAULT_MODULE;
+    options.module_path = SIGNET_FAULT_PKCS11_PATH;
     options.recovery_interval = kRecoveryInterval;
     if (options.keys.empty()) {
       options.keys = {{.label = "sig", .id_hex = "01", .key_type = "EC:prime256v1"},

@@ -96,7 +96,7 @@ TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
   // deadline, the late ones cannot make it.
   absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
-                                   .module_path = SIGNET_FAULT_MODULE,
+                                   .module_path = SIGNET_FAULT_PKCS11_PATH,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=400000"}});
   ASSERT_THAT(env, IsOk());
   std::vector<Signed> results = SignConcurrently((*env)->Target(), 8, absl::Seconds(1));
@@ -122,7 +122,7 @@ TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
 TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
   absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
-                                   .module_path = SIGNET_FAULT_MODULE,
+                                   .module_path = SIGNET_FAULT_PKCS11_PATH,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=300000"},
                                    .extra_args = {"--log-level", "debug"}});
   ASSERT_THAT(env, IsOk());

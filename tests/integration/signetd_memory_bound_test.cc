@@ -284,7 +284,7 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
        .extra_config = absl::StrCat(
            "limits { max_message_bytes: ", 512 * kMiB, " max_buffered_bytes: ", 16 * 1024 * kMiB,
            " max_caller_buffered_bytes: ", 16 * 1024 * kMiB, " upload_idle_timeout_seconds: 3 }\n"),
-       .extra_env = {absl::StrCat("LD_PRELOAD=", SIGNET_FAILING_NEW),
+       .extra_env = {absl::StrCat("LD_PRELOAD=", SIGNET_FAILING_NEW_PATH),
                      absl::StrCat("SIGNET_FAILING_NEW_LIMIT_BYTES=", kAllocationLimit)}});
   ASSERT_THAT(env, IsOk());
   auto channel = grpc::CreateChannel((*env)->Target(), grpc::InsecureChannelCredentials());
@@ -341,7 +341,7 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
   absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env =
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
                                    .extra_config = "limits { shutdown_grace_seconds: 1 }\n",
-                                   .module_path = SIGNET_FAULT_MODULE,
+                                   .module_path = SIGNET_FAULT_PKCS11_PATH,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Decrypt=60000000"}});
   ASSERT_THAT(env, IsOk());
   auto stub =

@@ -130,7 +130,7 @@ class SignetTokenToolTest : public ::testing::Test {
   // Runs signet-token; whatever it was asked, it must never print a PIN.
   CommandResult Run(const std::vector<std::string>& args,
                     const std::vector<std::string>& extra_env = {}) {
-    std::vector<std::string> argv = {SIGNET_TOKEN_TOOL_PATH};
+    std::vector<std::string> argv = {SIGNET_TOKEN_PATH};
     argv.insert(argv.end(), args.begin(), args.end());
     absl::StatusOr<CommandResult> result = RunCommand(argv, {}, extra_env);
     EXPECT_THAT(result, IsOk());
