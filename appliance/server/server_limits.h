@@ -7,7 +7,7 @@
 
 #include <grpcpp/server_builder.h>
 
-#include "appliance/server/config_validator.h"
+#include "appliance/server/config_defaults.h"
 
 namespace signet::server {
 
