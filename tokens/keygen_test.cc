@@ -398,7 +398,7 @@ TEST(KeygenTest, ALeftoverCertificateBlocksItsId) {
   ASSERT_NE(cert, nullptr);
   const std::string path = env->hsm->dir() + "/old.der";
   {
-    OsslPtr<BIO, BIO_free_all> out(BIO_new_file(path.c_str(), "wb"));
+    BioPtr out(BIO_new_file(path.c_str(), "wb"));
     ASSERT_EQ(i2d_X509_bio(out.get(), cert.get()), 1);
   }
   ASSERT_THAT(env->hsm->ImportCertificate(env->info, path, "41", "old"), IsOk());

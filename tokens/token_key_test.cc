@@ -217,7 +217,7 @@ TEST(TokenKeyTest, ImportedKeyNeedsThePolicyToAllowIt) {
   ASSERT_NE(software, nullptr);
   const std::string path = env->hsm->dir() + "/imported.pem";
   {
-    OsslPtr<BIO, BIO_free_all> out(BIO_new_file(path.c_str(), "w"));
+    BioPtr out(BIO_new_file(path.c_str(), "w"));
     ASSERT_EQ(
         PEM_write_bio_PrivateKey(out.get(), software.get(), nullptr, nullptr, 0, nullptr, nullptr),
         1);

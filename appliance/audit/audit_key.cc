@@ -36,7 +36,7 @@ absl::StatusOr<std::string> SpkiDerOfCertificate(X509* certificate) {
 }
 
 absl::StatusOr<std::string> SpkiDerOfPem(absl::string_view pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = ReadBio(pem);
   if (!bio) return OpenSslError(absl::StatusCode::kInternal, "out of memory");
   if (absl::StrContains(pem, "-----BEGIN CERTIFICATE-----")) {
     X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));

@@ -28,16 +28,6 @@ using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-BioPtr MemBio(absl::string_view bytes) {
-  return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-}
-
-std::string BioBytes(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
 class MimeOpenSslTest : public ::testing::Test {
  protected:
   // A throwaway key and self-signed certificate, in memory only.
@@ -67,7 +57,7 @@ class MimeOpenSslTest : public ::testing::Test {
   // The documented detached idiom: CMS_STREAM defers the signing to
   // SMIME_write_CMS, which digests the content as it writes it.
   SignedMail Sign(absl::string_view content, int flags) {
-    BioPtr in = MemBio(content);
+    BioPtr in = ReadBio(content);
     CmsPtr cms(CMS_sign(cert_.get(), key_.get(), nullptr, in.get(), flags | CMS_STREAM));
     EXPECT_NE(cms, nullptr);
     if (cms == nullptr) return {};
@@ -75,7 +65,7 @@ class MimeOpenSslTest : public ::testing::Test {
     EXPECT_EQ(SMIME_write_CMS(out.get(), cms.get(), in.get(), flags | CMS_STREAM), 1);
     BioPtr der(BIO_new(BIO_s_mem()));
     EXPECT_EQ(i2d_CMS_bio(der.get(), cms.get()), 1);
-    return {BioBytes(out.get()), BioBytes(der.get())};
+    return {BioContents(out.get()), BioContents(der.get())};
   }
 
   EvpPkeyPtr key_;
@@ -124,21 +114,21 @@ TEST_F(MimeOpenSslTest, SplitAgreesWithSmimeReadCms) {
       }
 
       // OpenSSL's reader joins the lines of the part with CRLF.
-      BioPtr mail = MemBio(signed_mail.mail);
+      BioPtr mail = ReadBio(signed_mail.mail);
       BIO* detached = nullptr;
       CmsPtr parsed(SMIME_read_CMS(mail.get(), &detached));
       ASSERT_NE(parsed, nullptr);
       ASSERT_NE(detached, nullptr);
       BioPtr detached_owner(detached);
-      EXPECT_EQ(BioBytes(detached), ToCrlf(multipart->parts[0]));
+      EXPECT_EQ(BioContents(detached), ToCrlf(multipart->parts[0]));
 
       // The signature covers exactly the part's bytes, no more, no less.
-      BioPtr part = MemBio(multipart->parts[0]);
+      BioPtr part = ReadBio(multipart->parts[0]);
       EXPECT_EQ(CMS_verify(parsed.get(), nullptr, nullptr, part.get(), nullptr,
                            CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY),
                 1);
       const std::string longer = std::string(multipart->parts[0]) + "\r\n";
-      BioPtr longer_part = MemBio(longer);
+      BioPtr longer_part = ReadBio(longer);
       EXPECT_EQ(CMS_verify(parsed.get(), nullptr, nullptr, longer_part.get(), nullptr,
                            CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY),
                 0);

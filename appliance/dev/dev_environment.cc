@@ -151,7 +151,7 @@ bool StillGood(X509* certificate, X509* ca) {
 
 absl::StatusOr<X509Ptr> ReadCertificateFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::string pem, ReadWholeFile(path));
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = ReadBio(pem);
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!certificate) return OpenSslError(absl::StrCat("cannot parse ", path));
   return certificate;

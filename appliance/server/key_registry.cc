@@ -104,7 +104,7 @@ absl::StatusOr<std::vector<X509Ptr>> ReadChain(const std::string& path) {
   std::stringstream text;
   text << file.rdbuf();
   const std::string pem = text.str();
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = ReadBio(pem);
   std::vector<X509Ptr> chain;
   while (X509* certificate = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
     chain.emplace_back(certificate);

@@ -260,18 +260,14 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   // is built (which, out of memory, needs a little memory).
   void Release() noexcept {
     if (mail_.has_value()) mail_->Clear();
-    MailOutput().body.swap(output_.body);
+    std::string().swap(output_.body);
     lease_.Resize(0);
   }
 
   // Runs a step of the call; an exception ends the call with its status.
   template <typename Step>
   void Guarded(Step&& step) noexcept {
-    absl::Status failed = RunCatching(std::forward<Step>(step));
-    if (failed.ok()) return;
-    if (!progress_->ClaimEnd()) return;
-    Release();
-    FinishClaimed(failed);
+    if (absl::Status failed = RunCatching(std::forward<Step>(step)); !failed.ok()) Fail(failed);
   }
 
   grpc::CallbackServerContext* context_;

@@ -11,7 +11,7 @@ namespace signet::server {
 namespace {
 
 std::string Rfc2253(const X509_NAME* name) {
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
   char* data = nullptr;
   const long length = BIO_get_mem_data(bio.get(), &data);
@@ -27,7 +27,7 @@ CallerIdentity IdentityOf(const grpc::AuthContext& context) {
   // subject text is not RFC 4514, so the certificate is read here.
   std::vector<grpc::string_ref> pem = context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pem.size() != 1) return identity;
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem[0].data(), static_cast<int>(pem[0].size())));
+  BioPtr bio = ReadBio(absl::string_view(pem[0].data(), pem[0].size()));
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!certificate) return identity;
   identity.certificate_subject = Rfc2253(X509_get_subject_name(certificate.get()));

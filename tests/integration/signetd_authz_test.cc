@@ -238,7 +238,7 @@ using fixtures::ReadFile;
 
 std::string DerOfPemCertificate(const std::string& path) {
   const std::string pem = ReadFile(path);
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = ReadBio(pem);
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!certificate) return "";
   absl::StatusOr<std::string> der = fixtures::ToDer(certificate.get());

@@ -49,7 +49,7 @@ constexpr char kCallers[] = R"pb(
 )pb";
 
 EvpPkeyPtr PublicKeyFromPem(const std::string& pem) {
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = ReadBio(pem);
   return EvpPkeyPtr(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
 }
 

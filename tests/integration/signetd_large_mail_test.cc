@@ -252,7 +252,7 @@ TEST_F(SignetdLargeMailTest, EncryptThenDecryptRoundTripsFiftyMiBWithBoundedMemo
     std::stringstream pem;
     pem << file.rdbuf();
     const std::string text = pem.str();
-    OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+    BioPtr bio = ReadBio(text);
     return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   }();
   ASSERT_TRUE(recipient);

@@ -229,7 +229,7 @@ absl::StatusOr<std::string> ContentKeyOf(const std::string& smime, EVP_PKEY* key
 
 absl::StatusOr<std::string> CertificateDer(const std::string& pem_path) {
   const std::string pem = ReadFile(pem_path);
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = ReadBio(pem);
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!certificate) return absl::InvalidArgumentError(absl::StrCat(pem_path, " does not parse"));
   return DerOf<X509, i2d_X509>(certificate.get());

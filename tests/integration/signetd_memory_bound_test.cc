@@ -348,42 +348,22 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
       v1::Mail::NewStub(grpc::CreateChannel((*env)->Target(), grpc::InsecureChannelCredentials()));
   // A mail for the daemon's decryption key, encrypted by the daemon (no
   // token operation).
-  std::string encrypted;
-  {
-    grpc::ClientContext context;
-    auto stream = stub->EncryptMail(&context);
-    v1::EncryptMailRequest request;
-    const std::string pem = fixtures::ReadFile((*env)->File("decryption.pem"));
-    OsslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    ASSERT_TRUE(certificate);
-    request.mutable_header()->mutable_options()->add_recipient_certificates(
-        DerOf<X509, i2d_X509>(certificate.get()));
-    stream->Write(request);
-    request.set_chunk(kMail);
-    stream->Write(request);
-    stream->WritesDone();
-    v1::MailResponse response;
-    while (stream->Read(&response)) {
-      if (response.has_chunk()) encrypted += response.chunk();
-    }
-    ASSERT_THAT(stream->Finish(), IsOk());
-  }
+  const std::string pem = fixtures::ReadFile((*env)->File("decryption.pem"));
+  BioPtr bio = ReadBio(pem);
+  X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  ASSERT_TRUE(certificate);
+  v1::EncryptMailRequest::Header encrypt;
+  encrypt.mutable_options()->add_recipient_certificates(DerOf<X509, i2d_X509>(certificate.get()));
+  fixtures::MailCallResult encrypted = fixtures::StreamMail<v1::EncryptMailRequest>(
+      &v1::Mail::Stub::EncryptMail, *stub, encrypt, kMail);
+  ASSERT_THAT(encrypted.status, IsOk());
   grpc::Status decrypted;
   std::thread decrypt([&] {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-    auto stream = stub->DecryptMail(&context);
-    v1::DecryptMailRequest request;
-    request.mutable_header()->set_key("bank-decryption");
-    stream->Write(request);
-    request.set_chunk(encrypted);
-    stream->Write(request);
-    stream->WritesDone();
-    v1::MailResponse response;
-    while (stream->Read(&response)) {
-    }
-    decrypted = stream->Finish();
+    v1::DecryptMailRequest::Header header;
+    header.set_key("bank-decryption");
+    decrypted = fixtures::StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *stub,
+                                                             header, encrypted.body)
+                    .status;
   });
   // The call reaches the token.
   absl::SleepFor(absl::Milliseconds(500));

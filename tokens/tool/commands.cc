@@ -177,7 +177,7 @@ std::string UsageText(const KeyAttributes& attributes) {
 
 std::string CertificateText(X509* certificate) {
   if (certificate == nullptr) return "none";
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio) return "present";
   BIO_puts(bio.get(), "subject ");
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
@@ -439,7 +439,7 @@ std::optional<KeyPurpose> ParsePurpose(absl::string_view text) {
 }
 
 absl::StatusOr<std::string> PublicKeyPem(EVP_PKEY* key) {
-  OsslPtr<BIO, BIO_free_all> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
     return absl::InternalError("the public key cannot be written as PEM");
   }
