@@ -22,7 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "appliance/cms/cms_context.h"
-#include "tokens/algorithms.h"
+#include "tokens/keys/algorithms.h"
 
 namespace signet::cms {
 

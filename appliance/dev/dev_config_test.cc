@@ -1,7 +1,7 @@
 #include "appliance/dev/dev_config.h"
 
 #include "absl/strings/match.h"
-#include "appliance/server/config_validator.h"
+#include "appliance/server/config/config_validator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/status_matchers.h"

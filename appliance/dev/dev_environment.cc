@@ -19,13 +19,13 @@
 #include "common/log.h"
 #include "common/openssl_error.h"
 #include "common/status_macros.h"
-#include "tokens/keygen.h"
+#include "tokens/keys/keygen.h"
+#include "tokens/keys/token_key.h"
 #include "tokens/module.h"
 #include "tokens/pin_source.h"
 #include "tokens/provider/provider.h"
 #include "tokens/token.h"
 #include "tokens/token_init.h"
-#include "tokens/token_key.h"
 
 namespace signet::dev {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/dev/private_file.h"
-#include "appliance/server/config_validator.h"
+#include "appliance/server/config/config_validator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/status_matchers.h"

@@ -15,7 +15,7 @@
 #include "appliance/cms/trust_store.h"
 #include "appliance/server/authorizer.h"
 #include "appliance/server/byte_budget.h"
-#include "appliance/server/config_defaults.h"
+#include "appliance/server/config/config_defaults.h"
 #include "appliance/server/idle_call_watch.h"
 #include "appliance/server/key_registry.h"
 #include "appliance/server/rate_limiter.h"

@@ -15,7 +15,7 @@ add_library(signet_server_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/work_queue.cc
 )
 target_link_libraries(signet_server_core PUBLIC
-  signet_cms signet_tokens signet_proto absl::status absl::statusor absl::strings absl::time
+  signet_cms signet_token_keys signet_proto absl::status absl::statusor absl::strings absl::time
   Threads::Threads)
 signet_target(signet_server_core)
 

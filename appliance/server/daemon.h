@@ -17,7 +17,7 @@
 #include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
 #include "signet/config/v1/config.pb.h"
-#include "tokens/pcsc_token_watch.h"
+#include "tokens/pcsc/pcsc_token_watch.h"
 #include "tokens/slot_event_watch.h"
 
 namespace signet::server {

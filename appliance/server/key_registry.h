@@ -17,8 +17,8 @@
 #include "absl/strings/string_view.h"
 #include "common/ossl_ptr.h"
 #include "signet/config/v1/config.pb.h"
+#include "tokens/keys/token_key.h"
 #include "tokens/provider/provider.h"
-#include "tokens/token_key.h"
 #include "tokens/token_registry.h"
 
 namespace signet::server {

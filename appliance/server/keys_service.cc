@@ -18,7 +18,7 @@
 #include "appliance/server/grpc_status.h"
 #include "common/der.h"
 #include "common/status_macros.h"
-#include "tokens/keygen.h"
+#include "tokens/keys/keygen.h"
 
 namespace signet::server {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <grpcpp/server_builder.h>
 
-#include "appliance/server/config_defaults.h"
+#include "appliance/server/config/config_defaults.h"
 
 namespace signet::server {
 

@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "appliance/dev/dev_environment.h"
-#include "appliance/server/config_loader.h"
-#include "appliance/server/config_validator.h"
+#include "appliance/server/config/config_loader.h"
+#include "appliance/server/config/config_validator.h"
 #include "appliance/server/daemon.h"
 #include "common/log.h"
 

@@ -14,9 +14,9 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/token_env.h"
-#include "tokens/keygen.h"
+#include "tokens/keys/keygen.h"
+#include "tokens/keys/token_key.h"
 #include "tokens/objects.h"
-#include "tokens/token_key.h"
 // Last: it pulls in the PKCS#11 header's macros.
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
 #include "tests/fixtures/status_matchers.h"

@@ -28,8 +28,8 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/token_env.h"
-#include "tokens/keygen.h"
-#include "tokens/public_key.h"
+#include "tokens/keys/keygen.h"
+#include "tokens/keys/public_key.h"
 
 namespace signet {
 namespace {

@@ -13,7 +13,7 @@
 #include "tests/fixtures/p11kit_server.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/token_env.h"
-#include "tokens/token_key.h"
+#include "tokens/keys/token_key.h"
 
 namespace signet {
 namespace {

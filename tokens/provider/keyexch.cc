@@ -9,10 +9,10 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "tokens/keys/public_key.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/provider_key.h"
-#include "tokens/public_key.h"
 
 namespace signet::provider {
 namespace {

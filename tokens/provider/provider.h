@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/ossl_ptr.h"
-#include "tokens/token_key.h"
+#include "tokens/keys/token_key.h"
 
 namespace signet::provider {
 

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "common/ossl_ptr.h"
-#include "tokens/algorithms.h"
-#include "tokens/token_key.h"
+#include "tokens/keys/algorithms.h"
+#include "tokens/keys/token_key.h"
 
 namespace signet::provider {
 

@@ -30,10 +30,10 @@
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/token_env.h"
+#include "tokens/keys/token_key.h"
 #include "tokens/module.h"
 #include "tokens/provider/provider.h"
 #include "tokens/provider/uri_key_resolver.h"
-#include "tokens/token_key.h"
 
 namespace signet {
 namespace {

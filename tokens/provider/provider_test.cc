@@ -24,7 +24,7 @@
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/token_env.h"
-#include "tokens/public_key.h"
+#include "tokens/keys/public_key.h"
 
 namespace signet::provider {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
-#include "tokens/key_locator.h"
+#include "tokens/keys/key_locator.h"
 #include "tokens/pkcs11_uri.h"
 #include "tokens/token_selector.h"
 

@@ -13,12 +13,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "tokens/key_policy.h"
+#include "tokens/keys/key_policy.h"
+#include "tokens/keys/token_key.h"
 #include "tokens/module.h"
 #include "tokens/pin_source.h"
 #include "tokens/provider/provider.h"
 #include "tokens/token.h"
-#include "tokens/token_key.h"
 
 namespace signet::provider {
 
