@@ -57,6 +57,65 @@ class SessionObjectGuard {
 
 }  // namespace
 
+// The part every operation with the key shares (PKCS#11 v3.0 section 5.2:
+// init, then for a CKA_ALWAYS_AUTHENTICATE key the context-specific login,
+// then the call): a pooled session, the key's handle for the token's current
+// generation, and for such a key the per-key lock held from the init to the
+// call's end. Every failure goes through Token::ReportFailure, which decides
+// whether the session or the token needs recovery.
+class TokenKey::Operation {
+ public:
+  static absl::StatusOr<Operation> Begin(const TokenKey& key, absl::Time deadline) {
+    ASSIGN_OR_RETURN(SessionLease lease, key.token_->Acquire(deadline));
+    absl::StatusOr<CK_OBJECT_HANDLE> handle = key.Handle(lease);
+    if (!handle.ok()) return key.token_->ReportFailure(lease, handle.status());
+    return Operation(key, std::move(lease), *handle);
+  }
+
+  Operation(Operation&&) = default;
+
+  const Module& module() const { return key_->token_->module(); }
+  CK_SESSION_HANDLE session() const { return lease_.handle(); }
+  CK_OBJECT_HANDLE key_handle() const { return handle_; }
+
+  // After C_*Init returned `rv`: the failure reported, or for an
+  // always-authenticate key the PIN presented.
+  absl::Status Initialized(absl::string_view function, CK_RV rv) {
+    if (rv != CKR_OK) return key_->token_->ReportFailure(lease_, function, rv);
+    if (!key_->attributes_.always_authenticate) return absl::OkStatus();
+    absl::Status login = key_->token_->LoginForOperation(lease_);
+    if (!login.ok()) return key_->token_->ReportFailure(lease_, std::move(login));
+    return absl::OkStatus();
+  }
+
+  // After the operation's call returned `rv`: the key is free for the next
+  // operation's PIN, and a failure is reported.
+  absl::Status Called(absl::string_view function, CK_RV rv) {
+    if (per_operation_login_.owns_lock()) per_operation_login_.unlock();
+    if (rv != CKR_OK) return key_->token_->ReportFailure(lease_, function, rv);
+    return absl::OkStatus();
+  }
+
+  // A fault found after the call (a signature that does not verify).
+  absl::Status Fail(absl::Status status) {
+    return key_->token_->ReportFailure(lease_, std::move(status));
+  }
+
+ private:
+  Operation(const TokenKey& key, SessionLease lease, CK_OBJECT_HANDLE handle)
+      : key_(&key), lease_(std::move(lease)), handle_(handle) {
+    if (key.attributes_.always_authenticate) {
+      per_operation_login_ = std::unique_lock<std::mutex>(key.always_authenticate_mutex_);
+    }
+  }
+
+  const TokenKey* key_;
+  SessionLease lease_;
+  CK_OBJECT_HANDLE handle_;
+  // Declared after the lease: released before the session goes back.
+  std::unique_lock<std::mutex> per_operation_login_;
+};
+
 TokenKey::TokenKey(std::shared_ptr<Token> token, KeySelector selector)
     : token_(std::move(token)), selector_(std::move(selector)) {}
 
@@ -73,9 +132,9 @@ absl::StatusOr<std::shared_ptr<TokenKey>> TokenKey::Load(std::shared_ptr<Token> 
   lease.Release();
 
   std::string description = absl::StrCat(selector.Describe(), " on token '", token->name(), "'");
-  absl::StatusOr<bool> born_on_token = CheckKeyPolicy(located->attributes, policy, description);
-  if (!born_on_token.ok()) return born_on_token.status();
-  if (!*born_on_token) {
+  ASSIGN_OR_RETURN(const bool born_on_token,
+                   CheckKeyPolicy(located->attributes, policy, description));
+  if (!born_on_token) {
     Log(LogLevel::kWarning,
         absl::StrCat("using imported private key ", description,
                      " (allow_imported_keys is set): it may have existed outside the token"));
@@ -86,7 +145,7 @@ absl::StatusOr<std::shared_ptr<TokenKey>> TokenKey::Load(std::shared_ptr<Token> 
   key->id_ = located->id;
   key->type_ = located->type;
   key->attributes_ = located->attributes;
-  key->imported_ = !*born_on_token;
+  key->imported_ = !born_on_token;
   if (key->attributes_.always_authenticate) {
     Log(LogLevel::kInfo,
         absl::StrCat("key ", description,
@@ -178,8 +237,7 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
   SignatureCheck check{.scheme = options.scheme, .hash = options.hash};
   switch (options.scheme) {
     case SignatureScheme::kRsaPkcs1: {
-      ASSIGN_OR_RETURN(std::string info, EncodeDigestInfo(options.hash, digest));
-      data = std::move(info);
+      ASSIGN_OR_RETURN(data, EncodeDigestInfo(options.hash, digest));
       mechanism.mechanism = CKM_RSA_PKCS;
       break;
     }
@@ -206,38 +264,23 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
       break;
   }
 
-  ASSIGN_OR_RETURN(SessionLease lease, token_->Acquire(deadline));
-  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(lease);
-  if (!handle.ok()) return token_->ReportFailure(lease, handle.status());
-
-  const Module& module = token_->module();
-  std::unique_lock<std::mutex> per_operation_login;
-  if (attributes_.always_authenticate) {
-    per_operation_login = std::unique_lock<std::mutex>(always_authenticate_mutex_);
-  }
-  CK_RV rv = SIGNET_P11(module, SignInit, lease.handle(), &mechanism, *handle);
-  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_SignInit", rv);
-  if (attributes_.always_authenticate) {
-    if (absl::Status login = token_->LoginForOperation(lease); !login.ok()) {
-      return token_->ReportFailure(lease, std::move(login));
-    }
-  }
-
+  ASSIGN_OR_RETURN(Operation operation, Operation::Begin(*this, deadline));
+  RETURN_IF_ERROR(operation.Initialized(
+      "C_SignInit", SIGNET_P11(operation.module(), SignInit, operation.session(), &mechanism,
+                               operation.key_handle())));
   // Sized from the key, so the steady state needs no length query.
   CK_ULONG length = type_ == KeyType::kRsa
                         ? static_cast<CK_ULONG>(EVP_PKEY_get_size(public_key_.get()))
                         : static_cast<CK_ULONG>(2 * EcFieldBytes(public_key_.get()));
   std::string signature(length, '\0');
-  rv = SIGNET_P11(module, Sign, lease.handle(), reinterpret_cast<CK_BYTE*>(data.data()),
-                  static_cast<CK_ULONG>(data.size()), reinterpret_cast<CK_BYTE*>(signature.data()),
-                  &length);
-  if (per_operation_login.owns_lock()) per_operation_login.unlock();
-  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_Sign", rv);
+  RETURN_IF_ERROR(operation.Called(
+      "C_Sign",
+      SIGNET_P11(operation.module(), Sign, operation.session(),
+                 reinterpret_cast<CK_BYTE*>(data.data()), static_cast<CK_ULONG>(data.size()),
+                 reinterpret_cast<CK_BYTE*>(signature.data()), &length)));
   signature.resize(length);
   if (type_ == KeyType::kEc) {
-    absl::StatusOr<std::string> der = EcdsaRawToDer(signature);
-    if (!der.ok()) return der.status();
-    signature = *std::move(der);
+    ASSIGN_OR_RETURN(signature, EcdsaRawToDer(signature));
   }
 
   // Never release a signature that does not verify: it may come from another
@@ -260,7 +303,7 @@ absl::StatusOr<std::string> TokenKey::SignOnce(const SignOptions& options, absl:
     Log(LogLevel::kError, message);
     // A token fault: the session is dropped and the token recovers, so the
     // next use finds the key again and checks it against its public key.
-    (void)token_->ReportFailure(lease, AttachCkRv(absl::InternalError(message), CKR_DEVICE_ERROR));
+    (void)operation.Fail(AttachCkRv(absl::InternalError(message), CKR_DEVICE_ERROR));
     return absl::InternalError(message);
   }
   return signature;
@@ -295,15 +338,10 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
   }
   if (unpad_oaep_here) mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
 
-  ASSIGN_OR_RETURN(SessionLease lease, token_->Acquire(deadline));
-  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(lease);
-  if (!handle.ok()) return token_->ReportFailure(lease, handle.status());
-  const Module& module = token_->module();
-  std::unique_lock<std::mutex> per_operation_login;
-  if (attributes_.always_authenticate) {
-    per_operation_login = std::unique_lock<std::mutex>(always_authenticate_mutex_);
-  }
-  CK_RV rv = SIGNET_P11(module, DecryptInit, lease.handle(), &mechanism, *handle);
+  ASSIGN_OR_RETURN(Operation operation, Operation::Begin(*this, deadline));
+  const Module& module = operation.module();
+  CK_RV rv =
+      SIGNET_P11(module, DecryptInit, operation.session(), &mechanism, operation.key_handle());
   if (oaep_sha256 && !unpad_oaep_here &&
       (rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID ||
        rv == CKR_ARGUMENTS_BAD)) {
@@ -317,20 +355,16 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
                                       "padding"));
     unpad_oaep_here = true;
     mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
-    rv = SIGNET_P11(module, DecryptInit, lease.handle(), &mechanism, *handle);
+    rv = SIGNET_P11(module, DecryptInit, operation.session(), &mechanism, operation.key_handle());
   }
-  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_DecryptInit", rv);
-  if (attributes_.always_authenticate) {
-    if (absl::Status login = token_->LoginForOperation(lease); !login.ok()) {
-      return token_->ReportFailure(lease, std::move(login));
-    }
-  }
+  RETURN_IF_ERROR(operation.Initialized("C_DecryptInit", rv));
   SecretBytes output(modulus_bytes);
   CK_ULONG length = static_cast<CK_ULONG>(output.size());
   std::string input(ciphertext);
-  rv = SIGNET_P11(module, Decrypt, lease.handle(), reinterpret_cast<CK_BYTE*>(input.data()),
-                  static_cast<CK_ULONG>(input.size()), output.data(), &length);
-  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_Decrypt", rv);
+  RETURN_IF_ERROR(operation.Called(
+      "C_Decrypt",
+      SIGNET_P11(module, Decrypt, operation.session(), reinterpret_cast<CK_BYTE*>(input.data()),
+                 static_cast<CK_ULONG>(input.size()), output.data(), &length)));
   output.resize(length);
   if (!unpad_oaep_here) return output;
   return RemoveOaepSha256Padding(output, modulus_bytes);
@@ -345,6 +379,15 @@ absl::StatusOr<SecretBytes> TokenKey::DeriveEcdh(absl::string_view peer_point,
   if (!attributes_.derive) {
     return absl::PermissionDeniedError(
         absl::StrCat("key ", Describe(), " is not a key-agreement key (CKA_DERIVE is false)"));
+  }
+  if (attributes_.always_authenticate) {
+    // Decided, not left to the module: C_DeriveKey has no init after which
+    // the PIN could be presented, and a derivation attempted without it
+    // would, on a card, consume a PIN check another operation presented.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "key ", Describe(),
+        " needs its PIN before every operation (CKA_ALWAYS_AUTHENTICATE), which PKCS#11 "
+        "offers for signing and decryption only; it cannot do ECDH"));
   }
   const int field_bytes = EcFieldBytes(public_key_.get());
   std::string point(peer_point);
@@ -365,19 +408,19 @@ absl::StatusOr<SecretBytes> TokenKey::DeriveEcdh(absl::string_view peer_point,
       .AddBool(CKA_EXTRACTABLE, true)
       .Add(CKA_VALUE_LEN, static_cast<CK_ULONG>(field_bytes));
 
-  ASSIGN_OR_RETURN(SessionLease lease, token_->Acquire(deadline));
-  absl::StatusOr<CK_OBJECT_HANDLE> handle = Handle(lease);
-  if (!handle.ok()) return token_->ReportFailure(lease, handle.status());
-  const Module& module = token_->module();
+  ASSIGN_OR_RETURN(Operation operation, Operation::Begin(*this, deadline));
+  const Module& module = operation.module();
   CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
-  CK_RV rv = SIGNET_P11(module, DeriveKey, lease.handle(), &mechanism, *handle,
-                        secret_template.data(), secret_template.size(), &derived);
-  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_DeriveKey", rv);
-  SessionObjectGuard guard(module, lease.handle(), derived);
+  RETURN_IF_ERROR(operation.Called(
+      "C_DeriveKey",
+      SIGNET_P11(module, DeriveKey, operation.session(), &mechanism, operation.key_handle(),
+                 secret_template.data(), secret_template.size(), &derived)));
+  SessionObjectGuard guard(module, operation.session(), derived);
   SecretBytes secret(static_cast<size_t>(field_bytes));
   CK_ATTRIBUTE value{CKA_VALUE, secret.data(), static_cast<CK_ULONG>(secret.size())};
-  rv = SIGNET_P11(module, GetAttributeValue, lease.handle(), derived, &value, 1);
-  if (rv != CKR_OK) return token_->ReportFailure(lease, "C_GetAttributeValue", rv);
+  RETURN_IF_ERROR(operation.Called(
+      "C_GetAttributeValue",
+      SIGNET_P11(module, GetAttributeValue, operation.session(), derived, &value, 1)));
   secret.resize(value.ulValueLen);
   return secret;
 }

@@ -59,6 +59,10 @@ class TokenKey {
                                       absl::Time deadline) const;
   // ECDH (cofactor-less, no KDF): the shared secret with the peer's public
   // point, uncompressed (0x04 || x || y). Never retried automatically.
+  // Refused (FAILED_PRECONDITION, before any PKCS#11 call) for a key with
+  // CKA_ALWAYS_AUTHENTICATE: PKCS#11 places the per-operation login between
+  // an operation's init and its call, and C_DeriveKey is one call with no
+  // init, so such a key has no point at which its PIN could be presented.
   absl::StatusOr<SecretBytes> DeriveEcdh(absl::string_view peer_point, absl::Time deadline) const;
 
   const std::string& label() const { return label_; }
@@ -83,6 +87,9 @@ class TokenKey {
   // The key's handle for the token's current generation, finding the key
   // again (and checking its public key) after a fault.
   absl::StatusOr<CK_OBJECT_HANDLE> Handle(const SessionLease& lease) const;
+  // One operation with the key on a leased session (token_key.cc).
+  class Operation;
+
   absl::StatusOr<std::string> SignOnce(const SignOptions& options, absl::string_view digest,
                                        absl::Time deadline) const;
 

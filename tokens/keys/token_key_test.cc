@@ -29,6 +29,7 @@ namespace signet {
 namespace {
 
 using ::signet::matchers::IsOk;
+using ::signet::matchers::StatusIs;
 
 using fixtures::Deadline;
 using fixtures::Digest;
@@ -349,6 +350,30 @@ TEST(TokenKeyTest, AlwaysAuthenticateKeysLogInRightBeforeEachOperation) {
   ASSERT_THAT(ordinary->Sign(ecdsa, Digest(HashAlgorithm::kSha256, "m"), Deadline()), IsOk());
   EXPECT_EQ(CallsSince(*env->module, before),
             (std::map<std::string, uint64_t>{{"C_SignInit", 1}, {"C_Sign", 1}}));
+  EXPECT_EQ(env->token->state(), TokenState::kReady);
+}
+
+TEST(TokenKeyTest, AnAlwaysAuthenticateKeyIsRefusedEcdhBeforeAnyTokenCall) {
+  // C_DeriveKey has no init after which the PIN could be presented: the
+  // refusal is Signet's, made before the token is touched.
+  auto env = MakeEnv({{.label = "pin-always-agree",
+                       .id_hex = "10",
+                       .key_type = "EC:prime256v1",
+                       .usage = KeySpec::Usage::kDerive,
+                       .always_authenticate = true}});
+  ASSERT_NE(env, nullptr);
+  std::shared_ptr<TokenKey> key = LoadById(*env, "10");
+  ASSERT_NE(key, nullptr);
+  ASSERT_TRUE(key->attributes().derive);
+  ASSERT_TRUE(key->attributes().always_authenticate);
+  EvpPkeyPtr ephemeral(EVP_EC_gen("P-256"));
+  ASSERT_NE(ephemeral, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::string point, EcPublicPoint(ephemeral.get()));
+
+  const auto before = env->module->counters().Snapshot();
+  EXPECT_THAT(key->DeriveEcdh(point, Deadline()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("cannot do ECDH")));
+  EXPECT_THAT(CallsSince(*env->module, before), ::testing::IsEmpty());
   EXPECT_EQ(env->token->state(), TokenState::kReady);
 }
 
