@@ -27,18 +27,22 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
 #define SIGNET_STATUS_CONCAT(a, b) SIGNET_STATUS_CONCAT_INNER(a, b)
 
 // Returns the status of `expr` (an absl::Status or StatusOr) if it is not OK.
-#define RETURN_IF_ERROR(expr)                                                            \
-  do {                                                                                   \
-    if (const ::absl::Status signet_status_ = ::signet::status_internal::StatusOf(expr); \
-        !signet_status_.ok()) {                                                          \
-      return signet_status_;                                                             \
-    }                                                                                    \
+// The variable is numbered so that a RETURN_IF_ERROR inside a lambda in
+// another one's expression does not shadow it.
+#define RETURN_IF_ERROR(expr) \
+  SIGNET_RETURN_IF_ERROR_IMPL(SIGNET_STATUS_CONCAT(signet_status_, __COUNTER__), expr)
+
+#define SIGNET_RETURN_IF_ERROR_IMPL(status, expr)                                                \
+  do {                                                                                           \
+    if (const ::absl::Status status = ::signet::status_internal::StatusOf(expr); !status.ok()) { \
+      return status;                                                                             \
+    }                                                                                            \
   } while (false)
 
 // `lhs = std::move(*expr)` if the StatusOr `expr` holds a value, else
 // returns its status.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  SIGNET_ASSIGN_OR_RETURN_IMPL(SIGNET_STATUS_CONCAT(signet_status_or_, __LINE__), lhs, expr)
+  SIGNET_ASSIGN_OR_RETURN_IMPL(SIGNET_STATUS_CONCAT(signet_status_or_, __COUNTER__), lhs, expr)
 
 #define SIGNET_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
   auto result = (expr);                                 \

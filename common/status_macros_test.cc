@@ -45,6 +45,23 @@ absl::Status StatusOfStatusOr(bool ok) {
   return absl::OkStatus();
 }
 
+// A RETURN_IF_ERROR in a lambda inside another one's expression, as a step
+// run through a helper that takes a callable (the build's -Wshadow -Werror
+// is the check that the two do not clash).
+absl::Status Nested(bool inner_fails) {
+  auto run = [](auto step) { return step(); };
+  RETURN_IF_ERROR(run([&]() -> absl::Status {
+    RETURN_IF_ERROR(inner_fails ? Fails() : Succeeds());
+    return absl::OkStatus();
+  }));
+  return absl::OkStatus();
+}
+
+TEST(StatusMacrosTest, ReturnIfErrorNestsInsideALambda) {
+  EXPECT_THAT(Nested(false), IsOk());
+  EXPECT_EQ(Nested(true).code(), absl::StatusCode::kNotFound);
+}
+
 TEST(StatusMacrosTest, ReturnIfErrorReturnsTheErrorAndEvaluatesOnce) {
   evaluations = 0;
   bool reached = false;

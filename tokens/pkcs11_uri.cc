@@ -242,9 +242,7 @@ absl::Status HandleUnknownAttribute(const RawAttribute& attribute, Component com
   }
   // Ignored, but still held to the syntax: a malformed value means the URI
   // is not what its writer thinks it is.
-  if (absl::StatusOr<std::string> decoded = PercentDecode(attribute, component); !decoded.ok()) {
-    return decoded.status();
-  }
+  RETURN_IF_ERROR(PercentDecode(attribute, component));
   ignored.push_back(attribute.name);
   return absl::OkStatus();
 }
@@ -261,14 +259,13 @@ absl::Status ApplyAttribute(const RawAttribute& attribute, Component component, 
       is_slot_id ? component == Component::kPath : text != nullptr && text->component == component;
   if (!known) return HandleUnknownAttribute(attribute, component, ignored);
 
-  absl::StatusOr<std::string> decoded = PercentDecode(attribute, component);
-  if (!decoded.ok()) return decoded.status();
+  ASSIGN_OR_RETURN(std::string decoded, PercentDecode(attribute, component));
 
   if (is_slot_id) {
     if (uri.slot_id.has_value()) {
       return AttributeError(attribute.name, attribute.offset, "appears more than once");
     }
-    const std::optional<unsigned long> slot_id = ParseSlotId(*decoded);
+    const std::optional<unsigned long> slot_id = ParseSlotId(decoded);
     if (!slot_id.has_value()) {
       return AttributeError(attribute.name, attribute.offset,
                             "must be a decimal number that fits a CK_SLOT_ID");
@@ -282,20 +279,19 @@ absl::Status ApplyAttribute(const RawAttribute& attribute, Component component, 
     return AttributeError(attribute.name, attribute.offset, "appears more than once");
   }
   if (text->check != nullptr) {
-    if (const char* reason = text->check(*decoded)) {
+    if (const char* reason = text->check(decoded)) {
       return AttributeError(attribute.name, attribute.offset, reason);
     }
   }
-  field = *std::move(decoded);
+  field = std::move(decoded);
   return absl::OkStatus();
 }
 
 absl::Status ParseComponent(absl::string_view text, std::size_t offset, Component component,
                             Pkcs11Uri& uri, std::vector<absl::string_view>& ignored) {
-  absl::StatusOr<std::vector<RawAttribute>> attributes =
-      SplitAttributes(text, offset, component == Component::kPath ? ';' : '&');
-  if (!attributes.ok()) return attributes.status();
-  for (const RawAttribute& attribute : *attributes) {
+  ASSIGN_OR_RETURN(std::vector<RawAttribute> attributes,
+                   SplitAttributes(text, offset, component == Component::kPath ? ';' : '&'));
+  for (const RawAttribute& attribute : attributes) {
     RETURN_IF_ERROR(ApplyAttribute(attribute, component, uri, ignored));
   }
   return absl::OkStatus();
@@ -331,17 +327,11 @@ absl::StatusOr<Pkcs11Uri> ParsePkcs11Uri(absl::string_view uri) {
 
   Pkcs11Uri result;
   std::vector<absl::string_view> ignored;
-  if (absl::Status status = ParseComponent(path, kScheme.size(), Component::kPath, result, ignored);
-      !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(ParseComponent(path, kScheme.size(), Component::kPath, result, ignored));
   if (question != absl::string_view::npos) {
     const std::size_t query_offset = kScheme.size() + question + 1;
-    if (absl::Status status = ParseComponent(rest.substr(question + 1), query_offset,
-                                             Component::kQuery, result, ignored);
-        !status.ok()) {
-      return status;
-    }
+    RETURN_IF_ERROR(ParseComponent(rest.substr(question + 1), query_offset, Component::kQuery,
+                                   result, ignored));
   }
   return result;
 }

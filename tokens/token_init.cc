@@ -73,10 +73,9 @@ absl::StatusOr<TokenDescription> InitializeToken(const Module& module, absl::str
   CK_RV rv = SIGNET_P11(module, InitToken, slot, PinBytes(so_pin), so_pin.size(), padded);
   if (rv != CKR_OK) return SIGNET_P11_ERROR(InitToken, rv);
 
-  absl::StatusOr<TokenDescription> token = FindToken(module, by_label);
-  if (!token.ok()) return token.status();
+  ASSIGN_OR_RETURN(TokenDescription token, FindToken(module, by_label));
   CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
-  rv = SIGNET_P11(module, OpenSession, token->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+  rv = SIGNET_P11(module, OpenSession, token.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
                   nullptr, &handle);
   if (rv != CKR_OK) return SIGNET_P11_ERROR(OpenSession, rv);
   SoSession session(module, handle);

@@ -17,10 +17,9 @@ absl::StatusOr<std::shared_ptr<Token>> TokenRegistry::Add(TokenConfig config) {
     }
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(config.module_path));
-  absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module, std::move(config.options));
-  if (!token.ok()) return token.status();
+  ASSIGN_OR_RETURN(std::shared_ptr<Token> token, Token::Open(module, std::move(config.options)));
   std::lock_guard<std::mutex> lock(mutex_);
-  auto [it, inserted] = tokens_.emplace(name, *token);
+  auto [it, inserted] = tokens_.emplace(name, token);
   if (!inserted) {
     return absl::AlreadyExistsError(absl::StrCat("a token named '", name, "' is configured twice"));
   }

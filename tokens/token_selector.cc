@@ -123,10 +123,9 @@ absl::StatusOr<std::vector<TokenDescription>> ListPresentTokens(const Module& mo
 }
 
 absl::StatusOr<TokenDescription> FindToken(const Module& module, const TokenSelector& selector) {
-  absl::StatusOr<std::vector<TokenDescription>> tokens = ListPresentTokens(module);
-  if (!tokens.ok()) return tokens.status();
+  ASSIGN_OR_RETURN(std::vector<TokenDescription> tokens, ListPresentTokens(module));
   std::vector<TokenDescription> matches;
-  for (const TokenDescription& token : *tokens) {
+  for (const TokenDescription& token : tokens) {
     if (selector.Matches(token)) matches.push_back(token);
   }
   if (matches.empty()) {

@@ -57,8 +57,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
   if (options.checkpoint_interval == 0) {
     return absl::InvalidArgumentError("audit log: the checkpoint interval must be at least 1");
   }
-  absl::StatusOr<AuditPublicKey> key = AuditPublicKey::FromSpkiDer(signer->PublicKeyDer());
-  if (!key.ok()) return key.status();
+  ASSIGN_OR_RETURN(AuditPublicKey key, AuditPublicKey::FromSpkiDer(signer->PublicKeyDer()));
 
   const std::string file(path);
   bool created = true;
@@ -102,7 +101,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
     header->set_checkpoint_interval(options.checkpoint_interval);
     header->set_max_unsigned_records(MaxUnsignedRecords(options));
   } else {
-    absl::StatusOr<ScannedLog> scanned = ScanAuditLog(file, *key);
+    absl::StatusOr<ScannedLog> scanned = ScanAuditLog(file, key);
     if (!scanned.ok()) {
       return Prefixed("refusing to append to an audit log that does not verify: ",
                       scanned.status());
@@ -124,7 +123,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(absl::string_view path,
   std::unique_ptr<LogWriter> writer =
       NewFdLogWriter(fd.release(), file, static_cast<uint64_t>(info.st_size));
   if (options.wrap_writer) writer = options.wrap_writer(std::move(writer));
-  std::unique_ptr<AuditLog> log(new AuditLog(file, std::move(signer), *std::move(key),
+  std::unique_ptr<AuditLog> log(new AuditLog(file, std::move(signer), std::move(key),
                                              std::move(writer), std::move(tail), options));
 
   // The opening entry and a checkpoint over it, before anyone can append.

@@ -201,10 +201,9 @@ absl::StatusOr<ScannedLog> ScanAuditLog(absl::string_view path, const AuditPubli
   ASSIGN_OR_RETURN(LineReader reader, LineReader::Open(path));
   Scanner scanner(path, key);
   for (;;) {
-    absl::StatusOr<std::optional<absl::string_view>> line = reader.Next();
-    if (!line.ok()) return line.status();
-    if (!line->has_value()) break;
-    absl::StatusOr<v1::Entry> entry = ParseEntryJson(**line);
+    ASSIGN_OR_RETURN(std::optional<absl::string_view> line, reader.Next());
+    if (!line.has_value()) break;
+    absl::StatusOr<v1::Entry> entry = ParseEntryJson(*line);
     if (!entry.ok()) {
       return absl::DataLossError(
           absl::StrCat(path, " line ", reader.line_number(), ": ", entry.status().message()));

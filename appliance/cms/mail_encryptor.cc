@@ -21,9 +21,9 @@ absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options) {
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
-  absl::StatusOr<std::string> encrypted = EncryptEntity(context, parts.entity, recipients, options);
-  if (!encrypted.ok()) return encrypted.status();
-  return JoinMail(parts.outer_headers, *encrypted);
+  ASSIGN_OR_RETURN(std::string encrypted,
+                   EncryptEntity(context, parts.entity, recipients, options));
+  return JoinMail(parts.outer_headers, encrypted);
 }
 
 absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::string_view mail,
@@ -32,13 +32,11 @@ absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::
                                                const std::vector<X509*>& recipients,
                                                const EncryptOptions& encrypt_options) {
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
-  absl::StatusOr<std::string> signed_entity =
-      SignEntity(context, parts.entity, signer, sign_options);
-  if (!signed_entity.ok()) return signed_entity.status();
-  absl::StatusOr<std::string> encrypted =
-      EncryptEntity(context, *signed_entity, recipients, encrypt_options);
-  if (!encrypted.ok()) return encrypted.status();
-  return JoinMail(parts.outer_headers, *encrypted);
+  ASSIGN_OR_RETURN(std::string signed_entity,
+                   SignEntity(context, parts.entity, signer, sign_options));
+  ASSIGN_OR_RETURN(std::string encrypted,
+                   EncryptEntity(context, signed_entity, recipients, encrypt_options));
+  return JoinMail(parts.outer_headers, encrypted);
 }
 
 }  // namespace signet::cms

@@ -45,8 +45,7 @@ absl::Status CheckMessageSize(absl::string_view input, const Limits& limits) {
 absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits) {
   RETURN_IF_ERROR(CheckMessageSize(mail, limits));
   ASSIGN_OR_RETURN(MimeEntity parsed, ParseEntity(mail, limits));
-  absl::StatusOr<ContentType> type = ContentTypeOf(parsed);
-  if (!type.ok()) return type.status();
+  ASSIGN_OR_RETURN(ContentType type, ContentTypeOf(parsed));
 
   MailParts parts;
   std::string content_fields;
@@ -63,7 +62,7 @@ absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits
   }
   parts.outer_headers = ToCrlf(parts.outer_headers);
 
-  const bool leaf = type->type != "multipart" && type->type != "message";
+  const bool leaf = type.type != "multipart" && type.type != "message";
   if (leaf && !IsSevenBitSafe(parsed.body)) {
     // The canonical form is what the recipient's client decodes and shows;
     // base64 keeps it intact on the way.
@@ -77,7 +76,7 @@ absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits
     if (parsed.Find("Content-Type") == nullptr) {
       fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    const std::string body = type->type == "text" ? ToCrlf(parsed.body) : std::string(parsed.body);
+    const std::string body = type.type == "text" ? ToCrlf(parsed.body) : std::string(parsed.body);
     parts.entity = absl::StrCat(ToCrlf(fields), "Content-Transfer-Encoding: base64\r\n\r\n",
                                 Base64Encode(body));
   } else {

@@ -19,9 +19,8 @@ absl::StatusOr<std::string> SignEntity(const CmsContext& context, absl::string_v
 absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_view mail,
                                      const Signer& signer, const MailSignOptions& options) {
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
-  absl::StatusOr<std::string> signed_entity = SignEntity(context, parts.entity, signer, options);
-  if (!signed_entity.ok()) return signed_entity.status();
-  return JoinMail(parts.outer_headers, *signed_entity);
+  ASSIGN_OR_RETURN(std::string signed_entity, SignEntity(context, parts.entity, signer, options));
+  return JoinMail(parts.outer_headers, signed_entity);
 }
 
 }  // namespace signet::cms

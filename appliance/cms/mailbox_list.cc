@@ -129,9 +129,7 @@ class Reader {
         Advance();
         item.dot = true;
       } else if (Peek() == '"') {
-        absl::StatusOr<std::string> quoted = QuotedString();
-        if (!quoted.ok()) return quoted.status();
-        item.text = *std::move(quoted);
+        ASSIGN_OR_RETURN(item.text, QuotedString());
       } else if (IsAtext(Peek())) {
         item.text = Atom();
       } else {
@@ -147,8 +145,7 @@ class Reader {
   absl::StatusOr<std::string> Domain() {
     RETURN_IF_ERROR(SkipCfws());
     if (!AtEnd() && Peek() == '[') {
-      absl::StatusOr<std::string> literal = DomainLiteral();
-      if (!literal.ok()) return literal.status();
+      ASSIGN_OR_RETURN(std::string literal, DomainLiteral());
       RETURN_IF_ERROR(SkipCfws());
       return literal;
     }
@@ -293,13 +290,9 @@ absl::StatusOr<std::string> LocalPart(const std::vector<Item>& items, const Read
 // '@'; the CFWS after the domain is skipped.
 absl::StatusOr<Mailbox> AddrSpec(const std::vector<Item>& local_words, Reader& reader) {
   Mailbox mailbox;
-  absl::StatusOr<std::string> local = LocalPart(local_words, reader);
-  if (!local.ok()) return local.status();
-  mailbox.local_part = *std::move(local);
+  ASSIGN_OR_RETURN(mailbox.local_part, LocalPart(local_words, reader));
   reader.Advance();
-  absl::StatusOr<std::string> domain = reader.Domain();
-  if (!domain.ok()) return domain.status();
-  mailbox.domain = *std::move(domain);
+  ASSIGN_OR_RETURN(mailbox.domain, reader.Domain());
   return mailbox;
 }
 
@@ -344,8 +337,7 @@ absl::StatusOr<Mailbox> AngleAddr(Reader& reader) {
     return reader.Unexpected(items.empty() ? "where an address was expected after '<'"
                                            : "in an address (no '@')");
   }
-  absl::StatusOr<Mailbox> mailbox = AddrSpec(items, reader);
-  if (!mailbox.ok()) return mailbox.status();
+  ASSIGN_OR_RETURN(Mailbox mailbox, AddrSpec(items, reader));
   if (reader.AtEnd() || reader.Peek() != '>') return reader.Unexpected("where '>' was expected");
   reader.Advance();
   RETURN_IF_ERROR(reader.SkipCfws());
@@ -360,11 +352,9 @@ absl::StatusOr<Mailbox> ReadMailbox(Reader& reader) {
   }
   switch (reader.Peek()) {
     case '<': {
-      absl::StatusOr<std::string> name = DisplayName(items, reader);
-      if (!name.ok()) return name.status();
-      absl::StatusOr<Mailbox> mailbox = AngleAddr(reader);
-      if (!mailbox.ok()) return mailbox.status();
-      mailbox->display_name = *std::move(name);
+      ASSIGN_OR_RETURN(std::string name, DisplayName(items, reader));
+      ASSIGN_OR_RETURN(Mailbox mailbox, AngleAddr(reader));
+      mailbox.display_name = std::move(name);
       return mailbox;
     }
     case '@':

@@ -149,9 +149,7 @@ absl::StatusOr<ContentType> ParseContentType(absl::string_view value) {
     RETURN_IF_ERROR(in.SkipSpaceAndComments());
     std::string param_value;
     if (!in.AtEnd() && in.Peek() == '"') {
-      absl::StatusOr<std::string> quoted = in.QuotedString();
-      if (!quoted.ok()) return quoted.status();
-      param_value = *std::move(quoted);
+      ASSIGN_OR_RETURN(param_value, in.QuotedString());
     } else {
       const absl::string_view token = in.Token();
       if (token.empty()) {

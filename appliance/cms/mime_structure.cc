@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "appliance/cms/mime.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -58,11 +59,8 @@ absl::Status Walk(absl::string_view text, const Limits& limits, int depth, const
     if (!multipart.ok()) return At(path, multipart.status());
     const bool digest = type->subtype == "digest";
     for (std::size_t i = 0; i < multipart->parts.size(); ++i) {
-      if (absl::Status s = Walk(multipart->parts[i], limits, depth + 1,
-                                Child(path, absl::StrCat(i + 1)), digest);
-          !s.ok()) {
-        return s;
-      }
+      RETURN_IF_ERROR(
+          Walk(multipart->parts[i], limits, depth + 1, Child(path, absl::StrCat(i + 1)), digest));
     }
   } else if (type->Is("message", "rfc822")) {
     return Walk(entity->body, limits, depth + 1, Child(path, "msg"), false);

@@ -102,10 +102,7 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
     RETURN_IF_ERROR(UsePss(signer_info, md.get()));
   }
   RETURN_IF_ERROR(AddSmimeCapabilities(signer_info));
-  if (absl::Status status = AddSigningTime(signer_info, options.signing_time.value_or(absl::Now()));
-      !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(AddSigningTime(signer_info, options.signing_time.value_or(absl::Now())));
   for (X509* certificate : signer.chain) {
     if (CMS_add1_cert(cms.get(), certificate) != 1) {
       return OperationError("cannot add a chain certificate");

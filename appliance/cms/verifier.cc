@@ -15,6 +15,7 @@
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_internal.h"
 #include "appliance/cms/operation_error.h"
+#include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
@@ -264,9 +265,8 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   if (absl::Status size = CheckMessageSize(mail, context.limits); !size.ok()) {
     return Malformed(size);
   }
-  absl::StatusOr<SignedParts> parts = FindSignature(context, mail);
-  if (!parts.ok()) return parts.status();
-  absl::StatusOr<CmsPtr> cms = ParseCms(context, parts->cms_der);
+  ASSIGN_OR_RETURN(SignedParts parts, FindSignature(context, mail));
+  absl::StatusOr<CmsPtr> cms = ParseCms(context, parts.cms_der);
   if (!cms.ok()) return Malformed(cms.status());
   if (OBJ_obj2nid(CMS_get0_type(cms->get())) != NID_pkcs7_signed) {
     return Failure(VerifyFailure::kNotSigned, "the CMS structure is not SignedData");
@@ -276,11 +276,11 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   }
   ASN1_OCTET_STRING** embedded = CMS_get0_content(cms->get());
   const bool has_embedded = embedded != nullptr && *embedded != nullptr;
-  if (parts->detached_content.has_value() && has_embedded) {
+  if (parts.detached_content.has_value() && has_embedded) {
     return Failure(VerifyFailure::kEmbeddedContentInDetached,
                    "the detached signature also carries content of its own");
   }
-  if (!parts->detached_content.has_value() && !has_embedded) {
+  if (!parts.detached_content.has_value() && !has_embedded) {
     return Failure(VerifyFailure::kMalformed, "opaque signed-data without content");
   }
   STACK_OF(CMS_SignerInfo)* signer_infos = CMS_get0_SignerInfos(cms->get());
@@ -293,15 +293,15 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   // memory BIO into a BIO of its own, which OpenSSL 3.0 leaks when a
   // signature fails (found by verify_fuzzer).
   BioPtr detached;
-  if (parts->detached_content.has_value()) {
-    BioPtr content = ReadBio(*parts->detached_content);
+  if (parts.detached_content.has_value()) {
+    BioPtr content = ReadBio(*parts.detached_content);
     detached.reset(BIO_new(BIO_f_buffer()));
     if (!content || !detached) return OperationError("cannot allocate a buffer");
     BIO_push(detached.get(), content.release());
   }
   // Only opaque content needs copying out; detached content is at hand.
-  BioPtr out(parts->detached_content.has_value() ? nullptr : BIO_new(BIO_s_mem()));
-  if (!parts->detached_content.has_value() && !out) {
+  BioPtr out(parts.detached_content.has_value() ? nullptr : BIO_new(BIO_s_mem()));
+  if (!parts.detached_content.has_value() && !out) {
     return OperationError("cannot allocate a buffer");
   }
   // Signatures and content first; the chains are checked below, each with
@@ -318,9 +318,9 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   }
 
   VerifiedMail verified;
-  verified.opaque = !parts->detached_content.has_value();
+  verified.opaque = !parts.detached_content.has_value();
   verified.signed_entity =
-      verified.opaque ? BioContents(out.get()) : std::move(*parts->detached_content);
+      verified.opaque ? BioContents(out.get()) : std::move(*parts.detached_content);
   if (absl::Status structure = CheckMimeStructure(verified.signed_entity, context.limits);
       !structure.ok()) {
     return Malformed(structure);

@@ -117,11 +117,7 @@ absl::StatusOr<X509Ptr> IssueCertificate(const CertificateSpec& spec, EVP_PKEY* 
     extensions.push_back({NID_subject_alt_name, alt_names});
   }
   for (const Extension& extension : extensions) {
-    if (absl::Status status =
-            AddExtension(certificate.get(), &context, extension.nid, extension.value);
-        !status.ok()) {
-      return status;
-    }
+    RETURN_IF_ERROR(AddExtension(certificate.get(), &context, extension.nid, extension.value));
   }
   if (X509_sign(certificate.get(), issuer_key, EVP_sha256()) <= 0) {
     return OpenSslError("the issuer key did not sign the certificate");

@@ -107,13 +107,12 @@ absl::Status EnsureToken(const Module& module, const std::string& dir) {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(SecretString so_pin, RandomPin());
-  absl::StatusOr<SecretString> user_pin = RandomPin();
-  if (!user_pin.ok()) return user_pin.status();
+  ASSIGN_OR_RETURN(SecretString user_pin, RandomPin());
   RETURN_IF_ERROR(WritePinFile(dir + "/so.pin", so_pin));
-  RETURN_IF_ERROR(WritePinFile(user_pin_file, *user_pin));
+  RETURN_IF_ERROR(WritePinFile(user_pin_file, user_pin));
   Log(LogLevel::kInfo, absl::StrCat("dev: creating token '", kDevTokenLabel, "' in ", dir,
                                     "/softhsm (PINs in ", dir, "/user.pin and so.pin)"));
-  return InitializeToken(module, kDevTokenLabel, so_pin, *user_pin).status();
+  return InitializeToken(module, kDevTokenLabel, so_pin, user_pin).status();
 }
 
 // The demo keys by label, for the provider that signs certificates with the
@@ -180,11 +179,7 @@ absl::StatusOr<X509Ptr> EnsureMailCertificates(DemoKeyResolver& keys, EVP_PKEY* 
   if (!ca || X509_cmp_current_time(X509_get0_notAfter(ca.get())) <= 0) {
     ASSIGN_OR_RETURN(X509Ptr issued, IssueCertificate(demo_keys.front().certificate,
                                                       ca_token_key->public_key(), nullptr, ca_key));
-    if (absl::Status stored =
-            StoreCertificate(*ca_token_key, issued.get(), absl::Now() + kTokenTimeout);
-        !stored.ok()) {
-      return stored;
-    }
+    RETURN_IF_ERROR(StoreCertificate(*ca_token_key, issued.get(), absl::Now() + kTokenTimeout));
     ca = std::move(issued);
   }
   RETURN_IF_ERROR(WriteCertificate(dir + "/ca.pem", ca.get()));
@@ -193,20 +188,13 @@ absl::StatusOr<X509Ptr> EnsureMailCertificates(DemoKeyResolver& keys, EVP_PKEY* 
     const std::shared_ptr<TokenKey>& key = keys.Get(demo.label);
     X509Ptr certificate = key->certificate();
     if (!StillGood(certificate.get(), ca.get())) {
-      absl::StatusOr<X509Ptr> issued =
-          IssueCertificate(demo.certificate, key->public_key(), ca.get(), ca_key);
-      if (!issued.ok()) return issued.status();
-      if (absl::Status stored = StoreCertificate(*key, issued->get(), absl::Now() + kTokenTimeout);
-          !stored.ok()) {
-        return stored;
-      }
-      certificate = std::move(*issued);
+      ASSIGN_OR_RETURN(X509Ptr issued,
+                       IssueCertificate(demo.certificate, key->public_key(), ca.get(), ca_key));
+      RETURN_IF_ERROR(StoreCertificate(*key, issued.get(), absl::Now() + kTokenTimeout));
+      certificate = std::move(issued);
     }
-    if (absl::Status written =
-            WriteCertificate(absl::StrCat(dir, "/certs/", demo.label, ".pem"), certificate.get());
-        !written.ok()) {
-      return written;
-    }
+    RETURN_IF_ERROR(
+        WriteCertificate(absl::StrCat(dir, "/certs/", demo.label, ".pem"), certificate.get()));
   }
   return ca;
 }
@@ -231,11 +219,8 @@ absl::Status EnsureTlsPair(const std::string& base, const CertificateSpec& spec,
   }
   char* data = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &data);
-  if (absl::Status written =
-          WriteFileAtomically(key_file, absl::string_view(data, static_cast<size_t>(size)), 0600);
-      !written.ok()) {
-    return written;
-  }
+  RETURN_IF_ERROR(
+      WriteFileAtomically(key_file, absl::string_view(data, static_cast<size_t>(size)), 0600));
   return WriteCertificate(certificate_file, certificate.get());
 }
 
@@ -246,47 +231,36 @@ absl::Status EnsureKeysAndCertificates(const std::shared_ptr<Module>& module,
   token_options.selector.label = kDevTokenLabel;
   token_options.pin_source = std::make_shared<FilePinSource>(dir + "/user.pin");
   ASSIGN_OR_RETURN(std::shared_ptr<Token> token, Token::Open(module, token_options));
-  RETURN_IF_ERROR((token)->Rescan());
+  RETURN_IF_ERROR(token->Rescan());
 
   auto keys = std::make_shared<DemoKeyResolver>();
   for (const DemoKey& demo : DemoKeys()) {
-    absl::StatusOr<std::shared_ptr<TokenKey>> key = EnsureKey(token, demo);
-    if (!key.ok()) return key.status();
-    keys->Add(std::move(*key));
+    ASSIGN_OR_RETURN(std::shared_ptr<TokenKey> key, EnsureKey(token, demo));
+    keys->Add(std::move(key));
   }
-  if (absl::Status written =
-          WritePublicKey(dir + "/audit-key.pem", keys->Get("audit")->public_key());
-      !written.ok()) {
-    return written;
-  }
+  RETURN_IF_ERROR(WritePublicKey(dir + "/audit-key.pem", keys->Get("audit")->public_key()));
 
   // Declared in this order so that they are freed in the order the provider
   // needs: the CA key, the providers, the library context.
   LibCtxPtr libctx(OSSL_LIB_CTX_new());
   if (!libctx) return OpenSslError("cannot make a library context");
-  absl::StatusOr<std::unique_ptr<provider::LoadedProviders>> providers =
-      provider::RegisterBuiltinProvider(libctx.get(), keys);
-  if (!providers.ok()) return providers.status();
-  absl::StatusOr<EvpPkeyPtr> ca_key = provider::LoadTokenKey(libctx.get(), kCaLabel);
-  if (!ca_key.ok()) return ca_key.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<provider::LoadedProviders> providers,
+                   provider::RegisterBuiltinProvider(libctx.get(), keys));
+  ASSIGN_OR_RETURN(EvpPkeyPtr ca_key, provider::LoadTokenKey(libctx.get(), kCaLabel));
 
-  absl::StatusOr<X509Ptr> ca = EnsureMailCertificates(*keys, ca_key->get(), dir);
-  if (!ca.ok()) return ca.status();
-  if (absl::Status server = EnsureTlsPair(dir + "/tls/server",
-                                          {.common_name = "localhost",
-                                           .organization = "Signet Demo",
-                                           .role = CertificateRole::kTlsServer,
-                                           .dns_names = {"localhost"},
-                                           .ip_addresses = {"127.0.0.1", "::1"}},
-                                          ca->get(), ca_key->get());
-      !server.ok()) {
-    return server;
-  }
+  ASSIGN_OR_RETURN(X509Ptr ca, EnsureMailCertificates(*keys, ca_key.get(), dir));
+  RETURN_IF_ERROR(EnsureTlsPair(dir + "/tls/server",
+                                {.common_name = "localhost",
+                                 .organization = "Signet Demo",
+                                 .role = CertificateRole::kTlsServer,
+                                 .dns_names = {"localhost"},
+                                 .ip_addresses = {"127.0.0.1", "::1"}},
+                                ca.get(), ca_key.get()));
   return EnsureTlsPair(dir + "/tls/client",
                        {.common_name = "signet-dev-client",
                         .organization = "Signet Demo",
                         .role = CertificateRole::kTlsClient},
-                       ca->get(), ca_key->get());
+                       ca.get(), ca_key.get());
 }
 
 }  // namespace
@@ -302,27 +276,19 @@ absl::StatusOr<config::v1::Config> PrepareDevEnvironment(const DevOptions& optio
   }
   const std::string softhsm_conf = dir + "/softhsm/softhsm2.conf";
   // Written at every start, so that a moved directory still finds its token.
-  if (absl::Status written =
-          WriteFileAtomically(softhsm_conf, SoftHsmConf(dir + "/softhsm/tokens"), 0600);
-      !written.ok()) {
-    return written;
-  }
+  RETURN_IF_ERROR(WriteFileAtomically(softhsm_conf, SoftHsmConf(dir + "/softhsm/tokens"), 0600));
   setenv("SOFTHSM2_CONF", softhsm_conf.c_str(), /*overwrite=*/1);
   {
     ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(options.module_path));
     RETURN_IF_ERROR(EnsureToken(*module, dir));
     RETURN_IF_ERROR(EnsureKeysAndCertificates(module, dir));
   }
-  absl::StatusOr<config::v1::Config> config = DevConfig({.dir = dir,
+  ASSIGN_OR_RETURN(config::v1::Config config, DevConfig({.dir = dir,
                                                          .module_path = options.module_path,
                                                          .tcp_address = options.tcp_address,
-                                                         .uid = options.uid});
-  if (!config.ok()) return config.status();
-  if (absl::Status written =
-          WriteFileAtomically(dir + "/signetd.textproto", DevConfigText(*config, dir), 0600);
-      !written.ok()) {
-    return written;
-  }
+                                                         .uid = options.uid}));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/signetd.textproto", DevConfigText(config, dir), 0600));
   return config;
 }
 

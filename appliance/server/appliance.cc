@@ -38,12 +38,10 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   appliance->limits_.max_message_bytes = limits.max_message_bytes;
   appliance->limits_.max_mime_depth = limits.max_mime_depth;
   appliance->limits_.max_asn1_depth = limits.max_asn1_depth;
-  ASSIGN_OR_RETURN(std::shared_ptr<KeyRegistry> keys, KeyRegistry::Create(config));
-  appliance->keys_ = std::move(keys);
+  ASSIGN_OR_RETURN(appliance->keys_, KeyRegistry::Create(config));
   if (!config.trust_anchors_file().empty()) {
-    absl::StatusOr<cms::TrustStore> trust = ReadTrustAnchors(config.trust_anchors_file());
-    if (!trust.ok()) return trust.status();
-    appliance->trust_.emplace(std::move(*trust));
+    ASSIGN_OR_RETURN(cms::TrustStore trust, ReadTrustAnchors(config.trust_anchors_file()));
+    appliance->trust_.emplace(std::move(trust));
   }
   if (config.keys_size() > 0) {
     // Key operations need the audit log (docs/architecture.md, decision D11), and the
@@ -55,18 +53,16 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
           absl::StrCat("the audit checkpoint key '", config.audit().checkpoint_key(),
                        "' is not usable: ", checkpoint_key.status().message()));
     }
-    absl::StatusOr<std::unique_ptr<audit::CheckpointSigner>> signer =
-        audit::NewEvpCheckpointSigner((*checkpoint_key)->key.get(), appliance->keys_->libctx());
-    if (!signer.ok()) return signer.status();
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<audit::CheckpointSigner> signer,
+        audit::NewEvpCheckpointSigner((*checkpoint_key)->key.get(), appliance->keys_->libctx()));
     audit::AuditLogOptions options;
     if (config.audit().checkpoint_interval() > 0) {
       options.checkpoint_interval = config.audit().checkpoint_interval();
     }
     options.warn = [](absl::string_view warning) { Log(LogLevel::kWarning, warning); };
-    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
-        audit::AuditLog::Open(config.audit().path(), std::move(*signer), options);
-    if (!log.ok()) return log.status();
-    appliance->audit_ = std::move(*log);
+    ASSIGN_OR_RETURN(appliance->audit_,
+                     audit::AuditLog::Open(config.audit().path(), std::move(signer), options));
   }
   for (const config::v1::Token& token : config.tokens()) {
     appliance->token_queues_[token.name()] =

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "appliance/server/server_limits.h"
 #include "appliance/server/shutdown_bound.h"
+#include "common/status_macros.h"
 
 namespace signet::server {
 namespace {
@@ -38,16 +39,13 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 // mTLS: a client certificate is required and must chain to the client CA.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
     const config::v1::TcpListener& tcp) {
-  absl::StatusOr<std::string> certificate = ReadFile(tcp.certificate_file());
-  if (!certificate.ok()) return certificate.status();
-  absl::StatusOr<std::string> key = ReadFile(tcp.private_key_file());
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> client_ca = ReadFile(tcp.client_ca_file());
-  if (!client_ca.ok()) return client_ca.status();
+  ASSIGN_OR_RETURN(std::string certificate, ReadFile(tcp.certificate_file()));
+  ASSIGN_OR_RETURN(std::string key, ReadFile(tcp.private_key_file()));
+  ASSIGN_OR_RETURN(std::string client_ca, ReadFile(tcp.client_ca_file()));
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = *client_ca;
-  options.pem_key_cert_pairs.push_back({*key, *certificate});
+  options.pem_root_certs = client_ca;
+  options.pem_key_cert_pairs.push_back({key, certificate});
   return grpc::SslServerCredentials(options);
 }
 
@@ -55,9 +53,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& config) {
   std::unique_ptr<Daemon> daemon(new Daemon());
-  absl::StatusOr<std::unique_ptr<Appliance>> appliance = Appliance::Create(config);
-  if (!appliance.ok()) return appliance.status();
-  daemon->appliance_ = std::move(*appliance);
+  ASSIGN_OR_RETURN(std::unique_ptr<Appliance> appliance, Appliance::Create(config));
+  daemon->appliance_ = std::move(appliance);
   Appliance& core = *daemon->appliance_;
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -75,15 +72,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
   for (const config::v1::Listener& listener : config.listeners()) {
     if (listener.has_unix()) {
       const mode_t mode = listener.unix().mode() != 0 ? listener.unix().mode() : 0600;
-      absl::StatusOr<std::unique_ptr<UnixListener>> unix_listener =
-          UnixListener::Create(builder, listener.unix().path(), mode, uids);
-      if (!unix_listener.ok()) return unix_listener.status();
-      daemon->unix_listeners_.push_back(std::move(*unix_listener));
+      ASSIGN_OR_RETURN(std::unique_ptr<UnixListener> unix_listener,
+                       UnixListener::Create(builder, listener.unix().path(), mode, uids));
+      daemon->unix_listeners_.push_back(std::move(unix_listener));
     } else if (listener.has_tcp()) {
-      absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-          TlsCredentials(listener.tcp());
-      if (!credentials.ok()) return credentials.status();
-      builder.AddListeningPort(listener.tcp().address(), *credentials);
+      ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                       TlsCredentials(listener.tcp()));
+      builder.AddListeningPort(listener.tcp().address(), credentials);
     }
   }
   daemon->listeners_ = config.listeners_size();

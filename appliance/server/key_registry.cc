@@ -123,10 +123,8 @@ absl::StatusOr<std::shared_ptr<KeyRegistry>> KeyRegistry::Create(const config::v
   RETURN_IF_ERROR(registry->OpenTokens());
   registry->libctx_ = OSSL_LIB_CTX_new();
   if (registry->libctx_ == nullptr) return absl::InternalError("cannot make a library context");
-  absl::StatusOr<std::unique_ptr<provider::LoadedProviders>> providers =
-      provider::RegisterBuiltinProvider(registry->libctx_, registry);
-  if (!providers.ok()) return providers.status();
-  registry->providers_ = std::move(*providers);
+  ASSIGN_OR_RETURN(registry->providers_,
+                   provider::RegisterBuiltinProvider(registry->libctx_, registry));
   // Keys whose token is not there yet load on first use.
   for (const config::v1::Key& key : registry->config_.keys())
     registry->Get(key.name()).IgnoreError();
@@ -155,9 +153,8 @@ absl::Status KeyRegistry::OpenTokens() {
     token_config.options.name = token.name();
     ASSIGN_OR_RETURN(TokenSelector selector, SelectorOf(token));
     token_config.options.selector = selector;
-    absl::StatusOr<std::shared_ptr<const PinSource>> pin = PinSourceOf(token.pin());
-    if (!pin.ok()) return pin.status();
-    token_config.options.pin_source = *pin;
+    ASSIGN_OR_RETURN(std::shared_ptr<const PinSource> pin, PinSourceOf(token.pin()));
+    token_config.options.pin_source = pin;
     token_config.options.max_in_flight = EffectiveMaxInFlight(token);
     absl::StatusOr<std::shared_ptr<Token>> added = tokens_.Add(std::move(token_config));
     if (!added.ok()) return ExplainMissingModule(token, module_path, added.status());
@@ -211,12 +208,11 @@ absl::StatusOr<std::shared_ptr<TokenKey>> KeyRegistry::Resolve(absl::string_view
 
 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Load(const config::v1::Key& key) {
   ASSIGN_OR_RETURN(std::shared_ptr<Token> token, tokens_.Get(key.token()));
-  absl::StatusOr<KeySelector> selector = KeySelectorOf(config_, key);
-  if (!selector.ok()) return selector.status();
+  ASSIGN_OR_RETURN(KeySelector selector, KeySelectorOf(config_, key));
   KeyPolicy policy;
   policy.allow_imported_keys = key.allow_imported();
   absl::StatusOr<std::shared_ptr<TokenKey>> token_key =
-      TokenKey::Load(token, *selector, policy, absl::Now() + kLoadTimeout);
+      TokenKey::Load(token, selector, policy, absl::Now() + kLoadTimeout);
   if (!token_key.ok()) return token_key.status();
   {
     std::lock_guard<std::mutex> lock(token_keys_mutex_);
@@ -225,13 +221,9 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyRegistry::Load(const con
   auto configured = std::make_shared<ConfiguredKey>();
   configured->config = key;
   configured->token_key = *token_key;
-  absl::StatusOr<EvpPkeyPtr> pkey = provider::LoadTokenKey(libctx_, key.name());
-  if (!pkey.ok()) return pkey.status();
-  configured->key = std::move(*pkey);
+  ASSIGN_OR_RETURN(configured->key, provider::LoadTokenKey(libctx_, key.name()));
   if (!key.certificate_chain_file().empty()) {
-    absl::StatusOr<std::vector<X509Ptr>> chain = ReadChain(key.certificate_chain_file());
-    if (!chain.ok()) return chain.status();
-    configured->chain = std::move(*chain);
+    ASSIGN_OR_RETURN(configured->chain, ReadChain(key.certificate_chain_file()));
   } else if (X509Ptr stored = (*token_key)->certificate()) {
     configured->chain.push_back(std::move(stored));
   }

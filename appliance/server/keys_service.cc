@@ -66,10 +66,9 @@ grpc::ServerUnaryReactor* Refuse(const UnaryCall& call, const absl::Status& stat
 absl::StatusOr<std::string> Allowed(const UnaryCall& call, Appliance& appliance,
                                     const std::string& key, Operation operation) {
   call.log->set_key(key);
-  absl::StatusOr<std::string> caller = AdmitCaller(*call.context, appliance);
-  if (!caller.ok()) return caller.status();
-  call.log->set_caller(*caller);
-  RETURN_IF_ERROR(appliance.authorizer().Check(*caller, key, operation));
+  ASSIGN_OR_RETURN(std::string caller, AdmitCaller(*call.context, appliance));
+  call.log->set_caller(caller);
+  RETURN_IF_ERROR(appliance.authorizer().Check(caller, key, operation));
   return caller;
 }
 
@@ -280,10 +279,9 @@ grpc::ServerUnaryReactor* KeysService::GetKey(grpc::CallbackServerContext* conte
   }
   Appliance& appliance = appliance_;
   return RunOn(call, appliance.CpuQueue(), config->token(), [&appliance, config, response] {
-    absl::StatusOr<std::shared_ptr<const ConfiguredKey>> loaded =
-        appliance.keys().Get(config->name());
-    if (!loaded.ok()) return loaded.status();
-    Describe(*config, loaded->get(), response);
+    ASSIGN_OR_RETURN(std::shared_ptr<const ConfiguredKey> loaded,
+                     appliance.keys().Get(config->name()));
+    Describe(*config, loaded.get(), response);
     return absl::OkStatus();
   });
 }
@@ -321,9 +319,9 @@ grpc::ServerUnaryReactor* KeysService::GenerateKey(grpc::CallbackServerContext* 
                                       absl::StrCat(name, "/", spec.label), spec.label,
                                       [&] { return GenerateKeyPair(token, spec, deadline); }));
                  response->set_token(name);
-                 response->set_label((key)->label());
-                 response->set_id((key)->id());
-                 response->set_public_key(DerOf<EVP_PKEY, i2d_PUBKEY>((key)->public_key()));
+                 response->set_label(key->label());
+                 response->set_id(key->id());
+                 response->set_public_key(DerOf<EVP_PKEY, i2d_PUBKEY>(key->public_key()));
                  return absl::OkStatus();
                });
 }
@@ -347,14 +345,13 @@ grpc::ServerUnaryReactor* KeysService::CreateCsr(grpc::CallbackServerContext* co
   Appliance& appliance = appliance_;
   return RunOn(call, appliance.TokenQueue(config->token()), config->token(),
                [&appliance, caller = *caller, config, request, response] {
-                 absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
-                     appliance.keys().Get(config->name());
-                 if (!key.ok()) return key.status();
+                 ASSIGN_OR_RETURN(std::shared_ptr<const ConfiguredKey> key,
+                                  appliance.keys().Get(config->name()));
                  ASSIGN_OR_RETURN(std::string csr,
                                   Audited<std::string>(
                                       appliance, caller, config::v1::ADMINISTER_KEYS,
                                       config->name(), request->subject(), [&] {
-                                        return MakeCsr(**key, appliance.keys().libctx(), *request);
+                                        return MakeCsr(*key, appliance.keys().libctx(), *request);
                                       }));
                  response->set_csr(std::move(csr));
                  return absl::OkStatus();
@@ -385,22 +382,19 @@ grpc::ServerUnaryReactor* KeysService::ImportCertificate(
       call, appliance.TokenQueue(config->token()), config->token(),
       [&appliance, caller = *caller, config, certificate, deadline, response,
        der = request->certificate()] {
-        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
-            appliance.keys().Get(config->name());
-        if (!key.ok()) return key.status();
-        absl::StatusOr<bool> stored = Audited<bool>(
-            appliance, caller, config::v1::ADMINISTER_KEYS, config->name(), der,
-            [&]() -> absl::StatusOr<bool> {
-              RETURN_IF_ERROR(StoreCertificate(*(*key)->token_key, certificate->get(), deadline));
-              return true;
-            });
-        if (!stored.ok()) return stored.status();
+        ASSIGN_OR_RETURN(std::shared_ptr<const ConfiguredKey> key,
+                         appliance.keys().Get(config->name()));
+        RETURN_IF_ERROR(Audited<bool>(appliance, caller, config::v1::ADMINISTER_KEYS,
+                                      config->name(), der, [&]() -> absl::StatusOr<bool> {
+                                        RETURN_IF_ERROR(StoreCertificate(
+                                            *key->token_key, certificate->get(), deadline));
+                                        return true;
+                                      }));
         // A chain from the token is read again; one from a file stays.
         appliance.keys().Forget(config->name());
-        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> reloaded =
-            appliance.keys().Get(config->name());
-        if (!reloaded.ok()) return reloaded.status();
-        Describe(*config, reloaded->get(), response);
+        ASSIGN_OR_RETURN(std::shared_ptr<const ConfiguredKey> reloaded,
+                         appliance.keys().Get(config->name()));
+        Describe(*config, reloaded.get(), response);
         return absl::OkStatus();
       });
 }

@@ -35,13 +35,12 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance
   if (name.empty()) return absl::InvalidArgumentError("no key named in the request");
   // Authorization first: an unauthorized caller learns nothing about keys.
   RETURN_IF_ERROR(appliance.authorizer().Check(caller, name, operation));
-  absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key = appliance.keys().Get(name);
-  if (!key.ok()) return key.status();
-  if ((*key)->config.purpose() != purpose) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const ConfiguredKey> key, appliance.keys().Get(name));
+  if (key->config.purpose() != purpose) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "key '", name, "' is a ", config::v1::KeyPurpose_Name((*key)->config.purpose()), " key"));
+        "key '", name, "' is a ", config::v1::KeyPurpose_Name(key->config.purpose()), " key"));
   }
-  if ((*key)->chain.empty()) {
+  if (key->chain.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("key '", name,
                      "' has no certificate yet: import one (ImportCertificate) before mail "
@@ -151,14 +150,10 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
   AuditedAsync<MailOutput>(
       appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
       [&]() -> absl::StatusOr<MailOutput> {
-        if (absl::Status sender = appliance.authorizer().CheckSender(key.config.name(), mail);
-            !sender.ok()) {
-          return sender;
-        }
-        absl::StatusOr<std::string> output =
-            sign({.libctx = appliance.keys().libctx(), .limits = appliance.limits()});
-        if (!output.ok()) return output.status();
-        return BodyOnly(std::move(*output));
+        RETURN_IF_ERROR(appliance.authorizer().CheckSender(key.config.name(), mail));
+        ASSIGN_OR_RETURN(std::string output,
+                         sign({.libctx = appliance.keys().libctx(), .limits = appliance.limits()}));
+        return BodyOnly(std::move(output));
       },
       std::move(done));
 }
@@ -173,23 +168,21 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
       [context, &appliance](const v1::SignMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         log.set_key(header.key());
-        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
-        if (!caller.ok()) return caller.status();
-        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
-            KeyFor(appliance, *caller, header.key(), config::v1::SIGN_MAIL, config::v1::SIGN);
-        if (!key.ok()) return key.status();
-        const std::string token = (*key)->config.token();
+        ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
+        ASSIGN_OR_RETURN(
+            std::shared_ptr<const ConfiguredKey> key,
+            KeyFor(appliance, caller, header.key(), config::v1::SIGN_MAIL, config::v1::SIGN));
+        const std::string token = key->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.options());
-        return MailPlan{
-            *caller, &appliance.TokenQueue(token), token,
-            [&appliance, caller = *caller, key = *key, options](std::string mail, MailDone done) {
-              SignAudited(
-                  appliance, caller, *key, mail,
-                  [&](const cms::CmsContext& cms_context) {
-                    return cms::SignMail(cms_context, mail, SignerOf(*key), options);
-                  },
-                  std::move(done));
-            }};
+        return MailPlan{caller, &appliance.TokenQueue(token), token,
+                        [&appliance, caller, key, options](std::string mail, MailDone done) {
+                          SignAudited(
+                              appliance, caller, *key, mail,
+                              [&](const cms::CmsContext& cms_context) {
+                                return cms::SignMail(cms_context, mail, SignerOf(*key), options);
+                              },
+                              std::move(done));
+                        }};
       });
 }
 
@@ -201,21 +194,17 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
       [context, &appliance](const v1::EncryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
-        if (absl::Status allowed =
-                appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL);
-            !allowed.ok()) {
-          return allowed;
-        }
-        absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.options());
-        if (!encryption.ok()) return encryption.status();
+        RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL));
+        ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption, EncryptionOf(header.options()));
         return MailPlan{caller, &appliance.CpuQueue(), "",
-                        AnswerOnWorker([&appliance, encryption = *encryption](
+                        AnswerOnWorker([&appliance, encryption](
                                            std::string mail) -> absl::StatusOr<MailOutput> {
-                          absl::StatusOr<std::string> encrypted = cms::EncryptMail(
-                              {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
-                              mail, encryption->Recipients(), encryption->options);
-                          if (!encrypted.ok()) return encrypted.status();
-                          return BodyOnly(std::move(*encrypted));
+                          ASSIGN_OR_RETURN(std::string encrypted,
+                                           cms::EncryptMail({.libctx = appliance.keys().libctx(),
+                                                             .limits = appliance.limits()},
+                                                            mail, encryption->Recipients(),
+                                                            encryption->options));
+                          return BodyOnly(std::move(encrypted));
                         })};
       });
 }
@@ -228,32 +217,25 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
       [context, &appliance](const v1::SignAndEncryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         log.set_key(header.signing_key());
-        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
-        if (!caller.ok()) return caller.status();
-        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key = KeyFor(
-            appliance, *caller, header.signing_key(), config::v1::SIGN_MAIL, config::v1::SIGN);
-        if (!key.ok()) return key.status();
-        if (absl::Status allowed =
-                appliance.authorizer().Check(*caller, "", config::v1::ENCRYPT_MAIL);
-            !allowed.ok()) {
-          return allowed;
-        }
-        absl::StatusOr<std::shared_ptr<Encryption>> encryption = EncryptionOf(header.encrypt());
-        if (!encryption.ok()) return encryption.status();
-        const std::string token = (*key)->config.token();
+        ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
+        ASSIGN_OR_RETURN(std::shared_ptr<const ConfiguredKey> key,
+                         KeyFor(appliance, caller, header.signing_key(), config::v1::SIGN_MAIL,
+                                config::v1::SIGN));
+        RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL));
+        ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption, EncryptionOf(header.encrypt()));
+        const std::string token = key->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
-        return MailPlan{*caller, &appliance.TokenQueue(token), token,
-                        [&appliance, caller = *caller, key = *key, options,
-                         encryption = *encryption](std::string mail, MailDone done) {
-                          SignAudited(
-                              appliance, caller, *key, mail,
-                              [&](const cms::CmsContext& cms_context) {
-                                return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key),
-                                                               options, encryption->Recipients(),
-                                                               encryption->options);
-                              },
-                              std::move(done));
-                        }};
+        return MailPlan{
+            caller, &appliance.TokenQueue(token), token,
+            [&appliance, caller, key, options, encryption](std::string mail, MailDone done) {
+              SignAudited(
+                  appliance, caller, *key, mail,
+                  [&](const cms::CmsContext& cms_context) {
+                    return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
+                                                   encryption->Recipients(), encryption->options);
+                  },
+                  std::move(done));
+            }};
       });
 }
 
@@ -265,15 +247,14 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
       [context, &appliance](const v1::DecryptMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         log.set_key(header.key());
-        absl::StatusOr<std::string> caller = AdmitLogged(*context, appliance, log);
-        if (!caller.ok()) return caller.status();
-        absl::StatusOr<std::shared_ptr<const ConfiguredKey>> key =
-            KeyFor(appliance, *caller, header.key(), config::v1::DECRYPT_MAIL, config::v1::DECRYPT);
-        if (!key.ok()) return key.status();
-        const std::string token = (*key)->config.token();
+        ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
+        ASSIGN_OR_RETURN(
+            std::shared_ptr<const ConfiguredKey> key,
+            KeyFor(appliance, caller, header.key(), config::v1::DECRYPT_MAIL, config::v1::DECRYPT));
+        const std::string token = key->config.token();
         return MailPlan{
-            *caller, &appliance.TokenQueue(token), token,
-            [&appliance, caller = *caller, key = *key](std::string mail, MailDone done) {
+            caller, &appliance.TokenQueue(token), token,
+            [&appliance, caller, key](std::string mail, MailDone done) {
               AuditedAsync<MailOutput>(
                   appliance, caller, config::v1::DECRYPT_MAIL, key->config.name(), mail,
                   [&]() -> absl::StatusOr<MailOutput> {
@@ -300,11 +281,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
       [context, &appliance](const v1::VerifyMailRequest::Header& header,
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
-        if (absl::Status allowed =
-                appliance.authorizer().Check(caller, "", config::v1::VERIFY_MAIL);
-            !allowed.ok()) {
-          return allowed;
-        }
+        RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::VERIFY_MAIL));
         if (appliance.trust() == nullptr) {
           return absl::FailedPreconditionError("the appliance has no trust anchors configured");
         }
@@ -313,13 +290,14 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
             caller, &appliance.CpuQueue(), "",
             AnswerOnWorker([&appliance,
                             require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
-              absl::StatusOr<cms::VerifiedMail> verified = cms::VerifyMail(
-                  {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
-                  *appliance.trust(), {.require_trusted_chain = require_trusted_chain});
-              if (!verified.ok()) return verified.status();
-              MailOutput output = BodyOnly(std::move(verified->signed_entity));
-              output.header.set_opaque(verified->opaque);
-              for (const cms::SignerReport& report : verified->signers) {
+              ASSIGN_OR_RETURN(
+                  cms::VerifiedMail verified,
+                  cms::VerifyMail(
+                      {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
+                      *appliance.trust(), {.require_trusted_chain = require_trusted_chain}));
+              MailOutput output = BodyOnly(std::move(verified.signed_entity));
+              output.header.set_opaque(verified.opaque);
+              for (const cms::SignerReport& report : verified.signers) {
                 v1::Signer* signer = output.header.add_signers();
                 signer->set_subject(report.subject);
                 signer->set_issuer(report.issuer);

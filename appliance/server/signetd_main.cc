@@ -18,6 +18,7 @@
 #include "appliance/server/config/config_validator.h"
 #include "appliance/server/daemon.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 
 namespace signet::server {
 namespace {
@@ -83,10 +84,10 @@ absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
 
 // Dev mode prepares its directory, then runs like any other config.
 absl::StatusOr<std::string> PrepareDev(const Flags& flags) {
-  absl::StatusOr<config::v1::Config> config = dev::PrepareDevEnvironment(
-      {.dir = flags.dev_dir, .tcp_address = flags.dev_listen, .uid = getuid()});
-  if (!config.ok()) return config.status();
-  const std::string dir = config->audit().path().substr(0, config->audit().path().rfind('/'));
+  ASSIGN_OR_RETURN(config::v1::Config config,
+                   dev::PrepareDevEnvironment(
+                       {.dir = flags.dev_dir, .tcp_address = flags.dev_listen, .uid = getuid()}));
+  const std::string dir = config.audit().path().substr(0, config.audit().path().rfind('/'));
   std::fprintf(stderr,
                "signetd: dev mode in %s\n"
                "  config:       %s/signetd.textproto\n"

@@ -25,7 +25,7 @@ constexpr unsigned char kSha256DigestInfo[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x0
 // A 32-byte key wrapped with RSA-OAEP-SHA256 to the certificate's key, as a
 // CMS key transport carries it.
 absl::StatusOr<std::string> OaepCiphertext(const std::string& certificate_pem) {
-  BioPtr bio(BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size())));
+  BioPtr bio = ReadBio(certificate_pem);
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!certificate) return absl::InternalError("certificate");
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(X509_get0_pubkey(certificate.get()), nullptr));

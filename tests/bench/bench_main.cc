@@ -84,7 +84,7 @@ std::string Sha256(const std::string& data) {
 // (AES-256-GCM, RSA-OAEP-SHA256: its defaults).
 absl::StatusOr<std::string> Encrypt(const std::shared_ptr<grpc::Channel>& channel,
                                     const std::string& certificate_pem, const std::string& mail) {
-  BioPtr bio(BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size())));
+  BioPtr bio = ReadBio(certificate_pem);
   X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   unsigned char* der = nullptr;
   const int length = i2d_X509(certificate.get(), &der);

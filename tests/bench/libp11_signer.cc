@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Libp11Signer>> Libp11Signer::Open(
     }
   }
   if (!signer->key_) return absl::NotFoundError(absl::StrCat("libp11: no key ", key_label));
-  BioPtr bio(BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size())));
+  BioPtr bio = ReadBio(certificate_pem);
   signer->certificate_.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!signer->certificate_) return OpensslFailed("certificate");
   return signer;
@@ -72,7 +72,7 @@ Libp11Signer::~Libp11Signer() {
 }
 
 absl::StatusOr<std::string> Libp11Signer::Sign(const std::string& mail) const {
-  BioPtr in(BIO_new_mem_buf(mail.data(), static_cast<int>(mail.size())));
+  BioPtr in = ReadBio(mail);
   constexpr unsigned int kFlags = CMS_DETACHED | CMS_STREAM;
   CmsPtr cms(CMS_sign(certificate_.get(), key_.get(), nullptr, in.get(), kFlags));
   if (!cms) return OpensslFailed("CMS_sign");

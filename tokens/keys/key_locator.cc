@@ -55,11 +55,10 @@ absl::StatusOr<std::optional<CK_OBJECT_HANDLE>> FindCompanion(const Module& modu
 
 absl::StatusOr<X509Ptr> ReadCertificate(const Module& module, CK_SESSION_HANDLE session,
                                         const std::string& id) {
-  absl::StatusOr<std::optional<CK_OBJECT_HANDLE>> cert =
-      FindCompanion(module, session, CKO_CERTIFICATE, id);
-  if (!cert.ok()) return cert.status();
-  if (!cert->has_value()) return X509Ptr();
-  ASSIGN_OR_RETURN(AttributeValues values, ReadAttributes(module, session, **cert, {CKA_VALUE}));
+  ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> cert,
+                   FindCompanion(module, session, CKO_CERTIFICATE, id));
+  if (!cert.has_value()) return X509Ptr();
+  ASSIGN_OR_RETURN(AttributeValues values, ReadAttributes(module, session, *cert, {CKA_VALUE}));
   std::string der = Value(values, CKA_VALUE);
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509Ptr x509(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
@@ -72,16 +71,14 @@ absl::StatusOr<X509Ptr> ReadCertificate(const Module& module, CK_SESSION_HANDLE 
 
 absl::StatusOr<EvpPkeyPtr> ReadEcPublicKey(const Module& module, CK_SESSION_HANDLE session,
                                            const std::string& id, const std::string& params) {
-  absl::StatusOr<std::optional<CK_OBJECT_HANDLE>> pub =
-      FindCompanion(module, session, CKO_PUBLIC_KEY, id);
-  if (!pub.ok()) return pub.status();
-  if (!pub->has_value()) return EvpPkeyPtr();
-  absl::StatusOr<AttributeValues> values =
-      ReadAttributes(module, session, **pub, {CKA_EC_PARAMS, CKA_EC_POINT});
-  if (!values.ok()) return values.status();
-  std::string point = Value(*values, CKA_EC_POINT);
+  ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> pub,
+                   FindCompanion(module, session, CKO_PUBLIC_KEY, id));
+  if (!pub.has_value()) return EvpPkeyPtr();
+  ASSIGN_OR_RETURN(AttributeValues values,
+                   ReadAttributes(module, session, *pub, {CKA_EC_PARAMS, CKA_EC_POINT}));
+  std::string point = Value(values, CKA_EC_POINT);
   if (point.empty()) return EvpPkeyPtr();
-  std::string pub_params = Value(*values, CKA_EC_PARAMS);
+  std::string pub_params = Value(values, CKA_EC_PARAMS);
   return EcPublicKey(params.empty() ? pub_params : params, point);
 }
 
@@ -115,25 +112,23 @@ absl::StatusOr<LocatedKey> LocateKey(const Module& module, CK_SESSION_HANDLE ses
   search.Add(CKA_CLASS, CKO_PRIVATE_KEY);
   if (selector.label) search.AddBytes(CKA_LABEL, *selector.label);
   if (selector.id) search.AddBytes(CKA_ID, *selector.id);
-  absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> found = FindObjects(module, session, search, 2);
-  if (!found.ok()) return found.status();
-  if (found->empty()) {
+  ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, FindObjects(module, session, search, 2));
+  if (found.empty()) {
     return absl::NotFoundError(
         absl::StrCat("no private key ", selector.Describe(), " on the token"));
   }
-  if (found->size() > 1) {
+  if (found.size() > 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("several private keys match ", selector.Describe(), "; select by id"));
   }
 
   LocatedKey key;
-  key.handle = found->front();
-  absl::StatusOr<AttributeValues> values =
-      ReadAttributes(module, session, key.handle, PrivateKeyAttributeTypes());
-  if (!values.ok()) return values.status();
-  key.label = Value(*values, CKA_LABEL);
-  key.id = Value(*values, CKA_ID);
-  std::optional<CK_ULONG> key_type = UlongAttribute(*values, CKA_KEY_TYPE);
+  key.handle = found.front();
+  ASSIGN_OR_RETURN(AttributeValues values,
+                   ReadAttributes(module, session, key.handle, PrivateKeyAttributeTypes()));
+  key.label = Value(values, CKA_LABEL);
+  key.id = Value(values, CKA_ID);
+  std::optional<CK_ULONG> key_type = UlongAttribute(values, CKA_KEY_TYPE);
   if (key_type == CKK_RSA) {
     key.type = KeyType::kRsa;
   } else if (key_type == CKK_EC) {
@@ -143,7 +138,7 @@ absl::StatusOr<LocatedKey> LocateKey(const Module& module, CK_SESSION_HANDLE ses
                                                  " is neither RSA nor EC; Signet uses only those"));
   }
   auto flag = [&](CK_ATTRIBUTE_TYPE type, bool absent) {
-    return BoolAttribute(*values, type).value_or(absent);
+    return BoolAttribute(values, type).value_or(absent);
   };
   key.attributes = KeyAttributes{
       .sign = flag(CKA_SIGN, false),
@@ -159,17 +154,15 @@ absl::StatusOr<LocatedKey> LocateKey(const Module& module, CK_SESSION_HANDLE ses
       .always_authenticate = flag(CKA_ALWAYS_AUTHENTICATE, false),
   };
 
-  absl::StatusOr<X509Ptr> certificate = ReadCertificate(module, session, key.id);
-  if (!certificate.ok()) return certificate.status();
-  key.certificate = std::move(*certificate);
+  ASSIGN_OR_RETURN(key.certificate, ReadCertificate(module, session, key.id));
 
   absl::StatusOr<EvpPkeyPtr> public_key = EvpPkeyPtr();
   if (key.type == KeyType::kRsa) {
-    std::string modulus = Value(*values, CKA_MODULUS);
-    std::string exponent = Value(*values, CKA_PUBLIC_EXPONENT);
+    std::string modulus = Value(values, CKA_MODULUS);
+    std::string exponent = Value(values, CKA_PUBLIC_EXPONENT);
     if (!modulus.empty() && !exponent.empty()) public_key = RsaPublicKey(modulus, exponent);
   } else {
-    public_key = ReadEcPublicKey(module, session, key.id, Value(*values, CKA_EC_PARAMS));
+    public_key = ReadEcPublicKey(module, session, key.id, Value(values, CKA_EC_PARAMS));
   }
   if (!public_key.ok()) return public_key.status();
   key.public_key = std::move(*public_key);

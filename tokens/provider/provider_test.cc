@@ -121,7 +121,7 @@ class ProviderTest : public ::testing::Test {
                    bool detached, bool pss = false) {
     auto [key, cert] = KeyAndCertificate(name);
     if (!key || !cert) return {};
-    BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+    BioPtr data = ReadBio(content);
     unsigned int flags = CMS_BINARY | CMS_PARTIAL | (detached ? CMS_DETACHED : 0);
     CmsPtr cms(CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, flags, libctx_.get(), nullptr));
     EVP_MD* md = EVP_MD_fetch(libctx_.get(), digest, nullptr);
@@ -239,7 +239,7 @@ TEST_F(ProviderTest, RsaPssSignaturesVerifyWithIndependentTools) {
 absl::StatusOr<std::string> Decrypt(OSSL_LIB_CTX* libctx, EVP_PKEY* key, X509* cert,
                                     const std::string& enveloped) {
   CmsPtr cms(CMS_ContentInfo_new_ex(libctx, nullptr));
-  BioPtr in(BIO_new_mem_buf(enveloped.data(), static_cast<int>(enveloped.size())));
+  BioPtr in = ReadBio(enveloped);
   CMS_ContentInfo* raw = cms.release();
   if (d2i_CMS_bio(in.get(), &raw) == nullptr) {
     CMS_ContentInfo_free(raw);
@@ -378,7 +378,7 @@ TEST_F(ProviderTest, DefaultProviderKeysKeepWorkingBesideIt) {
   for (EVP_PKEY* key : {software.get(), ec.get()}) {
     absl::StatusOr<X509Ptr> cert = ca_->Issue(key, "Software signer");
     ASSERT_THAT(cert, IsOk());
-    BioPtr data(BIO_new_mem_buf("software", 8));
+    BioPtr data = ReadBio("software");
     CmsPtr cms(CMS_sign_ex(cert->get(), key, nullptr, data.get(), CMS_BINARY | CMS_DETACHED,
                            libctx_.get(), nullptr));
     ASSERT_NE(cms, nullptr) << OpenSslErrors();
@@ -412,14 +412,14 @@ TEST_F(ProviderTest, ManyThreadsSignThroughTheProvider) {
       const auto& [key, cert] = signers[t % signers.size()];
       for (int i = 0; absl::Now() < end; ++i) {
         const std::string content = absl::StrCat("message ", t, "/", i);
-        BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+        BioPtr data = ReadBio(content);
         CmsPtr cms(CMS_sign_ex(cert.get(), key.get(), nullptr, data.get(),
                                CMS_BINARY | CMS_DETACHED, libctx_.get(), nullptr));
         if (cms == nullptr) {
           ++failed;
           continue;
         }
-        BioPtr check(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+        BioPtr check = ReadBio(content);
         OsslPtr<X509_STORE, X509_STORE_free> store(X509_STORE_new());
         X509_STORE_add_cert(store.get(), ca_->certificate());
         if (CMS_verify(cms.get(), nullptr, store.get(), check.get(), nullptr, CMS_BINARY) == 1) {

@@ -47,23 +47,22 @@ absl::StatusOr<std::shared_ptr<Token>> UriKeyResolver::TokenFor(
 }
 
 absl::StatusOr<std::shared_ptr<TokenKey>> UriKeyResolver::Resolve(absl::string_view reference) {
-  absl::StatusOr<Pkcs11Uri> uri = ParsePkcs11Uri(reference);
-  if (!uri.ok()) return uri.status();
-  if (uri->type && *uri->type != "private" && *uri->type != "public" && *uri->type != "cert") {
-    return absl::InvalidArgumentError(absl::StrCat("a pkcs11: URI with type=", *uri->type,
+  ASSIGN_OR_RETURN(Pkcs11Uri uri, ParsePkcs11Uri(reference));
+  if (uri.type && *uri.type != "private" && *uri.type != "public" && *uri.type != "cert") {
+    return absl::InvalidArgumentError(absl::StrCat("a pkcs11: URI with type=", *uri.type,
                                                    " names no key pair; Signet serves keys"));
   }
-  if (!uri->object && !uri->id) {
+  if (!uri.object && !uri.id) {
     return absl::InvalidArgumentError(
         "the pkcs11: URI names no key: give its label (object=) or its id (id=)");
   }
-  if (uri->module_name) {
+  if (uri.module_name) {
     return absl::UnimplementedError(
         "module-name in a pkcs11: URI is not supported; give module-path with an absolute path");
   }
   // The type only says what the caller wants of the key (store.cc hands
   // out the key, its public key or its certificate): one key per URI.
-  Pkcs11Uri key_uri = *uri;
+  Pkcs11Uri key_uri = uri;
   key_uri.type.reset();
   const std::string canonical = FormatPkcs11Uri(key_uri);
 
@@ -82,18 +81,16 @@ absl::StatusOr<std::shared_ptr<TokenKey>> UriKeyResolver::Resolve(absl::string_v
   }
   const std::string& module_path =
       key_uri.module_path ? *key_uri.module_path : options_.module_path;
-  absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(module_path);
-  if (!module.ok()) return module.status();
-  absl::StatusOr<std::shared_ptr<Token>> token = TokenFor(*module, selector, pin_source);
-  if (!token.ok()) return token.status();
+  ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(module_path));
+  ASSIGN_OR_RETURN(std::shared_ptr<Token> token, TokenFor(module, selector, pin_source));
 
   KeySelector key_selector{.label = key_uri.object, .id = key_uri.id};
   absl::StatusOr<std::shared_ptr<TokenKey>> key =
-      TokenKey::Load(*token, key_selector, options_.policy, absl::Now() + options_.timeout);
+      TokenKey::Load(token, key_selector, options_.policy, absl::Now() + options_.timeout);
   if (!key.ok()) {
     if (key.status().code() == absl::StatusCode::kNotFound) {
       return absl::NotFoundError(absl::StrCat("no private key ", key_selector.Describe(),
-                                              " on token '", (*token)->name(), "' (module ",
+                                              " on token '", token->name(), "' (module ",
                                               module_path, ")"));
     }
     return key.status();

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 
 namespace signet::cms::fuzz {
@@ -51,24 +52,18 @@ absl::Status SaveFuzzMaterial(const FuzzMaterial& material, const std::string& d
   } pairs[] = {{"signer", material.signer_key.get(), material.signer.get()},
                {"rsa-recipient", material.rsa_recipient_key.get(), material.rsa_recipient.get()},
                {"ec-recipient", material.ec_recipient_key.get(), material.ec_recipient.get()}};
-  if (absl::Status status = WriteCertificate(dir + "/ca.pem", material.ca.get()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(WriteCertificate(dir + "/ca.pem", material.ca.get()));
   for (const auto& pair : pairs) {
     const std::string base = absl::StrCat(dir, "/", pair.name);
     if (absl::Status status = WriteKey(base + ".key", pair.key); !status.ok()) return status;
-    if (absl::Status status = WriteCertificate(base + ".pem", pair.certificate); !status.ok()) {
-      return status;
-    }
+    RETURN_IF_ERROR(WriteCertificate(base + ".pem", pair.certificate));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<FuzzMaterial> LoadFuzzMaterial(const std::string& dir) {
   FuzzMaterial material;
-  absl::StatusOr<X509Ptr> ca = ReadCertificate(dir + "/ca.pem");
-  if (!ca.ok()) return ca.status();
-  material.ca = std::move(*ca);
+  ASSIGN_OR_RETURN(material.ca, ReadCertificate(dir + "/ca.pem"));
   const struct {
     const char* name;
     EvpPkeyPtr* key;
@@ -78,12 +73,8 @@ absl::StatusOr<FuzzMaterial> LoadFuzzMaterial(const std::string& dir) {
                {"ec-recipient", &material.ec_recipient_key, &material.ec_recipient}};
   for (const auto& pair : pairs) {
     const std::string base = absl::StrCat(dir, "/", pair.name);
-    absl::StatusOr<EvpPkeyPtr> key = ReadKey(base + ".key");
-    if (!key.ok()) return key.status();
-    absl::StatusOr<X509Ptr> certificate = ReadCertificate(base + ".pem");
-    if (!certificate.ok()) return certificate.status();
-    *pair.key = std::move(*key);
-    *pair.certificate = std::move(*certificate);
+    ASSIGN_OR_RETURN(*pair.key, ReadKey(base + ".key"));
+    ASSIGN_OR_RETURN(*pair.certificate, ReadCertificate(base + ".pem"));
   }
   return material;
 }
