@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/command_options.h"
 #include "common/log.h"
 #include "tokens/keys/key_locator.h"
 #include "tokens/keys/key_policy.h"
@@ -38,7 +39,6 @@
 #include "tokens/token.h"
 #include "tokens/token_registry.h"
 #include "tokens/token_selector.h"
-#include "tokens/tool/arguments.h"
 
 namespace signet::tool {
 namespace {
@@ -203,8 +203,11 @@ struct TokenTarget {
   bool clear_lockout = false;
 };
 
-constexpr OptionSpec kTokenOptions[] = {
-    {"module"}, {"token"}, {"pin-source"}, {"clear-lockout", false}, {"verbose", false}};
+constexpr OptionSpec kTokenOptions[] = {{"module"},
+                                        {"token"},
+                                        {"pin-source"},
+                                        {"clear-lockout", OptionKind::kFlag},
+                                        {"verbose", OptionKind::kFlag}};
 
 // Usage errors only: nothing here touches the module or the token.
 absl::StatusOr<TokenTarget> ParseTokenTarget(const ParsedOptions& options) {
@@ -261,7 +264,7 @@ absl::StatusOr<TokenTarget> ParseTokenTarget(const ParsedOptions& options) {
     }
     target.pin_source = *std::move(parsed);
   }
-  target.clear_lockout = options.Flag("clear-lockout");
+  target.clear_lockout = options.Has("clear-lockout");
   return target;
 }
 
@@ -449,16 +452,17 @@ absl::StatusOr<std::string> PublicKeyPem(EVP_PKEY* key) {
 }  // namespace
 
 int RunSlots(const std::vector<std::string>& args) {
-  static constexpr OptionSpec kOptions[] = {{"module"}, {"verbose", false}};
-  absl::StatusOr<ParsedOptions> options = ParseOptions(args, kOptions);
+  static constexpr OptionSpec kOptions[] = {{"module"}, {"verbose", OptionKind::kFlag}};
+  absl::StatusOr<ParsedOptions> options =
+      ParseOptions(args, {.command = "slots", .options = kOptions});
   if (!options.ok()) return UsageError("slots", options.status().message());
   if (options->help()) {
     absl::PrintF("%s", kSlotsUsage);
     return kExitOk;
   }
-  std::optional<std::string> module_path = options->Value("module");
-  if (!module_path) return UsageError("slots", "--module is required");
-  ConfigureLogging(options->Flag("verbose"));
+  absl::StatusOr<std::string> module_path = options->Required("module");
+  if (!module_path.ok()) return UsageError("slots", module_path.status().message());
+  ConfigureLogging(options->Has("verbose"));
 
   // Held while Discover runs, which then finds this instance loaded.
   absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(*module_path);
@@ -483,7 +487,8 @@ int RunSlots(const std::vector<std::string>& args) {
 }
 
 int RunKeys(const std::vector<std::string>& args) {
-  absl::StatusOr<ParsedOptions> options = ParseOptions(args, kTokenOptions);
+  absl::StatusOr<ParsedOptions> options =
+      ParseOptions(args, {.command = "keys", .options = kTokenOptions});
   if (!options.ok()) return UsageError("keys", options.status().message());
   if (options->help()) {
     absl::PrintF("%s%s", kKeysUsage, kTokenOptionsHelp);
@@ -491,7 +496,7 @@ int RunKeys(const std::vector<std::string>& args) {
   }
   absl::StatusOr<TokenTarget> target = ParseTokenTarget(*options);
   if (!target.ok()) return UsageError("keys", target.status().message());
-  ConfigureLogging(options->Flag("verbose"));
+  ConfigureLogging(options->Has("verbose"));
 
   absl::StatusOr<std::shared_ptr<Token>> token = OpenToken(*target);
   if (!token.ok()) return Failed(token.status());
@@ -502,7 +507,8 @@ int RunKeys(const std::vector<std::string>& args) {
 int RunKeygen(const std::vector<std::string>& args) {
   std::vector<OptionSpec> specs(std::begin(kTokenOptions), std::end(kTokenOptions));
   specs.insert(specs.end(), {{"label"}, {"algorithm"}, {"purpose"}, {"id"}});
-  absl::StatusOr<ParsedOptions> options = ParseOptions(args, specs);
+  absl::StatusOr<ParsedOptions> options =
+      ParseOptions(args, {.command = "keygen", .options = specs});
   if (!options.ok()) return UsageError("keygen", options.status().message());
   if (options->help()) {
     absl::PrintF("%s%s", kKeygenUsage, kTokenOptionsHelp);
@@ -533,7 +539,7 @@ int RunKeygen(const std::vector<std::string>& args) {
     }
     spec.id = absl::HexStringToBytes(*id);
   }
-  ConfigureLogging(options->Flag("verbose"));
+  ConfigureLogging(options->Has("verbose"));
 
   absl::StatusOr<std::shared_ptr<Token>> token = OpenToken(*target);
   if (!token.ok()) return Failed(token.status());
