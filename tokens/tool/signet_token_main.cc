@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "common/command_options.h"
 #include "tokens/tool/commands.h"
+#include "tokens/tool/tool_status.h"
 
 namespace {
 
