@@ -1,7 +1,6 @@
 #include "appliance/cli/command_line.h"
 
 #include <cmath>
-#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -9,86 +8,29 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "appliance/cli/command_specs.h"
+#include "common/command_options.h"
 
 namespace signet::cli {
 namespace {
 
+// Before the command word: an option, not the command.
 bool IsOption(absl::string_view arg) { return arg.size() > 1 && arg[0] == '-'; }
 
-struct Scanned {
-  std::map<std::string, std::vector<std::string>> values;
-  std::vector<std::string> positionals;
-  bool help = false;
-};
-
-// Splits args into options (checked against specs) and files.
-std::variant<Scanned, std::string> Scan(const std::vector<std::string>& args,
-                                        const std::vector<OptionSpec>& specs,
-                                        absl::string_view command) {
-  Scanned scanned;
-  bool options_ended = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (options_ended || !IsOption(arg)) {
-      scanned.positionals.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      options_ended = true;
-      continue;
-    }
-    if (arg == "--help" || arg == "-h") {
-      scanned.help = true;
-      continue;
-    }
-    if (!absl::StartsWith(arg, "--")) return absl::StrCat("unknown option ", arg);
-    const size_t equals = arg.find('=');
-    const std::string name = arg.substr(2, equals == std::string::npos ? equals : equals - 2);
-    const OptionSpec* spec = FindOption(specs, name);
-    if (spec == nullptr) {
-      if (!command.empty() && FindOption(ConnectionSpecs(), name) != nullptr) {
-        return absl::StrCat("--", name, " does not apply to ", command);
-      }
-      return absl::StrCat("unknown option --", name);
-    }
-    std::string value;
-    if (spec->takes_value) {
-      if (equals != std::string::npos) {
-        value = arg.substr(equals + 1);
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return absl::StrCat("--", name, " needs a value");
-      }
-      if (value.empty()) return absl::StrCat("--", name, " needs a value");
-    } else if (equals != std::string::npos) {
-      return absl::StrCat("--", name, " takes no value");
-    }
-    std::vector<std::string>& values = scanned.values[name];
-    if (!values.empty() && !spec->repeated) return absl::StrCat("--", name, " is given twice");
-    values.push_back(std::move(value));
-  }
-  return scanned;
-}
-
-// Typed values from a Scanned, with the first problem kept.
+// Typed values from the parsed options, with the first problem kept: the
+// error is the first of the command line, whichever option it is about.
 class Options {
  public:
-  explicit Options(Scanned scanned) : scanned_(std::move(scanned)) {}
+  explicit Options(ParsedOptions parsed) : parsed_(std::move(parsed)) {}
 
-  bool Has(const std::string& name) const { return scanned_.values.count(name) > 0; }
-  std::string Get(const std::string& name) const {
-    auto it = scanned_.values.find(name);
-    return it == scanned_.values.end() ? "" : it->second.front();
-  }
-  std::vector<std::string> All(const std::string& name) const {
-    auto it = scanned_.values.find(name);
-    return it == scanned_.values.end() ? std::vector<std::string>{} : it->second;
-  }
+  bool Has(const std::string& name) const { return parsed_.Has(name); }
+  std::string Get(const std::string& name) const { return parsed_.Value(name).value_or(""); }
+  std::vector<std::string> All(const std::string& name) const { return parsed_.Values(name); }
   std::string Required(const std::string& name) {
-    if (!Has(name)) Fail(absl::StrCat("--", name, " is required"));
-    return Get(name);
+    absl::StatusOr<std::string> value = parsed_.Required(name);
+    if (!value.ok()) Fail(std::string(value.status().message()));
+    return value.value_or("");
   }
   // The value of --name looked up in choices ({"sha256", SHA256}, ...).
   template <typename T>
@@ -105,7 +47,7 @@ class Options {
                       Get(name), "'"));
     return otherwise;
   }
-  const std::vector<std::string>& positionals() const { return scanned_.positionals; }
+  const std::vector<std::string>& positionals() const { return parsed_.arguments(); }
 
   void Fail(std::string message) {
     if (error_.empty()) error_ = std::move(message);
@@ -113,7 +55,7 @@ class Options {
   const std::string& error() const { return error_; }
 
  private:
-  Scanned scanned_;
+  ParsedOptions parsed_;
   std::string error_;
 };
 
@@ -354,7 +296,8 @@ std::variant<Invocation, UsageError> ParseCommandLine(const std::vector<std::str
       return UsageError{"", absl::StrCat("unknown option ", arg, " before the command")};
     }
     leading.push_back(arg);
-    if (spec->takes_value && equals == std::string::npos && i + 1 < args.size()) {
+    if (spec->kind != OptionKind::kFlag && equals == std::string::npos && i + 1 < args.size() &&
+        CanBeSeparateValue(args[i + 1])) {
       leading.push_back(args[++i]);
     }
   }
@@ -384,16 +327,25 @@ std::variant<Invocation, UsageError> ParseCommandLine(const std::vector<std::str
   if (spec->connects) {
     specs.insert(specs.end(), ConnectionSpecs().begin(), ConnectionSpecs().end());
   }
-  std::vector<std::string> rest = leading;
-  rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
-  std::variant<Scanned, std::string> scanned = Scan(rest, specs, spec->name);
-  if (std::string* error = std::get_if<std::string>(&scanned)) {
-    return UsageError{spec->name, std::move(*error)};
+  const OptionSyntax syntax = {
+      .command = spec->name,
+      .options = specs,
+      .not_here = spec->connects ? absl::Span<const OptionSpec>() : ConnectionSpecs(),
+      .arguments = true,
+  };
+  // The options in front of the command and those after it are one set: the
+  // same option in both places is given twice. Positions in errors count the
+  // words after the command, since those in front are all known options.
+  ParsedOptions parsed;
+  for (absl::Span<const std::string> part :
+       {absl::Span<const std::string>(leading), absl::MakeConstSpan(args).subspan(i)}) {
+    if (absl::Status status = parsed.Parse(part, syntax); !status.ok()) {
+      return UsageError{spec->name, std::string(status.message())};
+    }
   }
-  Scanned& parts = std::get<Scanned>(scanned);
-  if (parts.help) return Invocation{.command = Command::kHelp, .help_topic = spec->name};
+  if (parsed.help()) return Invocation{.command = Command::kHelp, .help_topic = spec->name};
 
-  Options options(std::move(parts));
+  Options options(std::move(parsed));
   Invocation invocation{.command = spec->command, .name = spec->name};
   if (spec->connects) ReadConnection(options, invocation, env_socket);
   ReadCommand(options, invocation);

@@ -161,6 +161,14 @@ TEST(CommandLineTest, UsageErrorsNameTheCommandAndTheProblem) {
            {{"sign", "--key", "a", "--key", "b"}, "sign", "--key is given twice"},
            {{"sign", "--key", "k", "--pss=yes"}, "sign", "--pss takes no value"},
            {{"sign", "--key", "k", "-x"}, "sign", "unknown option -x"},
+           // What does not look like an option name is not repeated.
+           {{"sign", "--key", "k", "--Key2"}, "sign", "unknown option in position 3"},
+           // The next option is not the value: the value was forgotten.
+           {{"sign", "--key", "--pss"}, "sign", "--key needs a value"},
+           {{"--socket", "a", "tokens", "--socket", "b"}, "tokens", "--socket is given twice"},
+           {{"--socket", "a", "audit", "verify", "--log", "l", "--key", "k"},
+            "audit verify",
+            "--socket does not apply to audit verify"},
            {{"sign", "--key", "k", "a", "b", "c"}, "sign", "too many files: at most IN and OUT"},
            {{"encrypt", "--recipient", "a", "--cipher", "des"},
             "encrypt",

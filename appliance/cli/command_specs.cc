@@ -6,13 +6,13 @@
 namespace signet::cli {
 namespace {
 
-constexpr OptionSpec kKey = {"key", true, false};
-constexpr OptionSpec kDigest = {"digest", true, false};
-constexpr OptionSpec kPss = {"pss", false, false};
-constexpr OptionSpec kOpaque = {"opaque", false, false};
-constexpr OptionSpec kRecipient = {"recipient", true, true};
-constexpr OptionSpec kCipher = {"cipher", true, false};
-constexpr OptionSpec kRsaPkcs1 = {"rsa-pkcs1", false, false};
+constexpr OptionSpec kKey = {"key"};
+constexpr OptionSpec kDigest = {"digest"};
+constexpr OptionSpec kPss = {"pss", OptionKind::kFlag};
+constexpr OptionSpec kOpaque = {"opaque", OptionKind::kFlag};
+constexpr OptionSpec kRecipient = {"recipient", OptionKind::kRepeated};
+constexpr OptionSpec kCipher = {"cipher"};
+constexpr OptionSpec kRsaPkcs1 = {"rsa-pkcs1", OptionKind::kFlag};
 
 constexpr char kConnectionUsage[] =
     "connection (before or after the command):\n"
@@ -37,9 +37,8 @@ std::string Synopsis(const CommandSpec& spec) {
 
 const std::vector<OptionSpec>& ConnectionSpecs() {
   static const auto* specs = new std::vector<OptionSpec>{
-      {"socket", true, false},   {"server", true, false},   {"cert", true, false},
-      {"key-file", true, false}, {"ca", true, false},       {"tls-name", true, false},
-      {"timeout", true, false},  {"progress", false, false}};
+      {"socket"}, {"server"},   {"cert"},    {"key-file"},
+      {"ca"},     {"tls-name"}, {"timeout"}, {"progress", OptionKind::kFlag}};
   return *specs;
 }
 
@@ -68,42 +67,38 @@ const std::vector<CommandSpec>& Commands() {
       {"verify",
        Command::kVerify,
        true,
-       {{"allow-untrusted", false, false}},
+       {{"allow-untrusted", OptionKind::kFlag}},
        "signet verify [--allow-untrusted] [IN [OUT]]\n"
        "  (the signers on stderr, the signed entity to OUT)"},
       {"sign-digest",
        Command::kSignDigest,
        true,
-       {kKey, kDigest, {"digest-hex", true, false}, kPss},
+       {kKey, kDigest, {"digest-hex"}, kPss},
        "signet sign-digest --key NAME --digest-hex HEX [--digest sha256|sha384|sha512] [--pss]\n"
        "                   [OUT]\n"
        "  (OUT: the DER application/pkcs7-signature; HEX: the digest of the canonical\n"
        "  CRLF MIME entity)"},
       {"tokens", Command::kTokens, true, {}, "signet tokens"},
-      {"keys", Command::kKeys, true, {{"token", true, false}}, "signet keys [--token TOKEN]"},
+      {"keys", Command::kKeys, true, {{"token"}}, "signet keys [--token TOKEN]"},
       {"key", Command::kKey, true, {}, "signet key NAME"},
       {"keygen",
        Command::kKeygen,
        true,
-       {{"token", true, false},
-        {"label", true, false},
-        {"id", true, false},
-        {"algorithm", true, false},
-        {"purpose", true, false}},
+       {{"token"}, {"label"}, {"id"}, {"algorithm"}, {"purpose"}},
        "signet keygen --token TOKEN --label LABEL [--id HEX]\n"
        "              --algorithm rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384\n"
        "              --purpose sign|decrypt"},
       {"csr",
        Command::kCsr,
        true,
-       {kKey, {"subject", true, false}, {"email", true, true}},
+       {kKey, {"subject"}, {"email", OptionKind::kRepeated}},
        "signet csr --key NAME --subject \"CN=...,O=...\" [--email ADDRESS...] [OUT]\n"
        "  (OUT: the PKCS#10 request, PEM)"},
       {"import-cert", Command::kImportCert, true, {kKey}, "signet import-cert --key NAME CERT.pem"},
       {"audit verify",
        Command::kAuditVerify,
        false,
-       {{"log", true, false}, {"key", true, false}},
+       {{"log"}, {"key"}},
        "signet audit verify --log PATH --key AUDIT_CERT_OR_PUBLIC_KEY.pem\n"
        "  (offline: needs no daemon)"},
   };
@@ -112,13 +107,6 @@ const std::vector<CommandSpec>& Commands() {
 
 const CommandSpec* FindCommand(absl::string_view name) {
   for (const CommandSpec& spec : Commands()) {
-    if (name == spec.name) return &spec;
-  }
-  return nullptr;
-}
-
-const OptionSpec* FindOption(const std::vector<OptionSpec>& specs, absl::string_view name) {
-  for (const OptionSpec& spec : specs) {
     if (name == spec.name) return &spec;
   }
   return nullptr;

@@ -7,14 +7,9 @@
 
 #include "absl/strings/string_view.h"
 #include "appliance/cli/command_line.h"
+#include "common/command_options.h"
 
 namespace signet::cli {
-
-struct OptionSpec {
-  const char* name;  // without "--"
-  bool takes_value;
-  bool repeated;
-};
 
 struct CommandSpec {
   const char* name;
@@ -30,7 +25,6 @@ const std::vector<CommandSpec>& Commands();
 const std::vector<OptionSpec>& ConnectionSpecs();
 
 const CommandSpec* FindCommand(absl::string_view name);
-const OptionSpec* FindOption(const std::vector<OptionSpec>& specs, absl::string_view name);
 
 }  // namespace signet::cli
 

@@ -1,5 +1,6 @@
-// The subcommands of signet-token, the operator's tool for tokens. Each takes
-// the arguments after its name and returns the process exit code.
+// The subcommands of signet-token, the operator's tool for tokens: what main
+// dispatches to. Each takes the arguments after its name and returns the
+// process exit code (tool_status.h).
 #ifndef SIGNET_TOKENS_TOOL_COMMANDS_H_
 #define SIGNET_TOKENS_TOOL_COMMANDS_H_
 
@@ -8,17 +9,15 @@
 
 namespace signet::tool {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // the operation failed
-inline constexpr int kExitUsage = 2;   // the command line is wrong
-
-// signet-token slots: the tokens present in a module's slots.
+// signet-token slots: the tokens present in a module's slots
+// (slots_command.cc).
 int RunSlots(const std::vector<std::string>& args);
 
-// signet-token keys: the private keys on one token and the policy's verdict.
+// signet-token keys: the private keys on one token and the policy's verdict
+// (keys_command.cc).
 int RunKeys(const std::vector<std::string>& args);
 
-// signet-token keygen: a new key pair on one token.
+// signet-token keygen: a new key pair on one token (keygen_command.cc).
 int RunKeygen(const std::vector<std::string>& args);
 
 }  // namespace signet::tool

@@ -8,8 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tokens/tool/arguments.h"
+#include "common/command_options.h"
 #include "tokens/tool/commands.h"
+#include "tokens/tool/tool_status.h"
 
 namespace {
 
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   if (command == "keys") return RunKeys(args);
   if (command == "keygen") return RunKeygen(args);
   absl::FPrintF(stderr, "signet-token: %s; the commands are slots, keys and keygen\n",
-                LooksLikeName(command) ? absl::StrCat("unknown command '", command, "'")
-                                       : std::string("unknown command"));
+                signet::LooksLikeName(command) ? absl::StrCat("unknown command '", command, "'")
+                                               : std::string("unknown command"));
   return kExitUsage;
 }

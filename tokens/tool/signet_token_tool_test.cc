@@ -391,6 +391,42 @@ TEST_F(SignetTokenToolTest, BadUsageExitsTwo) {
   }
 }
 
+// The first line names the command and the option; a word that may be a
+// PIN is named by its position instead.
+TEST_F(SignetTokenToolTest, UsageErrorsNameTheProblem) {
+  const std::string module = SoftHsm::ModulePath();
+  struct Case {
+    std::vector<std::string> args;
+    std::string first_line;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"slots"}, "signet-token slots: --module is required\n"},
+           {{"slots", "--module"}, "signet-token slots: --module needs a value\n"},
+           {{"slots", "--module="}, "signet-token slots: --module needs a value\n"},
+           {{"slots", "--module", "--verbose"}, "signet-token slots: --module needs a value\n"},
+           {{"slots", "--modul", module}, "signet-token slots: unknown option --modul\n"},
+           {{"slots", "--module", module, "--module", module},
+            "signet-token slots: --module is given twice\n"},
+           {{"slots", "--verbose=yes"}, "signet-token slots: --verbose takes no value\n"},
+           {{"slots", "-x"}, "signet-token slots: unknown option -x\n"},
+           // After "--", even an option's name is an argument.
+           {{"slots", "--", "--module", module},
+            "signet-token slots: unexpected argument in position 2 (options start with --)\n"},
+           {{"slots", "--module", module, "extra"},
+            "signet-token slots: unexpected argument in position 3 (options start with --)\n"},
+           {{"keys", "--module", module, "--token", kLabel, absl::StrCat("--", kUserPin)},
+            "signet-token keys: unknown option in position 5\n"},
+           {{"keygen", "--module", module, "--token", kLabel, "--label", "k", "--algorithm",
+             "p256"},
+            "signet-token keygen: --purpose is required\n"},
+       }) {
+    CommandResult r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.first_line;
+    EXPECT_EQ(r.err.substr(0, r.err.find('\n') + 1), c.first_line);
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat("Run 'signet-token ", c.args.front(), " --help'")));
+  }
+}
+
 TEST_F(SignetTokenToolTest, HelpForEveryCommand) {
   for (const char* command : {"slots", "keys", "keygen"}) {
     CommandResult r = Run({command, "--help"});
