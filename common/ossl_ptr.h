@@ -9,6 +9,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -44,9 +45,28 @@ using BioPtr = OsslPtr<BIO, BIO_free_all>;
 using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
 using X509StorePtr = OsslPtr<X509_STORE, X509_STORE_free>;
 using X509StoreCtxPtr = OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
+using X509CrlPtr = OsslPtr<X509_CRL, X509_CRL_free>;
+using X509NamePtr = OsslPtr<X509_NAME, X509_NAME_free>;
+using X509ExtensionPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
+using X509AlgorPtr = OsslPtr<X509_ALGOR, X509_ALGOR_free>;
+using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
+using Asn1IntegerPtr = OsslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using RsaPssParamsPtr = OsslPtr<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free>;
 
 inline void FreeX509Stack(STACK_OF(X509) * stack) { sk_X509_pop_free(stack, X509_free); }
 using X509StackPtr = OsslPtr<STACK_OF(X509), FreeX509Stack>;
+inline void FreeAlgorithmStack(STACK_OF(X509_ALGOR) * stack) {
+  sk_X509_ALGOR_pop_free(stack, X509_ALGOR_free);
+}
+using X509AlgorStackPtr = OsslPtr<STACK_OF(X509_ALGOR), FreeAlgorithmStack>;
+inline void FreeCrlStack(STACK_OF(X509_CRL) * stack) { sk_X509_CRL_pop_free(stack, X509_CRL_free); }
+using X509CrlStackPtr = OsslPtr<STACK_OF(X509_CRL), FreeCrlStack>;
+
+// Shares ownership of a CRL (OpenSSL reference counting).
+inline X509CrlPtr ShareCrl(X509_CRL* crl) {
+  if (crl != nullptr) X509_CRL_up_ref(crl);
+  return X509CrlPtr(crl);
+}
 
 // Shares ownership of an EVP_PKEY (OpenSSL reference counting).
 inline EvpPkeyPtr ShareKey(EVP_PKEY* key) {

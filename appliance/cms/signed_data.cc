@@ -16,18 +16,11 @@
 namespace signet::cms {
 namespace {
 
-using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
-
-void FreeAlgorithmStack(STACK_OF(X509_ALGOR) * stack) {
-  sk_X509_ALGOR_pop_free(stack, X509_ALGOR_free);
-}
-using AlgorithmStackPtr = OsslPtr<STACK_OF(X509_ALGOR), FreeAlgorithmStack>;
-
 // What the appliance decrypts, strongest first (RFC 8551 §2.5.2): a sender
 // that honours it picks AES-GCM, never the RC2 and DES that OpenSSL's
 // standard list still offers.
 absl::Status AddSmimeCapabilities(CMS_SignerInfo* signer_info) {
-  AlgorithmStackPtr algorithms(sk_X509_ALGOR_new_null());
+  X509AlgorStackPtr algorithms(sk_X509_ALGOR_new_null());
   if (!algorithms) return OperationError("cannot build SMIMECapabilities");
   for (int nid :
        {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_192_cbc, NID_aes_128_cbc}) {

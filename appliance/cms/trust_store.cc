@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "appliance/pki/revocation_check.h"
 #include "common/openssl_error.h"
 #include "common/ossl_ptr.h"
 
@@ -17,6 +18,9 @@ absl::StatusOr<TrustStore> TrustStore::FromCertificates(const std::vector<X509*>
       return OpenSslError("cannot add a trust anchor");
     }
   }
+  // CRLs come from a verification's revocation check (VerifyOptions), not
+  // from the store, which is shared by every verification.
+  pki::UseRevocationLookup(store.get());
   return TrustStore(store.release());
 }
 

@@ -33,6 +33,9 @@ constexpr std::pair<VerifyFailure, const char*> kFailureNames[] = {
     {VerifyFailure::kSignerNotYetValid, "SIGNER_NOT_YET_VALID"},
     {VerifyFailure::kWrongPurpose, "WRONG_PURPOSE"},
     {VerifyFailure::kInvalidChain, "INVALID_CHAIN"},
+    {VerifyFailure::kRevoked, "REVOKED"},
+    {VerifyFailure::kRevocationUnknown, "REVOCATION_UNKNOWN"},
+    {VerifyFailure::kPolicy, "POLICY"},
 };
 
 absl::Status Failure(VerifyFailure failure, absl::string_view message) {
@@ -91,9 +94,39 @@ VerifyFailure ChainFailure(int error) {
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_CERT_UNTRUSTED:
       return VerifyFailure::kUntrustedSigner;
+    case X509_V_ERR_CERT_REVOKED:
+      return VerifyFailure::kRevoked;
+    case X509_V_ERR_NO_EXPLICIT_POLICY:
+    case X509_V_ERR_INVALID_POLICY_EXTENSION:
+      return VerifyFailure::kPolicy;
     default:
       return VerifyFailure::kInvalidChain;
   }
+}
+
+// After a chain validated: what its anchor's revocation mode makes of the
+// questions left open. Off: nothing was asked. Prefer: reported. Require:
+// the first open one refuses the chain.
+std::optional<VerifyFailure> CheckRevocationAnswers(const pki::ValidationPolicy& policy,
+                                                    STACK_OF(X509) * chain, SignerReport* report) {
+  if (report->revocation.empty() || chain == nullptr || sk_X509_num(chain) == 0) {
+    return std::nullopt;
+  }
+  const pki::RevocationMode mode = policy.ModeFor(sk_X509_value(chain, sk_X509_num(chain) - 1));
+  if (mode == pki::RevocationMode::kOff) {
+    for (pki::RevocationResult& result : report->revocation) result = {};
+    return std::nullopt;
+  }
+  if (mode != pki::RevocationMode::kRequire) return std::nullopt;
+  for (size_t i = 0; i < report->revocation.size(); ++i) {
+    const pki::RevocationResult& result = report->revocation[i];
+    if (result.state != pki::RevocationState::kUnknown) continue;
+    report->chain_detail =
+        absl::StrCat("the revocation status of ", report->chain[i], " is unknown (", result.reason,
+                     ") and the trust anchor's policy requires it");
+    return VerifyFailure::kRevocationUnknown;
+  }
+  return std::nullopt;
 }
 
 // Builds and checks the signer's chain to the trust store, filling in the
@@ -112,14 +145,33 @@ std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustSt
   if (options.at.has_value()) {
     X509_STORE_CTX_set_time(store_context.get(), 0, absl::ToTimeT(*options.at));
   }
+  std::optional<pki::RevocationCheck> revocation;
+  if (options.validation != nullptr) {
+    if (absl::Status applied = options.validation->ApplyPolicies(store_context.get());
+        !applied.ok()) {
+      report->chain_detail = std::string(applied.message());
+      return VerifyFailure::kInvalidChain;
+    }
+    if (options.validation->ChecksRevocation()) {
+      revocation.emplace(*options.validation);
+      revocation->Attach(store_context.get());
+    }
+  }
   const bool trusted = X509_verify_cert(store_context.get()) == 1;
   ERR_clear_error();
-  if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store_context.get())) {
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store_context.get());
+  if (chain != nullptr) {
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       report->chain.push_back(NameText(X509_get_subject_name(sk_X509_value(chain, i))));
     }
   }
+  if (revocation.has_value()) report->revocation = revocation->Results(store_context.get());
   if (trusted) {
+    if (std::optional<VerifyFailure> open =
+            CheckRevocationAnswers(*options.validation, chain, report);
+        open.has_value()) {
+      return open;
+    }
     report->chain_status = ChainStatus::kTrusted;
     return std::nullopt;
   }

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "appliance/cms/cms_context.h"
 #include "appliance/cms/trust_store.h"
+#include "appliance/pki/validation_policy.h"
 
 namespace signet::cms {
 
@@ -34,6 +35,9 @@ enum class VerifyFailure {
   kSignerNotYetValid,          // a certificate in the chain is not valid yet
   kWrongPurpose,               // not a certificate for S/MIME signing
   kInvalidChain,               // any other chain failure
+  kRevoked,                    // a certificate in the chain is revoked
+  kRevocationUnknown,          // required revocation status not available
+  kPolicy,                     // the chain does not satisfy the certificate policies
 };
 
 // "BAD_SIGNATURE", for logs and API details.
@@ -57,6 +61,9 @@ struct SignerReport {
   std::string chain_detail;
   // Subjects from the signer up to the trust anchor, when a chain was built.
   std::vector<std::string> chain;
+  // The revocation status of each certificate in `chain`, in the same
+  // order; empty when revocation is not checked.
+  std::vector<pki::RevocationResult> revocation;
 };
 
 struct VerifiedMail {
@@ -73,6 +80,8 @@ struct VerifyOptions {
   // unacceptable signer is returned (with its chain_status and
   // chain_detail) instead of refused.
   bool require_trusted_chain = true;
+  // Revocation and certificate policies; null: neither is checked.
+  const pki::ValidationPolicy* validation = nullptr;
 };
 
 // Verifies `mail` (a whole mail or a signed MIME entity). InvalidArgument,

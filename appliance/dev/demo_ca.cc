@@ -15,9 +15,6 @@
 namespace signet::dev {
 namespace {
 
-using X509NamePtr = OsslPtr<X509_NAME, X509_NAME_free>;
-using X509ExtensionPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
-
 absl::Status AddEntry(X509_NAME* name, const char* field, const std::string& value) {
   if (value.empty()) return absl::OkStatus();
   if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,

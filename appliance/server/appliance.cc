@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
 #include "common/log.h"
+#include "appliance/server/config/validation_config.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
@@ -42,6 +43,8 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   if (!config.trust_anchors_file().empty()) {
     ASSIGN_OR_RETURN(cms::TrustStore trust, ReadTrustAnchors(config.trust_anchors_file()));
     appliance->trust_.emplace(std::move(trust));
+    // The CRL files are read now, so that a missing one stops the start.
+    ASSIGN_OR_RETURN(appliance->validation_, ValidationPolicyOf(config.validation()));
   }
   if (config.keys_size() > 0) {
     // Key operations need the audit log (docs/architecture.md, decision D11), and the

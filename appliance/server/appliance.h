@@ -13,6 +13,7 @@
 #include "appliance/audit/audit_log.h"
 #include "appliance/cms/limits.h"
 #include "appliance/cms/trust_store.h"
+#include "appliance/pki/validation_policy.h"
 #include "appliance/server/authorizer.h"
 #include "appliance/server/byte_budget.h"
 #include "appliance/server/config/config_defaults.h"
@@ -45,6 +46,8 @@ class Appliance {
   // Null when the config names no trust anchors (VerifyMail is then
   // FAILED_PRECONDITION).
   const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
+  // Revocation and certificate policies for chains to those anchors.
+  const pki::ValidationPolicy& validation() const { return validation_; }
   // Null when no key is configured (then no key operation can happen).
   audit::AuditLog* audit() { return audit_.get(); }
 
@@ -75,6 +78,7 @@ class Appliance {
   std::unique_ptr<ByteBudget> buffers_;
   std::unique_ptr<IdleCallWatch> idle_watch_;
   std::optional<cms::TrustStore> trust_;
+  pki::ValidationPolicy validation_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;
   std::unique_ptr<WorkQueue> cpu_queue_;

@@ -277,10 +277,8 @@ std::string RsaPssAlgorithmIdentifier(const SignatureContext* ctx) {
     salt = static_cast<int>(MaxSignatureSize(ctx)) - digest_length - 2;
   }
   if (salt < 0) return {};
-  using PssParamsPtr = OsslPtr<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free>;
-  using AlgorPtr = OsslPtr<X509_ALGOR, X509_ALGOR_free>;
-  PssParamsPtr pss(RSA_PSS_PARAMS_new());
-  AlgorPtr mgf1_hash(X509_ALGOR_new());
+  RsaPssParamsPtr pss(RSA_PSS_PARAMS_new());
+  X509AlgorPtr mgf1_hash(X509_ALGOR_new());
   if (!pss || !mgf1_hash) return {};
   pss->hashAlgorithm = X509_ALGOR_new();
   pss->maskGenAlgorithm = X509_ALGOR_new();
@@ -299,7 +297,7 @@ std::string RsaPssAlgorithmIdentifier(const SignatureContext* ctx) {
     return {};
   }
   ASN1_STRING* params = ASN1_item_pack(pss.get(), ASN1_ITEM_rptr(RSA_PSS_PARAMS), nullptr);
-  AlgorPtr algorithm(X509_ALGOR_new());
+  X509AlgorPtr algorithm(X509_ALGOR_new());
   if (params == nullptr || !algorithm ||
       X509_ALGOR_set0(algorithm.get(), OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params) != 1) {
     ASN1_STRING_free(params);

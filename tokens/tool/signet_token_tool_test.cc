@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/softhsm.h"
@@ -45,21 +46,15 @@ constexpr char kSoPin[] = "so-pin-2718281828";
 constexpr char kWrongPin[] = "wrong-pin-3141592653";
 constexpr char kLabel[] = "tool-test";
 
-struct PemKeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using PemKey = std::unique_ptr<EVP_PKEY, PemKeyFree>;
-
-PemKey ParsePem(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
-  return PemKey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+EvpPkeyPtr ParsePem(const std::string& pem) {
+  BioPtr bio = ReadBio(pem);
+  return EvpPkeyPtr(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
 }
 
 // A certificate for `subject_key`, issued by a throwaway CA, as DER.
 std::string CertificateDer(EVP_PKEY* subject_key, const std::string& common_name) {
-  PemKey ca_key(EVP_EC_gen("P-256"));
-  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
+  EvpPkeyPtr ca_key(EVP_EC_gen("P-256"));
+  X509Ptr cert(X509_new());
   if (!ca_key || !cert) return "";
   X509_set_version(cert.get(), X509_VERSION_3);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
@@ -187,11 +182,11 @@ TEST_F(SignetTokenToolTest, KeygenThenKeysListsBothKeysAsAcceptedByPolicy) {
   // The PEM is the key the token holds, as pkcs11-tool reads it back.
   const size_t pem_start = sign.out.find("-----BEGIN PUBLIC KEY-----");
   ASSERT_NE(pem_start, std::string::npos) << sign.out;
-  PemKey printed = ParsePem(sign.out.substr(pem_start));
+  EvpPkeyPtr printed = ParsePem(sign.out.substr(pem_start));
   ASSERT_NE(printed, nullptr);
   absl::StatusOr<std::string> exported = hsm_->ExportPublicKeyPem(token_, sign_id);
   ASSERT_THAT(exported, IsOk());
-  PemKey independent = ParsePem(*exported);
+  EvpPkeyPtr independent = ParsePem(*exported);
   ASSERT_NE(independent, nullptr);
   EXPECT_EQ(EVP_PKEY_eq(printed.get(), independent.get()), 1);
 
@@ -255,7 +250,7 @@ TEST_F(SignetTokenToolTest, KeysShowsStoredCertificatesAndListsBadOnesAsRefused)
   CommandResult sign = Keygen("bank-signing", "p256", "sign");
   ASSERT_EQ(sign.exit_code, 0) << sign.err;
   const std::string sign_id = GeneratedId(sign.out);
-  PemKey sign_key = ParsePem(sign.out.substr(sign.out.find("-----BEGIN")));
+  EvpPkeyPtr sign_key = ParsePem(sign.out.substr(sign.out.find("-----BEGIN")));
   ASSERT_NE(sign_key, nullptr);
   CommandResult other = Keygen("bank-decryption", "p256", "decrypt");
   ASSERT_EQ(other.exit_code, 0) << other.err;
@@ -263,7 +258,7 @@ TEST_F(SignetTokenToolTest, KeysShowsStoredCertificatesAndListsBadOnesAsRefused)
 
   // A certificate for the key itself, and one for another key stored under
   // the second key's id (a mistake an operator can make with pkcs11-tool).
-  PemKey stranger(EVP_EC_gen("P-256"));
+  EvpPkeyPtr stranger(EVP_EC_gen("P-256"));
   ASSERT_NE(stranger, nullptr);
   const std::string good_path = dir_->File("good.der");
   const std::string bad_path = dir_->File("bad.der");

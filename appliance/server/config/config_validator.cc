@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/limits.h"
 #include "appliance/server/config/token_profiles.h"
+#include "appliance/server/config/validation_config.h"
 #include "tokens/pkcs11_uri.h"
 
 namespace signet::server {
@@ -850,6 +851,9 @@ absl::Status ValidateConfig(const Config& config) {
   CheckLimits(problems, config.limits());
   CheckAudit(problems, config, keys);
   CheckPath(problems, "config", "trust_anchors_file", config.trust_anchors_file(), Required::kNo);
+  for (const auto& [where, what] : ValidationProblems(config.validation())) {
+    problems.Add(where, what);
+  }
   return problems.ToStatus();
 }
 

@@ -1,0 +1,287 @@
+// VerifyMail with revocation: a three-level PKI made here (root,
+// intermediate, signer), CRLs served by a loopback HTTP server or kept in
+// files, and every case decided the same way by `openssl verify
+// -crl_check_all` with the same CRLs (Signet's `require` mode is what that
+// command does; `prefer` is where the two differ by design).
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/cms/mail_signer.h"
+#include "appliance/cms/verifier.h"
+#include "appliance/pki/validation_policy.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/http_server.h"
+#include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/subprocess.h"
+#include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_pki.h"
+
+namespace signet::cms {
+namespace {
+
+using pki::RevocationMode;
+using pki::RevocationState;
+using ::signet::matchers::IsOk;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kMail[] =
+    "From: Statements <statements@bank.example>\r\n"
+    "To: customer@example.org\r\n"
+    "Subject: Your statement\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Balance on 27 November: 1,234.56 EUR.\r\n";
+
+constexpr int kKeyCompromise = 1;
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+class RevocationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(server_, fixtures::HttpServer::Start());
+    ASSERT_OK_AND_ASSIGN(dir_, fixtures::TempDir::Create("signet-revocation"));
+    ASSERT_OK_AND_ASSIGN(root_, fixtures::TestCa::Create("Signet Revocation Root"));
+    ASSERT_OK_AND_ASSIGN(EvpPkeyPtr intermediate_key, fixtures::GenerateKey("EC:P-256"));
+    ASSERT_OK_AND_ASSIGN(
+        X509Ptr intermediate,
+        root_->Issue(intermediate_key.get(), "Signet Revocation Intermediate", "",
+                     {.ca = true, .crl_distribution_points = {server_->Url("/root.crl")}}));
+    intermediate_ = fixtures::TestCa::Adopt(std::move(intermediate), std::move(intermediate_key));
+    ASSERT_OK_AND_ASSIGN(signer_key_, fixtures::GenerateKey("EC:P-256"));
+    ASSERT_OK_AND_ASSIGN(
+        signer_, intermediate_->Issue(signer_key_.get(), "Statements", "statements@bank.example",
+                                      {.crl_distribution_points = {server_->Url("/inter.crl")},
+                                       .freshest_crl = {server_->Url("/inter-delta.crl")}}));
+    ASSERT_OK_AND_ASSIGN(TrustStore trust, TrustStore::FromCertificates({root_->certificate()}));
+    trust_ = std::make_unique<TrustStore>(std::move(trust));
+    ASSERT_OK_AND_ASSIGN(mail_, SignMail({}, kMail,
+                                         {.key = signer_key_.get(),
+                                          .certificate = signer_.get(),
+                                          .chain = {intermediate_->certificate()}},
+                                         {}));
+  }
+
+  // Serves the CRLs of both CAs; an option left out serves an empty one.
+  void ServeCrls(const fixtures::CrlOptions& root = {}, const fixtures::CrlOptions& inter = {}) {
+    ASSERT_OK_AND_ASSIGN(root_crl_, Encode(*root_, root));
+    ASSERT_OK_AND_ASSIGN(inter_crl_, Encode(*intermediate_, inter));
+    server_->Serve("/root.crl", root_crl_, "application/pkix-crl");
+    server_->Serve("/inter.crl", inter_crl_, "application/pkix-crl");
+  }
+  static absl::StatusOr<std::string> Encode(const fixtures::TestCa& ca,
+                                            const fixtures::CrlOptions& options) {
+    ASSIGN_OR_RETURN(X509CrlPtr crl, ca.MakeCrl(options));
+    return fixtures::ToDer(crl.get());
+  }
+
+  pki::ValidationPolicy Policy(RevocationMode mode, pki::CrlStoreOptions crl_options = {}) {
+    pki::ValidationPolicy policy;
+    policy.revocation = mode;
+    absl::StatusOr<std::shared_ptr<pki::CrlStore>> crls =
+        pki::CrlStore::Create(std::move(crl_options));
+    EXPECT_THAT(crls, IsOk());
+    policy.crls = crls.value_or(nullptr);
+    return policy;
+  }
+
+  absl::StatusOr<VerifiedMail> Verify(const pki::ValidationPolicy& policy,
+                                      bool require_trusted_chain = true) {
+    return VerifyMail({}, mail_, *trust_,
+                      {.require_trusted_chain = require_trusted_chain, .validation = &policy});
+  }
+
+  // What `openssl verify -crl_check_all` says of the signer with the CRLs
+  // served now: true when it accepts.
+  absl::StatusOr<bool> OpensslAccepts() {
+    const std::string root = dir_->path() + "/root.pem";
+    const std::string inter = dir_->path() + "/inter.pem";
+    const std::string signer = dir_->path() + "/signer.pem";
+    RETURN_IF_ERROR(fixtures::WritePem(root, root_->certificate()));
+    RETURN_IF_ERROR(fixtures::WritePem(inter, intermediate_->certificate()));
+    RETURN_IF_ERROR(fixtures::WritePem(signer, signer_.get()));
+    WriteFile(dir_->path() + "/root.crl", root_crl_);
+    WriteFile(dir_->path() + "/inter.crl", inter_crl_);
+    ASSIGN_OR_RETURN(fixtures::CommandResult result,
+                     fixtures::RunCommand({"openssl", "verify", "-crl_check_all", "-purpose",
+                                           "smimesign", "-CAfile", root, "-untrusted", inter,
+                                           "-CRLfile", dir_->path() + "/root.crl", "-CRLfile",
+                                           dir_->path() + "/inter.crl", signer}));
+    return result.exit_code == 0;
+  }
+
+  std::unique_ptr<fixtures::HttpServer> server_;
+  std::optional<fixtures::TempDir> dir_;
+  std::optional<fixtures::TestCa> root_;
+  std::optional<fixtures::TestCa> intermediate_;
+  EvpPkeyPtr signer_key_;
+  X509Ptr signer_;
+  std::unique_ptr<TrustStore> trust_;
+  std::string mail_;
+  std::string root_crl_;
+  std::string inter_crl_;
+};
+
+void ExpectFailure(const absl::StatusOr<VerifiedMail>& result, VerifyFailure failure) {
+  ASSERT_THAT(result, Not(IsOk()));
+  EXPECT_EQ(VerifyFailureOf(result.status()), failure) << result.status();
+}
+
+TEST_F(RevocationTest, AGoodChainIsReportedGoodCertificateByCertificate) {
+  ServeCrls();
+  pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(policy));
+  ASSERT_EQ(verified.signers.size(), 1u);
+  const SignerReport& report = verified.signers[0];
+  EXPECT_EQ(report.chain_status, ChainStatus::kTrusted);
+  ASSERT_EQ(report.revocation.size(), 3u);
+  EXPECT_EQ(report.revocation[0].state, RevocationState::kGood);
+  EXPECT_THAT(report.revocation[0].source, HasSubstr(server_->Url("/inter.crl")));
+  EXPECT_TRUE(report.revocation[0].this_update.has_value());
+  EXPECT_EQ(report.revocation[1].state, RevocationState::kGood);
+  EXPECT_THAT(report.revocation[1].source, HasSubstr(server_->Url("/root.crl")));
+  // The anchor is trusted as configured.
+  EXPECT_EQ(report.revocation[2].state, RevocationState::kNotChecked);
+  EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(true));
+}
+
+TEST_F(RevocationTest, ARevokedSignerIsRefusedWithItsReasonAndDate) {
+  ServeCrls({}, {.revoked = {{.certificate = signer_.get(), .reason = kKeyCompromise}}});
+  for (RevocationMode mode : {RevocationMode::kPrefer, RevocationMode::kRequire}) {
+    pki::ValidationPolicy policy = Policy(mode);
+    ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
+    ASSERT_OK_AND_ASSIGN(VerifiedMail reported, Verify(policy, /*require_trusted_chain=*/false));
+    const SignerReport& report = reported.signers[0];
+    EXPECT_EQ(report.chain_status, ChainStatus::kUntrusted);
+    ASSERT_FALSE(report.revocation.empty());
+    EXPECT_EQ(report.revocation[0].state, RevocationState::kRevoked);
+    EXPECT_EQ(report.revocation[0].reason, "keyCompromise");
+    EXPECT_TRUE(report.revocation[0].revoked_at.has_value());
+  }
+  EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+}
+
+TEST_F(RevocationTest, ARevokedIntermediateIsRefused) {
+  ServeCrls({.revoked = {{.certificate = intermediate_->certificate()}}});
+  pki::ValidationPolicy policy = Policy(RevocationMode::kPrefer);
+  ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
+  EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+}
+
+TEST_F(RevocationTest, NoCrlIsRefusedUnderRequireAndReportedUnderPrefer) {
+  // Nothing served: every distribution point answers 404.
+  pki::ValidationPolicy require = Policy(RevocationMode::kRequire);
+  absl::StatusOr<VerifiedMail> refused = Verify(require);
+  ExpectFailure(refused, VerifyFailure::kRevocationUnknown);
+  EXPECT_THAT(refused.status().message(), HasSubstr("Statements"));
+
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
+  const SignerReport& report = verified.signers[0];
+  EXPECT_EQ(report.chain_status, ChainStatus::kTrusted);
+  EXPECT_EQ(report.revocation[0].state, RevocationState::kUnknown);
+  EXPECT_THAT(report.revocation[0].reason, HasSubstr("unable to get certificate CRL"));
+  EXPECT_EQ(report.revocation[1].state, RevocationState::kUnknown);
+}
+
+TEST_F(RevocationTest, AnExpiredCrlAnswersNothingButItsEntriesStayRevoked) {
+  const fixtures::CrlOptions expired = {.this_update_offset = -absl::Hours(48),
+                                        .validity = absl::Hours(24)};
+  ServeCrls({}, expired);
+  pki::ValidationPolicy require = Policy(RevocationMode::kRequire);
+  ExpectFailure(Verify(require), VerifyFailure::kRevocationUnknown);
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
+  EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
+  EXPECT_THAT(verified.signers[0].revocation[0].reason, HasSubstr("expired"));
+  EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+
+  fixtures::CrlOptions expired_listing = expired;
+  expired_listing.revoked = {{.certificate = signer_.get()}};
+  ServeCrls({}, expired_listing);
+  pki::ValidationPolicy prefer_again = Policy(RevocationMode::kPrefer);
+  ExpectFailure(Verify(prefer_again), VerifyFailure::kRevoked);
+}
+
+TEST_F(RevocationTest, ACrlSignedByAnotherKeyIsNoAnswer) {
+  ASSERT_OK_AND_ASSIGN(EvpPkeyPtr forger, fixtures::GenerateKey("EC:P-256"));
+  ServeCrls({}, {.signing_key = forger.get()});
+  pki::ValidationPolicy require = Policy(RevocationMode::kRequire);
+  ExpectFailure(Verify(require), VerifyFailure::kRevocationUnknown);
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
+  EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
+  EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+}
+
+TEST_F(RevocationTest, AHotCacheMakesNoRequest) {
+  ServeCrls();
+  pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);
+  ASSERT_THAT(Verify(policy), IsOk());
+  const int root_requests = server_->Requests("/root.crl");
+  const int inter_requests = server_->Requests("/inter.crl");
+  EXPECT_EQ(inter_requests, 1);
+  ASSERT_THAT(Verify(policy), IsOk());
+  EXPECT_EQ(server_->Requests("/root.crl"), root_requests);
+  EXPECT_EQ(server_->Requests("/inter.crl"), inter_requests);
+}
+
+TEST_F(RevocationTest, OffChecksAndFetchesNothing) {
+  ServeCrls({}, {.revoked = {{.certificate = signer_.get()}}});
+  pki::ValidationPolicy policy = Policy(RevocationMode::kOff);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(policy));
+  EXPECT_EQ(verified.signers[0].chain_status, ChainStatus::kTrusted);
+  EXPECT_TRUE(verified.signers[0].revocation.empty());
+  EXPECT_EQ(server_->Requests("/inter.crl"), 0);
+}
+
+TEST_F(RevocationTest, AnAnchorOfItsOwnModeOverridesTheDefault) {
+  ServeCrls({}, {.revoked = {{.certificate = signer_.get()}}});
+  pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);
+  policy.anchor_revocation[pki::Sha256Fingerprint(root_->certificate())] = RevocationMode::kOff;
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(policy));
+  EXPECT_EQ(verified.signers[0].chain_status, ChainStatus::kTrusted);
+  EXPECT_EQ(server_->Requests("/inter.crl"), 0);
+}
+
+TEST_F(RevocationTest, ACrlFileReplacedOnDiskIsPickedUp) {
+  const std::string crls = dir_->path() + "/crls";
+  ASSERT_EQ(mkdir(crls.c_str(), 0700), 0);
+  ServeCrls();
+  WriteFile(crls + "/root.crl", root_crl_);
+  WriteFile(crls + "/inter.crl", inter_crl_);
+  pki::ValidationPolicy policy =
+      Policy(RevocationMode::kRequire,
+             {.directory = crls, .fetch = false, .reload_interval = absl::ZeroDuration()});
+  ASSERT_THAT(Verify(policy), IsOk());
+
+  ASSERT_OK_AND_ASSIGN(
+      std::string revoking,
+      Encode(*intermediate_, {.revoked = {{.certificate = signer_.get()}}, .crl_number = 2}));
+  WriteFile(crls + "/inter.crl.new", revoking);
+  ASSERT_EQ(rename((crls + "/inter.crl.new").c_str(), (crls + "/inter.crl").c_str()), 0);
+  ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
+  EXPECT_EQ(server_->Requests("/inter.crl"), 0);
+}
+
+TEST_F(RevocationTest, ADeltaCrlRevokesWhatTheBaseDoesNotList) {
+  ServeCrls();
+  ASSERT_OK_AND_ASSIGN(
+      std::string delta,
+      Encode(*intermediate_, {.revoked = {{.certificate = signer_.get(), .reason = kKeyCompromise}},
+                              .crl_number = 2,
+                              .delta_of = 1}));
+  server_->Serve("/inter-delta.crl", delta, "application/pkix-crl");
+  pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);
+  ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
+  EXPECT_EQ(server_->Requests("/inter-delta.crl"), 1);
+}
+
+}  // namespace
+}  // namespace signet::cms

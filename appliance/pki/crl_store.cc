@@ -1,0 +1,308 @@
+#include "appliance/pki/crl_store.h"
+
+#include <dirent.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "appliance/pki/http_fetch.h"
+#include "common/log.h"
+#include "common/openssl_error.h"
+#include "common/status_macros.h"
+
+namespace signet::pki {
+namespace {
+
+// A CRL in PEM or DER.
+X509CrlPtr ParseCrl(absl::string_view data) {
+  BioPtr bio = ReadBio(data);
+  X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+  if (!crl) {
+    const auto* der = reinterpret_cast<const unsigned char*>(data.data());
+    crl.reset(d2i_X509_CRL(nullptr, &der, static_cast<long>(data.size())));
+  }
+  ERR_clear_error();
+  return crl;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t limit) {
+  BioPtr bio(BIO_new_file(path.c_str(), "rb"));
+  if (!bio)
+    return OpenSslError(absl::StatusCode::kInvalidArgument, absl::StrCat("cannot read ", path));
+  std::string data;
+  char buffer[16384];
+  for (;;) {
+    const int n = BIO_read(bio.get(), buffer, sizeof(buffer));
+    if (n <= 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+    if (data.size() > limit) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " is larger than the CRL size limit of ", limit, " bytes"));
+    }
+  }
+  ERR_clear_error();
+  return data;
+}
+
+// Indirect CRLs (RFC 5280 section 5.2.5) speak for certificates of other
+// issuers, so they are offered for every certificate.
+bool IsIndirect(X509_CRL* crl) {
+  ISSUING_DIST_POINT* idp = static_cast<ISSUING_DIST_POINT*>(
+      X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nullptr, nullptr));
+  const bool indirect = idp != nullptr && idp->indirectCRL > 0;
+  ISSUING_DIST_POINT_free(idp);
+  return indirect;
+}
+
+std::optional<absl::Time> AsTime(const ASN1_TIME* time) {
+  if (time == nullptr) return std::nullopt;
+  struct tm parts = {};
+  if (ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
+  return absl::FromTM(parts, absl::UTCTimeZone());
+}
+
+std::vector<SourcedCrl> One(X509_CRL* crl, const std::string& source) {
+  std::vector<SourcedCrl> result;
+  result.push_back({ShareCrl(crl), source});
+  return result;
+}
+
+void AppendHttpUrls(X509* certificate, int nid, std::vector<std::string>* urls) {
+  CRL_DIST_POINTS* points =
+      static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(certificate, nid, nullptr, nullptr));
+  if (points == nullptr) return;
+  for (int i = 0; i < sk_DIST_POINT_num(points); ++i) {
+    const DIST_POINT* point = sk_DIST_POINT_value(points, i);
+    if (point->distpoint == nullptr || point->distpoint->type != 0) continue;
+    const GENERAL_NAMES* names = point->distpoint->name.fullname;
+    for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
+      if (name->type != GEN_URI) continue;
+      const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+      std::string url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                      static_cast<size_t>(ASN1_STRING_length(uri)));
+      if (absl::StartsWithIgnoreCase(url, "http://") &&
+          std::find(urls->begin(), urls->end(), url) == urls->end()) {
+        urls->push_back(std::move(url));
+      }
+    }
+  }
+  CRL_DIST_POINTS_free(points);
+}
+
+}  // namespace
+
+std::vector<std::string> HttpDistributionPoints(X509* certificate) {
+  std::vector<std::string> urls;
+  for (int nid : {NID_crl_distribution_points, NID_freshest_crl}) {
+    AppendHttpUrls(certificate, nid, &urls);
+  }
+  return urls;
+}
+
+absl::StatusOr<std::shared_ptr<CrlStore>> CrlStore::Create(CrlStoreOptions options) {
+  std::shared_ptr<CrlStore> store(new CrlStore(std::move(options)));
+  RETURN_IF_ERROR(store->ReloadFiles(/*strict=*/true));
+  return store;
+}
+
+std::vector<std::string> CrlStore::ListFiles(absl::Status* error) const {
+  std::vector<std::string> paths = options_.files;
+  if (options_.directory.empty()) return paths;
+  DIR* dir = opendir(options_.directory.c_str());
+  if (dir == nullptr) {
+    *error = absl::InvalidArgumentError(
+        absl::StrCat("cannot read the CRL directory ", options_.directory));
+    return paths;
+  }
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string path = absl::StrCat(options_.directory, "/", entry->d_name);
+    struct stat info;
+    if (stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) paths.push_back(path);
+  }
+  closedir(dir);
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+absl::Status CrlStore::ReloadFiles(bool strict) {
+  absl::Status list_error;
+  const std::vector<std::string> paths = ListFiles(&list_error);
+  if (strict && !list_error.ok()) return list_error;
+  std::map<std::string, FileState> next;
+  bool changed = false;
+  for (const std::string& path : paths) {
+    const bool configured =
+        std::find(options_.files.begin(), options_.files.end(), path) != options_.files.end();
+    struct stat info;
+    if (stat(path.c_str(), &info) != 0) {
+      if (strict && configured) {
+        return absl::InvalidArgumentError(absl::StrCat("CRL file ", path, " does not exist"));
+      }
+      continue;
+    }
+    FileState state;
+    state.size = info.st_size;
+    state.mtime_ns = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+    auto old = files_.find(path);
+    if (old != files_.end() && old->second.size == state.size &&
+        old->second.mtime_ns == state.mtime_ns) {
+      next.emplace(path, std::move(old->second));
+      continue;
+    }
+    changed = true;
+    absl::StatusOr<std::string> data = ReadWholeFile(path, options_.max_crl_bytes);
+    X509CrlPtr crl = data.ok() ? ParseCrl(*data) : nullptr;
+    if (!crl) {
+      const std::string why =
+          data.ok() ? "is not a CRL (PEM or DER)" : std::string(data.status().message());
+      if (strict && configured) {
+        return absl::InvalidArgumentError(absl::StrCat("CRL file ", path, ": ", why));
+      }
+      // A file being rewritten in place may be caught half-written: the
+      // previous version stays until a complete one is there.
+      Log(LogLevel::kWarning, absl::StrCat("CRL file ", path, " skipped: ", why));
+      if (old != files_.end()) {
+        state.crls = std::move(old->second.crls);
+        state.size = old->second.size;
+        state.mtime_ns = -1;  // read again next time
+      }
+      next.emplace(path, std::move(state));
+      continue;
+    }
+    state.crls.push_back({std::move(crl), absl::StrCat("file ", path)});
+    next.emplace(path, std::move(state));
+  }
+  if (next.size() != files_.size()) changed = true;
+  files_ = std::move(next);
+  if (changed) {
+    std::lock_guard<std::mutex> lock(fetched_mutex_);
+    ++counters_.file_reloads;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<SourcedCrl> CrlStore::CrlsFor(X509* certificate, const X509_NAME* issuer) {
+  std::vector<SourcedCrl> found;
+  {
+    std::lock_guard<std::mutex> lock(files_mutex_);
+    const absl::Time now = absl::Now();
+    if (now - files_checked_ >= options_.reload_interval) {
+      files_checked_ = now;
+      (void)ReloadFiles(/*strict=*/false);
+    }
+    for (const auto& [path, state] : files_) {
+      for (const SourcedCrl& entry : state.crls) {
+        if (X509_NAME_cmp(X509_CRL_get_issuer(entry.crl.get()), issuer) == 0 ||
+            IsIndirect(entry.crl.get())) {
+          found.push_back({ShareCrl(entry.crl.get()), entry.source});
+        }
+      }
+    }
+  }
+  if (!options_.fetch) return found;
+  for (const std::string& url : HttpDistributionPoints(certificate)) {
+    for (SourcedCrl& crl : FromDistributionPoint(url)) found.push_back(std::move(crl));
+  }
+  return found;
+}
+
+std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) {
+  std::shared_ptr<std::mutex> fetching;
+  {
+    std::lock_guard<std::mutex> lock(fetched_mutex_);
+    Fetched& entry = fetched_[url];
+    fetching = entry.fetching;
+  }
+  // One fetch per point at a time; the others wait for its result.
+  std::lock_guard<std::mutex> one_fetch(*fetching);
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(fetched_mutex_);
+    Fetched& entry = fetched_[url];
+    entry.last_used = ++use_clock_;
+    if (entry.crl && now < entry.expires) {
+      ++counters_.cache_hits;
+      return One(entry.crl.get(), url);
+    }
+    if (now < entry.failed_until) {
+      // An expired CRL is still offered: OpenSSL reports it as expired,
+      // and a certificate it lists stays revoked.
+      if (entry.crl) return One(entry.crl.get(), url);
+      return {};
+    }
+    ++counters_.fetches;
+  }
+  absl::StatusOr<std::string> body = HttpTransfer({.url = url,
+                                                   .timeout = options_.fetch_timeout,
+                                                   .max_response_bytes = options_.max_crl_bytes});
+  X509CrlPtr crl = body.ok() ? ParseCrl(*body) : nullptr;
+  std::lock_guard<std::mutex> lock(fetched_mutex_);
+  Fetched& entry = fetched_[url];
+  if (!crl) {
+    ++counters_.fetch_failures;
+    entry.failure = body.ok() ? "the answer is not a CRL" : std::string(body.status().message());
+    entry.failed_until = now + options_.retry_after_failure;
+    Log(LogLevel::kWarning, absl::StrCat("CRL distribution point ", url, ": ", entry.failure));
+    if (entry.crl) return One(entry.crl.get(), url);
+    return {};
+  }
+  const std::optional<absl::Time> next_update = AsTime(X509_CRL_get0_nextUpdate(crl.get()));
+  entry.expires = next_update.value_or(now + options_.max_age_without_next_update);
+  // A CRL already past its nextUpdate is fetched again after the failure
+  // pause, not on every call.
+  if (entry.expires <= now) entry.failed_until = now + options_.retry_after_failure;
+  entry.crl = std::move(crl);
+  entry.failure.clear();
+  std::vector<SourcedCrl> result = One(entry.crl.get(), url);
+  Evict();
+  return result;
+}
+
+void CrlStore::Evict() {
+  while (fetched_.size() > options_.max_cached_crls) {
+    auto oldest = fetched_.end();
+    for (auto it = fetched_.begin(); it != fetched_.end(); ++it) {
+      if (oldest == fetched_.end() || it->second.last_used < oldest->second.last_used) {
+        oldest = it;
+      }
+    }
+    fetched_.erase(oldest);
+  }
+}
+
+CrlStore::Counters CrlStore::counters() const {
+  std::lock_guard<std::mutex> lock(fetched_mutex_);
+  return counters_;
+}
+
+std::map<std::string, absl::Time> CrlStore::SourceAges() const {
+  std::map<std::string, absl::Time> ages;
+  {
+    std::lock_guard<std::mutex> lock(files_mutex_);
+    for (const auto& [path, state] : files_) {
+      for (const SourcedCrl& entry : state.crls) {
+        if (auto time = AsTime(X509_CRL_get0_lastUpdate(entry.crl.get()))) {
+          ages[entry.source] = *time;
+        }
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(fetched_mutex_);
+  for (const auto& [url, entry] : fetched_) {
+    if (!entry.crl) continue;
+    if (auto time = AsTime(X509_CRL_get0_lastUpdate(entry.crl.get()))) ages[url] = *time;
+  }
+  return ages;
+}
+
+}  // namespace signet::pki

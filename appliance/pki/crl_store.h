@@ -1,0 +1,124 @@
+// Where certificate revocation lists come from: files an operator places
+// (one or more files, or a directory; read again when they change) and the
+// HTTP distribution points named in certificates, fetched on first need and
+// kept until the CRL's nextUpdate. Thread-safe; one store serves every
+// verification. The CRLs are not trusted here: OpenSSL checks each one's
+// signature, issuer, scope and time when it uses it (revocation_check.h).
+#ifndef SIGNET_APPLIANCE_PKI_CRL_STORE_H_
+#define SIGNET_APPLIANCE_PKI_CRL_STORE_H_
+
+#include <openssl/x509.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/ossl_ptr.h"
+
+namespace signet::pki {
+
+struct CrlStoreOptions {
+  // PEM or DER CRL files; each must exist and parse when the store is made.
+  std::vector<std::string> files;
+  // Every regular file in it that parses as a CRL (others are skipped, with
+  // a warning); re-read when the set of files or one's size or mtime changes.
+  std::string directory;
+  // Fetch CRLs from the certificates' http: distribution points. Off:
+  // the files only (offline mode).
+  bool fetch = true;
+  absl::Duration fetch_timeout = absl::Seconds(5);
+  size_t max_crl_bytes = 20 << 20;
+  // How many fetched CRLs are kept at most; the least recently used goes.
+  size_t max_cached_crls = 256;
+  // A distribution point that failed is not asked again for this long, so
+  // that a responder that is down costs one caller the timeout, not every
+  // caller.
+  absl::Duration retry_after_failure = absl::Seconds(60);
+  // A CRL without nextUpdate is kept this long.
+  absl::Duration max_age_without_next_update = absl::Hours(1);
+  // How often the files are checked for changes.
+  absl::Duration reload_interval = absl::Seconds(1);
+};
+
+// A CRL and where it came from ("file /etc/signet/crl/ca.crl",
+// "http://crl.bank.example/ca.crl").
+struct SourcedCrl {
+  X509CrlPtr crl;
+  std::string source;
+};
+
+class CrlStore {
+ public:
+  // InvalidArgument when a configured file is missing or is not a CRL, or
+  // the directory cannot be read.
+  static absl::StatusOr<std::shared_ptr<CrlStore>> Create(CrlStoreOptions options);
+
+  CrlStore(const CrlStore&) = delete;
+  CrlStore& operator=(const CrlStore&) = delete;
+
+  // The CRLs that may speak for `certificate`: the files' CRLs issued by
+  // `issuer`, the files' indirect CRLs, and what its http: distribution
+  // points serve (fetched now when not cached; may block for the fetch
+  // timeout).
+  std::vector<SourcedCrl> CrlsFor(X509* certificate, const X509_NAME* issuer);
+
+  struct Counters {
+    uint64_t fetches = 0;         // HTTP requests made
+    uint64_t fetch_failures = 0;  // of which failed
+    uint64_t cache_hits = 0;      // distribution points answered from the cache
+    uint64_t file_reloads = 0;    // times the files were read again
+  };
+  Counters counters() const;
+
+  // For health: the oldest thisUpdate among the CRLs held, per source.
+  std::map<std::string, absl::Time> SourceAges() const;
+
+ private:
+  explicit CrlStore(CrlStoreOptions options) : options_(std::move(options)) {}
+
+  struct FileState {
+    int64_t size = -1;
+    int64_t mtime_ns = -1;
+    std::vector<SourcedCrl> crls;
+  };
+  struct Fetched {
+    X509CrlPtr crl;
+    absl::Time expires;
+    absl::Time failed_until;
+    std::string failure;
+    uint64_t last_used = 0;
+    // Held during the fetch, so that callers needing the same point wait
+    // for one request instead of each making their own.
+    std::shared_ptr<std::mutex> fetching = std::make_shared<std::mutex>();
+  };
+
+  absl::Status ReloadFiles(bool strict);
+  std::vector<std::string> ListFiles(absl::Status* error) const;
+  std::vector<SourcedCrl> FromDistributionPoint(const std::string& url);
+  void Evict();
+
+  const CrlStoreOptions options_;
+
+  mutable std::mutex files_mutex_;
+  absl::Time files_checked_ = absl::InfinitePast();
+  std::map<std::string, FileState> files_;
+
+  mutable std::mutex fetched_mutex_;
+  std::map<std::string, Fetched> fetched_;
+  uint64_t use_clock_ = 0;
+  Counters counters_;
+};
+
+// The http: URLs in a certificate's cRLDistributionPoints, then in its
+// freshestCRL (where delta CRLs are): full names only, in order.
+std::vector<std::string> HttpDistributionPoints(X509* certificate);
+
+}  // namespace signet::pki
+
+#endif  // SIGNET_APPLIANCE_PKI_CRL_STORE_H_

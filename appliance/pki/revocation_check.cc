@@ -1,0 +1,202 @@
+#include "appliance/pki/revocation_check.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "appliance/pki/validation_policy.h"
+
+namespace signet::pki {
+namespace {
+
+int CheckIndex() {
+  static const int index = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+std::optional<absl::Time> AsTime(const ASN1_TIME* time) {
+  if (time == nullptr) return std::nullopt;
+  struct tm parts = {};
+  if (ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
+  return absl::FromTM(parts, absl::UTCTimeZone());
+}
+
+// The errors that mean "no usable CRL answered for this certificate":
+// none found, or the ones found cannot be relied on. Each is a question
+// left open, which the policy decides; a listed certificate is not among
+// them.
+bool IsUnanswered(int error) {
+  switch (error) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// RFC 5280 section 5.3.1.
+const char* ReasonName(long code) {
+  switch (code) {
+    case 0:
+      return "unspecified";
+    case 1:
+      return "keyCompromise";
+    case 2:
+      return "cACompromise";
+    case 3:
+      return "affiliationChanged";
+    case 4:
+      return "superseded";
+    case 5:
+      return "cessationOfOperation";
+    case 6:
+      return "certificateHold";
+    case 8:
+      return "removeFromCRL";
+    case 9:
+      return "privilegeWithdrawn";
+    case 10:
+      return "aACompromise";
+    default:
+      return "unknown reason";
+  }
+}
+
+}  // namespace
+
+const char* RevocationStateName(RevocationState state) {
+  switch (state) {
+    case RevocationState::kNotChecked:
+      return "NOT_CHECKED";
+    case RevocationState::kGood:
+      return "GOOD";
+    case RevocationState::kRevoked:
+      return "REVOKED";
+    case RevocationState::kUnknown:
+      return "UNKNOWN";
+  }
+  return "UNKNOWN";
+}
+
+void UseRevocationLookup(X509_STORE* store) {
+  X509_STORE_set_lookup_crls(store, &RevocationCheck::LookupCrls);
+}
+
+void RevocationCheck::Attach(X509_STORE_CTX* context) {
+  X509_STORE_CTX_set_ex_data(context, CheckIndex(), this);
+  X509_STORE_CTX_set_flags(context, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
+                                        X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS);
+  X509_STORE_CTX_set_verify_cb(context, &VerifyCallback);
+}
+
+STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
+                                                 const X509_NAME* name) {
+  auto* check = static_cast<RevocationCheck*>(X509_STORE_CTX_get_ex_data(context, CheckIndex()));
+  // A verification without a check, or the one OpenSSL starts for a CRL
+  // issuer's own path (which has no ex_data): the store's CRLs only.
+  if (check == nullptr || check->policy_.crls == nullptr) {
+    return X509_STORE_CTX_get1_crls(context, name);
+  }
+  STACK_OF(X509_CRL)* crls = sk_X509_CRL_new_null();
+  if (crls == nullptr) return nullptr;
+  // The chain is complete when revocation is checked: a chain to an anchor
+  // whose revocation is off fetches nothing.
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  if (chain != nullptr && sk_X509_num(chain) > 0 &&
+      check->policy_.ModeFor(sk_X509_value(chain, sk_X509_num(chain) - 1)) ==
+          RevocationMode::kOff) {
+    return crls;
+  }
+  X509* certificate = X509_STORE_CTX_get_current_cert(context);
+  Depth& depth = check->depths_[X509_STORE_CTX_get_error_depth(context)];
+  for (SourcedCrl& found : check->policy_.crls->CrlsFor(certificate, name)) {
+    // OpenSSL asks again for each reason partition still open.
+    if (!absl::StrContains(depth.sources, found.source)) {
+      if (!depth.sources.empty()) depth.sources += ", ";
+      depth.sources += found.source;
+    }
+    if (auto this_update = AsTime(X509_CRL_get0_lastUpdate(found.crl.get()))) {
+      if (!depth.this_update.has_value() || *depth.this_update < *this_update) {
+        depth.this_update = this_update;
+      }
+    }
+    if (sk_X509_CRL_push(crls, found.crl.get()) > 0) (void)found.crl.release();
+  }
+  return crls;
+}
+
+int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
+  if (ok) return ok;
+  auto* check = static_cast<RevocationCheck*>(X509_STORE_CTX_get_ex_data(context, CheckIndex()));
+  if (check == nullptr) return ok;
+  const int error = X509_STORE_CTX_get_error(context);
+  Depth& depth = check->depths_[X509_STORE_CTX_get_error_depth(context)];
+  if (IsUnanswered(error)) {
+    if (depth.unknown.empty()) depth.unknown = X509_verify_cert_error_string(error);
+    return 1;
+  }
+  if (error == X509_V_ERR_CERT_REVOKED) {
+    depth.revoked = true;
+    X509_REVOKED* entry = nullptr;
+    X509_CRL* crl = X509_STORE_CTX_get0_current_crl(context);
+    X509* certificate = X509_STORE_CTX_get_current_cert(context);
+    if (crl != nullptr && certificate != nullptr &&
+        X509_CRL_get0_by_cert(crl, &entry, certificate) == 1 && entry != nullptr) {
+      depth.revoked_at = AsTime(X509_REVOKED_get0_revocationDate(entry));
+      if (auto* reason = static_cast<ASN1_ENUMERATED*>(
+              X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr))) {
+        depth.revocation_reason = ReasonName(ASN1_ENUMERATED_get(reason));
+        ASN1_ENUMERATED_free(reason);
+      }
+    }
+    ERR_clear_error();
+  }
+  return ok;
+}
+
+std::vector<RevocationResult> RevocationCheck::Results(X509_STORE_CTX* context) const {
+  std::vector<RevocationResult> results;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  const int length = chain == nullptr ? 0 : sk_X509_num(chain);
+  for (int i = 0; i < length; ++i) {
+    RevocationResult result;
+    auto found = depths_.find(i);
+    const bool anchor = i == length - 1;
+    if (found != depths_.end()) {
+      const Depth& depth = found->second;
+      result.source = depth.sources;
+      result.this_update = depth.this_update;
+      if (depth.revoked) {
+        result.state = RevocationState::kRevoked;
+        result.revoked_at = depth.revoked_at;
+        result.reason = depth.revocation_reason;
+      } else if (anchor) {
+        result.state = RevocationState::kNotChecked;
+      } else if (!depth.unknown.empty()) {
+        result.state = RevocationState::kUnknown;
+        result.reason = depth.unknown;
+      } else {
+        result.state = RevocationState::kGood;
+      }
+    } else if (!anchor) {
+      // Not looked at: validation stopped before revocation was reached.
+      result.state = RevocationState::kNotChecked;
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+}  // namespace signet::pki

@@ -1,0 +1,92 @@
+// Revocation checking inside OpenSSL's chain validation (X509_verify_cert),
+// so that delta CRLs, indirect CRLs, issuing distribution points and reason
+// partitions are decided by OpenSSL's extended CRL support, not by a second
+// implementation. What Signet adds: where CRLs come from (CrlStore), an
+// outcome per certificate of the chain instead of OpenSSL's first error,
+// and the policy that decides what an unanswered question means.
+#ifndef SIGNET_APPLIANCE_PKI_REVOCATION_CHECK_H_
+#define SIGNET_APPLIANCE_PKI_REVOCATION_CHECK_H_
+
+#include <openssl/x509_vfy.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "appliance/pki/crl_store.h"
+
+namespace signet::pki {
+
+struct ValidationPolicy;
+
+enum class RevocationMode {
+  kOff,      // not checked
+  kPrefer,   // checked; no answer leaves the certificate valid, reported UNKNOWN
+  kRequire,  // checked; no answer refuses the chain (REVOCATION_UNKNOWN)
+};
+
+enum class RevocationState { kNotChecked, kGood, kRevoked, kUnknown };
+
+// "GOOD", "REVOKED", ...
+const char* RevocationStateName(RevocationState state);
+
+struct RevocationResult {
+  RevocationState state = RevocationState::kNotChecked;
+  // Where the answer came from: the CRLs consulted, by source.
+  std::string source;
+  // The newest thisUpdate of those CRLs.
+  std::optional<absl::Time> this_update;
+  // For REVOKED.
+  std::optional<absl::Time> revoked_at;
+  // REVOKED: the CRL's reason code ("keyCompromise"), if any. UNKNOWN: why
+  // there was no answer ("unable to get certificate CRL").
+  std::string reason;
+};
+
+// Makes `store`'s CRL lookups ask the CrlStore of the RevocationCheck
+// attached to each verification (others get the store's own CRLs). Once per
+// store, before it is shared.
+void UseRevocationLookup(X509_STORE* store);
+
+// One verification's revocation check. Not copyable: the store context
+// points at it until X509_verify_cert returns.
+class RevocationCheck {
+ public:
+  // `policy` (its CRL store and per-anchor modes) outlives the check.
+  explicit RevocationCheck(const ValidationPolicy& policy) : policy_(policy) {}
+  RevocationCheck(const RevocationCheck&) = delete;
+  RevocationCheck& operator=(const RevocationCheck&) = delete;
+
+  // After X509_STORE_CTX_init: CRL checking of the whole chain, with
+  // OpenSSL's extended CRL support and delta CRLs, and a callback that
+  // records an unanswered question and goes on (revocation still fails
+  // the chain at once).
+  void Attach(X509_STORE_CTX* context);
+
+  // After X509_verify_cert: one result per certificate of the chain, the
+  // trust anchor's kNotChecked (RFC 5280 section 6.1: an anchor is trusted
+  // as configured, not validated).
+  std::vector<RevocationResult> Results(X509_STORE_CTX* context) const;
+
+ private:
+  friend void UseRevocationLookup(X509_STORE* store);
+  static int VerifyCallback(int ok, X509_STORE_CTX* context);
+  static STACK_OF(X509_CRL) * LookupCrls(const X509_STORE_CTX* context, const X509_NAME* name);
+
+  const ValidationPolicy& policy_;
+  struct Depth {
+    std::string sources;
+    std::optional<absl::Time> this_update;
+    std::string unknown;  // the first reason there was no answer
+    bool revoked = false;
+    std::optional<absl::Time> revoked_at;
+    std::string revocation_reason;
+  };
+  std::map<int, Depth> depths_;
+};
+
+}  // namespace signet::pki
+
+#endif  // SIGNET_APPLIANCE_PKI_REVOCATION_CHECK_H_

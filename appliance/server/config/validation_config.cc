@@ -1,0 +1,124 @@
+#include "appliance/server/config/validation_config.h"
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/status_macros.h"
+
+namespace signet::server {
+namespace {
+
+constexpr uint32_t kDefaultFetchTimeoutSeconds = 5;
+constexpr uint32_t kMaxFetchTimeoutSeconds = 60;
+constexpr uint32_t kDefaultRetryAfterFailureSeconds = 60;
+constexpr uint64_t kDefaultMaxCrlBytes = 20 << 20;
+constexpr uint32_t kDefaultMaxCachedCrls = 256;
+
+pki::RevocationMode ModeOf(config::v1::RevocationMode mode) {
+  switch (mode) {
+    case config::v1::REVOCATION_OFF:
+      return pki::RevocationMode::kOff;
+    case config::v1::REVOCATION_REQUIRE:
+      return pki::RevocationMode::kRequire;
+    default:
+      return pki::RevocationMode::kPrefer;
+  }
+}
+
+bool IsOid(const std::string& text) {
+  ASN1_OBJECT* object = OBJ_txt2obj(text.c_str(), /*no_name=*/1);
+  ERR_clear_error();
+  ASN1_OBJECT_free(object);
+  return object != nullptr;
+}
+
+bool IsAbsolutePath(absl::string_view path) {
+  return !path.empty() && path.front() == '/' && path.find('\0') == absl::string_view::npos;
+}
+
+}  // namespace
+
+std::string NormalizedFingerprint(absl::string_view fingerprint) {
+  return absl::AsciiStrToLower(absl::StrReplaceAll(fingerprint, {{":", ""}}));
+}
+
+std::vector<std::pair<std::string, std::string>> ValidationProblems(
+    const config::v1::Validation& validation) {
+  std::vector<std::pair<std::string, std::string>> problems;
+  auto add = [&](std::string where, std::string what) {
+    problems.emplace_back(std::move(where), std::move(what));
+  };
+  for (int i = 0; i < validation.anchors_size(); ++i) {
+    const std::string where = absl::StrCat("validation.anchors[", i, "]");
+    const std::string fingerprint =
+        NormalizedFingerprint(validation.anchors(i).sha256_fingerprint());
+    if (fingerprint.size() != 64 ||
+        !std::all_of(fingerprint.begin(), fingerprint.end(),
+                     [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); })) {
+      add(where, "sha256_fingerprint must be 64 hex digits (colons allowed)");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (NormalizedFingerprint(validation.anchors(j).sha256_fingerprint()) == fingerprint) {
+        add(where, absl::StrCat("names the same anchor as validation.anchors[", j, "]"));
+      }
+    }
+  }
+  for (int i = 0; i < validation.crl_files_size(); ++i) {
+    if (!IsAbsolutePath(validation.crl_files(i))) {
+      add(absl::StrCat("validation.crl_files[", i, "]"), "must be an absolute path");
+    }
+  }
+  if (!validation.crl_directory().empty() && !IsAbsolutePath(validation.crl_directory())) {
+    add("validation", "crl_directory must be an absolute path");
+  }
+  if (validation.fetch_timeout_seconds() > kMaxFetchTimeoutSeconds) {
+    add("validation", absl::StrCat("fetch_timeout_seconds ", validation.fetch_timeout_seconds(),
+                                   " is more than ", kMaxFetchTimeoutSeconds));
+  }
+  for (int i = 0; i < validation.acceptable_policies_size(); ++i) {
+    if (!IsOid(validation.acceptable_policies(i))) {
+      add(absl::StrCat("validation.acceptable_policies[", i, "]"),
+          "is not a dotted OID (\"2.16.840.1.101.3.2.1.48.1\")");
+    }
+  }
+  return problems;
+}
+
+absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Validation& validation) {
+  pki::ValidationPolicy policy;
+  policy.revocation = ModeOf(validation.revocation());
+  for (const config::v1::AnchorRevocation& anchor : validation.anchors()) {
+    policy.anchor_revocation[NormalizedFingerprint(anchor.sha256_fingerprint())] =
+        ModeOf(anchor.revocation());
+  }
+  policy.acceptable_policies.assign(validation.acceptable_policies().begin(),
+                                    validation.acceptable_policies().end());
+  policy.require_explicit_policy = validation.require_explicit_policy();
+  policy.inhibit_any_policy = validation.inhibit_any_policy();
+  policy.inhibit_policy_mapping = validation.inhibit_policy_mapping();
+  if (!policy.ChecksRevocation()) return policy;
+
+  pki::CrlStoreOptions crls;
+  crls.files.assign(validation.crl_files().begin(), validation.crl_files().end());
+  crls.directory = validation.crl_directory();
+  crls.fetch = !validation.offline();
+  crls.fetch_timeout =
+      absl::Seconds(validation.fetch_timeout_seconds() != 0 ? validation.fetch_timeout_seconds()
+                                                            : kDefaultFetchTimeoutSeconds);
+  crls.retry_after_failure = absl::Seconds(validation.retry_after_failure_seconds() != 0
+                                               ? validation.retry_after_failure_seconds()
+                                               : kDefaultRetryAfterFailureSeconds);
+  crls.max_crl_bytes =
+      validation.max_crl_bytes() != 0 ? validation.max_crl_bytes() : kDefaultMaxCrlBytes;
+  crls.max_cached_crls =
+      validation.max_cached_crls() != 0 ? validation.max_cached_crls() : kDefaultMaxCachedCrls;
+  ASSIGN_OR_RETURN(policy.crls, pki::CrlStore::Create(std::move(crls)));
+  return policy;
+}
+
+}  // namespace signet::server

@@ -1,0 +1,30 @@
+// The configuration's `validation` section: its checks (part of
+// ValidateConfig) and the revocation and policy settings it makes
+// (pki::ValidationPolicy), with their defaults.
+#ifndef SIGNET_APPLIANCE_SERVER_CONFIG_VALIDATION_CONFIG_H_
+#define SIGNET_APPLIANCE_SERVER_CONFIG_VALIDATION_CONFIG_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "appliance/pki/validation_policy.h"
+#include "signet/config/v1/config.pb.h"
+
+namespace signet::server {
+
+// What is wrong with the section, as (where, what) pairs.
+std::vector<std::pair<std::string, std::string>> ValidationProblems(
+    const config::v1::Validation& validation);
+
+// The policy the section asks for, with its CRL store (the CRL files read
+// now: InvalidArgument naming a file that is missing or not a CRL).
+absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Validation& validation);
+
+// The fingerprint as the policy keys anchors: colons gone, lower case.
+std::string NormalizedFingerprint(absl::string_view fingerprint);
+
+}  // namespace signet::server
+
+#endif  // SIGNET_APPLIANCE_SERVER_CONFIG_VALIDATION_CONFIG_H_
