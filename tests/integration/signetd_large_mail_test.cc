@@ -28,6 +28,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/sanitizers.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_pki.h"
@@ -186,8 +187,7 @@ class SignetdLargeMailTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(env_, nullptr);
     ASSERT_NE(pid_, 0);
-    stub_ =
-        v1::Mail::NewStub(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+    stub_ = v1::Mail::NewStub(fixtures::UnixChannel(*env_));
   }
 
   // Runs `call` and returns the daemon's peak RSS growth over its RSS just

@@ -37,6 +37,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_pki.h"
@@ -251,7 +252,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
   absl::StripTrailingAsciiWhitespace(&pin);
   ASSERT_FALSE(pin.empty());
 
-  auto channel = grpc::CreateChannel(env.Target(), grpc::InsecureChannelCredentials());
+  auto channel = fixtures::UnixChannel(env);
   std::unique_ptr<v1::Mail::Stub> mail = v1::Mail::NewStub(channel);
   std::unique_ptr<v1::Keys::Stub> keys = v1::Keys::NewStub(channel);
 

@@ -24,6 +24,7 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
@@ -91,13 +92,9 @@ class SignetdTest : public ::testing::Test {
   }
 
   std::unique_ptr<v1::Keys::Stub> KeysStub() {
-    return v1::Keys::NewStub(
-        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+    return v1::Keys::NewStub(fixtures::UnixChannel(*env_));
   }
-  std::unique_ptr<v1::Mail::Stub> Stub() {
-    return v1::Mail::NewStub(
-        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
-  }
+  std::unique_ptr<v1::Mail::Stub> Stub() { return v1::Mail::NewStub(fixtures::UnixChannel(*env_)); }
   CallResult Sign(const std::string& key, const std::string& mail) {
     v1::SignMailRequest::Header header;
     header.set_key(key);
