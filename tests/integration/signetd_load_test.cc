@@ -16,17 +16,12 @@
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 
 namespace signet {
 namespace {
 
 using ::signet::matchers::IsOk;
-
-constexpr char kMail[] =
-    "From: statements@bank.example\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "Balance: 1,234.56 EUR.\r\n";
 
 struct Signed {
   grpc::Status status;
@@ -41,7 +36,7 @@ Signed SignMail(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) 
   v1::SignMailRequest request;
   request.mutable_header()->set_key("bank-signing");
   stream->Write(request);
-  request.set_chunk(kMail);
+  request.set_chunk(fixtures::ShortStatement().Text());
   stream->Write(request);
   stream->WritesDone();
   Signed result;

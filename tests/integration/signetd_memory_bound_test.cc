@@ -35,6 +35,7 @@
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 
 namespace signet {
 namespace {
@@ -57,12 +58,6 @@ constexpr size_t kChunk = 64 * 1024;
 // Measured (normal build): 16 clients +146 MiB with 120 MiB held, 200
 // clients +115 MiB; each test prints its own.
 constexpr uint64_t kFixedOverhead = 64 * kMiB;
-
-constexpr char kMail[] =
-    "From: statements@bank.example\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "Balance: 1,234.56 EUR.\r\n";
 
 // What one stalled upload saw.
 struct Upload {
@@ -158,7 +153,9 @@ grpc::Status Sign(std::shared_ptr<grpc::Channel> channel, const std::string& mai
       .status;
 }
 
-grpc::Status SignSmallMail(std::shared_ptr<grpc::Channel> channel) { return Sign(channel, kMail); }
+grpc::Status SignSmallMail(std::shared_ptr<grpc::Channel> channel) {
+  return Sign(channel, fixtures::ShortStatement().Text());
+}
 
 class SignetdMemoryBoundTest : public ::testing::Test {
  protected:
@@ -262,7 +259,7 @@ constexpr uint64_t kAllocationLimit = 160 * kMiB;
 
 // A mail signetd may sign (From: the key's bound sender) of about `bytes`.
 std::string MailOfSize(size_t bytes) {
-  std::string mail = kMail;
+  std::string mail = fixtures::ShortStatement().Text();
   const std::string line(76, 'b');
   while (mail.size() < bytes) absl::StrAppend(&mail, line, "\r\n");
   return mail;
@@ -351,7 +348,7 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
   v1::EncryptMailRequest::Header encrypt;
   encrypt.mutable_options()->add_recipient_certificates(DerOf<X509, i2d_X509>(certificate.get()));
   fixtures::MailCallResult encrypted = fixtures::StreamMail<v1::EncryptMailRequest>(
-      &v1::Mail::Stub::EncryptMail, *stub, encrypt, kMail);
+      &v1::Mail::Stub::EncryptMail, *stub, encrypt, fixtures::ShortStatement().Text());
   ASSERT_THAT(encrypted.status, IsOk());
   grpc::Status decrypted;
   std::thread decrypt([&] {

@@ -14,6 +14,7 @@
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 
 namespace signet {
 namespace {
@@ -21,12 +22,6 @@ namespace {
 using ::signet::matchers::IsOk;
 
 using ::testing::HasSubstr;
-
-constexpr char kMail[] =
-    "From: statements@bank.example\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "Balance: 1,234.56 EUR.\r\n";
 
 using fixtures::ReadFile;
 
@@ -51,7 +46,7 @@ class SignetdMtlsTest : public ::testing::Test {
     v1::SignMailRequest::Header header;
     header.set_key("bank-signing");
     return fixtures::StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub, header,
-                                                     kMail);
+                                                     fixtures::ShortStatement().Text());
   }
 
   static fixtures::SignetdEnv* env_;
