@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <new>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -93,15 +94,27 @@ class MailCallTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto stream = stub_->SignMail(&context);
-    v1::SignMailRequest request;
-    request.mutable_header()->set_size(announced != 0 ? announced : mail.size());
-    bool sent = stream->Write(request);
-    for (size_t offset = 0; sent && offset < mail.size(); offset += kChunkBytes) {
-      request.set_chunk(mail.substr(offset, kChunkBytes));
-      sent = stream->Write(request);
-    }
+    Upload(*stream, announced != 0 ? announced : mail.size(), mail);
     stream->WritesDone();
     return Collect(*stream);
+  }
+
+  // What a client uploads: the header announcing `announced` bytes unless
+  // it is nullopt (sent before), then `mail` in kChunkBytes chunks. False
+  // once a write fails.
+  template <typename Stream>
+  static bool Upload(Stream& stream, std::optional<uint64_t> announced, const std::string& mail) {
+    v1::SignMailRequest request;
+    bool sent = true;
+    if (announced.has_value()) {
+      request.mutable_header()->set_size(*announced);
+      sent = stream.Write(request);
+    }
+    for (size_t offset = 0; sent && offset < mail.size(); offset += kChunkBytes) {
+      request.set_chunk(mail.substr(offset, kChunkBytes));
+      sent = stream.Write(request);
+    }
+    return sent;
   }
 
   template <typename Stream>
@@ -169,13 +182,10 @@ TEST_F(MailCallTest, AnyOtherExceptionIsAnInternalError) {
 TEST_F(MailCallTest, AnUploadThatStopsEndsWithDeadlineExceededAndFreesItsBuffer) {
   grpc::ClientContext context;
   auto stream = stub_->SignMail(&context);
-  v1::SignMailRequest request;
-  request.mutable_header()->set_size(1 << 20);
-  ASSERT_TRUE(stream->Write(request));
-  request.set_chunk(std::string(kChunkBytes, 'm'));
+  ASSERT_TRUE(Upload(*stream, 1 << 20, ""));
   // The server received the chunk after this.
   const absl::Time sent = absl::Now();
-  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(Upload(*stream, std::nullopt, std::string(kChunkBytes, 'm')));
   // The chunk arrived and is held, in a block for the announced 1 MiB.
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (budget_.used() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
@@ -201,11 +211,7 @@ TEST_F(MailCallTest, AnAnnouncedSizeReservesNothingBeyondASmallStart) {
   // counts what arrived, not what was announced.
   grpc::ClientContext context;
   auto stream = stub_->SignMail(&context);
-  v1::SignMailRequest request;
-  request.mutable_header()->set_size(8 << 20);
-  ASSERT_TRUE(stream->Write(request));
-  request.set_chunk(std::string(kChunkBytes, 'm'));
-  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(Upload(*stream, 8 << 20, std::string(kChunkBytes, 'm')));
   stream->WritesDone();
   Answer answer = Collect(*stream);
   EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -225,9 +231,7 @@ TEST_F(MailCallTest, AMailOverTheCallersShareIsRefusedAsRetryable) {
 TEST_F(MailCallTest, ShutdownDoesNotWaitForAStalledUpload) {
   grpc::ClientContext context;
   auto stream = stub_->SignMail(&context);
-  v1::SignMailRequest request;
-  request.mutable_header()->set_size(1 << 20);
-  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(Upload(*stream, 1 << 20, ""));
   std::thread reader([&] { Collect(*stream); });
   absl::SleepFor(absl::Milliseconds(100));
   const absl::Time start = absl::Now();

@@ -11,6 +11,7 @@
 #include "tests/fixtures/fault_pkcs11/fault_control_client.h"
 #include "tests/fixtures/provider_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 #include "tokens/ck_status.h"
 
 namespace signet::cms {
@@ -21,12 +22,6 @@ using ::signet::matchers::IsOk;
 using fixtures::ProviderEnv;
 using testing::FaultControl;
 using ::testing::HasSubstr;
-
-constexpr char kMail[] =
-    "From: statements@bank.example\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "Balance: 1,234.56 EUR.\r\n";
 
 class CmsTokenFaultTest : public ::testing::Test {
  protected:
@@ -42,7 +37,7 @@ class CmsTokenFaultTest : public ::testing::Test {
     ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
     absl::StatusOr<std::string> encrypted =
-        EncryptMail(Context(), kMail, {env_->certificate("dec")}, {});
+        EncryptMail(Context(), fixtures::ShortStatement().Text(), {env_->certificate("dec")}, {});
     ASSERT_THAT(encrypted, IsOk());
     encrypted_ = *encrypted;
   }
@@ -53,7 +48,7 @@ class CmsTokenFaultTest : public ::testing::Test {
 
   CmsContext Context() const { return {.libctx = env_->libctx()}; }
   absl::StatusOr<std::string> Sign() {
-    return SignMail(Context(), kMail,
+    return SignMail(Context(), fixtures::ShortStatement().Text(),
                     {.key = env_->key("sign"), .certificate = env_->certificate("sign")}, {});
   }
   absl::StatusOr<DecryptedMail> Decrypt() {

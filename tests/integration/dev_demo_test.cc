@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/free_port.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_process.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
@@ -113,15 +114,9 @@ TEST_F(DevDemoTest, ASecondRunReusesTheTokenAndAppendsToTheAuditLog) {
 }
 
 TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
-  absl::StatusOr<std::unique_ptr<fixtures::ChildProcess>> daemon = fixtures::ChildProcess::Spawn(
-      {SIGNETD_PATH, "--dev", dev_, "--listen", listen_}, {}, temp_->File("signetd.log"));
-  ASSERT_THAT(daemon, IsOk());
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (!absl::StrContains(ReadFile(temp_->File("signetd.log")), "signetd: serving") &&
-         absl::Now() < deadline) {
-    ASSERT_FALSE((*daemon)->TryWait().has_value()) << ReadFile(temp_->File("signetd.log"));
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::ChildProcess> daemon,
+                       fixtures::StartSignetd({SIGNETD_PATH, "--dev", dev_, "--listen", listen_},
+                                              {}, temp_->File("signetd.log"), absl::Seconds(60)));
   auto tokens_over_tcp = [&](const std::string& certificate, const std::string& key) {
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
         {SIGNET_PATH, "--server", listen_, "--tls-name", "localhost", "--ca", dev_ + "/ca.pem",
@@ -141,18 +136,18 @@ TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
   EXPECT_NE(server.exit_code, 0);
   EXPECT_THAT(server.err, Not(HasSubstr("PERMISSION_DENIED")));
   // SIGHUP does not stop the daemon (it reloads nothing; it says so).
-  ASSERT_THAT((*daemon)->Kill(SIGHUP), IsOk());
+  ASSERT_THAT(daemon->Kill(SIGHUP), IsOk());
   const absl::Time hup_deadline = absl::Now() + absl::Seconds(10);
   while (!absl::StrContains(ReadFile(temp_->File("signetd.log")), "SIGHUP ignored") &&
          absl::Now() < hup_deadline) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_THAT(ReadFile(temp_->File("signetd.log")), HasSubstr("SIGHUP ignored"));
-  EXPECT_FALSE((*daemon)->TryWait().has_value());
+  EXPECT_FALSE(daemon->TryWait().has_value());
   EXPECT_THAT(tokens_over_tcp(dev_ + "/tls/client.pem", dev_ + "/tls/client.key").err,
               HasSubstr("PERMISSION_DENIED"));
-  ASSERT_THAT((*daemon)->Kill(SIGTERM), IsOk());
-  EXPECT_EQ((*daemon)->Wait().value_or(-1), 0);
+  ASSERT_THAT(daemon->Kill(SIGTERM), IsOk());
+  EXPECT_EQ(daemon->Wait().value_or(-1), 0);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_mail.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
@@ -34,17 +35,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-constexpr char kMail[] =
-    "From: Statements <statements@bank.example>\r\n"
-    "To: customer@example.org\r\n"
-    "Subject: Your statement\r\n"
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Balance on 27 November: 1,234.56 EUR.\r\n";
-constexpr char kEntity[] =
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Balance on 27 November: 1,234.56 EUR.\r\n";
+const std::string kMail = fixtures::TestMail{}.Text();
+const std::string kEntity = fixtures::TestMail{}.Entity();
 
 using fixtures::ReadFile;
 
@@ -232,8 +224,8 @@ TEST_F(SignetCliTest, SignDigestVerifiesAgainstTheContent) {
   fixtures::CommandResult result = Signet({"sign-digest", "--key", "other-signing", "--digest-hex",
                                            Sha256Hex(kEntity), File("signature.der")});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  absl::Status verified = fixtures::OpensslCmsVerify(ReadFile(File("signature.der")),
-                                                     env_->File("ca.pem"), std::string(kEntity));
+  absl::Status verified =
+      fixtures::OpensslCmsVerify(ReadFile(File("signature.der")), env_->File("ca.pem"), kEntity);
   EXPECT_THAT(verified, IsOk());
 }
 

@@ -31,10 +31,10 @@
 #include "signet/v1/keys.grpc.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_pki.h"
-#include "tests/fixtures/tls_channel.h"
 
 namespace signet {
 namespace {
@@ -427,7 +427,7 @@ class SignetdAuthzTest : public ::testing::Test {
     Client*& client = (*clients_)[caller.name];
     if (client != nullptr) return *client;
     if (caller.transport == Transport::kUnix) {
-      client = new Client(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+      client = new Client(fixtures::UnixChannel(*env_));
       return *client;
     }
     client = new Client(fixtures::TlsChannel(*env_, caller.name));

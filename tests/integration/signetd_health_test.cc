@@ -24,6 +24,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/health_client.h"
 #include "tests/fixtures/p11kit_server.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/softhsm.h"
 #include "tests/fixtures/status_matchers.h"
@@ -104,7 +105,7 @@ class SignetdHealthTest : public ::testing::Test {
                                      .extra_env = {p11kit_->EnvVar()}});
     ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
-    channel_ = grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials());
+    channel_ = fixtures::UnixChannel(*env_);
   }
 
   void TearDown() override {

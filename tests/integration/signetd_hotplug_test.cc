@@ -17,22 +17,16 @@
 // only the serial signetd pinned keeps the other card out.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -42,11 +36,14 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/health_client.h"
 #include "tests/fixtures/mail_stream_call.h"
-#include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/piv_card_env.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
+#include "tests/fixtures/signetd_config_builder.h"
+#include "tests/fixtures/signetd_process.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
-#include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_mail.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/virtual_piv/virtual_piv.h"
 
@@ -63,57 +60,19 @@ using fixtures::StreamMail;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kOpenScModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so";
 constexpr char kRightSerial[] = "00000000000000e1";
 constexpr char kOtherSerial[] = "00000000000000e2";
 constexpr int kCallers = 3;
 
-constexpr char kMail[] =
-    "From: PIV Holder <piv-9a@signet.test>\r\n"
-    "To: customer@example.org\r\n"
-    "Subject: Signed while the card came and went\r\n"
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Signed with the PIV authentication key.\r\n";
-
-constexpr char kConfig[] = R"pb(
-  listeners { unix { path: "$DIR/signetd.sock" } }
-  tokens {
-    name: "piv"
-    module: "$MODULE"
-    uri: "pkcs11:model=PKCS%2315%20emulated"
-    pin { file: "$DIR/card.pin" }
-    max_in_flight: 1
-    pcsc: true
-  }
-  keys {
-    name: "piv-signing"
-    token: "piv"
-    id_hex: "01"
-    purpose: SIGN
-    sender_addresses: "piv-9a@signet.test"
-  }
-  keys { name: "piv-audit" token: "piv" id_hex: "04" purpose: SIGN }
-  callers {
-    name: "card-holder"
-    unix_uid: $UID
-    grants { keys: "piv-signing" operations: SIGN_MAIL }
-    grants { keys: "*" operations: READ_KEYS }
-  }
-  audit { path: "$DIR/audit.log" checkpoint_key: "piv-audit" }
-  trust_anchors_file: "$DIR/ca.pem"
-)pb";
-
-// Commands in a card's APDU log that start with `header` (hex).
-int CountApdus(const std::string& card_log, const std::string& header) {
-  int count = 0;
-  std::istringstream lines(card_log);
-  for (std::string line; std::getline(lines, line);) {
-    if (absl::StartsWith(line, absl::StrCat("apdu> ", header))) ++count;
-  }
-  return count;
+// What every caller signs, with the card's 9A key.
+std::string LoadMail() {
+  return fixtures::TestMail{.from = "PIV Holder <piv-9a@signet.test>",
+                            .subject = "Signed while the card came and went",
+                            .body = "Signed with the PIV authentication key.\r\n"}
+      .Text();
 }
 
+// Commands sent to a card, by their first bytes.
 constexpr char kGeneralAuthenticate[] = "0087";
 constexpr char kVerifyPin[] = "0020008008";
 
@@ -128,48 +87,34 @@ struct CallRecord {
 class SignetdHotplugTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("signetd-hotplug");
-    ASSERT_THAT(dir, IsOk());
-    dir_.emplace(*std::move(dir));
-    std::ofstream(dir_->File("opensc.conf"))
-        << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n  }\n}\n";
-    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("Hotplug Test CA");
-    ASSERT_THAT(ca, IsOk());
-    ca_.emplace(*std::move(ca));
-    ASSERT_THAT(fixtures::WritePem(dir_->File("ca.pem"), ca_->certificate()), IsOk());
-    absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
-        fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_THAT(pcscd, IsOk());
-    pcscd_ = *std::move(pcscd);
+    ASSERT_OK_AND_ASSIGN(env_, fixtures::PivCardEnv::Start("signetd-hotplug"));
+    ASSERT_THAT(fixtures::WritePem(env_->File("ca.pem"), env_->ca().certificate()), IsOk());
+    ASSERT_OK_AND_ASSIGN(right_, MakeCard(kRightSerial, "123456"));
+    ASSERT_OK_AND_ASSIGN(other_, MakeCard(kOtherSerial, "654321"));
+    ASSERT_THAT(env_->Insert(*right_), IsOk());
 
-    right_ = MakeCard(kRightSerial, "123456");
-    other_ = MakeCard(kOtherSerial, "654321");
-    ASSERT_NE(right_, nullptr);
-    ASSERT_NE(other_, nullptr);
-    ASSERT_THAT(right_->Insert(pcscd_->vpcd_port()), IsOk());
-    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
-
-    const std::string pin_path = dir_->File("card.pin");
-    std::ofstream(pin_path) << right_->pin() << "\n";
-    ASSERT_EQ(chmod(pin_path.c_str(), 0600), 0);
-    std::ofstream(dir_->File("signetd.textproto")) << absl::StrReplaceAll(
-        kConfig,
-        {{"$DIR", dir_->path()}, {"$MODULE", kOpenScModule}, {"$UID", std::to_string(getuid())}});
-    absl::StatusOr<std::unique_ptr<fixtures::ChildProcess>> daemon = fixtures::ChildProcess::Spawn(
-        {SIGNETD_PATH, "--config", dir_->File("signetd.textproto")},
-        {absl::StrCat("OPENSC_CONF=", dir_->File("opensc.conf")), pcscd_->EnvVar()},
-        dir_->File("signetd.log"));
-    ASSERT_THAT(daemon, IsOk());
-    daemon_ = *std::move(daemon);
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (!absl::StrContains(DaemonLog(), "signetd: serving")) {
-      std::optional<int> code = daemon_->TryWait();
-      ASSERT_FALSE(code.has_value()) << "signetd exited with " << *code << ":\n" << DaemonLog();
-      ASSERT_LT(absl::Now(), deadline) << "signetd did not serve within 60 s:\n" << DaemonLog();
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    channel_ = grpc::CreateChannel(absl::StrCat("unix:", dir_->File("signetd.sock")),
-                                   grpc::InsecureChannelCredentials());
+    ASSERT_THAT(fixtures::WritePinFile(env_->File("card.pin"), right_->pin()), IsOk());
+    fixtures::SignetdConfigBuilder config(env_->dir());
+    config
+        .Token({.name = "piv",
+                .module = fixtures::PivCardEnv::kOpenScModule,
+                .selector = "uri: \"pkcs11:model=PKCS%2315%20emulated\"",
+                .pin_file = env_->File("card.pin"),
+                .pcsc = true})
+        .Key({.name = "piv-signing",
+              .token = "piv",
+              .id_hex = "01",
+              .sender_address = "piv-9a@signet.test"})
+        .Key({.name = "piv-audit", .token = "piv", .id_hex = "04"})
+        .LocalCaller("card-holder", {{.keys = {"piv-signing"}, .operations = {"SIGN_MAIL"}},
+                                     {.keys = {"*"}, .operations = {"READ_KEYS"}}})
+        .Audit("piv-audit");
+    ASSERT_THAT(config.WriteTo(env_->File("signetd.textproto")), IsOk());
+    ASSERT_OK_AND_ASSIGN(
+        daemon_,
+        fixtures::StartSignetd({SIGNETD_PATH, "--config", env_->File("signetd.textproto")},
+                               env_->ChildEnv(), env_->File("signetd.log"), absl::Seconds(60)));
+    channel_ = fixtures::UnixChannel(env_->File("signetd.sock"));
     ASSERT_EQ(TokenHealth(), ServingStatus::kServing) << DaemonLog();
   }
 
@@ -183,21 +128,18 @@ class SignetdHotplugTest : public ::testing::Test {
     if (HasFailure()) std::fprintf(stderr, "signetd log:\n%s\n", DaemonLog().c_str());
   }
 
-  std::unique_ptr<fixtures::VirtualPivCard> MakeCard(const std::string& serial,
-                                                     const std::string& pin) {
+  absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> MakeCard(const std::string& serial,
+                                                                     const std::string& pin) {
     fixtures::VirtualPivOptions options;
     options.serial = serial;
     options.pin = pin;
     // The 9A key signs; 9E signs the audit log's checkpoints.
     options.keys = {{0x9A, "RSA:2048", false}, {0x9E, "EC:P-256", false}};
     options.verbose = true;  // the APDU log shows what each card was asked
-    absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
-        fixtures::VirtualPivCard::Create(dir_->File(serial), *ca_, options);
-    EXPECT_THAT(card, IsOk());
-    return card.ok() ? *std::move(card) : nullptr;
+    return env_->MakeCard(options);
   }
 
-  std::string DaemonLog() const { return dir_ ? ReadFile(dir_->File("signetd.log")) : ""; }
+  std::string DaemonLog() const { return env_ ? ReadFile(env_->File("signetd.log")) : ""; }
 
   ServingStatus TokenHealth() const {
     return fixtures::CheckHealth(channel_, "signet.token.piv").serving;
@@ -239,11 +181,12 @@ class SignetdHotplugTest : public ::testing::Test {
         std::unique_ptr<v1::Mail::Stub> stub = v1::Mail::NewStub(channel_);
         v1::SignMailRequest::Header header;
         header.set_key("piv-signing");
+        const std::string mail = LoadMail();
         while (!stop_.load()) {
           CallRecord record;
           record.began = absl::Now();
           MailCallResult result =
-              StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub, header, kMail);
+              StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub, header, mail);
           record.ended = absl::Now();
           record.code = result.status.error_code();
           record.message = result.status.error_message();
@@ -316,15 +259,15 @@ class SignetdHotplugTest : public ::testing::Test {
     ASSERT_NE(sample, nullptr);
     std::string content;
     absl::Status verified =
-        fixtures::OpensslSmimeVerify(sample->body, dir_->File("ca.pem"), &content);
+        fixtures::OpensslSmimeVerify(sample->body, env_->File("ca.pem"), &content);
     EXPECT_THAT(verified, IsOk());
   }
 
   void CheckTheCards() {
     // The other card was never asked to sign, nor given a PIN.
     const std::string other_log = ReadFile(other_->log_path());
-    EXPECT_EQ(CountApdus(other_log, kGeneralAuthenticate), 0);
-    EXPECT_EQ(CountApdus(other_log, kVerifyPin), 0);
+    EXPECT_EQ(other_->CountCommands(kGeneralAuthenticate), 0);
+    EXPECT_EQ(other_->CountCommands(kVerifyPin), 0);
     for (fixtures::VirtualPivCard* card : {right_.get(), other_.get()}) {
       absl::StatusOr<virtual_piv::RetryCounts> counts = card->ReadRetryCounts();
       // A card that was never put in never wrote its counters.
@@ -362,7 +305,7 @@ class SignetdHotplugTest : public ::testing::Test {
         EXPECT_LT(record.ended - record.began, absl::Milliseconds(300));
       }
     }
-    ASSERT_THAT(right_->Insert(pcscd_->vpcd_port()), IsOk());
+    ASSERT_THAT(right_->Insert(env_->pcscd().vpcd_port()), IsOk());
     const absl::Time inserted = absl::Now();
     const absl::Duration back = TimeUntilHealth(ServingStatus::kServing);
     // vpcd reports a card by polling it (~400 ms); signetd then has a
@@ -372,9 +315,7 @@ class SignetdHotplugTest : public ::testing::Test {
     EXPECT_TRUE(WaitForSignature(inserted, absl::Seconds(5))) << "signing did not resume";
   }
 
-  std::optional<fixtures::TempDir> dir_;
-  std::optional<fixtures::TestCa> ca_;
-  std::unique_ptr<fixtures::Pcscd> pcscd_;
+  std::unique_ptr<fixtures::PivCardEnv> env_;
   std::unique_ptr<fixtures::VirtualPivCard> right_;
   std::unique_ptr<fixtures::VirtualPivCard> other_;
   std::unique_ptr<fixtures::ChildProcess> daemon_;
@@ -396,7 +337,7 @@ TEST_F(SignetdHotplugTest, CardPulledAndPutBackUnderLoad) {
   CheckTheCards();
   // One login at start and one per return: the PIN went to the card three
   // times, and never in vain.
-  EXPECT_EQ(CountApdus(ReadFile(right_->log_path()), kVerifyPin), 3);
+  EXPECT_EQ(right_->CountCommands(kVerifyPin), 3);
 }
 
 TEST_F(SignetdHotplugTest, ACardWithAnotherSerialIsNeverUsed) {
@@ -404,9 +345,8 @@ TEST_F(SignetdHotplugTest, ACardWithAnotherSerialIsNeverUsed) {
   ASSERT_TRUE(WaitForSignature(absl::InfinitePast(), absl::Seconds(10)));
   right_->Remove();
   EXPECT_LT(TimeUntilHealth(ServingStatus::kNotServing), absl::Seconds(1));
-  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
-  ASSERT_THAT(other_->Insert(pcscd_->vpcd_port()), IsOk());
-  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+  ASSERT_THAT(env_->pcscd().WaitForCard(false), IsOk());
+  ASSERT_THAT(env_->Insert(*other_), IsOk());
 
   // The token says which card is in its place, and stays out of service.
   const absl::Time deadline = absl::Now() + absl::Seconds(3);
@@ -424,7 +364,7 @@ TEST_F(SignetdHotplugTest, ACardWithAnotherSerialIsNeverUsed) {
   EXPECT_EQ(SignedSince(other_in), 0) << "a call was signed while the other card was in";
 
   other_->Remove();
-  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
+  ASSERT_THAT(env_->pcscd().WaitForCard(false), IsOk());
   PullAndPutBack("after_other_card");
   StopLoad();
   CheckEveryCall();
@@ -437,12 +377,12 @@ TEST_F(SignetdHotplugTest, PcscdKilledAndRestartedUnderLoad) {
   // The monitor may connect to pcscd just after signetd started serving.
   EXPECT_LT(TimeUntilHealth(ServingStatus::kServing, "signet.pcscd"), absl::Seconds(1));
 
-  pcscd_->Kill();
+  env_->pcscd().Kill();
   EXPECT_LT(TimeUntilHealth(ServingStatus::kNotServing), absl::Seconds(1));
   EXPECT_EQ(fixtures::CheckHealth(channel_, "signet.pcscd").serving, ServingStatus::kNotServing);
   EXPECT_THAT(TokenInfo().state_detail(), HasSubstr("pcscd is unavailable"));
 
-  ASSERT_THAT(pcscd_->Restart(), IsOk());
+  ASSERT_THAT(env_->pcscd().Restart(), IsOk());
   const absl::Time restarted = absl::Now();
   const absl::Duration back = TimeUntilHealth(ServingStatus::kServing);
   Record("serving_after_pcscd_restart_ms", back);

@@ -15,6 +15,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 
@@ -61,7 +62,7 @@ class SignetdKeyLifecycleTest : public ::testing::Test {
         {.signetd_path = SIGNETD_PATH, .callers = kCallers, .extra_config = kNewKey});
     ASSERT_THAT(env, IsOk());
     env_ = std::move(*env);
-    auto channel = grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials());
+    auto channel = fixtures::UnixChannel(*env_);
     keys_ = v1::Keys::NewStub(channel);
     mail_ = v1::Mail::NewStub(channel);
   }

@@ -19,6 +19,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -28,8 +30,10 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/sanitizers.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
@@ -60,12 +64,6 @@ constexpr double kMaxGrowthPerMailByte = 8.0;
 // The mail: RFC 5322 headers, then 7-bit text lines that SplitMail keeps as
 // they are (no re-encoding), pseudo-random so that nothing compresses it.
 std::string LargeMail(size_t body_bytes) {
-  std::string headers =
-      "From: Statements <statements@bank.example>\r\n"
-      "To: customer@example.org\r\n"
-      "Subject: Your yearly statement, in full\r\n"
-      "Content-Type: text/plain; charset=us-ascii\r\n"
-      "\r\n";
   std::string body;
   body.reserve(body_bytes);
   uint64_t state = 0x9e3779b97f4a7c15;
@@ -79,7 +77,8 @@ std::string LargeMail(size_t body_bytes) {
     }
     body.append("\r\n");
   }
-  return headers + body;
+  return fixtures::TestMail{.subject = "Your yearly statement, in full", .body = std::move(body)}
+      .Text();
 }
 
 std::string Sha256Hex(EVP_MD_CTX* context) {
@@ -186,8 +185,7 @@ class SignetdLargeMailTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(env_, nullptr);
     ASSERT_NE(pid_, 0);
-    stub_ =
-        v1::Mail::NewStub(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+    stub_ = v1::Mail::NewStub(fixtures::UnixChannel(*env_));
   }
 
   // Runs `call` and returns the daemon's peak RSS growth over its RSS just

@@ -13,19 +13,15 @@
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 
 namespace signet {
 namespace {
 
 using ::signet::matchers::IsOk;
-
-constexpr char kMail[] =
-    "From: statements@bank.example\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "Balance: 1,234.56 EUR.\r\n";
 
 struct Signed {
   grpc::Status status;
@@ -40,7 +36,7 @@ Signed SignMail(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) 
   v1::SignMailRequest request;
   request.mutable_header()->set_key("bank-signing");
   stream->Write(request);
-  request.set_chunk(kMail);
+  request.set_chunk(fixtures::ShortStatement().Text());
   stream->Write(request);
   stream->WritesDone();
   Signed result;
@@ -52,17 +48,18 @@ Signed SignMail(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) 
   return result;
 }
 
-Signed SignMail(const std::string& target, absl::Duration timeout) {
-  return SignMail(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), timeout);
+Signed SignMail(const fixtures::SignetdEnv& env, absl::Duration timeout) {
+  return SignMail(fixtures::UnixChannel(env), timeout);
 }
 
-std::vector<Signed> SignConcurrently(const std::string& target, int calls, absl::Duration timeout,
+std::vector<Signed> SignConcurrently(const fixtures::SignetdEnv& env, int calls,
+                                     absl::Duration timeout,
                                      std::function<void()> meanwhile = nullptr) {
   // Connected before the calls start, so that `meanwhile` races the calls,
   // not connection set-up (which a loaded CI machine can make slow).
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < calls; ++i) {
-    channels.push_back(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    channels.push_back(fixtures::UnixChannel(env));
     channels.back()->GetState(/*try_to_connect=*/true);
     EXPECT_TRUE(channels.back()->WaitForConnected(std::chrono::system_clock::now() +
                                                   std::chrono::seconds(10)));
@@ -84,9 +81,9 @@ TEST(SignetdLoadTest, CallerOverItsRateLimitIsRefused) {
       fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
                                    .extra_config = "limits { requests_per_second: 0.2 burst: 2 }"});
   ASSERT_THAT(env, IsOk());
-  EXPECT_THAT(SignMail((*env)->Target(), absl::Seconds(30)).status, IsOk());
-  EXPECT_THAT(SignMail((*env)->Target(), absl::Seconds(30)).status, IsOk());
-  Signed third = SignMail((*env)->Target(), absl::Seconds(30));
+  EXPECT_THAT(SignMail(**env, absl::Seconds(30)).status, IsOk());
+  EXPECT_THAT(SignMail(**env, absl::Seconds(30)).status, IsOk());
+  Signed third = SignMail(**env, absl::Seconds(30));
   EXPECT_EQ(third.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(third.status.error_message(), ::testing::HasSubstr("rate limit"));
 }
@@ -99,7 +96,7 @@ TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
                                    .module_path = SIGNET_FAULT_PKCS11_PATH,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Sign=400000"}});
   ASSERT_THAT(env, IsOk());
-  std::vector<Signed> results = SignConcurrently((*env)->Target(), 8, absl::Seconds(1));
+  std::vector<Signed> results = SignConcurrently(**env, 8, absl::Seconds(1));
   int succeeded = 0;
   int late = 0;
   for (const Signed& result : results) {
@@ -116,7 +113,7 @@ TEST(SignetdLoadTest, CallsPastTheirDeadlineEndCleanlyAndTheRestSucceed) {
   EXPECT_GE(succeeded, 2);
   EXPECT_GE(late, 1);
   // The daemon is fine afterwards.
-  EXPECT_THAT(SignMail((*env)->Target(), absl::Seconds(30)).status, IsOk());
+  EXPECT_THAT(SignMail(**env, absl::Seconds(30)).status, IsOk());
 }
 
 TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
@@ -127,7 +124,7 @@ TEST(SignetdLoadTest, SigtermLetsCallsInFlightFinish) {
                                    .extra_args = {"--log-level", "debug"}});
   ASSERT_THAT(env, IsOk());
   absl::StatusOr<int> exit_code;
-  std::vector<Signed> results = SignConcurrently((*env)->Target(), 4, absl::Seconds(30), [&] {
+  std::vector<Signed> results = SignConcurrently(**env, 4, absl::Seconds(30), [&] {
     absl::SleepFor(absl::Milliseconds(150));
     exit_code = (*env)->Stop();
   });

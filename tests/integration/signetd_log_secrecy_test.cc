@@ -37,8 +37,10 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_mail.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet {
@@ -57,19 +59,10 @@ constexpr char kMarker[] = "SIGNET-PLAINTEXT=MARKER-4f7c2a91e8b3d6";
 constexpr char kMarker8[] = "Kontostand-geheim-\xC3\x84\xC3\xB6\xC3\xBC-93b1c7e5a2";
 
 std::string Mail(absl::string_view body_text, absl::string_view charset = "us-ascii") {
-  return absl::StrCat(
-      "From: Statements <statements@bank.example>\r\n"
-      "To: customer@example.org\r\n"
-      "Subject: Your statement\r\n"
-      "Content-Type: text/plain; charset=",
-      charset,
-      "\r\n"
-      "\r\n"
-      "Dear customer,\r\n"
-      "\r\n",
-      body_text,
-      "\r\n"
-      "Balance on 27 November: 1,234.56 EUR.\r\n");
+  return fixtures::TestMail{.content_type = absl::StrCat("text/plain; charset=", charset),
+                            .body = absl::StrCat("Dear customer,\r\n\r\n", body_text,
+                                                 "\r\nBalance on 27 November: 1,234.56 EUR.\r\n")}
+      .Text();
 }
 
 using fixtures::ReadFile;
@@ -251,7 +244,7 @@ TEST(SignetdLogSecrecyTest, AFullSessionAtDebugLevelLogsNoPinPlaintextOrContentK
   absl::StripTrailingAsciiWhitespace(&pin);
   ASSERT_FALSE(pin.empty());
 
-  auto channel = grpc::CreateChannel(env.Target(), grpc::InsecureChannelCredentials());
+  auto channel = fixtures::UnixChannel(env);
   std::unique_ptr<v1::Mail::Stub> mail = v1::Mail::NewStub(channel);
   std::unique_ptr<v1::Keys::Stub> keys = v1::Keys::NewStub(channel);
 

@@ -32,9 +32,10 @@
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/sanitizers.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/tls_channel.h"
+#include "tests/fixtures/test_mail.h"
 
 namespace signet {
 namespace {
@@ -58,12 +59,6 @@ constexpr size_t kChunk = 64 * 1024;
 // clients +115 MiB; each test prints its own.
 constexpr uint64_t kFixedOverhead = 64 * kMiB;
 
-constexpr char kMail[] =
-    "From: statements@bank.example\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "Balance: 1,234.56 EUR.\r\n";
-
 // What one stalled upload saw.
 struct Upload {
   size_t sent = 0;
@@ -75,16 +70,15 @@ struct Upload {
 class StalledUploads {
  public:
   // `send`: false sends the header only.
-  StalledUploads(const std::string& target, int count, size_t bytes = kUploadBytes,
+  StalledUploads(const fixtures::SignetdEnv& env, int count, size_t bytes = kUploadBytes,
                  bool send = true)
       : uploads_(static_cast<size_t>(count)) {
     for (int i = 0; i < count; ++i) {
-      threads_.emplace_back([this, target, i, bytes, send] {
+      threads_.emplace_back([this, socket = env.socket(), i, bytes, send] {
         grpc::ChannelArguments arguments;
         // A channel argument of its own: a connection of its own.
         arguments.SetInt("signet.test.client", i);
-        auto stub = v1::Mail::NewStub(
-            grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments));
+        auto stub = v1::Mail::NewStub(fixtures::UnixChannel(socket, arguments));
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(180));
         auto stream = stub->SignMail(&context);
@@ -159,7 +153,9 @@ grpc::Status Sign(std::shared_ptr<grpc::Channel> channel, const std::string& mai
       .status;
 }
 
-grpc::Status SignSmallMail(std::shared_ptr<grpc::Channel> channel) { return Sign(channel, kMail); }
+grpc::Status SignSmallMail(std::shared_ptr<grpc::Channel> channel) {
+  return Sign(channel, fixtures::ShortStatement().Text());
+}
 
 class SignetdMemoryBoundTest : public ::testing::Test {
  protected:
@@ -194,7 +190,7 @@ class SignetdMemoryBoundTest : public ::testing::Test {
     const pid_t pid = env_->pid();
     ASSERT_TRUE(fixtures::ResetPeakRss(pid));
     const uint64_t before_kb = fixtures::ProcessStatusKb(pid, "VmRSS");
-    StalledUploads uploads(env_->Target(), count);
+    StalledUploads uploads(*env_, count);
     ASSERT_TRUE(uploads.AllWaiting(absl::Seconds(120)));
     const absl::Time stalled = absl::Now();
     // Another caller, over mTLS, is not starved by the first one's uploads.
@@ -239,9 +235,7 @@ class SignetdMemoryBoundTest : public ::testing::Test {
     EXPECT_LE(growth, bound) << "signetd grew by " << growth / kMiB << " MiB";
     // Once the stalled calls are gone, their bytes are back: a mail of the
     // caller's whole share minus a little is taken again.
-    EXPECT_THAT(
-        SignSmallMail(grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials())),
-        IsOk());
+    EXPECT_THAT(SignSmallMail(fixtures::UnixChannel(*env_)), IsOk());
     ++signatures_;
   }
 
@@ -265,7 +259,7 @@ constexpr uint64_t kAllocationLimit = 160 * kMiB;
 
 // A mail signetd may sign (From: the key's bound sender) of about `bytes`.
 std::string MailOfSize(size_t bytes) {
-  std::string mail = kMail;
+  std::string mail = fixtures::ShortStatement().Text();
   const std::string line(76, 'b');
   while (mail.size() < bytes) absl::StrAppend(&mail, line, "\r\n");
   return mail;
@@ -287,12 +281,12 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
        .extra_env = {absl::StrCat("LD_PRELOAD=", SIGNET_FAILING_NEW_PATH),
                      absl::StrCat("SIGNET_FAILING_NEW_LIMIT_BYTES=", kAllocationLimit)}});
   ASSERT_THAT(env, IsOk());
-  auto channel = grpc::CreateChannel((*env)->Target(), grpc::InsecureChannelCredentials());
+  auto channel = fixtures::UnixChannel(**env);
 
   // As the attack did: 30 header-only streams announcing 64 MiB each. No
   // memory is taken from an announcement, and each is answered.
   {
-    StalledUploads headers((*env)->Target(), 30, /*bytes=*/64 * kMiB, /*send=*/false);
+    StalledUploads headers(**env, 30, /*bytes=*/64 * kMiB, /*send=*/false);
     headers.Join();
     for (const Upload& upload : headers.uploads()) {
       EXPECT_EQ(upload.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
@@ -302,7 +296,7 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
   // Eight stalled uploads of 60 MiB: two fit, the others fail to allocate
   // and are told so.
   {
-    StalledUploads uploads((*env)->Target(), 8);
+    StalledUploads uploads(**env, 8);
     uploads.Join();
     int out_of_memory = 0;
     for (const Upload& upload : uploads.uploads()) {
@@ -344,8 +338,7 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
                                    .module_path = SIGNET_FAULT_PKCS11_PATH,
                                    .extra_env = {"SIGNET_FAULT_LATENCY=C_Decrypt=60000000"}});
   ASSERT_THAT(env, IsOk());
-  auto stub =
-      v1::Mail::NewStub(grpc::CreateChannel((*env)->Target(), grpc::InsecureChannelCredentials()));
+  auto stub = v1::Mail::NewStub(fixtures::UnixChannel(**env));
   // A mail for the daemon's decryption key, encrypted by the daemon (no
   // token operation).
   const std::string pem = fixtures::ReadFile((*env)->File("decryption.pem"));
@@ -355,7 +348,7 @@ TEST(SignetdShutdownBoundTest, AHungTokenDoesNotHoldTheDaemonAndTheAuditLogIsClo
   v1::EncryptMailRequest::Header encrypt;
   encrypt.mutable_options()->add_recipient_certificates(DerOf<X509, i2d_X509>(certificate.get()));
   fixtures::MailCallResult encrypted = fixtures::StreamMail<v1::EncryptMailRequest>(
-      &v1::Mail::Stub::EncryptMail, *stub, encrypt, kMail);
+      &v1::Mail::Stub::EncryptMail, *stub, encrypt, fixtures::ShortStatement().Text());
   ASSERT_THAT(encrypted.status, IsOk());
   grpc::Status decrypted;
   std::thread decrypt([&] {

@@ -16,21 +16,14 @@
 // certificate_chain_file).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <map>
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "appliance/audit/audit_key.h"
 #include "appliance/audit/verifier.h"
@@ -40,11 +33,14 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
-#include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/piv_card_env.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
+#include "tests/fixtures/signetd_config_builder.h"
+#include "tests/fixtures/signetd_process.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
-#include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_mail.h"
 #include "tests/fixtures/test_pki.h"
 #include "tests/fixtures/virtual_piv/virtual_piv.h"
 
@@ -60,78 +56,23 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kOpenScModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so";
 constexpr char kSerial[] = "5349474e45543031";
 
 // The certificates' addresses are piv-<reference>@signet.test.
-constexpr char kMail[] =
-    "From: PIV Holder <piv-9a@signet.test>\r\n"
-    "To: customer@example.org\r\n"
-    "Subject: Signed on a smartcard\r\n"
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Signed with the PIV authentication key.\r\n";
-constexpr char kEntity[] =
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Signed with the PIV authentication key.\r\n";
+fixtures::TestMail MailFor9a() {
+  return {.from = "PIV Holder <piv-9a@signet.test>",
+          .subject = "Signed on a smartcard",
+          .body = "Signed with the PIV authentication key.\r\n"};
+}
 constexpr char kSecretEntity[] =
     "Content-Type: text/plain; charset=us-ascii\r\n"
     "\r\n"
     "For the card holder only.\r\n";
 
-constexpr char kConfig[] = R"pb(
-  listeners { unix { path: "$DIR/signetd.sock" } }
-  tokens {
-    name: "piv"
-    module: "$MODULE"
-    serial: "$SERIAL"
-    pin { file: "$DIR/card.pin" }
-    max_in_flight: 1
-  }
-  keys {
-    name: "piv-signing"
-    token: "piv"
-    id_hex: "01"
-    purpose: SIGN
-    sender_addresses: "piv-9a@signet.test"
-  }
-  keys {
-    name: "piv-digital-signature"
-    token: "piv"
-    id_hex: "02"
-    purpose: SIGN
-    sender_addresses: "piv-9c@signet.test"
-  }
-  keys { name: "piv-decryption" token: "piv" id_hex: "03" purpose: DECRYPT }
-  keys { name: "piv-audit" token: "piv" id_hex: "04" purpose: SIGN }
-  callers {
-    name: "card-holder"
-    unix_uid: $UID
-    grants { keys: "piv-signing" operations: SIGN_MAIL }
-    grants { keys: "piv-digital-signature" operations: SIGN_MAIL }
-    grants { keys: "piv-decryption" operations: DECRYPT_MAIL }
-    grants { keys: "*" operations: READ_KEYS }
-  }
-  audit { path: "$DIR/audit.log" checkpoint_key: "piv-audit" }
-  trust_anchors_file: "$DIR/ca.pem"
-)pb";
-
 using fixtures::ReadFile;
 
-// How many commands in the card's APDU log start with `header` (hex, lower
-// case). GENERAL AUTHENTICATE is 0087 <algorithm> <key>: a chained command
-// ends with one whose class byte is 00 (earlier links have 10), so a
-// signature or decryption is one "0087..." line.
-int CountApdus(const std::string& card_log, const std::string& header) {
-  int count = 0;
-  std::istringstream lines(card_log);
-  for (std::string line; std::getline(lines, line);) {
-    if (absl::StartsWith(line, absl::StrCat("apdu> ", header))) ++count;
-  }
-  return count;
-}
-
+// Commands the card was sent, by their first bytes: GENERAL AUTHENTICATE is
+// 0087 <algorithm> <key>, so each is one signature or decryption.
 constexpr char kSignWith9a[] = "0087079a";     // RSA-2048, PIV authentication
 constexpr char kDecryptWith9d[] = "0087079d";  // RSA-2048, key management
 constexpr char kSignWith9c[] = "0087119c";     // ECC P-256, digital signature
@@ -141,59 +82,51 @@ constexpr char kVerifyPin[] = "0020008008";    // VERIFY with the 8-byte PIN
 class SignetdPivTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("signetd-piv");
-    ASSERT_THAT(dir, IsOk());
-    dir_ = new fixtures::TempDir(*std::move(dir));
-    // What OpenSC shows comes from the card in the reader, not from a cache
-    // of an earlier run's card.
-    std::ofstream(dir_->File("opensc.conf"))
-        << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n  }\n}\n";
-    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("PIV Test CA");
-    ASSERT_THAT(ca, IsOk());
-    ca_ = new fixtures::TestCa(*std::move(ca));
-    ASSERT_THAT(fixtures::WritePem(dir_->File("ca.pem"), ca_->certificate()), IsOk());
-
-    absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
-        fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_THAT(pcscd, IsOk());
-    pcscd_ = pcscd->release();
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::PivCardEnv> env,
+                         fixtures::PivCardEnv::Start("signetd-piv"));
+    env_ = env.release();
+    ASSERT_THAT(fixtures::WritePem(env_->File("ca.pem"), env_->ca().certificate()), IsOk());
     fixtures::VirtualPivOptions options;
     options.serial = kSerial;
     // Every APDU in the card's log: the tests look there for the card's own
     // signatures and decryptions.
     options.verbose = true;
-    absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
-        fixtures::VirtualPivCard::Create(dir_->File("card"), *ca_, options);
-    ASSERT_THAT(card, IsOk());
-    card_ = card->release();
-    ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
-    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::VirtualPivCard> card, env_->MakeCard(options));
+    card_ = card.release();
+    ASSERT_THAT(env_->Insert(*card_), IsOk());
 
-    const std::string pin_path = dir_->File("card.pin");
-    std::ofstream(pin_path) << card_->pin() << "\n";
-    ASSERT_EQ(chmod(pin_path.c_str(), 0600), 0);
-    const std::string config = absl::StrReplaceAll(kConfig, {{"$DIR", dir_->path()},
-                                                             {"$MODULE", kOpenScModule},
-                                                             {"$SERIAL", card_->serial()},
-                                                             {"$UID", std::to_string(getuid())}});
-    std::ofstream(dir_->File("signetd.textproto")) << config;
+    ASSERT_THAT(fixtures::WritePinFile(env_->File("card.pin"), card_->pin()), IsOk());
+    fixtures::SignetdConfigBuilder config(env_->dir());
+    config
+        .Token({.name = "piv",
+                .module = fixtures::PivCardEnv::kOpenScModule,
+                .selector = absl::StrCat("serial: \"", card_->serial(), "\""),
+                .pin_file = env_->File("card.pin")})
+        .Key({.name = "piv-signing",
+              .token = "piv",
+              .id_hex = "01",
+              .sender_address = "piv-9a@signet.test"})
+        .Key({.name = "piv-digital-signature",
+              .token = "piv",
+              .id_hex = "02",
+              .sender_address = "piv-9c@signet.test"})
+        .Key({.name = "piv-decryption", .token = "piv", .id_hex = "03", .purpose = "DECRYPT"})
+        .Key({.name = "piv-audit", .token = "piv", .id_hex = "04"})
+        .LocalCaller("card-holder",
+                     {{.keys = {"piv-signing"}, .operations = {"SIGN_MAIL"}},
+                      {.keys = {"piv-digital-signature"}, .operations = {"SIGN_MAIL"}},
+                      {.keys = {"piv-decryption"}, .operations = {"DECRYPT_MAIL"}},
+                      {.keys = {"*"}, .operations = {"READ_KEYS"}}})
+        .Audit("piv-audit");
+    ASSERT_THAT(config.WriteTo(env_->File("signetd.textproto")), IsOk());
 
-    // PCSCLITE_CSOCK_NAME is in this process's environment (the Pcscd
-    // fixture put it there); passed on explicitly all the same.
-    absl::StatusOr<std::unique_ptr<fixtures::ChildProcess>> daemon =
-        fixtures::ChildProcess::Spawn({SIGNETD_PATH, "--config", dir_->File("signetd.textproto")},
-                                      Env(), dir_->File("signetd.log"));
-    ASSERT_THAT(daemon, IsOk());
-    daemon_ = daemon->release();
     // Opening the card, logging in and finding the keys goes through pcscd
     // and the card program: allow more than for SoftHSM.
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (!absl::StrContains(DaemonLog(), "signetd: serving")) {
-      std::optional<int> code = daemon_->TryWait();
-      ASSERT_FALSE(code.has_value()) << "signetd exited with " << *code << ":\n" << DaemonLog();
-      ASSERT_LT(absl::Now(), deadline) << "signetd did not serve within 60 s:\n" << DaemonLog();
-      absl::SleepFor(absl::Milliseconds(20));
-    }
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<fixtures::ChildProcess> daemon,
+        fixtures::StartSignetd({SIGNETD_PATH, "--config", env_->File("signetd.textproto")},
+                               env_->ChildEnv(), env_->File("signetd.log"), absl::Seconds(60)));
+    daemon_ = daemon.release();
   }
 
   static void TearDownTestSuite() {
@@ -214,7 +147,7 @@ class SignetdPivTest : public ::testing::Test {
       EXPECT_THAT(key, IsOk());
       if (key.ok()) {
         absl::StatusOr<audit::AuditReport> report =
-            audit::VerifyAuditLog(dir_->File("audit.log"), *key);
+            audit::VerifyAuditLog(env_->File("audit.log"), *key);
         EXPECT_THAT(report, IsOk());
         if (report.ok()) {
           EXPECT_EQ(report->records, key_operations_);
@@ -222,13 +155,13 @@ class SignetdPivTest : public ::testing::Test {
           EXPECT_TRUE(report->closed);
           EXPECT_EQ(report->unsigned_records, 0u);
           // The checkpoints were signed on the card.
-          EXPECT_EQ(CountApdus(CardLog(), kSignWith9e), static_cast<int>(report->checkpoints));
+          EXPECT_EQ(card_->CountCommands(kSignWith9e), static_cast<int>(report->checkpoints));
         }
       }
       // signetd logged in once, and presented the PIN once more right before
       // each 9C signature, always the right PIN: the card's counter is still
       // full.
-      EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), 1 + CountApdus(CardLog(), kSignWith9c));
+      EXPECT_EQ(card_->CountCommands(kVerifyPin), 1 + card_->CountCommands(kSignWith9c));
       absl::StatusOr<virtual_piv::RetryCounts> counts = card_->ReadRetryCounts();
       EXPECT_THAT(counts, IsOk());
       if (counts.ok()) {
@@ -237,26 +170,16 @@ class SignetdPivTest : public ::testing::Test {
     }
     delete card_;
     card_ = nullptr;
-    delete pcscd_;
-    pcscd_ = nullptr;
-    delete ca_;
-    ca_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
+    delete env_;
+    env_ = nullptr;
   }
 
   void SetUp() override { ASSERT_NE(daemon_, nullptr) << "signetd did not start"; }
 
-  static std::vector<std::string> Env() {
-    return {absl::StrCat("OPENSC_CONF=", dir_->File("opensc.conf")), pcscd_->EnvVar()};
-  }
-
-  static std::string DaemonLog() { return ReadFile(dir_->File("signetd.log")); }
-  static std::string CardLog() { return ReadFile(card_->log_path()); }
+  static std::string DaemonLog() { return ReadFile(env_->File("signetd.log")); }
 
   static std::shared_ptr<grpc::Channel> Channel() {
-    return grpc::CreateChannel(absl::StrCat("unix:", dir_->File("signetd.sock")),
-                               grpc::InsecureChannelCredentials());
+    return fixtures::UnixChannel(env_->File("signetd.sock"));
   }
   std::unique_ptr<v1::Mail::Stub> Stub() { return v1::Mail::NewStub(Channel()); }
 
@@ -269,43 +192,39 @@ class SignetdPivTest : public ::testing::Test {
     return result;
   }
 
-  static fixtures::TempDir* dir_;
-  static fixtures::TestCa* ca_;
-  static fixtures::Pcscd* pcscd_;
+  static fixtures::PivCardEnv* env_;
   static fixtures::VirtualPivCard* card_;
   static fixtures::ChildProcess* daemon_;
   // Key operations this process asked for: each must have its audit record.
   static uint64_t key_operations_;
 };
 
-fixtures::TempDir* SignetdPivTest::dir_ = nullptr;
-fixtures::TestCa* SignetdPivTest::ca_ = nullptr;
-fixtures::Pcscd* SignetdPivTest::pcscd_ = nullptr;
+fixtures::PivCardEnv* SignetdPivTest::env_ = nullptr;
 fixtures::VirtualPivCard* SignetdPivTest::card_ = nullptr;
 fixtures::ChildProcess* SignetdPivTest::daemon_ = nullptr;
 uint64_t SignetdPivTest::key_operations_ = 0;
 
 TEST_F(SignetdPivTest, SignMailWithTheCardVerifiesWithOpenssl) {
-  const int card_signatures = CountApdus(CardLog(), kSignWith9a);
+  const int card_signatures = card_->CountCommands(kSignWith9a);
   v1::SignMailRequest::Header header;
   header.set_key("piv-signing");
-  MailCallResult result =
-      StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, kMail);
+  MailCallResult result = StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(),
+                                                          header, MailFor9a().Text());
   ++key_operations_;
   ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n" << DaemonLog();
-  EXPECT_EQ(CountApdus(CardLog(), kSignWith9a), card_signatures + 1);
+  EXPECT_EQ(card_->CountCommands(kSignWith9a), card_signatures + 1);
   EXPECT_THAT(result.body, HasSubstr("Subject: Signed on a smartcard\r\n"));
   std::string content;
-  absl::Status verified = fixtures::OpensslSmimeVerify(result.body, dir_->File("ca.pem"), &content);
+  absl::Status verified = fixtures::OpensslSmimeVerify(result.body, env_->File("ca.pem"), &content);
   EXPECT_THAT(verified, IsOk());
-  EXPECT_EQ(content, kEntity);
+  EXPECT_EQ(content, MailFor9a().Entity());
 
   // The signer is the card's 9A certificate, carried in the signature.
   absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(result.body);
   ASSERT_THAT(parts, IsOk());
-  std::ofstream(dir_->File("signed.der"), std::ios::binary) << parts->cms_der;
+  std::ofstream(env_->File("signed.der"), std::ios::binary) << parts->cms_der;
   absl::StatusOr<fixtures::CommandResult> certs = fixtures::RunCommand(
-      {"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", dir_->File("signed.der")});
+      {"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", env_->File("signed.der")});
   ASSERT_THAT(certs, IsOk());
   EXPECT_THAT(certs->out, ContainsRegex(absl::StrCat("CN ?= ?Virtual PIV ", kSerial, " 9A")));
 }
@@ -315,38 +234,33 @@ TEST_F(SignetdPivTest, SignMailWithThePinAlwaysKeyTwiceVerifiesWithOpenssl) {
   // two mails in a row, each with its own VERIFY on the card.
   for (int i = 1; i <= 2; ++i) {
     SCOPED_TRACE(absl::StrCat("mail ", i));
-    const std::string body =
-        absl::StrCat("Signed with the PIV digital signature key, mail ", i, ".\r\n");
-    const std::string mail = absl::StrCat(
-        "From: PIV Holder <piv-9c@signet.test>\r\n"
-        "To: customer@example.org\r\n"
-        "Subject: Signed with the PIN-always key\r\n"
-        "Content-Type: text/plain; charset=us-ascii\r\n"
-        "\r\n",
-        body);
-    const int card_signatures = CountApdus(CardLog(), kSignWith9c);
-    const int pin_checks = CountApdus(CardLog(), kVerifyPin);
+    const fixtures::TestMail mail{
+        .from = "PIV Holder <piv-9c@signet.test>",
+        .subject = "Signed with the PIN-always key",
+        .body = absl::StrCat("Signed with the PIV digital signature key, mail ", i, ".\r\n")};
+    const int card_signatures = card_->CountCommands(kSignWith9c);
+    const int pin_checks = card_->CountCommands(kVerifyPin);
     v1::SignMailRequest::Header header;
     header.set_key("piv-digital-signature");
     MailCallResult result =
-        StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, mail);
+        StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, mail.Text());
     ++key_operations_;
     ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n" << DaemonLog();
-    EXPECT_EQ(CountApdus(CardLog(), kSignWith9c), card_signatures + 1);
-    EXPECT_EQ(CountApdus(CardLog(), kVerifyPin), pin_checks + 1);
+    EXPECT_EQ(card_->CountCommands(kSignWith9c), card_signatures + 1);
+    EXPECT_EQ(card_->CountCommands(kVerifyPin), pin_checks + 1);
     std::string content;
     absl::Status verified =
-        fixtures::OpensslSmimeVerify(result.body, dir_->File("ca.pem"), &content);
+        fixtures::OpensslSmimeVerify(result.body, env_->File("ca.pem"), &content);
     EXPECT_THAT(verified, IsOk());
-    EXPECT_EQ(content, absl::StrCat("Content-Type: text/plain; charset=us-ascii\r\n\r\n", body));
+    EXPECT_EQ(content, mail.Entity());
 
     // The signer is the card's 9C certificate.
     absl::StatusOr<fixtures::SmimeParts> parts = fixtures::SplitSmimeWithOpenssl(result.body);
     ASSERT_THAT(parts, IsOk());
-    std::ofstream(dir_->File("signed-9c.der"), std::ios::binary) << parts->cms_der;
+    std::ofstream(env_->File("signed-9c.der"), std::ios::binary) << parts->cms_der;
     absl::StatusOr<fixtures::CommandResult> certs =
         fixtures::RunCommand({"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in",
-                              dir_->File("signed-9c.der")});
+                              env_->File("signed-9c.der")});
     ASSERT_THAT(certs, IsOk());
     EXPECT_THAT(certs->out, ContainsRegex(absl::StrCat("CN ?= ?Virtual PIV ", kSerial, " 9C")));
   }
@@ -385,10 +299,10 @@ TEST_F(SignetdPivTest, DecryptMailOpensWhatOpensslEncryptedToTheCard) {
     absl::StatusOr<std::string> encrypted = fixtures::OpensslSmimeEncrypt(
         kSecretEntity, card_->CertificatePath(0x9D), c.cipher, c.oaep);
     ASSERT_THAT(encrypted, IsOk());
-    const int card_decryptions = CountApdus(CardLog(), kDecryptWith9d);
+    const int card_decryptions = card_->CountCommands(kDecryptWith9d);
     MailCallResult result = Decrypt(*encrypted);
     ASSERT_THAT(result.status, IsOk()) << result.status.error_message() << "\n" << DaemonLog();
-    EXPECT_EQ(CountApdus(CardLog(), kDecryptWith9d), card_decryptions + 1);
+    EXPECT_EQ(card_->CountCommands(kDecryptWith9d), card_decryptions + 1);
     EXPECT_EQ(result.header.authenticated(), c.authenticated);
     EXPECT_THAT(result.body, HasSubstr(kSecretEntity));
   }

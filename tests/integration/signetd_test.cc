@@ -24,9 +24,11 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/read_file.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
+#include "tests/fixtures/test_mail.h"
 
 namespace signet {
 namespace {
@@ -36,17 +38,8 @@ using ::signet::matchers::IsOkAndHolds;
 
 using ::testing::HasSubstr;
 
-constexpr char kMail[] =
-    "From: Statements <statements@bank.example>\r\n"
-    "To: customer@example.org\r\n"
-    "Subject: Your statement\r\n"
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Balance on 27 November: 1,234.56 EUR.\r\n";
-constexpr char kEntity[] =
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Balance on 27 November: 1,234.56 EUR.\r\n";
+const std::string kMail = fixtures::TestMail{}.Text();
+const std::string kEntity = fixtures::TestMail{}.Entity();
 
 using CallResult = fixtures::MailCallResult;
 using fixtures::StreamMail;
@@ -91,13 +84,9 @@ class SignetdTest : public ::testing::Test {
   }
 
   std::unique_ptr<v1::Keys::Stub> KeysStub() {
-    return v1::Keys::NewStub(
-        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+    return v1::Keys::NewStub(fixtures::UnixChannel(*env_));
   }
-  std::unique_ptr<v1::Mail::Stub> Stub() {
-    return v1::Mail::NewStub(
-        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
-  }
+  std::unique_ptr<v1::Mail::Stub> Stub() { return v1::Mail::NewStub(fixtures::UnixChannel(*env_)); }
   CallResult Sign(const std::string& key, const std::string& mail) {
     v1::SignMailRequest::Header header;
     header.set_key(key);
@@ -174,9 +163,8 @@ TEST_F(SignetdTest, SignDigestVerifiesAgainstTheContent) {
   ++key_operations_;
   ASSERT_THAT(status, IsOk());
   EXPECT_EQ(response.micalg(), "sha-256");
-  EXPECT_THAT(
-      fixtures::OpensslCmsVerify(response.signature(), env_->File("ca.pem"), std::string(kEntity)),
-      IsOk());
+  EXPECT_THAT(fixtures::OpensslCmsVerify(response.signature(), env_->File("ca.pem"), kEntity),
+              IsOk());
 }
 
 // The token's PKCS#11 call counts (ListTokens pkcs11_calls): in steady state
@@ -275,13 +263,13 @@ TEST_F(SignetdTest, AMailCutShortOfItsAnnouncedSizeIsNotWorkedOn) {
   const std::string before = ReadFile(env_->AuditLogPath());
   v1::SignMailRequest::Header header;
   header.set_key("bank-signing");
-  header.set_size(std::string(kMail).size() + 1000);
+  header.set_size(kMail.size() + 1000);
   CallResult result =
       StreamMail<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *Stub(), header, kMail);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(result.status.error_message(),
-              HasSubstr(absl::StrCat("the mail ended after ", std::string(kMail).size(), " of the ",
-                                     std::string(kMail).size() + 1000, " bytes")));
+              HasSubstr(absl::StrCat("the mail ended after ", kMail.size(), " of the ",
+                                     kMail.size() + 1000, " bytes")));
   EXPECT_TRUE(result.body.empty());
   // No signature was made, so nothing was audited.
   EXPECT_EQ(ReadFile(env_->AuditLogPath()), before);

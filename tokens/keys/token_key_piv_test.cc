@@ -7,11 +7,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,11 +16,8 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/piv_card_env.h"
 #include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/temp_dir.h"
-#include "tests/fixtures/test_pki.h"
-#include "tests/fixtures/virtual_piv/virtual_piv.h"
 #include "tokens/ck_status.h"
 #include "tokens/keys/token_key.h"
 #include "tokens/module.h"
@@ -38,7 +32,6 @@ using ::signet::matchers::IsOk;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kOpenScModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so";
 constexpr char kSerial[] = "00000000000009c1";
 constexpr char kPin[] = "482916";
 constexpr char kWrongPin[] = "999999";
@@ -117,28 +110,13 @@ std::string OpenSslEncrypt(X509* certificate, DecryptionScheme scheme,
 class TokenKeyPivTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("token-key-piv");
-    ASSERT_THAT(dir, IsOk());
-    dir_.emplace(*std::move(dir));
-    // No file cache: what OpenSC shows comes from the card in the reader.
-    const std::string conf = dir_->File("opensc.conf");
-    std::ofstream(conf) << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n"
-                           "  }\n}\n";
-    setenv("OPENSC_CONF", conf.c_str(), /*overwrite=*/1);
-    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("PIV Test CA");
-    ASSERT_THAT(ca, IsOk());
-    ca_.emplace(*std::move(ca));
-    absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
-        fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_THAT(pcscd, IsOk());
-    pcscd_ = *std::move(pcscd);
+    ASSERT_OK_AND_ASSIGN(env_, fixtures::PivCardEnv::Start("token-key-piv"));
   }
 
   void TearDown() override {
     // The token's sessions close before the card and pcscd go.
     token_.reset();
     card_.reset();
-    unsetenv("OPENSC_CONF");
   }
 
   // Puts a card with `keys` (9A is an ordinary PIN-once key) into the reader
@@ -148,25 +126,17 @@ class TokenKeyPivTest : public ::testing::Test {
     options.serial = kSerial;
     options.pin = kPin;
     options.keys = std::move(keys);
-    absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
-        fixtures::VirtualPivCard::Create(dir_->File("card"), *ca_, options);
-    ASSERT_THAT(card, IsOk());
-    card_ = *std::move(card);
-    ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
-    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+    ASSERT_OK_AND_ASSIGN(card_, env_->MakeCard(options));
+    ASSERT_THAT(env_->Insert(*card_), IsOk());
 
-    absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(kOpenScModule);
-    ASSERT_THAT(module, IsOk());
-    module_ = *module;
+    ASSERT_OK_AND_ASSIGN(module_, Module::Load(fixtures::PivCardEnv::kOpenScModule));
     pin_ = std::make_shared<SettablePinSource>(kPin);
     TokenOptions token_options;
     token_options.name = "piv";
     token_options.selector = TokenSelector::BySerial(kSerial);
     token_options.pin_source = pin_;
     token_options.max_in_flight = 1;  // one card, one operation at a time
-    absl::StatusOr<std::shared_ptr<Token>> token = Token::Open(module_, token_options);
-    ASSERT_THAT(token, IsOk());
-    token_ = *token;
+    ASSERT_OK_AND_ASSIGN(token_, Token::Open(module_, token_options));
     ASSERT_EQ(token_->state(), TokenState::kReady) << token_->Status().detail;
   }
 
@@ -189,9 +159,7 @@ class TokenKeyPivTest : public ::testing::Test {
     return it == counts.end() ? 0 : it->second;
   }
 
-  std::optional<fixtures::TempDir> dir_;
-  std::optional<fixtures::TestCa> ca_;
-  std::unique_ptr<fixtures::Pcscd> pcscd_;
+  std::unique_ptr<fixtures::PivCardEnv> env_;
   std::unique_ptr<fixtures::VirtualPivCard> card_;
   std::shared_ptr<Module> module_;
   std::shared_ptr<SettablePinSource> pin_;

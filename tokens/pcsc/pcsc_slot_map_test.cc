@@ -4,19 +4,13 @@
 #include "tokens/pcsc/pcsc_slot_map.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/piv_card_env.h"
 #include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/temp_dir.h"
-#include "tests/fixtures/test_pki.h"
-#include "tests/fixtures/virtual_piv/virtual_piv.h"
 #include "tokens/token_selector.h"
 
 namespace signet {
@@ -26,8 +20,6 @@ using ::signet::matchers::IsOk;
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-constexpr char kOpenScModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so";
 
 TEST(SlotsForReaderTest, MatchesTheDescriptionExactly) {
   const std::vector<SlotDescription> slots = {
@@ -57,42 +49,21 @@ TEST(SlotsForReaderTest, ALongReaderNameMatchesItsFirst64Bytes) {
 class OpenScSlotMapTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("pcsc-slot-map");
-    ASSERT_THAT(dir, IsOk());
-    dir_.emplace(*std::move(dir));
-    // No file cache: what OpenSC shows comes from the card in the reader.
-    const std::string conf = dir_->File("opensc.conf");
-    std::ofstream(conf) << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n"
-                           "  }\n}\n";
-    setenv("OPENSC_CONF", conf.c_str(), /*overwrite=*/1);
-    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-    ASSERT_THAT(ca, IsOk());
-    ca_.emplace(*std::move(ca));
-    absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
-        fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_THAT(pcscd, IsOk());
-    pcscd_ = *std::move(pcscd);
+    ASSERT_OK_AND_ASSIGN(env_, fixtures::PivCardEnv::Start("pcsc-slot-map"));
     fixtures::VirtualPivOptions options;
     options.serial = "0000000000000c01";
     options.keys = {{0x9A, "EC:P-256", false}};
-    absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
-        fixtures::VirtualPivCard::Create(dir_->File("card"), *ca_, options);
-    ASSERT_THAT(card, IsOk());
-    card_ = *std::move(card);
-    ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
-    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+    ASSERT_OK_AND_ASSIGN(card_, env_->MakeCard(options));
+    ASSERT_THAT(env_->Insert(*card_), IsOk());
   }
 
-  void TearDown() override { unsetenv("OPENSC_CONF"); }
-
-  std::optional<fixtures::TempDir> dir_;
-  std::optional<fixtures::TestCa> ca_;
-  std::unique_ptr<fixtures::Pcscd> pcscd_;
+  std::unique_ptr<fixtures::PivCardEnv> env_;
   std::unique_ptr<fixtures::VirtualPivCard> card_;
 };
 
 TEST_F(OpenScSlotMapTest, OpenScNamesEachSlotAfterItsReader) {
-  absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(kOpenScModule);
+  absl::StatusOr<std::shared_ptr<Module>> module =
+      Module::Load(fixtures::PivCardEnv::kOpenScModule);
   ASSERT_THAT(module, IsOk());
   absl::StatusOr<std::vector<SlotDescription>> slots = DescribeSlots(**module);
   ASSERT_THAT(slots, IsOk());
@@ -102,8 +73,8 @@ TEST_F(OpenScSlotMapTest, OpenScNamesEachSlotAfterItsReader) {
                 slot.manufacturer.c_str(), slot.token_present, slot.removable, slot.hardware);
   }
 
-  const std::vector<CK_SLOT_ID> with_card = SlotsForReader(*slots, pcscd_->ReaderName(0));
-  const std::vector<CK_SLOT_ID> empty = SlotsForReader(*slots, pcscd_->ReaderName(1));
+  const std::vector<CK_SLOT_ID> with_card = SlotsForReader(*slots, env_->pcscd().ReaderName(0));
+  const std::vector<CK_SLOT_ID> empty = SlotsForReader(*slots, env_->pcscd().ReaderName(1));
   ASSERT_EQ(with_card.size(), 1u);
   ASSERT_EQ(empty.size(), 1u);
   for (const SlotDescription& slot : *slots) {
@@ -129,15 +100,14 @@ TEST_F(OpenScSlotMapTest, OpenScNamesEachSlotAfterItsReader) {
   // Pulled: the slot stays, without a token. Put back: the token is in the
   // same slot again (OpenSC numbers slots per reader, not per card).
   card_->Remove();
-  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
+  ASSERT_THAT(env_->pcscd().WaitForCard(false), IsOk());
   slots = DescribeSlots(**module);
   ASSERT_THAT(slots, IsOk());
-  ASSERT_THAT(SlotsForReader(*slots, pcscd_->ReaderName(0)), ElementsAre(with_card[0]));
+  ASSERT_THAT(SlotsForReader(*slots, env_->pcscd().ReaderName(0)), ElementsAre(with_card[0]));
   for (const SlotDescription& slot : *slots) {
     EXPECT_FALSE(slot.token_present) << slot.slot;
   }
-  ASSERT_THAT(card_->Insert(pcscd_->vpcd_port()), IsOk());
-  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+  ASSERT_THAT(env_->Insert(*card_), IsOk());
   slots = DescribeSlots(**module);
   ASSERT_THAT(slots, IsOk());
   for (const SlotDescription& slot : *slots) {

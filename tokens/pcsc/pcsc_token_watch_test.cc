@@ -5,22 +5,16 @@
 #include "tokens/pcsc/pcsc_token_watch.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/piv_card_env.h"
 #include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/temp_dir.h"
-#include "tests/fixtures/test_pki.h"
-#include "tests/fixtures/virtual_piv/virtual_piv.h"
 #include "tokens/ck_status.h"
 #include "tokens/pin_source.h"
 #include "tokens/token_registry.h"
@@ -34,7 +28,6 @@ using ::signet::matchers::IsOk;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kOpenScModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so";
 constexpr char kFirstSerial[] = "00000000000000d1";
 constexpr char kSecondSerial[] = "00000000000000d2";
 
@@ -43,46 +36,25 @@ absl::Time Deadline() { return absl::Now() + absl::Seconds(10); }
 class PcscTokenWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("pcsc-token-watch");
-    ASSERT_THAT(dir, IsOk());
-    dir_.emplace(*std::move(dir));
-    // No file cache: what OpenSC shows comes from the card in the reader.
-    const std::string conf = dir_->File("opensc.conf");
-    std::ofstream(conf) << "app default {\n  framework pkcs15 {\n    use_file_caching = no;\n"
-                           "  }\n}\n";
-    setenv("OPENSC_CONF", conf.c_str(), /*overwrite=*/1);
-    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-    ASSERT_THAT(ca, IsOk());
-    ca_.emplace(*std::move(ca));
-    absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
-        fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_THAT(pcscd, IsOk());
-    pcscd_ = *std::move(pcscd);
+    ASSERT_OK_AND_ASSIGN(env_, fixtures::PivCardEnv::Start("pcsc-token-watch"));
     // Two cards alike but for their serial and PIN: the second one is what
     // a label selector would also accept.
-    first_ = MakeCard(kFirstSerial, "123456");
-    second_ = MakeCard(kSecondSerial, "654321");
-    ASSERT_NE(first_, nullptr);
-    ASSERT_NE(second_, nullptr);
-    ASSERT_THAT(first_->Insert(pcscd_->vpcd_port()), IsOk());
-    ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+    ASSERT_OK_AND_ASSIGN(first_, MakeCard(kFirstSerial, "123456"));
+    ASSERT_OK_AND_ASSIGN(second_, MakeCard(kSecondSerial, "654321"));
+    ASSERT_THAT(env_->Insert(*first_), IsOk());
   }
 
   void TearDown() override {
     watch_.reset();  // before the cards and pcscd go
-    unsetenv("OPENSC_CONF");
   }
 
-  std::unique_ptr<fixtures::VirtualPivCard> MakeCard(const std::string& serial,
-                                                     const std::string& pin) {
+  absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> MakeCard(const std::string& serial,
+                                                                     const std::string& pin) {
     fixtures::VirtualPivOptions options;
     options.serial = serial;
     options.pin = pin;
     options.keys = {{0x9A, "EC:P-256", false}};
-    absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
-        fixtures::VirtualPivCard::Create(dir_->File(serial), *ca_, options);
-    EXPECT_THAT(card, IsOk());
-    return card.ok() ? *std::move(card) : nullptr;
+    return env_->MakeCard(options);
   }
 
   // The first card's token, selected by its manufacturer and model (which
@@ -90,7 +62,8 @@ class PcscTokenWatchTest : public ::testing::Test {
   // so the labels differ), logged in with the first card's PIN, and the
   // watch on it.
   void OpenTokenAndWatch() {
-    absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(kOpenScModule);
+    absl::StatusOr<std::shared_ptr<Module>> module =
+        Module::Load(fixtures::PivCardEnv::kOpenScModule);
     ASSERT_THAT(module, IsOk());
     absl::StatusOr<std::vector<TokenDescription>> present = ListPresentTokens(**module);
     ASSERT_THAT(present, IsOk());
@@ -101,7 +74,7 @@ class PcscTokenWatchTest : public ::testing::Test {
     selector.model = present->front().model;
 
     TokenConfig config;
-    config.module_path = kOpenScModule;
+    config.module_path = fixtures::PivCardEnv::kOpenScModule;
     config.options.name = "card";
     config.options.selector = selector;
     config.options.pin_source =
@@ -139,9 +112,7 @@ class PcscTokenWatchTest : public ::testing::Test {
     EXPECT_THAT(lease, IsOk());
   }
 
-  std::optional<fixtures::TempDir> dir_;
-  std::optional<fixtures::TestCa> ca_;
-  std::unique_ptr<fixtures::Pcscd> pcscd_;
+  std::unique_ptr<fixtures::PivCardEnv> env_;
   std::unique_ptr<fixtures::VirtualPivCard> first_;
   std::unique_ptr<fixtures::VirtualPivCard> second_;
   TokenRegistry registry_;
@@ -163,7 +134,7 @@ TEST_F(PcscTokenWatchTest, APulledCardTakesItsTokenOutAndBackWithinASecond) {
   Record("token_absent_after_pull_ms", out);
   EXPECT_LT(out, absl::Seconds(1));
   EXPECT_THAT(token_->Status().detail, HasSubstr("removed from reader"));
-  EXPECT_THAT(token_->Status().detail, HasSubstr(pcscd_->ReaderName(0)));
+  EXPECT_THAT(token_->Status().detail, HasSubstr(env_->pcscd().ReaderName(0)));
 
   // Calls fail at once, retryably, without waiting for the card.
   const absl::Time asked = absl::Now();
@@ -172,7 +143,7 @@ TEST_F(PcscTokenWatchTest, APulledCardTakesItsTokenOutAndBackWithinASecond) {
   EXPECT_TRUE(IsRetryable(lease.status()));
   Record("acquire_while_absent_ms", absl::Now() - asked);
 
-  ASSERT_THAT(first_->Insert(pcscd_->vpcd_port()), IsOk());
+  ASSERT_THAT(first_->Insert(env_->pcscd().vpcd_port()), IsOk());
   const absl::Duration back = TimeUntil(TokenState::kReady);
   Record("token_ready_after_insert_ms", back);
   EXPECT_LT(back, absl::Seconds(1));
@@ -190,9 +161,8 @@ TEST_F(PcscTokenWatchTest, AnotherCardInItsPlaceIsNeverUsedNorGivenThePin) {
   ASSERT_LT(TimeUntil(TokenState::kAbsent), absl::Seconds(1));
   // vpcd reports a card's presence by polling (~400 ms): the second card
   // goes in once the first one's removal was seen.
-  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
-  ASSERT_THAT(second_->Insert(pcscd_->vpcd_port()), IsOk());
-  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+  ASSERT_THAT(env_->pcscd().WaitForCard(false), IsOk());
+  ASSERT_THAT(env_->Insert(*second_), IsOk());
 
   // The watch rescans on the insertion; the token stays absent and says why.
   const absl::Time began = absl::Now();
@@ -215,8 +185,8 @@ TEST_F(PcscTokenWatchTest, AnotherCardInItsPlaceIsNeverUsedNorGivenThePin) {
 
   // The right card back: the token is ready on it again.
   second_->Remove();
-  ASSERT_THAT(pcscd_->WaitForCard(false), IsOk());
-  ASSERT_THAT(first_->Insert(pcscd_->vpcd_port()), IsOk());
+  ASSERT_THAT(env_->pcscd().WaitForCard(false), IsOk());
+  ASSERT_THAT(first_->Insert(env_->pcscd().vpcd_port()), IsOk());
   EXPECT_LT(TimeUntil(TokenState::kReady), absl::Seconds(2));
   ExpectUsable();
   EXPECT_EQ(token_->Status().description.serial, kFirstSerial);
@@ -224,14 +194,14 @@ TEST_F(PcscTokenWatchTest, AnotherCardInItsPlaceIsNeverUsedNorGivenThePin) {
 
 TEST_F(PcscTokenWatchTest, PcscdKilledAndRestartedTheTokenComesBack) {
   ASSERT_NO_FATAL_FAILURE(OpenTokenAndWatch());
-  pcscd_->Kill();
+  env_->pcscd().Kill();
   const absl::Duration out = TimeUntil(TokenState::kAbsent);
   Record("token_absent_after_pcscd_kill_ms", out);
   EXPECT_LT(out, absl::Seconds(1));
   EXPECT_THAT(token_->Status().detail, HasSubstr("pcscd is unavailable"));
   EXPECT_FALSE(watch_->MonitorStatus().pcscd_available);
 
-  ASSERT_THAT(pcscd_->Restart(), IsOk());
+  ASSERT_THAT(env_->pcscd().Restart(), IsOk());
   const absl::Duration back = TimeUntil(TokenState::kReady);
   Record("token_ready_after_pcscd_restart_ms", back);
   EXPECT_LT(back, absl::Seconds(5));

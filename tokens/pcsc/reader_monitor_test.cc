@@ -19,11 +19,8 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/pcscd.h"
+#include "tests/fixtures/piv_card_env.h"
 #include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/temp_dir.h"
-#include "tests/fixtures/test_pki.h"
-#include "tests/fixtures/virtual_piv/virtual_piv.h"
 
 namespace signet {
 namespace {
@@ -170,13 +167,7 @@ bool CardShown(const ReaderMonitorStatus& status, const std::string& name) {
 class ReaderMonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<fixtures::TempDir> dir = fixtures::TempDir::Create("reader-monitor");
-    ASSERT_THAT(dir, IsOk());
-    dir_.emplace(*std::move(dir));
-    absl::StatusOr<std::unique_ptr<fixtures::Pcscd>> pcscd =
-        fixtures::Pcscd::Start(dir_->File("pcscd"));
-    ASSERT_THAT(pcscd, IsOk());
-    pcscd_ = *std::move(pcscd);
+    ASSERT_OK_AND_ASSIGN(env_, fixtures::PivCardEnv::Start("reader-monitor"));
   }
 
   void TearDown() override {
@@ -189,20 +180,11 @@ class ReaderMonitorTest : public ::testing::Test {
   }
 
   // A card with one EC key: enough for pcscd, quick to make.
-  std::unique_ptr<fixtures::VirtualPivCard> MakeCard(const std::string& serial) {
-    if (!ca_.has_value()) {
-      absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create();
-      EXPECT_THAT(ca, IsOk());
-      if (!ca.ok()) return nullptr;
-      ca_.emplace(*std::move(ca));
-    }
+  absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> MakeCard(const std::string& serial) {
     fixtures::VirtualPivOptions options;
     options.serial = serial;
     options.keys = {{0x9A, "EC:P-256", false}};
-    absl::StatusOr<std::unique_ptr<fixtures::VirtualPivCard>> card =
-        fixtures::VirtualPivCard::Create(dir_->File(serial), *ca_, options);
-    EXPECT_THAT(card, IsOk());
-    return card.ok() ? *std::move(card) : nullptr;
+    return env_->MakeCard(options);
   }
 
   // Inserts `card` into reader 0 and returns how long after the insertion
@@ -210,7 +192,7 @@ class ReaderMonitorTest : public ::testing::Test {
   absl::Duration InsertAndMeasure(fixtures::VirtualPivCard& card) {
     const size_t from = log_.size();
     const absl::Time began = absl::Now();
-    EXPECT_THAT(card.Insert(pcscd_->vpcd_port()), IsOk());
+    EXPECT_THAT(card.Insert(env_->pcscd().vpcd_port()), IsOk());
     std::optional<ReaderEvent> event =
         log_.WaitFor(ReaderEventKind::kCardInserted, kReader0, from, absl::Seconds(5));
     if (!event.has_value()) return absl::InfiniteDuration();
@@ -234,9 +216,7 @@ class ReaderMonitorTest : public ::testing::Test {
     std::printf("%s: %s ms\n", name.c_str(), ms.c_str());
   }
 
-  std::optional<fixtures::TempDir> dir_;
-  std::optional<fixtures::TestCa> ca_;
-  std::unique_ptr<fixtures::Pcscd> pcscd_;
+  std::unique_ptr<fixtures::PivCardEnv> env_;
   EventLog log_;
   std::unique_ptr<ReaderMonitor> monitor_;
 };
@@ -256,10 +236,9 @@ TEST_F(ReaderMonitorTest, ListsBothVpcdReadersAtStart) {
 }
 
 TEST_F(ReaderMonitorTest, ReportsACardAlreadyInTheReaderAtStart) {
-  std::unique_ptr<fixtures::VirtualPivCard> card = MakeCard("00000000000000b0");
-  ASSERT_NE(card, nullptr);
-  ASSERT_THAT(card->Insert(pcscd_->vpcd_port()), IsOk());
-  ASSERT_THAT(pcscd_->WaitForCard(true), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::VirtualPivCard> card,
+                       MakeCard("00000000000000b0"));
+  ASSERT_THAT(env_->Insert(*card), IsOk());
   StartMonitor();
   EXPECT_TRUE(CardShown(monitor_->Status(), kReader0));
   EXPECT_FALSE(FindIn(monitor_->Status(), kReader0)->atr.empty());
@@ -271,8 +250,8 @@ TEST_F(ReaderMonitorTest, ReportsACardAlreadyInTheReaderAtStart) {
 
 TEST_F(ReaderMonitorTest, SeesInsertAndRemoveWithinASecond) {
   StartMonitor();
-  std::unique_ptr<fixtures::VirtualPivCard> card = MakeCard("00000000000000b1");
-  ASSERT_NE(card, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::VirtualPivCard> card,
+                       MakeCard("00000000000000b1"));
 
   const absl::Duration inserted = InsertAndMeasure(*card);
   Record("insert_seen_ms", inserted);
@@ -291,10 +270,10 @@ TEST_F(ReaderMonitorTest, SeesInsertAndRemoveWithinASecond) {
 
 TEST_F(ReaderMonitorTest, ACardReplacedByAnotherIsRemovedThenInserted) {
   StartMonitor();
-  std::unique_ptr<fixtures::VirtualPivCard> first = MakeCard("00000000000000b2");
-  std::unique_ptr<fixtures::VirtualPivCard> second = MakeCard("00000000000000b3");
-  ASSERT_NE(first, nullptr);
-  ASSERT_NE(second, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::VirtualPivCard> first,
+                       MakeCard("00000000000000b2"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::VirtualPivCard> second,
+                       MakeCard("00000000000000b3"));
   ASSERT_LT(InsertAndMeasure(*first), absl::Seconds(1));
   const size_t from = log_.size();
 
@@ -332,14 +311,14 @@ TEST_F(ReaderMonitorTest, PcscdKilledAndRestartedIsReportedAndRecovered) {
   options.initial_backoff = absl::Milliseconds(100);
   options.max_backoff = absl::Seconds(2);
   StartMonitor(options);
-  std::unique_ptr<fixtures::VirtualPivCard> card = MakeCard("00000000000000b6");
-  ASSERT_NE(card, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::VirtualPivCard> card,
+                       MakeCard("00000000000000b6"));
   ASSERT_LT(InsertAndMeasure(*card), absl::Seconds(1));
 
   // Killed: unavailable within a second, with the PC/SC error.
   size_t from = log_.size();
   absl::Time began = absl::Now();
-  pcscd_->Kill();
+  env_->pcscd().Kill();
   std::optional<ReaderEvent> lost =
       log_.WaitFor(ReaderEventKind::kPcscdUnavailable, "", from, absl::Seconds(3));
   ASSERT_TRUE(lost.has_value());
@@ -371,7 +350,7 @@ TEST_F(ReaderMonitorTest, PcscdKilledAndRestartedIsReportedAndRecovered) {
   // (nobody can tell it is the same card) and inserted again.
   from = log_.size();
   began = absl::Now();
-  ASSERT_THAT(pcscd_->Restart(), IsOk());
+  ASSERT_THAT(env_->pcscd().Restart(), IsOk());
   ASSERT_TRUE(WaitForStatus(
       *monitor_, [](const ReaderMonitorStatus& s) { return CardShown(s, kReader0); },
       absl::Seconds(4)));
@@ -396,7 +375,7 @@ TEST_F(ReaderMonitorTest, PcscdKilledAndRestartedIsReportedAndRecovered) {
 }
 
 TEST_F(ReaderMonitorTest, ReadersAppearWhenPcscdComesUpAfterTheMonitor) {
-  ASSERT_THAT(pcscd_->Stop(), IsOk());
+  ASSERT_THAT(env_->pcscd().Stop(), IsOk());
   StartMonitor();
   ReaderMonitorStatus status = monitor_->Status();
   EXPECT_FALSE(status.pcscd_available);
@@ -404,7 +383,7 @@ TEST_F(ReaderMonitorTest, ReadersAppearWhenPcscdComesUpAfterTheMonitor) {
   EXPECT_THAT(log_.DescribeFrom(0), ElementsAre(testing::StartsWith("pcscd unavailable: ")));
 
   const size_t from = log_.size();
-  ASSERT_THAT(pcscd_->Restart(), IsOk());
+  ASSERT_THAT(env_->pcscd().Restart(), IsOk());
   ASSERT_TRUE(WaitForStatus(
       *monitor_, [](const ReaderMonitorStatus& s) { return s.readers.size() == 2; },
       absl::Seconds(4)));
@@ -439,7 +418,7 @@ TEST_F(ReaderMonitorTest, StopIsPromptWhileBackingOff) {
   ReaderMonitorOptions options;
   options.initial_backoff = absl::Seconds(30);
   options.max_backoff = absl::Seconds(30);
-  pcscd_->Kill();
+  env_->pcscd().Kill();
   StartMonitor(options);
   EXPECT_FALSE(monitor_->Status().pcscd_available);
   const absl::Time began = absl::Now();
