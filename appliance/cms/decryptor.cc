@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/cms_reader.h"
+#include "appliance/cms/decryption_algorithms.h"
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/operation_error.h"
@@ -78,6 +79,9 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
   if (cms_type != NID_pkcs7_enveloped && cms_type != NID_id_smime_ct_authEnvelopedData) {
     return Undecryptable();
   }
+  // Before the key is used, so a mail Signet cannot read is not reported as
+  // one that failed to decrypt.
+  RETURN_IF_ERROR(CheckDecryptionAlgorithms(context, cms->get(), *der, recipient.certificate));
 
   // Secure memory: a partly decrypted message left in it by a failure is
   // wiped when it is freed.

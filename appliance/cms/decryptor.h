@@ -9,7 +9,9 @@
 // given to OpenSSL, so it decrypts only the RecipientInfo meant for that key.
 // Only errors that do not depend on the ciphertext differ: a mail that is not
 // encrypted S/MIME at all, one over the size limit, a certificate that is
-// not the key's, and a token that is absent, locked out or busy.
+// not the key's, a key transport or content encryption Signet does not
+// decrypt (UNIMPLEMENTED, naming it: decryption_algorithms.h), and a token
+// that is absent, locked out or busy.
 #ifndef SIGNET_APPLIANCE_CMS_DECRYPTOR_H_
 #define SIGNET_APPLIANCE_CMS_DECRYPTOR_H_
 

@@ -6,14 +6,21 @@
 #include <openssl/cms.h>
 #include <openssl/rsa.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "appliance/cms/cms_reader.h"
+#include "appliance/cms/decryption_algorithms.h"
 #include "appliance/cms/mail_encryptor.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/smime_format.h"
 #include "appliance/cms/verifier.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/provider_env.h"
 #include "tests/fixtures/status_matchers.h"
 
@@ -21,6 +28,7 @@ namespace signet::cms {
 namespace {
 
 using ::signet::matchers::IsOk;
+using ::signet::matchers::StatusIs;
 using ::testing::Not;
 
 using fixtures::ProviderEnv;
@@ -82,6 +90,26 @@ class DecryptorTest : public ::testing::Test {
   static std::string MailWith(const std::string& der, bool authenticated = true) {
     return Pkcs7MimeEntity(
         der, authenticated ? SmimeType::kAuthEnvelopedData : SmimeType::kEnvelopedData);
+  }
+
+  // A token key's certificate as a file, for the openssl command line.
+  static std::string CertificatePath(const std::string& name) {
+    const std::string path = env_->dir().File(name + ".pem");
+    EXPECT_THAT(fixtures::WritePem(path, env_->certificate(name)), IsOk());
+    return path;
+  }
+  // The PKCS#11 calls made so far, to show that a check needed none.
+  static std::map<std::string, uint64_t> TokenCalls() {
+    return env_->token().module->counters().Snapshot();
+  }
+  // `der` with the first `from` replaced by `to` (of the same length).
+  static std::string Replaced(const std::string& der, const std::string& from,
+                              const std::string& to) {
+    std::string changed = der;
+    const size_t at = der.find(from);
+    EXPECT_NE(at, std::string::npos);
+    if (at != std::string::npos) changed.replace(at, from.size(), to);
+    return changed;
   }
 
   static ProviderEnv* env_;
@@ -155,6 +183,139 @@ TEST_F(DecryptorTest, OaepIsTheDefaultAndUsesSha256) {
   EXPECT_EQ(OBJ_obj2nid(object), NID_sha256);
 }
 
+// pkijs encrypts with RSA-OAEP and SHA-512 by default; openssl cms with any
+// hash it is given, MGF1 with the same one unless told otherwise. On SoftHSM,
+// which does OAEP with SHA-1 only, the SHA-2 ones are unpadded in software.
+TEST_F(DecryptorTest, OaepWithEveryHashFromOpensslDecrypts) {
+  const std::string certificate = CertificatePath("rsa-dec");
+  for (const char* hash : {"sha1", "sha256", "sha384", "sha512"}) {
+    for (bool mgf1_given : {false, true}) {
+      for (const char* cipher : {"aes-256-gcm", "aes-128-cbc"}) {
+        std::vector<std::string> keyopts = {"rsa_padding_mode:oaep",
+                                            absl::StrCat("rsa_oaep_md:", hash)};
+        if (mgf1_given) keyopts.push_back(absl::StrCat("rsa_mgf1_md:", hash));
+        SCOPED_TRACE(absl::StrCat(hash, mgf1_given ? " with rsa_mgf1_md " : " ", cipher));
+        absl::StatusOr<std::string> mail =
+            fixtures::OpensslSmimeEncrypt(kEntity, certificate, cipher, false, keyopts);
+        ASSERT_THAT(mail, IsOk());
+        absl::StatusOr<DecryptedMail> decrypted = Decrypt(*mail, "rsa-dec");
+        ASSERT_THAT(decrypted, IsOk());
+        EXPECT_EQ(decrypted->entity(), kEntity);
+      }
+    }
+  }
+}
+
+// The key transport and the content encryption are in clear: one Signet
+// does not decrypt is named, before the token is used, rather than reported
+// as a mail that could not be decrypted.
+TEST_F(DecryptorTest, AKeyTransportSignetDoesNotDecryptIsNamedBeforeTheTokenIsUsed) {
+  const std::string certificate = CertificatePath("rsa-dec");
+  const struct {
+    std::vector<std::string> keyopts;
+    const char* named;
+  } cases[] = {
+      {{"rsa_oaep_md:sha224"}, "RSA-OAEP with SHA-224 and MGF1 with SHA-224"},
+      {{"rsa_oaep_md:sha512", "rsa_mgf1_md:sha256"}, "RSA-OAEP with SHA-512 and MGF1 with SHA-256"},
+      {{"rsa_oaep_md:sha256", "rsa_mgf1_md:sha1"}, "RSA-OAEP with SHA-256 and MGF1 with SHA-1"},
+      {{"rsa_oaep_md:sha3-256"}, "RSA-OAEP with sha3-256 and MGF1 with sha3-256"},
+      {{"rsa_oaep_md:sha256", "rsa_oaep_label:0102"}, "RSA-OAEP with a label"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.named);
+    std::vector<std::string> keyopts = {"rsa_padding_mode:oaep"};
+    keyopts.insert(keyopts.end(), c.keyopts.begin(), c.keyopts.end());
+    absl::StatusOr<std::string> mail =
+        fixtures::OpensslSmimeEncrypt(kEntity, certificate, "aes-256-gcm", false, keyopts);
+    ASSERT_THAT(mail, IsOk());
+    const auto before = TokenCalls();
+    EXPECT_THAT(Decrypt(*mail, "rsa-dec"),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr(absl::StrCat("the mail's key transport is ", c.named,
+                                                ", which Signet does not decrypt (it decrypts "
+                                                "RSA PKCS#1 v1.5, and RSA-OAEP with SHA-1, "
+                                                "SHA-256, SHA-384 or SHA-512"))));
+    EXPECT_EQ(TokenCalls(), before) << "the token was used";
+  }
+
+  // A key transport that is not RSA encryption at all (rsaEncryption made
+  // sha256WithRSAEncryption).
+  const std::string der =
+      DerOf(EncryptTo({"rsa-dec"}, {.cipher = ContentCipher::kAes256Gcm,
+                                    .rsa_key_transport = RsaKeyTransport::kPkcs1}));
+  const std::string rsa_encryption("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", 11);
+  std::string sha256_with_rsa = rsa_encryption;
+  sha256_with_rsa.back() = '\x0b';
+  EXPECT_THAT(Decrypt(MailWith(Replaced(der, rsa_encryption, sha256_with_rsa)), "rsa-dec"),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("key transport is sha256WithRSAEncryption, which Signet")));
+}
+
+TEST_F(DecryptorTest, OnlyTheRecipientInfoForTheKeyIsChecked) {
+  // The first RecipientInfo in the encoding (DER sorts the SET, so either
+  // recipient's) gets a key transport Signet does not decrypt; the other's
+  // is untouched.
+  const std::string der =
+      DerOf(EncryptTo({"other-dec", "rsa-dec"}, {.rsa_key_transport = RsaKeyTransport::kPkcs1}));
+  const std::string rsa_encryption("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", 11);
+  std::string sha256_with_rsa = rsa_encryption;
+  sha256_with_rsa.back() = '\x0b';
+  const std::string changed = Replaced(der, rsa_encryption, sha256_with_rsa);
+  CmsPtr cms = ParseCms({}, changed).value();
+  STACK_OF(CMS_RecipientInfo)* infos = CMS_get0_RecipientInfos(cms.get());
+  ASSERT_EQ(sk_CMS_RecipientInfo_num(infos), 2);
+  std::string changed_for;
+  for (const char* name : {"rsa-dec", "other-dec"}) {
+    for (int i = 0; i < 2; ++i) {
+      CMS_RecipientInfo* info = sk_CMS_RecipientInfo_value(infos, i);
+      X509_ALGOR* algorithm = nullptr;
+      ASSERT_EQ(CMS_RecipientInfo_ktri_get0_algs(info, nullptr, nullptr, &algorithm), 1);
+      const ASN1_OBJECT* object = nullptr;
+      X509_ALGOR_get0(&object, nullptr, nullptr, algorithm);
+      if (CMS_RecipientInfo_ktri_cert_cmp(info, env_->certificate(name)) == 0 &&
+          OBJ_obj2nid(object) == NID_sha256WithRSAEncryption) {
+        changed_for = name;
+      }
+    }
+  }
+  ASSERT_FALSE(changed_for.empty());
+  const std::string untouched = changed_for == "rsa-dec" ? "other-dec" : "rsa-dec";
+  const std::string mail = MailWith(changed);
+  absl::StatusOr<DecryptedMail> decrypted = Decrypt(mail, untouched);
+  ASSERT_THAT(decrypted, IsOk());
+  EXPECT_EQ(decrypted->entity(), kEntity);
+  EXPECT_THAT(Decrypt(mail, changed_for), StatusIs(absl::StatusCode::kUnimplemented));
+}
+
+TEST_F(DecryptorTest, AContentEncryptionSignetDoesNotDecryptIsNamedBeforeTheTokenIsUsed) {
+  // id-aes256-CBC, -GCM and -CCM differ in their last byte; 99 is no AES OID.
+  const std::string aes256("\x06\x09\x60\x86\x48\x01\x65\x03\x04\x01", 10);
+  const auto oid = [&aes256](char last) { return aes256 + std::string(1, last); };
+  const struct {
+    ContentCipher cipher;
+    char from;
+    char to;
+    const char* named;
+  } cases[] = {
+      {ContentCipher::kAes256Gcm, 46, 47, "aes-256-ccm in AuthEnvelopedData"},
+      {ContentCipher::kAes256Gcm, 46, 42, "aes-256-cbc in AuthEnvelopedData"},
+      {ContentCipher::kAes256Cbc, 42, 46, "aes-256-gcm in EnvelopedData"},
+      {ContentCipher::kAes256Cbc, 42, 99, "2.16.840.1.101.3.4.1.99 in EnvelopedData"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.named);
+    const std::string der = DerOf(EncryptTo({"rsa-dec"}, {.cipher = c.cipher}));
+    const std::string mail =
+        MailWith(Replaced(der, oid(c.from), oid(c.to)), IsAuthenticated(c.cipher));
+    const auto before = TokenCalls();
+    EXPECT_THAT(Decrypt(mail, "rsa-dec"),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr(absl::StrCat("the mail's content encryption is ", c.named,
+                                                ", which Signet does not decrypt"))));
+    EXPECT_EQ(TokenCalls(), before) << "the token was used";
+  }
+}
+
 TEST_F(DecryptorTest, SeveralRecipientsEachDecrypt) {
   std::string mail = EncryptTo({"rsa-dec", "ec-dec", "other-dec"});
   for (const char* name : {"rsa-dec", "ec-dec", "other-dec"}) {
@@ -224,6 +385,11 @@ TEST_F(DecryptorTest, NoBitFlipReleasesOtherPlaintextFromAuthEnvelopedData) {
       // A bit outside what is authenticated (say, a version number) may
       // change nothing; the content must then be the original.
       EXPECT_EQ(result->entity(), kEntity) << "flip at " << i;
+    } else if (result.status().code() == absl::StatusCode::kUnimplemented) {
+      // An algorithm identifier, read in clear, turned into one Signet does
+      // not decrypt: named, and the key was not used.
+      EXPECT_THAT(result.status().message(), HasSubstr(kNotDecryptedBySignet)) << "flip at " << i;
+      ++refused;
     } else {
       EXPECT_EQ(result.status(), absl::InvalidArgumentError(kDecryptionFailed)) << "flip at " << i;
       ++refused;

@@ -168,6 +168,34 @@ TEST_F(SignetCliTest, DecryptsWhatOpensslEncryptedToTheDecryptionKey) {
   EXPECT_THAT(result.err, HasSubstr("not authenticated"));
 }
 
+// pkijs encrypts with RSA-OAEP and SHA-512 by default; the daemon's SoftHSM
+// token does OAEP with SHA-1 only. A variant Signet does not decrypt is named
+// by its own error, not "could not be decrypted", which reads as tampering or
+// a token fault.
+TEST_F(SignetCliTest, DecryptsOaepWithSha384AndSha512AndNamesWhatItDoesNot) {
+  for (const char* hash : {"sha384", "sha512"}) {
+    SCOPED_TRACE(hash);
+    absl::StatusOr<std::string> encrypted = fixtures::OpensslSmimeEncrypt(
+        kEntity, env_->File("decryption.pem"), "aes-256-gcm", false,
+        {"rsa_padding_mode:oaep", absl::StrCat("rsa_oaep_md:", hash)});
+    ASSERT_THAT(encrypted, IsOk());
+    fixtures::CommandResult result = Signet({"decrypt", "--key", "bank-decryption"}, *encrypted);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_THAT(result.out, HasSubstr(kEntity));
+  }
+  absl::StatusOr<std::string> encrypted =
+      fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem"), "aes-256-gcm", false,
+                                    {"rsa_padding_mode:oaep", "rsa_oaep_md:sha224"});
+  ASSERT_THAT(encrypted, IsOk());
+  fixtures::CommandResult result = Signet({"decrypt", "--key", "bank-decryption"}, *encrypted);
+  EXPECT_EQ(result.exit_code, 1);
+  ExpectOneErrorLine(result, "decrypt", "UNIMPLEMENTED");
+  EXPECT_THAT(result.err, HasSubstr("the mail's key transport is RSA-OAEP with SHA-224 and MGF1 "
+                                    "with SHA-224, which Signet does not decrypt"));
+  EXPECT_THAT(result.err, ::testing::Not(HasSubstr("could not be decrypted")));
+  EXPECT_THAT(result.out, IsEmpty());
+}
+
 TEST_F(SignetCliTest, VerifyReportsTheSignerAndWritesTheSignedEntity) {
   fixtures::CommandResult signed_mail = Signet({"sign", "--key", "bank-signing"}, kMail);
   ASSERT_EQ(signed_mail.exit_code, 0) << signed_mail.err;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "appliance/cms/decryptor.h"
 #include "appliance/cms/mail_encryptor.h"
@@ -26,6 +27,7 @@ using ::signet::matchers::IsOk;
 
 using fixtures::ProviderEnv;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kHeaders[] =
     "From: Statements <statements@bank.example>\r\n"
@@ -315,11 +317,26 @@ TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByOpenssl) {
       {"rsa-dec", "aes-256-cbc", false, {}},
       {"rsa-dec", "aes-256-gcm", false, {}},
       {"rsa-dec", "aes-256-gcm", true, {}},
+      // OAEP with SHA-1 (openssl's default digest), SHA-384 and SHA-512
+      // (pkijs' default); SoftHSM does only the first, the others are
+      // unpadded in software after a raw RSA decryption on the token.
+      {"rsa-dec", "aes-256-cbc", false, {"rsa_padding_mode:oaep"}},
+      {"rsa-dec", "aes-256-gcm", false, {"rsa_padding_mode:oaep", "rsa_oaep_md:sha384"}},
+      {"rsa-dec",
+       "aes-256-gcm",
+       false,
+       {"rsa_padding_mode:oaep", "rsa_oaep_md:sha384", "rsa_mgf1_md:sha384"}},
+      {"rsa-dec", "aes-256-gcm", false, {"rsa_padding_mode:oaep", "rsa_oaep_md:sha512"}},
+      {"rsa-dec",
+       "aes-128-cbc",
+       false,
+       {"rsa_padding_mode:oaep", "rsa_oaep_md:sha512", "rsa_mgf1_md:sha512"}},
       {"ec-dec", "aes-256-gcm", false, {}},
       {"ec-dec", "aes-128-cbc", false, {"ecdh_kdf_md:sha256"}},
   };
   for (const auto& c : cases) {
-    SCOPED_TRACE(testing::Message() << c.key << " " << c.cipher << (c.oaep ? " oaep" : ""));
+    SCOPED_TRACE(testing::Message() << c.key << " " << c.cipher << (c.oaep ? " oaep " : " ")
+                                    << absl::StrJoin(c.keyopts, " "));
     absl::StatusOr<std::string> encrypted = fixtures::OpensslSmimeEncrypt(
         kEntity, TokenCertificatePath(c.key), c.cipher, c.oaep, c.keyopts);
     ASSERT_THAT(encrypted, IsOk());
@@ -328,6 +345,36 @@ TEST_F(SmimeInteropTest, SignetDecryptsMailsEncryptedByOpenssl) {
     ASSERT_THAT(decrypted, IsOk());
     EXPECT_EQ(decrypted->entity(), kEntity);
     EXPECT_THAT(decrypted->mail, HasSubstr(kHeaders));
+  }
+}
+
+// What openssl can make but Signet does not decrypt is named (the key
+// transport is in clear in the RecipientInfo), not reported as a mail that
+// could not be decrypted, which would look like tampering or a token fault.
+TEST_F(SmimeInteropTest, SignetNamesAnOaepVariantItDoesNotDecrypt) {
+  const struct {
+    std::vector<std::string> keyopts;
+    const char* named;
+  } cases[] = {
+      {{"rsa_oaep_md:sha224"}, "RSA-OAEP with SHA-224 and MGF1 with SHA-224"},
+      {{"rsa_oaep_md:sha512", "rsa_mgf1_md:sha384"}, "RSA-OAEP with SHA-512 and MGF1 with SHA-384"},
+      {{"rsa_oaep_md:sha512", "rsa_oaep_label:00ff"}, "RSA-OAEP with a label"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.named);
+    std::vector<std::string> keyopts = {"rsa_padding_mode:oaep"};
+    keyopts.insert(keyopts.end(), c.keyopts.begin(), c.keyopts.end());
+    absl::StatusOr<std::string> encrypted = fixtures::OpensslSmimeEncrypt(
+        kEntity, TokenCertificatePath("rsa-dec"), "aes-256-gcm", false, keyopts);
+    ASSERT_THAT(encrypted, IsOk());
+    absl::StatusOr<DecryptedMail> decrypted =
+        DecryptMail(Context(), absl::StrCat(kHeaders, *encrypted), RecipientFor("rsa-dec"));
+    ASSERT_THAT(decrypted, Not(IsOk()));
+    EXPECT_EQ(decrypted.status().code(), absl::StatusCode::kUnimplemented) << decrypted.status();
+    EXPECT_THAT(decrypted.status().message(),
+                HasSubstr(absl::StrCat("the mail's key transport is ", c.named,
+                                       ", which Signet does not decrypt")));
+    EXPECT_THAT(decrypted.status().message(), Not(HasSubstr(kDecryptionFailed)));
   }
 }
 

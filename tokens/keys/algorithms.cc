@@ -46,6 +46,10 @@ absl::string_view SchemeName(DecryptionScheme scheme) {
       return "RSA-OAEP (SHA-256)";
     case DecryptionScheme::kRsaOaepSha1:
       return "RSA-OAEP (SHA-1)";
+    case DecryptionScheme::kRsaOaepSha384:
+      return "RSA-OAEP (SHA-384)";
+    case DecryptionScheme::kRsaOaepSha512:
+      return "RSA-OAEP (SHA-512)";
   }
   return "?";
 }

@@ -18,10 +18,14 @@ enum class SignatureScheme {
   kEcdsa,     // ECDSA, DER-encoded Ecdsa-Sig-Value
 };
 
+// RSAES-OAEP always with MGF1 over the same hash and an empty label: what
+// OpenSSL's CMS, pkijs and WebCrypto senders make.
 enum class DecryptionScheme {
   kRsaPkcs1,       // RSAES-PKCS1-v1_5
   kRsaOaepSha256,  // RSAES-OAEP, SHA-256 and MGF1-SHA-256, empty label
   kRsaOaepSha1,    // RSAES-OAEP, SHA-1 and MGF1-SHA-1 (OpenSSL's CMS default)
+  kRsaOaepSha384,  // RSAES-OAEP, SHA-384 and MGF1-SHA-384, empty label
+  kRsaOaepSha512,  // RSAES-OAEP, SHA-512 and MGF1-SHA-512 (pkijs' default)
 };
 
 std::size_t DigestLength(HashAlgorithm hash);

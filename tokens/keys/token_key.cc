@@ -1,5 +1,6 @@
 #include "tokens/keys/token_key.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,24 @@ CK_RSA_PKCS_MGF_TYPE Mgf1(HashAlgorithm hash) {
       return CKG_MGF1_SHA512;
   }
   return CKG_MGF1_SHA256;
+}
+
+// The SHA-2 hash of an OAEP scheme (for OAEP and MGF1 alike); nullopt for
+// PKCS#1 v1.5 and for SHA-1, which HashAlgorithm leaves out because Signet
+// never signs with it.
+std::optional<HashAlgorithm> OaepHash(DecryptionScheme scheme) {
+  switch (scheme) {
+    case DecryptionScheme::kRsaOaepSha256:
+      return HashAlgorithm::kSha256;
+    case DecryptionScheme::kRsaOaepSha384:
+      return HashAlgorithm::kSha384;
+    case DecryptionScheme::kRsaOaepSha512:
+      return HashAlgorithm::kSha512;
+    case DecryptionScheme::kRsaPkcs1:
+    case DecryptionScheme::kRsaOaepSha1:
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 // Destroys a session object (a derived secret) on every path out.
@@ -326,31 +345,34 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
                                                    modulus_bytes));
   }
   CK_MECHANISM mechanism{CKM_RSA_PKCS, nullptr, 0};
-  CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, nullptr, 0};
-  const bool oaep_sha256 = scheme == DecryptionScheme::kRsaOaepSha256;
-  bool unpad_oaep_here = oaep_sha256 && !token_does_oaep_sha256_.load(std::memory_order_relaxed);
-  if (scheme == DecryptionScheme::kRsaOaepSha1) {
-    oaep.hashAlg = CKM_SHA_1;
-    oaep.mgf = CKG_MGF1_SHA1;
+  CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, nullptr, 0};
+  const std::optional<HashAlgorithm> oaep_hash = OaepHash(scheme);
+  const bool is_oaep = scheme != DecryptionScheme::kRsaPkcs1;
+  if (oaep_hash.has_value()) {
+    oaep.hashAlg = HashMechanism(*oaep_hash);
+    oaep.mgf = Mgf1(*oaep_hash);
   }
-  if (scheme != DecryptionScheme::kRsaPkcs1) {
-    mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
-  }
+  const uint32_t scheme_bit = uint32_t{1} << static_cast<int>(scheme);
+  bool unpad_oaep_here =
+      is_oaep && (oaep_unpadded_here_.load(std::memory_order_relaxed) & scheme_bit) != 0;
+  if (is_oaep) mechanism = CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
   if (unpad_oaep_here) mechanism = CK_MECHANISM{CKM_RSA_X_509, nullptr, 0};
 
   ASSIGN_OR_RETURN(Operation operation, Operation::Begin(*this, deadline));
   const Module& module = operation.module();
   CK_RV rv =
       SIGNET_P11(module, DecryptInit, operation.session(), &mechanism, operation.key_handle());
-  if (oaep_sha256 && !unpad_oaep_here &&
+  if (is_oaep && !unpad_oaep_here &&
       (rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID ||
        rv == CKR_ARGUMENTS_BAD)) {
     // SoftHSM 2.6 and some HSMs do OAEP with SHA-1 only. The key still
     // decrypts on the token (raw RSA); only the OAEP decoding, which needs no
-    // key, runs here, in OpenSSL's constant-time code.
-    token_does_oaep_sha256_.store(false, std::memory_order_relaxed);
-    Log(LogLevel::kInfo, absl::StrCat("token '", token_->name(), "' lacks RSA-OAEP with SHA-256 (",
-                                      CkrName(rv), "); key ", Describe(),
+    // key, runs here, in OpenSSL's constant-time code. The refusal depends
+    // on the mechanism parameters alone, never on the ciphertext (C_Decrypt
+    // has not seen it yet), so falling back tells a sender nothing.
+    oaep_unpadded_here_.fetch_or(scheme_bit, std::memory_order_relaxed);
+    Log(LogLevel::kInfo, absl::StrCat("token '", token_->name(), "' lacks ", SchemeName(scheme),
+                                      " (", CkrName(rv), "); key ", Describe(),
                                       " decrypts with raw RSA and Signet removes the OAEP "
                                       "padding"));
     unpad_oaep_here = true;
@@ -367,7 +389,7 @@ absl::StatusOr<SecretBytes> TokenKey::Decrypt(DecryptionScheme scheme, absl::str
                  static_cast<CK_ULONG>(input.size()), output.data(), &length)));
   output.resize(length);
   if (!unpad_oaep_here) return output;
-  return RemoveOaepSha256Padding(output, modulus_bytes);
+  return RemoveOaepPadding(scheme, output, modulus_bytes);
 }
 
 absl::StatusOr<SecretBytes> TokenKey::DeriveEcdh(absl::string_view peer_point,

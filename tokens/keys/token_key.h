@@ -112,9 +112,11 @@ class TokenKey {
   // from coming in between (two checks, two uses: the second one fails).
   mutable std::mutex always_authenticate_mutex_;
 
-  // Cleared when the token refuses OAEP with SHA-256; from then on the
-  // padding is removed in software after a raw RSA decryption on the token.
-  mutable std::atomic<bool> token_does_oaep_sha256_{true};
+  // One bit per OAEP DecryptionScheme, set when the token refused OAEP with
+  // that hash: from then on its padding is removed in software after a raw
+  // RSA decryption on the token. Per hash, as a token may do OAEP with
+  // SHA-256 but not with SHA-512.
+  mutable std::atomic<uint32_t> oaep_unpadded_here_{0};
 
   mutable std::mutex refind_mutex_;
   mutable std::atomic<CK_OBJECT_HANDLE> handle_{CK_INVALID_HANDLE};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "gmock/gmock.h"
@@ -42,6 +43,9 @@ using ::testing::Not;
 
 constexpr HashAlgorithm kHashes[] = {HashAlgorithm::kSha256, HashAlgorithm::kSha384,
                                      HashAlgorithm::kSha512};
+constexpr DecryptionScheme kDecryptionSchemes[] = {
+    DecryptionScheme::kRsaPkcs1, DecryptionScheme::kRsaOaepSha1, DecryptionScheme::kRsaOaepSha256,
+    DecryptionScheme::kRsaOaepSha384, DecryptionScheme::kRsaOaepSha512};
 
 std::unique_ptr<TokenEnv> MakeEnv(std::vector<KeySpec> keys) {
   absl::StatusOr<std::unique_ptr<TokenEnv>> env =
@@ -116,14 +120,24 @@ TEST(TokenKeyTest, DecryptsWhatOpenSslEncrypted) {
   EvpPkeyPtr independent = env->IndependentPublicKey("04");
   ASSERT_NE(independent, nullptr);
   const std::string content_key = "0123456789abcdef0123456789abcdef";
-  for (DecryptionScheme scheme : {DecryptionScheme::kRsaPkcs1, DecryptionScheme::kRsaOaepSha256,
-                                  DecryptionScheme::kRsaOaepSha1}) {
-    const std::string ciphertext = fixtures::OpenSslEncrypt(independent.get(), scheme, content_key);
-    ASSERT_FALSE(ciphertext.empty());
-    absl::StatusOr<SecretBytes> plaintext = key->Decrypt(scheme, ciphertext, Deadline());
-    ASSERT_THAT(plaintext, IsOk());
-    EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
+  for (DecryptionScheme scheme : kDecryptionSchemes) {
+    SCOPED_TRACE(SchemeName(scheme));
+    // Twice: SoftHSM does OAEP with SHA-1 only, so the first OAEP-SHA-2
+    // decryption learns that and the second goes straight to raw RSA.
+    for (int i = 0; i < 2; ++i) {
+      const std::string ciphertext =
+          fixtures::OpenSslEncrypt(independent.get(), scheme, content_key);
+      ASSERT_FALSE(ciphertext.empty());
+      absl::StatusOr<SecretBytes> plaintext = key->Decrypt(scheme, ciphertext, Deadline());
+      ASSERT_THAT(plaintext, IsOk());
+      EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
+    }
   }
+  // OAEP with one hash is not opened as another.
+  const std::string sha512 =
+      fixtures::OpenSslEncrypt(independent.get(), DecryptionScheme::kRsaOaepSha512, content_key);
+  EXPECT_THAT(key->Decrypt(DecryptionScheme::kRsaOaepSha384, sha512, Deadline()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(key->Decrypt(DecryptionScheme::kRsaPkcs1, "short", Deadline()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -510,6 +524,84 @@ TEST(TokenKeyTest, ASignatureThatDoesNotVerifyIsNeverReturned) {
   std::lock_guard<std::mutex> lock(errors_mutex);
   ASSERT_EQ(errors.size(), 3u);
   for (const std::string& error : errors) EXPECT_THAT(error, HasSubstr("does not verify"));
+}
+
+// --- OAEP on tokens without it ------------------------------------------------
+
+// What the token refuses is learnt per hash: SoftHSM 2.6 does OAEP with SHA-1
+// but none of the SHA-2 hashes, and a token may as well do SHA-256 but not
+// SHA-512. Each refused hash costs one refused C_DecryptInit, once; the hashes
+// the token does stay on the token.
+TEST(TokenKeyTest, OaepHashesTheTokenRefusesAreUnpaddedInSoftwareEachLearntOnce) {
+  absl::StatusOr<std::unique_ptr<TokenEnv>> env =
+      TokenEnv::Create({.label = "oaep",
+                        .keys = {{.label = "dec",
+                                  .id_hex = "21",
+                                  .key_type = "rsa:2048",
+                                  .usage = KeySpec::Usage::kDecrypt}},
+                        .module_path = SIGNET_FAULT_PKCS11_PATH});
+  ASSERT_THAT(env, IsOk());
+  absl::StatusOr<testing::FaultControl> faults =
+      testing::FaultControl::Attach(SIGNET_FAULT_PKCS11_PATH);
+  ASSERT_THAT(faults, IsOk());
+  faults->Reset();
+  absl::Cleanup reset = [&faults] { faults->Reset(); };
+  std::vector<std::string> learnt;
+  std::mutex learnt_mutex;
+  LogSink previous = SetLogSink([&](LogLevel level, absl::string_view message) {
+    std::lock_guard<std::mutex> lock(learnt_mutex);
+    if (level == LogLevel::kInfo && absl::StrContains(message, "lacks")) {
+      learnt.emplace_back(message);
+    }
+  });
+  absl::Cleanup restore_log = [&previous] { SetLogSink(previous); };
+  std::shared_ptr<TokenKey> key = LoadById(**env, "21");
+  ASSERT_NE(key, nullptr);
+  EvpPkeyPtr independent = (*env)->IndependentPublicKey("21");
+  ASSERT_NE(independent, nullptr);
+  const std::string content_key = "0123456789abcdef0123456789abcdef";
+  // C_DecryptInit calls one decryption costs.
+  auto decrypt = [&](DecryptionScheme scheme) -> unsigned long {
+    const unsigned long before = faults->CallCount("C_DecryptInit");
+    absl::StatusOr<SecretBytes> plaintext = key->Decrypt(
+        scheme, fixtures::OpenSslEncrypt(independent.get(), scheme, content_key), Deadline());
+    EXPECT_THAT(plaintext, IsOk()) << SchemeName(scheme);
+    if (plaintext.ok()) {
+      EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), content_key);
+    }
+    return faults->CallCount("C_DecryptInit") - before;
+  };
+
+  for (DecryptionScheme scheme :
+       {DecryptionScheme::kRsaOaepSha256, DecryptionScheme::kRsaOaepSha384,
+        DecryptionScheme::kRsaOaepSha512}) {
+    SCOPED_TRACE(SchemeName(scheme));
+    EXPECT_EQ(decrypt(scheme), 2u) << "refused, then raw RSA";
+    EXPECT_EQ(decrypt(scheme), 1u) << "raw RSA straight away";
+  }
+  // SHA-1, which SoftHSM does, was not given up with them.
+  EXPECT_EQ(decrypt(DecryptionScheme::kRsaOaepSha1), 1u);
+  {
+    std::lock_guard<std::mutex> lock(learnt_mutex);
+    ASSERT_EQ(learnt.size(), 3u);
+    EXPECT_THAT(learnt[0], HasSubstr("token 'oaep' lacks RSA-OAEP (SHA-256)"));
+    EXPECT_THAT(learnt[1], HasSubstr("lacks RSA-OAEP (SHA-384)"));
+    EXPECT_THAT(learnt[2], HasSubstr("lacks RSA-OAEP (SHA-512)"));
+  }
+  // A token that refuses SHA-1 as well gets the same treatment.
+  faults->Fail("C_DecryptInit", CKR_MECHANISM_PARAM_INVALID, 1);
+  EXPECT_EQ(decrypt(DecryptionScheme::kRsaOaepSha1), 2u);
+  EXPECT_EQ(decrypt(DecryptionScheme::kRsaOaepSha1), 1u);
+  // PKCS#1 v1.5 has no fallback: a refusal is the token's answer.
+  faults->Fail("C_DecryptInit", CKR_MECHANISM_INVALID, 1);
+  EXPECT_THAT(key->Decrypt(DecryptionScheme::kRsaPkcs1,
+                           fixtures::OpenSslEncrypt(independent.get(), DecryptionScheme::kRsaPkcs1,
+                                                    content_key),
+                           Deadline()),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  std::lock_guard<std::mutex> lock(learnt_mutex);
+  ASSERT_EQ(learnt.size(), 4u);
+  EXPECT_THAT(learnt[3], HasSubstr("lacks RSA-OAEP (SHA-1) (CKR_MECHANISM_PARAM_INVALID)"));
 }
 
 // OpenSC reports a card exchange cut off by the card's leaving as

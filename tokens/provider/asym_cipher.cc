@@ -7,8 +7,11 @@
 
 #include <cstring>
 #include <optional>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tokens/keys/oaep.h"
 #include "tokens/provider/dispatch.h"
 #include "tokens/provider/provider_context.h"
 #include "tokens/provider/provider_key.h"
@@ -78,15 +81,18 @@ int CipherEncryptInit(void* vctx, void* provkey, const OSSL_PARAM params[]) {
 std::optional<DecryptionScheme> SchemeOf(const CipherContext* ctx) {
   if (ctx->pad_mode == RSA_PKCS1_PADDING) return DecryptionScheme::kRsaPkcs1;
   if (ctx->pad_mode != RSA_PKCS1_OAEP_PADDING || ctx->has_label) return std::nullopt;
-  const EVP_MD* md = ctx->oaep_md ? ctx->oaep_md.get() : nullptr;
-  const EVP_MD* mgf1 = ctx->mgf1_md ? ctx->mgf1_md.get() : md;
-  const bool sha1 = md == nullptr || EVP_MD_is_a(md, "SHA1");
-  const bool mgf1_sha1 = mgf1 == nullptr || EVP_MD_is_a(mgf1, "SHA1");
-  if (sha1 && mgf1_sha1) return DecryptionScheme::kRsaOaepSha1;
-  if (!sha1 && EVP_MD_is_a(md, "SHA2-256") && mgf1 != nullptr && EVP_MD_is_a(mgf1, "SHA2-256")) {
-    return DecryptionScheme::kRsaOaepSha256;
-  }
-  return std::nullopt;
+  // OpenSSL's defaults: SHA-1, and MGF1 over the OAEP digest.
+  const int md = ctx->oaep_md ? EVP_MD_get_type(ctx->oaep_md.get()) : NID_sha1;
+  const int mgf1 = ctx->mgf1_md ? EVP_MD_get_type(ctx->mgf1_md.get()) : md;
+  return OaepScheme(md, mgf1);
+}
+
+// The context's padding as a sender would name it, for an error.
+std::string PaddingName(const CipherContext* ctx) {
+  if (ctx->pad_mode != RSA_PKCS1_OAEP_PADDING) return "this padding";
+  const char* md = ctx->oaep_md ? EVP_MD_get0_name(ctx->oaep_md.get()) : "SHA1";
+  const char* mgf1 = ctx->mgf1_md ? EVP_MD_get0_name(ctx->mgf1_md.get()) : md;
+  return absl::StrCat("OAEP with ", md, ", MGF1 with ", mgf1, ctx->has_label ? " and a label" : "");
 }
 
 int CipherDecrypt(void* vctx, unsigned char* out, size_t* outlen, size_t outsize,
@@ -100,8 +106,11 @@ int CipherDecrypt(void* vctx, unsigned char* out, size_t* outlen, size_t outsize
   }
   std::optional<DecryptionScheme> scheme = SchemeOf(ctx);
   if (!scheme) {
-    RaiseError(ctx->provider, kReasonUnsupported,
-               "token keys decrypt PKCS#1 v1.5, or OAEP with SHA-1 or SHA-256 and no label");
+    const std::string message =
+        absl::StrCat(PaddingName(ctx),
+                     ": token keys decrypt PKCS#1 v1.5, or OAEP with SHA-1, SHA-256, SHA-384 or "
+                     "SHA-512, MGF1 with the same hash and no label");
+    RaiseError(ctx->provider, kReasonUnsupported, message.c_str());
     return 0;
   }
   absl::StatusOr<SecretBytes> plaintext = ctx->key->token_key->Decrypt(

@@ -11,10 +11,12 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -273,12 +275,18 @@ TEST_F(ProviderTest, DecryptsWhatOpensslAndGpgsmEncrypted) {
       variants.push_back({"aes-256-cbc", true, {}});
       variants.push_back({"aes-256-gcm", true, {}});
       variants.push_back({"aes-256-cbc", false, {"rsa_padding_mode:oaep"}});  // SHA-1 OAEP
+      // SHA-384 and SHA-512 (pkijs' default), which SoftHSM does not do:
+      // unpadded in software after a raw RSA decryption on the token.
+      variants.push_back({"aes-256-gcm", false, {"rsa_padding_mode:oaep", "rsa_oaep_md:sha384"}});
+      variants.push_back({"aes-256-cbc",
+                          false,
+                          {"rsa_padding_mode:oaep", "rsa_oaep_md:sha512", "rsa_mgf1_md:sha512"}});
     } else {
       variants.push_back({"aes-256-gcm", false, {"ecdh_kdf_md:sha256"}});
     }
     for (const Variant& v : variants) {
-      SCOPED_TRACE(absl::StrCat(r.name, " ", v.cipher, v.oaep ? " oaep" : "",
-                                v.keyopts.empty() ? "" : " " + v.keyopts[0]));
+      SCOPED_TRACE(absl::StrCat(r.name, " ", v.cipher, v.oaep ? " oaep " : " ",
+                                absl::StrJoin(v.keyopts, " ")));
       absl::StatusOr<std::string> enveloped =
           fixtures::OpensslCmsEncrypt(statement, cert_path, v.cipher, v.oaep, v.keyopts);
       ASSERT_THAT(enveloped, IsOk());
@@ -330,6 +338,96 @@ TEST_F(ProviderTest, DecryptionCallsOnlyDecryptAndDerive) {
                                                     {"C_DeriveKey", 1},
                                                     {"C_GetAttributeValue", 1},
                                                     {"C_DestroyObject", 1}}));
+}
+
+// EVP_PKEY_decrypt with the OAEP parameters a caller sets: the four hashes
+// the token layer has (MGF1 with the same one, no label) decrypt; any other
+// combination is refused by name before the token is reached.
+TEST_F(ProviderTest, OaepDecryptsWithSha1AndSha2AndRefusesOtherParametersByName) {
+  absl::StatusOr<EvpPkeyPtr> key = LoadTokenKey(libctx_.get(), "rsa-dec");
+  ASSERT_THAT(key, IsOk());
+  const std::string content_key = "0123456789abcdef0123456789abcdef";
+  struct Parameters {
+    const char* md;
+    const char* mgf1;  // null: OpenSSL's default, the OAEP digest
+    bool label;
+  };
+  // Encrypted by the provider (in software, with the public key) and
+  // decrypted on the token; nullopt when EVP_PKEY_decrypt failed.
+  auto round_trip = [&](const Parameters& p) -> std::optional<std::string> {
+    std::string ciphertext(256, '\0');
+    for (bool decrypting : {false, true}) {
+      EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(libctx_.get(), key->get(), nullptr));
+      if (!ctx ||
+          (decrypting ? EVP_PKEY_decrypt_init(ctx.get()) : EVP_PKEY_encrypt_init(ctx.get())) != 1 ||
+          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
+          EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx.get(), p.md, nullptr) != 1 ||
+          (p.mgf1 != nullptr &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx.get(), p.mgf1, nullptr) != 1)) {
+        ADD_FAILURE() << "setting up " << p.md << ": " << OpenSslErrors();
+        return std::nullopt;
+      }
+      if (p.label) {
+        void* label = OPENSSL_memdup("label", 5);
+        if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), label, 5) != 1) {
+          OPENSSL_free(label);
+          ADD_FAILURE() << "setting the label: " << OpenSslErrors();
+          return std::nullopt;
+        }
+      }
+      if (!decrypting) {
+        size_t length = ciphertext.size();
+        EXPECT_EQ(
+            EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(ciphertext.data()),
+                             &length, reinterpret_cast<const unsigned char*>(content_key.data()),
+                             content_key.size()),
+            1)
+            << OpenSslErrors();
+        ciphertext.resize(length);
+        continue;
+      }
+      std::string plaintext(256, '\0');
+      size_t length = plaintext.size();
+      if (EVP_PKEY_decrypt(ctx.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &length,
+                           reinterpret_cast<const unsigned char*>(ciphertext.data()),
+                           ciphertext.size()) != 1) {
+        return std::nullopt;
+      }
+      plaintext.resize(length);
+      return plaintext;
+    }
+    return std::nullopt;
+  };
+
+  for (const Parameters& p :
+       {Parameters{"SHA1", nullptr, false}, Parameters{"SHA256", nullptr, false},
+        Parameters{"SHA384", nullptr, false}, Parameters{"SHA512", "SHA512", false}}) {
+    SCOPED_TRACE(p.md);
+    std::optional<std::string> plaintext = round_trip(p);
+    ASSERT_TRUE(plaintext.has_value()) << OpenSslErrors();
+    EXPECT_EQ(*plaintext, content_key);
+  }
+  const struct {
+    Parameters parameters;
+    const char* named;
+  } refused[] = {
+      {{"SHA224", nullptr, false}, "OAEP with SHA2-224, MGF1 with SHA2-224: "},
+      {{"SHA512", "SHA256", false}, "OAEP with SHA2-512, MGF1 with SHA2-256: "},
+      {{"SHA256", "SHA1", false}, "OAEP with SHA2-256, MGF1 with SHA1: "},
+      {{"SHA256", nullptr, true}, "OAEP with SHA2-256, MGF1 with SHA2-256 and a label: "},
+  };
+  for (const auto& r : refused) {
+    SCOPED_TRACE(r.named);
+    const auto before = env_->module->counters().Snapshot();
+    EXPECT_FALSE(round_trip(r.parameters).has_value());
+    const std::string errors = OpenSslErrors();
+    EXPECT_THAT(errors,
+                HasSubstr(absl::StrCat(r.named,
+                                       "token keys decrypt PKCS#1 v1.5, or OAEP with SHA-1, "
+                                       "SHA-256, SHA-384 or SHA-512, MGF1 with the same hash and "
+                                       "no label")));
+    EXPECT_EQ(env_->module->counters().Snapshot(), before) << "the token was reached";
+  }
 }
 
 TEST_F(ProviderTest, UnsupportedAlgorithmsFailClearlyWithoutReachingTheToken) {
