@@ -72,8 +72,15 @@ class RevocationTest : public ::testing::Test {
   void ServeCrls(const fixtures::CrlOptions& root = {}, const fixtures::CrlOptions& inter = {}) {
     ASSERT_OK_AND_ASSIGN(root_crl_, Encode(*root_, root));
     ASSERT_OK_AND_ASSIGN(inter_crl_, Encode(*intermediate_, inter));
+    ASSERT_OK_AND_ASSIGN(crls_pem_, Pem(root_crl_) + Pem(inter_crl_));
     server_->Serve("/root.crl", root_crl_, "application/pkix-crl");
     server_->Serve("/inter.crl", inter_crl_, "application/pkix-crl");
+  }
+  static absl::StatusOr<std::string> Pem(const std::string& der) {
+    const auto* data = reinterpret_cast<const unsigned char*>(der.data());
+    X509CrlPtr crl(d2i_X509_CRL(nullptr, &data, static_cast<long>(der.size())));
+    if (!crl) return absl::InternalError("not a CRL");
+    return fixtures::ToPem(crl.get());
   }
   static absl::StatusOr<std::string> Encode(const fixtures::TestCa& ca,
                                             const fixtures::CrlOptions& options) {
@@ -116,6 +123,28 @@ class RevocationTest : public ::testing::Test {
     return result.exit_code == 0;
   }
 
+  // What GnuTLS `certtool --verify` says with the same CRLs: true when it
+  // accepts. It uses the CRLs it is given and does not ask for more, so an
+  // unanswered certificate passes, as under Signet's `prefer`.
+  absl::StatusOr<bool> CerttoolAccepts() {
+    const std::string root = dir_->path() + "/root.pem";
+    const std::string chain = dir_->path() + "/chain.pem";
+    const std::string crls = dir_->path() + "/crls.pem";
+    RETURN_IF_ERROR(fixtures::WritePem(root, root_->certificate()));
+    ASSIGN_OR_RETURN(std::string signer, fixtures::ToPem(signer_.get()));
+    ASSIGN_OR_RETURN(std::string intermediate, fixtures::ToPem(intermediate_->certificate()));
+    WriteFile(chain, signer + intermediate);
+    WriteFile(crls, crls_pem_);
+    std::vector<std::string> argv = {"certtool", "--verify", "--load-ca-certificate", root,
+                                     "--infile", chain};
+    if (!crls_pem_.empty()) {
+      argv.push_back("--load-crl");
+      argv.push_back(crls);
+    }
+    ASSIGN_OR_RETURN(fixtures::CommandResult result, fixtures::RunCommand(argv));
+    return result.exit_code == 0;
+  }
+
   std::unique_ptr<fixtures::HttpServer> server_;
   std::optional<fixtures::TempDir> dir_;
   std::optional<fixtures::TestCa> root_;
@@ -126,6 +155,7 @@ class RevocationTest : public ::testing::Test {
   std::string mail_;
   std::string root_crl_;
   std::string inter_crl_;
+  std::string crls_pem_;
 };
 
 void ExpectFailure(const absl::StatusOr<VerifiedMail>& result, VerifyFailure failure) {
@@ -149,6 +179,7 @@ TEST_F(RevocationTest, AGoodChainIsReportedGoodCertificateByCertificate) {
   // The anchor is trusted as configured.
   EXPECT_EQ(report.revocation[2].state, RevocationState::kNotChecked);
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(true));
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(true));
 }
 
 TEST_F(RevocationTest, ARevokedSignerIsRefusedWithItsReasonAndDate) {
@@ -165,6 +196,7 @@ TEST_F(RevocationTest, ARevokedSignerIsRefusedWithItsReasonAndDate) {
     EXPECT_TRUE(report.revocation[0].revoked_at.has_value());
   }
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(false));
 }
 
 TEST_F(RevocationTest, ARevokedIntermediateIsRefused) {
@@ -172,6 +204,7 @@ TEST_F(RevocationTest, ARevokedIntermediateIsRefused) {
   pki::ValidationPolicy policy = Policy(RevocationMode::kPrefer);
   ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(false));
 }
 
 TEST_F(RevocationTest, NoCrlIsRefusedUnderRequireAndReportedUnderPrefer) {
@@ -185,6 +218,7 @@ TEST_F(RevocationTest, NoCrlIsRefusedUnderRequireAndReportedUnderPrefer) {
   ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
   const SignerReport& report = verified.signers[0];
   EXPECT_EQ(report.chain_status, ChainStatus::kTrusted);
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(true));
   EXPECT_EQ(report.revocation[0].state, RevocationState::kUnknown);
   EXPECT_THAT(report.revocation[0].reason, HasSubstr("unable to get certificate CRL"));
   EXPECT_EQ(report.revocation[1].state, RevocationState::kUnknown);
@@ -201,6 +235,7 @@ TEST_F(RevocationTest, AnExpiredCrlAnswersNothingButItsEntriesStayRevoked) {
   EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
   EXPECT_THAT(verified.signers[0].revocation[0].reason, HasSubstr("expired"));
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(false));
 
   fixtures::CrlOptions expired_listing = expired;
   expired_listing.revoked = {{.certificate = signer_.get()}};
@@ -218,6 +253,7 @@ TEST_F(RevocationTest, ACrlSignedByAnotherKeyIsNoAnswer) {
   ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
   EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(true));
 }
 
 TEST_F(RevocationTest, AHotCacheMakesNoRequest) {
