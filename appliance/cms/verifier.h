@@ -6,6 +6,11 @@
 // outside the signature. A detached signature that also carries content of
 // its own is refused, so a verifier and a reader can never be shown two
 // different texts.
+//
+// The sender check (RFC 8550 §3): whether the address in the mail's outer
+// From: field, the author a mail client shows, is one of a signer's
+// certificate addresses. Without it, a mail signed by statements@bank.example
+// whose From: was rewritten to support@evil.example verifies as before.
 #ifndef SIGNET_APPLIANCE_CMS_VERIFIER_H_
 #define SIGNET_APPLIANCE_CMS_VERIFIER_H_
 
@@ -34,6 +39,7 @@ enum class VerifyFailure {
   kSignerNotYetValid,          // a certificate in the chain is not valid yet
   kWrongPurpose,               // not a certificate for S/MIME signing
   kInvalidChain,               // any other chain failure
+  kSenderMismatch,             // require_sender_match: From: is no signer's address
 };
 
 // "BAD_SIGNATURE", for logs and API details.
@@ -57,6 +63,12 @@ struct SignerReport {
   std::string chain_detail;
   // Subjects from the signer up to the trust anchor, when a chain was built.
   std::vector<std::string> chain;
+  // Whether VerifiedMail::from_address is one of email_addresses, ignoring
+  // ASCII case in the whole address; false when the mail has no single From:
+  // address. Says nothing about trust: anyone can put any address into a
+  // certificate of their own, so it means something only with a trusted
+  // chain.
+  bool from_matches_signer = false;
 };
 
 struct VerifiedMail {
@@ -64,6 +76,13 @@ struct VerifiedMail {
   std::string signed_entity;
   bool opaque = false;
   std::vector<SignerReport> signers;
+  // The addr-spec of the one mailbox in the one From: field of the outer
+  // header ("statements@bank.example": display name, comments and needless
+  // quotes gone), never of a header inside the signed entity or an attached
+  // message. Empty when there is no such single address; from_problem then
+  // says why, without quoting the mail.
+  std::string from_address;
+  std::string from_problem;
 };
 
 struct VerifyOptions {
@@ -73,6 +92,10 @@ struct VerifyOptions {
   // unacceptable signer is returned (with its chain_status and
   // chain_detail) instead of refused.
   bool require_trusted_chain = true;
+  // When true, a mail whose from_address matches no signer (including one
+  // without a single From: address) is refused with kSenderMismatch, after
+  // the signatures and chains have been checked.
+  bool require_sender_match = false;
 };
 
 // Verifies `mail` (a whole mail or a signed MIME entity). InvalidArgument,
