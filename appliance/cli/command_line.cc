@@ -195,6 +195,7 @@ void ReadCommand(Options& options, Invocation& invocation) {
       break;
     case Command::kVerify:
       invocation.allow_untrusted = options.Has("allow-untrusted");
+      invocation.require_sender_match = options.Has("require-sender-match");
       ReadFiles(options, invocation, 2);
       break;
     case Command::kSignDigest: {

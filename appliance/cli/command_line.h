@@ -66,6 +66,7 @@ struct Invocation {
   v1::ContentCipher cipher = v1::CONTENT_CIPHER_UNSPECIFIED;
   v1::RsaKeyTransport rsa_key_transport = v1::RSA_KEY_TRANSPORT_UNSPECIFIED;
   bool allow_untrusted = false;
+  bool require_sender_match = false;
   std::string digest;  // sign-digest: the digest's bytes
 
   // Keys.

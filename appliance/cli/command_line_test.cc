@@ -54,6 +54,16 @@ TEST(CommandLineTest, FilesDefaultToStdinAndStdout) {
   EXPECT_EQ(invocation.input, "--odd-name.eml");
 }
 
+TEST(CommandLineTest, VerifyTakesItsTwoFlags) {
+  Invocation invocation = Parse({"verify", "in.eml"});
+  EXPECT_FALSE(invocation.allow_untrusted);
+  EXPECT_FALSE(invocation.require_sender_match);
+  invocation = Parse({"verify", "--require-sender-match", "--allow-untrusted", "in.eml"});
+  EXPECT_TRUE(invocation.allow_untrusted);
+  EXPECT_TRUE(invocation.require_sender_match);
+  EXPECT_EQ(invocation.input, "in.eml");
+}
+
 TEST(CommandLineTest, EncryptTakesEveryRecipient) {
   Invocation invocation = Parse({"encrypt", "--recipient", "a.pem", "--recipient=b.pem", "--cipher",
                                  "AES-128-CBC", "--rsa-pkcs1"});

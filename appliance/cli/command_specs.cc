@@ -67,9 +67,10 @@ const std::vector<CommandSpec>& Commands() {
       {"verify",
        Command::kVerify,
        true,
-       {{"allow-untrusted", OptionKind::kFlag}},
-       "signet verify [--allow-untrusted] [IN [OUT]]\n"
-       "  (the signers on stderr, the signed entity to OUT)"},
+       {{"allow-untrusted", OptionKind::kFlag}, {"require-sender-match", OptionKind::kFlag}},
+       "signet verify [--allow-untrusted] [--require-sender-match] [IN [OUT]]\n"
+       "  (the signers on stderr, the signed entity to OUT; --require-sender-match fails a\n"
+       "  mail whose From: address is not the signer's)"},
       {"sign-digest",
        Command::kSignDigest,
        true,

@@ -94,6 +94,7 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
     case Command::kVerify: {
       v1::VerifyMailRequest::Header request;
       request.set_require_trusted_chain(!invocation.allow_untrusted);
+      request.set_require_sender_match(invocation.require_sender_match);
       header = StreamMail(&v1::Mail::Stub::VerifyMail, *stub, context, std::move(request), input,
                           *output, progress);
       break;

@@ -85,11 +85,35 @@ std::string TokenStateName(v1::TokenState state) {
 }
 
 std::string FormatSigners(const v1::MailResponse::Header& header) {
-  std::string text = absl::StrCat(
-      "Verified ", header.opaque() ? "opaque signed-data" : "multipart/signed", " mail, ",
-      header.signers_size(), header.signers_size() == 1 ? " signer" : " signers", ":\n");
+  const bool several = header.signers_size() > 1;
+  const bool matches =
+      std::any_of(header.signers().begin(), header.signers().end(),
+                  [](const v1::Signer& signer) { return signer.from_matches_signer(); });
+  const std::string whom = several ? "any signer" : "the signer";
+  // The forged-sender case first, on a line of its own: a signature that
+  // verifies tells the reader nothing about a From: its signer never claimed.
+  std::string text;
+  std::string from;
+  if (header.from_address().empty()) {
+    const std::string why = OrDash(header.from_problem());
+    absl::StrAppend(&text, "WARNING: the sender is not verified: ", why, "\n");
+    from = absl::StrCat("- (", why, ")");
+  } else if (!matches) {
+    absl::StrAppend(&text, "WARNING: the From: address ", header.from_address(),
+                    " is NOT an address of ", whom, "\n");
+    from = absl::StrCat(header.from_address(), " (NOT an address of ", whom, ")");
+  } else {
+    from = absl::StrCat(header.from_address(), " (an address of ",
+                        several ? "a signer" : "the signer", ")");
+  }
+  absl::StrAppend(&text, "Verified ", header.opaque() ? "opaque signed-data" : "multipart/signed",
+                  " mail, ", header.signers_size(), several ? " signers" : " signer", ":\n");
+  absl::StrAppend(&text, "  From:       ", from, "\n");
   for (const v1::Signer& signer : header.signers()) {
     absl::StrAppend(&text, "  signer:     ", OrDash(signer.subject()), "\n");
+    if (several) {
+      absl::StrAppend(&text, "  From match: ", YesNo(signer.from_matches_signer()), "\n");
+    }
     if (signer.email_addresses_size() > 0) {
       absl::StrAppend(&text, "  email:      ", absl::StrJoin(signer.email_addresses(), ", "), "\n");
     }

@@ -7,6 +7,7 @@ namespace signet::cli {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 TEST(FormatSignersTest, SaysWhoSignedAndWhetherTheChainIsTrusted) {
   v1::MailResponse::Header header;
@@ -21,8 +22,11 @@ TEST(FormatSignersTest, SaysWhoSignedAndWhetherTheChainIsTrusted) {
   signer->set_chain_status(v1::TRUSTED);
   signer->add_chain("CN=Bank signing");
   signer->add_chain("CN=Bank CA");
+  signer->set_from_matches_signer(true);
+  header.set_from_address("statements@bank.example");
   EXPECT_EQ(FormatSigners(header),
             "Verified multipart/signed mail, 1 signer:\n"
+            "  From:       statements@bank.example (an address of the signer)\n"
             "  signer:     CN=Bank signing\n"
             "  email:      statements@bank.example\n"
             "  issuer:     CN=Bank CA\n"
@@ -38,6 +42,52 @@ TEST(FormatSignersTest, SaysWhoSignedAndWhetherTheChainIsTrusted) {
   const std::string report = FormatSigners(header);
   EXPECT_THAT(report, HasSubstr("Verified opaque signed-data mail"));
   EXPECT_THAT(report, HasSubstr("chain:      NOT TRUSTED: unable to get local issuer"));
+}
+
+TEST(FormatSignersTest, AFromThatIsNotTheSignersComesFirstAsAWarning) {
+  v1::MailResponse::Header header;
+  v1::Signer* signer = header.add_signers();
+  signer->set_subject("CN=Bank signing");
+  signer->add_email_addresses("statements@bank.example");
+  signer->set_chain_status(v1::TRUSTED);
+  header.set_from_address("support@evil.example");
+  std::string report = FormatSigners(header);
+  EXPECT_THAT(report, StartsWith("WARNING: the From: address support@evil.example is NOT an "
+                                 "address of the signer\n"
+                                 "Verified multipart/signed mail, 1 signer:\n"
+                                 "  From:       support@evil.example (NOT an address of the "
+                                 "signer)\n"));
+
+  header.clear_from_address();
+  header.set_from_problem("the mail has 2 From: fields, so the author it claims is ambiguous");
+  report = FormatSigners(header);
+  EXPECT_THAT(report, StartsWith("WARNING: the sender is not verified: the mail has 2 From: "
+                                 "fields, so the author it claims is ambiguous\n"
+                                 "Verified multipart/signed mail, 1 signer:\n"
+                                 "  From:       - (the mail has 2 From: fields"));
+}
+
+TEST(FormatSignersTest, SaysWhichOfSeveralSignersTheFromBelongsTo) {
+  v1::MailResponse::Header header;
+  header.set_from_address("statements@bank.example");
+  v1::Signer* gateway = header.add_signers();
+  gateway->set_subject("CN=Gateway");
+  v1::Signer* bank = header.add_signers();
+  bank->set_subject("CN=Bank signing");
+  bank->set_from_matches_signer(true);
+  std::string report = FormatSigners(header);
+  EXPECT_THAT(report, StartsWith("Verified multipart/signed mail, 2 signers:\n"
+                                 "  From:       statements@bank.example (an address of a "
+                                 "signer)\n"
+                                 "  signer:     CN=Gateway\n"
+                                 "  From match: no\n"));
+  EXPECT_THAT(report, HasSubstr("  signer:     CN=Bank signing\n"
+                                "  From match: yes\n"));
+
+  bank->set_from_matches_signer(false);
+  EXPECT_THAT(FormatSigners(header),
+              StartsWith("WARNING: the From: address statements@bank.example is NOT an address "
+                         "of any signer\n"));
 }
 
 TEST(FormatTokensTest, OneAlignedLineAToken) {

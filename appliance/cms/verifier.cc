@@ -5,13 +5,16 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "appliance/cms/cms_reader.h"
 #include "appliance/cms/mail_parts.h"
+#include "appliance/cms/mailbox_list.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_internal.h"
 #include "appliance/cms/operation_error.h"
@@ -36,6 +39,7 @@ constexpr std::pair<VerifyFailure, const char*> kFailureNames[] = {
     {VerifyFailure::kRevoked, "REVOKED"},
     {VerifyFailure::kRevocationUnknown, "REVOCATION_UNKNOWN"},
     {VerifyFailure::kPolicy, "POLICY"},
+    {VerifyFailure::kSenderMismatch, "SENDER_MISMATCH"},
 };
 
 absl::Status Failure(VerifyFailure failure, absl::string_view message) {
@@ -213,10 +217,78 @@ SignerReport DescribeSigner(CMS_SignerInfo* signer_info, X509* certificate) {
   return report;
 }
 
+// The outer From: field's author, or why there is no single one.
+struct FromField {
+  std::string address;
+  std::string problem;
+};
+
+// Only the outer header counts: it is what a mail client shows as the
+// author, while a From: inside the signed entity or an attached message is
+// content that no client presents as the sender. What the field says must
+// be certain: two fields, several authors, or a field the RFC 5322 parser
+// refuses give no address, so that the check fails instead of guessing which
+// author was meant. Problems never quote the field: they reach the call log.
+FromField OuterFrom(const MimeEntity& entity) {
+  const HeaderField* from = nullptr;
+  int fields = 0;
+  for (const HeaderField& field : entity.headers) {
+    if (!absl::EqualsIgnoreCase(field.name, "From")) continue;
+    if (++fields == 1) from = &field;
+  }
+  if (fields == 0) return {.problem = "the mail has no From: field"};
+  if (fields > 1) {
+    return {.problem = absl::StrCat("the mail has ", fields,
+                                    " From: fields, so the author it claims is ambiguous")};
+  }
+  absl::StatusOr<std::vector<Mailbox>> authors = ParseMailboxList(from->value);
+  if (!authors.ok()) {
+    return {.problem =
+                "the From: field is not a mailbox list Signet can read with certainty (RFC 5322; "
+                "no groups, no 8-bit bytes)"};
+  }
+  if (authors->size() != 1) {
+    return {.problem = absl::StrCat("the From: field names ", authors->size(),
+                                    " authors, so the author it claims is ambiguous")};
+  }
+  return {.address = authors->front().AddrSpec()};
+}
+
+// RFC 5321 lets a mailbox's owner treat its local part's case as
+// significant, but mail clients compare the whole address ignoring case
+// (Thunderbird's S/MIME header check lower-cases both sides): a mail from
+// Statements@Bank.example signed for statements@bank.example is the bank's
+// own. The From: address is in AddrSpec's canonical form, so a certificate
+// address written with needless quotes or comments does not match: a false
+// warning, never a false match.
+bool IsSignerAddress(const SignerReport& report, absl::string_view address) {
+  if (address.empty()) return false;
+  return std::any_of(
+      report.email_addresses.begin(), report.email_addresses.end(),
+      [address](const std::string& email) { return absl::EqualsIgnoreCase(email, address); });
+}
+
+// Names the certificates' addresses (certificate content, like the subject in
+// the chain failures) but never the From: address, which is the mail's.
+std::string SenderMismatchMessage(const VerifiedMail& verified) {
+  if (verified.from_address.empty()) return verified.from_problem;
+  if (verified.signers.size() > 1) {
+    return "the From: address is not an address in any signer's certificate";
+  }
+  const std::vector<std::string>& emails = verified.signers.front().email_addresses;
+  if (emails.empty()) {
+    return "the From: address cannot be the signer's: the signer's certificate names no e-mail "
+           "address";
+  }
+  return absl::StrCat("the From: address is not the signer's: the certificate names ",
+                      absl::StrJoin(emails, ", ").substr(0, 200));
+}
+
 struct SignedParts {
   std::string cms_der;
   // The detached content (canonical), or nullopt for opaque signed-data.
   std::optional<std::string> detached_content;
+  FromField from;
 };
 
 absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::string_view mail) {
@@ -224,6 +296,7 @@ absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::strin
   if (!entity.ok()) return Malformed(entity.status());
   absl::StatusOr<ContentType> type = ContentTypeOf(*entity);
   if (!type.ok()) return Malformed(type.status());
+  FromField from = OuterFrom(*entity);
 
   if (IsPkcs7Mime(*type)) {
     const std::optional<std::string> smime_type = type->Param("smime-type");
@@ -234,7 +307,7 @@ absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::strin
     }
     absl::StatusOr<std::string> der = CmsBytesOf(*entity);
     if (!der.ok()) return Malformed(der.status());
-    return SignedParts{std::move(*der), std::nullopt};
+    return SignedParts{std::move(*der), std::nullopt, std::move(from)};
   }
   if (!type->Is("multipart", "signed")) {
     return Failure(
@@ -273,7 +346,7 @@ absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::strin
   }
   absl::StatusOr<std::string> der = CmsBytesOf(*signature);
   if (!der.ok()) return Malformed(der.status());
-  return SignedParts{std::move(*der), ToCrlf(multipart->parts[0])};
+  return SignedParts{std::move(*der), ToCrlf(multipart->parts[0]), std::move(from)};
 }
 
 absl::Status SignatureError() {
@@ -377,6 +450,8 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
       !structure.ok()) {
     return Malformed(structure);
   }
+  verified.from_address = std::move(parts.from.address);
+  verified.from_problem = std::move(parts.from.problem);
   X509StackPtr certificates(CMS_get1_certs(cms->get()));
   for (int i = 0; i < sk_CMS_SignerInfo_num(signer_infos); ++i) {
     CMS_SignerInfo* signer_info = sk_CMS_SignerInfo_value(signer_infos, i);
@@ -386,6 +461,7 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
       return Failure(VerifyFailure::kMalformed, "the signer's certificate is not in the message");
     }
     SignerReport report = DescribeSigner(signer_info, certificate);
+    report.from_matches_signer = IsSignerAddress(report, verified.from_address);
     std::optional<VerifyFailure> chain_failure =
         CheckChain(context, trust, options, certificate, certificates.get(), &report);
     if (chain_failure.has_value() && options.require_trusted_chain) {
@@ -393,6 +469,13 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
                                                   "' is not trusted: ", report.chain_detail));
     }
     verified.signers.push_back(std::move(report));
+  }
+  // Last: a mail whose signature or chain fails says that first, as it is
+  // the graver fault.
+  if (options.require_sender_match &&
+      std::none_of(verified.signers.begin(), verified.signers.end(),
+                   [](const SignerReport& signer) { return signer.from_matches_signer; })) {
+    return Failure(VerifyFailure::kSenderMismatch, SenderMismatchMessage(verified));
   }
   return verified;
 }

@@ -6,6 +6,11 @@
 // outside the signature. A detached signature that also carries content of
 // its own is refused, so a verifier and a reader can never be shown two
 // different texts.
+//
+// The sender check (RFC 8550 §3): whether the address in the mail's outer
+// From: field, the author a mail client shows, is one of a signer's
+// certificate addresses. Without it, a mail signed by statements@bank.example
+// whose From: was rewritten to support@evil.example verifies as before.
 #ifndef SIGNET_APPLIANCE_CMS_VERIFIER_H_
 #define SIGNET_APPLIANCE_CMS_VERIFIER_H_
 
@@ -38,6 +43,7 @@ enum class VerifyFailure {
   kRevoked,                    // a certificate in the chain is revoked
   kRevocationUnknown,          // required revocation status not available
   kPolicy,                     // the chain does not satisfy the certificate policies
+  kSenderMismatch,             // require_sender_match: From: is no signer's address
 };
 
 // "BAD_SIGNATURE", for logs and API details.
@@ -64,6 +70,12 @@ struct SignerReport {
   // The revocation status of each certificate in `chain`, in the same
   // order; empty when revocation is not checked.
   std::vector<pki::RevocationResult> revocation;
+  // Whether VerifiedMail::from_address is one of email_addresses, ignoring
+  // ASCII case in the whole address; false when the mail has no single From:
+  // address. Says nothing about trust: anyone can put any address into a
+  // certificate of their own, so it means something only with a trusted
+  // chain.
+  bool from_matches_signer = false;
 };
 
 struct VerifiedMail {
@@ -71,6 +83,13 @@ struct VerifiedMail {
   std::string signed_entity;
   bool opaque = false;
   std::vector<SignerReport> signers;
+  // The addr-spec of the one mailbox in the one From: field of the outer
+  // header ("statements@bank.example": display name, comments and needless
+  // quotes gone), never of a header inside the signed entity or an attached
+  // message. Empty when there is no such single address; from_problem then
+  // says why, without quoting the mail.
+  std::string from_address;
+  std::string from_problem;
 };
 
 struct VerifyOptions {
@@ -82,6 +101,10 @@ struct VerifyOptions {
   bool require_trusted_chain = true;
   // Revocation and certificate policies; null: neither is checked.
   const pki::ValidationPolicy* validation = nullptr;
+  // When true, a mail whose from_address matches no signer (including one
+  // without a single From: address) is refused with kSenderMismatch, after
+  // the signatures and chains have been checked.
+  bool require_sender_match = false;
 };
 
 // Verifies `mail` (a whole mail or a signed MIME entity). InvalidArgument,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "appliance/cms/mail_signer.h"
+#include "appliance/cms/signed_data.h"
 #include "appliance/cms/smime_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -272,6 +273,242 @@ TEST_F(VerifierTest, AsnOneNestingAThousandDeepIsRefused) {
   absl::StatusOr<VerifiedMail> result = Verify(Pkcs7MimeEntity(der, SmimeType::kSignedData));
   ExpectFailure(result, VerifyFailure::kMalformed);
   EXPECT_THAT(result.status().message(), HasSubstr("ASN.1 nesting deeper than 48"));
+}
+
+// --- the sender check (RFC 8550 §3) ------------------------------------------
+
+constexpr char kStatements[] = "statements@bank.example";
+
+class SenderCheckTest : public VerifierTest {
+ protected:
+  // The rsa key with a certificate for `email` in its subjectAltName.
+  Signer SignerWithAddress(const std::string& email, fixtures::IssueOptions options = {}) {
+    absl::StatusOr<X509Ptr> certificate =
+        env_->ca().Issue(env_->public_key("rsa"), "Bank statements", email, options);
+    EXPECT_THAT(certificate, IsOk());
+    if (!certificate.ok()) return {};
+    certificates_.push_back(*std::move(certificate));
+    return {.key = env_->key("rsa"), .certificate = certificates_.back().get()};
+  }
+  // kMail with its From: field replaced by `from_fields` (whole lines), signed
+  // by statements@bank.example.
+  std::string SignedWithFrom(const std::string& from_fields,
+                             SignedForm form = SignedForm::kMultipartSigned) {
+    const std::string mail = absl::StrReplaceAll(
+        kMail, {{"From: Statements <statements@bank.example>\r\n", from_fields}});
+    absl::StatusOr<std::string> signed_mail =
+        SignMail(Context(), mail, SignerWithAddress(kStatements), {.form = form});
+    EXPECT_THAT(signed_mail, IsOk());
+    return signed_mail.value_or("");
+  }
+  // What the phishing case does: the outer From: rewritten after signing,
+  // where no signature covers it.
+  static std::string RewriteFrom(const std::string& signed_mail, const std::string& from_fields) {
+    return absl::StrReplaceAll(signed_mail,
+                               {{"From: Statements <statements@bank.example>\r\n", from_fields}});
+  }
+  void ExpectMatch(const std::string& mail) {
+    absl::StatusOr<VerifiedMail> verified = Verify(mail, {.require_sender_match = true});
+    ASSERT_THAT(verified, IsOk());
+    ASSERT_EQ(verified->signers.size(), 1u);
+    EXPECT_TRUE(verified->signers[0].from_matches_signer);
+    EXPECT_EQ(verified->from_problem, "");
+  }
+  // Reported without the option, refused with it; `problem` is in both.
+  void ExpectMismatch(const std::string& mail, const std::string& from_address,
+                      const std::string& problem) {
+    absl::StatusOr<VerifiedMail> verified = Verify(mail);
+    ASSERT_THAT(verified, IsOk());
+    ASSERT_EQ(verified->signers.size(), 1u);
+    EXPECT_FALSE(verified->signers[0].from_matches_signer);
+    EXPECT_EQ(verified->from_address, from_address);
+    if (from_address.empty()) {
+      EXPECT_THAT(verified->from_problem, HasSubstr(problem));
+    }
+    absl::StatusOr<VerifiedMail> refused = Verify(mail, {.require_sender_match = true});
+    ExpectFailure(refused, VerifyFailure::kSenderMismatch);
+    EXPECT_THAT(refused.status().message(), HasSubstr(problem));
+    // The status reaches the call log, which never holds the mail's
+    // addresses.
+    if (!from_address.empty()) {
+      EXPECT_THAT(refused.status().message(), Not(HasSubstr(from_address)));
+    }
+    EXPECT_THAT(refused.status().message(), Not(HasSubstr("evil")));
+  }
+
+  std::vector<X509Ptr> certificates_;
+};
+
+TEST_F(SenderCheckTest, TheSignersOwnFromMatchesInBothForms) {
+  for (SignedForm form : {SignedForm::kMultipartSigned, SignedForm::kOpaque}) {
+    const std::string mail = SignedWithFrom("From: Statements <statements@bank.example>\r\n", form);
+    ExpectMatch(mail);
+    absl::StatusOr<VerifiedMail> verified = Verify(mail);
+    ASSERT_THAT(verified, IsOk());
+    EXPECT_EQ(verified->from_address, kStatements);
+  }
+}
+
+TEST_F(SenderCheckTest, ARewrittenFromIsReportedAndRefusedOnRequest) {
+  for (SignedForm form : {SignedForm::kMultipartSigned, SignedForm::kOpaque}) {
+    const std::string mail =
+        RewriteFrom(SignedWithFrom("From: Statements <statements@bank.example>\r\n", form),
+                    "From: Statements <support@evil.example>\r\n");
+    ExpectMismatch(mail, "support@evil.example", "the certificate names statements@bank.example");
+  }
+}
+
+TEST_F(SenderCheckTest, DisplayNamesAndEncodedWordsAreNeverTheAddress) {
+  const std::string mail = SignedWithFrom("From: Statements <statements@bank.example>\r\n");
+  // The display name, whatever it says, is not compared.
+  ExpectMatch(RewriteFrom(mail, "From: \"Totally not the bank\" <statements@bank.example>\r\n"));
+  ExpectMatch(
+      RewriteFrom(mail, "From: =?utf-8?q?B=C3=A4nk?= (desk) <statements@bank.example>\r\n"));
+  ExpectMatch(RewriteFrom(mail, "From: statements@bank.example (Statements)\r\n"));
+  // The signer's address as a display name, quoted or encoded, does not make
+  // another address the signer's.
+  ExpectMismatch(RewriteFrom(mail, "From: \"statements@bank.example\" <support@evil.example>\r\n"),
+                 "support@evil.example", "is not the signer's");
+  ExpectMismatch(
+      RewriteFrom(mail, "From: =?utf-8?q?statements=40bank=2Eexample?= <support@evil.example>\r\n"),
+      "support@evil.example", "is not the signer's");
+  // An encoded word where the address stands is not decoded into one.
+  ExpectMismatch(RewriteFrom(mail, "From: =?utf-8?q?statements@bank.example?=\r\n"),
+                 "=?utf-8?q?statements@bank.example?=", "is not the signer's");
+  // Nor is a quoted local part that holds the address.
+  ExpectMismatch(RewriteFrom(mail, "From: \"statements@bank.example\"@evil.example\r\n"),
+                 "\"statements@bank.example\"@evil.example", "is not the signer's");
+}
+
+TEST_F(SenderCheckTest, CaseIsIgnoredInTheWholeAddress) {
+  const std::string mail = SignedWithFrom("From: Statements <statements@bank.example>\r\n");
+  ExpectMatch(RewriteFrom(mail, "From: <statements@BANK.Example>\r\n"));
+  ExpectMatch(RewriteFrom(mail, "From: Statements <STATEMENTS@bank.example>\r\n"));
+  ExpectMatch(RewriteFrom(mail, "From: \"Statements\"@Bank.Example\r\n"));
+  // ... and in the certificate's address.
+  absl::StatusOr<std::string> upper =
+      SignMail(Context(), kMail, SignerWithAddress("Statements@BANK.example"), {});
+  ASSERT_THAT(upper, IsOk());
+  ExpectMatch(*upper);
+  // Case is all that is ignored.
+  ExpectMismatch(RewriteFrom(mail, "From: <statement@bank.example>\r\n"), "statement@bank.example",
+                 "is not the signer's");
+  ExpectMismatch(RewriteFrom(mail, "From: <statements@bank.example.evil.example>\r\n"),
+                 "statements@bank.example.evil.example", "is not the signer's");
+}
+
+TEST_F(SenderCheckTest, TwoFromFieldsOrAuthorsAreAmbiguous) {
+  const std::string mail = SignedWithFrom("From: Statements <statements@bank.example>\r\n");
+  ExpectMismatch(RewriteFrom(mail,
+                             "From: Statements <statements@bank.example>\r\n"
+                             "To: customer@example.org\r\n"
+                             "from: Support <support@evil.example>\r\n"),
+                 "", "the mail has 2 From: fields");
+  // Even when both name the signer: which one a client shows is not known.
+  ExpectMismatch(RewriteFrom(mail,
+                             "From: statements@bank.example\r\n"
+                             "From: statements@bank.example\r\n"),
+                 "", "the mail has 2 From: fields");
+  // RFC 5322 allows several authors (with a Sender:), but the signer can
+  // vouch for one.
+  ExpectMismatch(RewriteFrom(mail,
+                             "From: statements@bank.example, support@evil.example\r\n"
+                             "Sender: statements@bank.example\r\n"),
+                 "", "the From: field names 2 authors");
+}
+
+TEST_F(SenderCheckTest, AnUnreadableFromIsNotGuessedAt) {
+  const std::string mail = SignedWithFrom("From: Statements <statements@bank.example>\r\n");
+  for (const char* from : {
+           "From: Bank: statements@bank.example;\r\n",            // a group
+           "From: statements@bank.example <x@evil.example>\r\n",  // text before '<' unquoted
+           "From: B\xC3\xA4nk <statements@bank.example>\r\n",     // 8-bit
+           "From: <statements@bank.example\r\n",                  // unterminated
+           "From:\r\n",
+       }) {
+    SCOPED_TRACE(from);
+    ExpectMismatch(RewriteFrom(mail, from), "", "not a mailbox list Signet can read");
+  }
+}
+
+TEST_F(SenderCheckTest, OnlyTheOuterHeaderCounts) {
+  // The signer's address only in the signed entity's own header fields (as
+  // header protection puts them) under an outer From: of someone else.
+  const std::string entity =
+      "From: Statements <statements@bank.example>\r\n"
+      "Content-Type: text/plain; charset=us-ascii\r\n"
+      "\r\n"
+      "Balance on 27 November: 1,234.56 EUR after 3 transfers.\r\n";
+  const Signer signer = SignerWithAddress(kStatements);
+  absl::StatusOr<std::string> der = SignDetached(Context(), entity, signer, {});
+  ASSERT_THAT(der, IsOk());
+  const std::string detached = MultipartSignedEntity(entity, *der, DigestAlgorithm::kSha256);
+  ExpectMismatch("From: Support <support@evil.example>\r\n" + detached, "support@evil.example",
+                 "is not the signer's");
+  // With no outer From: at all, the inner one does not stand in for it.
+  ExpectMismatch(detached, "", "the mail has no From: field");
+
+  // Nor in an attached message, opaque or not.
+  const std::string attached_message =
+      "Content-Type: message/rfc822\r\n"
+      "\r\n"
+      "From: Statements <statements@bank.example>\r\n"
+      "Subject: Your statement\r\n"
+      "\r\n"
+      "Balance on 27 November: 1,234.56 EUR.\r\n";
+  for (SignedForm form : {SignedForm::kMultipartSigned, SignedForm::kOpaque}) {
+    absl::StatusOr<std::string> signed_entity =
+        SignMail(Context(), attached_message, signer, {.form = form});
+    ASSERT_THAT(signed_entity, IsOk());
+    ExpectMismatch(*signed_entity, "", "the mail has no From: field");
+    ExpectMismatch("From: support@evil.example\r\n" + *signed_entity, "support@evil.example",
+                   "is not the signer's");
+  }
+}
+
+TEST_F(SenderCheckTest, ASenderFieldDoesNotStandInForTheFrom) {
+  const std::string mail = SignedWithFrom("From: Statements <statements@bank.example>\r\n");
+  ExpectMismatch(RewriteFrom(mail,
+                             "From: Support <support@evil.example>\r\n"
+                             "Sender: statements@bank.example\r\n"),
+                 "support@evil.example", "is not the signer's");
+}
+
+TEST_F(SenderCheckTest, TheSubjectsEmailAddressAttributeCounts) {
+  // Only in the subject DN, as older CAs wrote it.
+  absl::StatusOr<std::string> mail =
+      SignMail(Context(), kMail, SignerWithAddress("", {.subject_email_address = kStatements}), {});
+  ASSERT_THAT(mail, IsOk());
+  ExpectMatch(*mail);
+  absl::StatusOr<VerifiedMail> verified = Verify(*mail);
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_THAT(verified->signers[0].email_addresses, ElementsAre(kStatements));
+}
+
+TEST_F(SenderCheckTest, ACertificateWithoutAddressMatchesNoFrom) {
+  absl::StatusOr<std::string> mail = SignMail(Context(), kMail, SignerWithAddress(""), {});
+  ASSERT_THAT(mail, IsOk());
+  ExpectMismatch(*mail, kStatements, "certificate names no e-mail address");
+}
+
+TEST_F(SenderCheckTest, ChainFailuresComeFirst) {
+  absl::StatusOr<fixtures::TestCa> other = fixtures::TestCa::Create("Another CA");
+  ASSERT_THAT(other, IsOk());
+  absl::StatusOr<TrustStore> trust = TrustStore::FromCertificates({other->certificate()});
+  ASSERT_THAT(trust, IsOk());
+  const std::string mail =
+      RewriteFrom(SignedWithFrom("From: Statements <statements@bank.example>\r\n"),
+                  "From: support@evil.example\r\n");
+  ExpectFailure(VerifyMail(Context(), mail, *trust, {.require_sender_match = true}),
+                VerifyFailure::kUntrustedSigner);
+  // An untrusted signer's address is still compared; a match from it proves
+  // nothing, which is why the report keeps chain_status beside it.
+  absl::StatusOr<VerifiedMail> verified =
+      VerifyMail(Context(), SignedWithFrom("From: statements@bank.example\r\n"), *trust,
+                 {.require_trusted_chain = false, .require_sender_match = true});
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->signers[0].from_matches_signer);
+  EXPECT_EQ(verified->signers[0].chain_status, ChainStatus::kUntrusted);
 }
 
 }  // namespace

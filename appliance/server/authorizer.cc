@@ -90,6 +90,13 @@ absl::Status Authorizer::Check(absl::string_view caller, absl::string_view key,
                    key.empty() ? "" : absl::StrCat(" with key '", key, "'")));
 }
 
+bool Authorizer::VerifyRequiresSenderMatch(absl::string_view caller) const {
+  return std::any_of(
+      config_.callers().begin(), config_.callers().end(), [caller](const Caller& configured) {
+        return configured.name() == caller && configured.verify_require_sender_match();
+      });
+}
+
 absl::Status Authorizer::CheckDigestSigning(absl::string_view key) const {
   if (!senders_.contains(key)) return absl::OkStatus();
   return absl::PermissionDeniedError(

@@ -44,6 +44,11 @@ class Authorizer {
   // show whom the mail is from, so such a key signs whole mails only.
   absl::Status CheckDigestSigning(absl::string_view key) const;
 
+  // Whether the configured caller's VerifyMail calls must find the From:
+  // address among the signer's (verify_require_sender_match). A policy of
+  // the caller's, like its grants, so it is kept where they are.
+  bool VerifyRequiresSenderMatch(absl::string_view caller) const;
+
  private:
   config::v1::Config config_;
   // The addresses each sender-bound key may sign for.

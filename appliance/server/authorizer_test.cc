@@ -39,6 +39,7 @@ constexpr char kConfig[] = R"pb(
     name: "mx-in"
     certificate_san: "mx-in.bank.example"
     grants { keys: "bank-decryption" operations: DECRYPT_MAIL operations: VERIFY_MAIL }
+    verify_require_sender_match: true
   }
   callers {
     name: "admin"
@@ -117,6 +118,13 @@ TEST_F(AuthorizerTest, AllowsExactlyWhatTheGrantsSay) {
     }
   }
   EXPECT_EQ(allowed_count, 9 + 8);  // the set above, and admin's two on four keys
+}
+
+TEST_F(AuthorizerTest, TheSenderCheckIsRequiredWhereTheCallerSaysSo) {
+  EXPECT_TRUE(authorizer_->VerifyRequiresSenderMatch("mx-in"));
+  EXPECT_FALSE(authorizer_->VerifyRequiresSenderMatch("mx-out"));
+  EXPECT_FALSE(authorizer_->VerifyRequiresSenderMatch("stranger"));
+  EXPECT_FALSE(authorizer_->VerifyRequiresSenderMatch(""));
 }
 
 TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {

@@ -285,18 +285,24 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         if (appliance.trust() == nullptr) {
           return absl::FailedPreconditionError("the appliance has no trust anchors configured");
         }
-        const bool require_trusted_chain = header.require_trusted_chain();
+        // The caller's configured requirement only adds to the request's: a
+        // gateway whose policy is to refuse forged senders cannot be talked
+        // out of it by one request.
+        const cms::VerifyOptions options{
+            .require_trusted_chain = header.require_trusted_chain(),
+            .require_sender_match = header.require_sender_match() ||
+                                    appliance.authorizer().VerifyRequiresSenderMatch(caller)};
         return MailPlan{
             caller, &appliance.CpuQueue(), "",
-            AnswerOnWorker([&appliance,
-                            require_trusted_chain](std::string mail) -> absl::StatusOr<MailOutput> {
-              ASSIGN_OR_RETURN(
-                  cms::VerifiedMail verified,
-                  cms::VerifyMail(
-                      {.libctx = appliance.keys().libctx(), .limits = appliance.limits()}, mail,
-                      *appliance.trust(), {.require_trusted_chain = require_trusted_chain}));
+            AnswerOnWorker([&appliance, options](std::string mail) -> absl::StatusOr<MailOutput> {
+              ASSIGN_OR_RETURN(cms::VerifiedMail verified,
+                               cms::VerifyMail({.libctx = appliance.keys().libctx(),
+                                                .limits = appliance.limits()},
+                                               mail, *appliance.trust(), options));
               MailOutput output = BodyOnly(std::move(verified.signed_entity));
               output.header.set_opaque(verified.opaque);
+              output.header.set_from_address(verified.from_address);
+              output.header.set_from_problem(verified.from_problem);
               for (const cms::SignerReport& report : verified.signers) {
                 v1::Signer* signer = output.header.add_signers();
                 signer->set_subject(report.subject);
@@ -317,6 +323,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
                                              : v1::UNTRUSTED);
                 signer->set_chain_detail(report.chain_detail);
                 for (const std::string& subject : report.chain) signer->add_chain(subject);
+                signer->set_from_matches_signer(report.from_matches_signer);
               }
               return output;
             })};

@@ -33,6 +33,7 @@ using ::signet::matchers::IsOkAndHolds;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 const std::string kMail = fixtures::TestMail{}.Text();
@@ -205,6 +206,9 @@ TEST_F(SignetCliTest, VerifyReportsTheSignerAndWritesTheSignedEntity) {
   EXPECT_THAT(result.err, HasSubstr("signer:     CN=Bank signing"));
   EXPECT_THAT(result.err, HasSubstr("statements@bank.example"));
   EXPECT_THAT(result.err, HasSubstr("chain:      trusted"));
+  EXPECT_THAT(result.err,
+              HasSubstr("  From:       statements@bank.example (an address of the signer)\n"));
+  EXPECT_THAT(result.err, Not(HasSubstr("WARNING")));
 
   // A changed mail: one line, with the reason from the error details.
   result = Signet({"verify"}, absl::StrReplaceAll(signed_mail.out, {{"1,234.56", "9,234.56"}}));
@@ -212,6 +216,51 @@ TEST_F(SignetCliTest, VerifyReportsTheSignerAndWritesTheSignedEntity) {
   EXPECT_THAT(result.out, IsEmpty());
   ExpectOneErrorLine(result, "verify", "INVALID_ARGUMENT");
   EXPECT_THAT(result.err, HasSubstr("(CONTENT_CHANGED)"));
+}
+
+TEST_F(SignetCliTest, VerifyWarnsOfAFromThatIsNotTheSigners) {
+  fixtures::CommandResult signed_mail = Signet({"sign", "--key", "bank-signing"}, kMail);
+  ASSERT_EQ(signed_mail.exit_code, 0) << signed_mail.err;
+  // The outer From: is outside the signature: rewritten, the mail still
+  // verifies, and the report says first that it is not the signer's.
+  const std::string forged = absl::StrReplaceAll(
+      signed_mail.out,
+      {{"From: Statements <statements@bank.example>", "From: Statements <support@evil.example>"}});
+  fixtures::CommandResult result = Signet({"verify"}, forged);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, kEntity);
+  EXPECT_THAT(result.err, StartsWith("WARNING: the From: address support@evil.example is NOT an "
+                                     "address of the signer\n"));
+  EXPECT_THAT(result.err,
+              HasSubstr("  From:       support@evil.example (NOT an address of the signer)\n"));
+
+  // Required, it is a failure: one line, nothing written.
+  WriteFile(File("forged.eml"), forged);
+  result = Signet({"verify", "--require-sender-match", File("forged.eml"), File("content.eml")});
+  EXPECT_EQ(result.exit_code, 1);
+  ExpectOneErrorLine(result, "verify", "INVALID_ARGUMENT");
+  EXPECT_THAT(result.err, HasSubstr("the certificate names statements@bank.example"));
+  EXPECT_THAT(result.err, EndsWith("(SENDER_MISMATCH)\n"));
+  EXPECT_FALSE(std::filesystem::exists(File("content.eml")));
+
+  // Two From: fields: which one a reader sees is not known.
+  const std::string two_froms =
+      absl::StrReplaceAll(signed_mail.out, {{"From: Statements <statements@bank.example>\r\n",
+                                             "From: statements@bank.example\r\n"
+                                             "From: support@evil.example\r\n"}});
+  result = Signet({"verify"}, two_froms);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, StartsWith("WARNING: the sender is not verified: the mail has 2 From: "
+                                     "fields"));
+  result = Signet({"verify", "--require-sender-match"}, two_froms);
+  EXPECT_EQ(result.exit_code, 1);
+  ExpectOneErrorLine(result, "verify", "INVALID_ARGUMENT");
+  EXPECT_THAT(result.err, HasSubstr("the mail has 2 From: fields"));
+
+  // The signer's own mail passes the required check.
+  result = Signet({"verify", "--require-sender-match"}, signed_mail.out);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, kEntity);
 }
 
 TEST_F(SignetCliTest, EncryptsToARecipientThatOpensslDecrypts) {

@@ -730,6 +730,14 @@ void CheckCallers(Problems& problems, const Config& config, const KeyTable& keys
       CheckGrant(problems, absl::StrCat(where, ": grants[", j, "]"), caller.grants(j), keys,
                  checkpoint_key);
     }
+    // A policy that can never apply reads as protection that is not there.
+    if (caller.verify_require_sender_match() &&
+        std::none_of(caller.grants().begin(), caller.grants().end(), [](const Grant& grant) {
+          return std::find(grant.operations().begin(), grant.operations().end(),
+                           config::v1::VERIFY_MAIL) != grant.operations().end();
+        })) {
+      problems.Add(where, "verify_require_sender_match without a VERIFY_MAIL grant does nothing");
+    }
   }
 }
 

@@ -713,6 +713,16 @@ TEST(ValidateConfigTest, KeyOperationsNeedKeys) {
   EXPECT_THAT(Problems(config), IsEmpty());
 }
 
+TEST(ValidateConfigTest, SenderMatchNeedsAVerifyGrant) {
+  Config config = Valid();
+  config.mutable_callers(1)->set_verify_require_sender_match(true);
+  EXPECT_THAT(Problems(config), IsEmpty());
+  config.mutable_callers(0)->set_verify_require_sender_match(true);
+  ExpectProblem(config,
+                "callers[0] \"mx-out\": verify_require_sender_match without a VERIFY_MAIL grant "
+                "does nothing");
+}
+
 TEST(ValidateConfigTest, SigningOperationsOnlyOnSigningKeys) {
   Config config = Valid();
   config.mutable_callers(0)->mutable_grants(0)->set_keys(0, "bank-decryption");
