@@ -84,6 +84,36 @@ std::string TokenStateName(v1::TokenState state) {
   }
 }
 
+namespace {
+
+// "good (http://crl.bank.example/ca.crl, 2026-12-05 10:00 UTC)", "REVOKED
+// 2026-12-01 (keyCompromise)", "UNKNOWN: unable to get certificate CRL".
+std::string RevocationText(const v1::CertificateRevocation& revocation) {
+  auto day = [](const google::protobuf::Timestamp& time) {
+    return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixSeconds(time.seconds()),
+                            absl::UTCTimeZone());
+  };
+  switch (revocation.status()) {
+    case v1::REVOCATION_GOOD:
+      return absl::StrCat("good (", OrDash(revocation.source()),
+                          revocation.has_this_update()
+                              ? absl::StrCat(", issued ", day(revocation.this_update()))
+                              : "",
+                          ")");
+    case v1::REVOCATION_REVOKED:
+      return absl::StrCat(
+          "REVOKED",
+          revocation.has_revoked_at() ? absl::StrCat(" on ", day(revocation.revoked_at())) : "",
+          revocation.reason().empty() ? "" : absl::StrCat(" (", revocation.reason(), ")"));
+    case v1::REVOCATION_STATUS_UNKNOWN:
+      return absl::StrCat("UNKNOWN: ", OrDash(revocation.reason()));
+    default:
+      return "not checked";
+  }
+}
+
+}  // namespace
+
 std::string FormatSigners(const v1::MailResponse::Header& header) {
   const bool several = header.signers_size() > 1;
   const bool matches =
@@ -133,6 +163,11 @@ std::string FormatSigners(const v1::MailResponse::Header& header) {
       absl::StrAppend(&chain, " (", absl::StrJoin(signer.chain(), " < "), ")");
     }
     absl::StrAppend(&text, "  chain:      ", chain, "\n");
+    for (const v1::CertificateRevocation& revocation : signer.revocation()) {
+      if (revocation.status() == v1::REVOCATION_NOT_CHECKED) continue;
+      absl::StrAppend(&text, "  revocation: ", OrDash(revocation.subject()), ": ",
+                      RevocationText(revocation), "\n");
+    }
   }
   return text;
 }

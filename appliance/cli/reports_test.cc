@@ -7,6 +7,7 @@ namespace signet::cli {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 TEST(FormatSignersTest, SaysWhoSignedAndWhetherTheChainIsTrusted) {
@@ -88,6 +89,40 @@ TEST(FormatSignersTest, SaysWhichOfSeveralSignersTheFromBelongsTo) {
   EXPECT_THAT(FormatSigners(header),
               StartsWith("WARNING: the From: address statements@bank.example is NOT an address "
                          "of any signer\n"));
+}
+
+TEST(FormatSignersTest, ShowsTheRevocationStatusOfEachCheckedCertificate) {
+  v1::MailResponse::Header header;
+  header.set_from_address("statements@bank.example");
+  v1::Signer* signer = header.add_signers();
+  signer->set_subject("CN=Statements");
+  signer->add_email_addresses("statements@bank.example");
+  signer->set_from_matches_signer(true);
+  signer->set_chain_status(v1::UNTRUSTED);
+  signer->set_chain_detail("certificate revoked");
+  v1::CertificateRevocation* revoked = signer->add_revocation();
+  revoked->set_subject("CN=Statements");
+  revoked->set_status(v1::REVOCATION_REVOKED);
+  revoked->mutable_revoked_at()->set_seconds(1796126400);  // 2026-12-01 12:00 UTC
+  revoked->set_reason("keyCompromise");
+  v1::CertificateRevocation* good = signer->add_revocation();
+  good->set_subject("CN=Bank CA");
+  good->set_status(v1::REVOCATION_GOOD);
+  good->set_source("http://crl.bank.example/root.crl");
+  v1::CertificateRevocation* anchor = signer->add_revocation();
+  anchor->set_subject("CN=Bank Root");
+  anchor->set_status(v1::REVOCATION_NOT_CHECKED);
+  const std::string report = FormatSigners(header);
+  EXPECT_THAT(report, HasSubstr("  revocation: CN=Statements: REVOKED on 2026-12-01 12:00 UTC "
+                                "(keyCompromise)\n"));
+  EXPECT_THAT(report,
+              HasSubstr("  revocation: CN=Bank CA: good (http://crl.bank.example/root.crl)\n"));
+  EXPECT_THAT(report, Not(HasSubstr("CN=Bank Root:")));
+
+  good->set_status(v1::REVOCATION_STATUS_UNKNOWN);
+  good->set_reason("unable to get certificate CRL");
+  EXPECT_THAT(FormatSigners(header),
+              HasSubstr("  revocation: CN=Bank CA: UNKNOWN: unable to get certificate CRL\n"));
 }
 
 TEST(FormatTokensTest, OneAlignedLineAToken) {

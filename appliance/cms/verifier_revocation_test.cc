@@ -72,7 +72,9 @@ class RevocationTest : public ::testing::Test {
   void ServeCrls(const fixtures::CrlOptions& root = {}, const fixtures::CrlOptions& inter = {}) {
     ASSERT_OK_AND_ASSIGN(root_crl_, Encode(*root_, root));
     ASSERT_OK_AND_ASSIGN(inter_crl_, Encode(*intermediate_, inter));
-    ASSERT_OK_AND_ASSIGN(crls_pem_, Pem(root_crl_) + Pem(inter_crl_));
+    ASSERT_OK_AND_ASSIGN(std::string root_pem, Pem(root_crl_));
+    ASSERT_OK_AND_ASSIGN(std::string inter_pem, Pem(inter_crl_));
+    crls_pem_ = root_pem + inter_pem;
     server_->Serve("/root.crl", root_crl_, "application/pkix-crl");
     server_->Serve("/inter.crl", inter_crl_, "application/pkix-crl");
   }
@@ -135,8 +137,8 @@ class RevocationTest : public ::testing::Test {
     ASSIGN_OR_RETURN(std::string intermediate, fixtures::ToPem(intermediate_->certificate()));
     WriteFile(chain, signer + intermediate);
     WriteFile(crls, crls_pem_);
-    std::vector<std::string> argv = {"certtool", "--verify", "--load-ca-certificate", root,
-                                     "--infile", chain};
+    std::vector<std::string> argv = {"certtool", "--verify", "--load-ca-certificate",
+                                     root,       "--infile", chain};
     if (!crls_pem_.empty()) {
       argv.push_back("--load-crl");
       argv.push_back(crls);
@@ -234,8 +236,12 @@ TEST_F(RevocationTest, AnExpiredCrlAnswersNothingButItsEntriesStayRevoked) {
   ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
   EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
   EXPECT_THAT(verified.signers[0].revocation[0].reason, HasSubstr("expired"));
+  // The two tools disagree here: openssl takes a CRL past its nextUpdate as
+  // no answer and refuses (Signet's `require`); certtool reads what it says
+  // (the signer is not listed) and accepts (Signet's `prefer`, which also
+  // reports the status as unknown rather than good).
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
-  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(false));
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(true));
 
   fixtures::CrlOptions expired_listing = expired;
   expired_listing.revoked = {{.certificate = signer_.get()}};
@@ -252,6 +258,9 @@ TEST_F(RevocationTest, ACrlSignedByAnotherKeyIsNoAnswer) {
   pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
   ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
   EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
+  // openssl refuses a chain whose CRL does not verify; certtool drops such a
+  // CRL as if it had not been given, and accepts (Signet: `require` and
+  // `prefer`, as for no CRL at all).
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
   EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(true));
 }

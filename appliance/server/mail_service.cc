@@ -52,6 +52,38 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance
   return key;
 }
 
+google::protobuf::Timestamp TimestampOf(absl::Time time) {
+  return google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(time));
+}
+
+v1::RevocationStatus StatusOf(pki::RevocationState state) {
+  switch (state) {
+    case pki::RevocationState::kNotChecked:
+      return v1::REVOCATION_NOT_CHECKED;
+    case pki::RevocationState::kGood:
+      return v1::REVOCATION_GOOD;
+    case pki::RevocationState::kRevoked:
+      return v1::REVOCATION_REVOKED;
+    case pki::RevocationState::kUnknown:
+      return v1::REVOCATION_STATUS_UNKNOWN;
+  }
+  return v1::REVOCATION_STATUS_UNSPECIFIED;
+}
+
+void AddRevocation(const cms::SignerReport& report, v1::Signer& signer) {
+  for (size_t i = 0; i < report.revocation.size(); ++i) {
+    const pki::RevocationResult& result = report.revocation[i];
+    v1::CertificateRevocation* out = signer.add_revocation();
+    if (i < report.chain.size()) out->set_subject(report.chain[i]);
+    out->set_status(StatusOf(result.state));
+    out->set_source(result.source);
+    if (result.this_update.has_value())
+      *out->mutable_this_update() = TimestampOf(*result.this_update);
+    if (result.revoked_at.has_value()) *out->mutable_revoked_at() = TimestampOf(*result.revoked_at);
+    out->set_reason(result.reason);
+  }
+}
+
 // The caller, named in the call's log line as soon as it is known.
 absl::StatusOr<std::string> AdmitLogged(grpc::CallbackServerContext& context, Appliance& appliance,
                                         CallLog& log) {
@@ -288,10 +320,14 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         // The caller's configured requirement only adds to the request's: a
         // gateway whose policy is to refuse forged senders cannot be talked
         // out of it by one request.
-        const cms::VerifyOptions options{
+        cms::VerifyOptions options{
             .require_trusted_chain = header.require_trusted_chain(),
+            .validation = &appliance.validation(),
             .require_sender_match = header.require_sender_match() ||
                                     appliance.authorizer().VerifyRequiresSenderMatch(caller)};
+        if (header.has_at()) {
+          options.at = absl::FromUnixSeconds(header.at().seconds());
+        }
         return MailPlan{
             caller, &appliance.CpuQueue(), "",
             AnswerOnWorker([&appliance, options](std::string mail) -> absl::StatusOr<MailOutput> {
@@ -324,6 +360,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
                 signer->set_chain_detail(report.chain_detail);
                 for (const std::string& subject : report.chain) signer->add_chain(subject);
                 signer->set_from_matches_signer(report.from_matches_signer);
+                AddRevocation(report, *signer);
               }
               return output;
             })};

@@ -12,9 +12,9 @@
 #include "signet/v1/errors.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/fixtures/mail_stream_call.h"
+#include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/tls_channel.h"
 
 namespace signet {
 namespace {
@@ -81,8 +81,7 @@ class SignetdSenderCheckTest : public ::testing::Test {
   }
 
   static std::unique_ptr<v1::Mail::Stub> GatewayStub() {
-    return v1::Mail::NewStub(
-        grpc::CreateChannel(env_->Target(), grpc::InsecureChannelCredentials()));
+    return v1::Mail::NewStub(fixtures::UnixChannel(*env_));
   }
   static std::unique_ptr<v1::Mail::Stub> MxInStub() {
     return v1::Mail::NewStub(fixtures::TlsChannel(*env_, "mx-in"));
