@@ -21,9 +21,7 @@ const std::string kDer("\x30\x03\x02\x01\x05", 5);
 class HttpFetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<fixtures::HttpServer>> server = fixtures::HttpServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
+    ASSERT_OK_AND_ASSIGN(server_, fixtures::HttpServer::Start());
   }
   std::unique_ptr<fixtures::HttpServer> server_;
 };

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/piv_card_env.h"
+#include "tests/fixtures/settable_pin_source.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tokens/ck_status.h"
 #include "tokens/keys/token_key.h"
@@ -38,24 +39,7 @@ constexpr char kWrongPin[] = "999999";
 
 absl::Time Deadline() { return absl::Now() + absl::Seconds(30); }
 
-// A PIN source whose PIN the test changes, as an operator edits a PIN file.
-class SettablePinSource final : public PinSource {
- public:
-  explicit SettablePinSource(std::string pin) : pin_(pin) {}
-  absl::StatusOr<SecretString> Read() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pin_;
-  }
-  std::string Describe() const override { return "the test's PIN"; }
-  void Set(std::string pin) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pin_ = SecretString(pin);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  SecretString pin_;
-};
+using fixtures::SettablePinSource;
 
 std::string Sha256(const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];

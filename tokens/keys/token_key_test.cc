@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/settable_pin_source.h"
 #include "tests/fixtures/token_env.h"
 #include "tokens/ck_status.h"
 #include "tokens/keys/public_key.h"
@@ -283,24 +284,7 @@ TEST(TokenKeyTest, AmbiguousLabelIsAnError) {
 
 // --- CKA_ALWAYS_AUTHENTICATE: a login before every operation -----------------
 
-// A PIN source whose PIN the test changes, as an operator edits a PIN file.
-class SettablePinSource final : public PinSource {
- public:
-  explicit SettablePinSource(std::string pin) : pin_(pin) {}
-  absl::StatusOr<SecretString> Read() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pin_;
-  }
-  std::string Describe() const override { return "the test's PIN"; }
-  void Set(std::string pin) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pin_ = SecretString(pin);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  SecretString pin_;
-};
+using fixtures::SettablePinSource;
 
 TEST(TokenKeyTest, AlwaysAuthenticateKeysLogInRightBeforeEachOperation) {
   // SoftHSM refuses C_Sign and C_Decrypt with such a key

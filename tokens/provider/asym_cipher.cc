@@ -27,6 +27,9 @@ struct CipherContext {
   EvpMdPtr oaep_md;  // default SHA-1, as in OpenSSL
   EvpMdPtr mgf1_md;  // default: the OAEP digest
   bool has_label = false;
+  // Kept for encryption (done in software, where a label is fine); a token
+  // key never decrypts with one.
+  std::string label;
 };
 
 void* CipherNewCtx(void* provctx) {
@@ -47,6 +50,7 @@ void* CipherDupCtx(void* vctx) {
   copy->oaep_md = ShareMd(ctx->oaep_md.get());
   copy->mgf1_md = ShareMd(ctx->mgf1_md.get());
   copy->has_label = ctx->has_label;
+  copy->label = ctx->label;
   return copy;
 }
 
@@ -145,6 +149,15 @@ int CipherEncrypt(void* vctx, unsigned char* out, size_t* outlen, size_t outsize
         (ctx->mgf1_md && EVP_PKEY_CTX_set_rsa_mgf1_md(software.get(), ctx->mgf1_md.get()) != 1)) {
       return 0;
     }
+    if (ctx->has_label) {
+      void* label = OPENSSL_memdup(ctx->label.data(), ctx->label.size());
+      if (label == nullptr ||
+          EVP_PKEY_CTX_set0_rsa_oaep_label(software.get(), label,
+                                           static_cast<int>(ctx->label.size())) != 1) {
+        OPENSSL_free(label);
+        return 0;
+      }
+    }
   }
   *outlen = outsize;
   return EVP_PKEY_encrypt(software.get(), out, outlen, in, inlen) == 1 ? 1 : 0;
@@ -209,6 +222,7 @@ int CipherSetCtxParams(void* vctx, const OSSL_PARAM params[]) {
   }
   if (const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL)) {
     ctx->has_label = p->data_size > 0;
+    ctx->label.assign(static_cast<const char*>(p->data), p->data != nullptr ? p->data_size : 0);
   }
   return 1;
 }

@@ -416,6 +416,37 @@ TEST_F(ProviderTest, OaepDecryptsWithSha1AndSha2AndRefusesOtherParametersByName)
       {{"SHA256", "SHA1", false}, "OAEP with SHA2-256, MGF1 with SHA1: "},
       {{"SHA256", nullptr, true}, "OAEP with SHA2-256, MGF1 with SHA2-256 and a label: "},
   };
+  // Encryption (the public half, in software) keeps a label: a ciphertext
+  // made with one does not decrypt without it.
+  {
+    std::string ciphertext(256, '\0');
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(libctx_.get(), key->get(), nullptr));
+    void* label = OPENSSL_memdup("label", 5);
+    ASSERT_TRUE(ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1 &&
+                EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+                EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx.get(), "SHA256", nullptr) == 1 &&
+                EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), label, 5) == 1)
+        << OpenSslErrors();
+    size_t length = ciphertext.size();
+    ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(ciphertext.data()),
+                               &length, reinterpret_cast<const unsigned char*>(content_key.data()),
+                               content_key.size()),
+              1)
+        << OpenSslErrors();
+    ciphertext.resize(length);
+    EvpPkeyCtxPtr decrypt(EVP_PKEY_CTX_new_from_pkey(libctx_.get(), key->get(), nullptr));
+    ASSERT_TRUE(decrypt && EVP_PKEY_decrypt_init(decrypt.get()) == 1 &&
+                EVP_PKEY_CTX_set_rsa_padding(decrypt.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+                EVP_PKEY_CTX_set_rsa_oaep_md_name(decrypt.get(), "SHA256", nullptr) == 1);
+    std::string plaintext(256, '\0');
+    length = plaintext.size();
+    EXPECT_NE(EVP_PKEY_decrypt(decrypt.get(), reinterpret_cast<unsigned char*>(plaintext.data()),
+                               &length, reinterpret_cast<const unsigned char*>(ciphertext.data()),
+                               ciphertext.size()),
+              1)
+        << "the label was dropped when encrypting";
+    (void)OpenSslErrors();
+  }
   for (const auto& r : refused) {
     SCOPED_TRACE(r.named);
     const auto before = env_->module->counters().Snapshot();
