@@ -171,10 +171,12 @@ std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustSt
   }
   if (revocation.has_value()) report->revocation = revocation->Results(store_context.get());
   if (trusted) {
-    if (std::optional<VerifyFailure> open =
-            CheckRevocationAnswers(*options.validation, chain, report);
-        open.has_value()) {
-      return open;
+    if (revocation.has_value()) {
+      if (std::optional<VerifyFailure> open =
+              CheckRevocationAnswers(*options.validation, chain, report);
+          open.has_value()) {
+        return open;
+      }
     }
     report->chain_status = ChainStatus::kTrusted;
     return std::nullopt;
