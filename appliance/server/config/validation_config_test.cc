@@ -1,0 +1,119 @@
+// The configuration's validation section: what the validator refuses, and
+// the policy and CRL store it makes.
+#include "appliance/server/config/validation_config.h"
+
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_pki.h"
+
+namespace signet::server {
+namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+config::v1::Validation Parse(const std::string& text) {
+  config::v1::Validation validation;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &validation)) << text;
+  return validation;
+}
+
+constexpr char kFingerprint[] =
+    "3A:4F:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:"
+    "CC:9C";
+
+TEST(ValidationConfigTest, AGoodSectionHasNoProblems) {
+  EXPECT_THAT(ValidationProblems(
+                  Parse(absl::StrCat(R"pb(
+                                       revocation: REVOCATION_REQUIRE
+                                       anchors { sha256_fingerprint: ")pb",
+                                     kFingerprint, R"pb(" revocation: REVOCATION_OFF }
+                                                        crl_files: "/etc/signet/ca.crl"
+                                                        crl_directory: "/etc/signet/crl"
+                                                        fetch_timeout_seconds: 10
+                                                        acceptable_policies: "1.3.6.1.4.1.99999.1.1"
+                  )pb"))),
+              IsEmpty());
+}
+
+TEST(ValidationConfigTest, EachProblemIsNamedWhereItIs) {
+  EXPECT_THAT(
+      ValidationProblems(Parse(absl::StrCat(R"pb(
+                                              anchors { sha256_fingerprint: "3A:4F" }
+                                              anchors { sha256_fingerprint: ")pb",
+                                            kFingerprint, R"pb(" }
+                                                               anchors { sha256_fingerprint: ")pb",
+                                            absl::AsciiStrToLower(kFingerprint),
+                                            R"pb(" }
+                                                 crl_files: "ca.crl"
+                                                 crl_directory: "crl"
+                                                 fetch_timeout_seconds: 61
+                                                 acceptable_policies: "not an oid"
+                                            )pb"))),
+      ElementsAre(Pair("validation.anchors[0]", HasSubstr("64 hex digits")),
+                  Pair("validation.anchors[2]", HasSubstr("same anchor as validation.anchors[1]")),
+                  Pair("validation.crl_files[0]", HasSubstr("absolute path")),
+                  Pair("validation", HasSubstr("crl_directory must be an absolute path")),
+                  Pair("validation", HasSubstr("fetch_timeout_seconds 61 is more than 60")),
+                  Pair("validation.acceptable_policies[0]", HasSubstr("not a dotted OID"))));
+}
+
+TEST(ValidationConfigTest, TheDefaultIsPreferAndFetches) {
+  ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy policy, ValidationPolicyOf({}));
+  EXPECT_EQ(policy.revocation, pki::RevocationMode::kPrefer);
+  EXPECT_TRUE(policy.ChecksRevocation());
+  ASSERT_NE(policy.crls, nullptr);
+}
+
+TEST(ValidationConfigTest, OffEverywhereMakesNoCrlStore) {
+  ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy policy,
+                       ValidationPolicyOf(Parse("revocation: REVOCATION_OFF")));
+  EXPECT_FALSE(policy.ChecksRevocation());
+  EXPECT_EQ(policy.crls, nullptr);
+}
+
+TEST(ValidationConfigTest, AnchorsAreKeyedByTheNormalizedFingerprint) {
+  ASSERT_OK_AND_ASSIGN(
+      pki::ValidationPolicy policy,
+      ValidationPolicyOf(Parse(absl::StrCat("revocation: REVOCATION_OFF anchors { "
+                                            "sha256_fingerprint: \"",
+                                            kFingerprint, "\" revocation: REVOCATION_REQUIRE }"))));
+  EXPECT_THAT(policy.anchor_revocation, ElementsAre(Pair(NormalizedFingerprint(kFingerprint),
+                                                         pki::RevocationMode::kRequire)));
+  EXPECT_EQ(NormalizedFingerprint(kFingerprint).size(), 64u);
+  // One anchor that checks is enough for a CRL store.
+  EXPECT_TRUE(policy.ChecksRevocation());
+  EXPECT_NE(policy.crls, nullptr);
+}
+
+TEST(ValidationConfigTest, AMissingOrBadCrlFileStopsTheStart) {
+  ASSERT_OK_AND_ASSIGN(fixtures::TempDir dir, fixtures::TempDir::Create("signet-validation"));
+  EXPECT_THAT(ValidationPolicyOf(Parse(absl::StrCat("crl_files: \"", dir.path(), "/none.crl\""))),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not exist")));
+  const std::string text = dir.path() + "/text.crl";
+  std::ofstream(text) << "not a CRL";
+  EXPECT_THAT(ValidationPolicyOf(Parse(absl::StrCat("crl_files: \"", text, "\""))),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a CRL")));
+
+  ASSERT_OK_AND_ASSIGN(fixtures::TestCa ca, fixtures::TestCa::Create());
+  ASSERT_OK_AND_ASSIGN(X509CrlPtr crl, ca.MakeCrl());
+  ASSERT_OK_AND_ASSIGN(std::string pem, fixtures::ToPem(crl.get()));
+  const std::string good = dir.path() + "/ca.crl";
+  std::ofstream(good) << pem;
+  EXPECT_THAT(ValidationPolicyOf(Parse(absl::StrCat("crl_files: \"", good, "\" offline: true"))),
+              IsOk());
+}
+
+}  // namespace
+}  // namespace signet::server
