@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/read_file.h"
 
 namespace signet::cli {
 namespace {
@@ -58,22 +59,7 @@ void RemoveTemporaryOnSignals() {
 }
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "read", path);
-  std::string contents;
-  char buffer[16384];
-  for (;;) {
-    const ssize_t n = read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(errno, "read", path);
-    if (n == 0) break;
-    contents.append(buffer, static_cast<size_t>(n));
-    if (contents.size() > max_bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, " is larger than ", max_bytes, " bytes: not a certificate or key"));
-    }
-  }
-  return contents;
+  return ReadFileUpTo(path, max_bytes, "not a certificate or key");
 }
 
 absl::StatusOr<InputFile> InputFile::Open(const std::string& path) {

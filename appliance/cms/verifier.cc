@@ -18,6 +18,7 @@
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_internal.h"
 #include "appliance/cms/operation_error.h"
+#include "common/asn1_time.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -76,11 +77,7 @@ std::optional<absl::Time> SigningTime(CMS_SignerInfo* signer_info) {
       (value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME)) {
     return std::nullopt;
   }
-  struct tm parts = {};
-  if (ASN1_TIME_to_tm(reinterpret_cast<ASN1_TIME*>(value->value.asn1_string), &parts) != 1) {
-    return std::nullopt;
-  }
-  return absl::FromTM(parts, absl::UTCTimeZone());
+  return TimeOf(reinterpret_cast<ASN1_TIME*>(value->value.asn1_string));
 }
 
 VerifyFailure ChainFailure(int error) {
@@ -111,12 +108,9 @@ VerifyFailure ChainFailure(int error) {
 // After a chain validated: what its anchor's revocation mode makes of the
 // questions left open. Off: nothing was asked. Prefer: reported. Require:
 // the first open one refuses the chain.
-std::optional<VerifyFailure> CheckRevocationAnswers(const pki::ValidationPolicy& policy,
-                                                    STACK_OF(X509) * chain, SignerReport* report) {
-  if (report->revocation.empty() || chain == nullptr || sk_X509_num(chain) == 0) {
-    return std::nullopt;
-  }
-  const pki::RevocationMode mode = policy.ModeFor(sk_X509_value(chain, sk_X509_num(chain) - 1));
+std::optional<VerifyFailure> CheckRevocationAnswers(pki::RevocationMode mode,
+                                                    SignerReport* report) {
+  if (report->revocation.empty()) return std::nullopt;
   if (mode == pki::RevocationMode::kOff) {
     for (pki::RevocationResult& result : report->revocation) result = {};
     return std::nullopt;
@@ -173,7 +167,7 @@ std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustSt
   if (trusted) {
     if (revocation.has_value()) {
       if (std::optional<VerifyFailure> open =
-              CheckRevocationAnswers(*options.validation, chain, report);
+              CheckRevocationAnswers(revocation->AnchorMode(store_context.get()), report);
           open.has_value()) {
         return open;
       }

@@ -15,6 +15,7 @@
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
+#include "tests/fixtures/test_mail.h"
 #include "tests/fixtures/test_pki.h"
 
 namespace signet::cms {
@@ -25,15 +26,6 @@ using pki::RevocationState;
 using ::signet::matchers::IsOk;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr char kMail[] =
-    "From: Statements <statements@bank.example>\r\n"
-    "To: customer@example.org\r\n"
-    "Subject: Your statement\r\n"
-    "MIME-Version: 1.0\r\n"
-    "Content-Type: text/plain; charset=us-ascii\r\n"
-    "\r\n"
-    "Balance on 27 November: 1,234.56 EUR.\r\n";
 
 constexpr int kKeyCompromise = 1;
 
@@ -61,7 +53,7 @@ class RevocationTest : public ::testing::Test {
                                        .freshest_crl = {server_->Url("/inter-delta.crl")}}));
     ASSERT_OK_AND_ASSIGN(TrustStore trust, TrustStore::FromCertificates({root_->certificate()}));
     trust_ = std::make_unique<TrustStore>(std::move(trust));
-    ASSERT_OK_AND_ASSIGN(mail_, SignMail({}, kMail,
+    ASSERT_OK_AND_ASSIGN(mail_, SignMail({}, fixtures::TestMail{}.Text(),
                                          {.key = signer_key_.get(),
                                           .certificate = signer_.get(),
                                           .chain = {intermediate_->certificate()}},

@@ -14,8 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/pki/http_fetch.h"
+#include "common/asn1_time.h"
 #include "common/log.h"
 #include "common/openssl_error.h"
+#include "common/read_file.h"
 #include "common/status_macros.h"
 
 namespace signet::pki {
@@ -33,25 +35,6 @@ X509CrlPtr ParseCrl(absl::string_view data) {
   return crl;
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t limit) {
-  BioPtr bio(BIO_new_file(path.c_str(), "rb"));
-  if (!bio)
-    return OpenSslError(absl::StatusCode::kInvalidArgument, absl::StrCat("cannot read ", path));
-  std::string data;
-  char buffer[16384];
-  for (;;) {
-    const int n = BIO_read(bio.get(), buffer, sizeof(buffer));
-    if (n <= 0) break;
-    data.append(buffer, static_cast<size_t>(n));
-    if (data.size() > limit) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, " is larger than the CRL size limit of ", limit, " bytes"));
-    }
-  }
-  ERR_clear_error();
-  return data;
-}
-
 // Indirect CRLs (RFC 5280 section 5.2.5) speak for certificates of other
 // issuers, so they are offered for every certificate.
 bool IsIndirect(X509_CRL* crl) {
@@ -60,13 +43,6 @@ bool IsIndirect(X509_CRL* crl) {
   const bool indirect = idp != nullptr && idp->indirectCRL > 0;
   ISSUING_DIST_POINT_free(idp);
   return indirect;
-}
-
-std::optional<absl::Time> AsTime(const ASN1_TIME* time) {
-  if (time == nullptr) return std::nullopt;
-  struct tm parts = {};
-  if (ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
-  return absl::FromTM(parts, absl::UTCTimeZone());
 }
 
 std::vector<SourcedCrl> One(X509_CRL* crl, const std::string& source) {
@@ -160,7 +136,8 @@ absl::Status CrlStore::ReloadFiles(bool strict) {
       continue;
     }
     changed = true;
-    absl::StatusOr<std::string> data = ReadWholeFile(path, options_.max_crl_bytes);
+    absl::StatusOr<std::string> data =
+        ReadFileUpTo(path, options_.max_crl_bytes, "the limit for a CRL (max_crl_bytes)");
     X509CrlPtr crl = data.ok() ? ParseCrl(*data) : nullptr;
     if (!crl) {
       const std::string why =
@@ -172,14 +149,15 @@ absl::Status CrlStore::ReloadFiles(bool strict) {
       // previous version stays until a complete one is there.
       Log(LogLevel::kWarning, absl::StrCat("CRL file ", path, " skipped: ", why));
       if (old != files_.end()) {
-        state.crls = std::move(old->second.crls);
-        state.size = old->second.size;
+        state.crl = std::move(old->second.crl);
+        state.indirect = old->second.indirect;
         state.mtime_ns = -1;  // read again next time
       }
       next.emplace(path, std::move(state));
       continue;
     }
-    state.crls.push_back({std::move(crl), absl::StrCat("file ", path)});
+    state.indirect = IsIndirect(crl.get());
+    state.crl = std::move(crl);
     next.emplace(path, std::move(state));
   }
   if (next.size() != files_.size()) changed = true;
@@ -201,11 +179,9 @@ std::vector<SourcedCrl> CrlStore::CrlsFor(X509* certificate, const X509_NAME* is
       (void)ReloadFiles(/*strict=*/false);
     }
     for (const auto& [path, state] : files_) {
-      for (const SourcedCrl& entry : state.crls) {
-        if (X509_NAME_cmp(X509_CRL_get_issuer(entry.crl.get()), issuer) == 0 ||
-            IsIndirect(entry.crl.get())) {
-          found.push_back({ShareCrl(entry.crl.get()), entry.source});
-        }
+      if (state.crl != nullptr &&
+          (state.indirect || X509_NAME_cmp(X509_CRL_get_issuer(state.crl.get()), issuer) == 0)) {
+        found.push_back({ShareCrl(state.crl.get()), absl::StrCat("file ", path)});
       }
     }
   }
@@ -256,7 +232,7 @@ std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) 
     if (entry.crl) return One(entry.crl.get(), url);
     return {};
   }
-  const std::optional<absl::Time> next_update = AsTime(X509_CRL_get0_nextUpdate(crl.get()));
+  const std::optional<absl::Time> next_update = TimeOf(X509_CRL_get0_nextUpdate(crl.get()));
   entry.expires = next_update.value_or(now + options_.max_age_without_next_update);
   // A CRL already past its nextUpdate is fetched again after the failure
   // pause, not on every call.
@@ -290,17 +266,16 @@ std::map<std::string, absl::Time> CrlStore::SourceAges() const {
   {
     std::lock_guard<std::mutex> lock(files_mutex_);
     for (const auto& [path, state] : files_) {
-      for (const SourcedCrl& entry : state.crls) {
-        if (auto time = AsTime(X509_CRL_get0_lastUpdate(entry.crl.get()))) {
-          ages[entry.source] = *time;
-        }
+      if (state.crl == nullptr) continue;
+      if (auto time = TimeOf(X509_CRL_get0_lastUpdate(state.crl.get()))) {
+        ages[absl::StrCat("file ", path)] = *time;
       }
     }
   }
   std::lock_guard<std::mutex> lock(fetched_mutex_);
   for (const auto& [url, entry] : fetched_) {
     if (!entry.crl) continue;
-    if (auto time = AsTime(X509_CRL_get0_lastUpdate(entry.crl.get()))) ages[url] = *time;
+    if (auto time = TimeOf(X509_CRL_get0_lastUpdate(entry.crl.get()))) ages[url] = *time;
   }
   return ages;
 }

@@ -82,10 +82,13 @@ class CrlStore {
  private:
   explicit CrlStore(CrlStoreOptions options) : options_(std::move(options)) {}
 
+  // One file, and the CRL it held when last read (null: none yet).
   struct FileState {
     int64_t size = -1;
     int64_t mtime_ns = -1;
-    std::vector<SourcedCrl> crls;
+    X509CrlPtr crl;
+    // Decided when the file is read, not on every lookup.
+    bool indirect = false;
   };
   struct Fetched {
     X509CrlPtr crl;

@@ -20,9 +20,7 @@ const std::string kDer("\x30\x03\x02\x01\x05", 5);
 
 class HttpFetchTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(server_, fixtures::HttpServer::Start());
-  }
+  void SetUp() override { ASSERT_OK_AND_ASSIGN(server_, fixtures::HttpServer::Start()); }
   std::unique_ptr<fixtures::HttpServer> server_;
 };
 

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/pki/validation_policy.h"
+#include "common/asn1_time.h"
 
 namespace signet::pki {
 namespace {
@@ -13,13 +14,6 @@ namespace {
 int CheckIndex() {
   static const int index = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
-}
-
-std::optional<absl::Time> AsTime(const ASN1_TIME* time) {
-  if (time == nullptr) return std::nullopt;
-  struct tm parts = {};
-  if (ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
-  return absl::FromTM(parts, absl::UTCTimeZone());
 }
 
 // The errors that mean "no usable CRL answered for this certificate":
@@ -113,12 +107,7 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
   if (crls == nullptr) return nullptr;
   // The chain is complete when revocation is checked: a chain to an anchor
   // whose revocation is off fetches nothing.
-  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
-  if (chain != nullptr && sk_X509_num(chain) > 0 &&
-      check->policy_.ModeFor(sk_X509_value(chain, sk_X509_num(chain) - 1)) ==
-          RevocationMode::kOff) {
-    return crls;
-  }
+  if (check->AnchorMode(context) == RevocationMode::kOff) return crls;
   X509* certificate = X509_STORE_CTX_get_current_cert(context);
   Depth& depth = check->depths_[X509_STORE_CTX_get_error_depth(context)];
   for (SourcedCrl& found : check->policy_.crls->CrlsFor(certificate, name)) {
@@ -127,7 +116,7 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
       if (!depth.sources.empty()) depth.sources += ", ";
       depth.sources += found.source;
     }
-    if (auto this_update = AsTime(X509_CRL_get0_lastUpdate(found.crl.get()))) {
+    if (auto this_update = TimeOf(X509_CRL_get0_lastUpdate(found.crl.get()))) {
       if (!depth.this_update.has_value() || *depth.this_update < *this_update) {
         depth.this_update = this_update;
       }
@@ -154,7 +143,7 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
     X509* certificate = X509_STORE_CTX_get_current_cert(context);
     if (crl != nullptr && certificate != nullptr &&
         X509_CRL_get0_by_cert(crl, &entry, certificate) == 1 && entry != nullptr) {
-      depth.revoked_at = AsTime(X509_REVOKED_get0_revocationDate(entry));
+      depth.revoked_at = TimeOf(X509_REVOKED_get0_revocationDate(entry));
       if (auto* reason = static_cast<ASN1_ENUMERATED*>(
               X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr))) {
         depth.revocation_reason = ReasonName(ASN1_ENUMERATED_get(reason));
@@ -164,6 +153,16 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
     ERR_clear_error();
   }
   return ok;
+}
+
+RevocationMode RevocationCheck::AnchorMode(const X509_STORE_CTX* context) {
+  if (!anchor_mode_.has_value()) {
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+    anchor_mode_ = chain != nullptr && sk_X509_num(chain) > 0
+                       ? policy_.ModeFor(sk_X509_value(chain, sk_X509_num(chain) - 1))
+                       : policy_.revocation;
+  }
+  return *anchor_mode_;
 }
 
 std::vector<RevocationResult> RevocationCheck::Results(X509_STORE_CTX* context) const {

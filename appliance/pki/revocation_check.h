@@ -70,12 +70,18 @@ class RevocationCheck {
   // as configured, not validated).
   std::vector<RevocationResult> Results(X509_STORE_CTX* context) const;
 
+  // The revocation mode of the chain's trust anchor (the default with no
+  // chain). Worked out once a verification: the anchor's fingerprint is a
+  // hash of its DER.
+  RevocationMode AnchorMode(const X509_STORE_CTX* context);
+
  private:
   friend void UseRevocationLookup(X509_STORE* store);
   static int VerifyCallback(int ok, X509_STORE_CTX* context);
   static STACK_OF(X509_CRL) * LookupCrls(const X509_STORE_CTX* context, const X509_NAME* name);
 
   const ValidationPolicy& policy_;
+  std::optional<RevocationMode> anchor_mode_;
   struct Depth {
     std::string sources;
     std::optional<absl::Time> this_update;

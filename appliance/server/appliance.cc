@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
-#include "common/log.h"
 #include "appliance/server/config/validation_config.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace signet::server {

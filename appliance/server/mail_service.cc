@@ -348,9 +348,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
                   signer->add_email_addresses(email);
                 }
                 if (report.signing_time.has_value()) {
-                  *signer->mutable_signing_time() =
-                      google::protobuf::util::TimeUtil::SecondsToTimestamp(
-                          absl::ToUnixSeconds(*report.signing_time));
+                  *signer->mutable_signing_time() = TimestampOf(*report.signing_time);
                 }
                 signer->set_digest_algorithm(report.digest_algorithm);
                 signer->set_signature_algorithm(report.signature_algorithm);

@@ -859,6 +859,12 @@ absl::Status ValidateConfig(const Config& config) {
   CheckLimits(problems, config.limits());
   CheckAudit(problems, config, keys);
   CheckPath(problems, "config", "trust_anchors_file", config.trust_anchors_file(), Required::kNo);
+  for (int i = 0; i < config.validation().crl_files_size(); ++i) {
+    CheckPath(problems, "validation", absl::StrCat("crl_files[", i, "]"),
+              config.validation().crl_files(i), Required::kYes);
+  }
+  CheckPath(problems, "validation", "crl_directory", config.validation().crl_directory(),
+            Required::kNo);
   for (const auto& [where, what] : ValidationProblems(config.validation())) {
     problems.Add(where, what);
   }

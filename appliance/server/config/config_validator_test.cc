@@ -915,6 +915,26 @@ TEST(ValidateConfigTest, TrustAnchorsPathIsAbsolute) {
   ExpectProblem(config, "config: trust_anchors_file \"anchors.pem\" is not an absolute path");
 }
 
+TEST(ValidateConfigTest, CrlPathsAreAbsolute) {
+  Config config = Valid();
+  config.mutable_validation()->add_crl_files("ca.crl");
+  ExpectProblem(config, "validation: crl_files[0] \"ca.crl\" is not an absolute path");
+  config = Valid();
+  config.mutable_validation()->add_crl_files("");
+  ExpectProblem(config, "validation: crl_files[0] is required");
+  config = Valid();
+  config.mutable_validation()->set_crl_directory("crl");
+  ExpectProblem(config, "validation: crl_directory \"crl\" is not an absolute path");
+}
+
+TEST(ValidateConfigTest, ValidationProblemsAreReported) {
+  Config config = Valid();
+  config.mutable_validation()->add_acceptable_policies("not an oid");
+  ExpectProblem(config,
+                "validation.acceptable_policies[0]: is not a dotted OID "
+                "(\"2.16.840.1.101.3.2.1.48.1\")");
+}
+
 // --- the shipped examples ------------------------------------------------------
 
 class ExampleConfigTest : public ::testing::TestWithParam<const char*> {};

@@ -37,10 +37,6 @@ bool IsOid(const std::string& text) {
   return object != nullptr;
 }
 
-bool IsAbsolutePath(absl::string_view path) {
-  return !path.empty() && path.front() == '/' && path.find('\0') == absl::string_view::npos;
-}
-
 }  // namespace
 
 std::string NormalizedFingerprint(absl::string_view fingerprint) {
@@ -67,14 +63,6 @@ std::vector<std::pair<std::string, std::string>> ValidationProblems(
         add(where, absl::StrCat("names the same anchor as validation.anchors[", j, "]"));
       }
     }
-  }
-  for (int i = 0; i < validation.crl_files_size(); ++i) {
-    if (!IsAbsolutePath(validation.crl_files(i))) {
-      add(absl::StrCat("validation.crl_files[", i, "]"), "must be an absolute path");
-    }
-  }
-  if (!validation.crl_directory().empty() && !IsAbsolutePath(validation.crl_directory())) {
-    add("validation", "crl_directory must be an absolute path");
   }
   if (validation.fetch_timeout_seconds() > kMaxFetchTimeoutSeconds) {
     add("validation", absl::StrCat("fetch_timeout_seconds ", validation.fetch_timeout_seconds(),

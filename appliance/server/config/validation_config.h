@@ -14,7 +14,8 @@
 
 namespace signet::server {
 
-// What is wrong with the section, as (where, what) pairs.
+// What is wrong with the section, as (where, what) pairs; its paths are
+// ValidateConfig's to check, as every path of the config is.
 std::vector<std::pair<std::string, std::string>> ValidationProblems(
     const config::v1::Validation& validation);
 

@@ -56,15 +56,11 @@ TEST(ValidationConfigTest, EachProblemIsNamedWhereItIs) {
                                                                anchors { sha256_fingerprint: ")pb",
                                             absl::AsciiStrToLower(kFingerprint),
                                             R"pb(" }
-                                                 crl_files: "ca.crl"
-                                                 crl_directory: "crl"
                                                  fetch_timeout_seconds: 61
                                                  acceptable_policies: "not an oid"
                                             )pb"))),
       ElementsAre(Pair("validation.anchors[0]", HasSubstr("64 hex digits")),
                   Pair("validation.anchors[2]", HasSubstr("same anchor as validation.anchors[1]")),
-                  Pair("validation.crl_files[0]", HasSubstr("absolute path")),
-                  Pair("validation", HasSubstr("crl_directory must be an absolute path")),
                   Pair("validation", HasSubstr("fetch_timeout_seconds 61 is more than 60")),
                   Pair("validation.acceptable_policies[0]", HasSubstr("not a dotted OID"))));
 }
