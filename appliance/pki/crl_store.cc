@@ -195,8 +195,15 @@ std::vector<SourcedCrl> CrlStore::CrlsFor(X509* certificate, const X509_NAME* is
 std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) {
   std::shared_ptr<std::mutex> fetching;
   {
+    // A fresh CRL is answered at once, even while the refresher fetches
+    // its successor.
     std::lock_guard<std::mutex> lock(fetched_mutex_);
     Fetched& entry = fetched_[url];
+    entry.last_used = ++use_clock_;
+    if (entry.crl && absl::Now() < entry.expires) {
+      ++counters_.cache_hits;
+      return One(entry.crl.get(), url);
+    }
     fetching = entry.fetching;
   }
   // One fetch per point at a time; the others wait for its result.
@@ -205,7 +212,6 @@ std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) 
   {
     std::lock_guard<std::mutex> lock(fetched_mutex_);
     Fetched& entry = fetched_[url];
-    entry.last_used = ++use_clock_;
     if (entry.crl && now < entry.expires) {
       ++counters_.cache_hits;
       return One(entry.crl.get(), url);
@@ -216,6 +222,18 @@ std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) 
       if (entry.crl) return One(entry.crl.get(), url);
       return {};
     }
+  }
+  X509CrlPtr crl = Fetch(url, now, /*for_caller=*/true);
+  std::lock_guard<std::mutex> lock(fetched_mutex_);
+  std::vector<SourcedCrl> result;
+  if (crl) result = One(crl.get(), url);
+  Evict();
+  return result;
+}
+
+X509CrlPtr CrlStore::Fetch(const std::string& url, absl::Time now, bool for_caller) {
+  {
+    std::lock_guard<std::mutex> lock(fetched_mutex_);
     ++counters_.fetches;
   }
   absl::StatusOr<std::string> body = HttpTransfer({.url = url,
@@ -228,20 +246,64 @@ std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) 
     ++counters_.fetch_failures;
     entry.failure = body.ok() ? "the answer is not a CRL" : std::string(body.status().message());
     entry.failed_until = now + options_.retry_after_failure;
+    if (!entry.failing_since.has_value()) entry.failing_since = now;
+    if (!for_caller) entry.used_at_fetch = entry.last_used;
     Log(LogLevel::kWarning, absl::StrCat("CRL distribution point ", url, ": ", entry.failure));
-    if (entry.crl) return One(entry.crl.get(), url);
-    return {};
+    return entry.crl ? ShareCrl(entry.crl.get()) : nullptr;
   }
+  const std::optional<absl::Time> this_update = TimeOf(X509_CRL_get0_lastUpdate(crl.get()));
   const std::optional<absl::Time> next_update = TimeOf(X509_CRL_get0_nextUpdate(crl.get()));
   entry.expires = next_update.value_or(now + options_.max_age_without_next_update);
+  const absl::Time issued = std::min(this_update.value_or(now), now);
+  entry.refresh_at = entry.expires > issued
+                         ? issued + (entry.expires - issued) * options_.refresh_after_fraction
+                         : entry.expires;
   // A CRL already past its nextUpdate is fetched again after the failure
   // pause, not on every call.
   if (entry.expires <= now) entry.failed_until = now + options_.retry_after_failure;
   entry.crl = std::move(crl);
   entry.failure.clear();
-  std::vector<SourcedCrl> result = One(entry.crl.get(), url);
-  Evict();
-  return result;
+  entry.failing_since.reset();
+  if (!for_caller) entry.used_at_fetch = entry.last_used;
+  return ShareCrl(entry.crl.get());
+}
+
+int CrlStore::RefreshDue() {
+  {
+    std::lock_guard<std::mutex> lock(files_mutex_);
+    files_checked_ = absl::Now();
+    (void)ReloadFiles(/*strict=*/false);
+  }
+  if (!options_.fetch) return 0;
+  // A point nobody asked for since its last fetch is left to expire: the
+  // refresher keeps what is in use, not everything ever seen. A point that
+  // never answered is tried again after its failure pause, so that the next
+  // caller finds it in the cache instead of waiting for the fetch.
+  auto due = [](const Fetched& entry, absl::Time now) {
+    const bool in_use = entry.last_used != entry.used_at_fetch;
+    const bool stale = entry.crl ? now >= entry.refresh_at : entry.failing_since.has_value();
+    return in_use && stale && now >= entry.failed_until;
+  };
+  std::vector<std::pair<std::string, std::shared_ptr<std::mutex>>> candidates;
+  {
+    std::lock_guard<std::mutex> lock(fetched_mutex_);
+    for (const auto& [url, entry] : fetched_) {
+      if (due(entry, absl::Now())) candidates.emplace_back(url, entry.fetching);
+    }
+  }
+  int fetched = 0;
+  for (const auto& [url, fetching] : candidates) {
+    std::lock_guard<std::mutex> one_fetch(*fetching);
+    {
+      // A caller may have fetched it meanwhile.
+      std::lock_guard<std::mutex> lock(fetched_mutex_);
+      auto entry = fetched_.find(url);
+      if (entry == fetched_.end() || !due(entry->second, absl::Now())) continue;
+    }
+    (void)Fetch(url, absl::Now(), /*for_caller=*/false);
+    ++fetched;
+  }
+  return fetched;
 }
 
 void CrlStore::Evict() {
@@ -261,23 +323,29 @@ CrlStore::Counters CrlStore::counters() const {
   return counters_;
 }
 
-std::map<std::string, absl::Time> CrlStore::SourceAges() const {
-  std::map<std::string, absl::Time> ages;
+std::vector<CrlSourceState> CrlStore::Sources() const {
+  std::vector<CrlSourceState> sources;
+  auto describe = [](X509_CRL* crl, CrlSourceState* state) {
+    if (crl == nullptr) return;
+    state->this_update = TimeOf(X509_CRL_get0_lastUpdate(crl));
+    state->next_update = TimeOf(X509_CRL_get0_nextUpdate(crl));
+  };
   {
     std::lock_guard<std::mutex> lock(files_mutex_);
-    for (const auto& [path, state] : files_) {
-      if (state.crl == nullptr) continue;
-      if (auto time = TimeOf(X509_CRL_get0_lastUpdate(state.crl.get()))) {
-        ages[absl::StrCat("file ", path)] = *time;
-      }
+    for (const auto& [path, file] : files_) {
+      CrlSourceState state{.source = absl::StrCat("file ", path)};
+      describe(file.crl.get(), &state);
+      sources.push_back(std::move(state));
     }
   }
   std::lock_guard<std::mutex> lock(fetched_mutex_);
   for (const auto& [url, entry] : fetched_) {
-    if (!entry.crl) continue;
-    if (auto time = TimeOf(X509_CRL_get0_lastUpdate(entry.crl.get()))) ages[url] = *time;
+    CrlSourceState state{
+        .source = url, .failing_since = entry.failing_since, .failure = entry.failure};
+    describe(entry.crl.get(), &state);
+    sources.push_back(std::move(state));
   }
-  return ages;
+  return sources;
 }
 
 }  // namespace signet::pki

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,23 @@ struct CrlStoreOptions {
   absl::Duration max_age_without_next_update = absl::Hours(1);
   // How often the files are checked for changes.
   absl::Duration reload_interval = absl::Seconds(1);
+  // RefreshDue() fetches a cached CRL again once this fraction of its
+  // lifetime (thisUpdate to nextUpdate) has passed, so that callers keep
+  // meeting a fresh CRL in the cache instead of waiting for a fetch when the
+  // old one expires.
+  double refresh_after_fraction = 0.8;
+};
+
+// What the store holds for one source, for health and the operator.
+struct CrlSourceState {
+  std::string source;  // "file <path>" or the distribution point's URL
+  // Of the CRL held; absent when the source has none (never answered).
+  std::optional<absl::Time> this_update;
+  std::optional<absl::Time> next_update;
+  // Since when fetching from this point fails (absent: its last fetch
+  // worked), and why.
+  std::optional<absl::Time> failing_since;
+  std::string failure;
 };
 
 // A CRL and where it came from ("file /etc/signet/crl/ca.crl",
@@ -76,8 +94,15 @@ class CrlStore {
   };
   Counters counters() const;
 
-  // For health: the oldest thisUpdate among the CRLs held, per source.
-  std::map<std::string, absl::Time> SourceAges() const;
+  // Every source the store holds or has tried, by name.
+  std::vector<CrlSourceState> Sources() const;
+
+  // The background refresher's step (crl_refresher.h): reads the files
+  // again if they changed, and fetches again each cached CRL that callers
+  // still use and that is past refresh_after_fraction of its lifetime (or
+  // past nextUpdate, once its failure pause is over). Callers meanwhile get
+  // the CRL already held. Returns the number of fetches made.
+  int RefreshDue();
 
  private:
   explicit CrlStore(CrlStoreOptions options) : options_(std::move(options)) {}
@@ -95,7 +120,13 @@ class CrlStore {
     absl::Time expires;
     absl::Time failed_until;
     std::string failure;
+    std::optional<absl::Time> failing_since;
+    // When to fetch again ahead of `expires`.
+    absl::Time refresh_at = absl::InfiniteFuture();
     uint64_t last_used = 0;
+    // last_used when the refresher last fetched it: unchanged means nobody
+    // asked since.
+    uint64_t used_at_fetch = 0;
     // Held during the fetch, so that callers needing the same point wait
     // for one request instead of each making their own.
     std::shared_ptr<std::mutex> fetching = std::make_shared<std::mutex>();
@@ -104,6 +135,10 @@ class CrlStore {
   absl::Status ReloadFiles(bool strict);
   std::vector<std::string> ListFiles(absl::Status* error) const;
   std::vector<SourcedCrl> FromDistributionPoint(const std::string& url);
+  // Fetches `url` and stores the answer (the caller holds the point's
+  // fetching mutex, not fetched_mutex_). A fetch for a caller counts as a
+  // use of the point; the refresher's own does not.
+  X509CrlPtr Fetch(const std::string& url, absl::Time now, bool for_caller);
   void Evict();
 
   const CrlStoreOptions options_;

@@ -23,6 +23,7 @@ using ::signet::matchers::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 void WriteFile(const std::string& path, const std::string& data) {
@@ -114,7 +115,12 @@ TEST_F(CrlStoreTest, ADistributionPointIsFetchedOnceAndCachedUntilNextUpdate) {
   EXPECT_EQ(server_->Requests("/ca.crl"), 1);
   EXPECT_EQ(store->counters().fetches, 1u);
   EXPECT_EQ(store->counters().cache_hits, 1u);
-  EXPECT_EQ(store->SourceAges().count(server_->Url("/ca.crl")), 1u);
+  std::vector<CrlSourceState> sources = store->Sources();
+  ASSERT_THAT(sources, SizeIs(1));
+  EXPECT_EQ(sources[0].source, server_->Url("/ca.crl"));
+  EXPECT_TRUE(sources[0].this_update.has_value());
+  EXPECT_TRUE(sources[0].next_update.has_value());
+  EXPECT_FALSE(sources[0].failing_since.has_value());
 }
 
 TEST_F(CrlStoreTest, AFailedPointIsNotAskedAgainAtOnce) {
@@ -124,6 +130,11 @@ TEST_F(CrlStoreTest, AFailedPointIsNotAskedAgainAtOnce) {
   EXPECT_THAT(Lookup(*store), IsEmpty());
   EXPECT_EQ(server_->Requests("/ca.crl"), 1);
   EXPECT_EQ(store->counters().fetch_failures, 1u);
+  std::vector<CrlSourceState> sources = store->Sources();
+  ASSERT_THAT(sources, SizeIs(1));
+  EXPECT_FALSE(sources[0].this_update.has_value());
+  EXPECT_TRUE(sources[0].failing_since.has_value());
+  EXPECT_THAT(sources[0].failure, Not(IsEmpty()));
 
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<CrlStore> retrying,
                        CrlStore::Create({.retry_after_failure = absl::ZeroDuration()}));
@@ -167,6 +178,82 @@ TEST_F(CrlStoreTest, TheCacheKeepsAtMostItsLimit) {
   // The first was evicted: asked again.
   EXPECT_THAT(Lookup(*store), SizeIs(1));
   EXPECT_EQ(server_->Requests("/ca.crl"), 2);
+}
+
+// A CRL most of whose lifetime has passed: still valid, due for a refresh.
+TEST_F(CrlStoreTest, RefreshDueFetchesACrlInUseAheadOfItsNextUpdate) {
+  ASSERT_OK_AND_ASSIGN(X509CrlPtr aging, ca_->MakeCrl({.this_update_offset = -absl::Hours(9),
+                                                       .validity = absl::Hours(10)}));
+  ASSERT_OK_AND_ASSIGN(std::string aging_der, fixtures::ToDer(aging.get()));
+  server_->Serve("/ca.crl", aging_der);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<CrlStore> store, CrlStore::Create({}));
+  ASSERT_THAT(Lookup(*store), SizeIs(1));
+  EXPECT_EQ(store->RefreshDue(), 1);
+  EXPECT_EQ(store->RefreshDue(), 0) << "nobody used it since the refresher fetched it";
+  EXPECT_EQ(server_->Requests("/ca.crl"), 2);
+
+  ASSERT_THAT(Lookup(*store), SizeIs(1));  // from the cache
+  EXPECT_EQ(server_->Requests("/ca.crl"), 2);
+  ASSERT_OK_AND_ASSIGN(X509CrlPtr next, ca_->MakeCrl({.crl_number = 2}));
+  ASSERT_OK_AND_ASSIGN(std::string next_der, fixtures::ToDer(next.get()));
+  server_->Serve("/ca.crl", next_der);
+  EXPECT_EQ(store->RefreshDue(), 1);
+  EXPECT_EQ(server_->Requests("/ca.crl"), 3);
+
+  // Callers get the new CRL from the cache, and a fresh CRL is not due.
+  std::vector<SourcedCrl> found = Lookup(*store);
+  ASSERT_THAT(found, SizeIs(1));
+  ASSERT_OK_AND_ASSIGN(std::string found_der, fixtures::ToDer(found[0].crl.get()));
+  EXPECT_EQ(found_der, next_der);
+  EXPECT_EQ(store->RefreshDue(), 0);
+  EXPECT_EQ(server_->Requests("/ca.crl"), 3);
+}
+
+TEST_F(CrlStoreTest, RefreshDueRetriesAFailedPointSoTheNextCallerFindsItCached) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<CrlStore> store,
+                       CrlStore::Create({.retry_after_failure = absl::ZeroDuration()}));
+  EXPECT_THAT(Lookup(*store), IsEmpty());
+  server_->Serve("/ca.crl", crl_der_);
+  EXPECT_EQ(store->RefreshDue(), 1);
+  EXPECT_EQ(server_->Requests("/ca.crl"), 2);
+  EXPECT_THAT(Lookup(*store), SizeIs(1));
+  EXPECT_EQ(server_->Requests("/ca.crl"), 2);
+  EXPECT_FALSE(store->Sources()[0].failing_since.has_value());
+}
+
+TEST_F(CrlStoreTest, RefreshDueKeepsTheHeldCrlWhenTheFetchFails) {
+  ASSERT_OK_AND_ASSIGN(X509CrlPtr aging, ca_->MakeCrl({.this_update_offset = -absl::Hours(9),
+                                                       .validity = absl::Hours(10)}));
+  ASSERT_OK_AND_ASSIGN(std::string aging_der, fixtures::ToDer(aging.get()));
+  server_->Serve("/ca.crl", aging_der);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<CrlStore> store,
+                       CrlStore::Create({.retry_after_failure = absl::Hours(1)}));
+  ASSERT_THAT(Lookup(*store), SizeIs(1));
+  ASSERT_THAT(Lookup(*store), SizeIs(1));
+  server_->Serve("/ca.crl", "gone", "text/plain", 404);
+  EXPECT_EQ(store->RefreshDue(), 1);
+  EXPECT_THAT(Lookup(*store), SizeIs(1));
+  EXPECT_EQ(server_->Requests("/ca.crl"), 2);
+  // Within the failure pause the refresher does not ask again.
+  EXPECT_EQ(store->RefreshDue(), 0);
+  std::vector<CrlSourceState> sources = store->Sources();
+  ASSERT_THAT(sources, SizeIs(1));
+  EXPECT_TRUE(sources[0].this_update.has_value());
+  EXPECT_TRUE(sources[0].failing_since.has_value());
+}
+
+TEST_F(CrlStoreTest, RefreshDueReadsChangedFilesWithoutACaller) {
+  const std::string crls = dir_->path() + "/crls";
+  ASSERT_EQ(mkdir(crls.c_str(), 0700), 0);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<CrlStore> store,
+                       CrlStore::Create({.directory = crls, .fetch = false}));
+  EXPECT_THAT(store->Sources(), IsEmpty());
+  WriteFile(crls + "/ca.crl", crl_der_);
+  EXPECT_EQ(store->RefreshDue(), 0);
+  std::vector<CrlSourceState> sources = store->Sources();
+  ASSERT_THAT(sources, SizeIs(1));
+  EXPECT_EQ(sources[0].source, absl::StrCat("file ", crls, "/ca.crl"));
+  EXPECT_TRUE(sources[0].next_update.has_value());
 }
 
 }  // namespace

@@ -45,6 +45,12 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
     appliance->trust_.emplace(std::move(trust));
     // The CRL files are read now, so that a missing one stops the start.
     ASSIGN_OR_RETURN(appliance->validation_, ValidationPolicyOf(config.validation()));
+    if (appliance->validation_.crls != nullptr) {
+      appliance->crl_refresher_ = std::make_unique<pki::CrlRefresher>(
+          appliance->validation_.crls, CrlRefreshInterval(config.validation()));
+      appliance->crl_freshness_ = std::make_unique<pki::CrlFreshness>(
+          appliance->validation_.crls, CrlStaleAfter(config.validation()));
+    }
   }
   if (config.keys_size() > 0) {
     // Key operations need the audit log (docs/architecture.md, decision D11), and the

@@ -13,6 +13,8 @@
 #include "appliance/audit/audit_log.h"
 #include "appliance/cms/limits.h"
 #include "appliance/cms/trust_store.h"
+#include "appliance/pki/crl_freshness.h"
+#include "appliance/pki/crl_refresher.h"
 #include "appliance/pki/validation_policy.h"
 #include "appliance/server/authorizer.h"
 #include "appliance/server/byte_budget.h"
@@ -48,6 +50,8 @@ class Appliance {
   const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
   // Revocation and certificate policies for chains to those anchors.
   const pki::ValidationPolicy& validation() const { return validation_; }
+  // Null when no CRL is consulted (revocation off everywhere).
+  pki::CrlFreshness* crl_freshness() { return crl_freshness_.get(); }
   // Null when no key is configured (then no key operation can happen).
   audit::AuditLog* audit() { return audit_.get(); }
 
@@ -79,6 +83,8 @@ class Appliance {
   std::unique_ptr<IdleCallWatch> idle_watch_;
   std::optional<cms::TrustStore> trust_;
   pki::ValidationPolicy validation_;
+  std::unique_ptr<pki::CrlRefresher> crl_refresher_;
+  std::unique_ptr<pki::CrlFreshness> crl_freshness_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;
   std::unique_ptr<WorkQueue> cpu_queue_;

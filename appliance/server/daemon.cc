@@ -103,6 +103,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
     PcscTokenWatch* watch = daemon->pcsc_watch_.get();
     health_options.pcscd_available = [watch] { return watch->MonitorStatus().pcscd_available; };
   }
+  if (pki::CrlFreshness* freshness = core.crl_freshness()) {
+    health_options.revocation_fresh = [freshness] { return freshness->Fresh(); };
+  }
   daemon->token_health_ = std::make_unique<TokenHealth>(
       daemon->server_->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
       [&registry] { registry.tokens().Rescan(); }, health_options);

@@ -65,6 +65,9 @@ void TokenHealth::Publish() {
   if (options_.pcscd_available) {
     PublishIfChanged(kPcscdServiceName, options_.pcscd_available());
   }
+  if (options_.revocation_fresh) {
+    PublishIfChanged(kRevocationServiceName, options_.revocation_fresh());
+  }
 }
 
 void TokenHealth::PublishIfChanged(const std::string& service, bool serving) {

@@ -42,6 +42,10 @@ struct TokenHealthOptions {
   // When given (signetd watches PC/SC readers), "signet.pcscd" is SERVING
   // while pcscd can be reached: without it no card token can come back.
   std::function<bool()> pcscd_available;
+  // When given (revocation is checked with CRLs), "signet.revocation" is
+  // SERVING while no CRL source has been stale too long
+  // (pki::CrlFreshness).
+  std::function<bool()> revocation_fresh;
 };
 
 class TokenHealth {
@@ -66,6 +70,7 @@ class TokenHealth {
   static std::string ServiceName(absl::string_view token);
   static constexpr char kAuditServiceName[] = "signet.audit";
   static constexpr char kPcscdServiceName[] = "signet.pcscd";
+  static constexpr char kRevocationServiceName[] = "signet.revocation";
 
   // Stops publishing and joins the thread, then sets every service name, ""
   // included, NOT_SERVING for good (the health service's Shutdown()). For

@@ -172,6 +172,24 @@ TEST(TokenHealthTest, WithoutAnAuditCheckThereIsNoAuditName) {
   TokenHealth token_health(&health, tokens.Reader(), nullptr, kFast);
   EXPECT_EQ(health.Status("signet.audit"), -1);
   EXPECT_EQ(health.Status("signet.pcscd"), -1);
+  EXPECT_EQ(health.Status("signet.revocation"), -1);
+}
+
+TEST(TokenHealthTest, RevocationHasItsOwnName) {
+  RecordingHealth health;
+  FakeTokens tokens;
+  tokens.Set("hsm", TokenState::kReady);
+  std::atomic<bool> fresh{true};
+  TokenHealthOptions options = kFast;
+  options.revocation_fresh = [&fresh] { return fresh.load(); };
+  TokenHealth token_health(&health, tokens.Reader(), nullptr, options);
+  ASSERT_EQ(health.Status("signet.revocation"), 1);
+  fresh = false;
+  EXPECT_TRUE(Eventually([&] { return health.Status("signet.revocation") == 0; }));
+  // Stale CRLs do not take the tokens out of service.
+  EXPECT_EQ(health.Status("signet.token.hsm"), 1);
+  fresh = true;
+  EXPECT_TRUE(Eventually([&] { return health.Status("signet.revocation") == 1; }));
 }
 
 TEST(TokenHealthTest, PcscdHasItsOwnName) {

@@ -18,6 +18,8 @@ constexpr uint32_t kMaxFetchTimeoutSeconds = 60;
 constexpr uint32_t kDefaultRetryAfterFailureSeconds = 60;
 constexpr uint64_t kDefaultMaxCrlBytes = 20 << 20;
 constexpr uint32_t kDefaultMaxCachedCrls = 256;
+constexpr uint32_t kDefaultCrlRefreshIntervalSeconds = 60;
+constexpr uint32_t kDefaultCrlStaleAfterSeconds = 3600;
 
 pki::RevocationMode ModeOf(config::v1::RevocationMode mode) {
   switch (mode) {
@@ -38,6 +40,18 @@ bool IsOid(const std::string& text) {
 }
 
 }  // namespace
+
+absl::Duration CrlRefreshInterval(const config::v1::Validation& validation) {
+  return absl::Seconds(validation.crl_refresh_interval_seconds() != 0
+                           ? validation.crl_refresh_interval_seconds()
+                           : kDefaultCrlRefreshIntervalSeconds);
+}
+
+absl::Duration CrlStaleAfter(const config::v1::Validation& validation) {
+  return absl::Seconds(validation.crl_stale_after_seconds() != 0
+                           ? validation.crl_stale_after_seconds()
+                           : kDefaultCrlStaleAfterSeconds);
+}
 
 std::string NormalizedFingerprint(absl::string_view fingerprint) {
   return absl::AsciiStrToLower(absl::StrReplaceAll(fingerprint, {{":", ""}}));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "appliance/pki/validation_policy.h"
 #include "signet/config/v1/config.pb.h"
 
@@ -22,6 +23,11 @@ std::vector<std::pair<std::string, std::string>> ValidationProblems(
 // The policy the section asks for, with its CRL store (the CRL files read
 // now: InvalidArgument naming a file that is missing or not a CRL).
 absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Validation& validation);
+
+// How often the background refresher runs, and how long a CRL source may
+// be stale before health says so; with their defaults.
+absl::Duration CrlRefreshInterval(const config::v1::Validation& validation);
+absl::Duration CrlStaleAfter(const config::v1::Validation& validation);
 
 // The fingerprint as the policy keys anchors: colons gone, lower case.
 std::string NormalizedFingerprint(absl::string_view fingerprint);

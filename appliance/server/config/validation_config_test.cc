@@ -72,6 +72,15 @@ TEST(ValidationConfigTest, TheDefaultIsPreferAndFetches) {
   ASSERT_NE(policy.crls, nullptr);
 }
 
+TEST(ValidationConfigTest, TheRefresherAndStaleBoundHaveDefaults) {
+  EXPECT_EQ(CrlRefreshInterval({}), absl::Seconds(60));
+  EXPECT_EQ(CrlStaleAfter({}), absl::Hours(1));
+  const config::v1::Validation set =
+      Parse("crl_refresh_interval_seconds: 15 crl_stale_after_seconds: 86400");
+  EXPECT_EQ(CrlRefreshInterval(set), absl::Seconds(15));
+  EXPECT_EQ(CrlStaleAfter(set), absl::Hours(24));
+}
+
 TEST(ValidationConfigTest, OffEverywhereMakesNoCrlStore) {
   ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy policy,
                        ValidationPolicyOf(Parse("revocation: REVOCATION_OFF")));
