@@ -61,6 +61,10 @@ inline void FreeAlgorithmStack(STACK_OF(X509_ALGOR) * stack) {
 using X509AlgorStackPtr = OsslPtr<STACK_OF(X509_ALGOR), FreeAlgorithmStack>;
 inline void FreeCrlStack(STACK_OF(X509_CRL) * stack) { sk_X509_CRL_pop_free(stack, X509_CRL_free); }
 using X509CrlStackPtr = OsslPtr<STACK_OF(X509_CRL), FreeCrlStack>;
+inline void FreeAsn1ObjectStack(STACK_OF(ASN1_OBJECT) * stack) {
+  sk_ASN1_OBJECT_pop_free(stack, ASN1_OBJECT_free);
+}
+using Asn1ObjectStackPtr = OsslPtr<STACK_OF(ASN1_OBJECT), FreeAsn1ObjectStack>;
 
 // Shares ownership of a CRL (OpenSSL reference counting).
 inline X509CrlPtr ShareCrl(X509_CRL* crl) {

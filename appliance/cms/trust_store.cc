@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 
 #include "appliance/pki/revocation_check.h"
+#include "appliance/pki/validation_policy.h"
 #include "common/openssl_error.h"
 #include "common/ossl_ptr.h"
 
@@ -21,6 +22,7 @@ absl::StatusOr<TrustStore> TrustStore::FromCertificates(const std::vector<X509*>
   // CRLs come from a verification's revocation check (VerifyOptions), not
   // from the store, which is shared by every verification.
   pki::UseRevocationLookup(store.get());
+  pki::UseAnchorPolicies(store.get());
   return TrustStore(store.release());
 }
 

@@ -18,6 +18,15 @@
 
 namespace signet::pki {
 
+// RFC 5280 section 6.1's initial values.
+struct CertificatePolicies {
+  // Dotted OIDs, the user-initial-policy-set; empty means anyPolicy.
+  std::vector<std::string> acceptable;
+  bool require_explicit = false;
+  bool inhibit_any = false;
+  bool inhibit_mapping = false;
+};
+
 struct ValidationPolicy {
   RevocationMode revocation = RevocationMode::kOff;
   // Overrides per trust anchor, by the SHA-256 of its DER (64 lower-case
@@ -26,20 +35,27 @@ struct ValidationPolicy {
   // Null when revocation is off everywhere.
   std::shared_ptr<CrlStore> crls;
 
-  // Dotted OIDs; empty means anyPolicy.
-  std::vector<std::string> acceptable_policies;
-  bool require_explicit_policy = false;
-  bool inhibit_any_policy = false;
-  bool inhibit_policy_mapping = false;
+  // For chains to anchors not in anchor_policies.
+  CertificatePolicies policies;
+  // Per trust anchor, by fingerprint as above: these replace `policies`.
+  std::map<std::string, CertificatePolicies> anchor_policies;
 
   // The mode for a chain ending at `anchor`.
   RevocationMode ModeFor(X509* anchor) const;
   // Whether any anchor has revocation checked.
   bool ChecksRevocation() const;
-  // Policy processing on a verification, after X509_STORE_CTX_init.
+  // Policy processing on a verification, after X509_STORE_CTX_init: the
+  // default policies now, an anchor's own once the chain is built (see
+  // UseAnchorPolicies). The policy outlives the verification.
   // InvalidArgument for an OID that does not parse.
   absl::Status ApplyPolicies(X509_STORE_CTX* context) const;
 };
+
+// Makes `store`'s policy check use the policies of the chain's anchor
+// (ValidationPolicy::anchor_policies) when the verification had
+// ApplyPolicies: OpenSSL checks policies after the chain is built, and the
+// anchor is known only then. Once per store, before it is shared.
+void UseAnchorPolicies(X509_STORE* store);
 
 // The SHA-256 of a certificate's DER, lower-case hex: how anchors are named
 // in the configuration.

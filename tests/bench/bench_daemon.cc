@@ -88,6 +88,15 @@ std::string LatencyConfig(const BenchTokens& tokens, const DaemonOptions& option
   return config;
 }
 
+// A daemon that only verifies: no token, no key, so no audit log.
+std::string VerifyConfig(const DaemonOptions& options) {
+  return absl::StrCat("listeners { unix { path: \"$DIR/", options.name, ".sock\" } }\n",
+                      "trust_anchors_file: \"", options.trust_anchors_file, "\"\n",
+                      "callers { name: \"bench-local\" unix_uid: $UID\n"
+                      "  grants { operations: VERIFY_MAIL } }\n",
+                      options.extra_config, "\n");
+}
+
 absl::Status IssueTlsPair(fixtures::TestCa& ca, const std::string& common_name,
                           fixtures::IssueOptions options, const std::string& base) {
   absl::StatusOr<EvpPkeyPtr> key = fixtures::GenerateKey("EC:P-256");
@@ -115,11 +124,12 @@ absl::Status WriteTlsFiles(BenchTokens& tokens) {
 absl::StatusOr<std::unique_ptr<BenchDaemon>> BenchDaemon::Start(BenchTokens& tokens,
                                                                 const DaemonOptions& options) {
   const fixtures::SoftHsm& hsm = tokens.HsmOf(options.name == "main" ? "bench" : "bench-many");
-  const std::string text =
-      absl::StrReplaceAll(options.name == "main"   ? MainConfig(tokens, options)
-                          : options.name == "many" ? ManyConfig(tokens, options)
-                                                   : LatencyConfig(tokens, options),
-                          {{"$DIR", tokens.dir()}, {"$UID", std::to_string(getuid())}});
+  const std::string text = absl::StrReplaceAll(
+      options.name == "main"                     ? MainConfig(tokens, options)
+      : options.name == "many"                   ? ManyConfig(tokens, options)
+      : absl::StartsWith(options.name, "verify") ? VerifyConfig(options)
+                                                 : LatencyConfig(tokens, options),
+      {{"$DIR", tokens.dir()}, {"$UID", std::to_string(getuid())}});
   const std::string config_path = tokens.File(options.name + ".textproto");
   { std::ofstream(config_path) << text; }
   const std::string log = tokens.File(options.name + ".log");

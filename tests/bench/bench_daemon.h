@@ -22,11 +22,16 @@ struct DaemonOptions {
   // "many": token bench-many (10,000 objects) on <dir>/many.sock.
   // "latency": lat-0 .. lat-7 through module_path (the fault-injecting
   // module) with max_in_flight 1 each, on <dir>/latency.sock.
+  // "verify-<anything>": no token, VerifyMail only, trusting
+  // trust_anchors_file, with extra_config (a validation section) added; on
+  // <dir>/<name>.sock.
   std::string name;
   std::string module_path;
   int tcp_port = 0;
   int max_in_flight = 2;
   std::vector<std::string> environment;
+  std::string trust_anchors_file;
+  std::string extra_config;
 };
 
 class BenchDaemon {

@@ -4,7 +4,8 @@
 // file. Run by scripts/bench, which also writes the report.
 //
 //   signet_bench --out results.json [--warmup-ms 500] [--measure-ms 2500]
-//                [--workers 2]
+//                [--workers 2] [--only verify]
+// --only verify runs the VerifyMail comparison alone (verify_bench.h).
 #include <grpcpp/grpcpp.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -23,6 +24,7 @@
 #include "tests/bench/bench_results.h"
 #include "tests/bench/bench_tokens.h"
 #include "tests/bench/signet_runner.h"
+#include "tests/bench/verify_bench.h"
 #include "tests/fixtures/free_port.h"
 #include "tests/fixtures/read_file.h"
 
@@ -37,6 +39,7 @@ struct Flags {
   std::string out = "results.json";
   Timing timing;
   int workers = 2;
+  std::string only;
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -52,6 +55,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.timing.measure = std::chrono::milliseconds(std::atoi(value));
     } else if (name == "--workers") {
       flags.workers = std::atoi(value);
+    } else if (name == "--only" && std::string(value) == "verify") {
+      flags.only = value;
     } else {
       std::fprintf(stderr, "signet_bench: unknown flag %s\n", name.c_str());
       std::exit(2);
@@ -125,6 +130,17 @@ int Run(const Flags& flags) {
   if (!made.ok()) return fail(made.status());
   BenchTokens& tokens = **made;
   if (absl::Status s = WriteTlsFiles(tokens); !s.ok()) return fail(s);
+  results.SetSetting("warmup_ms", static_cast<double>(flags.timing.warmup.count()));
+  results.SetSetting("measure_ms", static_cast<double>(flags.timing.measure.count()));
+  if (flags.only == "verify") {
+    if (absl::Status s = RunVerifyComparison(tokens, SIGNETD_PATH, kFew, flags.timing, results);
+        !s.ok()) {
+      return fail(s);
+    }
+    results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));
+    if (absl::Status s = results.Write(flags.out); !s.ok()) return fail(s);
+    return 0;
+  }
   absl::StatusOr<int> port = fixtures::FreePort();
   if (!port.ok()) return fail(port.status());
   absl::StatusOr<std::unique_ptr<BenchDaemon>> main_daemon =
@@ -149,8 +165,6 @@ int Run(const Flags& flags) {
                        absl::StrCat("SIGNET_FAULT_TARGET=", fixtures::SoftHsm::ModulePath())}});
   if (!latency_daemon.ok()) return fail(latency_daemon.status());
   results.SetSetting("setup_seconds", absl::ToDoubleSeconds(absl::Now() - started));
-  results.SetSetting("warmup_ms", static_cast<double>(flags.timing.warmup.count()));
-  results.SetSetting("measure_ms", static_cast<double>(flags.timing.measure.count()));
   results.SetSetting("signetd_max_in_flight", flags.workers);
   results.SetSetting("many_token_objects", static_cast<double>(kManyObjects));
   results.SetSetting("latency_tokens", kLatencyTokens);
@@ -403,6 +417,10 @@ int Run(const Flags& flags) {
         return fail(s);
       }
     }
+  }
+  // VerifyMail with and without revocation, on daemons of their own.
+  if (absl::Status s = RunVerifyComparison(tokens, SIGNETD_PATH, kFew, timing, results); !s.ok()) {
+    return fail(s);
   }
   results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));
   if (absl::Status s = results.Write(flags.out); !s.ok()) return fail(s);

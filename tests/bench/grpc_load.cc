@@ -26,6 +26,17 @@ std::vector<Request> StreamMessages(const std::string& key, const std::string& p
   return messages;
 }
 
+// VerifyMail's header has no key: it asks for a trusted chain instead.
+std::vector<v1::VerifyMailRequest> VerifyMessages(const std::string& payload) {
+  std::vector<v1::VerifyMailRequest> messages(1);
+  messages[0].mutable_header()->set_require_trusted_chain(true);
+  messages[0].mutable_header()->set_size(payload.size());
+  for (size_t offset = 0; offset < payload.size(); offset += kChunk) {
+    messages.emplace_back().set_chunk(payload.substr(offset, kChunk));
+  }
+  return messages;
+}
+
 class Driver {
  public:
   Driver(const std::vector<std::shared_ptr<grpc::Channel>>& channels, const GrpcLoad& load)
@@ -34,6 +45,7 @@ class Driver {
     for (const std::string& key : load.keys) {
       sign_mail_.push_back(StreamMessages<v1::SignMailRequest>(key, load.payload));
       decrypt_mail_.push_back(StreamMessages<v1::DecryptMailRequest>(key, load.payload));
+      verify_mail_.push_back(VerifyMessages(load.payload));
       v1::SignDigestRequest& digest = sign_digest_.emplace_back();
       digest.set_key(key);
       digest.set_digest_algorithm(v1::SHA256);
@@ -51,6 +63,7 @@ class Driver {
   std::vector<std::unique_ptr<v1::Mail::Stub>> stubs_;
   std::vector<std::vector<v1::SignMailRequest>> sign_mail_;
   std::vector<std::vector<v1::DecryptMailRequest>> decrypt_mail_;
+  std::vector<std::vector<v1::VerifyMailRequest>> verify_mail_;
   std::vector<v1::SignDigestRequest> sign_digest_;
   std::atomic<uint64_t> next_{0};
 
@@ -128,6 +141,10 @@ void Driver::Start(Clock::time_point begin) {
     case Rpc::kDecryptMail:
       (new StreamCall<v1::DecryptMailRequest>(this, &decrypt_mail_[key], begin))
           ->Go(stub, &v1::Mail::Stub::async_interface::DecryptMail);
+      break;
+    case Rpc::kVerifyMail:
+      (new StreamCall<v1::VerifyMailRequest>(this, &verify_mail_[key], begin))
+          ->Go(stub, &v1::Mail::Stub::async_interface::VerifyMail);
       break;
     case Rpc::kSignDigest: {
       auto* call = new UnaryCall;

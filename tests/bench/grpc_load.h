@@ -19,14 +19,15 @@
 
 namespace signet::bench {
 
-enum class Rpc { kSignMail, kSignDigest, kDecryptMail };
+enum class Rpc { kSignMail, kSignDigest, kDecryptMail, kVerifyMail };
 
 struct GrpcLoad {
   Rpc rpc = Rpc::kSignMail;
   // Round robin over these keys (the many-tokens run spreads its calls).
   std::vector<std::string> keys;
   // The mail (SignMail), the CMS message (DecryptMail), the SHA-256 digest
-  // (SignDigest).
+  // (SignDigest), the signed mail (VerifyMail, which takes no key: `keys`
+  // then only sets how many copies of the call are kept, one is enough).
   std::string payload;
   int concurrency = 1;
   double target_per_second = 0;

@@ -6,6 +6,7 @@
 namespace signet::bench {
 
 absl::StatusOr<std::map<std::string, uint64_t>> SignetRunner::Calls() {
+  if (token_.empty()) return std::map<std::string, uint64_t>();
   grpc::ClientContext context;
   v1::ListTokensResponse response;
   grpc::Status status = keys_->ListTokens(&context, {}, &response);

@@ -19,7 +19,8 @@ namespace signet::bench {
 
 class SignetRunner {
  public:
-  // `token`: whose pkcs11_calls to read (its module's counts).
+  // `token`: whose pkcs11_calls to read (its module's counts); empty for a
+  // daemon with no token (VerifyMail only).
   SignetRunner(pid_t pid, const std::shared_ptr<grpc::Channel>& control, std::string token)
       : pid_(pid), keys_(v1::Keys::NewStub(control)), token_(std::move(token)) {}
 

@@ -32,6 +32,19 @@ pki::RevocationMode ModeOf(config::v1::RevocationMode mode) {
   }
 }
 
+// The section's own fields and an anchor's CertificatePolicies have the
+// same names.
+template <typename Message>
+pki::CertificatePolicies PoliciesOf(const Message& message) {
+  pki::CertificatePolicies policies;
+  policies.acceptable.assign(message.acceptable_policies().begin(),
+                             message.acceptable_policies().end());
+  policies.require_explicit = message.require_explicit_policy();
+  policies.inhibit_any = message.inhibit_any_policy();
+  policies.inhibit_mapping = message.inhibit_policy_mapping();
+  return policies;
+}
+
 bool IsOid(const std::string& text) {
   ASN1_OBJECT* object = OBJ_txt2obj(text.c_str(), /*no_name=*/1);
   ERR_clear_error();
@@ -82,11 +95,19 @@ std::vector<std::pair<std::string, std::string>> ValidationProblems(
     add("validation", absl::StrCat("fetch_timeout_seconds ", validation.fetch_timeout_seconds(),
                                    " is more than ", kMaxFetchTimeoutSeconds));
   }
-  for (int i = 0; i < validation.acceptable_policies_size(); ++i) {
-    if (!IsOid(validation.acceptable_policies(i))) {
-      add(absl::StrCat("validation.acceptable_policies[", i, "]"),
-          "is not a dotted OID (\"2.16.840.1.101.3.2.1.48.1\")");
+  auto check_oids = [&](const std::string& where,
+                        const google::protobuf::RepeatedPtrField<std::string>& oids) {
+    for (int i = 0; i < oids.size(); ++i) {
+      if (!IsOid(oids.Get(i))) {
+        add(absl::StrCat(where, "acceptable_policies[", i, "]"),
+            "is not a dotted OID (\"2.16.840.1.101.3.2.1.48.1\")");
+      }
     }
+  };
+  check_oids("validation.", validation.acceptable_policies());
+  for (int i = 0; i < validation.anchors_size(); ++i) {
+    check_oids(absl::StrCat("validation.anchors[", i, "].policies."),
+               validation.anchors(i).policies().acceptable_policies());
   }
   return problems;
 }
@@ -95,14 +116,14 @@ absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Valid
   pki::ValidationPolicy policy;
   policy.revocation = ModeOf(validation.revocation());
   for (const config::v1::AnchorRevocation& anchor : validation.anchors()) {
-    policy.anchor_revocation[NormalizedFingerprint(anchor.sha256_fingerprint())] =
-        ModeOf(anchor.revocation());
+    const std::string fingerprint = NormalizedFingerprint(anchor.sha256_fingerprint());
+    // An anchor listed only for its policies keeps the section's mode.
+    if (anchor.revocation() != config::v1::REVOCATION_MODE_UNSPECIFIED) {
+      policy.anchor_revocation[fingerprint] = ModeOf(anchor.revocation());
+    }
+    if (anchor.has_policies()) policy.anchor_policies[fingerprint] = PoliciesOf(anchor.policies());
   }
-  policy.acceptable_policies.assign(validation.acceptable_policies().begin(),
-                                    validation.acceptable_policies().end());
-  policy.require_explicit_policy = validation.require_explicit_policy();
-  policy.inhibit_any_policy = validation.inhibit_any_policy();
-  policy.inhibit_policy_mapping = validation.inhibit_policy_mapping();
+  policy.policies = PoliciesOf(validation);
   if (!policy.ChecksRevocation()) return policy;
 
   pki::CrlStoreOptions crls;

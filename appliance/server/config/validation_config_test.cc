@@ -63,6 +63,11 @@ TEST(ValidationConfigTest, EachProblemIsNamedWhereItIs) {
                   Pair("validation.anchors[2]", HasSubstr("same anchor as validation.anchors[1]")),
                   Pair("validation", HasSubstr("fetch_timeout_seconds 61 is more than 60")),
                   Pair("validation.acceptable_policies[0]", HasSubstr("not a dotted OID"))));
+  EXPECT_THAT(
+      ValidationProblems(Parse(absl::StrCat("anchors { sha256_fingerprint: \"", kFingerprint,
+                                            "\" policies { acceptable_policies: \"x\" } }"))),
+      ElementsAre(Pair("validation.anchors[0].policies.acceptable_policies[0]",
+                       HasSubstr("not a dotted OID"))));
 }
 
 TEST(ValidationConfigTest, TheDefaultIsPreferAndFetches) {
@@ -79,6 +84,28 @@ TEST(ValidationConfigTest, TheRefresherAndStaleBoundHaveDefaults) {
       Parse("crl_refresh_interval_seconds: 15 crl_stale_after_seconds: 86400");
   EXPECT_EQ(CrlRefreshInterval(set), absl::Seconds(15));
   EXPECT_EQ(CrlStaleAfter(set), absl::Hours(24));
+}
+
+TEST(ValidationConfigTest, AnAnchorMayHaveItsOwnPoliciesAndKeepTheSectionsMode) {
+  ASSERT_OK_AND_ASSIGN(
+      pki::ValidationPolicy policy,
+      ValidationPolicyOf(Parse(absl::StrCat(
+          "revocation: REVOCATION_REQUIRE acceptable_policies: \"1.3.6.1.4.1.99999.1.1\" "
+          "anchors { sha256_fingerprint: \"",
+          kFingerprint,
+          "\" policies { acceptable_policies: \"1.3.6.1.4.1.99999.1.2\" "
+          "require_explicit_policy: true inhibit_any_policy: true } }"))));
+  EXPECT_THAT(policy.policies.acceptable, ElementsAre("1.3.6.1.4.1.99999.1.1"));
+  EXPECT_FALSE(policy.policies.require_explicit);
+  ASSERT_EQ(policy.anchor_policies.count(NormalizedFingerprint(kFingerprint)), 1u);
+  const pki::CertificatePolicies& own = policy.anchor_policies[NormalizedFingerprint(kFingerprint)];
+  EXPECT_THAT(own.acceptable, ElementsAre("1.3.6.1.4.1.99999.1.2"));
+  EXPECT_TRUE(own.require_explicit);
+  EXPECT_TRUE(own.inhibit_any);
+  EXPECT_FALSE(own.inhibit_mapping);
+  // Listed for its policies only: the section's revocation mode applies.
+  EXPECT_TRUE(policy.anchor_revocation.empty());
+  EXPECT_EQ(policy.revocation, pki::RevocationMode::kRequire);
 }
 
 TEST(ValidationConfigTest, OffEverywhereMakesNoCrlStore) {
