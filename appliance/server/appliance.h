@@ -46,7 +46,15 @@ class Appliance {
   // Null when the config names no trust anchors (VerifyMail is then
   // FAILED_PRECONDITION).
   const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
-  // Revocation and certificate policies for chains to those anchors.
+  // The CAs recipient certificates must chain to before EncryptMail and
+  // SignAndEncryptMail encrypt to them: validation.recipient_trust_anchors_file,
+  // else trust(). Null when neither is configured (encryption is then
+  // FAILED_PRECONDITION unless the caller skips the validation).
+  const cms::TrustStore* recipient_trust() const {
+    return recipient_trust_ ? &*recipient_trust_ : nullptr;
+  }
+  // Revocation and certificate policies for chains to those anchors (both
+  // kinds).
   const pki::ValidationPolicy& validation() const { return validation_; }
   // Null when no key is configured (then no key operation can happen).
   audit::AuditLog* audit() { return audit_.get(); }
@@ -78,6 +86,7 @@ class Appliance {
   std::unique_ptr<ByteBudget> buffers_;
   std::unique_ptr<IdleCallWatch> idle_watch_;
   std::optional<cms::TrustStore> trust_;
+  std::optional<cms::TrustStore> recipient_trust_;
   pki::ValidationPolicy validation_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;
