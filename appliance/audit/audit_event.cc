@@ -87,6 +87,7 @@ absl::StatusOr<v1::Record> MakeRecord(const AuditEvent& event) {
   record.set_key(event.key);
   record.set_input_sha256(event.input_sha256);
   record.set_result(absl::StatusCodeToString(event.result.code()));
+  record.set_recipient_validation_skipped(event.recipient_validation_skipped);
   if (!event.result.ok()) record.set_reason(ShortReason(event.result.message()));
   return record;
 }

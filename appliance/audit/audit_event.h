@@ -27,6 +27,8 @@ struct AuditEvent {
   // kept, never payloads: the message must already be free of secrets
   // (docs/architecture.md, decision D10, keeps PINs out of every status).
   absl::Status result;
+  // SignAndEncryptMail: the caller skipped the recipient validation.
+  bool recipient_validation_skipped = false;
 };
 
 // Longest caller, operation or key name a record takes.

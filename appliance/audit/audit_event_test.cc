@@ -53,6 +53,15 @@ TEST(MakeRecordTest, AnOperationThatSucceeded) {
   EXPECT_EQ(record->reason(), "");
 }
 
+TEST(MakeRecordTest, ASkippedRecipientValidationIsRecorded) {
+  EXPECT_FALSE(MakeRecord(Event())->recipient_validation_skipped());
+  AuditEvent event = Event();
+  event.recipient_validation_skipped = true;
+  absl::StatusOr<v1::Record> record = MakeRecord(event);
+  ASSERT_THAT(record, IsOk());
+  EXPECT_TRUE(record->recipient_validation_skipped());
+}
+
 TEST(MakeRecordTest, AFailureKeepsItsCodeNameAndAShortReason) {
   AuditEvent event = Event();
   absl::Status failure = absl::UnavailableError(std::string(500, 'r'));

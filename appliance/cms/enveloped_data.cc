@@ -45,20 +45,8 @@ absl::Status CheckRecipient(X509* certificate, const EncryptOptions& options) {
   if (X509_cmp_time(X509_get0_notBefore(certificate), &at) > 0) {
     return absl::InvalidArgumentError(absl::StrCat(who, ": the certificate is not valid yet"));
   }
-  EVP_PKEY* key = X509_get0_pubkey(certificate);
-  if (key == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(who, ": the public key does not parse"));
-  }
-  const bool rsa = EVP_PKEY_is_a(key, "RSA");
-  if (!rsa && !EVP_PKEY_is_a(key, "EC")) {
-    return absl::InvalidArgumentError(absl::StrCat(who, ": only RSA and EC keys can receive"));
-  }
-  // X509_get_key_usage reports all bits set when the extension is absent.
-  const uint32_t usage = X509_get_key_usage(certificate);
-  const uint32_t needed = rsa ? KU_KEY_ENCIPHERMENT : KU_KEY_AGREEMENT;
-  if ((usage & needed) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(who, ": its keyUsage does not allow ",
-                                                   rsa ? "keyEncipherment" : "keyAgreement"));
+  if (std::optional<std::string> problem = RecipientKeyProblem(certificate); problem.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": ", *problem));
   }
   return absl::OkStatus();
 }
@@ -84,6 +72,20 @@ absl::Status ConfigureRecipient(CMS_RecipientInfo* recipient, bool rsa,
 }
 
 }  // namespace
+
+std::optional<std::string> RecipientKeyProblem(X509* certificate) {
+  EVP_PKEY* key = X509_get0_pubkey(certificate);
+  if (key == nullptr) return "the public key does not parse";
+  const bool rsa = EVP_PKEY_is_a(key, "RSA");
+  if (!rsa && !EVP_PKEY_is_a(key, "EC")) return "only RSA and EC keys can receive";
+  // X509_get_key_usage reports all bits set when the extension is absent.
+  const uint32_t usage = X509_get_key_usage(certificate);
+  const uint32_t needed = rsa ? KU_KEY_ENCIPHERMENT : KU_KEY_AGREEMENT;
+  if ((usage & needed) == 0) {
+    return absl::StrCat("its keyUsage does not allow ", rsa ? "keyEncipherment" : "keyAgreement");
+  }
+  return std::nullopt;
+}
 
 bool IsAuthenticated(ContentCipher cipher) {
   return cipher == ContentCipher::kAes256Gcm || cipher == ContentCipher::kAes128Gcm;

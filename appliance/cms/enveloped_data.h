@@ -41,6 +41,11 @@ struct EncryptOptions {
   std::optional<absl::Time> at;
 };
 
+// Why the certificate's key cannot receive a content-encryption key: neither
+// RSA nor EC, or a keyUsage without keyEncipherment (RSA key transport) or
+// keyAgreement (EC key agreement). Absent: it can.
+std::optional<std::string> RecipientKeyProblem(X509* certificate);
+
 // Encrypts `content` (a canonical MIME entity) to every recipient: DER
 // EnvelopedData or AuthEnvelopedData. InvalidArgument, naming the
 // certificate, for a recipient that is expired or not yet valid, whose key

@@ -18,6 +18,7 @@
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_internal.h"
 #include "appliance/cms/operation_error.h"
+#include "appliance/pki/chain_validation.h"
 #include "common/asn1_time.h"
 #include "common/status_macros.h"
 
@@ -54,12 +55,6 @@ absl::Status Malformed(const absl::Status& status) {
   return Failure(VerifyFailure::kMalformed, status.message());
 }
 
-std::string NameText(const X509_NAME* name) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
-  return BioContents(bio.get());
-}
-
 std::string ObjectName(const ASN1_OBJECT* object) {
   const int nid = OBJ_obj2nid(object);
   if (nid != NID_undef) return OBJ_nid2sn(nid);
@@ -80,51 +75,26 @@ std::optional<absl::Time> SigningTime(CMS_SignerInfo* signer_info) {
   return TimeOf(reinterpret_cast<ASN1_TIME*>(value->value.asn1_string));
 }
 
-VerifyFailure ChainFailure(int error) {
-  switch (error) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return VerifyFailure::kExpiredSigner;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return VerifyFailure::kSignerNotYetValid;
-    case X509_V_ERR_INVALID_PURPOSE:
-      return VerifyFailure::kWrongPurpose;
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED:
+VerifyFailure FailureOf(pki::ChainFailure failure) {
+  switch (failure) {
+    case pki::ChainFailure::kUntrusted:
       return VerifyFailure::kUntrustedSigner;
-    case X509_V_ERR_CERT_REVOKED:
+    case pki::ChainFailure::kExpired:
+      return VerifyFailure::kExpiredSigner;
+    case pki::ChainFailure::kNotYetValid:
+      return VerifyFailure::kSignerNotYetValid;
+    case pki::ChainFailure::kWrongPurpose:
+      return VerifyFailure::kWrongPurpose;
+    case pki::ChainFailure::kRevoked:
       return VerifyFailure::kRevoked;
-    case X509_V_ERR_NO_EXPLICIT_POLICY:
-    case X509_V_ERR_INVALID_POLICY_EXTENSION:
+    case pki::ChainFailure::kRevocationUnknown:
+      return VerifyFailure::kRevocationUnknown;
+    case pki::ChainFailure::kPolicy:
       return VerifyFailure::kPolicy;
-    default:
-      return VerifyFailure::kInvalidChain;
+    case pki::ChainFailure::kInvalid:
+      break;
   }
-}
-
-// After a chain validated: what its anchor's revocation mode makes of the
-// questions left open. Off: nothing was asked. Prefer: reported. Require:
-// the first open one refuses the chain.
-std::optional<VerifyFailure> CheckRevocationAnswers(pki::RevocationMode mode,
-                                                    SignerReport* report) {
-  if (report->revocation.empty()) return std::nullopt;
-  if (mode == pki::RevocationMode::kOff) {
-    for (pki::RevocationResult& result : report->revocation) result = {};
-    return std::nullopt;
-  }
-  if (mode != pki::RevocationMode::kRequire) return std::nullopt;
-  for (size_t i = 0; i < report->revocation.size(); ++i) {
-    const pki::RevocationResult& result = report->revocation[i];
-    if (result.state != pki::RevocationState::kUnknown) continue;
-    report->chain_detail =
-        absl::StrCat("the revocation status of ", report->chain[i], " is unknown (", result.reason,
-                     ") and the trust anchor's policy requires it");
-    return VerifyFailure::kRevocationUnknown;
-  }
-  return std::nullopt;
+  return VerifyFailure::kInvalidChain;
 }
 
 // Builds and checks the signer's chain to the trust store, filling in the
@@ -132,58 +102,25 @@ std::optional<VerifyFailure> CheckRevocationAnswers(pki::RevocationMode mode,
 std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustStore& trust,
                                         const VerifyOptions& options, X509* signer,
                                         STACK_OF(X509) * untrusted, SignerReport* report) {
-  X509StoreCtxPtr store_context(X509_STORE_CTX_new_ex(context.libctx, nullptr));
-  if (!store_context ||
-      X509_STORE_CTX_init(store_context.get(), trust.get(), signer, untrusted) != 1 ||
-      X509_STORE_CTX_set_purpose(store_context.get(), X509_PURPOSE_SMIME_SIGN) != 1) {
-    ERR_clear_error();
-    report->chain_detail = "cannot set up chain verification";
-    return VerifyFailure::kInvalidChain;
-  }
-  if (options.at.has_value()) {
-    X509_STORE_CTX_set_time(store_context.get(), 0, absl::ToTimeT(*options.at));
-  }
-  std::optional<pki::RevocationCheck> revocation;
-  if (options.validation != nullptr) {
-    if (absl::Status applied = options.validation->ApplyPolicies(store_context.get());
-        !applied.ok()) {
-      report->chain_detail = std::string(applied.message());
-      return VerifyFailure::kInvalidChain;
-    }
-    if (options.validation->ChecksRevocation()) {
-      revocation.emplace(*options.validation);
-      revocation->Attach(store_context.get());
-    }
-  }
-  const bool trusted = X509_verify_cert(store_context.get()) == 1;
-  ERR_clear_error();
-  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store_context.get());
-  if (chain != nullptr) {
-    for (int i = 0; i < sk_X509_num(chain); ++i) {
-      report->chain.push_back(NameText(X509_get_subject_name(sk_X509_value(chain, i))));
-    }
-  }
-  if (revocation.has_value()) report->revocation = revocation->Results(store_context.get());
-  if (trusted) {
-    if (revocation.has_value()) {
-      if (std::optional<VerifyFailure> open =
-              CheckRevocationAnswers(revocation->AnchorMode(store_context.get()), report);
-          open.has_value()) {
-        return open;
-      }
-    }
+  pki::ChainResult chain = pki::ValidateChain(trust.get(), signer, untrusted,
+                                              {.libctx = context.libctx,
+                                               .purpose = X509_PURPOSE_SMIME_SIGN,
+                                               .at = options.at,
+                                               .validation = options.validation});
+  report->chain = std::move(chain.chain);
+  report->revocation = std::move(chain.revocation);
+  report->chain_detail = std::move(chain.detail);
+  if (!chain.failure.has_value()) {
     report->chain_status = ChainStatus::kTrusted;
     return std::nullopt;
   }
-  const int error = X509_STORE_CTX_get_error(store_context.get());
-  report->chain_detail = X509_verify_cert_error_string(error);
-  return ChainFailure(error);
+  return FailureOf(*chain.failure);
 }
 
 SignerReport DescribeSigner(CMS_SignerInfo* signer_info, X509* certificate) {
   SignerReport report;
-  report.subject = NameText(X509_get_subject_name(certificate));
-  report.issuer = NameText(X509_get_issuer_name(certificate));
+  report.subject = pki::NameText(X509_get_subject_name(certificate));
+  report.issuer = pki::NameText(X509_get_issuer_name(certificate));
   if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr)) {
     if (char* hex = BN_bn2hex(serial)) {
       report.serial_hex = hex;

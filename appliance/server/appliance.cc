@@ -43,6 +43,16 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   if (!config.trust_anchors_file().empty()) {
     ASSIGN_OR_RETURN(cms::TrustStore trust, ReadTrustAnchors(config.trust_anchors_file()));
     appliance->trust_.emplace(std::move(trust));
+  }
+  if (!config.validation().recipient_trust_anchors_file().empty()) {
+    ASSIGN_OR_RETURN(cms::TrustStore trust,
+                     ReadTrustAnchors(config.validation().recipient_trust_anchors_file()));
+    appliance->recipient_trust_.emplace(std::move(trust));
+  } else if (appliance->trust_.has_value()) {
+    // The same read-only store: VerifyMail's anchors are the recipients'.
+    appliance->recipient_trust_ = appliance->trust_;
+  }
+  if (appliance->trust_.has_value() || appliance->recipient_trust_.has_value()) {
     // The CRL files are read now, so that a missing one stops the start.
     ASSIGN_OR_RETURN(appliance->validation_, ValidationPolicyOf(config.validation()));
     if (appliance->validation_.crls != nullptr) {

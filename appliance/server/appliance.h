@@ -48,7 +48,15 @@ class Appliance {
   // Null when the config names no trust anchors (VerifyMail is then
   // FAILED_PRECONDITION).
   const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
-  // Revocation and certificate policies for chains to those anchors.
+  // The CAs recipient certificates must chain to before EncryptMail and
+  // SignAndEncryptMail encrypt to them: validation.recipient_trust_anchors_file,
+  // else trust(). Null when neither is configured (encryption is then
+  // FAILED_PRECONDITION unless the caller skips the validation).
+  const cms::TrustStore* recipient_trust() const {
+    return recipient_trust_ ? &*recipient_trust_ : nullptr;
+  }
+  // Revocation and certificate policies for chains to those anchors (both
+  // kinds).
   const pki::ValidationPolicy& validation() const { return validation_; }
   // Null when no CRL is consulted (revocation off everywhere).
   pki::CrlFreshness* crl_freshness() { return crl_freshness_.get(); }
@@ -82,6 +90,7 @@ class Appliance {
   std::unique_ptr<ByteBudget> buffers_;
   std::unique_ptr<IdleCallWatch> idle_watch_;
   std::optional<cms::TrustStore> trust_;
+  std::optional<cms::TrustStore> recipient_trust_;
   pki::ValidationPolicy validation_;
   std::unique_ptr<pki::CrlRefresher> crl_refresher_;
   std::unique_ptr<pki::CrlFreshness> crl_freshness_;

@@ -52,7 +52,8 @@ template <typename T>
 void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::Operation operation,
                   const std::string& key, absl::string_view input,
                   const std::function<absl::StatusOr<T>()>& work,
-                  std::function<void(absl::StatusOr<T>)> done) {
+                  std::function<void(absl::StatusOr<T>)> done,
+                  bool recipient_validation_skipped = false) {
   if (appliance.audit() == nullptr) {
     return done(absl::UnavailableError("no audit log: key operations are stopped"));
   }
@@ -66,7 +67,8 @@ void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::O
                           .operation = config::v1::Operation_Name(operation),
                           .key = key,
                           .input_sha256 = audit::InputDigest(input),
-                          .result = result->status()};
+                          .result = result->status(),
+                          .recipient_validation_skipped = recipient_validation_skipped};
   // Shared: either the log calls it, or (refused at once) this function.
   auto shared_done = std::make_shared<std::function<void(absl::StatusOr<T>)>>(std::move(done));
   absl::Status queued = appliance.audit()->AppendAsync(

@@ -97,6 +97,13 @@ bool Authorizer::VerifyRequiresSenderMatch(absl::string_view caller) const {
       });
 }
 
+bool Authorizer::MaySkipRecipientValidation(absl::string_view caller) const {
+  return std::any_of(
+      config_.callers().begin(), config_.callers().end(), [caller](const Caller& configured) {
+        return configured.name() == caller && configured.encrypt_skip_recipient_validation();
+      });
+}
+
 absl::Status Authorizer::CheckDigestSigning(absl::string_view key) const {
   if (!senders_.contains(key)) return absl::OkStatus();
   return absl::PermissionDeniedError(

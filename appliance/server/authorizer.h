@@ -49,6 +49,11 @@ class Authorizer {
   // the caller's, like its grants, so it is kept where they are.
   bool VerifyRequiresSenderMatch(absl::string_view caller) const;
 
+  // Whether the configured caller's encryptions may skip the validation of
+  // the recipient certificates when a request asks
+  // (encrypt_skip_recipient_validation).
+  bool MaySkipRecipientValidation(absl::string_view caller) const;
+
  private:
   config::v1::Config config_;
   // The addresses each sender-bound key may sign for.

@@ -34,6 +34,7 @@ constexpr char kConfig[] = R"pb(
     certificate_subject: "CN=mx-out,O=Bank"
     grants { keys: "bank-signing" operations: SIGN_MAIL operations: SIGN_DIGEST }
     grants { operations: ENCRYPT_MAIL }
+    encrypt_skip_recipient_validation: true
   }
   callers {
     name: "mx-in"
@@ -125,6 +126,13 @@ TEST_F(AuthorizerTest, TheSenderCheckIsRequiredWhereTheCallerSaysSo) {
   EXPECT_FALSE(authorizer_->VerifyRequiresSenderMatch("mx-out"));
   EXPECT_FALSE(authorizer_->VerifyRequiresSenderMatch("stranger"));
   EXPECT_FALSE(authorizer_->VerifyRequiresSenderMatch(""));
+}
+
+TEST_F(AuthorizerTest, OnlyTheConfiguredCallerMaySkipRecipientValidation) {
+  EXPECT_TRUE(authorizer_->MaySkipRecipientValidation("mx-out"));
+  EXPECT_FALSE(authorizer_->MaySkipRecipientValidation("mx-in"));
+  EXPECT_FALSE(authorizer_->MaySkipRecipientValidation("stranger"));
+  EXPECT_FALSE(authorizer_->MaySkipRecipientValidation(""));
 }
 
 TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/recipient_check.h"
 #include "appliance/cms/verifier.h"
 #include "common/log.h"
 #include "signet/v1/errors.pb.h"
@@ -30,6 +31,14 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token) {
   details.set_token(std::string(token));
   if (std::optional<cms::VerifyFailure> failure = cms::VerifyFailureOf(status)) {
     details.set_verify_failure(cms::VerifyFailureName(*failure));
+  }
+  if (std::optional<cms::RecipientRefusal> refusal = cms::RecipientRefusalOf(status)) {
+    v1::RecipientRefusal* out = details.mutable_recipient_refusal();
+    out->set_index(refusal->index);
+    out->set_subject(refusal->subject);
+    for (const std::string& email : refusal->email_addresses) out->add_email_addresses(email);
+    out->set_failure(cms::RecipientFailureName(refusal->failure));
+    out->set_revocation_reason(refusal->revocation_reason);
   }
   return grpc::Status(code, message, details.SerializeAsString());
 }

@@ -1,8 +1,10 @@
 #include "appliance/server/grpc_status.h"
 
 #include "absl/strings/cord.h"
+#include "appliance/cms/recipient_check.h"
 #include "gtest/gtest.h"
 #include "signet/v1/errors.pb.h"
+#include "tests/fixtures/test_pki.h"
 #include "tokens/ck_status.h"
 
 namespace signet::server {
@@ -58,6 +60,33 @@ TEST(GrpcStatusTest, VerifyFailureTravelsInTheDetails) {
   grpc::Status status = ToGrpcStatus(failure);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(DetailsOf(status).verify_failure(), "CONTENT_CHANGED");
+}
+
+TEST(GrpcStatusTest, ARecipientRefusalTravelsInTheDetails) {
+  // Made by the recipient check itself, so the payloads are its own.
+  absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("Customer CA");
+  ASSERT_TRUE(ca.ok());
+  absl::StatusOr<EvpPkeyPtr> key = fixtures::GenerateKey("EC:P-256");
+  ASSERT_TRUE(key.ok());
+  absl::StatusOr<X509Ptr> stranger =
+      ca->Issue(key->get(), "Customer", "customer@example.org", {.for_encryption = true});
+  ASSERT_TRUE(stranger.ok());
+  absl::StatusOr<fixtures::TestCa> anchor = fixtures::TestCa::Create("Other CA");
+  ASSERT_TRUE(anchor.ok());
+  absl::StatusOr<cms::TrustStore> trust =
+      cms::TrustStore::FromCertificates({anchor->certificate()});
+  ASSERT_TRUE(trust.ok());
+  grpc::Status status = ToGrpcStatus(cms::CheckRecipients({}, *trust, {stranger->get()}));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const v1::ErrorDetails error_details = DetailsOf(status);
+  const v1::RecipientRefusal& details = error_details.recipient_refusal();
+  EXPECT_EQ(details.failure(), "UNTRUSTED");
+  EXPECT_EQ(details.index(), 0);
+  EXPECT_EQ(details.subject(), "CN=Customer");
+  ASSERT_EQ(details.email_addresses_size(), 1);
+  EXPECT_EQ(details.email_addresses(0), "customer@example.org");
+  // Other errors carry none.
+  EXPECT_FALSE(DetailsOf(ToGrpcStatus(absl::InvalidArgumentError("x"))).has_recipient_refusal());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "appliance/cms/decryptor.h"
 #include "appliance/cms/mail_encryptor.h"
 #include "appliance/cms/mail_signer.h"
+#include "appliance/cms/recipient_check.h"
 #include "appliance/cms/signed_data.h"
 #include "appliance/cms/verifier.h"
 #include "appliance/server/admission.h"
@@ -18,6 +19,7 @@
 #include "appliance/server/call_log.h"
 #include "appliance/server/exception_status.h"
 #include "appliance/server/mail_call.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -128,6 +130,8 @@ cms::MailSignOptions SignOptionsOf(const v1::SignOptions& options) {
 struct Encryption {
   std::vector<X509Ptr> recipients;
   cms::EncryptOptions options;
+  // The caller asked to skip the recipient validation and may.
+  bool skip_validation = false;
 
   std::vector<X509*> Recipients() const {
     std::vector<X509*> raw;
@@ -136,8 +140,30 @@ struct Encryption {
   }
 };
 
-absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(const v1::EncryptOptions& options) {
+absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(Appliance& appliance,
+                                                         const std::string& caller,
+                                                         const v1::EncryptOptions& options) {
   auto encryption = std::make_shared<Encryption>();
+  // Skipping is the caller's configured right, asked for per request: never
+  // a default, so that a caller allowed to skip still validates unless it
+  // says otherwise.
+  if (options.skip_recipient_validation()) {
+    if (!appliance.authorizer().MaySkipRecipientValidation(caller)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("caller '", caller,
+                       "' may not skip the validation of recipient certificates "
+                       "(encrypt_skip_recipient_validation)"));
+    }
+    encryption->skip_validation = true;
+    Log(LogLevel::kInfo,
+        absl::StrCat("caller '", caller, "' encrypts to ", options.recipient_certificates_size(),
+                     " recipient certificate(s) without validating them"));
+  } else if (appliance.recipient_trust() == nullptr) {
+    return absl::FailedPreconditionError(
+        "the appliance has no recipient trust anchors configured "
+        "(validation.recipient_trust_anchors_file or trust_anchors_file), so no recipient "
+        "certificate can be validated");
+  }
   for (const std::string& der : options.recipient_certificates()) {
     const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
     X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
@@ -167,6 +193,15 @@ absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(const v1::EncryptOption
   return encryption;
 }
 
+// Every recipient certificate validated (unless skipped), before anything
+// is encrypted to them.
+absl::Status ValidateRecipients(Appliance& appliance, const cms::CmsContext& context,
+                                const Encryption& encryption) {
+  if (encryption.skip_validation) return absl::OkStatus();
+  return cms::CheckRecipients(context, *appliance.recipient_trust(), encryption.Recipients(),
+                              {.validation = &appliance.validation()});
+}
+
 MailOutput BodyOnly(std::string body) {
   MailOutput output;
   output.body = std::move(body);
@@ -178,7 +213,7 @@ MailOutput BodyOnly(std::string body) {
 void SignAudited(Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
                  const std::string& mail,
                  const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign,
-                 MailDone done) {
+                 MailDone done, bool recipient_validation_skipped = false) {
   AuditedAsync<MailOutput>(
       appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
       [&]() -> absl::StatusOr<MailOutput> {
@@ -187,7 +222,7 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
                          sign({.libctx = appliance.keys().libctx(), .limits = appliance.limits()}));
         return BodyOnly(std::move(output));
       },
-      std::move(done));
+      std::move(done), recipient_validation_skipped);
 }
 
 }  // namespace
@@ -227,17 +262,20 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
                             CallLog& log) -> absl::StatusOr<MailPlan> {
         ASSIGN_OR_RETURN(std::string caller, AdmitLogged(*context, appliance, log));
         RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL));
-        ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption, EncryptionOf(header.options()));
-        return MailPlan{caller, &appliance.CpuQueue(), "",
-                        AnswerOnWorker([&appliance, encryption](
-                                           std::string mail) -> absl::StatusOr<MailOutput> {
-                          ASSIGN_OR_RETURN(std::string encrypted,
-                                           cms::EncryptMail({.libctx = appliance.keys().libctx(),
-                                                             .limits = appliance.limits()},
-                                                            mail, encryption->Recipients(),
-                                                            encryption->options));
-                          return BodyOnly(std::move(encrypted));
-                        })};
+        ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption,
+                         EncryptionOf(appliance, caller, header.options()));
+        return MailPlan{
+            caller, &appliance.CpuQueue(), "",
+            AnswerOnWorker(
+                [&appliance, encryption](std::string mail) -> absl::StatusOr<MailOutput> {
+                  const cms::CmsContext cms_context{.libctx = appliance.keys().libctx(),
+                                                    .limits = appliance.limits()};
+                  RETURN_IF_ERROR(ValidateRecipients(appliance, cms_context, *encryption));
+                  ASSIGN_OR_RETURN(std::string encrypted,
+                                   cms::EncryptMail(cms_context, mail, encryption->Recipients(),
+                                                    encryption->options));
+                  return BodyOnly(std::move(encrypted));
+                })};
       });
 }
 
@@ -254,7 +292,8 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                          KeyFor(appliance, caller, header.signing_key(), config::v1::SIGN_MAIL,
                                 config::v1::SIGN));
         RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL));
-        ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption, EncryptionOf(header.encrypt()));
+        ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption,
+                         EncryptionOf(appliance, caller, header.encrypt()));
         const std::string token = key->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
         return MailPlan{
@@ -262,11 +301,13 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
             [&appliance, caller, key, options, encryption](std::string mail, MailDone done) {
               SignAudited(
                   appliance, caller, *key, mail,
-                  [&](const cms::CmsContext& cms_context) {
+                  [&](const cms::CmsContext& cms_context) -> absl::StatusOr<std::string> {
+                    // Before signing: nothing is made for a refused recipient.
+                    RETURN_IF_ERROR(ValidateRecipients(appliance, cms_context, *encryption));
                     return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
                                                    encryption->Recipients(), encryption->options);
                   },
-                  std::move(done));
+                  std::move(done), encryption->skip_validation);
             }};
       });
 }

@@ -738,6 +738,26 @@ void CheckCallers(Problems& problems, const Config& config, const KeyTable& keys
         })) {
       problems.Add(where, "verify_require_sender_match without a VERIFY_MAIL grant does nothing");
     }
+    const bool encrypts =
+        std::any_of(caller.grants().begin(), caller.grants().end(), [](const Grant& grant) {
+          return std::find(grant.operations().begin(), grant.operations().end(),
+                           config::v1::ENCRYPT_MAIL) != grant.operations().end();
+        });
+    if (caller.encrypt_skip_recipient_validation() && !encrypts) {
+      problems.Add(where,
+                   "encrypt_skip_recipient_validation without an ENCRYPT_MAIL grant does nothing");
+    }
+    // Without anchors every recipient would be refused: a config whose
+    // encryption can never work is told at start, not at the first mail.
+    if (encrypts && !caller.encrypt_skip_recipient_validation() &&
+        config.trust_anchors_file().empty() &&
+        config.validation().recipient_trust_anchors_file().empty()) {
+      problems.Add(where,
+                   "an ENCRYPT_MAIL grant needs recipient trust anchors "
+                   "(validation.recipient_trust_anchors_file or trust_anchors_file): recipient "
+                   "certificates are validated before encryption, and without anchors every one "
+                   "is refused");
+    }
   }
 }
 
@@ -865,6 +885,8 @@ absl::Status ValidateConfig(const Config& config) {
   }
   CheckPath(problems, "validation", "crl_directory", config.validation().crl_directory(),
             Required::kNo);
+  CheckPath(problems, "validation", "recipient_trust_anchors_file",
+            config.validation().recipient_trust_anchors_file(), Required::kNo);
   for (const auto& [where, what] : ValidationProblems(config.validation())) {
     problems.Add(where, what);
   }

@@ -723,6 +723,41 @@ TEST(ValidateConfigTest, SenderMatchNeedsAVerifyGrant) {
                 "does nothing");
 }
 
+TEST(ValidateConfigTest, SkippingRecipientValidationNeedsAnEncryptGrant) {
+  Config config = Valid();
+  config.mutable_callers(0)->set_encrypt_skip_recipient_validation(true);
+  EXPECT_THAT(Problems(config), IsEmpty());
+  config.mutable_callers(1)->set_encrypt_skip_recipient_validation(true);
+  ExpectProblem(config,
+                "callers[1] \"mx-in\": encrypt_skip_recipient_validation without an ENCRYPT_MAIL "
+                "grant does nothing");
+}
+
+TEST(ValidateConfigTest, EncryptionNeedsRecipientAnchors) {
+  Config config = Valid();
+  config.clear_trust_anchors_file();
+  ExpectProblem(config,
+                "callers[0] \"mx-out\": an ENCRYPT_MAIL grant needs recipient trust anchors "
+                "(validation.recipient_trust_anchors_file or trust_anchors_file): recipient "
+                "certificates are validated before encryption, and without anchors every one is "
+                "refused");
+  // Anchors of their own for recipients will do, and so does a caller that
+  // is allowed to skip the validation.
+  config.mutable_validation()->set_recipient_trust_anchors_file("/etc/signet/recipients.pem");
+  EXPECT_THAT(Problems(config), IsEmpty());
+  config.mutable_validation()->clear_recipient_trust_anchors_file();
+  config.mutable_callers(0)->set_encrypt_skip_recipient_validation(true);
+  EXPECT_THAT(Problems(config), IsEmpty());
+}
+
+TEST(ValidateConfigTest, RecipientAnchorsAreAnAbsolutePath) {
+  Config config = Valid();
+  config.mutable_validation()->set_recipient_trust_anchors_file("recipients.pem");
+  ExpectProblem(
+      config,
+      "validation: recipient_trust_anchors_file \"recipients.pem\" is not an absolute path");
+}
+
 TEST(ValidateConfigTest, SigningOperationsOnlyOnSigningKeys) {
   Config config = Valid();
   config.mutable_callers(0)->mutable_grants(0)->set_keys(0, "bank-decryption");
