@@ -71,6 +71,11 @@ struct MailPlan {
   // calls `done` on the worker, or later from another thread (an audited
   // operation, once its record is durable: AuditedAsync).
   std::function<void(std::string mail, MailDone done)> run;
+  // Work that needs no token and may wait on the network (a recipient's
+  // revocation), run first on `prepare_queue` once the mail is in: an error
+  // ends the call there, and the token's queue never holds a call for it.
+  WorkQueue* prepare_queue = nullptr;
+  std::function<absl::Status()> prepare;
 };
 
 // A plan's work that answers on the worker.
@@ -161,6 +166,25 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
 
   void Run() {
     const absl::Time deadline = DeadlineOf(*context_);
+    MailPlan& plan = *plan_;
+    if (plan.prepare && plan.prepare_queue != nullptr) {
+      absl::Status submitted = plan.prepare_queue->Submit(deadline, [this](absl::Status start) {
+        Guarded([&] {
+          if (!start.ok()) return Fail(start);
+          if (cancelled_.load(std::memory_order_acquire)) {
+            return Fail(absl::CancelledError("the call was cancelled before its work started"));
+          }
+          if (absl::Status prepared = plan_->prepare(); !prepared.ok()) return Fail(prepared);
+          RunMain(DeadlineOf(*context_));
+        });
+      });
+      if (!submitted.ok()) Fail(submitted);
+      return;
+    }
+    RunMain(deadline);
+  }
+
+  void RunMain(absl::Time deadline) {
     MailPlan& plan = *plan_;
     absl::Status submitted = plan.queue->Submit(deadline, [this](absl::Status start) {
       Guarded([&] {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -29,11 +30,19 @@ using ::testing::HasSubstr;
 constexpr absl::Duration kIdleTimeout = absl::Seconds(1);
 
 // What the test's SignMail does with a call, set per test.
-enum class Behaviour { kEcho, kAdmitThrows, kWorkThrows, kAnswerLaterThrows };
+enum class Behaviour {
+  kEcho,
+  kAdmitThrows,
+  kWorkThrows,
+  kAnswerLaterThrows,
+  kPrepareAccepts,
+  kPrepareRefuses
+};
 
 class TestService final : public v1::Mail::CallbackService {
  public:
-  TestService(MailCallLimits limits, WorkQueue& queue) : limits_(limits), queue_(queue) {}
+  TestService(MailCallLimits limits, WorkQueue& queue, WorkQueue& prepare_queue)
+      : limits_(limits), queue_(queue), prepare_queue_(prepare_queue) {}
 
   grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* SignMail(
       grpc::CallbackServerContext* context) override {
@@ -42,24 +51,41 @@ class TestService final : public v1::Mail::CallbackService {
         [this](const v1::SignMailRequest::Header&, CallLog& log) -> absl::StatusOr<MailPlan> {
           log.set_caller("tester");
           if (behaviour == Behaviour::kAdmitThrows) throw std::bad_alloc();
-          return MailPlan{"tester", &queue_, "", [this](std::string mail, MailDone done) {
-                            if (behaviour == Behaviour::kWorkThrows) throw std::bad_alloc();
-                            if (behaviour == Behaviour::kAnswerLaterThrows) {
-                              // The answer itself fails: gone before it is sent.
-                              throw std::runtime_error("lost");
-                            }
-                            MailOutput output;
-                            output.body = "echo:" + mail;
-                            done(std::move(output));
-                          }};
+          MailPlan plan{"tester", &queue_, "", [this](std::string mail, MailDone done) {
+                          if (behaviour == Behaviour::kWorkThrows) throw std::bad_alloc();
+                          if (behaviour == Behaviour::kAnswerLaterThrows) {
+                            // The answer itself fails: gone before it is sent.
+                            throw std::runtime_error("lost");
+                          }
+                          ++main_runs;
+                          MailOutput output;
+                          output.body = absl::StrCat("echo:", mail, prepared ? " (prepared)" : "");
+                          done(std::move(output));
+                        }};
+          if (behaviour == Behaviour::kPrepareAccepts || behaviour == Behaviour::kPrepareRefuses) {
+            plan.prepare_queue = &prepare_queue_;
+            plan.prepare = [this]() -> absl::Status {
+              ++prepare_runs;
+              if (behaviour == Behaviour::kPrepareRefuses) {
+                return absl::InvalidArgumentError("recipient 1 is refused");
+              }
+              prepared = true;
+              return absl::OkStatus();
+            };
+          }
+          return plan;
         });
   }
 
   std::atomic<Behaviour> behaviour{Behaviour::kEcho};
+  std::atomic<int> prepare_runs{0};
+  std::atomic<int> main_runs{0};
+  std::atomic<bool> prepared{false};
 
  private:
   MailCallLimits limits_;
   WorkQueue& queue_;
+  WorkQueue& prepare_queue_;
 };
 
 struct Answer {
@@ -73,7 +99,9 @@ class MailCallTest : public ::testing::Test {
       : budget_(4 << 20, 2 << 20),
         watch_(kIdleTimeout),
         queue_("test", 2, 8),
-        service_({.max_bytes = 8 << 20, .budget = &budget_, .idle_watch = &watch_}, queue_) {}
+        prepare_queue_("prepare", 1, 8),
+        service_({.max_bytes = 8 << 20, .budget = &budget_, .idle_watch = &watch_}, queue_,
+                 prepare_queue_) {}
 
   void SetUp() override {
     grpc::ServerBuilder builder;
@@ -86,6 +114,7 @@ class MailCallTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     queue_.Shutdown();
+    prepare_queue_.Shutdown();
   }
 
   // A whole call: header (announcing `announced`, 0 for the mail's size),
@@ -140,6 +169,7 @@ class MailCallTest : public ::testing::Test {
   ByteBudget budget_;
   IdleCallWatch watch_;
   WorkQueue queue_;
+  WorkQueue prepare_queue_;
   TestService service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Mail::Stub> stub_;
@@ -149,6 +179,26 @@ TEST_F(MailCallTest, AWholeCallIsAnsweredAndGivesItsBytesBack) {
   Answer answer = Call(std::string(300000, 'm'));
   ASSERT_THAT(answer.status, IsOk());
   EXPECT_EQ(answer.body, "echo:" + std::string(300000, 'm'));
+  EXPECT_EQ(SettledUse(), 0u);
+}
+
+TEST_F(MailCallTest, APreparationRunsFirstOnItsOwnQueue) {
+  service_.behaviour = Behaviour::kPrepareAccepts;
+  Answer answer = Call("mail");
+  ASSERT_THAT(answer.status, IsOk());
+  EXPECT_EQ(answer.body, "echo:mail (prepared)");
+  EXPECT_EQ(service_.prepare_runs, 1);
+  EXPECT_EQ(service_.main_runs, 1);
+  EXPECT_EQ(SettledUse(), 0u);
+}
+
+TEST_F(MailCallTest, ARefusedPreparationEndsTheCallBeforeItsWork) {
+  service_.behaviour = Behaviour::kPrepareRefuses;
+  Answer answer = Call("mail");
+  EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(answer.status.error_message(), HasSubstr("recipient 1 is refused"));
+  EXPECT_EQ(service_.prepare_runs, 1);
+  EXPECT_EQ(service_.main_runs, 0);
   EXPECT_EQ(SettledUse(), 0u);
 }
 

@@ -296,19 +296,27 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                          EncryptionOf(appliance, caller, header.encrypt()));
         const std::string token = key->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
-        return MailPlan{
+        MailPlan plan{
             caller, &appliance.TokenQueue(token), token,
             [&appliance, caller, key, options, encryption](std::string mail, MailDone done) {
               SignAudited(
                   appliance, caller, *key, mail,
                   [&](const cms::CmsContext& cms_context) -> absl::StatusOr<std::string> {
-                    // Before signing: nothing is made for a refused recipient.
-                    RETURN_IF_ERROR(ValidateRecipients(appliance, cms_context, *encryption));
                     return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
                                                    encryption->Recipients(), encryption->options);
                   },
                   std::move(done), encryption->skip_validation);
             }};
+        // Before signing, and off the token's queue: a recipient's CRL or
+        // OCSP answer may take a fetch, and a refused recipient gets
+        // nothing signed.
+        plan.prepare_queue = &appliance.CpuQueue();
+        plan.prepare = [&appliance, encryption] {
+          return ValidateRecipients(
+              appliance, {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
+              *encryption);
+        };
+        return plan;
       });
 }
 
