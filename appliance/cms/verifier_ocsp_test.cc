@@ -265,6 +265,18 @@ TEST_F(OcspRevocationTest, AnUnknownSignerIsRefusedUnderRequireAndReportedUnderP
   EXPECT_THAT(OpensslOcspSays(), matchers::IsOkAndHolds("unknown"));
 }
 
+TEST_F(OcspRevocationTest, AResponseSignedWithoutOcspSigningAnswersNothing) {
+  // Issued by the intermediate, but not for OCSP signing.
+  ASSERT_OK_AND_ASSIGN(responder_key_, fixtures::GenerateKey("EC:P-256"));
+  ASSERT_OK_AND_ASSIGN(responder_, intermediate_->Issue(responder_key_.get(), "Not A Responder"));
+  StartResponders({.certificate = signer_.get(), .revoked = true});
+  pki::ValidationPolicy require = Policy(RevocationMode::kRequire);
+  absl::StatusOr<VerifiedMail> refused = Verify(require);
+  ExpectFailure(refused, VerifyFailure::kRevocationUnknown);
+  EXPECT_THAT(refused.status().message(), HasSubstr("signer is not accepted"));
+  EXPECT_THAT(OpensslOcspSays(), matchers::IsOkAndHolds("refused"));
+}
+
 TEST_F(OcspRevocationTest, AResponderThatIsDownLeavesItToTheModeAndIsNotAskedAgain) {
   // Nothing listens on either port: no answer.
   pki::ValidationPolicy require = Policy(RevocationMode::kRequire);

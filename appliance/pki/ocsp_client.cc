@@ -121,7 +121,12 @@ OcspAnswer OcspClient::Check(X509* certificate, X509* issuer, X509_STORE* trust,
     Log(LogLevel::kWarning, absl::StrCat("OCSP responder ", url, ": ", answer.error));
     entry.answer = answer;
     entry.failed_until = now + options_.retry_after_failure;
-    if (responder_failed) responder_failures_[url] = {entry.failed_until, answer.error};
+    if (responder_failed) {
+      // The URLs come from certificates: forget the pauses that are over.
+      std::erase_if(responder_failures_,
+                    [&](const auto& failure) { return failure.second.until <= now; });
+      responder_failures_[url] = {entry.failed_until, answer.error};
+    }
   } else {
     entry.answer = answer;
     entry.failed_until = absl::InfinitePast();

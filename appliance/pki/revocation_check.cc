@@ -193,15 +193,17 @@ const OcspAnswer* RevocationCheck::AskOcsp(const X509_STORE_CTX* context, int de
   // The anchor (the last certificate) is not checked, and has no issuer in
   // the chain to ask about it with.
   if (chain == nullptr || depth_index < 0 || depth_index + 1 >= sk_X509_num(chain)) return nullptr;
-  Depth& depth = depths_[depth_index];
-  if (!depth.ocsp_asked) {
+  auto found = depths_.find(depth_index);
+  if (found == depths_.end() || !found->second.ocsp_asked) {
     X509* certificate = sk_X509_value(chain, depth_index);
     if (policy_.ocsp->ResponderFor(certificate).empty()) return nullptr;
+    Depth& depth = depths_[depth_index];
     depth.ocsp_asked = true;
     depth.ocsp = policy_.ocsp->Check(certificate, sk_X509_value(chain, depth_index + 1),
                                      X509_STORE_CTX_get0_store(context), chain);
+    return &depth.ocsp;
   }
-  return &depth.ocsp;
+  return &found->second.ocsp;
 }
 
 RevocationMode RevocationCheck::AnchorMode(const X509_STORE_CTX* context) {
