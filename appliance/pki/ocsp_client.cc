@@ -107,7 +107,9 @@ OcspAnswer OcspClient::Check(X509* certificate, X509* issuer, X509_STORE* trust,
     if (failed != responder_failures_.end() && now < failed->second.until) {
       ++counters_.cache_hits;
       return Failure(url, absl::StrCat(failed->second.error, " (not asked again until ",
-                                       absl::FormatTime(failed->second.until), ")"));
+                                       absl::FormatTime(absl::RFC3339_sec, failed->second.until,
+                                                        absl::UTCTimeZone()),
+                                       ")"));
     }
     ++counters_.requests;
   }
