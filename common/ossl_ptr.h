@@ -8,6 +8,7 @@
 #include <openssl/cms.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -51,6 +52,10 @@ using X509ExtensionPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
 using X509AlgorPtr = OsslPtr<X509_ALGOR, X509_ALGOR_free>;
 using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
 using Asn1IntegerPtr = OsslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using OcspRequestPtr = OsslPtr<OCSP_REQUEST, OCSP_REQUEST_free>;
+using OcspResponsePtr = OsslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
+using OcspBasicRespPtr = OsslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
+using OcspCertIdPtr = OsslPtr<OCSP_CERTID, OCSP_CERTID_free>;
 using RsaPssParamsPtr = OsslPtr<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free>;
 
 inline void FreeX509Stack(STACK_OF(X509) * stack) { sk_X509_pop_free(stack, X509_free); }

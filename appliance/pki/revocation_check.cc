@@ -68,6 +68,12 @@ const char* ReasonName(long code) {
   }
 }
 
+// GOOD and REVOKED settle a certificate; UNKNOWN and no answer leave the
+// question to the CRLs and the mode.
+bool Decides(const OcspAnswer& answer) {
+  return answer.status == OcspStatus::kGood || answer.status == OcspStatus::kRevoked;
+}
+
 }  // namespace
 
 const char* RevocationStateName(RevocationState state) {
@@ -100,7 +106,7 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
   auto* check = static_cast<RevocationCheck*>(X509_STORE_CTX_get_ex_data(context, CheckIndex()));
   // A verification without a check, or the one OpenSSL starts for a CRL
   // issuer's own path (which has no ex_data): the store's CRLs only.
-  if (check == nullptr || check->policy_.crls == nullptr) {
+  if (check == nullptr || (check->policy_.crls == nullptr && check->policy_.ocsp == nullptr)) {
     return X509_STORE_CTX_get1_crls(context, name);
   }
   STACK_OF(X509_CRL)* crls = sk_X509_CRL_new_null();
@@ -109,7 +115,17 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
   // whose revocation is off fetches nothing.
   if (check->AnchorMode(context) == RevocationMode::kOff) return crls;
   X509* certificate = X509_STORE_CTX_get_current_cert(context);
-  Depth& depth = check->depths_[X509_STORE_CTX_get_error_depth(context)];
+  const int depth_index = X509_STORE_CTX_get_error_depth(context);
+  if (check->policy_.order == RevocationOrder::kOcspFirst) {
+    // A definite OCSP answer leaves the CRLs unfetched; the "unable to get
+    // CRL" that follows is settled in VerifyCallback.
+    if (const OcspAnswer* answer = check->AskOcsp(context, depth_index);
+        answer != nullptr && Decides(*answer)) {
+      return crls;
+    }
+  }
+  Depth& depth = check->depths_[depth_index];
+  if (check->policy_.crls == nullptr) return crls;
   for (SourcedCrl& found : check->policy_.crls->CrlsFor(certificate, name)) {
     // OpenSSL asks again for each reason partition still open.
     if (!absl::StrContains(depth.sources, found.source)) {
@@ -131,12 +147,28 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
   auto* check = static_cast<RevocationCheck*>(X509_STORE_CTX_get_ex_data(context, CheckIndex()));
   if (check == nullptr) return ok;
   const int error = X509_STORE_CTX_get_error(context);
-  Depth& depth = check->depths_[X509_STORE_CTX_get_error_depth(context)];
+  const int depth_index = X509_STORE_CTX_get_error_depth(context);
   if (IsUnanswered(error)) {
+    // OCSP-first: answered already (memoized); CRL-first: asked now.
+    const OcspAnswer* answer = check->AskOcsp(context, depth_index);
+    Depth& depth = check->depths_[depth_index];
+    if (answer != nullptr && Decides(*answer)) {
+      depth.ocsp_decided = true;
+      if (answer->status == OcspStatus::kGood) return 1;
+      depth.revoked = true;
+      depth.revoked_at = answer->revoked_at;
+      depth.revocation_reason = answer->reason >= 0 ? ReasonName(answer->reason) : "";
+      X509_STORE_CTX_set_error(context, X509_V_ERR_CERT_REVOKED);
+      return 0;
+    }
     if (depth.unknown.empty()) depth.unknown = X509_verify_cert_error_string(error);
     return 1;
   }
+  Depth& depth = check->depths_[depth_index];
   if (error == X509_V_ERR_CERT_REVOKED) {
+    // A CRL listing the certificate; it decides even after an OCSP GOOD
+    // (CRL-first, the first CRL having given no answer).
+    depth.ocsp_decided = false;
     depth.revoked = true;
     X509_REVOKED* entry = nullptr;
     X509_CRL* crl = X509_STORE_CTX_get0_current_crl(context);
@@ -153,6 +185,25 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
     ERR_clear_error();
   }
   return ok;
+}
+
+const OcspAnswer* RevocationCheck::AskOcsp(const X509_STORE_CTX* context, int depth_index) {
+  if (policy_.ocsp == nullptr || AnchorMode(context) == RevocationMode::kOff) return nullptr;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  // The anchor (the last certificate) is not checked, and has no issuer in
+  // the chain to ask about it with.
+  if (chain == nullptr || depth_index < 0 || depth_index + 1 >= sk_X509_num(chain)) return nullptr;
+  auto found = depths_.find(depth_index);
+  if (found == depths_.end() || !found->second.ocsp_asked) {
+    X509* certificate = sk_X509_value(chain, depth_index);
+    if (policy_.ocsp->ResponderFor(certificate).empty()) return nullptr;
+    Depth& depth = depths_[depth_index];
+    depth.ocsp_asked = true;
+    depth.ocsp = policy_.ocsp->Check(certificate, sk_X509_value(chain, depth_index + 1),
+                                     X509_STORE_CTX_get0_store(context), chain);
+    return &depth.ocsp;
+  }
+  return &found->second.ocsp;
 }
 
 RevocationMode RevocationCheck::AnchorMode(const X509_STORE_CTX* context) {
@@ -177,6 +228,14 @@ std::vector<RevocationResult> RevocationCheck::Results(X509_STORE_CTX* context) 
       const Depth& depth = found->second;
       result.source = depth.sources;
       result.this_update = depth.this_update;
+      const std::string ocsp_source = absl::StrCat("ocsp ", depth.ocsp.responder);
+      if (depth.ocsp_decided) {
+        result.source = ocsp_source;
+        result.this_update = depth.ocsp.this_update;
+      } else if (depth.ocsp_asked) {
+        result.source =
+            depth.sources.empty() ? ocsp_source : absl::StrCat(ocsp_source, ", ", depth.sources);
+      }
       if (depth.revoked) {
         result.state = RevocationState::kRevoked;
         result.revoked_at = depth.revoked_at;
@@ -186,6 +245,13 @@ std::vector<RevocationResult> RevocationCheck::Results(X509_STORE_CTX* context) 
       } else if (!depth.unknown.empty()) {
         result.state = RevocationState::kUnknown;
         result.reason = depth.unknown;
+        if (depth.ocsp_asked && !depth.ocsp_decided) {
+          result.reason = absl::StrCat("OCSP: ",
+                                       depth.ocsp.status == OcspStatus::kUnknown
+                                           ? "the responder does not know the certificate"
+                                           : depth.ocsp.error,
+                                       "; CRL: ", depth.unknown);
+        }
       } else {
         result.state = RevocationState::kGood;
       }

@@ -1,9 +1,10 @@
 // Revocation checking inside OpenSSL's chain validation (X509_verify_cert),
 // so that delta CRLs, indirect CRLs, issuing distribution points and reason
 // partitions are decided by OpenSSL's extended CRL support, not by a second
-// implementation. What Signet adds: where CRLs come from (CrlStore), an
-// outcome per certificate of the chain instead of OpenSSL's first error,
-// and the policy that decides what an unanswered question means.
+// implementation. What Signet adds: where CRLs come from (CrlStore), OCSP
+// (OcspClient) before or after the CRLs, an outcome per certificate of the
+// chain instead of OpenSSL's first error, and the policy that decides what
+// an unanswered question means.
 #ifndef SIGNET_APPLIANCE_PKI_REVOCATION_CHECK_H_
 #define SIGNET_APPLIANCE_PKI_REVOCATION_CHECK_H_
 
@@ -16,6 +17,7 @@
 
 #include "absl/time/time.h"
 #include "appliance/pki/crl_store.h"
+#include "appliance/pki/ocsp_client.h"
 
 namespace signet::pki {
 
@@ -27,6 +29,11 @@ enum class RevocationMode {
   kRequire,  // checked; no answer refuses the chain (REVOCATION_UNKNOWN)
 };
 
+// Which source is asked first for a certificate; the other is asked only
+// when the first gives no answer (GOOD or REVOKED). A REVOKED from
+// whichever source answers first is final.
+enum class RevocationOrder { kOcspFirst, kCrlFirst };
+
 enum class RevocationState { kNotChecked, kGood, kRevoked, kUnknown };
 
 // "GOOD", "REVOKED", ...
@@ -34,14 +41,16 @@ const char* RevocationStateName(RevocationState state);
 
 struct RevocationResult {
   RevocationState state = RevocationState::kNotChecked;
-  // Where the answer came from: the CRLs consulted, by source.
+  // Where the answer came from: the CRLs consulted, by source, or
+  // "ocsp <responder URL>".
   std::string source;
-  // The newest thisUpdate of those CRLs.
+  // The newest thisUpdate of those CRLs, or the OCSP response's.
   std::optional<absl::Time> this_update;
   // For REVOKED.
   std::optional<absl::Time> revoked_at;
-  // REVOKED: the CRL's reason code ("keyCompromise"), if any. UNKNOWN: why
-  // there was no answer ("unable to get certificate CRL").
+  // REVOKED: the CRL's or OCSP response's reason code ("keyCompromise"),
+  // if any. UNKNOWN: why there was no answer ("unable to get certificate
+  // CRL"; OCSP's reason first when a responder was asked).
   std::string reason;
 };
 
@@ -79,6 +88,10 @@ class RevocationCheck {
   friend void UseRevocationLookup(X509_STORE* store);
   static int VerifyCallback(int ok, X509_STORE_CTX* context);
   static STACK_OF(X509_CRL) * LookupCrls(const X509_STORE_CTX* context, const X509_NAME* name);
+  // The OCSP answer for the certificate at `depth`, asked once per
+  // verification; null when OCSP is off, the anchor's mode is off, the
+  // certificate is the anchor or no responder is named for it.
+  const OcspAnswer* AskOcsp(const X509_STORE_CTX* context, int depth);
 
   const ValidationPolicy& policy_;
   std::optional<RevocationMode> anchor_mode_;
@@ -89,6 +102,10 @@ class RevocationCheck {
     bool revoked = false;
     std::optional<absl::Time> revoked_at;
     std::string revocation_reason;
+    bool ocsp_asked = false;
+    OcspAnswer ocsp;
+    // The OCSP answer (GOOD or REVOKED) decided this certificate.
+    bool ocsp_decided = false;
   };
   std::map<int, Depth> depths_;
 };

@@ -1,5 +1,6 @@
 // How a certificate chain is judged beyond building it to a trust anchor:
-// revocation (where CRLs come from, and what no answer means, per anchor)
+// revocation (where CRLs and OCSP answers come from, which is asked first,
+// and what no answer means, per anchor)
 // and certificate policies (RFC 5280 section 6.1's user-initial-policy-set
 // and the three initial flags).
 #ifndef SIGNET_APPLIANCE_PKI_VALIDATION_POLICY_H_
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "appliance/pki/crl_store.h"
+#include "appliance/pki/ocsp_client.h"
 #include "appliance/pki/revocation_check.h"
 
 namespace signet::pki {
@@ -34,6 +36,10 @@ struct ValidationPolicy {
   std::map<std::string, RevocationMode> anchor_revocation;
   // Null when revocation is off everywhere.
   std::shared_ptr<CrlStore> crls;
+  // Null: no OCSP (off, offline, or revocation off everywhere).
+  std::shared_ptr<OcspClient> ocsp;
+  // Which of OCSP and the CRLs is asked first (when both are there).
+  RevocationOrder order = RevocationOrder::kOcspFirst;
 
   // For chains to anchors not in anchor_policies.
   CertificatePolicies policies;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/status_macros.h"
@@ -20,6 +21,9 @@ constexpr uint64_t kDefaultMaxCrlBytes = 20 << 20;
 constexpr uint32_t kDefaultMaxCachedCrls = 256;
 constexpr uint32_t kDefaultCrlRefreshIntervalSeconds = 60;
 constexpr uint32_t kDefaultCrlStaleAfterSeconds = 3600;
+constexpr uint32_t kDefaultOcspMaxAgeSeconds = 3600;
+constexpr uint32_t kMaxOcspMaxAgeSeconds = 7 * 24 * 3600;
+constexpr uint32_t kDefaultMaxCachedOcspAnswers = 1024;
 
 pki::RevocationMode ModeOf(config::v1::RevocationMode mode) {
   switch (mode) {
@@ -43,6 +47,11 @@ pki::CertificatePolicies PoliciesOf(const Message& message) {
   policies.inhibit_any = message.inhibit_any_policy();
   policies.inhibit_mapping = message.inhibit_policy_mapping();
   return policies;
+}
+
+// Whether OCSP is asked: on unless turned off, never offline.
+bool OcspOn(const config::v1::Validation& validation) {
+  return (!validation.has_ocsp() || validation.ocsp()) && !validation.offline();
 }
 
 bool IsOid(const std::string& text) {
@@ -95,6 +104,24 @@ std::vector<std::pair<std::string, std::string>> ValidationProblems(
     add("validation", absl::StrCat("fetch_timeout_seconds ", validation.fetch_timeout_seconds(),
                                    " is more than ", kMaxFetchTimeoutSeconds));
   }
+  if (!validation.ocsp_responder().empty()) {
+    if (!absl::StartsWithIgnoreCase(validation.ocsp_responder(), "http://") ||
+        validation.ocsp_responder().size() <= 7) {
+      add("validation", absl::StrCat("ocsp_responder '", validation.ocsp_responder(),
+                                     "' is not an http: URL; only http: is asked"));
+    }
+    if (validation.has_ocsp() && !validation.ocsp()) {
+      add("validation", "ocsp_responder is set but ocsp is false");
+    }
+  }
+  if (validation.offline() && (validation.ocsp() || !validation.ocsp_responder().empty())) {
+    add("validation",
+        "offline asks no OCSP responder; ocsp: true or ocsp_responder contradicts it");
+  }
+  if (validation.ocsp_max_age_seconds() > kMaxOcspMaxAgeSeconds) {
+    add("validation", absl::StrCat("ocsp_max_age_seconds ", validation.ocsp_max_age_seconds(),
+                                   " is more than ", kMaxOcspMaxAgeSeconds));
+  }
   auto check_oids = [&](const std::string& where,
                         const google::protobuf::RepeatedPtrField<std::string>& oids) {
     for (int i = 0; i < oids.size(); ++i) {
@@ -140,7 +167,25 @@ absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Valid
       validation.max_crl_bytes() != 0 ? validation.max_crl_bytes() : kDefaultMaxCrlBytes;
   crls.max_cached_crls =
       validation.max_cached_crls() != 0 ? validation.max_cached_crls() : kDefaultMaxCachedCrls;
+  const absl::Duration fetch_timeout = crls.fetch_timeout;
+  const absl::Duration retry_after_failure = crls.retry_after_failure;
   ASSIGN_OR_RETURN(policy.crls, pki::CrlStore::Create(std::move(crls)));
+
+  policy.order = validation.revocation_order() == config::v1::CRL_FIRST
+                     ? pki::RevocationOrder::kCrlFirst
+                     : pki::RevocationOrder::kOcspFirst;
+  if (!OcspOn(validation)) return policy;
+  pki::OcspClientOptions ocsp;
+  ocsp.responder_url = validation.ocsp_responder();
+  ocsp.timeout = fetch_timeout;
+  ocsp.retry_after_failure = retry_after_failure;
+  ocsp.max_age_without_next_update =
+      absl::Seconds(validation.ocsp_max_age_seconds() != 0 ? validation.ocsp_max_age_seconds()
+                                                           : kDefaultOcspMaxAgeSeconds);
+  ocsp.max_cached_answers = validation.max_cached_ocsp_answers() != 0
+                                ? validation.max_cached_ocsp_answers()
+                                : kDefaultMaxCachedOcspAnswers;
+  ASSIGN_OR_RETURN(policy.ocsp, pki::OcspClient::Create(std::move(ocsp)));
   return policy;
 }
 

@@ -21,7 +21,8 @@ std::vector<std::pair<std::string, std::string>> ValidationProblems(
     const config::v1::Validation& validation);
 
 // The policy the section asks for, with its CRL store (the CRL files read
-// now: InvalidArgument naming a file that is missing or not a CRL).
+// now: InvalidArgument naming a file that is missing or not a CRL) and its
+// OCSP client (none when OCSP is off or offline).
 absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Validation& validation);
 
 // How often the background refresher runs, and how long a CRL source may

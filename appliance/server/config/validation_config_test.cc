@@ -147,5 +147,65 @@ TEST(ValidationConfigTest, AMissingOrBadCrlFileStopsTheStart) {
               IsOk());
 }
 
+TEST(ValidationConfigTest, OcspSettingsWithoutProblems) {
+  EXPECT_THAT(ValidationProblems(Parse(R"pb(
+                ocsp: true
+                ocsp_responder: "http://ocsp.bank.example/"
+                revocation_order: CRL_FIRST
+                ocsp_max_age_seconds: 600
+                max_cached_ocsp_answers: 10
+              )pb")),
+              IsEmpty());
+  EXPECT_THAT(ValidationProblems(Parse("offline: true ocsp: false")), IsEmpty());
+}
+
+TEST(ValidationConfigTest, EachOcspProblemIsNamed) {
+  EXPECT_THAT(ValidationProblems(Parse(R"pb(
+                ocsp_responder: "https://ocsp.bank.example/"
+                ocsp_max_age_seconds: 604801
+              )pb")),
+              ElementsAre(Pair("validation", HasSubstr("is not an http: URL")),
+                          Pair("validation", HasSubstr("ocsp_max_age_seconds 604801 is more"))));
+  EXPECT_THAT(
+      ValidationProblems(Parse(R"pb(
+        ocsp: false ocsp_responder: "http://ocsp.bank.example/"
+      )pb")),
+      ElementsAre(Pair("validation", HasSubstr("ocsp_responder is set but ocsp is false"))));
+  EXPECT_THAT(ValidationProblems(Parse("offline: true ocsp: true")),
+              ElementsAre(Pair("validation", HasSubstr("offline asks no OCSP responder"))));
+  EXPECT_THAT(ValidationProblems(Parse(R"pb(
+                offline: true
+                ocsp_responder: "http://ocsp.bank.example/"
+              )pb")),
+              ElementsAre(Pair("validation", HasSubstr("offline asks no OCSP responder"))));
+}
+
+TEST(ValidationConfigTest, OcspIsOnAndAskedFirstByDefault) {
+  ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy policy, ValidationPolicyOf({}));
+  ASSERT_NE(policy.ocsp, nullptr);
+  EXPECT_EQ(policy.order, pki::RevocationOrder::kOcspFirst);
+
+  ASSERT_OK_AND_ASSIGN(fixtures::TestCa ca, fixtures::TestCa::Create());
+  ASSERT_OK_AND_ASSIGN(EvpPkeyPtr key, fixtures::GenerateKey("EC:P-256"));
+  ASSERT_OK_AND_ASSIGN(
+      X509Ptr certificate,
+      ca.Issue(key.get(), "Statements", "", {.ocsp_responders = {"http://ocsp.ca.example/"}}));
+  EXPECT_EQ(policy.ocsp->ResponderFor(certificate.get()), "http://ocsp.ca.example/");
+  ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy configured, ValidationPolicyOf(Parse(R"pb(
+                         ocsp_responder: "http://ocsp.bank.example/"
+                         revocation_order: CRL_FIRST
+                       )pb")));
+  ASSERT_NE(configured.ocsp, nullptr);
+  EXPECT_EQ(configured.ocsp->ResponderFor(certificate.get()), "http://ocsp.bank.example/");
+  EXPECT_EQ(configured.order, pki::RevocationOrder::kCrlFirst);
+}
+
+TEST(ValidationConfigTest, OfflineOrOffMakesNoOcspClient) {
+  for (const char* text : {"offline: true", "ocsp: false", "revocation: REVOCATION_OFF"}) {
+    ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy policy, ValidationPolicyOf(Parse(text)));
+    EXPECT_EQ(policy.ocsp, nullptr) << text;
+  }
+}
+
 }  // namespace
 }  // namespace signet::server
