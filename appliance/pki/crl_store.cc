@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/pki/http_fetch.h"
+#include "appliance/pki/lru_eviction.h"
 #include "common/asn1_time.h"
 #include "common/log.h"
 #include "common/openssl_error.h"
@@ -227,7 +228,7 @@ std::vector<SourcedCrl> CrlStore::FromDistributionPoint(const std::string& url) 
   std::lock_guard<std::mutex> lock(fetched_mutex_);
   std::vector<SourcedCrl> result;
   if (crl) result = One(crl.get(), url);
-  Evict();
+  EvictLeastRecentlyUsed(fetched_, options_.max_cached_crls);
   return result;
 }
 
@@ -304,18 +305,6 @@ int CrlStore::RefreshDue() {
     ++fetched;
   }
   return fetched;
-}
-
-void CrlStore::Evict() {
-  while (fetched_.size() > options_.max_cached_crls) {
-    auto oldest = fetched_.end();
-    for (auto it = fetched_.begin(); it != fetched_.end(); ++it) {
-      if (oldest == fetched_.end() || it->second.last_used < oldest->second.last_used) {
-        oldest = it;
-      }
-    }
-    fetched_.erase(oldest);
-  }
 }
 
 CrlStore::Counters CrlStore::counters() const {

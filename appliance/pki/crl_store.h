@@ -139,7 +139,6 @@ class CrlStore {
   // fetching mutex, not fetched_mutex_). A fetch for a caller counts as a
   // use of the point; the refresher's own does not.
   X509CrlPtr Fetch(const std::string& url, absl::Time now, bool for_caller);
-  void Evict();
 
   const CrlStoreOptions options_;
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/pki/http_fetch.h"
+#include "appliance/pki/lru_eviction.h"
 #include "common/asn1_time.h"
 #include "common/log.h"
 #include "common/ossl_ptr.h"
@@ -136,7 +137,7 @@ OcspAnswer OcspClient::Check(X509* certificate, X509* issuer, X509_STORE* trust,
                                                 options_.max_age_without_next_update);
     responder_failures_.erase(url);
   }
-  Evict();
+  EvictLeastRecentlyUsed(entries_, options_.max_cached_answers);
   return answer;
 }
 
@@ -236,18 +237,6 @@ OcspAnswer OcspClient::Ask(const std::string& url, X509* certificate, X509* issu
       break;
   }
   return answer;
-}
-
-void OcspClient::Evict() {
-  while (entries_.size() > options_.max_cached_answers) {
-    auto oldest = entries_.end();
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (oldest == entries_.end() || it->second.last_used < oldest->second.last_used) {
-        oldest = it;
-      }
-    }
-    entries_.erase(oldest);
-  }
 }
 
 OcspClient::Counters OcspClient::counters() const {

@@ -104,7 +104,6 @@ class OcspClient {
   // Asks `url` now; the answer, checked.
   OcspAnswer Ask(const std::string& url, X509* certificate, X509* issuer, X509_STORE* trust,
                  STACK_OF(X509) * untrusted, bool* responder_failed);
-  void Evict();
 
   const OcspClientOptions options_;
 
