@@ -269,6 +269,57 @@ TEST_F(RevocationTest, AHotCacheMakesNoRequest) {
   EXPECT_EQ(server_->Requests("/inter.crl"), inter_requests);
 }
 
+// The second verification of the same chain takes the CRLs' answer from
+// the store's memo (no CRL signature checked again), with the same report.
+TEST_F(RevocationTest, ARepeatedVerificationIsAnsweredFromTheMemo) {
+  ServeCrls();
+  pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail first, Verify(policy));
+  EXPECT_EQ(policy.crls->counters().remembered_answers, 0u);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail second, Verify(policy));
+  // The signer and the intermediate.
+  EXPECT_EQ(policy.crls->counters().remembered_answers, 2u);
+  ASSERT_EQ(second.signers[0].revocation.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(second.signers[0].revocation[i].state, first.signers[0].revocation[i].state);
+    EXPECT_EQ(second.signers[0].revocation[i].source, first.signers[0].revocation[i].source);
+    EXPECT_EQ(second.signers[0].revocation[i].this_update,
+              first.signers[0].revocation[i].this_update);
+  }
+  EXPECT_EQ(second.signers[0].revocation[0].state, RevocationState::kGood);
+
+  // A verification as of another time neither uses nor feeds the memo.
+  ASSERT_THAT(VerifyMail({}, mail_, *trust_,
+                         {.at = absl::Now() - absl::Minutes(1),
+                          .require_trusted_chain = true,
+                          .validation = &policy}),
+              IsOk());
+  EXPECT_EQ(policy.crls->counters().remembered_answers, 2u);
+}
+
+// What was remembered from a CRL file ends when the file is replaced: the
+// next verification reads the new CRL and finds the signer revoked.
+TEST_F(RevocationTest, ARememberedAnswerEndsWhenItsCrlIsReplaced) {
+  const std::string crls = dir_->path() + "/crls";
+  ASSERT_EQ(mkdir(crls.c_str(), 0700), 0);
+  ServeCrls();
+  WriteFile(crls + "/root.crl", root_crl_);
+  WriteFile(crls + "/inter.crl", inter_crl_);
+  pki::ValidationPolicy policy =
+      Policy(RevocationMode::kRequire,
+             {.directory = crls, .fetch = false, .reload_interval = absl::ZeroDuration()});
+  ASSERT_THAT(Verify(policy), IsOk());
+  ASSERT_THAT(Verify(policy), IsOk());
+  ASSERT_EQ(policy.crls->counters().remembered_answers, 2u);
+
+  ASSERT_OK_AND_ASSIGN(
+      std::string revoking,
+      Encode(*intermediate_, {.revoked = {{.certificate = signer_.get()}}, .crl_number = 2}));
+  WriteFile(crls + "/inter.crl.new", revoking);
+  ASSERT_EQ(rename((crls + "/inter.crl.new").c_str(), (crls + "/inter.crl").c_str()), 0);
+  ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
+}
+
 TEST_F(RevocationTest, OffChecksAndFetchesNothing) {
   ServeCrls({}, {.revoked = {{.certificate = signer_.get()}}});
   pki::ValidationPolicy policy = Policy(RevocationMode::kOff);

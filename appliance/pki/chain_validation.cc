@@ -116,6 +116,7 @@ ChainResult ValidateChain(X509_STORE* trust, X509* certificate, STACK_OF(X509) *
   }
   if (trusted) {
     if (revocation.has_value()) {
+      revocation->RememberAnswers(context.get());
       CheckRevocationAnswers(revocation->AnchorMode(context.get()), result);
     }
     return result;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -310,6 +311,58 @@ int CrlStore::RefreshDue() {
 CrlStore::Counters CrlStore::counters() const {
   std::lock_guard<std::mutex> lock(fetched_mutex_);
   return counters_;
+}
+
+namespace {
+
+// Entries of the answer memo at most: a few per certificate seen, and each
+// small.
+constexpr size_t kMaxRememberedAnswers = 4096;
+
+}  // namespace
+
+std::string CrlAnswerKey(X509* certificate, X509* issuer, const std::vector<SourcedCrl>& crls) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  std::string key;
+  auto add = [&](bool hashed) {
+    if (hashed) key.append(reinterpret_cast<const char*>(digest), length);
+    return hashed;
+  };
+  if (certificate == nullptr || issuer == nullptr ||
+      !add(X509_digest(certificate, EVP_sha256(), digest, &length) == 1) ||
+      !add(X509_digest(issuer, EVP_sha256(), digest, &length) == 1)) {
+    ERR_clear_error();
+    return {};
+  }
+  for (const SourcedCrl& crl : crls) {
+    if (!add(X509_CRL_digest(crl.crl.get(), EVP_sha1(), digest, &length) == 1)) {
+      ERR_clear_error();
+      return {};
+    }
+  }
+  return key;
+}
+
+std::optional<CrlStore::GoodAnswer> CrlStore::RememberedGood(const std::string& key) {
+  if (key.empty()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(fetched_mutex_);
+  auto found = remembered_.find(key);
+  if (found == remembered_.end()) return std::nullopt;
+  if (absl::Now() >= found->second.expires) {
+    remembered_.erase(found);
+    return std::nullopt;
+  }
+  found->second.last_used = ++use_clock_;
+  ++counters_.remembered_answers;
+  return found->second.answer;
+}
+
+void CrlStore::RememberGood(const std::string& key, GoodAnswer answer, absl::Time expires) {
+  if (key.empty() || absl::Now() >= expires) return;
+  std::lock_guard<std::mutex> lock(fetched_mutex_);
+  remembered_[key] = {.answer = std::move(answer), .expires = expires, .last_used = ++use_clock_};
+  EvictLeastRecentlyUsed(remembered_, kMaxRememberedAnswers);
 }
 
 std::vector<CrlSourceState> CrlStore::Sources() const {

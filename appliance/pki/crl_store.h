@@ -87,12 +87,28 @@ class CrlStore {
   std::vector<SourcedCrl> CrlsFor(X509* certificate, const X509_NAME* issuer);
 
   struct Counters {
-    uint64_t fetches = 0;         // HTTP requests made
-    uint64_t fetch_failures = 0;  // of which failed
-    uint64_t cache_hits = 0;      // distribution points answered from the cache
-    uint64_t file_reloads = 0;    // times the files were read again
+    uint64_t fetches = 0;             // HTTP requests made
+    uint64_t fetch_failures = 0;      // of which failed
+    uint64_t cache_hits = 0;          // distribution points answered from the cache
+    uint64_t file_reloads = 0;        // times the files were read again
+    uint64_t remembered_answers = 0;  // certificates answered from the memo
   };
   Counters counters() const;
+
+  // A memo of what OpenSSL concluded from this store's CRLs: "certificate
+  // C, issued by the certificate I, is on none of the CRLs L that speak for
+  // it". With it a repeated verification skips the CRL checks, whose cost is
+  // mostly one signature verification per CRL per call (OpenSSL keeps no
+  // record that a CRL's signature was checked). The key names C, I and each
+  // CRL of L by digest (CrlAnswerKey), so a CRL replaced on disk or fetched
+  // anew is a different key; an answer is kept until the earliest
+  // nextUpdate of L.
+  struct GoodAnswer {
+    std::string sources;
+    std::optional<absl::Time> this_update;
+  };
+  std::optional<GoodAnswer> RememberedGood(const std::string& key);
+  void RememberGood(const std::string& key, GoodAnswer answer, absl::Time expires);
 
   // Every source the store holds or has tried, by name.
   std::vector<CrlSourceState> Sources() const;
@@ -150,7 +166,20 @@ class CrlStore {
   std::map<std::string, Fetched> fetched_;
   uint64_t use_clock_ = 0;
   Counters counters_;
+  // Guarded by fetched_mutex_ too.
+  struct Remembered {
+    GoodAnswer answer;
+    absl::Time expires;
+    uint64_t last_used = 0;
+  };
+  std::map<std::string, Remembered> remembered_;
 };
+
+// The memo's key for `certificate` issued by `issuer` judged by `crls`:
+// both certificates' SHA-256 and each CRL's SHA-1 (the one OpenSSL keeps
+// from decoding it), in order. Empty when one cannot be hashed: nothing is
+// then remembered.
+std::string CrlAnswerKey(X509* certificate, X509* issuer, const std::vector<SourcedCrl>& crls);
 
 // The http: URLs in a certificate's cRLDistributionPoints, then in its
 // freshestCRL (where delta CRLs are): full names only, in order.

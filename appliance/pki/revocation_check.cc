@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/pki/validation_policy.h"
@@ -74,6 +76,20 @@ bool Decides(const OcspAnswer& answer) {
   return answer.status == OcspStatus::kGood || answer.status == OcspStatus::kRevoked;
 }
 
+// A verification as of a time other than now: nothing is remembered or
+// taken from the memo, which speaks for now.
+bool UsesCheckTime(const X509_STORE_CTX* context) {
+  const X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(const_cast<X509_STORE_CTX*>(context));
+  return (X509_VERIFY_PARAM_get_flags(param) & X509_V_FLAG_USE_CHECK_TIME) != 0;
+}
+
+// The issuer of the chain's certificate at `depth` (the anchor is its own).
+X509* IssuerAt(const X509_STORE_CTX* context, int depth) {
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  if (chain == nullptr || sk_X509_num(chain) == 0) return nullptr;
+  return sk_X509_value(chain, std::min(depth + 1, sk_X509_num(chain) - 1));
+}
+
 }  // namespace
 
 const char* RevocationStateName(RevocationState state) {
@@ -125,8 +141,24 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
     }
   }
   Depth& depth = check->depths_[depth_index];
-  if (check->policy_.crls == nullptr) return crls;
-  for (SourcedCrl& found : check->policy_.crls->CrlsFor(certificate, name)) {
+  if (check->policy_.crls == nullptr || depth.crl_memo) return crls;
+  CrlStore& store = *check->policy_.crls;
+  std::vector<SourcedCrl> found_crls = store.CrlsFor(certificate, name);
+  if (!depth.crls_taken) {
+    depth.crls_taken = true;
+    if (!UsesCheckTime(context)) {
+      depth.memo_key = CrlAnswerKey(certificate, IssuerAt(context, depth_index), found_crls);
+      if (std::optional<CrlStore::GoodAnswer> good = store.RememberedGood(depth.memo_key)) {
+        // The same CRLs said so before: the "unable to get CRL" that
+        // follows is settled in VerifyCallback.
+        depth.crl_memo = true;
+        depth.sources = std::move(good->sources);
+        depth.this_update = good->this_update;
+        return crls;
+      }
+    }
+  }
+  for (SourcedCrl& found : found_crls) {
     // OpenSSL asks again for each reason partition still open.
     if (!absl::StrContains(depth.sources, found.source)) {
       if (!depth.sources.empty()) depth.sources += ", ";
@@ -137,9 +169,32 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
         depth.this_update = this_update;
       }
     }
+    if (auto next_update = TimeOf(X509_CRL_get0_nextUpdate(found.crl.get()))) {
+      if (!depth.next_update.has_value() || *next_update < *depth.next_update) {
+        depth.next_update = next_update;
+      }
+    } else {
+      depth.next_update_missing = true;
+    }
     if (sk_X509_CRL_push(crls, found.crl.get()) > 0) (void)found.crl.release();
   }
   return crls;
+}
+
+void RevocationCheck::RememberAnswers(X509_STORE_CTX* context) const {
+  if (policy_.crls == nullptr || UsesCheckTime(context)) return;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  const int anchor = chain == nullptr ? 0 : sk_X509_num(chain) - 1;
+  for (const auto& [index, depth] : depths_) {
+    // Only what the CRLs themselves settled as good, in full.
+    if (index >= anchor || depth.crl_memo || depth.ocsp_decided || depth.revoked ||
+        !depth.unknown.empty() || depth.memo_key.empty() || depth.sources.empty() ||
+        !depth.next_update.has_value() || depth.next_update_missing) {
+      continue;
+    }
+    policy_.crls->RememberGood(depth.memo_key, {depth.sources, depth.this_update},
+                               *depth.next_update);
+  }
 }
 
 int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
@@ -149,6 +204,7 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
   const int error = X509_STORE_CTX_get_error(context);
   const int depth_index = X509_STORE_CTX_get_error_depth(context);
   if (IsUnanswered(error)) {
+    if (check->depths_[depth_index].crl_memo) return 1;
     // OCSP-first: answered already (memoized); CRL-first: asked now.
     const OcspAnswer* answer = check->AskOcsp(context, depth_index);
     Depth& depth = check->depths_[depth_index];

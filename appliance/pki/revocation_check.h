@@ -79,6 +79,12 @@ class RevocationCheck {
   // as configured, not validated).
   std::vector<RevocationResult> Results(X509_STORE_CTX* context) const;
 
+  // After X509_verify_cert succeeded: the certificates the CRLs found good
+  // are remembered by the CRL store (CrlStore::RememberGood), so that the
+  // next verification of the same chain need not check those CRLs again.
+  // Not for a verification as of another time.
+  void RememberAnswers(X509_STORE_CTX* context) const;
+
   // The revocation mode of the chain's trust anchor (the default with no
   // chain). Worked out once a verification: the anchor's fingerprint is a
   // hash of its DER.
@@ -106,6 +112,14 @@ class RevocationCheck {
     OcspAnswer ocsp;
     // The OCSP answer (GOOD or REVOKED) decided this certificate.
     bool ocsp_decided = false;
+    // The CRL store's memo answered GOOD: no CRL was given to OpenSSL.
+    bool crl_memo = false;
+    // For the memo: the key, and the earliest nextUpdate of the CRLs
+    // (absent when one has none: such an answer is not remembered).
+    std::string memo_key;
+    bool crls_taken = false;
+    std::optional<absl::Time> next_update;
+    bool next_update_missing = false;
   };
   std::map<int, Depth> depths_;
 };

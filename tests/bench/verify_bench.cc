@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "tests/bench/bench_daemon.h"
 #include "tests/bench/signet_runner.h"
 #include "tests/fixtures/http_server.h"
