@@ -100,7 +100,9 @@ class RevocationTest : public ::testing::Test {
 
   // What `openssl verify -crl_check_all` says of the signer with the CRLs
   // served now: true when it accepts.
-  absl::StatusOr<bool> OpensslAccepts() {
+  // extended_crl: with OpenSSL's extended CRL support, as Signet has it
+  // (issuing distribution points honoured rather than refused).
+  absl::StatusOr<bool> OpensslAccepts(bool extended_crl = false) {
     const std::string root = dir_->path() + "/root.pem";
     const std::string inter = dir_->path() + "/inter.pem";
     const std::string signer = dir_->path() + "/signer.pem";
@@ -109,11 +111,22 @@ class RevocationTest : public ::testing::Test {
     RETURN_IF_ERROR(fixtures::WritePem(signer, signer_.get()));
     WriteFile(dir_->path() + "/root.crl", root_crl_);
     WriteFile(dir_->path() + "/inter.crl", inter_crl_);
-    ASSIGN_OR_RETURN(fixtures::CommandResult result,
-                     fixtures::RunCommand({"openssl", "verify", "-crl_check_all", "-purpose",
-                                           "smimesign", "-CAfile", root, "-untrusted", inter,
-                                           "-CRLfile", dir_->path() + "/root.crl", "-CRLfile",
-                                           dir_->path() + "/inter.crl", signer}));
+    std::vector<std::string> argv = {"openssl",
+                                     "verify",
+                                     "-crl_check_all",
+                                     "-purpose",
+                                     "smimesign",
+                                     "-CAfile",
+                                     root,
+                                     "-untrusted",
+                                     inter,
+                                     "-CRLfile",
+                                     dir_->path() + "/root.crl",
+                                     "-CRLfile",
+                                     dir_->path() + "/inter.crl"};
+    if (extended_crl) argv.push_back("-extended_crl");
+    argv.push_back(signer);
+    ASSIGN_OR_RETURN(fixtures::CommandResult result, fixtures::RunCommand(argv));
     return result.exit_code == 0;
   }
 
@@ -257,6 +270,24 @@ TEST_F(RevocationTest, ACrlSignedByAnotherKeyIsNoAnswer) {
   EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(true));
 }
 
+// A forger's CRL that lists the signer revokes nothing: a CRL whose
+// signature fails is no authority (RFC 5280 section 6.3.3). certtool
+// disagrees: it checks no signature of a CRL it is given, so anyone could
+// revoke a certificate for it; openssl refuses the chain as it does any
+// chain with a CRL that does not verify.
+TEST_F(RevocationTest, AForgedCrlListingTheSignerDoesNotRevokeIt) {
+  ASSERT_OK_AND_ASSIGN(EvpPkeyPtr forger, fixtures::GenerateKey("EC:P-256"));
+  ServeCrls({}, {.revoked = {{.certificate = signer_.get()}}, .signing_key = forger.get()});
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
+  EXPECT_EQ(verified.signers[0].chain_status, ChainStatus::kTrusted);
+  EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
+  pki::ValidationPolicy require = Policy(RevocationMode::kRequire);
+  ExpectFailure(Verify(require), VerifyFailure::kRevocationUnknown);
+  EXPECT_THAT(CerttoolAccepts(), matchers::IsOkAndHolds(false));
+  EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
+}
+
 TEST_F(RevocationTest, AHotCacheMakesNoRequest) {
   ServeCrls();
   pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);
@@ -356,6 +387,39 @@ TEST_F(RevocationTest, ACrlFileReplacedOnDiskIsPickedUp) {
   ASSERT_EQ(rename((crls + "/inter.crl.new").c_str(), (crls + "/inter.crl").c_str()), 0);
   ExpectFailure(Verify(policy), VerifyFailure::kRevoked);
   EXPECT_EQ(server_->Requests("/inter.crl"), 0);
+}
+
+// Issuing distribution points (RFC 5280 section 5.2.5): a CRL that covers
+// only CA certificates does not speak for the signer, even when it lists
+// it; one that covers only end entities does not speak for the
+// intermediate.
+TEST_F(RevocationTest, ACrlScopedToOtherCertificatesIsNoAnswer) {
+  ServeCrls({}, {.revoked = {{.certificate = signer_.get()}}, .only_ca_certificates = true});
+  pki::ValidationPolicy require = Policy(RevocationMode::kRequire);
+  absl::StatusOr<VerifiedMail> refused = Verify(require);
+  ExpectFailure(refused, VerifyFailure::kRevocationUnknown);
+  EXPECT_THAT(refused.status().message(), HasSubstr("Statements"));
+  EXPECT_THAT(OpensslAccepts(/*extended_crl=*/true), matchers::IsOkAndHolds(false));
+
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail reported, Verify(prefer));
+  EXPECT_EQ(reported.signers[0].revocation[0].state, RevocationState::kUnknown);
+  EXPECT_EQ(reported.signers[0].revocation[1].state, RevocationState::kGood);
+
+  ServeCrls({.only_user_certificates = true}, {});
+  pki::ValidationPolicy fresh = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail scoped, Verify(fresh));
+  EXPECT_EQ(scoped.signers[0].revocation[0].state, RevocationState::kGood);
+  EXPECT_EQ(scoped.signers[0].revocation[1].state, RevocationState::kUnknown);
+  EXPECT_THAT(OpensslAccepts(/*extended_crl=*/true), matchers::IsOkAndHolds(false));
+}
+
+// A CRL scoped to end entities that lists the signer revokes it.
+TEST_F(RevocationTest, ACrlScopedToEndEntitiesRevokesTheSigner) {
+  ServeCrls({}, {.revoked = {{.certificate = signer_.get()}}, .only_user_certificates = true});
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ExpectFailure(Verify(prefer), VerifyFailure::kRevoked);
+  EXPECT_THAT(OpensslAccepts(/*extended_crl=*/true), matchers::IsOkAndHolds(false));
 }
 
 TEST_F(RevocationTest, ADeltaCrlRevokesWhatTheBaseDoesNotList) {

@@ -76,6 +76,23 @@ bool Decides(const OcspAnswer& answer) {
   return answer.status == OcspStatus::kGood || answer.status == OcspStatus::kRevoked;
 }
 
+// The problems that make a CRL no authority on the certificate at all, as
+// opposed to a stale one (an expired CRL's entries stay revoked).
+bool MakesCrlUnusable(int error) {
+  switch (error) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // A verification as of a time other than now: nothing is remembered or
 // taken from the memo, which speaks for now.
 bool UsesCheckTime(const X509_STORE_CTX* context) {
@@ -205,6 +222,9 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
   const int depth_index = X509_STORE_CTX_get_error_depth(context);
   if (IsUnanswered(error)) {
     if (check->depths_[depth_index].crl_memo) return 1;
+    if (MakesCrlUnusable(error)) {
+      check->depths_[depth_index].unusable_crls.push_back(X509_STORE_CTX_get0_current_crl(context));
+    }
     // OCSP-first: answered already (memoized); CRL-first: asked now.
     const OcspAnswer* answer = check->AskOcsp(context, depth_index);
     Depth& depth = check->depths_[depth_index];
@@ -222,6 +242,15 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
   }
   Depth& depth = check->depths_[depth_index];
   if (error == X509_V_ERR_CERT_REVOKED) {
+    // OpenSSL goes on to read the entries of a CRL whose problem the
+    // callback let pass; one that is not authoritative for the certificate
+    // (out of scope, not the issuer's, a signature that fails) lists
+    // nothing for it (RFC 5280 section 6.3.3). The question stays open.
+    const X509_CRL* current = X509_STORE_CTX_get0_current_crl(context);
+    if (current != nullptr && std::find(depth.unusable_crls.begin(), depth.unusable_crls.end(),
+                                        current) != depth.unusable_crls.end()) {
+      return 1;
+    }
     // A CRL listing the certificate; it decides even after an OCSP GOOD
     // (CRL-first, the first CRL having given no answer).
     depth.ocsp_decided = false;

@@ -112,6 +112,9 @@ class RevocationCheck {
     OcspAnswer ocsp;
     // The OCSP answer (GOOD or REVOKED) decided this certificate.
     bool ocsp_decided = false;
+    // CRLs OpenSSL found to be no authority here (out of scope, a bad
+    // signature...): their entries do not revoke.
+    std::vector<const X509_CRL*> unusable_crls;
     // The CRL store's memo answered GOOD: no CRL was given to OpenSSL.
     bool crl_memo = false;
     // For the memo: the key, and the earliest nextUpdate of the CRLs
