@@ -13,6 +13,7 @@
 #include "appliance/pki/lru_eviction.h"
 #include "common/asn1_time.h"
 #include "common/log.h"
+#include "common/openssl_error.h"
 #include "common/ossl_ptr.h"
 
 namespace signet::pki {
@@ -30,24 +31,17 @@ std::string Der(OCSP_CERTID* id) {
   return result;
 }
 
-// The OpenSSL error queue's first entry, cleared, for a message.
-std::string OpenSslReason() {
-  const unsigned long code = ERR_peek_error();
-  std::string reason;
-  if (code != 0) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof(text));
-    reason = absl::StrCat(": ", text);
-  }
-  ERR_clear_error();
-  return reason;
-}
-
 OcspAnswer Failure(const std::string& url, std::string error) {
   OcspAnswer answer;
   answer.responder = url;
   answer.error = std::move(error);
   return answer;
+}
+
+// A failure of OpenSSL's own: `what`, then the reasons its error queue
+// holds (drained).
+OcspAnswer OpenSslFailure(const std::string& url, absl::string_view what) {
+  return Failure(url, std::string(OpenSslError(what).message()));
 }
 
 }  // namespace
@@ -81,7 +75,7 @@ OcspAnswer OcspClient::Check(X509* certificate, X509* issuer, X509_STORE* trust,
   const std::string url = ResponderFor(certificate);
   if (url.empty()) return Failure(url, "no OCSP responder is named");
   OcspCertIdPtr id(OCSP_cert_to_id(nullptr, certificate, issuer));
-  if (!id) return Failure(url, absl::StrCat("cannot make the OCSP CertID", OpenSslReason()));
+  if (!id) return OpenSslFailure(url, "cannot make the OCSP CertID");
   const std::string key = absl::StrCat(url, "\n", Der(id.get()));
 
   std::shared_ptr<std::mutex> asking;
@@ -115,7 +109,7 @@ OcspAnswer OcspClient::Check(X509* certificate, X509* issuer, X509_STORE* trust,
     ++counters_.requests;
   }
   bool responder_failed = false;
-  OcspAnswer answer = Ask(url, certificate, issuer, trust, untrusted, &responder_failed);
+  OcspAnswer answer = Ask(url, id.get(), trust, untrusted, &responder_failed);
 
   std::lock_guard<std::mutex> lock(mutex_);
   Entry& entry = entries_[key];
@@ -141,24 +135,22 @@ OcspAnswer OcspClient::Check(X509* certificate, X509* issuer, X509_STORE* trust,
   return answer;
 }
 
-OcspAnswer OcspClient::Ask(const std::string& url, X509* certificate, X509* issuer,
-                           X509_STORE* trust, STACK_OF(X509) * untrusted, bool* responder_failed) {
-  OcspCertIdPtr id(OCSP_cert_to_id(nullptr, certificate, issuer));
+OcspAnswer OcspClient::Ask(const std::string& url, OCSP_CERTID* id, X509_STORE* trust,
+                           STACK_OF(X509) * untrusted, bool* responder_failed) {
   OcspRequestPtr request(OCSP_REQUEST_new());
-  OcspCertIdPtr request_id(OCSP_CERTID_dup(id.get()));
-  if (!id || !request || !request_id ||
-      OCSP_request_add0_id(request.get(), request_id.get()) == nullptr) {
-    return Failure(url, absl::StrCat("cannot make an OCSP request", OpenSslReason()));
+  OcspCertIdPtr request_id(OCSP_CERTID_dup(id));
+  if (!request || !request_id || OCSP_request_add0_id(request.get(), request_id.get()) == nullptr) {
+    return OpenSslFailure(url, "cannot make an OCSP request");
   }
   (void)request_id.release();  // the request owns it now
   // A nonce ties the response to this request (RFC 6960 section 4.4.1);
   // responders that precompute (RFC 5019) leave it out, which is accepted.
   if (OCSP_request_add1_nonce(request.get(), nullptr, -1) != 1) {
-    return Failure(url, absl::StrCat("cannot add a nonce", OpenSslReason()));
+    return OpenSslFailure(url, "cannot add a nonce");
   }
   unsigned char* der = nullptr;
   const int length = i2d_OCSP_REQUEST(request.get(), &der);
-  if (length <= 0) return Failure(url, absl::StrCat("cannot encode the request", OpenSslReason()));
+  if (length <= 0) return OpenSslFailure(url, "cannot encode the request");
   std::string body(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
   OPENSSL_free(der);
 
@@ -173,16 +165,14 @@ OcspAnswer OcspClient::Ask(const std::string& url, X509* certificate, X509* issu
   if (!reply.ok()) return Failure(url, std::string(reply.status().message()));
   const auto* data = reinterpret_cast<const unsigned char*>(reply->data());
   OcspResponsePtr response(d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(reply->size())));
-  if (!response)
-    return Failure(url, absl::StrCat("the answer is not an OCSP response", OpenSslReason()));
+  if (!response) return OpenSslFailure(url, "the answer is not an OCSP response");
   const int response_status = OCSP_response_status(response.get());
   if (response_status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
     return Failure(
         url, absl::StrCat("the responder answered ", OCSP_response_status_str(response_status)));
   }
   OcspBasicRespPtr basic(OCSP_response_get1_basic(response.get()));
-  if (!basic)
-    return Failure(url, absl::StrCat("the response is not a basic OCSP response", OpenSslReason()));
+  if (!basic) return OpenSslFailure(url, "the response is not a basic OCSP response");
   // From here on the responder works; what is wrong is this answer.
   *responder_failed = false;
 
@@ -198,15 +188,14 @@ OcspAnswer OcspClient::Ask(const std::string& url, X509* certificate, X509* issu
   // NOVERIFY or TRUSTOTHER; and NOEXPLICIT, so that an anchor marked as
   // trusted for OCSP signing does not vouch for any signer below it.
   if (OCSP_basic_verify(basic.get(), untrusted, trust, OCSP_NOEXPLICIT) <= 0) {
-    return Failure(
-        url, absl::StrCat("the response's signature or signer is not accepted", OpenSslReason()));
+    return OpenSslFailure(url, "the response's signature or signer is not accepted");
   }
   int status = -1;
   int reason = -1;
   ASN1_GENERALIZEDTIME* revoked_at = nullptr;
   ASN1_GENERALIZEDTIME* this_update = nullptr;
   ASN1_GENERALIZEDTIME* next_update = nullptr;
-  if (OCSP_resp_find_status(basic.get(), id.get(), &status, &reason, &revoked_at, &this_update,
+  if (OCSP_resp_find_status(basic.get(), id, &status, &reason, &revoked_at, &this_update,
                             &next_update) != 1) {
     ERR_clear_error();
     return Failure(url, "the response says nothing about the certificate");
@@ -217,7 +206,7 @@ OcspAnswer OcspClient::Ask(const std::string& url, X509* certificate, X509* issu
           ? static_cast<long>(absl::ToInt64Seconds(options_.max_age_without_next_update))
           : -1;
   if (OCSP_check_validity(this_update, next_update, skew, max_age) != 1) {
-    return Failure(url, absl::StrCat("the response is not current", OpenSslReason()));
+    return OpenSslFailure(url, "the response is not current");
   }
   OcspAnswer answer;
   answer.responder = url;

@@ -8,6 +8,7 @@
 #ifndef SIGNET_APPLIANCE_PKI_OCSP_CLIENT_H_
 #define SIGNET_APPLIANCE_PKI_OCSP_CLIENT_H_
 
+#include <openssl/ocsp.h>
 #include <openssl/x509_vfy.h>
 
 #include <cstddef>
@@ -101,8 +102,9 @@ class OcspClient {
     std::shared_ptr<std::mutex> asking = std::make_shared<std::mutex>();
   };
 
-  // Asks `url` now; the answer, checked.
-  OcspAnswer Ask(const std::string& url, X509* certificate, X509* issuer, X509_STORE* trust,
+  // Asks `url` now about the certificate `id` names (the CertID Check
+  // made for its cache key); the answer, checked.
+  OcspAnswer Ask(const std::string& url, OCSP_CERTID* id, X509_STORE* trust,
                  STACK_OF(X509) * untrusted, bool* responder_failed);
 
   const OcspClientOptions options_;
