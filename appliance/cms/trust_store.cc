@@ -1,12 +1,13 @@
 #include "appliance/cms/trust_store.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
+#include "absl/strings/str_cat.h"
 #include "appliance/pki/revocation_check.h"
 #include "appliance/pki/validation_policy.h"
 #include "common/openssl_error.h"
 #include "common/ossl_ptr.h"
+#include "common/pem_certificates.h"
 
 namespace signet::cms {
 
@@ -27,25 +28,13 @@ absl::StatusOr<TrustStore> TrustStore::FromCertificates(const std::vector<X509*>
 }
 
 absl::StatusOr<TrustStore> TrustStore::FromPem(absl::string_view pem) {
-  BioPtr bio = ReadBio(pem);
-  std::vector<X509Ptr> certificates;
-  while (true) {
-    X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    if (!certificate) break;
-    certificates.push_back(std::move(certificate));
+  absl::StatusOr<std::vector<X509Ptr>> certificates = ParsePemCertificates(pem);
+  if (!certificates.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trust anchors: ", certificates.status().message()));
   }
-  // The loop ends at the first thing that is not a certificate; only the
-  // end of the input is expected there.
-  const unsigned long last = ERR_peek_last_error();
-  if (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) {
-    ERR_clear_error();
-  } else if (last != 0) {
-    absl::Status error = OpenSslError("a trust anchor does not parse");
-    return absl::InvalidArgumentError(error.message());
-  }
-  if (certificates.empty()) return absl::InvalidArgumentError("no certificate in the trust store");
   std::vector<X509*> anchors;
-  for (const X509Ptr& certificate : certificates) anchors.push_back(certificate.get());
+  for (const X509Ptr& certificate : *certificates) anchors.push_back(certificate.get());
   return FromCertificates(anchors);
 }
 

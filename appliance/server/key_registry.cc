@@ -2,12 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/escaping.h"
@@ -15,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "appliance/server/config/config_validator.h"
 #include "appliance/server/config/token_profiles.h"
+#include "common/pem_certificates.h"
 #include "common/status_macros.h"
 #include "tokens/keys/key_locator.h"
 #include "tokens/keys/key_policy.h"
@@ -99,20 +97,8 @@ absl::StatusOr<KeySelector> KeySelectorOf(const config::v1::Config& config,
 }
 
 absl::StatusOr<std::vector<X509Ptr>> ReadChain(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << file.rdbuf();
-  const std::string pem = text.str();
-  BioPtr bio = ReadBio(pem);
-  std::vector<X509Ptr> chain;
-  while (X509* certificate = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    chain.emplace_back(certificate);
-  }
-  ERR_clear_error();
-  if (chain.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("no certificate in ", path));
-  }
+  absl::StatusOr<std::vector<X509Ptr>> chain = ReadPemCertificates(path);
+  if (!chain.ok()) return absl::FailedPreconditionError(chain.status().message());
   return chain;
 }
 
