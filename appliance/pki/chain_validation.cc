@@ -59,6 +59,24 @@ void CheckRevocationAnswers(RevocationMode mode, ChainResult& result) {
   }
 }
 
+// `untrusted` and the policy's CRL issuers, when revocation is checked and
+// there are any; null when `untrusted` serves as it is.
+X509StackPtr WithCrlIssuers(STACK_OF(X509) * untrusted, const ValidationPolicy* validation) {
+  if (validation == nullptr || validation->crl_issuers == nullptr ||
+      validation->crl_issuers->empty() || !validation->ChecksRevocation()) {
+    return nullptr;
+  }
+  X509StackPtr combined(untrusted != nullptr ? X509_chain_up_ref(untrusted) : sk_X509_new_null());
+  if (!combined) return nullptr;
+  for (const X509Ptr& issuer : *validation->crl_issuers) {
+    if (X509_add_cert(combined.get(), issuer.get(), X509_ADD_FLAG_UP_REF | X509_ADD_FLAG_NO_DUP) !=
+        1) {
+      return nullptr;
+    }
+  }
+  return combined;
+}
+
 }  // namespace
 
 std::string NameText(const X509_NAME* name) {
@@ -70,6 +88,9 @@ std::string NameText(const X509_NAME* name) {
 ChainResult ValidateChain(X509_STORE* trust, X509* certificate, STACK_OF(X509) * untrusted,
                           const ChainOptions& options) {
   ChainResult result;
+  // Outlives the verification, which keeps a pointer to it.
+  X509StackPtr with_crl_issuers = WithCrlIssuers(untrusted, options.validation);
+  if (with_crl_issuers) untrusted = with_crl_issuers.get();
   X509StoreCtxPtr context(X509_STORE_CTX_new_ex(options.libctx, nullptr));
   if (!context || X509_STORE_CTX_init(context.get(), trust, certificate, untrusted) != 1 ||
       (options.purpose != 0 && !options.purpose_for_cas_only &&

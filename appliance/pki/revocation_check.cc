@@ -13,6 +13,10 @@
 namespace signet::pki {
 namespace {
 
+// The check attached to the verification running on this thread (see
+// RevocationCheck::Attach).
+thread_local RevocationCheck* attached_check = nullptr;
+
 int CheckIndex() {
   static const int index = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
@@ -127,7 +131,16 @@ void UseRevocationLookup(X509_STORE* store) {
   X509_STORE_set_lookup_crls(store, &RevocationCheck::LookupCrls);
 }
 
+RevocationCheck::~RevocationCheck() {
+  if (attached_) attached_check = previous_;
+}
+
 void RevocationCheck::Attach(X509_STORE_CTX* context) {
+  if (!attached_) {
+    attached_ = true;
+    previous_ = attached_check;
+    attached_check = this;
+  }
   X509_STORE_CTX_set_ex_data(context, CheckIndex(), this);
   X509_STORE_CTX_set_flags(context, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
                                         X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS);
@@ -137,9 +150,15 @@ void RevocationCheck::Attach(X509_STORE_CTX* context) {
 STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
                                                  const X509_NAME* name) {
   auto* check = static_cast<RevocationCheck*>(X509_STORE_CTX_get_ex_data(context, CheckIndex()));
-  // A verification without a check, or the one OpenSSL starts for a CRL
-  // issuer's own path (which has no ex_data): the store's CRLs only.
-  if (check == nullptr || (check->policy_.crls == nullptr && check->policy_.ocsp == nullptr)) {
+  if (check == nullptr) {
+    // The verification OpenSSL starts for an indirect CRL issuer's path
+    // copies the callback but not the ex_data.
+    if (X509_STORE_CTX_get_verify_cb(context) == &VerifyCallback && attached_check != nullptr) {
+      return CrlIssuerPathCrls(*attached_check, context, name);
+    }
+    return X509_STORE_CTX_get1_crls(context, name);
+  }
+  if (check->policy_.crls == nullptr && check->policy_.ocsp == nullptr) {
     return X509_STORE_CTX_get1_crls(context, name);
   }
   STACK_OF(X509_CRL)* crls = sk_X509_CRL_new_null();
@@ -176,6 +195,7 @@ STACK_OF(X509_CRL) * RevocationCheck::LookupCrls(const X509_STORE_CTX* context,
     }
   }
   for (SourcedCrl& found : found_crls) {
+    if (X509_NAME_cmp(X509_CRL_get_issuer(found.crl.get()), name) != 0) depth.indirect = true;
     // OpenSSL asks again for each reason partition still open.
     if (!absl::StrContains(depth.sources, found.source)) {
       if (!depth.sources.empty()) depth.sources += ", ";
@@ -205,8 +225,8 @@ void RevocationCheck::RememberAnswers(X509_STORE_CTX* context) const {
   for (const auto& [index, depth] : depths_) {
     // Only what the CRLs themselves settled as good, in full.
     if (index >= anchor || depth.crl_memo || depth.ocsp_decided || depth.revoked ||
-        !depth.unknown.empty() || depth.memo_key.empty() || depth.sources.empty() ||
-        !depth.next_update.has_value() || depth.next_update_missing) {
+        depth.indirect || !depth.unknown.empty() || depth.memo_key.empty() ||
+        depth.sources.empty() || !depth.next_update.has_value() || depth.next_update_missing) {
       continue;
     }
     policy_.crls->RememberGood(depth.memo_key, {depth.sources, depth.this_update},
@@ -214,10 +234,33 @@ void RevocationCheck::RememberAnswers(X509_STORE_CTX* context) const {
   }
 }
 
+STACK_OF(X509_CRL) * RevocationCheck::CrlIssuerPathCrls(const RevocationCheck& outer,
+                                                        const X509_STORE_CTX* context,
+                                                        const X509_NAME* name) {
+  STACK_OF(X509_CRL)* crls = sk_X509_CRL_new_null();
+  if (crls == nullptr || outer.policy_.crls == nullptr) return crls;
+  for (SourcedCrl& found :
+       outer.policy_.crls->CrlsFor(X509_STORE_CTX_get_current_cert(context), name)) {
+    if (sk_X509_CRL_push(crls, found.crl.get()) > 0) (void)found.crl.release();
+  }
+  return crls;
+}
+
+int RevocationCheck::CrlIssuerPathCallback(int ok, X509_STORE_CTX* context) {
+  // The anchor is trusted as configured, as in the chain itself; anything
+  // else this path leaves unanswered makes the CRL no answer.
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  if (IsUnanswered(X509_STORE_CTX_get_error(context)) && chain != nullptr &&
+      X509_STORE_CTX_get_error_depth(context) == sk_X509_num(chain) - 1) {
+    return 1;
+  }
+  return ok;
+}
+
 int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
   if (ok) return ok;
   auto* check = static_cast<RevocationCheck*>(X509_STORE_CTX_get_ex_data(context, CheckIndex()));
-  if (check == nullptr) return ok;
+  if (check == nullptr) return attached_check != nullptr ? CrlIssuerPathCallback(ok, context) : ok;
   const int error = X509_STORE_CTX_get_error(context);
   const int depth_index = X509_STORE_CTX_get_error_depth(context);
   if (IsUnanswered(error)) {

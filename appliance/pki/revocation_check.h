@@ -67,11 +67,14 @@ class RevocationCheck {
   explicit RevocationCheck(const ValidationPolicy& policy) : policy_(policy) {}
   RevocationCheck(const RevocationCheck&) = delete;
   RevocationCheck& operator=(const RevocationCheck&) = delete;
+  ~RevocationCheck();
 
   // After X509_STORE_CTX_init: CRL checking of the whole chain, with
   // OpenSSL's extended CRL support and delta CRLs, and a callback that
   // records an unanswered question and goes on (revocation still fails
-  // the chain at once).
+  // the chain at once). X509_verify_cert must then run on this thread: the
+  // path of an indirect CRL's issuer, which OpenSSL validates inside it
+  // without this check attached, is answered from the same CRL store.
   void Attach(X509_STORE_CTX* context);
 
   // After X509_verify_cert: one result per certificate of the chain, the
@@ -93,6 +96,13 @@ class RevocationCheck {
  private:
   friend void UseRevocationLookup(X509_STORE* store);
   static int VerifyCallback(int ok, X509_STORE_CTX* context);
+  // For OpenSSL's validation of an indirect CRL issuer's path, run inside
+  // an attached verification: CRLs from the outer check's store, and an
+  // unanswered question refuses the CRL issuer, and with it its CRL.
+  static STACK_OF(X509_CRL) * CrlIssuerPathCrls(const RevocationCheck& outer,
+                                                const X509_STORE_CTX* context,
+                                                const X509_NAME* name);
+  static int CrlIssuerPathCallback(int ok, X509_STORE_CTX* context);
   static STACK_OF(X509_CRL) * LookupCrls(const X509_STORE_CTX* context, const X509_NAME* name);
   // The OCSP answer for the certificate at `depth`, asked once per
   // verification; null when OCSP is off, the anchor's mode is off, the
@@ -101,6 +111,9 @@ class RevocationCheck {
 
   const ValidationPolicy& policy_;
   std::optional<RevocationMode> anchor_mode_;
+  // The check attached on this thread before this one (see Attach).
+  bool attached_ = false;
+  RevocationCheck* previous_ = nullptr;
   struct Depth {
     std::string sources;
     std::optional<absl::Time> this_update;
@@ -121,6 +134,10 @@ class RevocationCheck {
     // (absent when one has none: such an answer is not remembered).
     std::string memo_key;
     bool crls_taken = false;
+    // A CRL by another issuer than the certificate's (an indirect CRL)
+    // was consulted: its answer also rests on the CRL issuer's
+    // certificate, checked outside the chain, so it is not remembered.
+    bool indirect = false;
     std::optional<absl::Time> next_update;
     bool next_update_missing = false;
   };

@@ -17,6 +17,7 @@
 #include "appliance/pki/crl_store.h"
 #include "appliance/pki/ocsp_client.h"
 #include "appliance/pki/revocation_check.h"
+#include "common/ossl_ptr.h"
 
 namespace signet::pki {
 
@@ -40,6 +41,12 @@ struct ValidationPolicy {
   std::shared_ptr<OcspClient> ocsp;
   // Which of OCSP and the CRLs is asked first (when both are there).
   RevocationOrder order = RevocationOrder::kOcspFirst;
+  // Certificates of CRL issuers that are on no chain (the issuers of
+  // indirect CRLs, which mail seldom carries): offered to each validation
+  // that checks revocation as untrusted certificates, so that such a CRL
+  // can be checked. Each must chain to the same anchor as the certificate
+  // its CRL speaks for. Null: none.
+  std::shared_ptr<const std::vector<X509Ptr>> crl_issuers;
 
   // For chains to anchors not in anchor_policies.
   CertificatePolicies policies;

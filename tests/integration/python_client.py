@@ -26,26 +26,29 @@ def main():
     stubs, socket, operation, key, source, target = sys.argv[1:7]
     with open(source, "rb") as f:
         data = f.read()
-    channel = grpc.insecure_channel("unix:" + socket)
-    stub = mail_pb2_grpc.MailStub(channel)
-    if operation == "sign":
-        calls = stub.SignMail(requests(mail_pb2.SignMailRequest,
-                                       mail_pb2.SignMailRequest.Header(key=key), data),
-                              timeout=60)
-    elif operation == "decrypt":
-        calls = stub.DecryptMail(requests(mail_pb2.DecryptMailRequest,
-                                          mail_pb2.DecryptMailRequest.Header(key=key), data),
-                                 timeout=60)
-    else:
-        raise SystemExit("unknown operation " + operation)
-    output = bytearray()
-    try:
-        for response in calls:
-            if response.HasField("chunk"):
-                output += response.chunk
-    except grpc.RpcError as error:
-        print(error.code().name, error.details())
-        return 1
+    # Closed before the interpreter exits: a channel left open can keep
+    # grpcio's threads, and with them the process, alive after main returns.
+    with grpc.insecure_channel("unix:" + socket) as channel:
+        stub = mail_pb2_grpc.MailStub(channel)
+        if operation == "sign":
+            calls = stub.SignMail(requests(mail_pb2.SignMailRequest,
+                                           mail_pb2.SignMailRequest.Header(key=key), data),
+                                  timeout=60)
+        elif operation == "decrypt":
+            calls = stub.DecryptMail(requests(mail_pb2.DecryptMailRequest,
+                                              mail_pb2.DecryptMailRequest.Header(key=key),
+                                              data),
+                                     timeout=60)
+        else:
+            raise SystemExit("unknown operation " + operation)
+        output = bytearray()
+        try:
+            for response in calls:
+                if response.HasField("chunk"):
+                    output += response.chunk
+        except grpc.RpcError as error:
+            print(error.code().name, error.details(), flush=True)
+            return 1
     with open(target, "wb") as f:
         f.write(output)
     return 0

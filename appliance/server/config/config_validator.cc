@@ -887,6 +887,8 @@ absl::Status ValidateConfig(const Config& config) {
             Required::kNo);
   CheckPath(problems, "validation", "recipient_trust_anchors_file",
             config.validation().recipient_trust_anchors_file(), Required::kNo);
+  CheckPath(problems, "validation", "crl_issuer_certificates_file",
+            config.validation().crl_issuer_certificates_file(), Required::kNo);
   for (const auto& [where, what] : ValidationProblems(config.validation())) {
     problems.Add(where, what);
   }

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/pem_certificates.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
@@ -170,6 +171,15 @@ absl::StatusOr<pki::ValidationPolicy> ValidationPolicyOf(const config::v1::Valid
   const absl::Duration fetch_timeout = crls.fetch_timeout;
   const absl::Duration retry_after_failure = crls.retry_after_failure;
   ASSIGN_OR_RETURN(policy.crls, pki::CrlStore::Create(std::move(crls)));
+  if (!validation.crl_issuer_certificates_file().empty()) {
+    absl::StatusOr<std::vector<X509Ptr>> issuers =
+        ReadPemCertificates(validation.crl_issuer_certificates_file());
+    if (!issuers.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("validation.crl_issuer_certificates_file: ", issuers.status().message()));
+    }
+    policy.crl_issuers = std::make_shared<const std::vector<X509Ptr>>(std::move(*issuers));
+  }
 
   policy.order = validation.revocation_order() == config::v1::CRL_FIRST
                      ? pki::RevocationOrder::kCrlFirst

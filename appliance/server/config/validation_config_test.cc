@@ -147,6 +147,27 @@ TEST(ValidationConfigTest, AMissingOrBadCrlFileStopsTheStart) {
               IsOk());
 }
 
+TEST(ValidationConfigTest, CrlIssuerCertificatesAreReadAtStart) {
+  ASSERT_OK_AND_ASSIGN(fixtures::TempDir dir, fixtures::TempDir::Create("signet-validation"));
+  const std::string path = dir.path() + "/crl-issuers.pem";
+  const std::string setting = absl::StrCat("crl_issuer_certificates_file: \"", path, "\"");
+  EXPECT_THAT(ValidationPolicyOf(Parse(setting)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("validation.crl_issuer_certificates_file")));
+  std::ofstream(path) << "no certificate here";
+  EXPECT_THAT(ValidationPolicyOf(Parse(setting)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no certificate")));
+
+  ASSERT_OK_AND_ASSIGN(fixtures::TestCa first, fixtures::TestCa::Create("First CRL Issuer"));
+  ASSERT_OK_AND_ASSIGN(fixtures::TestCa second, fixtures::TestCa::Create("Second CRL Issuer"));
+  ASSERT_OK_AND_ASSIGN(std::string first_pem, fixtures::ToPem(first.certificate()));
+  ASSERT_OK_AND_ASSIGN(std::string second_pem, fixtures::ToPem(second.certificate()));
+  std::ofstream(path, std::ios::trunc) << first_pem << second_pem;
+  ASSERT_OK_AND_ASSIGN(pki::ValidationPolicy policy, ValidationPolicyOf(Parse(setting)));
+  ASSERT_NE(policy.crl_issuers, nullptr);
+  EXPECT_EQ(policy.crl_issuers->size(), 2u);
+}
+
 TEST(ValidationConfigTest, OcspSettingsWithoutProblems) {
   EXPECT_THAT(ValidationProblems(Parse(R"pb(
                 ocsp: true
