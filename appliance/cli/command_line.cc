@@ -106,6 +106,7 @@ void ReadEncryptOptions(Options& options, Invocation& invocation) {
                                                          {"aes-128-cbc", v1::AES_128_CBC}},
                                                         v1::AES_256_GCM);
   invocation.rsa_key_transport = options.Has("rsa-pkcs1") ? v1::RSA_PKCS1 : v1::RSA_OAEP_SHA256;
+  invocation.skip_recipient_validation = options.Has("skip-recipient-validation");
 }
 
 // IN and OUT, each optional.

@@ -65,6 +65,7 @@ struct Invocation {
   std::vector<std::string> recipient_files;
   v1::ContentCipher cipher = v1::CONTENT_CIPHER_UNSPECIFIED;
   v1::RsaKeyTransport rsa_key_transport = v1::RSA_KEY_TRANSPORT_UNSPECIFIED;
+  bool skip_recipient_validation = false;
   bool allow_untrusted = false;
   bool require_sender_match = false;
   std::string digest;  // sign-digest: the digest's bytes

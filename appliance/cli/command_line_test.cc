@@ -70,9 +70,15 @@ TEST(CommandLineTest, EncryptTakesEveryRecipient) {
   EXPECT_THAT(invocation.recipient_files, ElementsAre("a.pem", "b.pem"));
   EXPECT_EQ(invocation.cipher, v1::AES_128_CBC);
   EXPECT_EQ(invocation.rsa_key_transport, v1::RSA_PKCS1);
+  EXPECT_FALSE(invocation.skip_recipient_validation);
   invocation = Parse({"encrypt", "--recipient", "a.pem"});
   EXPECT_EQ(invocation.cipher, v1::AES_256_GCM);
   EXPECT_EQ(invocation.rsa_key_transport, v1::RSA_OAEP_SHA256);
+  invocation = Parse({"encrypt", "--recipient", "a.pem", "--skip-recipient-validation"});
+  EXPECT_TRUE(invocation.skip_recipient_validation);
+  invocation =
+      Parse({"sign-encrypt", "--key", "k", "--recipient", "a.pem", "--skip-recipient-validation"});
+  EXPECT_TRUE(invocation.skip_recipient_validation);
 }
 
 TEST(CommandLineTest, SignEncryptTakesBothOptionSets) {

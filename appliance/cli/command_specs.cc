@@ -13,6 +13,7 @@ constexpr OptionSpec kOpaque = {"opaque", OptionKind::kFlag};
 constexpr OptionSpec kRecipient = {"recipient", OptionKind::kRepeated};
 constexpr OptionSpec kCipher = {"cipher"};
 constexpr OptionSpec kRsaPkcs1 = {"rsa-pkcs1", OptionKind::kFlag};
+constexpr OptionSpec kSkipRecipientValidation = {"skip-recipient-validation", OptionKind::kFlag};
 
 constexpr char kConnectionUsage[] =
     "connection (before or after the command):\n"
@@ -52,17 +53,19 @@ const std::vector<CommandSpec>& Commands() {
       {"encrypt",
        Command::kEncrypt,
        true,
-       {kRecipient, kCipher, kRsaPkcs1},
+       {kRecipient, kCipher, kRsaPkcs1, kSkipRecipientValidation},
        "signet encrypt --recipient CERT.pem [--recipient CERT.pem...]\n"
        "               [--cipher aes-256-gcm|aes-128-gcm|aes-256-cbc|aes-128-cbc] [--rsa-pkcs1]\n"
-       "               [IN [OUT]]"},
+       "               [--skip-recipient-validation] [IN [OUT]]\n"
+       "  (--skip-recipient-validation: encrypt to certificates signetd would refuse, where\n"
+       "  its configuration allows this caller to; it is logged and audited)"},
       {"sign-encrypt",
        Command::kSignEncrypt,
        true,
-       {kKey, kDigest, kPss, kOpaque, kRecipient, kCipher, kRsaPkcs1},
+       {kKey, kDigest, kPss, kOpaque, kRecipient, kCipher, kRsaPkcs1, kSkipRecipientValidation},
        "signet sign-encrypt --key NAME [--digest ...] [--pss] [--opaque]\n"
        "                    --recipient CERT.pem [--recipient CERT.pem...] [--cipher ...]\n"
-       "                    [--rsa-pkcs1] [IN [OUT]]"},
+       "                    [--rsa-pkcs1] [--skip-recipient-validation] [IN [OUT]]"},
       {"decrypt", Command::kDecrypt, true, {kKey}, "signet decrypt --key NAME [IN [OUT]]"},
       {"verify",
        Command::kVerify,

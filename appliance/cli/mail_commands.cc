@@ -29,6 +29,7 @@ absl::StatusOr<v1::EncryptOptions> EncryptOptionsOf(const Invocation& invocation
   }
   options.set_cipher(invocation.cipher);
   options.set_rsa_key_transport(invocation.rsa_key_transport);
+  options.set_skip_recipient_validation(invocation.skip_recipient_validation);
   return options;
 }
 

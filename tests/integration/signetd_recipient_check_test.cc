@@ -235,6 +235,28 @@ TEST_F(SignetdRecipientCheckTest, OnlyAnAllowedCallerMaySkipAndOnlyWhenItAsks) {
                         "validating them"));
 }
 
+// `signet encrypt --skip-recipient-validation` asks for the skip; the unix
+// socket's caller may not, and is told which setting it lacks.
+TEST_F(SignetdRecipientCheckTest, TheCliAsksForTheSkipOnlyWithItsFlag) {
+  const std::string revoked = recipients_->dir.File("revoked.der");
+  std::ofstream(revoked, std::ios::binary | std::ios::trunc) << recipients_->revoked_der;
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {SIGNET_PATH, "--socket",    env_->socket(),
+                                     "encrypt",   "--recipient", revoked};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(argv, kMail);
+    EXPECT_THAT(result, IsOk());
+    return result.value_or(fixtures::CommandResult{});
+  };
+  fixtures::CommandResult validated = run({});
+  EXPECT_EQ(validated.exit_code, 1);
+  EXPECT_THAT(validated.err, HasSubstr("revoked (keyCompromise)"));
+  fixtures::CommandResult skipped = run({"--skip-recipient-validation"});
+  EXPECT_EQ(skipped.exit_code, 1);
+  EXPECT_THAT(skipped.err, HasSubstr("encrypt_skip_recipient_validation"));
+  EXPECT_TRUE(skipped.out.empty());
+}
+
 TEST_F(SignetdRecipientCheckTest, TheAuditRecordSaysWhenValidationWasSkipped) {
   CallResult result = SignAndEncrypt(*RelayStub(), {recipients_->revoked_der}, /*skip=*/true);
   ASSERT_THAT(result.status, IsOk());
