@@ -57,7 +57,8 @@ struct TsaResponderOptions {
   std::string signing_digest = "SHA256";
   // Digits of fractions of a second in genTime (0..6).
   unsigned clock_precision_digits = 0;
-  // The source of serial numbers (a SerialCounter's Next): required.
+  // The source of serial numbers (a SerialCounter's Next): required. This and
+  // the two callbacks below run on every thread that calls Respond, at once.
   std::function<absl::StatusOr<uint64_t>()> next_serial;
   // The time a token states.
   std::function<absl::Time()> now = [] { return absl::Now(); };
