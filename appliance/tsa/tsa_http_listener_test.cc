@@ -1,0 +1,251 @@
+// The HTTP side of RFC 3161 section 3.4 on a real socket: what reaches the
+// handler and what is refused with which status, the limits, the ephemeral
+// port and Stop().
+#include "appliance/tsa/tsa_http_listener.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/tsa/http_testing.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
+
+namespace signet::tsa {
+namespace {
+
+using ::signet::matchers::IsOk;
+using ::signet::matchers::StatusIs;
+using testing::HttpReply;
+using testing::PostRequest;
+using testing::RawHttp;
+
+constexpr char kQuery[] = "application/timestamp-query";
+
+class TsaHttpListenerTest : public ::testing::Test {
+ protected:
+  void Start(TsaHttpListenerOptions options = {}) {
+    options.path = "/tsa";
+    absl::StatusOr<std::unique_ptr<TsaHttpListener>> listener =
+        TsaHttpListener::Start(options, [this](std::string body) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          bodies_.push_back(body);
+          return absl::StrCat("reply to ", body.size(), " bytes");
+        });
+    ASSERT_THAT(listener, IsOk());
+    listener_ = std::move(*listener);
+    ASSERT_GT(listener_->port(), 0);
+  }
+
+  HttpReply Exchange(const std::string& request) {
+    absl::StatusOr<HttpReply> reply = RawHttp(listener_->port(), request);
+    EXPECT_THAT(reply, IsOk());
+    return reply.value_or(HttpReply{});
+  }
+
+  size_t HandlerCalls() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return bodies_.size();
+  }
+
+  std::unique_ptr<TsaHttpListener> listener_;
+  std::mutex mutex_;
+  std::vector<std::string> bodies_;
+};
+
+TEST_F(TsaHttpListenerTest, APostOfAQueryReachesTheHandler) {
+  Start();
+  const std::string body("\x30\x03\x02\x01\x01", 5);
+  HttpReply reply = Exchange(PostRequest("/tsa", kQuery, body));
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.content_type, "application/timestamp-reply");
+  EXPECT_EQ(reply.body, "reply to 5 bytes");
+  ASSERT_EQ(HandlerCalls(), 1u);
+  EXPECT_EQ(bodies_[0], body);
+  // Media types are case-insensitive and may carry parameters.
+  reply = Exchange(PostRequest("/tsa", "Application/TimeStamp-Query; charset=binary", body));
+  EXPECT_EQ(reply.status, 200);
+}
+
+TEST_F(TsaHttpListenerTest, AChunkedBodyIsReassembled) {
+  Start();
+  HttpReply reply = Exchange(
+      absl::StrCat("POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: ", kQuery,
+                   "\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
+  EXPECT_EQ(reply.status, 200);
+  ASSERT_EQ(HandlerCalls(), 1u);
+  EXPECT_EQ(bodies_[0], "abcdefg");
+}
+
+TEST_F(TsaHttpListenerTest, WrongMethodPathOrTypeIsRefused) {
+  Start();
+  HttpReply reply = Exchange("GET /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_THAT(reply.head, ::testing::HasSubstr("Allow: POST"));
+  reply = Exchange(absl::StrCat("PUT /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                                "Content-Type: ", kQuery, "\r\nContent-Length: 1\r\n\r\nx"));
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_EQ(Exchange(PostRequest("/", kQuery, "x")).status, 404);
+  EXPECT_EQ(Exchange(PostRequest("/tsa/more", kQuery, "x")).status, 404);
+  EXPECT_EQ(Exchange(PostRequest("/tsa", "application/ocsp-request", "x")).status, 415);
+  EXPECT_EQ(Exchange(PostRequest("/tsa", "application/timestamp-querying", "x")).status, 415);
+  EXPECT_EQ(Exchange(absl::StrCat("POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                                  "Content-Length: 1\r\n\r\nx"))
+                .status,
+            415);
+  EXPECT_EQ(HandlerCalls(), 0u);
+}
+
+TEST_F(TsaHttpListenerTest, BodiesOverTheLimitAre413) {
+  Start({.max_body_bytes = 1024});
+  EXPECT_EQ(Exchange(PostRequest("/tsa", kQuery, std::string(1024, 'a'))).status, 200);
+  // Declared too large: refused on the headers.
+  EXPECT_EQ(Exchange(PostRequest("/tsa", kQuery, std::string(1025, 'a'))).status, 413);
+  // A declared length far beyond anything is refused without being sent.
+  EXPECT_EQ(
+      Exchange(absl::StrCat("POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                            "Content-Type: ", kQuery, "\r\nContent-Length: 10000000000\r\n\r\n"))
+          .status,
+      413);
+  // Chunked, found too large while it comes.
+  std::string chunked =
+      absl::StrCat("POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                   "Content-Type: ", kQuery, "\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 5; ++i) absl::StrAppend(&chunked, "100\r\n", std::string(256, 'b'), "\r\n");
+  absl::StrAppend(&chunked, "0\r\n\r\n");
+  EXPECT_EQ(Exchange(chunked).status, 413);
+  EXPECT_EQ(HandlerCalls(), 1u);
+}
+
+TEST_F(TsaHttpListenerTest, HugeHeadersAreRefused) {
+  Start({.max_header_bytes = 4096});
+  const std::string request = absl::StrCat(
+      "POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Padding: ", std::string(8192, 'p'),
+      "\r\nContent-Type: ", kQuery, "\r\nContent-Length: 1\r\n\r\nx");
+  absl::StatusOr<HttpReply> reply = RawHttp(listener_->port(), request);
+  // libmicrohttpd answers 431 (or closes the connection); never the handler.
+  if (reply.ok()) {
+    EXPECT_EQ(reply->status, 431) << reply->head;
+  }
+  EXPECT_EQ(HandlerCalls(), 0u);
+}
+
+// Connected sockets for the limit and timeout tests.
+UniqueFd Connect(int port) {
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  timeval timeout = {.tv_sec = 30, .tv_usec = 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) fd.reset();
+  return fd;
+}
+
+// What the server sends on `fd` until it closes it; "timeout" if it kept the
+// connection open for the 30 s receive timeout.
+std::string ReadUntilClosed(int fd) {
+  std::string received;
+  char buffer[1024];
+  for (;;) {
+    ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n == 0) return received;
+    if (n < 0) return "timeout";
+    received.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+// Over the limit, a connection waits in the kernel's backlog (it holds
+// nothing of the server's) until one of the limit's connections closes. One
+// polling thread accepts in order: the first two take the limit, so the
+// third's request, though sent first, is handled only after the first's.
+TEST_F(TsaHttpListenerTest, ConnectionsOverTheLimitWait) {
+  Start({.max_connections = 2, .threads = 1});
+  UniqueFd first = Connect(listener_->port());
+  UniqueFd second = Connect(listener_->port());
+  UniqueFd third = Connect(listener_->port());
+  ASSERT_TRUE(first.valid() && second.valid() && third.valid());
+  const std::string third_request = PostRequest("/tsa", kQuery, "third");
+  ASSERT_EQ(send(third.get(), third_request.data(), third_request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(third_request.size()));
+  const std::string first_request = PostRequest("/tsa", kQuery, "first");
+  ASSERT_EQ(send(first.get(), first_request.data(), first_request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(first_request.size()));
+  EXPECT_THAT(ReadUntilClosed(first.get()), ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(ReadUntilClosed(third.get()), ::testing::StartsWith("HTTP/1.1 200"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  EXPECT_THAT(bodies_, ::testing::ElementsAre("first", "third"));
+}
+
+// A client that connects and sends nothing is disconnected by the server.
+TEST_F(TsaHttpListenerTest, AnIdleConnectionIsClosed) {
+  Start({.connection_timeout = absl::Seconds(1)});
+  UniqueFd idle = Connect(listener_->port());
+  ASSERT_TRUE(idle.valid());
+  EXPECT_EQ(ReadUntilClosed(idle.get()), "");
+  // Half a request, then silence: the same.
+  UniqueFd slow = Connect(listener_->port());
+  ASSERT_TRUE(slow.valid());
+  const std::string partial = "POST /tsa HTTP/1.1\r\nHost: x\r\n";
+  send(slow.get(), partial.data(), partial.size(), MSG_NOSIGNAL);
+  EXPECT_EQ(ReadUntilClosed(slow.get()), "");
+}
+
+TEST_F(TsaHttpListenerTest, StopClosesTheSocket) {
+  Start();
+  const int port = listener_->port();
+  EXPECT_EQ(Exchange(PostRequest("/tsa", kQuery, "x")).status, 200);
+  listener_->Stop();
+  listener_->Stop();
+  EXPECT_THAT(RawHttp(port, PostRequest("/tsa", kQuery, "x")),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(TsaHttpListenerTest, ConcurrentClientsAreAllAnswered) {
+  Start({.max_connections = 16, .threads = 2});
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        absl::StatusOr<HttpReply> reply =
+            RawHttp(listener_->port(), PostRequest("/tsa", kQuery, "q"));
+        if (reply.ok() && reply->status == 200) ++ok;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(ok, 160);
+}
+
+TEST(TsaHttpListenerStartTest, BadAddressesAndABusyPortAreErrors) {
+  auto handler = [](std::string) { return std::string(); };
+  EXPECT_THAT(TsaHttpListener::Start({.address = "localhost"}, handler),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(TsaHttpListener::Start({.max_body_bytes = 0}, handler),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TsaHttpListener> first, TsaHttpListener::Start({}, handler));
+  EXPECT_THAT(TsaHttpListener::Start({.port = first->port()}, handler),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // IPv6 loopback, where the machine has it.
+  absl::StatusOr<std::unique_ptr<TsaHttpListener>> v6 =
+      TsaHttpListener::Start({.address = "::1"}, handler);
+  if (v6.ok()) {
+    EXPECT_GT((*v6)->port(), 0);
+  }
+}
+
+TEST(IsTimestampQueryTypeTest, MatchesTheMediaTypeOnly) {
+  EXPECT_TRUE(IsTimestampQueryType("application/timestamp-query"));
+  EXPECT_TRUE(IsTimestampQueryType(" APPLICATION/TIMESTAMP-QUERY ;x=y"));
+  EXPECT_FALSE(IsTimestampQueryType(nullptr));
+  EXPECT_FALSE(IsTimestampQueryType(""));
+  EXPECT_FALSE(IsTimestampQueryType("application/timestamp-reply"));
+  EXPECT_FALSE(IsTimestampQueryType("application/timestamp-query-x"));
+}
+
+}  // namespace
+}  // namespace signet::tsa
