@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "appliance/tsa/http_testing.h"
+#include "appliance/http/http_listener.h"
+#include "appliance/http/http_testing.h"
 #include "appliance/tsa/serial_counter.h"
-#include "appliance/tsa/tsa_http_listener.h"
 #include "appliance/tsa/tsa_responder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -95,7 +95,7 @@ class TsaInteropTest : public ::testing::Test {
            .clock_synchronized = [this]() -> absl::StatusOr<bool> { return synchronized; }});
       if (!made_responder.ok()) return false;
       responder = std::move(*made_responder);
-      absl::StatusOr<std::unique_ptr<TsaHttpListener>> made_listener = TsaHttpListener::Start(
+      absl::StatusOr<std::unique_ptr<http::HttpListener>> made_listener = http::HttpListener::Start(
           {.path = "/tsa"}, [this](std::string body) { return responder->Respond(body); });
       if (!made_listener.ok()) return false;
       listener = std::move(*made_listener);
@@ -108,7 +108,7 @@ class TsaInteropTest : public ::testing::Test {
     X509Ptr certificate;
     std::unique_ptr<SerialCounter> serials;
     std::unique_ptr<TsaResponder> responder;
-    std::unique_ptr<TsaHttpListener> listener;
+    std::unique_ptr<http::HttpListener> listener;
     std::atomic<bool> synchronized{true};
   };
 
@@ -126,9 +126,9 @@ class TsaInteropTest : public ::testing::Test {
 
   // POSTs the request; the reply is written to `name`.
   static std::string Post(const std::string& request, const std::string& name) {
-    absl::StatusOr<testing::HttpReply> reply =
-        testing::RawHttp(env_->listener->port(),
-                         testing::PostRequest("/tsa", "application/timestamp-query", request));
+    absl::StatusOr<http::testing::HttpReply> reply = http::testing::RawHttp(
+        env_->listener->port(),
+        http::testing::PostRequest("/tsa", "application/timestamp-query", request));
     EXPECT_THAT(reply, IsOk());
     if (!reply.ok()) return {};
     EXPECT_EQ(reply->status, 200);

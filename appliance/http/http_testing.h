@@ -2,8 +2,8 @@
 // writes the request bytes itself (wrong methods, content types, oversized
 // or chunked bodies, huge headers) and reads the status and body back.
 // Header-only, tests only; the server under test is what is being judged.
-#ifndef SIGNET_APPLIANCE_TSA_HTTP_TESTING_H_
-#define SIGNET_APPLIANCE_TSA_HTTP_TESTING_H_
+#ifndef SIGNET_APPLIANCE_HTTP_HTTP_TESTING_H_
+#define SIGNET_APPLIANCE_HTTP_HTTP_TESTING_H_
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/unique_fd.h"
 
-namespace signet::tsa::testing {
+namespace signet::http::testing {
 
 struct HttpReply {
   int status = 0;
@@ -82,6 +82,6 @@ inline std::string PostRequest(const std::string& path, const std::string& conte
                       "\r\n\r\n", body);
 }
 
-}  // namespace signet::tsa::testing
+}  // namespace signet::http::testing
 
-#endif  // SIGNET_APPLIANCE_TSA_HTTP_TESTING_H_
+#endif  // SIGNET_APPLIANCE_HTTP_HTTP_TESTING_H_

@@ -1,19 +1,19 @@
 // The HTTP side of RFC 3161 section 3.4 on a real socket: what reaches the
 // handler and what is refused with which status, the limits, the ephemeral
 // port and Stop().
-#include "appliance/tsa/tsa_http_listener.h"
+#include "appliance/http/http_listener.h"
 
 #include <atomic>
 #include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "appliance/tsa/http_testing.h"
+#include "appliance/http/http_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/status_matchers.h"
 
-namespace signet::tsa {
+namespace signet::http {
 namespace {
 
 using ::signet::matchers::IsOk;
@@ -24,12 +24,12 @@ using testing::RawHttp;
 
 constexpr char kQuery[] = "application/timestamp-query";
 
-class TsaHttpListenerTest : public ::testing::Test {
+class HttpListenerTest : public ::testing::Test {
  protected:
-  void Start(TsaHttpListenerOptions options = {}) {
+  void Start(HttpListenerOptions options = {}) {
     options.path = "/tsa";
-    absl::StatusOr<std::unique_ptr<TsaHttpListener>> listener =
-        TsaHttpListener::Start(options, [this](std::string body) {
+    absl::StatusOr<std::unique_ptr<HttpListener>> listener =
+        HttpListener::Start(options, [this](std::string body) {
           std::lock_guard<std::mutex> lock(mutex_);
           bodies_.push_back(body);
           return absl::StrCat("reply to ", body.size(), " bytes");
@@ -50,12 +50,12 @@ class TsaHttpListenerTest : public ::testing::Test {
     return bodies_.size();
   }
 
-  std::unique_ptr<TsaHttpListener> listener_;
+  std::unique_ptr<HttpListener> listener_;
   std::mutex mutex_;
   std::vector<std::string> bodies_;
 };
 
-TEST_F(TsaHttpListenerTest, APostOfAQueryReachesTheHandler) {
+TEST_F(HttpListenerTest, APostOfAQueryReachesTheHandler) {
   Start();
   const std::string body("\x30\x03\x02\x01\x01", 5);
   HttpReply reply = Exchange(PostRequest("/tsa", kQuery, body));
@@ -69,7 +69,7 @@ TEST_F(TsaHttpListenerTest, APostOfAQueryReachesTheHandler) {
   EXPECT_EQ(reply.status, 200);
 }
 
-TEST_F(TsaHttpListenerTest, AChunkedBodyIsReassembled) {
+TEST_F(HttpListenerTest, AChunkedBodyIsReassembled) {
   Start();
   HttpReply reply = Exchange(
       absl::StrCat("POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: ", kQuery,
@@ -79,7 +79,7 @@ TEST_F(TsaHttpListenerTest, AChunkedBodyIsReassembled) {
   EXPECT_EQ(bodies_[0], "abcdefg");
 }
 
-TEST_F(TsaHttpListenerTest, WrongMethodPathOrTypeIsRefused) {
+TEST_F(HttpListenerTest, WrongMethodPathOrTypeIsRefused) {
   Start();
   HttpReply reply = Exchange("GET /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(reply.status, 405);
@@ -98,7 +98,7 @@ TEST_F(TsaHttpListenerTest, WrongMethodPathOrTypeIsRefused) {
   EXPECT_EQ(HandlerCalls(), 0u);
 }
 
-TEST_F(TsaHttpListenerTest, BodiesOverTheLimitAre413) {
+TEST_F(HttpListenerTest, BodiesOverTheLimitAre413) {
   Start({.max_body_bytes = 1024});
   EXPECT_EQ(Exchange(PostRequest("/tsa", kQuery, std::string(1024, 'a'))).status, 200);
   // Declared too large: refused on the headers.
@@ -119,7 +119,7 @@ TEST_F(TsaHttpListenerTest, BodiesOverTheLimitAre413) {
   EXPECT_EQ(HandlerCalls(), 1u);
 }
 
-TEST_F(TsaHttpListenerTest, HugeHeadersAreRefused) {
+TEST_F(HttpListenerTest, HugeHeadersAreRefused) {
   Start({.max_header_bytes = 4096});
   const std::string request = absl::StrCat(
       "POST /tsa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Padding: ", std::string(8192, 'p'),
@@ -162,7 +162,7 @@ std::string ReadUntilClosed(int fd) {
 // nothing of the server's) until one of the limit's connections closes. One
 // polling thread accepts in order: the first two take the limit, so the
 // third's request, though sent first, is handled only after the first's.
-TEST_F(TsaHttpListenerTest, ConnectionsOverTheLimitWait) {
+TEST_F(HttpListenerTest, ConnectionsOverTheLimitWait) {
   Start({.max_connections = 2, .threads = 1});
   UniqueFd first = Connect(listener_->port());
   UniqueFd second = Connect(listener_->port());
@@ -181,7 +181,7 @@ TEST_F(TsaHttpListenerTest, ConnectionsOverTheLimitWait) {
 }
 
 // A client that connects and sends nothing is disconnected by the server.
-TEST_F(TsaHttpListenerTest, AnIdleConnectionIsClosed) {
+TEST_F(HttpListenerTest, AnIdleConnectionIsClosed) {
   Start({.connection_timeout = absl::Seconds(1)});
   UniqueFd idle = Connect(listener_->port());
   ASSERT_TRUE(idle.valid());
@@ -194,7 +194,7 @@ TEST_F(TsaHttpListenerTest, AnIdleConnectionIsClosed) {
   EXPECT_EQ(ReadUntilClosed(slow.get()), "");
 }
 
-TEST_F(TsaHttpListenerTest, StopClosesTheSocket) {
+TEST_F(HttpListenerTest, StopClosesTheSocket) {
   Start();
   const int port = listener_->port();
   EXPECT_EQ(Exchange(PostRequest("/tsa", kQuery, "x")).status, 200);
@@ -204,7 +204,7 @@ TEST_F(TsaHttpListenerTest, StopClosesTheSocket) {
               StatusIs(absl::StatusCode::kUnavailable));
 }
 
-TEST_F(TsaHttpListenerTest, ConcurrentClientsAreAllAnswered) {
+TEST_F(HttpListenerTest, ConcurrentClientsAreAllAnswered) {
   Start({.max_connections = 16, .threads = 2});
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
@@ -221,31 +221,51 @@ TEST_F(TsaHttpListenerTest, ConcurrentClientsAreAllAnswered) {
   EXPECT_EQ(ok, 160);
 }
 
-TEST(TsaHttpListenerStartTest, BadAddressesAndABusyPortAreErrors) {
+TEST(HttpListenerStartTest, BadAddressesAndABusyPortAreErrors) {
   auto handler = [](std::string) { return std::string(); };
-  EXPECT_THAT(TsaHttpListener::Start({.address = "localhost"}, handler),
+  EXPECT_THAT(HttpListener::Start({.address = "localhost"}, handler),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(TsaHttpListener::Start({.max_body_bytes = 0}, handler),
+  EXPECT_THAT(HttpListener::Start({.max_body_bytes = 0}, handler),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TsaHttpListener> first, TsaHttpListener::Start({}, handler));
-  EXPECT_THAT(TsaHttpListener::Start({.port = first->port()}, handler),
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpListener> first, HttpListener::Start({}, handler));
+  EXPECT_THAT(HttpListener::Start({.port = first->port()}, handler),
               StatusIs(absl::StatusCode::kUnavailable));
   // IPv6 loopback, where the machine has it.
-  absl::StatusOr<std::unique_ptr<TsaHttpListener>> v6 =
-      TsaHttpListener::Start({.address = "::1"}, handler);
+  absl::StatusOr<std::unique_ptr<HttpListener>> v6 =
+      HttpListener::Start({.address = "::1"}, handler);
   if (v6.ok()) {
     EXPECT_GT((*v6)->port(), 0);
   }
 }
 
-TEST(IsTimestampQueryTypeTest, MatchesTheMediaTypeOnly) {
-  EXPECT_TRUE(IsTimestampQueryType("application/timestamp-query"));
-  EXPECT_TRUE(IsTimestampQueryType(" APPLICATION/TIMESTAMP-QUERY ;x=y"));
-  EXPECT_FALSE(IsTimestampQueryType(nullptr));
-  EXPECT_FALSE(IsTimestampQueryType(""));
-  EXPECT_FALSE(IsTimestampQueryType("application/timestamp-reply"));
-  EXPECT_FALSE(IsTimestampQueryType("application/timestamp-query-x"));
+// The metrics' shape: a GET without a body, answered in another media type;
+// a POST there is 405 naming GET.
+TEST(HttpListenerGetTest, AGetEndpointAnswersGetsOnly) {
+  absl::StatusOr<std::unique_ptr<HttpListener>> listener = HttpListener::Start(
+      {.path = "/metrics", .request_media_type = "", .reply_media_type = "text/plain"},
+      [](std::string body) { return absl::StrCat("metrics for a body of ", body.size()); });
+  ASSERT_THAT(listener, IsOk());
+  absl::StatusOr<HttpReply> got =
+      RawHttp((*listener)->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->status, 200);
+  EXPECT_THAT(got->head, ::testing::HasSubstr("Content-Type: text/plain"));
+  EXPECT_EQ(got->body, "metrics for a body of 0");
+  absl::StatusOr<HttpReply> posted =
+      RawHttp((*listener)->port(), PostRequest("/metrics", "text/plain", "x"));
+  ASSERT_THAT(posted, IsOk());
+  EXPECT_EQ(posted->status, 405);
+  EXPECT_THAT(posted->head, ::testing::HasSubstr("Allow: GET"));
+}
+
+TEST(IsMediaTypeTest, MatchesTheMediaTypeOnly) {
+  EXPECT_TRUE(IsMediaType("application/timestamp-query", kQuery));
+  EXPECT_TRUE(IsMediaType(" APPLICATION/TIMESTAMP-QUERY ;x=y", kQuery));
+  EXPECT_FALSE(IsMediaType(nullptr, kQuery));
+  EXPECT_FALSE(IsMediaType("", kQuery));
+  EXPECT_FALSE(IsMediaType("application/timestamp-reply", kQuery));
+  EXPECT_FALSE(IsMediaType("application/timestamp-query-x", kQuery));
 }
 
 }  // namespace
-}  // namespace signet::tsa
+}  // namespace signet::http

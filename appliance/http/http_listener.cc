@@ -1,4 +1,4 @@
-#include "appliance/tsa/tsa_http_listener.h"
+#include "appliance/http/http_listener.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -19,11 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
-namespace signet::tsa {
+namespace signet::http {
 namespace {
-
-constexpr char kQueryType[] = "application/timestamp-query";
-constexpr char kReplyType[] = "application/timestamp-reply";
 
 // One request, from its headers to its reply.
 struct Exchange {
@@ -33,32 +30,40 @@ struct Exchange {
   bool answered = false;
 };
 
+// `allow`: the method to name in the Allow header of a 405, or null.
 MHD_Result Reply(MHD_Connection* connection, unsigned status, const std::string& body,
-                 const char* content_type, bool allow_post = false) {
+                 const char* content_type, const char* allow = nullptr) {
   MHD_Response* response = MHD_create_response_from_buffer(
       body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return MHD_NO;
   MHD_Result result = MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-  if (result == MHD_YES && allow_post) {
-    result = MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
+  if (result == MHD_YES && allow != nullptr) {
+    result = MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
   }
   if (result == MHD_YES) result = MHD_queue_response(connection, status, response);
   MHD_destroy_response(response);
   return result;
 }
 
-MHD_Result Refuse(MHD_Connection* connection, unsigned status, const char* why,
-                  bool allow_post = false) {
-  return Reply(connection, status, absl::StrCat(why, "\n"), "text/plain", allow_post);
+MHD_Result Refuse(MHD_Connection* connection, unsigned status, const std::string& why,
+                  const char* allow = nullptr) {
+  return Reply(connection, status, absl::StrCat(why, "\n"), "text/plain", allow);
+}
+
+bool TakesPost(const HttpListenerOptions& options) { return !options.request_media_type.empty(); }
+
+const char* MethodOf(const HttpListenerOptions& options) {
+  return TakesPost(options) ? MHD_HTTP_METHOD_POST : MHD_HTTP_METHOD_GET;
 }
 
 // The refusal a request's headers already earn, or 0.
-unsigned CheckHeaders(const TsaHttpListenerOptions& options, MHD_Connection* connection,
+unsigned CheckHeaders(const HttpListenerOptions& options, MHD_Connection* connection,
                       const char* url, const char* method) {
   if (options.path != url) return MHD_HTTP_NOT_FOUND;
-  if (std::strcmp(method, MHD_HTTP_METHOD_POST) != 0) return MHD_HTTP_METHOD_NOT_ALLOWED;
-  if (!IsTimestampQueryType(
-          MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+  if (std::strcmp(method, MethodOf(options)) != 0) return MHD_HTTP_METHOD_NOT_ALLOWED;
+  if (TakesPost(options) && !IsMediaType(MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                                     MHD_HTTP_HEADER_CONTENT_TYPE),
+                                         options.request_media_type)) {
     return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
   }
   // A declared length over the limit is refused before a byte of the body
@@ -73,23 +78,26 @@ unsigned CheckHeaders(const TsaHttpListenerOptions& options, MHD_Connection* con
   return 0;
 }
 
-MHD_Result RefuseFor(MHD_Connection* connection, unsigned status) {
+MHD_Result RefuseFor(const HttpListenerOptions& options, MHD_Connection* connection,
+                     unsigned status) {
   switch (status) {
     case MHD_HTTP_NOT_FOUND:
       return Refuse(connection, status, "not found");
     case MHD_HTTP_METHOD_NOT_ALLOWED:
-      return Refuse(connection, status, "time-stamp requests are POSTed", true);
+      return Refuse(connection, status, absl::StrCat("the method must be ", MethodOf(options)),
+                    MethodOf(options));
     case MHD_HTTP_UNSUPPORTED_MEDIA_TYPE:
-      return Refuse(connection, status, "the Content-Type must be application/timestamp-query");
+      return Refuse(connection, status,
+                    absl::StrCat("the Content-Type must be ", options.request_media_type));
     default:
       return Refuse(connection, MHD_HTTP_CONTENT_TOO_LARGE, "the request is too large");
   }
 }
 
-MHD_Result HandleRequest(const TsaHttpListener& listener, MHD_Connection* connection,
-                         const char* url, const char* method, const char* upload_data,
-                         size_t* upload_data_size, void** state) {
-  const TsaHttpListenerOptions& options = listener.options();
+MHD_Result HandleRequest(const HttpListener& listener, MHD_Connection* connection, const char* url,
+                         const char* method, const char* upload_data, size_t* upload_data_size,
+                         void** state) {
+  const HttpListenerOptions& options = listener.options();
   auto* exchange = static_cast<Exchange*>(*state);
   if (exchange == nullptr) {
     // The first call has the headers only.
@@ -97,7 +105,7 @@ MHD_Result HandleRequest(const TsaHttpListener& listener, MHD_Connection* connec
     *state = exchange;
     if (const unsigned refusal = CheckHeaders(options, connection, url, method); refusal != 0) {
       exchange->answered = true;
-      return RefuseFor(connection, refusal);
+      return RefuseFor(options, connection, refusal);
     }
     return MHD_YES;
   }
@@ -117,9 +125,9 @@ MHD_Result HandleRequest(const TsaHttpListener& listener, MHD_Connection* connec
   }
   if (exchange->answered) return MHD_YES;
   exchange->answered = true;
-  if (exchange->too_large) return RefuseFor(connection, MHD_HTTP_CONTENT_TOO_LARGE);
+  if (exchange->too_large) return RefuseFor(options, connection, MHD_HTTP_CONTENT_TOO_LARGE);
   const std::string reply = listener.handler()(std::move(exchange->body));
-  return Reply(connection, MHD_HTTP_OK, reply, kReplyType);
+  return Reply(connection, MHD_HTTP_OK, reply, options.reply_media_type.c_str());
 }
 
 MHD_Result AccessHandler(void* listener, MHD_Connection* connection, const char* url,
@@ -128,10 +136,10 @@ MHD_Result AccessHandler(void* listener, MHD_Connection* connection, const char*
   // An exception must not unwind through libmicrohttpd's C frames; the
   // connection is closed instead.
   try {
-    return HandleRequest(*static_cast<const TsaHttpListener*>(listener), connection, url, method,
+    return HandleRequest(*static_cast<const HttpListener*>(listener), connection, url, method,
                          upload_data, upload_data_size, state);
   } catch (const std::exception& e) {
-    Log(LogLevel::kError, absl::StrCat("TSA HTTP request failed: ", e.what()));
+    Log(LogLevel::kError, absl::StrCat("HTTP request failed: ", e.what()));
     return MHD_NO;
   }
 }
@@ -145,28 +153,29 @@ void RequestCompleted(void* /*cls*/, MHD_Connection* /*connection*/, void** stat
 void LogFromMhd(void* /*cls*/, const char* format, va_list arguments) {
   char line[512];
   std::vsnprintf(line, sizeof(line), format, arguments);
-  Log(LogLevel::kWarning, absl::StrCat("TSA HTTP: ", absl::StripTrailingAsciiWhitespace(line)));
+  Log(LogLevel::kWarning,
+      absl::StrCat("HTTP listener: ", absl::StripTrailingAsciiWhitespace(line)));
 }
 
 }  // namespace
 
-bool IsTimestampQueryType(const char* content_type) {
+bool IsMediaType(const char* content_type, const std::string& media_type) {
   if (content_type == nullptr) return false;
-  absl::string_view media_type = content_type;
-  media_type = media_type.substr(0, media_type.find(';'));
-  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(media_type), kQueryType);
+  absl::string_view given = content_type;
+  given = given.substr(0, given.find(';'));
+  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(given), media_type);
 }
 
-absl::StatusOr<std::unique_ptr<TsaHttpListener>> TsaHttpListener::Start(
-    TsaHttpListenerOptions options, TsaHttpHandler handler) {
-  if (!handler) return absl::InvalidArgumentError("the TSA listener needs a handler");
+absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(HttpListenerOptions options,
+                                                                  HttpHandler handler) {
+  if (!handler) return absl::InvalidArgumentError("an HTTP listener needs a handler");
   if (options.port < 0 || options.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("TSA listener port ", options.port));
+    return absl::InvalidArgumentError(absl::StrCat("HTTP listener port ", options.port));
   }
   if (options.max_body_bytes == 0 || options.max_header_bytes == 0 ||
       options.max_connections == 0 || options.threads == 0 ||
       options.connection_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("TSA listener limits must not be zero");
+    return absl::InvalidArgumentError("HTTP listener limits must not be zero");
   }
   sockaddr_storage address = {};
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
@@ -182,14 +191,13 @@ absl::StatusOr<std::unique_ptr<TsaHttpListener>> TsaHttpListener::Start(
     flags |= MHD_USE_IPv6;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("TSA listener address '", options.address, "' is not an IP address"));
+        absl::StrCat("HTTP listener address '", options.address, "' is not an IP address"));
   }
   const auto timeout_seconds = static_cast<unsigned>(
       absl::ToInt64Seconds(absl::Ceil(options.connection_timeout, absl::Seconds(1))));
 
-  std::unique_ptr<TsaHttpListener> listener(
-      new TsaHttpListener(std::move(options), std::move(handler)));
-  const TsaHttpListenerOptions& o = listener->options_;
+  std::unique_ptr<HttpListener> listener(new HttpListener(std::move(options), std::move(handler)));
+  const HttpListenerOptions& o = listener->options_;
   errno = 0;
   listener->daemon_ = MHD_start_daemon(
       flags, static_cast<uint16_t>(o.port), nullptr, nullptr, &AccessHandler, listener.get(),
@@ -200,20 +208,20 @@ absl::StatusOr<std::unique_ptr<TsaHttpListener>> TsaHttpListener::Start(
       MHD_OPTION_EXTERNAL_LOGGER, &LogFromMhd, nullptr, MHD_OPTION_END);
   if (listener->daemon_ == nullptr) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen for time-stamp requests on ", o.address, ":", o.port,
+        absl::StrCat("cannot listen for HTTP on ", o.address, ":", o.port,
                      errno != 0 ? absl::StrCat(": ", std::strerror(errno)) : std::string()));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(listener->daemon_, MHD_DAEMON_INFO_BIND_PORT);
   if (info == nullptr || info->port == 0) {
-    return absl::InternalError("the TSA listener's port is unknown");
+    return absl::InternalError("the HTTP listener's port is unknown");
   }
   listener->port_ = info->port;
   return listener;
 }
 
-TsaHttpListener::~TsaHttpListener() { Stop(); }
+HttpListener::~HttpListener() { Stop(); }
 
-void TsaHttpListener::Stop() {
+void HttpListener::Stop() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (daemon_ != nullptr) {
     MHD_stop_daemon(daemon_);
@@ -221,4 +229,4 @@ void TsaHttpListener::Stop() {
   }
 }
 
-}  // namespace signet::tsa
+}  // namespace signet::http
