@@ -129,7 +129,7 @@ TEST_F(TimestampTokenTest, ATsaOfAnotherCaIsUntrusted) {
   EXPECT_THAT(verification.problem, HasSubstr("not trusted"));
 }
 
-TEST_F(TimestampTokenTest, TheChainIsJudgedAtGenTime) {
+TEST_F(TimestampTokenTest, ATsaCertificateNotYetValidAtGenTimeIsUntrusted) {
   // A TSA certificate valid only from an hour after the stamp: the TSA
   // signed before it could.
   ASSERT_OK_AND_ASSIGN(X509Ptr early, ca_->Issue(tsa_key_.get(), "Test TSA", "",
@@ -140,6 +140,29 @@ TEST_F(TimestampTokenTest, TheChainIsJudgedAtGenTime) {
   TokenVerification verification = Verify(token, kData);
   EXPECT_EQ(verification.status, TokenStatus::kUntrustedTsa);
   EXPECT_THAT(verification.problem, HasSubstr("not yet valid"));
+}
+
+TEST_F(TimestampTokenTest, AStampMadeWhileTheTsaCertificateWasValidStaysValid) {
+  // Expired a day ago; the stamp is from a day and a half ago.
+  ASSERT_OK_AND_ASSIGN(X509Ptr expired,
+                       ca_->Issue(tsa_key_.get(), "Test TSA", "",
+                                  {.validity = absl::Hours(24),
+                                   .not_before_offset = -absl::Hours(48),
+                                   .extended_key_usage = "critical,timeStamping"}));
+  ASSERT_OK_AND_ASSIGN(std::string old_stamp,
+                       Token(kData, {.resign_certificate = expired.get(),
+                                     .resign_key = tsa_key_.get(),
+                                     .resign_gen_time_offset = -absl::Hours(36)}));
+  TokenVerification verification = Verify(old_stamp, kData);
+  EXPECT_EQ(verification.status, TokenStatus::kValid) << verification.problem;
+  EXPECT_LT(verification.facts.gen_time, absl::Now() - absl::Hours(35));
+
+  // A stamp of today from that certificate is not.
+  ASSERT_OK_AND_ASSIGN(std::string new_stamp, Token(kData, {.resign_certificate = expired.get(),
+                                                            .resign_key = tsa_key_.get()}));
+  verification = Verify(new_stamp, kData);
+  EXPECT_EQ(verification.status, TokenStatus::kUntrustedTsa);
+  EXPECT_THAT(verification.problem, HasSubstr("expired"));
 }
 
 TEST_F(TimestampTokenTest, ANonCriticalTimestampingUsageIsRefused) {
@@ -175,6 +198,40 @@ TEST_F(TimestampTokenTest, ATokenWithoutEssSigningCertificateIsRefused) {
   ASSERT_OK_AND_ASSIGN(std::string control, Token(kData, {.resign_certificate = tsa_.get(),
                                                           .resign_key = tsa_key_.get()}));
   EXPECT_EQ(Verify(control, kData).status, TokenStatus::kValid);
+}
+
+TEST_F(TimestampTokenTest, ACertificateSwappedInForTheOneEssNamesIsRefused) {
+  // A twin of tsa_ (same key and name, another serial) signs; the token
+  // carries tsa_ too, and its SignerInfo's sid (which no signature covers)
+  // is changed to name tsa_. The signature still verifies with tsa_'s key;
+  // only the ESS signingCertificateV2, which names the twin, tells.
+  X509Ptr twin;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    ASSERT_OK_AND_ASSIGN(twin, ca_->Issue(tsa_key_.get(), "Test TSA", "",
+                                          {.extended_key_usage = "critical,timeStamping"}));
+    if (ASN1_STRING_length(X509_get0_serialNumber(twin.get())) ==
+        ASN1_STRING_length(X509_get0_serialNumber(tsa_.get()))) {
+      break;
+    }
+  }
+  auto serial_bytes = [](X509* certificate) {
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(certificate);
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
+                       static_cast<size_t>(ASN1_STRING_length(serial)));
+  };
+  const std::string twin_serial = serial_bytes(twin.get());
+  const std::string tsa_serial = serial_bytes(tsa_.get());
+  ASSERT_EQ(twin_serial.size(), tsa_serial.size());
+  ASSERT_OK_AND_ASSIGN(std::string token, Token(kData, {.chain = {tsa_.get()},
+                                                        .resign_certificate = twin.get(),
+                                                        .resign_key = tsa_key_.get()}));
+  ASSERT_EQ(Verify(token, kData).status, TokenStatus::kValid);
+  // The SignerInfo is the token's last element.
+  const size_t sid = token.rfind(twin_serial);
+  ASSERT_NE(sid, std::string::npos);
+  token.replace(sid, twin_serial.size(), tsa_serial);
+  TokenVerification verification = Verify(token, kData);
+  EXPECT_EQ(verification.status, TokenStatus::kSigningCertificateMismatch) << verification.problem;
 }
 
 TEST_F(TimestampTokenTest, RequestBoundChecks) {

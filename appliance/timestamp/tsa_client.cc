@@ -13,8 +13,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "appliance/pki/http_fetch.h"
 #include "common/der.h"
+#include "common/log.h"
 #include "common/openssl_error.h"
 #include "common/status_macros.h"
 
@@ -157,6 +159,14 @@ absl::StatusOr<std::unique_ptr<TsaClient>> TsaClient::Create(const TsaClientOpti
           absl::StrCat("TSA '", url, "' is not an http: URL; only http: is asked"));
     }
   }
+  if (!options.policy_oid.empty()) {
+    Asn1ObjectPtr policy(OBJ_txt2obj(options.policy_oid.c_str(), 1));
+    ERR_clear_error();
+    if (!policy) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the TSA policy '", options.policy_oid, "' is not a dotted OID"));
+    }
+  }
   if (options.anchors.empty()) {
     return absl::InvalidArgumentError("no trust anchor for TSA certificates is configured");
   }
@@ -184,6 +194,7 @@ absl::StatusOr<Timestamp> TsaClient::Stamp(absl::string_view data) const {
     absl::StatusOr<Timestamp> stamp = Ask(url, request, data, nonce);
     if (stamp.ok()) return stamp;
     failures.push_back(absl::StrCat(url, ": ", stamp.status().message()));
+    Log(LogLevel::kWarning, absl::StrCat("TSA ", failures.back()));
   }
   return absl::UnavailableError(
       absl::StrCat("no TSA gave an acceptable time-stamp: ", absl::StrJoin(failures, "; ")));
@@ -221,6 +232,14 @@ absl::StatusOr<Timestamp> TsaClient::Ask(const std::string& url, const std::stri
     return absl::UnavailableError(absl::StrCat("the reply failed a check (",
                                                TokenStatusName(verification.status),
                                                "): ", verification.problem));
+  }
+  const absl::Duration off = verification.facts.gen_time - absl::Now();
+  if (absl::AbsDuration(off) > options_.max_clock_skew) {
+    return absl::UnavailableError(absl::StrCat(
+        "the stamp's genTime ",
+        absl::FormatTime(absl::RFC3339_sec, verification.facts.gen_time, absl::UTCTimeZone()),
+        " is ", absl::FormatDuration(absl::AbsDuration(off)),
+        off < absl::ZeroDuration() ? " behind" : " ahead of", " this host's clock"));
   }
   return Timestamp{.facts = std::move(verification.facts), .url = url};
 }

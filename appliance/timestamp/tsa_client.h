@@ -34,6 +34,9 @@ struct TsaClientOptions {
   absl::Duration timeout = absl::Seconds(10);
   size_t max_response_bytes = 1 << 20;
   ImprintDigest digest = ImprintDigest::kSha256;
+  // How far genTime may be from this host's clock: a TSA whose clock is
+  // wrong vouches for a wrong time.
+  absl::Duration max_clock_skew = absl::Minutes(5);
   // The certificates a TSA's certificate must chain to; not owned, each
   // kept (reference counted) by the client.
   std::vector<X509*> anchors;
@@ -49,8 +52,8 @@ struct Timestamp {
 
 class TsaClient {
  public:
-  // InvalidArgument without URLs or anchors, or for a URL that is not
-  // http:.
+  // InvalidArgument without URLs or anchors, for a URL that is not http:,
+  // or a policy that is not a dotted OID.
   static absl::StatusOr<std::unique_ptr<TsaClient>> Create(const TsaClientOptions& options);
 
   TsaClient(const TsaClient&) = delete;
@@ -59,6 +62,8 @@ class TsaClient {
   // A stamp over `data` from the first TSA that gives an acceptable one;
   // UNAVAILABLE naming every URL and why it was not used when none did
   // (no answer, an HTTP failure, a rejection, a reply that failed a check).
+  // Each TSA that failed is logged as a warning even when a later one
+  // answered; nothing of `data` is logged.
   absl::StatusOr<Timestamp> Stamp(absl::string_view data) const;
 
  private:

@@ -249,6 +249,20 @@ TEST_F(TsaClientTest, ATsaCertificateWithoutCriticalTimestampingIsRefused) {
   EXPECT_THAT(control->Stamp(kData), IsOk());
 }
 
+TEST_F(TsaClientTest, AStampFromAClockThatIsOffIsRefused) {
+  for (absl::Duration offset : {-absl::Hours(1), absl::Hours(1)}) {
+    ASSERT_OK_AND_ASSIGN(auto responder, Responder({.resign_certificate = tsa_.get(),
+                                                    .resign_key = tsa_key_.get(),
+                                                    .resign_gen_time_offset = offset}));
+    std::unique_ptr<TsaClient> client = Client({responder->Url()});
+    ASSERT_NE(client, nullptr);
+    EXPECT_THAT(client->Stamp(kData),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         AllOf(HasSubstr("genTime"),
+                               HasSubstr(offset < absl::ZeroDuration() ? "behind" : "ahead"))));
+  }
+}
+
 TEST_F(TsaClientTest, AWrongContentTypeIsRefused) {
   ASSERT_OK_AND_ASSIGN(std::string request, fixtures::MakeTimestampRequest(kData));
   ASSERT_OK_AND_ASSIGN(std::string reply, tsa_server_->Reply(request));
@@ -267,6 +281,10 @@ TEST_F(TsaClientTest, ConfigurationIsChecked) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(TsaClient::Create({.urls = {tsa_server_->Url()}}),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(TsaClient::Create({.urls = {tsa_server_->Url()},
+                                 .policy_oid = "not an OID",
+                                 .anchors = {ca_->certificate()}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dotted OID")));
 }
 
 }  // namespace
