@@ -58,10 +58,12 @@ using OcspResponsePtr = OsslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
 using OcspBasicRespPtr = OsslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
 using OcspCertIdPtr = OsslPtr<OCSP_CERTID, OCSP_CERTID_free>;
 using RsaPssParamsPtr = OsslPtr<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free>;
+using Pkcs7Ptr = OsslPtr<PKCS7, PKCS7_free>;
 using TsReqPtr = OsslPtr<TS_REQ, TS_REQ_free>;
 using TsRespPtr = OsslPtr<TS_RESP, TS_RESP_free>;
 using TsRespCtxPtr = OsslPtr<TS_RESP_CTX, TS_RESP_CTX_free>;
 using TsMsgImprintPtr = OsslPtr<TS_MSG_IMPRINT, TS_MSG_IMPRINT_free>;
+using TsTstInfoPtr = OsslPtr<TS_TST_INFO, TS_TST_INFO_free>;
 using TsVerifyCtxPtr = OsslPtr<TS_VERIFY_CTX, TS_VERIFY_CTX_free>;
 
 inline void FreeX509Stack(STACK_OF(X509) * stack) { sk_X509_pop_free(stack, X509_free); }
