@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "appliance/server/metrics_endpoint.h"
 #include "appliance/server/server_limits.h"
 #include "appliance/server/shutdown_bound.h"
 #include "common/status_macros.h"
@@ -109,6 +110,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
   daemon->token_health_ = std::make_unique<TokenHealth>(
       daemon->server_->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
       [&registry] { registry.tokens().Rescan(); }, health_options);
+  if (!config.metrics_address().empty()) {
+    ASSIGN_OR_RETURN(daemon->metrics_,
+                     StartMetricsEndpoint(config.metrics_address(), core.validation()));
+  }
   return daemon;
 }
 
@@ -118,6 +123,7 @@ void Daemon::Shutdown() {
   if (shut_down_ || appliance_ == nullptr) return;
   shut_down_ = true;
   if (token_health_) token_health_->Shutdown();  // every health status NOT_SERVING
+  if (metrics_) metrics_->Stop();
   pcsc_watch_.reset();
   slot_watch_.reset();
   // New calls are refused from here. The calls already admitted finish

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "appliance/http/http_listener.h"
 #include "appliance/server/appliance.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"
@@ -54,6 +55,8 @@ class Daemon {
   std::unique_ptr<PcscTokenWatch> pcsc_watch_;
   std::unique_ptr<SlotEventWatch> slot_watch_;
   std::unique_ptr<TokenHealth> token_health_;
+  // GET /metrics (config metrics_address); null when not configured.
+  std::unique_ptr<http::HttpListener> metrics_;
   int listeners_ = 0;
   bool shut_down_ = false;
 };

@@ -15,10 +15,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "appliance/http/http_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/errors.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/free_port.h"
 #include "tests/fixtures/health_client.h"
 #include "tests/fixtures/http_server.h"
 #include "tests/fixtures/mail_stream_call.h"
@@ -34,6 +36,7 @@ namespace signet {
 namespace {
 
 using ::signet::matchers::IsOk;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 using CallResult = fixtures::MailCallResult;
@@ -116,9 +119,11 @@ class SignetdRevocationTest : public ::testing::Test {
           CrlDer(*retired, {.this_update_offset = -absl::Hours(72), .validity = absl::Hours(24)}));
       WriteFile(dir->File("retired.crl"), stale_crl);
 
+      ASSERT_OK_AND_ASSIGN(metrics_port, fixtures::FreePort());
       const std::string extra_config = absl::StrCat(
           "validation { revocation: REVOCATION_REQUIRE crl_files: \"", dir->File("retired.crl"),
-          "\" crl_refresh_interval_seconds: 1 crl_stale_after_seconds: 60 }\n");
+          "\" crl_refresh_interval_seconds: 1 crl_stale_after_seconds: 60 }\n",
+          "metrics_address: \"127.0.0.1:", metrics_port, "\"\n");
       ASSERT_OK_AND_ASSIGN(
           std::unique_ptr<fixtures::SignetdEnv> started,
           fixtures::SignetdEnv::Start({.signetd_path = SIGNETD_PATH,
@@ -135,8 +140,20 @@ class SignetdRevocationTest : public ::testing::Test {
     std::optional<fixtures::TestCa> retired;
     X509Ptr revoked;
     std::map<std::string, std::string> mails;
+    int metrics_port = 0;
     std::unique_ptr<fixtures::SignetdEnv> env;
   };
+
+  // What a monitoring system scraping /metrics gets.
+  static std::string Metrics() {
+    absl::StatusOr<http::testing::HttpReply> reply = http::testing::RawHttp(
+        state_->metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_THAT(reply, IsOk());
+    if (!reply.ok()) return {};
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_THAT(reply->content_type, HasSubstr("text/plain; version=0.0.4"));
+    return reply->body;
+  }
 
   void SetUp() override { ASSERT_TRUE(state_->ok); }
 
@@ -232,6 +249,26 @@ TEST_F(SignetdRevocationTest, AStaleCrlFileTurnsHealthNotServingUntilReplaced) {
             0);
   EXPECT_TRUE(WaitForRevocationHealth(ServingStatus::kServing));
   EXPECT_THAT(state_->env->DaemonLog(), HasSubstr("is current again"));
+}
+
+// The CRL sources' ages are scraped from /metrics: the stale file's CRL
+// is past its nextUpdate, and a distribution point appears once a
+// verification fetched from it.
+TEST_F(SignetdRevocationTest, MetricsShowEachCrlSourcesAgeAndTheFetches) {
+  CallResult result = Verify(state_->mails["good"], /*require_trusted_chain=*/true);
+  ASSERT_THAT(result.status, IsOk()) << result.status.error_message();
+  const std::string metrics = Metrics();
+  EXPECT_THAT(metrics, HasSubstr("# TYPE signet_crl_age_seconds gauge"));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("signet_crl_age_seconds{source=\"",
+                                              state_->server->Url("/inter.crl"), "\"} ")));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("signet_crl_source_failing_seconds{source=\"",
+                                              state_->server->Url("/inter.crl"), "\"} 0\n")));
+  EXPECT_THAT(metrics, ContainsRegex("signet_crl_fetches_total [1-9]"));
+  EXPECT_THAT(metrics, HasSubstr("signet_ocsp_requests_total"));
+  // The retired CA's CRL was replaced by the health test if it ran first;
+  // either way the file is a source with an age.
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("signet_crl_age_seconds{source=\"file ",
+                                              state_->dir->File("retired.crl"), "\"} ")));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "appliance/cms/limits.h"
+#include "appliance/http/listen_address.h"
 #include "appliance/server/config/token_profiles.h"
 #include "appliance/server/config/validation_config.h"
 #include "tokens/pkcs11_uri.h"
@@ -891,6 +892,13 @@ absl::Status ValidateConfig(const Config& config) {
             config.validation().crl_issuer_certificates_file(), Required::kNo);
   for (const auto& [where, what] : ValidationProblems(config.validation())) {
     problems.Add(where, what);
+  }
+  if (!config.metrics_address().empty()) {
+    if (absl::StatusOr<http::ListenAddress> metrics =
+            http::ParseListenAddress(config.metrics_address());
+        !metrics.ok()) {
+      problems.Add("config", absl::StrCat("metrics_address ", metrics.status().message()));
+    }
   }
   return problems.ToStatus();
 }

@@ -206,6 +206,16 @@ TEST(ValidateConfigTest, TcpPathsAreAbsolute) {
                           "path"));
 }
 
+TEST(ValidateConfigTest, MetricsAddressIsAnIpAndPort) {
+  Config config = Valid();
+  config.set_metrics_address("127.0.0.1:9464");
+  EXPECT_THAT(Problems(config), ElementsAre());
+  config.set_metrics_address("monitoring.bank.example:9464");
+  ExpectProblem(config,
+                "config: metrics_address 'monitoring.bank.example:9464' is not an IP address and "
+                "port (\"127.0.0.1:9464\", \"[::1]:9464\")");
+}
+
 TEST(ValidateConfigTest, PathsMustNotHoldNul) {
   Config config = Valid();
   config.set_trust_anchors_file(std::string("/etc/a\0b", 8));
