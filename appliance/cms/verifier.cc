@@ -97,15 +97,44 @@ VerifyFailure FailureOf(pki::ChainFailure failure) {
   return VerifyFailure::kInvalidChain;
 }
 
+// The signature's id-aa-timeStampToken (RFC 3161 Appendix A), judged; the
+// first one when there are several.
+TimestampCheck CheckTimestamp(CMS_SignerInfo* signer_info, const VerifyOptions& options) {
+  const int index = CMS_unsigned_get_attr_by_NID(signer_info, NID_id_smime_aa_timeStampToken, -1);
+  if (index < 0) return {};
+  X509_ATTRIBUTE* attribute = CMS_unsigned_get_attr(signer_info, index);
+  ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attribute, 0);
+  ASN1_OCTET_STRING* signature = CMS_SignerInfo_get0_signature(signer_info);
+  if (value == nullptr || value->type != V_ASN1_SEQUENCE || signature == nullptr) {
+    return {.state = TimestampState::kInvalid, .detail = "the time-stamp attribute is malformed"};
+  }
+  if (!options.check_timestamp) {
+    return {.state = TimestampState::kInvalid,
+            .detail = "no TSA is trusted here (no TSA trust anchors configured)"};
+  }
+  // The attribute value is the token's whole DER (a SEQUENCE kept as is).
+  const absl::string_view token(reinterpret_cast<const char*>(value->value.sequence->data),
+                                static_cast<size_t>(value->value.sequence->length));
+  const absl::string_view signature_value(reinterpret_cast<const char*>(signature->data),
+                                          static_cast<size_t>(signature->length));
+  return options.check_timestamp(token, signature_value);
+}
+
 // Builds and checks the signer's chain to the trust store, filling in the
-// chain fields of `report`; the failure kind when it is not trusted.
+// chain fields of `report`; the failure kind when it is not trusted. A
+// valid time-stamp moves the time the chain is judged at to the stamp's,
+// unless the request named a time itself.
 std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustStore& trust,
                                         const VerifyOptions& options, X509* signer,
                                         STACK_OF(X509) * untrusted, SignerReport* report) {
+  std::optional<absl::Time> at = options.at;
+  if (!at.has_value() && report->timestamp.state == TimestampState::kValid) {
+    at = report->timestamp.time;
+  }
   pki::ChainResult chain = pki::ValidateChain(trust.get(), signer, untrusted,
                                               {.libctx = context.libctx,
                                                .purpose = X509_PURPOSE_SMIME_SIGN,
-                                               .at = options.at,
+                                               .at = at,
                                                .validation = options.validation});
   report->chain = std::move(chain.chain);
   report->revocation = std::move(chain.revocation);
@@ -395,11 +424,20 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
     }
     SignerReport report = DescribeSigner(signer_info, certificate);
     report.from_matches_signer = IsSignerAddress(report, verified.from_address);
+    report.timestamp = CheckTimestamp(signer_info, options);
     std::optional<VerifyFailure> chain_failure =
         CheckChain(context, trust, options, certificate, certificates.get(), &report);
     if (chain_failure.has_value() && options.require_trusted_chain) {
-      return Failure(*chain_failure, absl::StrCat("the signer '", report.subject.substr(0, 200),
-                                                  "' is not trusted: ", report.chain_detail));
+      return Failure(
+          *chain_failure,
+          absl::StrCat("the signer '", report.subject.substr(0, 200),
+                       "' is not trusted: ", report.chain_detail,
+                       report.timestamp.state == TimestampState::kValid && !options.at
+                           ? absl::StrCat(" (judged at its time-stamp, ",
+                                          absl::FormatTime(absl::RFC3339_sec, report.timestamp.time,
+                                                           absl::UTCTimeZone()),
+                                          ")")
+                           : std::string()));
     }
     verified.signers.push_back(std::move(report));
   }

@@ -14,6 +14,7 @@
 #ifndef SIGNET_APPLIANCE_CMS_VERIFIER_H_
 #define SIGNET_APPLIANCE_CMS_VERIFIER_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,28 @@ std::optional<VerifyFailure> VerifyFailureOf(const absl::Status& status);
 
 enum class ChainStatus { kTrusted, kUntrusted };
 
+// A signature's RFC 3161 time-stamp as VerifyMail judged it.
+enum class TimestampState {
+  kNone,     // the signature carries no id-aa-timeStampToken
+  kValid,    // over this signature, by a trusted TSA: the chain was judged at `time`
+  kInvalid,  // a stamp that proves nothing (`detail` says why)
+};
+
+struct TimestampCheck {
+  TimestampState state = TimestampState::kNone;
+  absl::Time time = absl::InfinitePast();
+  std::string tsa;
+  std::string policy;
+  std::string serial_hex;
+  std::string detail;
+};
+
+// Judges a TimeStampToken (DER) as a stamp over `signature_value` (the
+// SignerInfo's signature bytes): kValid or kInvalid with the facts read.
+// Supplied by the caller, so that the CMS engine links no TSA code.
+using TimestampChecker =
+    std::function<TimestampCheck(absl::string_view token_der, absl::string_view signature_value)>;
+
 struct SignerReport {
   std::string subject;  // RFC 2253
   std::string issuer;
@@ -76,6 +99,9 @@ struct SignerReport {
   // certificate of their own, so it means something only with a trusted
   // chain.
   bool from_matches_signer = false;
+  // The signature's time-stamp. When kValid (and VerifyOptions.at is not
+  // set) the chain, dates and revocation above were judged as of its time.
+  TimestampCheck timestamp;
 };
 
 struct VerifiedMail {
@@ -101,6 +127,9 @@ struct VerifyOptions {
   bool require_trusted_chain = true;
   // Revocation and certificate policies; null: neither is checked.
   const pki::ValidationPolicy* validation = nullptr;
+  // Judges signatures' time-stamps; null: a stamp is reported kInvalid
+  // ("no TSA trust anchors") and the chain is judged at `at` or now.
+  TimestampChecker check_timestamp;
   // When true, a mail whose from_address matches no signer (including one
   // without a single From: address) is refused with kSenderMismatch, after
   // the signatures and chains have been checked.

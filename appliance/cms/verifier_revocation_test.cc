@@ -288,6 +288,19 @@ TEST_F(RevocationTest, AForgedCrlListingTheSignerDoesNotRevokeIt) {
   EXPECT_THAT(OpensslAccepts(), matchers::IsOkAndHolds(false));
 }
 
+// Expired as well as forged: OpenSSL forgets which CRL it is reading once
+// it has questioned its dates, and the forged entries must still not count.
+TEST_F(RevocationTest, AnExpiredForgedCrlListingTheSignerDoesNotRevokeIt) {
+  ASSERT_OK_AND_ASSIGN(EvpPkeyPtr forger, fixtures::GenerateKey("EC:P-256"));
+  ServeCrls({}, {.this_update_offset = -absl::Hours(48),
+                 .validity = absl::Hours(24),
+                 .revoked = {{.certificate = signer_.get(), .reason = kKeyCompromise}},
+                 .signing_key = forger.get()});
+  pki::ValidationPolicy prefer = Policy(RevocationMode::kPrefer);
+  ASSERT_OK_AND_ASSIGN(VerifiedMail verified, Verify(prefer));
+  EXPECT_EQ(verified.signers[0].revocation[0].state, RevocationState::kUnknown);
+}
+
 TEST_F(RevocationTest, AHotCacheMakesNoRequest) {
   ServeCrls();
   pki::ValidationPolicy policy = Policy(RevocationMode::kRequire);

@@ -97,6 +97,15 @@ bool MakesCrlUnusable(int error) {
   }
 }
 
+// Reasons that say nothing about the key before the revocation date
+// (RFC 5280 section 5.3.1): affiliationChanged, superseded,
+// cessationOfOperation, privilegeWithdrawn. A signature made (and proved,
+// by a time-stamp) before such a revocation is unaffected by it; a
+// compromise, a hold or an unspecified reason might reach back further.
+bool LeavesEarlierSignaturesValid(long reason) {
+  return reason == 3 || reason == 4 || reason == 5 || reason == 9;
+}
+
 // A verification as of a time other than now: nothing is remembered or
 // taken from the memo, which speaks for now.
 bool UsesCheckTime(const X509_STORE_CTX* context) {
@@ -263,10 +272,26 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
   if (check == nullptr) return attached_check != nullptr ? CrlIssuerPathCallback(ok, context) : ok;
   const int error = X509_STORE_CTX_get_error(context);
   const int depth_index = X509_STORE_CTX_get_error_depth(context);
+  if (error == X509_V_ERR_CRL_NOT_YET_VALID || error == X509_V_ERR_CRL_HAS_EXPIRED) {
+    // OpenSSL forgets the current CRL once its time check is done, before
+    // it reads the CRL's entries: kept to find a listed entry's date and
+    // reason.
+    check->depths_[depth_index].crl_with_time_problem = X509_STORE_CTX_get0_current_crl(context);
+  }
+  if (error == X509_V_ERR_CRL_NOT_YET_VALID && UsesCheckTime(context)) {
+    // Judged as of an earlier time (a time-stamp's): a CRL issued since
+    // still lists every revocation up to its thisUpdate, with its date, so
+    // it answers for that time too (a revocation after it is weighed in
+    // the CERT_REVOKED branch below). Not one dated in the future.
+    const X509_CRL* crl = X509_STORE_CTX_get0_current_crl(context);
+    if (crl != nullptr && X509_cmp_time(X509_CRL_get0_lastUpdate(crl), nullptr) <= 0) return 1;
+  }
   if (IsUnanswered(error)) {
     if (check->depths_[depth_index].crl_memo) return 1;
     if (MakesCrlUnusable(error)) {
-      check->depths_[depth_index].unusable_crls.push_back(X509_STORE_CTX_get0_current_crl(context));
+      Depth& depth = check->depths_[depth_index];
+      const X509_CRL* current = X509_STORE_CTX_get0_current_crl(context);
+      depth.unusable_crls.push_back(current != nullptr ? current : depth.crl_with_time_problem);
     }
     // OCSP-first: answered already (memoized); CRL-first: asked now.
     const OcspAnswer* answer = check->AskOcsp(context, depth_index);
@@ -274,6 +299,15 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
     if (answer != nullptr && Decides(*answer)) {
       depth.ocsp_decided = true;
       if (answer->status == OcspStatus::kGood) return 1;
+      if (UsesCheckTime(context) && answer->revoked_at.has_value() &&
+          LeavesEarlierSignaturesValid(answer->reason) &&
+          *answer->revoked_at >
+              absl::FromTimeT(X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(context)))) {
+        depth.revoked_later = true;
+        depth.revoked_at = answer->revoked_at;
+        depth.revocation_reason = ReasonName(answer->reason);
+        return 1;
+      }
       depth.revoked = true;
       depth.revoked_at = answer->revoked_at;
       depth.revocation_reason = answer->reason >= 0 ? ReasonName(answer->reason) : "";
@@ -290,27 +324,44 @@ int RevocationCheck::VerifyCallback(int ok, X509_STORE_CTX* context) {
     // (out of scope, not the issuer's, a signature that fails) lists
     // nothing for it (RFC 5280 section 6.3.3). The question stays open.
     const X509_CRL* current = X509_STORE_CTX_get0_current_crl(context);
+    if (current == nullptr) current = depth.crl_with_time_problem;
     if (current != nullptr && std::find(depth.unusable_crls.begin(), depth.unusable_crls.end(),
                                         current) != depth.unusable_crls.end()) {
       return 1;
     }
     // A CRL listing the certificate; it decides even after an OCSP GOOD
     // (CRL-first, the first CRL having given no answer).
-    depth.ocsp_decided = false;
-    depth.revoked = true;
     X509_REVOKED* entry = nullptr;
-    X509_CRL* crl = X509_STORE_CTX_get0_current_crl(context);
+    X509_CRL* crl = const_cast<X509_CRL*>(current);
     X509* certificate = X509_STORE_CTX_get_current_cert(context);
+    std::optional<absl::Time> revoked_at;
+    long reason_code = -1;
     if (crl != nullptr && certificate != nullptr &&
         X509_CRL_get0_by_cert(crl, &entry, certificate) == 1 && entry != nullptr) {
-      depth.revoked_at = TimeOf(X509_REVOKED_get0_revocationDate(entry));
+      revoked_at = TimeOf(X509_REVOKED_get0_revocationDate(entry));
       if (auto* reason = static_cast<ASN1_ENUMERATED*>(
               X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr))) {
-        depth.revocation_reason = ReasonName(ASN1_ENUMERATED_get(reason));
+        reason_code = ASN1_ENUMERATED_get(reason);
         ASN1_ENUMERATED_free(reason);
       }
     }
     ERR_clear_error();
+    // Judged as of an earlier time (a time-stamp's): a revocation after it,
+    // for a reason that does not reach back, had not happened then.
+    if (UsesCheckTime(context) && revoked_at.has_value() &&
+        LeavesEarlierSignaturesValid(reason_code)) {
+      const time_t check_time = X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(context));
+      if (*revoked_at > absl::FromTimeT(check_time)) {
+        depth.revoked_later = true;
+        depth.revoked_at = revoked_at;
+        depth.revocation_reason = ReasonName(reason_code);
+        return 1;
+      }
+    }
+    depth.ocsp_decided = false;
+    depth.revoked = true;
+    depth.revoked_at = revoked_at;
+    if (reason_code >= 0) depth.revocation_reason = ReasonName(reason_code);
   }
   return ok;
 }
@@ -370,6 +421,12 @@ std::vector<RevocationResult> RevocationCheck::Results(X509_STORE_CTX* context) 
         result.reason = depth.revocation_reason;
       } else if (anchor) {
         result.state = RevocationState::kNotChecked;
+      } else if (depth.revoked_later && depth.unknown.empty()) {
+        // Good at the time judged; what happened after is said.
+        result.state = RevocationState::kGood;
+        result.revoked_at = depth.revoked_at;
+        result.reason =
+            absl::StrCat("revoked after the time judged (", depth.revocation_reason, ")");
       } else if (!depth.unknown.empty()) {
         result.state = RevocationState::kUnknown;
         result.reason = depth.unknown;

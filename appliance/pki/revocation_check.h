@@ -50,7 +50,10 @@ struct RevocationResult {
   std::optional<absl::Time> revoked_at;
   // REVOKED: the CRL's or OCSP response's reason code ("keyCompromise"),
   // if any. UNKNOWN: why there was no answer ("unable to get certificate
-  // CRL"; OCSP's reason first when a responder was asked).
+  // CRL"; OCSP's reason first when a responder was asked). GOOD with
+  // revoked_at: judged as of an earlier time (a time-stamp's), revoked only
+  // after it for a reason that leaves earlier signatures valid ("revoked
+  // after the time judged (superseded)").
   std::string reason;
 };
 
@@ -119,6 +122,9 @@ class RevocationCheck {
     std::optional<absl::Time> this_update;
     std::string unknown;  // the first reason there was no answer
     bool revoked = false;
+    // Listed, but revoked after the time the chain is judged at, for a
+    // reason that leaves what was signed before valid.
+    bool revoked_later = false;
     std::optional<absl::Time> revoked_at;
     std::string revocation_reason;
     bool ocsp_asked = false;
@@ -128,6 +134,8 @@ class RevocationCheck {
     // CRLs OpenSSL found to be no authority here (out of scope, a bad
     // signature...): their entries do not revoke.
     std::vector<const X509_CRL*> unusable_crls;
+    // The last CRL whose dates OpenSSL questioned (see VerifyCallback).
+    const X509_CRL* crl_with_time_problem = nullptr;
     // The CRL store's memo answered GOOD: no CRL was given to OpenSSL.
     bool crl_memo = false;
     // For the memo: the key, and the earliest nextUpdate of the CRLs
