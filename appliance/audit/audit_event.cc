@@ -88,6 +88,11 @@ absl::StatusOr<v1::Record> MakeRecord(const AuditEvent& event) {
   record.set_input_sha256(event.input_sha256);
   record.set_result(absl::StatusCodeToString(event.result.code()));
   record.set_recipient_validation_skipped(event.recipient_validation_skipped);
+  // Cut and kept UTF-8 as reasons are: a TSA's name and a failure come
+  // from the network.
+  record.set_timestamp_serial_hex(ShortReason(event.timestamp_serial_hex));
+  record.set_timestamp_tsa(ShortReason(event.timestamp_tsa));
+  record.set_timestamp_problem(ShortReason(event.timestamp_problem));
   if (!event.result.ok()) record.set_reason(ShortReason(event.result.message()));
   return record;
 }

@@ -29,6 +29,12 @@ struct AuditEvent {
   absl::Status result;
   // SignAndEncryptMail: the caller skipped the recipient validation.
   bool recipient_validation_skipped = false;
+  // An RFC 3161 time-stamp added to a signature or issued by signetd's TSA:
+  // its serial number (hex) and TSA; or, for a signature that went out
+  // without the stamp asked for (best effort), why.
+  std::string timestamp_serial_hex;
+  std::string timestamp_tsa;
+  std::string timestamp_problem;
 };
 
 // Longest caller, operation or key name a record takes.

@@ -53,6 +53,19 @@ TEST(MakeRecordTest, AnOperationThatSucceeded) {
   EXPECT_EQ(record->reason(), "");
 }
 
+TEST(MakeRecordTest, ATimestampIsRecordedAndKeptUtf8) {
+  EXPECT_EQ(MakeRecord(Event())->timestamp_serial_hex(), "");
+  AuditEvent event = Event();
+  event.timestamp_serial_hex = "1A2B";
+  event.timestamp_tsa = "CN=Bank TSA";
+  event.timestamp_problem = std::string("http://tsa.example/: refused\xff and more");
+  absl::StatusOr<v1::Record> record = MakeRecord(event);
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->timestamp_serial_hex(), "1A2B");
+  EXPECT_EQ(record->timestamp_tsa(), "CN=Bank TSA");
+  EXPECT_EQ(record->timestamp_problem(), "http://tsa.example/: refused");
+}
+
 TEST(MakeRecordTest, ASkippedRecipientValidationIsRecorded) {
   EXPECT_FALSE(MakeRecord(Event())->recipient_validation_skipped());
   AuditEvent event = Event();

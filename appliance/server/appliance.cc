@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
 #include "appliance/server/config/validation_config.h"
+#include "appliance/server/timestamp_checker.h"
 #include "common/log.h"
+#include "common/pem_certificates.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
@@ -43,6 +45,17 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   if (!config.trust_anchors_file().empty()) {
     ASSIGN_OR_RETURN(cms::TrustStore trust, ReadTrustAnchors(config.trust_anchors_file()));
     appliance->trust_.emplace(std::move(trust));
+  }
+  ASSIGN_OR_RETURN(appliance->stampings_, KeyStampingsOf(config));
+  if (!config.validation().tsa_trust_anchors_file().empty()) {
+    absl::StatusOr<std::vector<X509Ptr>> anchors =
+        ReadPemCertificates(config.validation().tsa_trust_anchors_file());
+    if (!anchors.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("validation.tsa_trust_anchors_file: ", anchors.status().message()));
+    }
+    appliance->timestamp_checker_ =
+        TimestampCheckerFor(std::make_shared<const std::vector<X509Ptr>>(std::move(*anchors)));
   }
   if (!config.validation().recipient_trust_anchors_file().empty()) {
     ASSIGN_OR_RETURN(cms::TrustStore trust,

@@ -13,6 +13,7 @@
 #include "appliance/audit/audit_log.h"
 #include "appliance/cms/limits.h"
 #include "appliance/cms/trust_store.h"
+#include "appliance/cms/verifier.h"
 #include "appliance/pki/crl_freshness.h"
 #include "appliance/pki/crl_refresher.h"
 #include "appliance/pki/validation_policy.h"
@@ -22,6 +23,7 @@
 #include "appliance/server/idle_call_watch.h"
 #include "appliance/server/key_registry.h"
 #include "appliance/server/rate_limiter.h"
+#include "appliance/server/signature_stamping.h"
 #include "appliance/server/work_queue.h"
 #include "signet/config/v1/config.pb.h"
 
@@ -48,6 +50,15 @@ class Appliance {
   // Null when the config names no trust anchors (VerifyMail is then
   // FAILED_PRECONDITION).
   const cms::TrustStore* trust() const { return trust_ ? &*trust_ : nullptr; }
+  // Judges the time-stamps on signatures VerifyMail checks (null without
+  // validation.tsa_trust_anchors_file).
+  const cms::TimestampChecker& timestamp_checker() const { return timestamp_checker_; }
+  // The time-stamping of a key's signatures (keys[].timestamps); null when
+  // the key has none.
+  std::shared_ptr<const KeyStamping> stamping(const std::string& key) const {
+    auto found = stampings_.find(key);
+    return found == stampings_.end() ? nullptr : found->second;
+  }
   // The CAs recipient certificates must chain to before EncryptMail and
   // SignAndEncryptMail encrypt to them: validation.recipient_trust_anchors_file,
   // else trust(). Null when neither is configured (encryption is then
@@ -91,6 +102,8 @@ class Appliance {
   std::unique_ptr<IdleCallWatch> idle_watch_;
   std::optional<cms::TrustStore> trust_;
   std::optional<cms::TrustStore> recipient_trust_;
+  cms::TimestampChecker timestamp_checker_;
+  std::map<std::string, std::shared_ptr<const KeyStamping>> stampings_;
   pki::ValidationPolicy validation_;
   std::unique_ptr<pki::CrlRefresher> crl_refresher_;
   std::unique_ptr<pki::CrlFreshness> crl_freshness_;

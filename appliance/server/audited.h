@@ -48,12 +48,15 @@ absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
 // the record is on stable storage, on the audit log's writer thread, so the
 // worker is free for the token's next operation meanwhile. `done` is called
 // exactly once and must not block.
+// `notes`: what the record says besides the operation (its
+// recipient_validation_skipped and timestamp_* fields).
 template <typename T>
-void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::Operation operation,
-                  const std::string& key, absl::string_view input,
-                  const std::function<absl::StatusOr<T>()>& work,
-                  std::function<void(absl::StatusOr<T>)> done,
-                  bool recipient_validation_skipped = false) {
+void AuditedAsyncWithDigest(Appliance& appliance, const std::string& caller,
+                            config::v1::Operation operation, const std::string& key,
+                            std::string input_sha256,
+                            const std::function<absl::StatusOr<T>()>& work,
+                            std::function<void(absl::StatusOr<T>)> done,
+                            const audit::AuditEvent& notes = {}) {
   if (appliance.audit() == nullptr) {
     return done(absl::UnavailableError("no audit log: key operations are stopped"));
   }
@@ -63,12 +66,12 @@ void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::O
   }
   // Out of memory halfway, the operation is still recorded, as failed.
   auto result = std::make_shared<absl::StatusOr<T>>(ResultCatching<absl::StatusOr<T>>(work));
-  audit::AuditEvent event{.caller = caller,
-                          .operation = config::v1::Operation_Name(operation),
-                          .key = key,
-                          .input_sha256 = audit::InputDigest(input),
-                          .result = result->status(),
-                          .recipient_validation_skipped = recipient_validation_skipped};
+  audit::AuditEvent event = notes;
+  event.caller = caller;
+  event.operation = config::v1::Operation_Name(operation);
+  event.key = key;
+  event.input_sha256 = std::move(input_sha256);
+  event.result = result->status();
   // Shared: either the log calls it, or (refused at once) this function.
   auto shared_done = std::make_shared<std::function<void(absl::StatusOr<T>)>>(std::move(done));
   absl::Status queued = appliance.audit()->AppendAsync(
@@ -83,6 +86,16 @@ void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::O
     (*shared_done)(
         absl::UnavailableError("the audit log cannot be written: key operations are stopped"));
   }
+}
+
+template <typename T>
+void AuditedAsync(Appliance& appliance, const std::string& caller, config::v1::Operation operation,
+                  const std::string& key, absl::string_view input,
+                  const std::function<absl::StatusOr<T>()>& work,
+                  std::function<void(absl::StatusOr<T>)> done,
+                  const audit::AuditEvent& notes = {}) {
+  AuditedAsyncWithDigest<T>(appliance, caller, operation, key, audit::InputDigest(input), work,
+                            std::move(done), notes);
 }
 
 }  // namespace signet::server

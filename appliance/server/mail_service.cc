@@ -86,6 +86,25 @@ void AddRevocation(const cms::SignerReport& report, v1::Signer& signer) {
   }
 }
 
+void AddTimestamp(const cms::TimestampCheck& check, v1::TimestampReport& report) {
+  switch (check.state) {
+    case cms::TimestampState::kNone:
+      report.set_status(v1::TIMESTAMP_NONE);
+      return;
+    case cms::TimestampState::kValid:
+      report.set_status(v1::TIMESTAMP_VALID);
+      break;
+    case cms::TimestampState::kInvalid:
+      report.set_status(v1::TIMESTAMP_INVALID);
+      break;
+  }
+  if (check.time != absl::InfinitePast()) *report.mutable_time() = TimestampOf(check.time);
+  report.set_tsa(check.tsa);
+  report.set_policy(check.policy);
+  report.set_serial_hex(check.serial_hex);
+  report.set_detail(check.detail);
+}
+
 // The caller, named in the call's log line as soon as it is known.
 absl::StatusOr<std::string> AdmitLogged(grpc::CallbackServerContext& context, Appliance& appliance,
                                         CallLog& log) {
@@ -208,21 +227,101 @@ MailOutput BodyOnly(std::string body) {
   return output;
 }
 
+// The time-stamping a signing call gets: the key's when the request asks
+// or the key stamps always; FAILED_PRECONDITION when asked of a key without.
+absl::StatusOr<std::shared_ptr<const KeyStamping>> StampingFor(const Appliance& appliance,
+                                                               const ConfiguredKey& key,
+                                                               bool asked) {
+  std::shared_ptr<const KeyStamping> stamping = appliance.stamping(key.config.name());
+  if (stamping == nullptr) {
+    if (!asked) return nullptr;
+    return absl::FailedPreconditionError(
+        absl::StrCat("key '", key.config.name(),
+                     "' has no time-stamping configured (keys[].timestamps), so a time-stamp "
+                     "cannot be added"));
+  }
+  if (asked || stamping->always) return stamping;
+  return nullptr;
+}
+
+// What an audit record says of a stamp.
+audit::AuditEvent StampNotes(const v1::SignatureTimestamp& report,
+                             bool recipient_validation_skipped) {
+  audit::AuditEvent notes;
+  notes.recipient_validation_skipped = recipient_validation_skipped;
+  notes.timestamp_serial_hex = report.serial_hex();
+  notes.timestamp_tsa = report.tsa();
+  notes.timestamp_problem = report.problem();
+  return notes;
+}
+
+// Turns a stamped mail into the call's final output (SignAndEncryptMail
+// encrypts it); null: the stamped mail is the output.
+using AfterStamp =
+    std::function<absl::StatusOr<std::string>(const cms::CmsContext&, std::string stamped)>;
+
 // A signing operation on `mail` (SignMail, SignAndEncryptMail), audited,
 // after the key's sender binding has been checked against the mail's From.
+// With `stamping`, only the signature is made here, on the token's worker;
+// the time-stamp (and `after_stamp`) follow on the CPU workers, and the
+// audit record, written once the stamp is settled, says how it went.
 void SignAudited(Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
                  const std::string& mail,
                  const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign,
-                 MailDone done, bool recipient_validation_skipped = false) {
-  AuditedAsync<MailOutput>(
-      appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
-      [&]() -> absl::StatusOr<MailOutput> {
+                 MailDone done, bool recipient_validation_skipped = false,
+                 std::shared_ptr<const KeyStamping> stamping = nullptr,
+                 AfterStamp after_stamp = nullptr) {
+  const cms::CmsContext context{.libctx = appliance.keys().libctx(), .limits = appliance.limits()};
+  if (stamping == nullptr) {
+    AuditedAsync<MailOutput>(
+        appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
+        [&]() -> absl::StatusOr<MailOutput> {
+          RETURN_IF_ERROR(appliance.authorizer().CheckSender(key.config.name(), mail));
+          ASSIGN_OR_RETURN(std::string output, sign(context));
+          return BodyOnly(std::move(output));
+        },
+        std::move(done), StampNotes({}, recipient_validation_skipped));
+    return;
+  }
+  auto signed_output = std::make_shared<absl::StatusOr<std::string>>(
+      ResultCatching<absl::StatusOr<std::string>>([&]() -> absl::StatusOr<std::string> {
         RETURN_IF_ERROR(appliance.authorizer().CheckSender(key.config.name(), mail));
-        ASSIGN_OR_RETURN(std::string output,
-                         sign({.libctx = appliance.keys().libctx(), .limits = appliance.limits()}));
-        return BodyOnly(std::move(output));
-      },
-      std::move(done), recipient_validation_skipped);
+        return sign(context);
+      }));
+  const std::string digest = audit::InputDigest(mail);
+  const std::string key_name = key.config.name();
+  auto finish = [&appliance, caller, key_name, digest, recipient_validation_skipped](
+                    StampedOutput stamped, MailDone finished) {
+    const audit::AuditEvent notes = StampNotes(stamped.report, recipient_validation_skipped);
+    AuditedAsyncWithDigest<MailOutput>(
+        appliance, caller, config::v1::SIGN_MAIL, key_name, digest,
+        [&]() -> absl::StatusOr<MailOutput> {
+          if (!stamped.output.ok()) return stamped.output.status();
+          MailOutput output = BodyOnly(std::move(*stamped.output));
+          *output.header.mutable_timestamp() = stamped.report;
+          return output;
+        },
+        std::move(finished), notes);
+  };
+  absl::Status queued = appliance.CpuQueue().Submit(
+      absl::InfiniteFuture(),
+      [context, signed_output, stamping, after_stamp, finish, done](absl::Status start) {
+        StampedOutput stamped;
+        if (!start.ok()) {
+          stamped.output = start;
+        } else if (!signed_output->ok()) {
+          stamped.output = signed_output->status();
+        } else {
+          stamped =
+              StampSignatures(*stamping, context, std::move(**signed_output), SignedKind::kMail);
+          if (stamped.output.ok() && after_stamp) {
+            stamped.output = ResultCatching<absl::StatusOr<std::string>>(
+                [&] { return after_stamp(context, std::move(*stamped.output)); });
+          }
+        }
+        finish(std::move(stamped), done);
+      });
+  if (!queued.ok()) finish({.output = queued}, std::move(done));
 }
 
 }  // namespace
@@ -241,15 +340,18 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
             KeyFor(appliance, caller, header.key(), config::v1::SIGN_MAIL, config::v1::SIGN));
         const std::string token = key->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.options());
-        return MailPlan{caller, &appliance.TokenQueue(token), token,
-                        [&appliance, caller, key, options](std::string mail, MailDone done) {
-                          SignAudited(
-                              appliance, caller, *key, mail,
-                              [&](const cms::CmsContext& cms_context) {
-                                return cms::SignMail(cms_context, mail, SignerOf(*key), options);
-                              },
-                              std::move(done));
-                        }};
+        ASSIGN_OR_RETURN(std::shared_ptr<const KeyStamping> stamping,
+                         StampingFor(appliance, *key, header.options().timestamp()));
+        return MailPlan{
+            caller, &appliance.TokenQueue(token), token,
+            [&appliance, caller, key, options, stamping](std::string mail, MailDone done) {
+              SignAudited(
+                  appliance, caller, *key, mail,
+                  [&](const cms::CmsContext& cms_context) {
+                    return cms::SignMail(cms_context, mail, SignerOf(*key), options);
+                  },
+                  std::move(done), false, stamping);
+            }};
       });
 }
 
@@ -296,16 +398,34 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                          EncryptionOf(appliance, caller, header.encrypt()));
         const std::string token = key->config.token();
         const cms::MailSignOptions options = SignOptionsOf(header.sign());
+        ASSIGN_OR_RETURN(std::shared_ptr<const KeyStamping> stamping,
+                         StampingFor(appliance, *key, header.sign().timestamp()));
         MailPlan plan{
             caller, &appliance.TokenQueue(token), token,
-            [&appliance, caller, key, options, encryption](std::string mail, MailDone done) {
+            [&appliance, caller, key, options, encryption, stamping](std::string mail,
+                                                                     MailDone done) {
+              if (stamping == nullptr) {
+                SignAudited(
+                    appliance, caller, *key, mail,
+                    [&](const cms::CmsContext& cms_context) -> absl::StatusOr<std::string> {
+                      return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
+                                                     encryption->Recipients(), encryption->options);
+                    },
+                    std::move(done), encryption->skip_validation);
+                return;
+              }
+              // The stamp goes inside the envelope: signed on the token,
+              // stamped, then encrypted on the CPU workers.
               SignAudited(
                   appliance, caller, *key, mail,
-                  [&](const cms::CmsContext& cms_context) -> absl::StatusOr<std::string> {
-                    return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
-                                                   encryption->Recipients(), encryption->options);
+                  [&](const cms::CmsContext& cms_context) {
+                    return cms::SignMail(cms_context, mail, SignerOf(*key), options);
                   },
-                  std::move(done), encryption->skip_validation);
+                  std::move(done), encryption->skip_validation, stamping,
+                  [encryption](const cms::CmsContext& cms_context, std::string stamped) {
+                    return cms::EncryptMail(cms_context, stamped, encryption->Recipients(),
+                                            encryption->options);
+                  });
             }};
         // Before signing, and off the token's queue: a recipient's CRL or
         // OCSP answer may take a fetch, and a refused recipient gets
@@ -372,6 +492,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         cms::VerifyOptions options{
             .require_trusted_chain = header.require_trusted_chain(),
             .validation = &appliance.validation(),
+            .check_timestamp = appliance.timestamp_checker(),
             .require_sender_match = header.require_sender_match() ||
                                     appliance.authorizer().VerifyRequiresSenderMatch(caller)};
         if (header.has_at()) {
@@ -408,6 +529,7 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
                 for (const std::string& subject : report.chain) signer->add_chain(subject);
                 signer->set_from_matches_signer(report.from_matches_signer);
                 AddRevocation(report, *signer);
+                AddTimestamp(report.timestamp, *signer->mutable_timestamp());
               }
               return output;
             })};
@@ -441,32 +563,68 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
     finish(ToGrpcStatus(key.status()));
     return reactor;
   }
+  absl::StatusOr<std::shared_ptr<const KeyStamping>> stamping =
+      StampingFor(appliance, **key, request->timestamp());
+  if (!stamping.ok()) {
+    finish(ToGrpcStatus(stamping.status()));
+    return reactor;
+  }
   const std::string token = (*key)->config.token();
   const absl::Time deadline = DeadlineOf(*context);
   absl::Status submitted = appliance.TokenQueue(token).Submit(
-      deadline, [&appliance, finish, request, response, caller = *caller, key = *key,
-                 token](absl::Status start) {
+      deadline, [&appliance, finish, request, response, caller = *caller, key = *key, token,
+                 stamping = *stamping, deadline](absl::Status start) {
         if (!start.ok()) return finish(ToGrpcStatus(start, token));
         const cms::DigestAlgorithm digest = DigestOf(request->digest_algorithm());
+        const cms::CmsContext cms_context{.libctx = appliance.keys().libctx(),
+                                          .limits = appliance.limits()};
+        auto sign = [&]() {
+          return cms::SignDigest(cms_context, request->digest(), SignerOf(*key),
+                                 {.digest = digest, .rsa_pss = request->rsa_pss()});
+        };
+        auto answer = [finish, response, token, digest](absl::StatusOr<std::string> signature) {
+          if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
+          absl::Status answered = RunCatching([&] {
+            response->set_signature(std::move(*signature));
+            response->set_micalg(cms::Micalg(digest));
+          });
+          finish(answered.ok() ? grpc::Status::OK : ToGrpcStatus(answered, token));
+        };
         // Each step answers the call once, whatever it throws (gRPC would
         // swallow an exception and leave the call unanswered).
         absl::Status failed = RunCatching([&] {
-          AuditedAsync<std::string>(
-              appliance, caller, config::v1::SIGN_DIGEST, key->config.name(), request->digest(),
-              [&]() {
-                return cms::SignDigest(
-                    {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
-                    request->digest(), SignerOf(*key),
-                    {.digest = digest, .rsa_pss = request->rsa_pss()});
-              },
-              [finish, response, token, digest](absl::StatusOr<std::string> signature) {
-                if (!signature.ok()) return finish(ToGrpcStatus(signature.status(), token));
-                absl::Status answered = RunCatching([&] {
-                  response->set_signature(std::move(*signature));
-                  response->set_micalg(cms::Micalg(digest));
-                });
-                finish(answered.ok() ? grpc::Status::OK : ToGrpcStatus(answered, token));
+          if (stamping == nullptr) {
+            AuditedAsync<std::string>(appliance, caller, config::v1::SIGN_DIGEST,
+                                      key->config.name(), request->digest(), sign, answer);
+            return;
+          }
+          // Only the signature on the token's worker; the stamp, and the
+          // record that says how it went, on the CPU workers.
+          auto signature = std::make_shared<absl::StatusOr<std::string>>(
+              ResultCatching<absl::StatusOr<std::string>>(sign));
+          auto record = [&appliance, caller, key_name = key->config.name(),
+                         input = audit::InputDigest(request->digest()), response,
+                         answer](StampedOutput stamped) {
+            *response->mutable_timestamp() = stamped.report;
+            AuditedAsyncWithDigest<std::string>(
+                appliance, caller, config::v1::SIGN_DIGEST, key_name, input,
+                [&] { return std::move(stamped.output); }, answer,
+                StampNotes(stamped.report, false));
+          };
+          absl::Status queued = appliance.CpuQueue().Submit(
+              deadline, [cms_context, signature, stamping, record](absl::Status cpu_start) {
+                StampedOutput stamped;
+                if (!cpu_start.ok()) {
+                  stamped.output = cpu_start;
+                } else if (!signature->ok()) {
+                  stamped.output = signature->status();
+                } else {
+                  stamped = StampSignatures(*stamping, cms_context, std::move(**signature),
+                                            SignedKind::kSignedData);
+                }
+                record(std::move(stamped));
               });
+          if (!queued.ok()) record({.output = queued});
         });
         if (!failed.ok()) finish(ToGrpcStatus(failed, token));
       });

@@ -890,6 +890,8 @@ absl::Status ValidateConfig(const Config& config) {
             config.validation().recipient_trust_anchors_file(), Required::kNo);
   CheckPath(problems, "validation", "crl_issuer_certificates_file",
             config.validation().crl_issuer_certificates_file(), Required::kNo);
+  CheckPath(problems, "validation", "tsa_trust_anchors_file",
+            config.validation().tsa_trust_anchors_file(), Required::kNo);
   for (const auto& [where, what] : ValidationProblems(config.validation())) {
     problems.Add(where, what);
   }
