@@ -73,7 +73,9 @@ std::string ShortReason(absl::string_view message) {
 absl::StatusOr<v1::Record> MakeRecord(const AuditEvent& event) {
   for (auto [what, name] : {std::pair<absl::string_view, absl::string_view>{"caller", event.caller},
                             {"operation", event.operation},
-                            {"key", event.key}}) {
+                            {"key", event.key},
+                            {"time-stamp serial", event.timestamp_serial_hex},
+                            {"time-stamp TSA", event.timestamp_tsa}}) {
     RETURN_IF_ERROR(CheckName(what, name));
   }
   if (!event.input_sha256.empty() && event.input_sha256.size() != kHashSize) {
@@ -89,6 +91,10 @@ absl::StatusOr<v1::Record> MakeRecord(const AuditEvent& event) {
   record.set_result(absl::StatusCodeToString(event.result.code()));
   record.set_recipient_validation_skipped(event.recipient_validation_skipped);
   if (!event.result.ok()) record.set_reason(ShortReason(event.result.message()));
+  record.set_timestamp_serial_hex(event.timestamp_serial_hex);
+  record.set_timestamp_tsa(event.timestamp_tsa);
+  // Like a reason: for people, cut short.
+  record.set_timestamp_problem(ShortReason(event.timestamp_problem));
   return record;
 }
 

@@ -29,6 +29,11 @@ struct AuditEvent {
   absl::Status result;
   // SignAndEncryptMail: the caller skipped the recipient validation.
   bool recipient_validation_skipped = false;
+  // An RFC 3161 stamp (audit.proto Record): the serial (hex) and the TSA of
+  // the stamp issued or added, or why a best-effort one is missing.
+  std::string timestamp_serial_hex;
+  std::string timestamp_tsa;
+  std::string timestamp_problem;
 };
 
 // Longest caller, operation or key name a record takes.
