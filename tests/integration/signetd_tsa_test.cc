@@ -349,5 +349,30 @@ TEST(SignetdTsaAbsentTest, NoTsaIsFailedPrecondition) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
 }
 
+// A key whose certificate is not a TSA's, and a serial file in a directory
+// that does not exist, stop the start with an error that names the field.
+TEST(SignetdTsaStartTest, AKeyWithoutTimeStampingStopsTheStart) {
+  absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
+      {.signetd_path = SIGNETD_PATH,
+       .callers = Callers(/*timestamp=*/true),
+       // other-signing's certificate is for e-mail protection.
+       .extra_config = "timestamp_authority { key: \"other-signing\" policies: \"1.2.3.4\" "
+                       "serial_file: \"$DIR/tsa.serial\" }\n"});
+  ASSERT_FALSE(env.ok());
+  EXPECT_THAT(env.status().message(), HasSubstr("timestamp_authority.key 'other-signing'"));
+  EXPECT_THAT(env.status().message(), HasSubstr("timeStamping"));
+}
+
+TEST(SignetdTsaStartTest, ASerialFileWithoutItsDirectoryStopsTheStart) {
+  absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
+      {.signetd_path = SIGNETD_PATH,
+       .callers = Callers(/*timestamp=*/true),
+       .extra_config = "timestamp_authority { key: \"tsa\" policies: \"1.2.3.4\" "
+                       "serial_file: \"$DIR/missing/tsa.serial\" }\n",
+       .tsa_key = true});
+  ASSERT_FALSE(env.ok());
+  EXPECT_THAT(env.status().message(), HasSubstr("timestamp_authority.serial_file: the directory"));
+}
+
 }  // namespace
 }  // namespace signet
