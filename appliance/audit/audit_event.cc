@@ -73,7 +73,9 @@ std::string ShortReason(absl::string_view message) {
 absl::StatusOr<v1::Record> MakeRecord(const AuditEvent& event) {
   for (auto [what, name] : {std::pair<absl::string_view, absl::string_view>{"caller", event.caller},
                             {"operation", event.operation},
-                            {"key", event.key}}) {
+                            {"key", event.key},
+                            {"time-stamp serial", event.timestamp_serial_hex},
+                            {"time-stamp TSA", event.timestamp_tsa}}) {
     RETURN_IF_ERROR(CheckName(what, name));
   }
   if (!event.input_sha256.empty() && event.input_sha256.size() != kHashSize) {

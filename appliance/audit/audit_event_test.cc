@@ -75,6 +75,22 @@ TEST(MakeRecordTest, ASkippedRecipientValidationIsRecorded) {
   EXPECT_TRUE(record->recipient_validation_skipped());
 }
 
+TEST(MakeRecordTest, ATimestampIsRecorded) {
+  EXPECT_EQ(MakeRecord(Event())->timestamp_serial_hex(), "");
+  AuditEvent event = Event();
+  event.operation = "TIMESTAMP";
+  event.timestamp_serial_hex = "0401";
+  event.timestamp_tsa = "CN=Bank TSA";
+  event.timestamp_problem = std::string(300, 'p');
+  absl::StatusOr<v1::Record> record = MakeRecord(event);
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->timestamp_serial_hex(), "0401");
+  EXPECT_EQ(record->timestamp_tsa(), "CN=Bank TSA");
+  EXPECT_EQ(record->timestamp_problem(), std::string(kMaxReasonBytes, 'p') + "...");
+  event.timestamp_tsa = "\xff";
+  EXPECT_FALSE(MakeRecord(event).ok());
+}
+
 TEST(MakeRecordTest, AFailureKeepsItsCodeNameAndAShortReason) {
   AuditEvent event = Event();
   absl::Status failure = absl::UnavailableError(std::string(500, 'r'));

@@ -40,10 +40,13 @@ add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/metrics_endpoint.cc
   ${CMAKE_CURRENT_LIST_DIR}/server_limits.cc
   ${CMAKE_CURRENT_LIST_DIR}/signature_stamping.cc
+  ${CMAKE_CURRENT_LIST_DIR}/timestamp_authority.cc
   ${CMAKE_CURRENT_LIST_DIR}/timestamp_checker.cc
+  ${CMAKE_CURRENT_LIST_DIR}/timestamp_service.cc
 )
 target_link_libraries(signet_server PUBLIC signet_server_core signet_server_config signet_audit
-                      signet_provider signet_pcsc signet_http signet_timestamp gRPC::grpc++ gRPC::grpc++_reflection)
+                      signet_provider signet_pcsc signet_http signet_timestamp signet_tsa
+                      gRPC::grpc++ gRPC::grpc++_reflection)
 signet_target(signet_server)
 
 if(SIGNET_BUILD_TESTS)

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "appliance/http/listen_address.h"
 #include "appliance/server/metrics_endpoint.h"
 #include "appliance/server/server_limits.h"
 #include "appliance/server/shutdown_bound.h"
@@ -28,6 +29,10 @@ constexpr absl::Duration kAuditCloseLimit = absl::Seconds(10);
 // How long the last responses get to reach their clients before gRPC shuts
 // down.
 constexpr auto kConnectionLinger = std::chrono::milliseconds(200);
+// How long an HTTP time-stamp request may wait for the TSA key's token
+// queue; HTTP has no deadline of its own, and the listener's threads are
+// few.
+constexpr absl::Duration kHttpStampTimeout = absl::Seconds(10);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream file(path);
@@ -50,6 +55,19 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
   return grpc::SslServerCredentials(options);
 }
 
+// RFC 3161 section 3.4: POST application/timestamp-query to the TSA's
+// address, no credentials (a stamp says when, not who asked).
+absl::StatusOr<std::unique_ptr<http::HttpListener>> StartTsaHttp(const std::string& address,
+                                                                 TimestampAuthority& tsa) {
+  ASSIGN_OR_RETURN(http::ListenAddress listen, http::ParseListenAddress(address));
+  http::HttpListenerOptions options;  // the defaults are the TSA's
+  options.address = listen.ip;
+  options.port = listen.port;
+  return http::HttpListener::Start(std::move(options), [&tsa](std::string body) {
+    return tsa.StampForHttp(std::move(body), kHttpStampTimeout);
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& config) {
@@ -66,6 +84,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
   builder.RegisterService(daemon->mail_.get());
   daemon->keys_ = std::make_unique<KeysService>(core);
   builder.RegisterService(daemon->keys_.get());
+  ASSIGN_OR_RETURN(daemon->tsa_, TimestampAuthority::Create(config, core));
+  daemon->timestamps_ = std::make_unique<TimestampService>(core, daemon->tsa_.get());
+  builder.RegisterService(daemon->timestamps_.get());
   std::vector<uint32_t> uids;
   for (const config::v1::Caller& caller : config.callers()) {
     if (caller.has_unix_uid()) uids.push_back(caller.unix_uid());
@@ -114,6 +135,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
     ASSIGN_OR_RETURN(daemon->metrics_,
                      StartMetricsEndpoint(config.metrics_address(), core.validation()));
   }
+  if (daemon->tsa_ != nullptr && !config.timestamp_authority().http_address().empty()) {
+    ASSIGN_OR_RETURN(daemon->tsa_http_,
+                     StartTsaHttp(config.timestamp_authority().http_address(), *daemon->tsa_));
+  }
   return daemon;
 }
 
@@ -124,6 +149,9 @@ void Daemon::Shutdown() {
   shut_down_ = true;
   if (token_health_) token_health_->Shutdown();  // every health status NOT_SERVING
   if (metrics_) metrics_->Stop();
+  // No new HTTP stamps; the ones running finish on the token queues, which
+  // still run.
+  if (tsa_http_) tsa_http_->Stop();
   pcsc_watch_.reset();
   slot_watch_.reset();
   // New calls are refused from here. The calls already admitted finish
@@ -153,6 +181,8 @@ void Daemon::Shutdown() {
   token_health_.reset();
   server_.reset();
   appliance_.reset();
+  // After the queues that ran its stamps are gone.
+  tsa_.reset();
   bound.reset();
 }
 

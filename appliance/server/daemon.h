@@ -15,6 +15,8 @@
 #include "appliance/server/appliance.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"
+#include "appliance/server/timestamp_authority.h"
+#include "appliance/server/timestamp_service.h"
 #include "appliance/server/token_health.h"
 #include "appliance/server/unix_listener.h"
 #include "signet/config/v1/config.pb.h"
@@ -50,6 +52,13 @@ class Daemon {
   std::unique_ptr<Appliance> appliance_;
   std::unique_ptr<MailService> mail_;
   std::unique_ptr<KeysService> keys_;
+  // signetd's TSA (config timestamp_authority; null when not configured),
+  // its gRPC service and its RFC 3161 HTTP listener (null without
+  // http_address). The TSA's stamps run on the appliance's token queues, so
+  // it goes after the appliance.
+  std::unique_ptr<TimestampAuthority> tsa_;
+  std::unique_ptr<TimestampService> timestamps_;
+  std::unique_ptr<http::HttpListener> tsa_http_;
   std::vector<std::unique_ptr<UnixListener>> unix_listeners_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PcscTokenWatch> pcsc_watch_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,6 +42,7 @@ using config::v1::Listener;
 using config::v1::Operation;
 using config::v1::PinSource;
 using config::v1::TcpListener;
+using config::v1::TimestampAuthority;
 using config::v1::Token;
 using config::v1::UnixListener;
 
@@ -869,6 +871,87 @@ void CheckAudit(Problems& problems, const Config& config, const KeyTable& keys) 
   }
 }
 
+// --- timestamp_authority -------------------------------------------------
+
+// "1.3.6.1.4.1.99999.1": at least two arcs, digits only, the first arc 0..2
+// (X.660). OpenSSL's OBJ_txt2obj would also take names, which a TSA policy
+// is not.
+bool IsDottedOid(absl::string_view text) {
+  std::vector<absl::string_view> arcs = absl::StrSplit(text, '.');
+  if (arcs.size() < 2) return false;
+  for (absl::string_view arc : arcs) {
+    if (arc.empty() || !std::all_of(arc.begin(), arc.end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        })) {
+      return false;
+    }
+    if (arc.size() > 1 && arc.front() == '0') return false;
+  }
+  return arcs[0] == "0" || arcs[0] == "1" || arcs[0] == "2";
+}
+
+// The key and its certificate's timeStamping usage are checked at start,
+// when the certificate is known; here what the text alone shows.
+void CheckTimestampAuthority(Problems& problems, const Config& config, const KeyTable& keys) {
+  if (!config.has_timestamp_authority()) return;
+  const TimestampAuthority& tsa = config.timestamp_authority();
+  constexpr absl::string_view kWhere = "timestamp_authority";
+  if (tsa.key().empty()) {
+    problems.Add(kWhere,
+                 "key is required (a SIGN key whose certificate has the critical "
+                 "extended key usage timeStamping)");
+  } else if (auto key = keys.find(tsa.key()); key == keys.end()) {
+    problems.Add(kWhere, absl::StrCat("key ", Quote(tsa.key()), " is not defined"));
+  } else if (key->second.purpose != config::v1::SIGN) {
+    problems.Add(kWhere, absl::StrCat("key ", Quote(tsa.key()), " is not a SIGN key"));
+  } else if (tsa.key() == config.audit().checkpoint_key()) {
+    // One key, one job: the audit key signs checkpoints only.
+    problems.Add(kWhere, absl::StrCat("key ", Quote(tsa.key()),
+                                      " is the audit checkpoint key, which signs nothing else"));
+  }
+  if (!tsa.http_address().empty()) {
+    if (absl::StatusOr<http::ListenAddress> address = http::ParseListenAddress(tsa.http_address());
+        !address.ok()) {
+      problems.Add(kWhere, absl::StrCat("http_address ", address.status().message()));
+    }
+  }
+  if (tsa.policies().empty()) {
+    problems.Add(kWhere,
+                 "policies are required: at least one policy OID (the first is the "
+                 "default)");
+  }
+  std::set<std::string> policies;
+  for (int i = 0; i < tsa.policies_size(); ++i) {
+    const std::string& policy = tsa.policies(i);
+    if (!IsDottedOid(policy)) {
+      problems.Add(kWhere, absl::StrCat("policies[", i, "] ", Quote(policy),
+                                        " is not a dotted OID (\"1.3.6.1.4.1.99999.1\")"));
+    } else if (!policies.insert(policy).second) {
+      problems.Add(kWhere, absl::StrCat("policies[", i, "] ", Quote(policy), " is listed twice"));
+    }
+  }
+  std::set<std::string> digests;
+  for (int i = 0; i < tsa.digests_size(); ++i) {
+    const std::string& digest = tsa.digests(i);
+    if (digest != "sha256" && digest != "sha384" && digest != "sha512") {
+      problems.Add(kWhere, absl::StrCat("digests[", i, "] ", Quote(digest),
+                                        " is not sha256, sha384 or sha512"));
+    } else if (!digests.insert(digest).second) {
+      problems.Add(kWhere, absl::StrCat("digests[", i, "] ", Quote(digest), " is listed twice"));
+    }
+  }
+  if (tsa.accuracy_millis() >= 1000) {
+    problems.Add(kWhere, absl::StrCat("accuracy_millis ", tsa.accuracy_millis(),
+                                      " is not below 1000 (use accuracy_seconds)"));
+  }
+  // OpenSSL keeps accuracy in an int.
+  if (tsa.accuracy_seconds() > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+    problems.Add(kWhere,
+                 absl::StrCat("accuracy_seconds ", tsa.accuracy_seconds(), " is too large"));
+  }
+  CheckPath(problems, kWhere, "serial_file", tsa.serial_file(), Required::kYes);
+}
+
 }  // namespace
 
 absl::Status ValidateConfig(const Config& config) {
@@ -879,6 +962,7 @@ absl::Status ValidateConfig(const Config& config) {
   CheckCallers(problems, config, keys);
   CheckLimits(problems, config.limits());
   CheckAudit(problems, config, keys);
+  CheckTimestampAuthority(problems, config, keys);
   CheckPath(problems, "config", "trust_anchors_file", config.trust_anchors_file(), Required::kNo);
   for (int i = 0; i < config.validation().crl_files_size(); ++i) {
     CheckPath(problems, "validation", absl::StrCat("crl_files[", i, "]"),

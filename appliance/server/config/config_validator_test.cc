@@ -1048,4 +1048,108 @@ TEST(ExampleConfigsTest, DevUsesSoftHsmWithAPinFile) {
 }
 
 }  // namespace
+// A valid timestamp_authority on keys[3] "tsa", a SIGN key.
+Config WithTsa() {
+  Config config = Valid();
+  config::v1::Key* key = config.add_keys();
+  key->set_name("tsa");
+  key->set_token("hsm-b");
+  key->set_label("tsa-2025");
+  key->set_purpose(config::v1::SIGN);
+  config::v1::TimestampAuthority* tsa = config.mutable_timestamp_authority();
+  tsa->set_key("tsa");
+  tsa->set_http_address("127.0.0.1:3180");
+  tsa->add_policies("1.3.6.1.4.1.99999.1");
+  tsa->add_digests("sha256");
+  tsa->set_accuracy_millis(500);
+  tsa->set_serial_file("/var/lib/signet/tsa.serial");
+  return config;
+}
+
+TEST(ValidateConfigTest, TimestampAuthorityValid) {
+  EXPECT_THAT(Problems(WithTsa()), IsEmpty());
+  Config config = WithTsa();
+  // Digests and the HTTP address are optional.
+  config.mutable_timestamp_authority()->clear_digests();
+  config.mutable_timestamp_authority()->clear_http_address();
+  EXPECT_THAT(Problems(config), IsEmpty());
+}
+
+TEST(ValidateConfigTest, TimestampAuthorityKey) {
+  Config config = WithTsa();
+  config.mutable_timestamp_authority()->clear_key();
+  ExpectProblem(config,
+                "timestamp_authority: key is required (a SIGN key whose certificate has the "
+                "critical extended key usage timeStamping)");
+  config.mutable_timestamp_authority()->set_key("nope");
+  ExpectProblem(config, "timestamp_authority: key \"nope\" is not defined");
+  config.mutable_timestamp_authority()->set_key("bank-decryption");
+  ExpectProblem(config, "timestamp_authority: key \"bank-decryption\" is not a SIGN key");
+  config.mutable_timestamp_authority()->set_key("audit");
+  ExpectProblem(config,
+                "timestamp_authority: key \"audit\" is the audit checkpoint key, which signs "
+                "nothing else");
+}
+
+TEST(ValidateConfigTest, TimestampAuthorityPolicies) {
+  Config config = WithTsa();
+  config.mutable_timestamp_authority()->clear_policies();
+  ExpectProblem(config,
+                "timestamp_authority: policies are required: at least one policy OID (the first "
+                "is the default)");
+  for (const char* bad : {"tsa-policy", "1", "1..2", "3.1.2", "1.02", "1.2.x", ""}) {
+    config.mutable_timestamp_authority()->clear_policies();
+    config.mutable_timestamp_authority()->add_policies(bad);
+    ExpectProblem(config, absl::StrCat("timestamp_authority: policies[0] \"", bad,
+                                       "\" is not a dotted OID (\"1.3.6.1.4.1.99999.1\")"));
+  }
+  config.mutable_timestamp_authority()->clear_policies();
+  config.mutable_timestamp_authority()->add_policies("2.5.29.32.0");
+  config.mutable_timestamp_authority()->add_policies("2.5.29.32.0");
+  ExpectProblem(config, "timestamp_authority: policies[1] \"2.5.29.32.0\" is listed twice");
+}
+
+TEST(ValidateConfigTest, TimestampAuthorityDigests) {
+  Config config = WithTsa();
+  config.mutable_timestamp_authority()->add_digests("sha1");
+  ExpectProblem(config, "timestamp_authority: digests[1] \"sha1\" is not sha256, sha384 or sha512");
+  config.mutable_timestamp_authority()->set_digests(1, "SHA384");
+  ExpectProblem(config,
+                "timestamp_authority: digests[1] \"SHA384\" is not sha256, sha384 or sha512");
+  config.mutable_timestamp_authority()->set_digests(1, "sha256");
+  ExpectProblem(config, "timestamp_authority: digests[1] \"sha256\" is listed twice");
+}
+
+TEST(ValidateConfigTest, TimestampAuthorityAccuracy) {
+  Config config = WithTsa();
+  config.mutable_timestamp_authority()->set_accuracy_millis(999);
+  EXPECT_THAT(Problems(config), IsEmpty());
+  config.mutable_timestamp_authority()->set_accuracy_millis(1000);
+  ExpectProblem(config,
+                "timestamp_authority: accuracy_millis 1000 is not below 1000 (use "
+                "accuracy_seconds)");
+}
+
+TEST(ValidateConfigTest, TimestampAuthoritySerialFile) {
+  Config config = WithTsa();
+  config.mutable_timestamp_authority()->clear_serial_file();
+  ExpectProblem(config, "timestamp_authority: serial_file is required");
+  config.mutable_timestamp_authority()->set_serial_file("tsa.serial");
+  ExpectProblem(config, "timestamp_authority: serial_file \"tsa.serial\" is not an absolute path");
+}
+
+TEST(ValidateConfigTest, TimestampAuthorityHttpAddress) {
+  Config config = WithTsa();
+  config.mutable_timestamp_authority()->set_http_address("tsa.bank.example:3180");
+  ExpectProblem(config,
+                "timestamp_authority: http_address 'tsa.bank.example:3180' is not an IP address "
+                "and port (\"127.0.0.1:9464\", \"[::1]:9464\")");
+}
+
+TEST(ValidateConfigTest, TimestampGrantNeedsNoKeys) {
+  Config config = WithTsa();
+  config.mutable_callers(0)->add_grants()->add_operations(config::v1::TIMESTAMP);
+  EXPECT_THAT(Problems(config), IsEmpty());
+}
+
 }  // namespace signet::server
