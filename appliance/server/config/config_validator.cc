@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -497,6 +498,40 @@ std::string CheckPivSlot(Problems& problems, const std::string& where, const Key
   return absl::StrCat("id\n", absl::BytesToHexString(*id));
 }
 
+// keys[].timestamps: what the text shows; the TSA trust anchors are read at
+// start.
+bool IsDottedOid(absl::string_view text);
+void CheckKeyTimestamps(Problems& problems, const std::string& where, const config::v1::Key& key) {
+  if (!key.has_timestamps()) return;
+  const config::v1::SignatureTimestamps& stamps = key.timestamps();
+  if (key.purpose() == config::v1::DECRYPT) {
+    problems.Add(where, "timestamps: a DECRYPT key makes no signatures to stamp");
+  }
+  if (stamps.tsa_urls().empty()) problems.Add(where, "timestamps: tsa_urls is required");
+  for (int i = 0; i < stamps.tsa_urls_size(); ++i) {
+    const std::string& url = stamps.tsa_urls(i);
+    if (!absl::StartsWithIgnoreCase(url, "http://") || url.size() <= 7) {
+      problems.Add(where, absl::StrCat("timestamps: tsa_urls[", i, "] ", Quote(url),
+                                       " is not an http: URL (a TSA's reply is signed; only "
+                                       "http: is asked)"));
+    }
+  }
+  if (!stamps.policy().empty() && !IsDottedOid(stamps.policy())) {
+    problems.Add(
+        where, absl::StrCat("timestamps: policy ", Quote(stamps.policy()), " is not a dotted OID"));
+  }
+  if (stamps.timeout_seconds() > 60) {
+    problems.Add(where, absl::StrCat("timestamps: timeout_seconds ", stamps.timeout_seconds(),
+                                     " is more than 60"));
+  }
+  if (!config::v1::TimestampMode_IsValid(stamps.mode())) {
+    problems.Add(where, absl::StrCat("timestamps: mode ", stamps.mode(),
+                                     " is not TIMESTAMP_REQUIRED or TIMESTAMP_BEST_EFFORT"));
+  }
+  CheckPath(problems, where, "timestamps.tsa_trust_anchors_file", stamps.tsa_trust_anchors_file(),
+            Required::kYes);
+}
+
 KeyTable CheckKeys(Problems& problems, const Config& config, const TokenTable& tokens) {
   KeyTable keys;
   std::map<std::string, int> objects;
@@ -555,6 +590,7 @@ KeyTable CheckKeys(Problems& problems, const Config& config, const TokenTable& t
     CheckPath(problems, where, "certificate_chain_file", key.certificate_chain_file(),
               Required::kNo);
     CheckSenderAddresses(problems, where, key);
+    CheckKeyTimestamps(problems, where, key);
   }
   return keys;
 }

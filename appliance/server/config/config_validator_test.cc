@@ -206,6 +206,34 @@ TEST(ValidateConfigTest, TcpPathsAreAbsolute) {
                           "path"));
 }
 
+TEST(ValidateConfigTest, KeyTimestampsAreCheckedFieldByField) {
+  Config config = Valid();
+  config::v1::SignatureTimestamps* stamps = config.mutable_keys(0)->mutable_timestamps();
+  stamps->add_tsa_urls("http://tsa.bank.example/");
+  stamps->set_tsa_trust_anchors_file("/etc/signet/tsa-roots.pem");
+  stamps->set_policy("1.3.6.1.4.1.99999.3161.1");
+  EXPECT_THAT(Problems(config), IsEmpty());
+
+  stamps->add_tsa_urls("https://tsa.example/");
+  stamps->set_policy("tsa-policy");
+  stamps->set_timeout_seconds(90);
+  stamps->clear_tsa_trust_anchors_file();
+  EXPECT_THAT(
+      Problems(config),
+      ElementsAre("keys[0] \"bank-signing\": timestamps: tsa_urls[1] \"https://tsa.example/\" is "
+                  "not an http: URL (a TSA's reply is signed; only http: is asked)",
+                  "keys[0] \"bank-signing\": timestamps: policy \"tsa-policy\" is not a dotted OID",
+                  "keys[0] \"bank-signing\": timestamps: timeout_seconds 90 is more than 60",
+                  "keys[0] \"bank-signing\": timestamps.tsa_trust_anchors_file is required"));
+
+  Config decrypting = Valid();
+  decrypting.mutable_keys(1)->mutable_timestamps()->add_tsa_urls("http://tsa.bank.example/");
+  decrypting.mutable_keys(1)->mutable_timestamps()->set_tsa_trust_anchors_file("/etc/t.pem");
+  ExpectProblem(decrypting,
+                "keys[1] \"bank-decryption\": timestamps: a DECRYPT key makes no "
+                "signatures to stamp");
+}
+
 TEST(ValidateConfigTest, MetricsAddressIsAnIpAndPort) {
   Config config = Valid();
   config.set_metrics_address("127.0.0.1:9464");
