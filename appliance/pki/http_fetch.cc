@@ -1,5 +1,6 @@
 #include "appliance/pki/http_fetch.h"
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/http.h>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/openssl_error.h"
 #include "common/ossl_ptr.h"
+#include "common/status_macros.h"
 
 namespace signet::pki {
 namespace {
@@ -25,6 +27,36 @@ struct HttpContextClose {
 int TimeoutSeconds(absl::Duration timeout) {
   const int64_t seconds = absl::ToInt64Seconds(absl::Ceil(timeout, absl::Seconds(1)));
   return seconds < 1 ? 1 : static_cast<int>(seconds > 3600 ? 3600 : seconds);
+}
+
+// A connection to host:port by `deadline`. OpenSSL's own connect (inside
+// OSSL_HTTP_open) takes a refused connection for a passing failure and
+// tries again until its timeout, so a server that is down would cost every
+// caller the whole timeout before the next source is tried; here a refused
+// connection fails at once, and only a connection in progress is waited for.
+absl::StatusOr<BioPtr> Connect(const char* host, const char* port, absl::Time deadline,
+                               const std::string& url) {
+  BioPtr bio(BIO_new_connect(host));
+  if (!bio || BIO_set_conn_port(bio.get(), port) <= 0 || BIO_set_nbio(bio.get(), 1) <= 0) {
+    return OpenSslError(absl::StatusCode::kUnavailable, absl::StrCat("cannot connect to ", url));
+  }
+  const time_t give_up =
+      absl::ToTimeT(absl::Ceil(deadline - absl::UnixEpoch(), absl::Seconds(1)) + absl::UnixEpoch());
+  while (true) {
+    if (BIO_do_connect(bio.get()) > 0) return bio;
+    if (!BIO_should_retry(bio.get())) {
+      return OpenSslError(absl::StatusCode::kUnavailable, absl::StrCat("cannot connect to ", url));
+    }
+    ERR_clear_error();
+    const int ready = BIO_wait(bio.get(), give_up, /*nap_milliseconds=*/100);
+    if (ready == 0) {
+      ERR_clear_error();
+      return absl::UnavailableError(absl::StrCat("cannot connect to ", url, ": timeout"));
+    }
+    if (ready < 0) {
+      return OpenSslError(absl::StatusCode::kUnavailable, absl::StrCat("cannot connect to ", url));
+    }
+  }
 }
 
 }  // namespace
@@ -48,10 +80,14 @@ absl::StatusOr<std::string> HttpTransfer(const HttpRequest& request) {
   }
 
   const int timeout = TimeoutSeconds(request.timeout);
-  // "" rather than nullptr: no proxy from http_proxy and friends, whose
+  // Connected here, so no proxy from http_proxy and friends either, whose
   // presence on an appliance is an accident more often than a decision.
-  std::unique_ptr<OSSL_HTTP_REQ_CTX, HttpContextClose> context(OSSL_HTTP_open(
-      host.get(), port.get(), "", nullptr, 0, nullptr, nullptr, nullptr, nullptr, 0, timeout));
+  // Declared before the context, which uses it and must go first.
+  ASSIGN_OR_RETURN(BioPtr connection, Connect(host.get(), port.get(),
+                                              absl::Now() + absl::Seconds(timeout), request.url));
+  std::unique_ptr<OSSL_HTTP_REQ_CTX, HttpContextClose> context(
+      OSSL_HTTP_open(host.get(), port.get(), nullptr, nullptr, 0, connection.get(), nullptr,
+                     nullptr, nullptr, 0, timeout));
   if (!context) {
     return OpenSslError(absl::StatusCode::kUnavailable,
                         absl::StrCat("cannot connect to ", request.url));
