@@ -166,6 +166,12 @@ absl::StatusOr<TimestampReplySummary> SummarizeTimestampReply(const TimestampQue
   // is over this request's imprint, with its nonce and policy.
   TsVerifyCtxPtr verify(TS_REQ_to_TS_VERIFY_CTX(query.request.get(), nullptr));
   if (!verify) return OpenSslError("cannot check the reply");
+  // The context carries the request's imprint, nonce and policy; the flags
+  // are set here rather than trusted to default to leaving the signature
+  // out, which would fail every reply for want of trust anchors.
+  TS_VERIFY_CTX_set_flags(
+      verify.get(), TS_VFY_VERSION | TS_VFY_IMPRINT | TS_VFY_NONCE |
+                        (TS_REQ_get_policy_id(query.request.get()) != nullptr ? TS_VFY_POLICY : 0));
   if (TS_RESP_verify_response(verify.get(), parsed.get()) != 1) {
     return OpenSslError(absl::StatusCode::kInvalidArgument,
                         "the TSA's reply does not answer this request");
