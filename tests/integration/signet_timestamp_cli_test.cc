@@ -3,7 +3,9 @@
 // the bank CA with the critical timeStamping usage): `signet timestamp`
 // over gRPC and over HTTP to signetd's listener, its output judged by
 // `openssl ts -verify`; `signet sign --timestamp` with a key whose TSA is
-// that listener, and `signet verify` of the result saying "valid at".
+// that listener, and `signet verify` of the result saying "valid at"; a
+// best-effort stamp from a TSA that is down is a one-line warning.
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
@@ -36,6 +38,7 @@ void WriteFile(const std::string& path, const std::string& contents) {
 struct Suite {
   std::unique_ptr<fixtures::SignetdEnv> env;
   std::string tsa_url;
+  std::string down_url;
 };
 
 class SignetTimestampCliTest : public ::testing::Test {
@@ -57,18 +60,24 @@ class SignetTimestampCliTest : public ::testing::Test {
                      // A test machine's clock need not be NTP-synchronised.
                      " allow_unsynchronized_clock: true }\n"
                      "validation { tsa_trust_anchors_file: \"$DIR/ca.pem\" }\n");
-    // The signing keys stamp with signetd's own TSA, trusted through the
-    // bank CA that certified it.
-    const std::string stamping =
-        absl::StrCat("timestamps { tsa_urls: \"", suite_->tsa_url,
-                     "\" mode: TIMESTAMP_REQUIRED tsa_trust_anchors_file: \"$DIR/ca.pem\" }");
+    // bank-signing stamps with signetd's own TSA, trusted through the bank
+    // CA that certified it; other-signing, best effort, with a TSA that is
+    // down (nothing listens on its port).
+    auto stamping = [](const std::string& url, const char* mode) {
+      return absl::StrCat("timestamps { tsa_urls: \"", url, "\" mode: ", mode,
+                          " timeout_seconds: 2 tsa_trust_anchors_file: \"$DIR/ca.pem\" }");
+    };
+    ASSERT_OK_AND_ASSIGN(int closed_port, fixtures::FreePort());
+    suite_->down_url = absl::StrCat("http://127.0.0.1:", closed_port, "/");
     ASSERT_OK_AND_ASSIGN(
-        suite_->env, fixtures::SignetdEnv::Start(
-                         {.signetd_path = SIGNETD_PATH,
-                          .callers = callers,
-                          .extra_config = tsa,
-                          .key_config = {{"bank-signing", stamping}, {"other-signing", stamping}},
-                          .tsa_key = true}));
+        suite_->env,
+        fixtures::SignetdEnv::Start(
+            {.signetd_path = SIGNETD_PATH,
+             .callers = callers,
+             .extra_config = tsa,
+             .key_config = {{"bank-signing", stamping(suite_->tsa_url, "TIMESTAMP_REQUIRED")},
+                            {"other-signing", stamping(suite_->down_url, "TIMESTAMP_BEST_EFFORT")}},
+             .tsa_key = true}));
     WriteFile(suite_->env->File("data.txt"), kData);
   }
   static void TearDownTestSuite() {
@@ -182,12 +191,18 @@ TEST_F(SignetTimestampCliTest, SignTimestampThenVerifySaysValidAt) {
   EXPECT_THAT(verified.err, Not(HasSubstr("time-stamp")));
 }
 
-TEST_F(SignetTimestampCliTest, SignDigestTimestamp) {
-  fixtures::CommandResult result =
-      Signet({"sign-digest", "--key", "other-signing", "--digest-hex", std::string(64, 'a'),
-              "--timestamp", env().File("digest.p7s")});
+TEST_F(SignetTimestampCliTest, ABestEffortStampThatFailedIsAWarningWithTheProblem) {
+  const std::string out = env().File("digest.p7s");
+  fixtures::CommandResult result = Signet({"sign-digest", "--key", "other-signing", "--digest-hex",
+                                           std::string(64, 'a'), "--timestamp", out});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_THAT(result.err, HasSubstr("signet: sign-digest: time-stamped by CN="));
+  EXPECT_THAT(result.err, HasSubstr("signet: sign-digest: WARNING: the signature is NOT "
+                                    "time-stamped: "));
+  // The problem names the TSA that was asked.
+  EXPECT_THAT(result.err, HasSubstr(suite_->down_url));
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  std::ifstream signature(out, std::ios::binary);
+  EXPECT_TRUE(signature.good());
 }
 
 }  // namespace
