@@ -4,6 +4,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_pki.h"
 
 namespace signet::cli {
 namespace {
@@ -27,6 +29,86 @@ std::string RefusalOf(const TimestampQuery& query) {
   std::string bytes(reinterpret_cast<char*>(der), length > 0 ? length : 0);
   OPENSSL_free(der);
   return bytes;
+}
+
+// A granted reply from OpenSSL's responder with a software TSA certified
+// for timeStamping (critical), as signetd's would be.
+class GrantedReply {
+ public:
+  static std::unique_ptr<GrantedReply> Make() {
+    auto made = std::unique_ptr<GrantedReply>(new GrantedReply);
+    absl::StatusOr<fixtures::TestCa> ca = fixtures::TestCa::Create("Test TSA CA");
+    absl::StatusOr<EvpPkeyPtr> key = fixtures::GenerateKey("EC:P-256");
+    if (!ca.ok() || !key.ok()) return nullptr;
+    absl::StatusOr<X509Ptr> certificate =
+        ca->Issue(key->get(), "Test TSA", "", {.extended_key_usage = "critical,timeStamping"});
+    if (!certificate.ok()) return nullptr;
+    made->key_ = std::move(*key);
+    made->certificate_ = std::move(*certificate);
+    return made;
+  }
+
+  std::string Answer(const std::string& query_der) {
+    TsRespCtxPtr context(TS_RESP_CTX_new());
+    Asn1ObjectPtr policy(OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1));
+    if (TS_RESP_CTX_set_signer_cert(context.get(), certificate_.get()) != 1 ||
+        TS_RESP_CTX_set_signer_key(context.get(), key_.get()) != 1 ||
+        TS_RESP_CTX_set_def_policy(context.get(), policy.get()) != 1 ||
+        TS_RESP_CTX_add_md(context.get(), EVP_sha256()) != 1) {
+      return "";
+    }
+    BioPtr in = ReadBio(query_der);
+    TsRespPtr reply(TS_RESP_create_response(context.get(), in.get()));
+    if (!reply) return "";
+    unsigned char* der = nullptr;
+    const int length = i2d_TS_RESP(reply.get(), &der);
+    std::string bytes(reinterpret_cast<char*>(der), length > 0 ? length : 0);
+    OPENSSL_free(der);
+    return bytes;
+  }
+
+ private:
+  GrantedReply() = default;
+  EvpPkeyPtr key_;
+  X509Ptr certificate_;
+};
+
+TEST(TimestampQueryTest, AGrantedReplySaysWhenWhoAndWhichSerial) {
+  std::unique_ptr<GrantedReply> tsa = GrantedReply::Make();
+  ASSERT_NE(tsa, nullptr);
+  absl::StatusOr<TimestampQuery> query = BuildTimestampQuery(v1::SHA256, kDigest, "");
+  ASSERT_TRUE(query.ok());
+  const std::string reply = tsa->Answer(query->der);
+  ASSERT_FALSE(reply.empty());
+  absl::StatusOr<TimestampReplySummary> summary = SummarizeTimestampReply(*query, reply);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_TRUE(summary->granted);
+  EXPECT_EQ(summary->status, "granted");
+  EXPECT_THAT(summary->time, ::testing::MatchesRegex("20[0-9-]+ [0-9:]+ UTC"));
+  EXPECT_FALSE(summary->serial_hex.empty());
+  // No TSA name in the token: the signer's certificate, which certReq put
+  // in the reply, names it.
+  EXPECT_EQ(summary->tsa, "CN=Test TSA");
+  EXPECT_EQ(summary->policy, "1.3.6.1.4.1.99999.1");
+}
+
+TEST(TimestampQueryTest, AReplyToAnotherRequestIsRefused) {
+  std::unique_ptr<GrantedReply> tsa = GrantedReply::Make();
+  ASSERT_NE(tsa, nullptr);
+  absl::StatusOr<TimestampQuery> asked = BuildTimestampQuery(v1::SHA256, kDigest, "");
+  absl::StatusOr<TimestampQuery> other = BuildTimestampQuery(v1::SHA256, kDigest, "");
+  ASSERT_TRUE(asked.ok() && other.ok());
+  // The same data, another nonce: a replayed or misrouted reply.
+  absl::StatusOr<TimestampReplySummary> summary =
+      SummarizeTimestampReply(*asked, tsa->Answer(other->der));
+  EXPECT_EQ(summary.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(summary.status().message(), HasSubstr("does not answer this request"));
+  // Other data.
+  absl::StatusOr<TimestampQuery> elsewhere =
+      BuildTimestampQuery(v1::SHA256, std::string(32, '\x01'), "");
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(SummarizeTimestampReply(*asked, tsa->Answer(elsewhere->der)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TimestampQueryTest, AsksForTheCertificateWithANonceOverTheDigest) {
