@@ -92,6 +92,7 @@ void ReadSignOptions(Options& options, Invocation& invocation) {
   invocation.sign.set_digest(DigestOption(options));
   invocation.sign.set_rsa_pss(options.Has("pss"));
   invocation.sign.set_form(options.Has("opaque") ? v1::OPAQUE : v1::MULTIPART_SIGNED);
+  invocation.sign.set_timestamp(options.Has("timestamp"));
 }
 
 void ReadEncryptOptions(Options& options, Invocation& invocation) {
@@ -203,6 +204,7 @@ void ReadCommand(Options& options, Invocation& invocation) {
       invocation.key = options.Required("key");
       invocation.sign.set_digest(DigestOption(options));
       invocation.sign.set_rsa_pss(options.Has("pss"));
+      invocation.sign.set_timestamp(options.Has("timestamp"));
       const std::string hex = options.Required("digest-hex");
       std::optional<std::string> digest = HexToBytes(hex);
       const size_t expected = invocation.sign.digest() == v1::SHA512   ? 64
@@ -219,6 +221,19 @@ void ReadCommand(Options& options, Invocation& invocation) {
         invocation.digest = std::move(*digest);
       }
       ReadFiles(options, invocation, 1);
+      break;
+    }
+    case Command::kTimestamp: {
+      invocation.sign.set_digest(DigestOption(options));
+      invocation.policy = options.Get("policy");
+      invocation.tsa_url = options.Get("url");
+      if (options.Has("url") && !absl::StartsWith(invocation.tsa_url, "http://")) {
+        options.Fail(absl::StrCat("--url must be an http:// URL, not '", invocation.tsa_url, "'"));
+      }
+      // The stamp is over a file's contents: FILE is required, "-" being
+      // stdin.
+      if (options.positionals().empty()) options.Fail("FILE is required");
+      ReadFiles(options, invocation, 2);
       break;
     }
     case Command::kTokens:

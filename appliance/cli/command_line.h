@@ -24,6 +24,7 @@ enum class Command {
   kDecrypt,
   kVerify,
   kSignDigest,
+  kTimestamp,
   kTokens,
   kKeys,
   kKey,
@@ -69,6 +70,11 @@ struct Invocation {
   bool allow_untrusted = false;
   bool require_sender_match = false;
   std::string digest;  // sign-digest: the digest's bytes
+
+  // timestamp (the digest algorithm is sign.digest()): --url, the TSA asked
+  // over HTTP instead of signetd; --policy, the policy OID asked for.
+  std::string tsa_url;
+  std::string policy;
 
   // Keys.
   std::string token;

@@ -103,6 +103,45 @@ TEST(CommandLineTest, SignDigestChecksTheDigestLength) {
               HasSubstr("hex digits"));
 }
 
+TEST(CommandLineTest, TimestampIsAskedForBySignSignEncryptAndSignDigest) {
+  EXPECT_FALSE(Parse({"sign", "--key", "k"}).sign.timestamp());
+  EXPECT_TRUE(Parse({"sign", "--key", "k", "--timestamp"}).sign.timestamp());
+  EXPECT_TRUE(Parse({"sign-encrypt", "--key", "k", "--recipient", "a.pem", "--timestamp"})
+                  .sign.timestamp());
+  EXPECT_TRUE(
+      Parse({"sign-digest", "--key", "k", "--digest-hex", std::string(64, 'a'), "--timestamp"})
+          .sign.timestamp());
+  EXPECT_EQ(Fail({"sign", "--key", "k", "--timestamp=yes"}).message, "--timestamp takes no value");
+  EXPECT_EQ(Fail({"encrypt", "--recipient", "a.pem", "--timestamp"}).message,
+            "unknown option --timestamp");
+}
+
+TEST(CommandLineTest, TimestampAFile) {
+  Invocation invocation = Parse({"timestamp", "statement.pdf", "statement.tsr"});
+  EXPECT_EQ(invocation.command, Command::kTimestamp);
+  EXPECT_EQ(invocation.input, "statement.pdf");
+  EXPECT_EQ(invocation.output, "statement.tsr");
+  EXPECT_EQ(invocation.sign.digest(), v1::SHA256);
+  EXPECT_EQ(invocation.policy, "");
+  EXPECT_EQ(invocation.tsa_url, "");
+  EXPECT_EQ(invocation.connection.socket, kDefaultSocket);
+
+  invocation = Parse({"timestamp", "--digest", "sha512", "--policy", "1.2.3.4", "--url",
+                      "http://tsa.example:3180/", "-"});
+  EXPECT_EQ(invocation.input, "-");
+  EXPECT_EQ(invocation.output, "-");
+  EXPECT_EQ(invocation.sign.digest(), v1::SHA512);
+  EXPECT_EQ(invocation.policy, "1.2.3.4");
+  EXPECT_EQ(invocation.tsa_url, "http://tsa.example:3180/");
+
+  EXPECT_EQ(Fail({"timestamp"}).message, "FILE is required");
+  EXPECT_EQ(Fail({"timestamp", "--url", "https://tsa.example/", "f"}).message,
+            "--url must be an http:// URL, not 'https://tsa.example/'");
+  EXPECT_THAT(Fail({"timestamp", "--digest", "sha1", "f"}).message,
+              HasSubstr("--digest must be one of sha256"));
+  EXPECT_EQ(Fail({"timestamp", "a", "b", "c"}).message, "too many files: at most IN and OUT");
+}
+
 TEST(CommandLineTest, KeyCommands) {
   EXPECT_EQ(Parse({"tokens"}).command, Command::kTokens);
   EXPECT_EQ(Parse({"keys", "--token", "hsm-a"}).token, "hsm-a");
@@ -227,11 +266,13 @@ TEST(UsageTextTest, OneCommandOrAll) {
   EXPECT_THAT(UsageText("audit verify"), ::testing::Not(HasSubstr("--socket")));
   const std::string all = UsageText("");
   for (const char* command :
-       {"sign ", "encrypt ", "sign-encrypt ", "decrypt ", "verify ", "sign-digest ", "tokens",
-        "keys ", "key NAME", "keygen ", "csr ", "import-cert ", "audit verify "}) {
+       {"sign ", "encrypt ", "sign-encrypt ", "decrypt ", "verify ", "sign-digest ", "timestamp ",
+        "tokens", "keys ", "key NAME", "keygen ", "csr ", "import-cert ", "audit verify "}) {
     EXPECT_THAT(all, HasSubstr(absl::StrCat("  signet ", command)));
   }
   EXPECT_THAT(all, HasSubstr("exit codes: 0"));
+  EXPECT_THAT(UsageText("sign"), HasSubstr("[--timestamp]"));
+  EXPECT_THAT(UsageText("timestamp"), HasSubstr("openssl ts -verify"));
   EXPECT_THAT(ShortUsage("sign"), ::testing::Not(HasSubstr("--socket PATH")));
   EXPECT_THAT(ShortUsage("sign"), HasSubstr("signet help sign"));
 }

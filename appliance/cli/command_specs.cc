@@ -10,6 +10,7 @@ constexpr OptionSpec kKey = {"key"};
 constexpr OptionSpec kDigest = {"digest"};
 constexpr OptionSpec kPss = {"pss", OptionKind::kFlag};
 constexpr OptionSpec kOpaque = {"opaque", OptionKind::kFlag};
+constexpr OptionSpec kTimestamp = {"timestamp", OptionKind::kFlag};
 constexpr OptionSpec kRecipient = {"recipient", OptionKind::kRepeated};
 constexpr OptionSpec kCipher = {"cipher"};
 constexpr OptionSpec kRsaPkcs1 = {"rsa-pkcs1", OptionKind::kFlag};
@@ -48,8 +49,11 @@ const std::vector<CommandSpec>& Commands() {
       {"sign",
        Command::kSign,
        true,
-       {kKey, kDigest, kPss, kOpaque},
-       "signet sign --key NAME [--digest sha256|sha384|sha512] [--pss] [--opaque] [IN [OUT]]"},
+       {kKey, kDigest, kPss, kOpaque, kTimestamp},
+       "signet sign --key NAME [--digest sha256|sha384|sha512] [--pss] [--opaque] [--timestamp]\n"
+       "            [IN [OUT]]\n"
+       "  (--timestamp: an RFC 3161 time-stamp over the signature, from the TSAs configured\n"
+       "  for the key; the stamp, or why there is none, on stderr)"},
       {"encrypt",
        Command::kEncrypt,
        true,
@@ -62,8 +66,9 @@ const std::vector<CommandSpec>& Commands() {
       {"sign-encrypt",
        Command::kSignEncrypt,
        true,
-       {kKey, kDigest, kPss, kOpaque, kRecipient, kCipher, kRsaPkcs1, kSkipRecipientValidation},
-       "signet sign-encrypt --key NAME [--digest ...] [--pss] [--opaque]\n"
+       {kKey, kDigest, kPss, kOpaque, kTimestamp, kRecipient, kCipher, kRsaPkcs1,
+        kSkipRecipientValidation},
+       "signet sign-encrypt --key NAME [--digest ...] [--pss] [--opaque] [--timestamp]\n"
        "                    --recipient CERT.pem [--recipient CERT.pem...] [--cipher ...]\n"
        "                    [--rsa-pkcs1] [--skip-recipient-validation] [IN [OUT]]"},
       {"decrypt", Command::kDecrypt, true, {kKey}, "signet decrypt --key NAME [IN [OUT]]"},
@@ -72,16 +77,26 @@ const std::vector<CommandSpec>& Commands() {
        true,
        {{"allow-untrusted", OptionKind::kFlag}, {"require-sender-match", OptionKind::kFlag}},
        "signet verify [--allow-untrusted] [--require-sender-match] [IN [OUT]]\n"
-       "  (the signers on stderr, the signed entity to OUT; --require-sender-match fails a\n"
-       "  mail whose From: address is not the signer's)"},
+       "  (the signers and their time-stamps on stderr, the signed entity to OUT;\n"
+       "  --require-sender-match fails a mail whose From: address is not the signer's)"},
       {"sign-digest",
        Command::kSignDigest,
        true,
-       {kKey, kDigest, {"digest-hex"}, kPss},
+       {kKey, kDigest, {"digest-hex"}, kPss, kTimestamp},
        "signet sign-digest --key NAME --digest-hex HEX [--digest sha256|sha384|sha512] [--pss]\n"
-       "                   [OUT]\n"
+       "                   [--timestamp] [OUT]\n"
        "  (OUT: the DER application/pkcs7-signature; HEX: the digest of the canonical\n"
        "  CRLF MIME entity)"},
+      {"timestamp",
+       Command::kTimestamp,
+       true,
+       {kDigest, {"policy"}, {"url"}},
+       "signet timestamp [--digest sha256|sha384|sha512] [--policy OID] [--url http://TSA/]\n"
+       "                 FILE [OUT]\n"
+       "  (OUT: the DER RFC 3161 TimeStampResp over FILE's digest, from signetd's TSA or,\n"
+       "  with --url, from that TSA over HTTP; status, time, serial and TSA on stderr; a\n"
+       "  refusal exits 1 naming its failure. Check OUT with\n"
+       "  openssl ts -verify -data FILE -in OUT -CAfile TSA-CA.pem)"},
       {"tokens", Command::kTokens, true, {}, "signet tokens"},
       {"keys", Command::kKeys, true, {{"token"}}, "signet keys [--token TOKEN]"},
       {"key", Command::kKey, true, {}, "signet key NAME"},
@@ -127,6 +142,7 @@ std::string UsageText(absl::string_view command) {
       "\n"
       "Mail: IN and OUT are files; \"-\" or none is stdin and stdout.\n";
   for (const CommandSpec& spec : Commands()) {
+    if (spec.command == Command::kTimestamp) absl::StrAppend(&text, "\nTime-stamps:\n");
     if (spec.command == Command::kTokens) absl::StrAppend(&text, "\nTokens and keys:\n");
     if (spec.command == Command::kAuditVerify) absl::StrAppend(&text, "\nAudit:\n");
     absl::StrAppend(&text, Synopsis(spec));

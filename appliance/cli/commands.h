@@ -14,6 +14,9 @@ namespace signet::cli {
 absl::Status RunMailCommand(const Invocation& invocation, bool show_progress);
 absl::Status RunSignDigest(const Invocation& invocation);
 
+// timestamp: an RFC 3161 stamp over a file, from signetd or --url.
+absl::Status RunTimestamp(const Invocation& invocation);
+
 // tokens, keys, key, keygen, csr, import-cert.
 absl::Status RunKeyCommand(const Invocation& invocation);
 

@@ -107,6 +107,9 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
   RETURN_IF_ERROR(output->Commit());
 
   if (invocation.command == Command::kVerify) return WriteStderr(FormatSigners(*header));
+  if (invocation.sign.timestamp() || header->has_timestamp()) {
+    return WriteStderr(FormatSignatureTimestamp(invocation.name, header->timestamp()));
+  }
   if (invocation.command == Command::kDecrypt && !header->authenticated()) {
     // CBC content encryption: the daemon decrypted it, but nothing proves it
     // is what the sender encrypted.
@@ -126,6 +129,7 @@ absl::Status RunSignDigest(const Invocation& invocation) {
   request.set_digest_algorithm(invocation.sign.digest());
   request.set_digest(invocation.digest);
   request.set_rsa_pss(invocation.sign.rsa_pss());
+  request.set_timestamp(invocation.sign.timestamp());
   v1::SignDigestResponse response;
   grpc::ClientContext context;
   connection->Prepare(context);
@@ -133,7 +137,11 @@ absl::Status RunSignDigest(const Invocation& invocation) {
       v1::Mail::NewStub(connection->channel())->SignDigest(&context, request, &response);
   if (!status.ok()) return StatusFromGrpc(status);
   RETURN_IF_ERROR(output.Write(response.signature()));
-  return output.Commit();
+  RETURN_IF_ERROR(output.Commit());
+  if (invocation.sign.timestamp() || response.has_timestamp()) {
+    return WriteStderr(FormatSignatureTimestamp(invocation.name, response.timestamp()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace signet::cli

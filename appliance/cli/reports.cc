@@ -37,6 +37,11 @@ std::string OrDash(const std::string& value) { return value.empty() ? "-" : valu
 
 std::string YesNo(bool value) { return value ? "yes" : "no"; }
 
+std::string SecondsText(const google::protobuf::Timestamp& time) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(time.seconds()),
+                          absl::UTCTimeZone());
+}
+
 }  // namespace
 
 std::string AlgorithmName(v1::KeyAlgorithm algorithm) {
@@ -114,6 +119,36 @@ std::string RevocationText(const v1::CertificateRevocation& revocation) {
 
 }  // namespace
 
+std::string FormatSignatureTimestamp(const std::string& command,
+                                     const v1::SignatureTimestamp& timestamp) {
+  if (!timestamp.stamped()) {
+    return absl::StrCat("signet: ", command, ": WARNING: the signature is NOT time-stamped: ",
+                        OrDash(timestamp.problem()), "\n");
+  }
+  return absl::StrCat("signet: ", command, ": time-stamped by ", OrDash(timestamp.tsa()), " at ",
+                      SecondsText(timestamp.time()), " (serial ", OrDash(timestamp.serial_hex()),
+                      ")\n");
+}
+
+namespace {
+
+// The stamp's verdict, next to the signer's name: VALID moves the time the
+// chain is judged at, which the reader must know to read "trusted" right.
+std::string TimestampText(const v1::TimestampReport& timestamp) {
+  if (timestamp.status() == v1::TIMESTAMP_VALID) {
+    return absl::StrCat("valid at ", SecondsText(timestamp.time()), " (time-stamped by ",
+                        OrDash(timestamp.tsa()), "; the chain judged as of then)");
+  }
+  return absl::StrCat("INVALID, proves nothing: ", OrDash(timestamp.detail()));
+}
+
+bool HasStamp(const v1::Signer& signer) {
+  return signer.timestamp().status() == v1::TIMESTAMP_VALID ||
+         signer.timestamp().status() == v1::TIMESTAMP_INVALID;
+}
+
+}  // namespace
+
 std::string FormatSigners(const v1::MailResponse::Header& header) {
   const bool several = header.signers_size() > 1;
   const bool matches =
@@ -136,11 +171,22 @@ std::string FormatSigners(const v1::MailResponse::Header& header) {
     from = absl::StrCat(header.from_address(), " (an address of ",
                         several ? "a signer" : "the signer", ")");
   }
+  // A stamp that does not check is as suspect as a forged From:, and as
+  // easily missed further down.
+  for (const v1::Signer& signer : header.signers()) {
+    if (signer.timestamp().status() == v1::TIMESTAMP_INVALID) {
+      absl::StrAppend(&text, "WARNING: the time-stamp of ", OrDash(signer.subject()),
+                      " is INVALID: ", OrDash(signer.timestamp().detail()), "\n");
+    }
+  }
   absl::StrAppend(&text, "Verified ", header.opaque() ? "opaque signed-data" : "multipart/signed",
                   " mail, ", header.signers_size(), several ? " signers" : " signer", ":\n");
   absl::StrAppend(&text, "  From:       ", from, "\n");
   for (const v1::Signer& signer : header.signers()) {
     absl::StrAppend(&text, "  signer:     ", OrDash(signer.subject()), "\n");
+    if (HasStamp(signer)) {
+      absl::StrAppend(&text, "  time-stamp: ", TimestampText(signer.timestamp()), "\n");
+    }
     if (several) {
       absl::StrAppend(&text, "  From match: ", YesNo(signer.from_matches_signer()), "\n");
     }
@@ -150,9 +196,7 @@ std::string FormatSigners(const v1::MailResponse::Header& header) {
     absl::StrAppend(&text, "  issuer:     ", OrDash(signer.issuer()), "\n");
     absl::StrAppend(&text, "  serial:     ", OrDash(signer.serial_hex()), "\n");
     if (signer.has_signing_time()) {
-      const absl::Time time = absl::FromUnixSeconds(signer.signing_time().seconds());
-      absl::StrAppend(&text, "  signed at:  ",
-                      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", time, absl::UTCTimeZone()),
+      absl::StrAppend(&text, "  signed at:  ", SecondsText(signer.signing_time()),
                       " (the signer's claim)\n");
     }
     absl::StrAppend(&text, "  algorithms: ", OrDash(signer.digest_algorithm()), " with ",

@@ -13,6 +13,12 @@ namespace signet::cli {
 // VerifyMail's signer report, for stderr (the signed entity goes to OUT).
 std::string FormatSigners(const v1::MailResponse::Header& header);
 
+// After a signing call that asked for a time-stamp (or whose key stamps
+// always): "signet: sign: time-stamped by <tsa> at <time> (serial <hex>)",
+// or a warning with the problem when a best-effort stamp failed. One line.
+std::string FormatSignatureTimestamp(const std::string& command,
+                                     const v1::SignatureTimestamp& timestamp);
+
 // A table, one token a line.
 std::string FormatTokens(const v1::ListTokensResponse& tokens);
 // A table, one key a line.

@@ -125,6 +125,53 @@ TEST(FormatSignersTest, ShowsTheRevocationStatusOfEachCheckedCertificate) {
               HasSubstr("  revocation: CN=Bank CA: UNKNOWN: unable to get certificate CRL\n"));
 }
 
+TEST(FormatSignersTest, AValidTimeStampSaysWhenTheSignatureWasValid) {
+  v1::MailResponse::Header header;
+  header.set_from_address("statements@bank.example");
+  v1::Signer* signer = header.add_signers();
+  signer->set_subject("CN=Statements");
+  signer->set_from_matches_signer(true);
+  signer->set_chain_status(v1::TRUSTED);
+  std::string report = FormatSigners(header);
+  // No stamp, no line: most mail has none.
+  EXPECT_THAT(report, Not(HasSubstr("time-stamp")));
+
+  v1::TimestampReport* stamp = signer->mutable_timestamp();
+  stamp->set_status(v1::TIMESTAMP_VALID);
+  stamp->mutable_time()->set_seconds(1796126400);  // 2026-12-01 12:00 UTC
+  stamp->set_tsa("CN=Bank TSA");
+  report = FormatSigners(header);
+  // Next to the signer, before the chain it changes the reading of.
+  EXPECT_THAT(report, HasSubstr("  signer:     CN=Statements\n"
+                                "  time-stamp: valid at 2026-12-01 12:00:00 UTC (time-stamped by "
+                                "CN=Bank TSA; the chain judged as of then)\n"));
+  EXPECT_THAT(report, StartsWith("Verified "));
+
+  stamp->set_status(v1::TIMESTAMP_INVALID);
+  stamp->set_detail("the stamp is over another signature");
+  report = FormatSigners(header);
+  EXPECT_THAT(report, StartsWith("WARNING: the time-stamp of CN=Statements is INVALID: the stamp "
+                                 "is over another signature\n"));
+  EXPECT_THAT(report, HasSubstr("  time-stamp: INVALID, proves nothing: the stamp is over "
+                                "another signature\n"));
+  EXPECT_THAT(report, Not(HasSubstr("valid at")));
+}
+
+TEST(FormatSignatureTimestampTest, TheStampOrWhyThereIsNone) {
+  v1::SignatureTimestamp stamp;
+  stamp.set_stamped(true);
+  stamp.mutable_time()->set_seconds(1796126400);
+  stamp.set_tsa("CN=Bank TSA");
+  stamp.set_serial_hex("2A");
+  EXPECT_EQ(FormatSignatureTimestamp("sign", stamp),
+            "signet: sign: time-stamped by CN=Bank TSA at 2026-12-01 12:00:00 UTC (serial 2A)\n");
+  v1::SignatureTimestamp missing;
+  missing.set_problem("http://tsa.example/: connection refused");
+  EXPECT_EQ(FormatSignatureTimestamp("sign-digest", missing),
+            "signet: sign-digest: WARNING: the signature is NOT time-stamped: "
+            "http://tsa.example/: connection refused\n");
+}
+
 TEST(FormatTokensTest, OneAlignedLineAToken) {
   v1::ListTokensResponse tokens;
   v1::Token* token = tokens.add_tokens();

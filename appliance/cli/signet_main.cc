@@ -32,6 +32,8 @@ absl::Status Run(const Invocation& invocation) {
       return RunMailCommand(invocation, invocation.progress || isatty(STDERR_FILENO) == 1);
     case Command::kSignDigest:
       return RunSignDigest(invocation);
+    case Command::kTimestamp:
+      return RunTimestamp(invocation);
     case Command::kAuditVerify:
       return RunAuditVerify(invocation);
     case Command::kTokens:

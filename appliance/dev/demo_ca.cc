@@ -59,6 +59,10 @@ std::pair<std::string, std::string> Usages(CertificateRole role, EVP_PKEY* key) 
       return {"critical,digitalSignature", "clientAuth"};
     case CertificateRole::kCheckpoints:
       return {"critical,digitalSignature", ""};
+    case CertificateRole::kTimeStamping:
+      // RFC 3161 section 2.3: the TSA's certificate has this one extended
+      // key usage, critical; signetd refuses a TSA key without it.
+      return {"critical,digitalSignature", "critical,timeStamping"};
   }
   return {"", ""};
 }

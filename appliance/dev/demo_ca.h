@@ -23,6 +23,7 @@ enum class CertificateRole {
   kTlsServer,       // digitalSignature; serverAuth
   kTlsClient,       // digitalSignature; clientAuth
   kCheckpoints,     // digitalSignature only: the audit log's checkpoint key
+  kTimeStamping,    // digitalSignature; critical timeStamping (RFC 3161 section 2.3)
 };
 
 struct CertificateSpec {

@@ -114,6 +114,23 @@ TEST_F(DemoCaTest, TlsCertificatesNameTheLoopbackServer) {
   EXPECT_NE(OpensslVerify(file, "sslserver").exit_code, 0);
 }
 
+TEST_F(DemoCaTest, TheTsaCertificateIsForTimeStampingOnlyAndSaysSoCritically) {
+  EvpPkeyPtr key = NewKey("EC");
+  absl::StatusOr<X509Ptr> tsa =
+      IssueCertificate({.common_name = "TSA", .role = CertificateRole::kTimeStamping}, key.get(),
+                       ca_.get(), ca_key_.get());
+  ASSERT_THAT(tsa, IsOk());
+  const std::string file = Write("tsa.pem", tsa->get());
+  // OpenSSL's timestampsign purpose wants the extended key usage critical
+  // and timeStamping alone, as RFC 3161 section 2.3 does.
+  EXPECT_EQ(OpensslVerify(file, "timestampsign").exit_code, 0);
+  EXPECT_NE(OpensslVerify(file, "smimesign").exit_code, 0);
+  const int at = X509_get_ext_by_NID(tsa->get(), NID_ext_key_usage, -1);
+  ASSERT_GE(at, 0);
+  EXPECT_EQ(X509_EXTENSION_get_critical(X509_get_ext(tsa->get(), at)), 1);
+  EXPECT_EQ(X509_get_extended_key_usage(tsa->get()), static_cast<uint32_t>(XKU_TIMESTAMP));
+}
+
 TEST_F(DemoCaTest, RefusesMissingKeysAndBadAddresses) {
   EXPECT_EQ(
       IssueCertificate({.common_name = "x"}, nullptr, ca_.get(), ca_key_.get()).status().code(),

@@ -35,6 +35,18 @@ absl::StatusOr<config::v1::Config> DevConfig(const DevConfigOptions& options) {
     if (listener->has_tcp()) listener->mutable_tcp()->set_address(options.tcp_address);
     ++listener;
   }
+  config.mutable_timestamp_authority()->set_http_address(options.tsa_address);
+  for (config::v1::Key& key : *config.mutable_keys()) {
+    if (!key.has_timestamps()) continue;
+    // The keys' own TSA is the dev TSA's listener; without it there is no
+    // TSA to ask (signetd asks over HTTP), so they do not stamp.
+    if (options.tsa_address.empty()) {
+      key.clear_timestamps();
+    } else {
+      key.mutable_timestamps()->clear_tsa_urls();
+      key.mutable_timestamps()->add_tsa_urls(absl::StrCat("http://", options.tsa_address, "/"));
+    }
+  }
   return config;
 }
 

@@ -17,6 +17,9 @@ struct DevConfigOptions {
   std::string dir;  // absolute, no trailing '/'
   std::string module_path;
   std::string tcp_address;  // empty: no TCP listener
+  // The dev TSA's HTTP listener, which bank-signing's stamps come from.
+  // Empty: the TSA answers over gRPC only, and bank-signing does not stamp.
+  std::string tsa_address;
   uid_t uid = 0;
 };
 

@@ -18,6 +18,7 @@ DevConfigOptions Options() {
   return {.dir = "/home/dev/work/.dev",
           .module_path = "/opt/softhsm/libsofthsm2.so",
           .tcp_address = "127.0.0.1:9443",
+          .tsa_address = "127.0.0.1:9180",
           .uid = 4242};
 }
 
@@ -61,6 +62,40 @@ TEST(DevConfigTest, NoAddressMeansNoTcpListener) {
   ASSERT_EQ(config->listeners_size(), 1);
   EXPECT_TRUE(config->listeners(0).has_unix());
   EXPECT_THAT(server::ValidateConfig(*config), IsOk());
+}
+
+TEST(DevConfigTest, TheDevTsaStampsTheBanksSignatures) {
+  absl::StatusOr<config::v1::Config> config = DevConfig(Options());
+  ASSERT_THAT(config, IsOk());
+  const config::v1::TimestampAuthority& tsa = config->timestamp_authority();
+  EXPECT_EQ(tsa.key(), "tsa");
+  EXPECT_EQ(tsa.http_address(), "127.0.0.1:9180");
+  EXPECT_EQ(tsa.serial_file(), "/home/dev/work/.dev/tsa.serial");
+  EXPECT_TRUE(tsa.allow_unsynchronized_clock());
+  EXPECT_EQ(config->validation().tsa_trust_anchors_file(), "/home/dev/work/.dev/ca.pem");
+  const config::v1::Key* signing = nullptr;
+  for (const config::v1::Key& key : config->keys()) {
+    if (key.name() == "bank-signing") signing = &key;
+  }
+  ASSERT_NE(signing, nullptr);
+  ASSERT_TRUE(signing->has_timestamps());
+  EXPECT_THAT(signing->timestamps().tsa_urls(), ::testing::ElementsAre("http://127.0.0.1:9180/"));
+  // A bank statement asked to be stamped goes out stamped or not at all.
+  EXPECT_EQ(signing->timestamps().mode(), config::v1::TIMESTAMP_REQUIRED);
+  EXPECT_EQ(signing->timestamps().tsa_trust_anchors_file(), "/home/dev/work/.dev/ca.pem");
+}
+
+TEST(DevConfigTest, NoTsaAddressMeansGrpcOnlyAndNoStamps) {
+  DevConfigOptions options = Options();
+  options.tsa_address.clear();
+  absl::StatusOr<config::v1::Config> config = DevConfig(options);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(server::ValidateConfig(*config), IsOk());
+  EXPECT_EQ(config->timestamp_authority().key(), "tsa");
+  EXPECT_EQ(config->timestamp_authority().http_address(), "");
+  for (const config::v1::Key& key : config->keys()) {
+    EXPECT_FALSE(key.has_timestamps()) << key.name();
+  }
 }
 
 TEST(DevConfigTest, SoftHsmConfPointsAtTheTokenDirectory) {

@@ -67,6 +67,12 @@ std::vector<DemoKey> DemoKeys() {
        CertificateSpec{.common_name = "Signet Demo Audit Checkpoints",
                        .organization = "Signet Demo",
                        .role = CertificateRole::kCheckpoints}},
+      // Added after the others: a dev directory from before it gets the key
+      // generated and certified at its next start.
+      {"tsa", KeyAlgorithm::kEcP256, KeyPurpose::kSign,
+       CertificateSpec{.common_name = "Signet Demo TSA",
+                       .organization = "Signet Demo",
+                       .role = CertificateRole::kTimeStamping}},
   };
 }
 
@@ -286,6 +292,7 @@ absl::StatusOr<config::v1::Config> PrepareDevEnvironment(const DevOptions& optio
   ASSIGN_OR_RETURN(config::v1::Config config, DevConfig({.dir = dir,
                                                          .module_path = options.module_path,
                                                          .tcp_address = options.tcp_address,
+                                                         .tsa_address = options.tsa_address,
                                                          .uid = options.uid}));
   RETURN_IF_ERROR(
       WriteFileAtomically(dir + "/signetd.textproto", DevConfigText(config, dir), 0600));

@@ -11,8 +11,10 @@
 //   signetd.sock, audit.log   once the daemon runs
 // The keys, all generated on the token: bank-signing (P-256, sign, bound to
 // statements@bank.example), bank-decryption and customer-decryption
-// (RSA-2048, decrypt), audit (P-256, signs the audit log's checkpoints) and
-// demo-ca (P-256, issues the certificates; not in the config).
+// (RSA-2048, decrypt), audit (P-256, signs the audit log's checkpoints), tsa
+// (P-256, the dev time-stamping authority's; certificate with the critical
+// extendedKeyUsage timeStamping) and demo-ca (P-256, issues the
+// certificates; not in the config). DIR/tsa.serial: the TSA's serials.
 #ifndef SIGNET_APPLIANCE_DEV_DEV_ENVIRONMENT_H_
 #define SIGNET_APPLIANCE_DEV_DEV_ENVIRONMENT_H_
 
@@ -34,6 +36,9 @@ struct DevOptions {
   std::string module_path = kDefaultSoftHsmModule;
   // The loopback mTLS listener; empty: unix socket only.
   std::string tcp_address = "127.0.0.1:8443";
+  // The dev TSA's HTTP listener; empty: gRPC only (and bank-signing does
+  // not stamp).
+  std::string tsa_address = "127.0.0.1:3180";
   // The local user the policy lets do everything a developer needs.
   uid_t uid = 0;
 };

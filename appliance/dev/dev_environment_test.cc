@@ -82,7 +82,7 @@ TEST_F(DevEnvironmentTest, MakesTokenKeysCertificatesAndAValidConfig) {
 
   const std::string objects = ListObjects();
   for (const char* label :
-       {"demo-ca", "bank-signing", "bank-decryption", "customer-decryption", "audit"}) {
+       {"demo-ca", "bank-signing", "bank-decryption", "customer-decryption", "audit", "tsa"}) {
     EXPECT_THAT(objects, HasSubstr(absl::StrCat("label:      ", label))) << objects;
   }
   // Certificates on the token beside their keys, and nothing else exported.
@@ -92,6 +92,8 @@ TEST_F(DevEnvironmentTest, MakesTokenKeysCertificatesAndAValidConfig) {
   EXPECT_EQ(signing.exit_code, 0) << signing.out << signing.err;
   EXPECT_EQ(Verify("smimeencrypt", dir_ + "/certs/customer-decryption.pem").exit_code, 0);
   EXPECT_EQ(Verify("smimeencrypt", dir_ + "/certs/bank-decryption.pem").exit_code, 0);
+  fixtures::CommandResult tsa = Verify("timestampsign", dir_ + "/certs/tsa.pem");
+  EXPECT_EQ(tsa.exit_code, 0) << tsa.out << tsa.err;
   EXPECT_EQ(Verify("sslserver", dir_ + "/tls/server.pem").exit_code, 0);
   EXPECT_EQ(Verify("sslclient", dir_ + "/tls/client.pem").exit_code, 0);
   EXPECT_TRUE(FileExists(dir_ + "/audit-key.pem"));

@@ -31,23 +31,28 @@ constexpr int kExitConfig = 3;
 
 constexpr char kUsage[] =
     "usage: signetd --config FILE [--log-level debug|info|warning|error]\n"
-    "       signetd --dev DIR [--listen ADDRESS|none] [--log-level ...]\n"
+    "       signetd --dev DIR [--listen ADDRESS|none] [--tsa-listen ADDRESS|none]\n"
+    "                     [--log-level ...]\n"
     "  --dev DIR  development mode: a SoftHSM2 token with demo keys and certificates,\n"
     "             made in DIR on first use and reused later; unix socket DIR/signetd.sock\n"
-    "  --listen   dev mode's loopback mTLS listener (default 127.0.0.1:8443; none: off)\n";
+    "  --listen   dev mode's loopback mTLS listener (default 127.0.0.1:8443; none: off)\n"
+    "  --tsa-listen  dev mode's RFC 3161 TSA over HTTP (default 127.0.0.1:3180; none:\n"
+    "             gRPC only, and bank-signing does not stamp)\n";
 
 struct Flags {
   std::string config_path;
   std::string dev_dir;
   std::string dev_listen = "127.0.0.1:8443";
   bool listen_given = false;
+  std::string dev_tsa_listen = "127.0.0.1:3180";
   LogLevel log_level = LogLevel::kInfo;
 };
 
 absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg != "--config" && arg != "--log-level" && arg != "--dev" && arg != "--listen") {
+    if (arg != "--config" && arg != "--log-level" && arg != "--dev" && arg != "--listen" &&
+        arg != "--tsa-listen") {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
     }
     if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
@@ -58,6 +63,9 @@ absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
       flags.dev_dir = value;
     } else if (arg == "--listen") {
       flags.dev_listen = value == "none" ? "" : value;
+      flags.listen_given = true;
+    } else if (arg == "--tsa-listen") {
+      flags.dev_tsa_listen = value == "none" ? "" : value;
       flags.listen_given = true;
     } else if (arg == "--log-level") {
       if (value == "debug") {
@@ -77,7 +85,8 @@ absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
     return absl::InvalidArgumentError("give either --config FILE or --dev DIR");
   }
   if (flags.listen_given && flags.dev_dir.empty()) {
-    return absl::InvalidArgumentError("--listen is for --dev; a config names its own listeners");
+    return absl::InvalidArgumentError(
+        "--listen and --tsa-listen are for --dev; a config names its own listeners");
   }
   return absl::OkStatus();
 }
@@ -85,8 +94,10 @@ absl::Status ParseFlags(int argc, char** argv, Flags& flags) {
 // Dev mode prepares its directory, then runs like any other config.
 absl::StatusOr<std::string> PrepareDev(const Flags& flags) {
   ASSIGN_OR_RETURN(config::v1::Config config,
-                   dev::PrepareDevEnvironment(
-                       {.dir = flags.dev_dir, .tcp_address = flags.dev_listen, .uid = getuid()}));
+                   dev::PrepareDevEnvironment({.dir = flags.dev_dir,
+                                               .tcp_address = flags.dev_listen,
+                                               .tsa_address = flags.dev_tsa_listen,
+                                               .uid = getuid()}));
   const std::string dir = config.audit().path().substr(0, config.audit().path().rfind('/'));
   std::fprintf(stderr,
                "signetd: dev mode in %s\n"
@@ -96,6 +107,10 @@ absl::StatusOr<std::string> PrepareDev(const Flags& flags) {
   if (!flags.dev_listen.empty()) {
     std::fprintf(stderr, "  mTLS:         %s (client cert %s/tls/client.pem)\n",
                  flags.dev_listen.c_str(), dir.c_str());
+  }
+  if (!flags.dev_tsa_listen.empty()) {
+    std::fprintf(stderr, "  TSA (HTTP):   http://%s/ (certificate %s/certs/tsa.pem)\n",
+                 flags.dev_tsa_listen.c_str(), dir.c_str());
   }
   return dir + "/signetd.textproto";
 }

@@ -2,7 +2,9 @@
 // signetd --dev on a fresh directory, a statement signed and encrypted by the
 // bank, decrypted and verified by the customer, checked by openssl, and the
 // audit log verified; then again on the same directory, which must reuse the
-// token. Also the dev loopback listener's mTLS with the material it writes.
+// token. The statement's signature is time-stamped by the dev TSA (signetd
+// itself, on the token's "tsa" key) and the verify step says "valid at".
+// Also the dev loopback listener's mTLS with the material it writes.
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -50,13 +52,20 @@ class DevDemoTest : public ::testing::Test {
     absl::StatusOr<int> port = fixtures::FreePort();
     ASSERT_THAT(port, IsOk());
     listen_ = absl::StrCat("127.0.0.1:", *port);
+    // Another port than the mTLS listener's for the dev TSA's HTTP.
+    do {
+      port = fixtures::FreePort();
+      ASSERT_THAT(port, IsOk());
+      tsa_listen_ = absl::StrCat("127.0.0.1:", *port);
+    } while (tsa_listen_ == listen_);
   }
 
-  // `listen`: the loopback mTLS address; "none" for the unix socket only.
-  fixtures::CommandResult RunDemo(const std::string& listen) {
+  // `listen`: the loopback mTLS address, `tsa_listen` the dev TSA's; "none"
+  // for neither (the unix socket only; the statement is not time-stamped).
+  fixtures::CommandResult RunDemo(const std::string& listen, const std::string& tsa_listen) {
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
         {SIGNET_SOURCE_DIR "/scripts/dev-demo", SIGNET_BUILD_DIR, dev_, "--once"}, {},
-        {"SIGNET_DEV_LISTEN=" + listen}, absl::Seconds(180));
+        {"SIGNET_DEV_LISTEN=" + listen, "SIGNET_DEV_TSA_LISTEN=" + tsa_listen}, absl::Seconds(180));
     EXPECT_THAT(result, IsOk());
     return result.value_or(fixtures::CommandResult{});
   }
@@ -64,14 +73,20 @@ class DevDemoTest : public ::testing::Test {
   std::unique_ptr<fixtures::TempDir> temp_;
   std::string dev_;
   std::string listen_;
+  std::string tsa_listen_;
 };
 
 TEST_F(DevDemoTest, TheStatementGoesThroughSignedEncryptedDecryptedAndVerified) {
-  fixtures::CommandResult demo = RunDemo(listen_);
+  fixtures::CommandResult demo = RunDemo(listen_, tsa_listen_);
   ASSERT_EQ(demo.exit_code, 0) << demo.out << demo.err << ReadFile(dev_ + "/signetd.log");
   const std::string output = demo.out + demo.err;
   EXPECT_THAT(output, HasSubstr("signer:     CN=Example Bank Statements,O=Example Bank"));
   EXPECT_THAT(output, HasSubstr("chain:      trusted"));
+  // Stamped by the dev TSA, and the stamp judged valid against the demo CA.
+  EXPECT_THAT(output, HasSubstr("signet: sign-encrypt: time-stamped by CN=Signet Demo TSA,O=Signet "
+                                "Demo at "));
+  EXPECT_THAT(output, HasSubstr("time-stamp: valid at "));
+  EXPECT_THAT(output, HasSubstr("(time-stamped by CN=Signet Demo TSA,O=Signet Demo;"));
   EXPECT_THAT(output, HasSubstr("the verified text is the statement that was sent"));
   EXPECT_THAT(output, HasSubstr("audit log verified"));
   // The closing summary is printed once, not repeated.
@@ -97,12 +112,12 @@ TEST_F(DevDemoTest, TheStatementGoesThroughSignedEncryptedDecryptedAndVerified) 
 }
 
 TEST_F(DevDemoTest, ASecondRunReusesTheTokenAndAppendsToTheAuditLog) {
-  // No TCP listener: a port picked once could be taken by another test
-  // between the two runs.
-  ASSERT_EQ(RunDemo("none").exit_code, 0) << ReadFile(dev_ + "/signetd.log");
+  // No TCP listener and no HTTP TSA: a port picked once could be taken by
+  // another test between the two runs.
+  ASSERT_EQ(RunDemo("none", "none").exit_code, 0) << ReadFile(dev_ + "/signetd.log");
   const std::string ca = ReadFile(dev_ + "/ca.pem");
   const std::string pin = ReadFile(dev_ + "/user.pin");
-  fixtures::CommandResult again = RunDemo("none");
+  fixtures::CommandResult again = RunDemo("none", "none");
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err << ReadFile(dev_ + "/signetd.log");
   EXPECT_EQ(ReadFile(dev_ + "/ca.pem"), ca);
   EXPECT_EQ(ReadFile(dev_ + "/user.pin"), pin);
@@ -115,7 +130,8 @@ TEST_F(DevDemoTest, ASecondRunReusesTheTokenAndAppendsToTheAuditLog) {
 
 TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<fixtures::ChildProcess> daemon,
-                       fixtures::StartSignetd({SIGNETD_PATH, "--dev", dev_, "--listen", listen_},
+                       fixtures::StartSignetd({SIGNETD_PATH, "--dev", dev_, "--listen", listen_,
+                                               "--tsa-listen", "none"},
                                               {}, temp_->File("signetd.log"), absl::Seconds(60)));
   auto tokens_over_tcp = [&](const std::string& certificate, const std::string& key) {
     absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(
