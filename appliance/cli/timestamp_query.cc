@@ -12,43 +12,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/asn1_text.h"
 #include "common/asn1_time.h"
 #include "common/openssl_error.h"
+#include "common/pki_status_names.h"
 
 namespace signet::cli {
 namespace {
-
-// RFC 3161 section 2.4.2: PKIStatus and the PKIFailureInfo bits.
-constexpr const char* kStatusNames[] = {"granted", "grantedWithMods",   "rejection",
-                                        "waiting", "revocationWarning", "revocationNotification"};
-constexpr std::pair<int, const char*> kFailureBits[] = {{0, "badAlg"},
-                                                        {2, "badRequest"},
-                                                        {5, "badDataFormat"},
-                                                        {14, "timeNotAvailable"},
-                                                        {15, "unacceptedPolicy"},
-                                                        {16, "unacceptedExtension"},
-                                                        {17, "addInfoNotAvailable"},
-                                                        {25, "systemFailure"}};
 
 std::string NameText(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
   return BioContents(bio.get());
-}
-
-std::string SerialHex(const ASN1_INTEGER* serial) {
-  BignumPtr number(ASN1_INTEGER_to_BN(serial, nullptr));
-  if (!number) return {};
-  char* hex = BN_bn2hex(number.get());
-  std::string text = hex == nullptr ? "" : hex;
-  OPENSSL_free(hex);
-  return text;
-}
-
-std::string OidText(const ASN1_OBJECT* oid) {
-  char text[128] = {};
-  if (oid == nullptr || OBJ_obj2txt(text, sizeof text, oid, 1) <= 0) return {};
-  return text;
 }
 
 // The TSA as the token names it; a token without the (optional) name is
@@ -139,17 +114,10 @@ absl::StatusOr<TimestampReplySummary> SummarizeTimestampReply(const TimestampQue
   TimestampReplySummary summary;
   const TS_STATUS_INFO* info = TS_RESP_get_status_info(parsed.get());
   const long status = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(info));
-  summary.status = status >= 0 && status < static_cast<long>(std::size(kStatusNames))
-                       ? kStatusNames[status]
-                       : absl::StrCat("status ", status);
+  summary.status = PkiStatusName(status);
   summary.granted = status == 0 || status == 1;
   if (!summary.granted) {
-    std::vector<std::string> failure;
-    if (const ASN1_BIT_STRING* bits = TS_STATUS_INFO_get0_failure_info(info); bits != nullptr) {
-      for (const auto& [bit, name] : kFailureBits) {
-        if (ASN1_BIT_STRING_get_bit(bits, bit) != 0) failure.push_back(name);
-      }
-    }
+    std::vector<std::string> failure = PkiFailureNames(TS_STATUS_INFO_get0_failure_info(info));
     if (const STACK_OF(ASN1_UTF8STRING)* text = TS_STATUS_INFO_get0_text(info); text != nullptr) {
       for (int i = 0; i < sk_ASN1_UTF8STRING_num(text); ++i) {
         const ASN1_UTF8STRING* line = sk_ASN1_UTF8STRING_value(text, i);
@@ -179,9 +147,9 @@ absl::StatusOr<TimestampReplySummary> SummarizeTimestampReply(const TimestampQue
   if (std::optional<absl::Time> time = TimeOf(TS_TST_INFO_get_time(token)); time.has_value()) {
     summary.time = absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", *time, absl::UTCTimeZone());
   }
-  summary.serial_hex = SerialHex(TS_TST_INFO_get_serial(token));
+  summary.serial_hex = IntegerHex(TS_TST_INFO_get_serial(token));
   summary.tsa = TsaName(parsed.get(), token);
-  summary.policy = OidText(TS_TST_INFO_get_policy_id(token));
+  summary.policy = DottedOid(TS_TST_INFO_get_policy_id(token));
   return summary;
 }
 

@@ -18,35 +18,18 @@
 #include "appliance/audit/input_digest.h"
 #include "appliance/pki/chain_validation.h"
 #include "appliance/server/exception_status.h"
+#include "common/asn1_text.h"
 #include "common/log.h"
 #include "common/ossl_ptr.h"
+#include "common/pki_status_names.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
 namespace {
 
-// RFC 3161 section 2.4.2 PKIFailureInfo bits and their names.
-constexpr std::pair<int, const char*> kFailures[] = {{0, "badAlg"},
-                                                     {2, "badRequest"},
-                                                     {5, "badDataFormat"},
-                                                     {14, "timeNotAvailable"},
-                                                     {15, "unacceptedPolicy"},
-                                                     {16, "unacceptedExtension"},
-                                                     {17, "addInfoNotAvailable"},
-                                                     {25, "systemFailure"}};
-
 // Serials are reserved this many at a time (one fsync each); a crash loses
 // the unused rest of a block, never uniqueness.
 constexpr uint64_t kSerialBlock = 1024;
-
-std::string Hex(const ASN1_INTEGER* integer) {
-  BignumPtr value(ASN1_INTEGER_to_BN(integer, nullptr));
-  if (!value) return {};
-  char* hex = BN_bn2hex(value.get());
-  std::string result = hex == nullptr ? "" : hex;
-  OPENSSL_free(hex);
-  return result;
-}
 
 // What the audit record says of a refused stamp: the code says who is to
 // blame (the request, the clock, the TSA), the reason which failure.
@@ -102,15 +85,9 @@ TimestampReply DescribeTimestampReply(std::string der) {
   if (!parsed) return reply;
   TS_STATUS_INFO* info = TS_RESP_get_status_info(parsed.get());
   reply.status = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(info));
-  std::vector<std::string> failures;
-  if (const ASN1_BIT_STRING* bits = TS_STATUS_INFO_get0_failure_info(info)) {
-    for (const auto& [bit, name] : kFailures) {
-      if (ASN1_BIT_STRING_get_bit(bits, bit) == 1) failures.emplace_back(name);
-    }
-  }
-  reply.failure = absl::StrJoin(failures, ",");
+  reply.failure = absl::StrJoin(PkiFailureNames(TS_STATUS_INFO_get0_failure_info(info)), ",");
   if (const TS_TST_INFO* token = TS_RESP_get_tst_info(parsed.get())) {
-    reply.serial_hex = Hex(TS_TST_INFO_get_serial(token));
+    reply.serial_hex = IntegerHex(TS_TST_INFO_get_serial(token));
   }
   return reply;
 }

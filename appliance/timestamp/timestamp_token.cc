@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/pki/chain_validation.h"
+#include "common/asn1_text.h"
 #include "common/asn1_time.h"
 #include "common/ossl_ptr.h"
 
@@ -54,23 +55,6 @@ std::optional<ImprintDigest> DigestOf(const X509_ALGOR* algorithm) {
     default:
       return std::nullopt;
   }
-}
-
-std::string Dotted(const ASN1_OBJECT* object) {
-  if (object == nullptr) return {};
-  char text[128];
-  const int length = OBJ_obj2txt(text, sizeof(text), object, 1);
-  return length > 0 && static_cast<size_t>(length) < sizeof(text) ? std::string(text)
-                                                                  : std::string();
-}
-
-std::string Hex(const ASN1_INTEGER* integer) {
-  BignumPtr value(ASN1_INTEGER_to_BN(integer, nullptr));
-  if (!value) return {};
-  char* hex = BN_bn2hex(value.get());
-  std::string result = hex == nullptr ? "" : hex;
-  OPENSSL_free(hex);
-  return result;
 }
 
 // RFC 3161 section 2.3: the TSA's certificate "MUST contain only one
@@ -219,8 +203,8 @@ absl::StatusOr<TokenVerification> VerifyTimestampToken(absl::string_view token_d
                    "the token's genTime does not parse");
   }
   facts.gen_time = *gen_time;
-  facts.policy_oid = Dotted(TS_TST_INFO_get_policy_id(info.get()));
-  facts.serial_hex = Hex(TS_TST_INFO_get_serial(info.get()));
+  facts.policy_oid = DottedOid(TS_TST_INFO_get_policy_id(info.get()));
+  facts.serial_hex = IntegerHex(TS_TST_INFO_get_serial(info.get()));
   const std::optional<ImprintDigest> digest =
       DigestOf(TS_MSG_IMPRINT_get_algo(TS_TST_INFO_get_msg_imprint(info.get())));
   if (!digest.has_value()) {

@@ -18,6 +18,7 @@
 #include "common/der.h"
 #include "common/log.h"
 #include "common/openssl_error.h"
+#include "common/pki_status_names.h"
 #include "common/status_macros.h"
 
 namespace signet::timestamp {
@@ -90,30 +91,9 @@ absl::StatusOr<std::string> MakeRequest(absl::string_view data, ImprintDigest di
 
 // RFC 3161 section 2.4.2 PKIStatus and PKIFailureInfo names.
 std::string RefusalText(TS_STATUS_INFO* info) {
-  static constexpr const char* kStatus[] = {"granted",           "grantedWithMods",
-                                            "rejection",         "waiting",
-                                            "revocationWarning", "revocationNotification"};
-  static constexpr std::pair<int, const char*> kFailures[] = {{0, "badAlg"},
-                                                              {2, "badRequest"},
-                                                              {5, "badDataFormat"},
-                                                              {14, "timeNotAvailable"},
-                                                              {15, "unacceptedPolicy"},
-                                                              {16, "unacceptedExtension"},
-                                                              {17, "addInfoNotAvailable"},
-                                                              {25, "systemFailure"}};
   const long status = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(info));
-  std::string text = absl::StrCat("the TSA answered ");
-  if (status >= 0 && status < 6) {
-    absl::StrAppend(&text, kStatus[status]);
-  } else {
-    absl::StrAppend(&text, "status ", status);
-  }
-  std::vector<std::string> failures;
-  if (const ASN1_BIT_STRING* bits = TS_STATUS_INFO_get0_failure_info(info)) {
-    for (const auto& [bit, name] : kFailures) {
-      if (ASN1_BIT_STRING_get_bit(bits, bit) == 1) failures.emplace_back(name);
-    }
-  }
+  std::string text = absl::StrCat("the TSA answered ", PkiStatusName(status));
+  const std::vector<std::string> failures = PkiFailureNames(TS_STATUS_INFO_get0_failure_info(info));
   if (!failures.empty()) absl::StrAppend(&text, " (", absl::StrJoin(failures, ", "), ")");
   // The TSA's own words, escaped and cut: they go to logs.
   const STACK_OF(ASN1_UTF8STRING)* words = TS_STATUS_INFO_get0_text(info);
