@@ -88,6 +88,33 @@ std::string LatencyConfig(const BenchTokens& tokens, const DaemonOptions& option
   return config;
 }
 
+// signetd as its own TSA. The clock check is off: a bench machine need not
+// run a time daemon, and ntp_adjtime per stamp is not what is measured.
+// p256 stamps only when a call asks (SignOptions.timestamp), so stamped and
+// unstamped SignMail run on the same daemon and key; its stamps come from
+// this daemon's own HTTP listener, as a local TSA would serve them.
+std::string TsaConfig(const BenchTokens& tokens, const DaemonOptions& options) {
+  const std::string stamping =
+      absl::StrCat("timestamps { tsa_urls: \"http://127.0.0.1:", options.tsa_http_port,
+                   "/\" mode: TIMESTAMP_REQUIRED tsa_trust_anchors_file: \"$DIR/ca.pem\" }");
+  std::string p256 = KeyConfig("p256", "bench", "p256", "SIGN", tokens);
+  p256.insert(p256.rfind('}'), stamping + " ");
+  return absl::StrCat(
+      "listeners { unix { path: \"$DIR/tsa.sock\" } }\n",
+      TokenConfig("bench", options.module_path, options.max_in_flight), p256,
+      KeyConfig("tsa", "bench", "tsa", "SIGN", tokens),
+      KeyConfig("audit", "bench", "audit", "SIGN", tokens),
+      "timestamp_authority { key: \"tsa\" http_address: \"127.0.0.1:", options.tsa_http_port,
+      "\" policies: \"1.3.6.1.4.1.99999.17.1\" accuracy_seconds: 1 include_tsa_name: true "
+      "serial_file: \"$DIR/tsa.serial\" allow_unsynchronized_clock: true }\n"
+      "audit { path: \"$DIR/tsa-audit.log\" checkpoint_key: \"audit\" }\n"
+      "trust_anchors_file: \"$DIR/ca.pem\"\n"
+      "callers { name: \"bench-local\" unix_uid: $UID\n"
+      "  grants { keys: \"p256\" operations: SIGN_MAIL }\n"
+      "  grants { operations: TIMESTAMP }\n"
+      "  grants { keys: \"*\" operations: READ_KEYS } }\n");
+}
+
 // A daemon that only verifies: no token, no key, so no audit log.
 std::string VerifyConfig(const DaemonOptions& options) {
   return absl::StrCat("listeners { unix { path: \"$DIR/", options.name, ".sock\" } }\n",
@@ -123,9 +150,11 @@ absl::Status WriteTlsFiles(BenchTokens& tokens) {
 
 absl::StatusOr<std::unique_ptr<BenchDaemon>> BenchDaemon::Start(BenchTokens& tokens,
                                                                 const DaemonOptions& options) {
-  const fixtures::SoftHsm& hsm = tokens.HsmOf(options.name == "main" ? "bench" : "bench-many");
+  const bool on_bench = options.name == "main" || options.name == "tsa";
+  const fixtures::SoftHsm& hsm = tokens.HsmOf(on_bench ? "bench" : "bench-many");
   const std::string text = absl::StrReplaceAll(
       options.name == "main"                     ? MainConfig(tokens, options)
+      : options.name == "tsa"                    ? TsaConfig(tokens, options)
       : options.name == "many"                   ? ManyConfig(tokens, options)
       : absl::StartsWith(options.name, "verify") ? VerifyConfig(options)
                                                  : LatencyConfig(tokens, options),

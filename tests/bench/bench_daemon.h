@@ -25,9 +25,14 @@ struct DaemonOptions {
   // "verify-<anything>": no token, VerifyMail only, trusting
   // trust_anchors_file, with extra_config (a validation section) added; on
   // <dir>/<name>.sock.
+  // "tsa": token bench through SoftHSM, its key tsa as signetd's RFC 3161
+  // TSA (gRPC Timestamp, and HTTP on 127.0.0.1:<tsa_http_port>), and p256
+  // signing with stamps from that same TSA when a call asks; on
+  // <dir>/tsa.sock.
   std::string name;
   std::string module_path;
   int tcp_port = 0;
+  int tsa_http_port = 0;
   int max_in_flight = 2;
   std::vector<std::string> environment;
   std::string trust_anchors_file;

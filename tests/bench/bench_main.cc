@@ -4,8 +4,9 @@
 // file. Run by scripts/bench, which also writes the report.
 //
 //   signet_bench --out results.json [--warmup-ms 500] [--measure-ms 2500]
-//                [--workers 2] [--only verify]
-// --only verify runs the VerifyMail comparison alone (verify_bench.h).
+//                [--workers 2] [--only verify|tsa]
+// --only verify runs the VerifyMail comparison alone (verify_bench.h),
+// --only tsa the time-stamping one (tsa_bench.h).
 #include <grpcpp/grpcpp.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -24,6 +25,7 @@
 #include "tests/bench/bench_results.h"
 #include "tests/bench/bench_tokens.h"
 #include "tests/bench/signet_runner.h"
+#include "tests/bench/tsa_bench.h"
 #include "tests/bench/verify_bench.h"
 #include "tests/fixtures/free_port.h"
 #include "tests/fixtures/read_file.h"
@@ -55,7 +57,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.timing.measure = std::chrono::milliseconds(std::atoi(value));
     } else if (name == "--workers") {
       flags.workers = std::atoi(value);
-    } else if (name == "--only" && std::string(value) == "verify") {
+    } else if (name == "--only" &&
+               (std::string(value) == "verify" || std::string(value) == "tsa")) {
       flags.only = value;
     } else {
       std::fprintf(stderr, "signet_bench: unknown flag %s\n", name.c_str());
@@ -117,6 +120,18 @@ absl::StatusOr<std::string> Encrypt(const std::shared_ptr<grpc::Channel>& channe
   return out;
 }
 
+// Stamps against raw C_Sign at the concurrencies of the signing points;
+// SignMail with and without a stamp at those of the other comparisons.
+TsaBenchOptions TsaOptions(const Flags& flags, const std::string& mail) {
+  return {.signetd_path = SIGNETD_PATH,
+          .max_in_flight = flags.workers,
+          .stamp_concurrency = kFull,
+          .latency_concurrency = kFew,
+          .rounds = 2,
+          .mail = mail,
+          .timing = flags.timing};
+}
+
 int Run(const Flags& flags) {
   const auto started = absl::Now();
   BenchResults results;
@@ -134,6 +149,15 @@ int Run(const Flags& flags) {
   results.SetSetting("measure_ms", static_cast<double>(flags.timing.measure.count()));
   if (flags.only == "verify") {
     if (absl::Status s = RunVerifyComparison(tokens, SIGNETD_PATH, kFew, flags.timing, results);
+        !s.ok()) {
+      return fail(s);
+    }
+    results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));
+    if (absl::Status s = results.Write(flags.out); !s.ok()) return fail(s);
+    return 0;
+  }
+  if (flags.only == "tsa") {
+    if (absl::Status s = RunTsaComparison(tokens, TsaOptions(flags, Mail(1024)), results);
         !s.ok()) {
       return fail(s);
     }
@@ -420,6 +444,10 @@ int Run(const Flags& flags) {
   }
   // VerifyMail with and without revocation, on daemons of their own.
   if (absl::Status s = RunVerifyComparison(tokens, SIGNETD_PATH, kFew, timing, results); !s.ok()) {
+    return fail(s);
+  }
+  // signetd as a TSA, and SignMail stamped by it, on a daemon of its own.
+  if (absl::Status s = RunTsaComparison(tokens, TsaOptions(flags, mail_1k), results); !s.ok()) {
     return fail(s);
   }
   results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));

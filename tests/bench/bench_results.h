@@ -21,7 +21,7 @@ struct Point {
   std::string op;
   // "RSA-2048", "RSA-3072", "P-256".
   std::string algorithm;
-  // "bench" (10 objects), "bench-many" (10,000), "lat-0" or "lat-0..7";
+  // "bench" (12 objects), "bench-many" (10,000), "lat-0" or "lat-0..7";
   // VerifyMail: "revocation-off" or "crl-hot" (no token).
   std::string token;
   size_t mail_bytes = 0;

@@ -33,7 +33,8 @@ std::vector<TokenPlan> Plan() {
          .id_hex = "04",
          .key_type = "rsa:2048",
          .usage = KeySpec::Usage::kDecrypt},
-        {.label = "audit", .id_hex = "05", .key_type = "EC:prime256v1"}}},
+        {.label = "audit", .id_hex = "05", .key_type = "EC:prime256v1"},
+        {.label = "tsa", .id_hex = "06", .key_type = "EC:prime256v1"}}},
       {"bench-many",
        {{.label = "rsa2048", .id_hex = "01", .key_type = "rsa:2048"},
         {.label = "audit", .id_hex = "02", .key_type = "EC:prime256v1"}}},
@@ -46,6 +47,12 @@ std::vector<TokenPlan> Plan() {
       token.keys.push_back({.label = "audit", .id_hex = "02", .key_type = "EC:prime256v1"});
   }
   return plan;
+}
+
+// signetd refuses a TSA key whose certificate lacks timeStamping, marked
+// critical (RFC 3161 section 2.3).
+std::string ExtendedKeyUsage(const std::string& label) {
+  return label == "tsa" ? "critical,timeStamping" : fixtures::IssueOptions().extended_key_usage;
 }
 
 EvpPkeyPtr PublicKeyFromPem(const std::string& pem) {
@@ -86,9 +93,11 @@ absl::StatusOr<std::unique_ptr<BenchTokens>> BenchTokens::Create() {
       if (!pem.ok()) return pem.status();
       EvpPkeyPtr public_key = PublicKeyFromPem(*pem);
       if (!public_key) return absl::InternalError("a public key does not parse");
-      absl::StatusOr<X509Ptr> certificate = tokens->ca_.Issue(
-          public_key.get(), absl::StrCat("Bench ", plan.label, " ", key.label),
-          "statements@bank.example", {.for_encryption = key.usage == KeySpec::Usage::kDecrypt});
+      absl::StatusOr<X509Ptr> certificate =
+          tokens->ca_.Issue(public_key.get(), absl::StrCat("Bench ", plan.label, " ", key.label),
+                            "statements@bank.example",
+                            {.for_encryption = key.usage == KeySpec::Usage::kDecrypt,
+                             .extended_key_usage = ExtendedKeyUsage(key.label)});
       if (!certificate.ok()) return certificate.status();
       if (absl::Status s = fixtures::WritePem(tokens->CertificatePath(plan.label, key.label),
                                               certificate->get());

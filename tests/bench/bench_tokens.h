@@ -2,7 +2,8 @@
 // (pkcs11-tool for keys, TestCa for certificates), in two SoftHSM2
 // installations:
 //  - hsm(): "bench" alone: rsa2048, rsa3072, p256 (signing), decrypt
-//    (RSA-2048) and audit (P-256), ten objects in all;
+//    (RSA-2048), audit (P-256) and tsa (P-256, certificate with the
+//    timeStamping usage, for signetd's TSA), twelve objects in all;
 //  - many_hsm(): "bench-many": rsa2048 and audit among data objects, 10,000
 //    objects in all; and "lat-0" .. "lat-7": p256 each (lat-0 also audit),
 //    for the run where a fault-injecting module makes every C_Sign take

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "signet/v1/timestamp.grpc.pb.h"
 
 namespace signet::bench {
 namespace {
@@ -26,6 +27,13 @@ std::vector<Request> StreamMessages(const std::string& key, const std::string& p
   return messages;
 }
 
+std::vector<v1::SignMailRequest> SignMessages(const std::string& key, const std::string& payload,
+                                              bool timestamp) {
+  std::vector<v1::SignMailRequest> messages = StreamMessages<v1::SignMailRequest>(key, payload);
+  messages[0].mutable_header()->mutable_options()->set_timestamp(timestamp);
+  return messages;
+}
+
 // VerifyMail's header has no key: it asks for a trusted chain instead.
 std::vector<v1::VerifyMailRequest> VerifyMessages(const std::string& payload) {
   std::vector<v1::VerifyMailRequest> messages(1);
@@ -41,9 +49,13 @@ class Driver {
  public:
   Driver(const std::vector<std::shared_ptr<grpc::Channel>>& channels, const GrpcLoad& load)
       : load_(load) {
-    for (const auto& channel : channels) stubs_.push_back(v1::Mail::NewStub(channel));
+    for (const auto& channel : channels) {
+      stubs_.push_back(v1::Mail::NewStub(channel));
+      timestamp_stubs_.push_back(v1::Timestamps::NewStub(channel));
+    }
+    timestamp_.set_query(load.payload);
     for (const std::string& key : load.keys) {
-      sign_mail_.push_back(StreamMessages<v1::SignMailRequest>(key, load.payload));
+      sign_mail_.push_back(SignMessages(key, load.payload, load.timestamp));
       decrypt_mail_.push_back(StreamMessages<v1::DecryptMailRequest>(key, load.payload));
       verify_mail_.push_back(VerifyMessages(load.payload));
       v1::SignDigestRequest& digest = sign_digest_.emplace_back();
@@ -61,10 +73,12 @@ class Driver {
 
   const GrpcLoad& load_;
   std::vector<std::unique_ptr<v1::Mail::Stub>> stubs_;
+  std::vector<std::unique_ptr<v1::Timestamps::Stub>> timestamp_stubs_;
   std::vector<std::vector<v1::SignMailRequest>> sign_mail_;
   std::vector<std::vector<v1::DecryptMailRequest>> decrypt_mail_;
   std::vector<std::vector<v1::VerifyMailRequest>> verify_mail_;
   std::vector<v1::SignDigestRequest> sign_digest_;
+  v1::TimestampRequest timestamp_;
   std::atomic<uint64_t> next_{0};
 
   std::mutex mu_;
@@ -124,9 +138,10 @@ class StreamCall final : public grpc::ClientBidiReactor<Request, v1::MailRespons
   size_t next_ = 0;
 };
 
+template <typename Response>
 struct UnaryCall {
   grpc::ClientContext context;
-  v1::SignDigestResponse response;
+  Response response;
 };
 
 void Driver::Start(Clock::time_point begin) {
@@ -147,13 +162,30 @@ void Driver::Start(Clock::time_point begin) {
           ->Go(stub, &v1::Mail::Stub::async_interface::VerifyMail);
       break;
     case Rpc::kSignDigest: {
-      auto* call = new UnaryCall;
+      auto* call = new UnaryCall<v1::SignDigestResponse>;
       call->context.set_deadline(std::chrono::system_clock::now() + kDeadline);
       stub.async()->SignDigest(&call->context, &sign_digest_[key], &call->response,
                                [this, call, begin](grpc::Status status) {
                                  delete call;
                                  Completed(begin, status);
                                });
+      break;
+    }
+    case Rpc::kTimestamp: {
+      auto* call = new UnaryCall<v1::TimestampResponse>;
+      call->context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+      timestamp_stubs_[n % timestamp_stubs_.size()]->async()->Timestamp(
+          &call->context, &timestamp_, &call->response, [this, call, begin](grpc::Status status) {
+            // A refusal is an OK call whose reply says so (PKIStatus 2 and
+            // up): a bench counting it as a stamp would measure refusals.
+            if (status.ok() && call->response.status() > 1) {
+              status = grpc::Status(grpc::StatusCode::UNKNOWN,
+                                    absl::StrCat("TSA refused (PKIStatus ", call->response.status(),
+                                                 ") ", call->response.failure()));
+            }
+            delete call;
+            Completed(begin, status);
+          });
       break;
     }
   }

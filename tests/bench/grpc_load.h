@@ -19,7 +19,7 @@
 
 namespace signet::bench {
 
-enum class Rpc { kSignMail, kSignDigest, kDecryptMail, kVerifyMail };
+enum class Rpc { kSignMail, kSignDigest, kDecryptMail, kVerifyMail, kTimestamp };
 
 struct GrpcLoad {
   Rpc rpc = Rpc::kSignMail;
@@ -27,8 +27,11 @@ struct GrpcLoad {
   std::vector<std::string> keys;
   // The mail (SignMail), the CMS message (DecryptMail), the SHA-256 digest
   // (SignDigest), the signed mail (VerifyMail, which takes no key: `keys`
-  // then only sets how many copies of the call are kept, one is enough).
+  // then only sets how many copies of the call are kept, one is enough),
+  // the DER TimeStampReq (Timestamp, no key either).
   std::string payload;
+  // SignMail: SignOptions.timestamp, a stamp on each signature.
+  bool timestamp = false;
   int concurrency = 1;
   double target_per_second = 0;
   Timing timing;
