@@ -17,6 +17,8 @@ namespace {
 
 // Waiting operations per CPU worker.
 constexpr int kQueuePerCpuWorker = 16;
+// Workers that wait for TSAs (see StampQueue).
+constexpr int kStampWorkers = 32;
 
 absl::StatusOr<cms::TrustStore> ReadTrustAnchors(const std::string& path) {
   std::ifstream file(path);
@@ -103,6 +105,14 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
   }
   const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   appliance->cpu_queue_ = std::make_unique<WorkQueue>("cpu", cpus, cpus * kQueuePerCpuWorker);
+  if (!appliance->stampings_.empty()) {
+    // A stamp is a network round trip (a TSA nearby answers in milliseconds,
+    // one across the internet in a hundred or more) with little CPU: many
+    // workers, so that stamped signing is bounded by the tokens, not by
+    // CPUs / round trip.
+    appliance->stamp_queue_ =
+        std::make_unique<WorkQueue>("stamp", kStampWorkers, kStampWorkers * kQueuePerCpuWorker);
+  }
   return appliance;
 }
 
@@ -110,6 +120,7 @@ Appliance::~Appliance() {
   Drain();
   // Queues join their workers before the keys they use go away.
   token_queues_.clear();
+  stamp_queue_.reset();
   cpu_queue_.reset();
   if (audit_) audit_->Close().IgnoreError();
 }
@@ -120,11 +131,13 @@ bool Appliance::Idle() const {
   for (const auto& [name, queue] : token_queues_) {
     if (queue->running() > 0 || queue->queued() > 0) return false;
   }
+  if (stamp_queue_ && (stamp_queue_->running() > 0 || stamp_queue_->queued() > 0)) return false;
   return !cpu_queue_ || (cpu_queue_->running() == 0 && cpu_queue_->queued() == 0);
 }
 
 void Appliance::Drain() {
   for (auto& [name, queue] : token_queues_) queue->Shutdown();
+  if (stamp_queue_) stamp_queue_->Shutdown();
   if (cpu_queue_) cpu_queue_->Shutdown();
 }
 

@@ -78,6 +78,10 @@ class Appliance {
   // that uses no token (encryption, verification).
   WorkQueue& TokenQueue(const std::string& token);
   WorkQueue& CpuQueue() { return *cpu_queue_; }
+  // Where signatures wait for their time-stamps: workers that mostly wait
+  // on TSAs, so that a slow TSA stalls neither a token nor the CPU work.
+  // Null when no key is time-stamped.
+  WorkQueue* StampQueue() { return stamp_queue_.get(); }
 
   // Refuses new work and lets queued work finish (SIGTERM).
   void Drain();
@@ -110,6 +114,7 @@ class Appliance {
   std::unique_ptr<audit::AuditLog> audit_;
   std::map<std::string, std::unique_ptr<WorkQueue>> token_queues_;
   std::unique_ptr<WorkQueue> cpu_queue_;
+  std::unique_ptr<WorkQueue> stamp_queue_;
   std::atomic<bool> admitting_{true};
 };
 

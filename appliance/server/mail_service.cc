@@ -263,7 +263,7 @@ using AfterStamp =
 // A signing operation on `mail` (SignMail, SignAndEncryptMail), audited,
 // after the key's sender binding has been checked against the mail's From.
 // With `stamping`, only the signature is made here, on the token's worker;
-// the time-stamp (and `after_stamp`) follow on the CPU workers, and the
+// the time-stamp (and `after_stamp`) follow on the stamp workers, and the
 // audit record, written once the stamp is settled, says how it went.
 void SignAudited(Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
                  const std::string& mail,
@@ -303,7 +303,8 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
         },
         std::move(finished), notes);
   };
-  absl::Status queued = appliance.CpuQueue().Submit(
+  // StampingFor gave a stamping, so some key stamps and the queue exists.
+  absl::Status queued = appliance.StampQueue()->Submit(
       absl::InfiniteFuture(),
       [context, signed_output, stamping, after_stamp, finish, done](absl::Status start) {
         StampedOutput stamped;
@@ -599,7 +600,7 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
             return;
           }
           // Only the signature on the token's worker; the stamp, and the
-          // record that says how it went, on the CPU workers.
+          // record that says how it went, on the stamp workers.
           auto signature = std::make_shared<absl::StatusOr<std::string>>(
               ResultCatching<absl::StatusOr<std::string>>(sign));
           auto record = [&appliance, caller, key_name = key->config.name(),
@@ -611,7 +612,7 @@ grpc::ServerUnaryReactor* MailService::SignDigest(grpc::CallbackServerContext* c
                 [&] { return std::move(stamped.output); }, answer,
                 StampNotes(stamped.report, false));
           };
-          absl::Status queued = appliance.CpuQueue().Submit(
+          absl::Status queued = appliance.StampQueue()->Submit(
               deadline, [cms_context, signature, stamping, record](absl::Status cpu_start) {
                 StampedOutput stamped;
                 if (!cpu_start.ok()) {

@@ -1,7 +1,7 @@
 // RFC 3161 time-stamps on the signatures signetd makes (SignMail,
 // SignAndEncryptMail, SignDigest): per key, the TSAs to ask and what a
 // failure means. The stamp is asked for after the token has signed, on the
-// CPU workers, never on a token's queue: a TSA that is slow or down holds
+// stamp workers, never on a token's queue: a TSA that is slow or down holds
 // no token and no key.
 #ifndef SIGNET_APPLIANCE_SERVER_SIGNATURE_STAMPING_H_
 #define SIGNET_APPLIANCE_SERVER_SIGNATURE_STAMPING_H_
