@@ -10,11 +10,17 @@
 #include <openssl/sha.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -271,27 +277,62 @@ TEST_F(SignetdTsaTest, AnUnsupportedDigestIsRejected) {
   EXPECT_EQ(tsa::testing::FailureBits(parsed.get()), std::set<int>{TS_INFO_BAD_ALG});
 }
 
-// Declared last: it restarts the shared daemon.
-TEST_F(SignetdTsaTest, SerialsAreUniqueAcrossACrash) {
-  std::set<uint64_t> serials;
-  auto stamp = [&] {
-    TsRespPtr parsed = tsa::testing::ParseReply(Post(tsa_->port, Query({"-sha256"})));
-    ASSERT_NE(parsed, nullptr);
-    ASSERT_EQ(tsa::testing::ReplyStatus(parsed.get()), 0);
-    const uint64_t serial = tsa::testing::Serial(parsed.get());
-    EXPECT_NE(serial, 0u);
-    EXPECT_TRUE(serials.insert(serial).second) << "serial " << serial << " issued twice";
+// Declared last: it restarts the shared daemon. Four clients keep asking
+// while signetd is killed (SIGKILL) and started again: no serial is ever
+// issued twice, every stamp a client received has its audit record (the
+// reply waits for it), and the stamps after the restart come after the
+// lost rest of the reserved block.
+TEST_F(SignetdTsaTest, SerialsAreUniqueAcrossACrashUnderLoad) {
+  const std::string query = Query({"-sha256"});
+  const int port = tsa_->port;
+  std::mutex mutex;
+  std::condition_variable received_more;
+  std::vector<uint64_t> serials;
+  std::atomic<bool> stop{false};
+  auto load = [&] {
+    while (!stop) {
+      absl::StatusOr<http::testing::HttpReply> reply = http::testing::RawHttp(
+          port, http::testing::PostRequest("/", "application/timestamp-query", query));
+      // Refused or cut off while signetd is down: asked again.
+      if (!reply.ok() || reply->status != 200) continue;
+      TsRespPtr parsed = tsa::testing::ParseReply(reply->body);
+      if (parsed == nullptr || tsa::testing::ReplyStatus(parsed.get()) != 0) continue;
+      std::lock_guard<std::mutex> lock(mutex);
+      serials.push_back(tsa::testing::Serial(parsed.get()));
+      received_more.notify_all();
+    }
   };
-  for (int i = 0; i < 3; ++i) stamp();
-  const uint64_t before = *serials.rbegin();
-  ASSERT_THAT(Env().Restart(SIGKILL), IsOk());
-  for (int i = 0; i < 3; ++i) stamp();
-  EXPECT_EQ(serials.size(), 6u);
-  // The crash lost the rest of the reserved block, never a serial's
-  // uniqueness: every new one is past every old one.
-  std::vector<uint64_t> all(serials.begin(), serials.end());
-  EXPECT_GT(all[3], before);
-  // And the audit log, reopened after the crash, holds each of them.
+  auto wait_for = [&](size_t count) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return received_more.wait_for(lock, std::chrono::seconds(60),
+                                  [&] { return serials.size() >= count; });
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i) clients.emplace_back(load);
+  ASSERT_TRUE(wait_for(40));
+  uint64_t before = 0;
+  size_t count_before = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    count_before = serials.size();
+  }
+  const absl::Status restarted = Env().Restart(SIGKILL);
+  size_t count_after_restart = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    // Replies received before the kill began.
+    before = *std::max_element(serials.begin(), serials.begin() + count_before);
+    count_after_restart = serials.size();
+  }
+  const bool more = restarted.ok() && wait_for(count_after_restart + 40);
+  stop = true;
+  for (std::thread& client : clients) client.join();
+  ASSERT_THAT(restarted, IsOk());
+  ASSERT_TRUE(more);
+
+  const std::set<uint64_t> unique(serials.begin(), serials.end());
+  EXPECT_EQ(unique.size(), serials.size()) << "a serial was issued twice";
+  EXPECT_GT(*unique.rbegin(), before);
   std::set<uint64_t> recorded;
   for (const audit::v1::Record& record : TimestampRecords(Env())) {
     recorded.insert(RecordedSerial(record));
