@@ -14,9 +14,10 @@ cd "$out"
 # python3 that may come first on PATH).
 /usr/bin/python3 - <<'PY'
 import grpc
-from signet.v1 import errors_pb2, keys_pb2, keys_pb2_grpc, mail_pb2, mail_pb2_grpc
+from signet.v1 import directory_pb2_grpc, errors_pb2, keys_pb2, keys_pb2_grpc, mail_pb2, mail_pb2_grpc
 
 assert hasattr(mail_pb2_grpc, "MailStub") and hasattr(keys_pb2_grpc, "KeysStub")
+assert hasattr(directory_pb2_grpc, "DirectoryStub")
 header = mail_pb2.SignMailRequest(header=mail_pb2.SignMailRequest.Header(key="bank-signing"))
 assert mail_pb2.SignMailRequest.FromString(header.SerializeToString()).header.key == "bank-signing"
 details = errors_pb2.ErrorDetails(ckr="CKR_DEVICE_ERROR", retryable=True)
