@@ -30,6 +30,20 @@ absl::Status AddSmimeCapabilities(CMS_SignerInfo* signer_info) {
       return OperationError("cannot build SMIMECapabilities");
     }
   }
+  // RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 4055 section 6's
+  // rSAES-OAEP-SHA256-Identifier): without it a sender that honours
+  // capabilities falls back to PKCS#1 v1.5 key transport to this key.
+  static constexpr unsigned char kOaepSha256[] = {
+      0x30, 0x38, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x07, 0x30, 0x2b,
+      0xa0, 0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+      0xa1, 0x1a, 0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+      0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+  const unsigned char* cursor = kOaepSha256;
+  X509AlgorPtr oaep(d2i_X509_ALGOR(nullptr, &cursor, sizeof(kOaepSha256)));
+  if (!oaep || sk_X509_ALGOR_push(algorithms.get(), oaep.get()) == 0) {
+    return OperationError("cannot build SMIMECapabilities");
+  }
+  oaep.release();  // owned by the stack now
   if (CMS_add_smimecap(signer_info, algorithms.get()) != 1) {
     return OperationError("cannot add SMIMECapabilities");
   }

@@ -126,7 +126,8 @@ TEST_F(SignedDataTest, CarriesTheSignedAttributesSmimeRequires) {
   ASSERT_EQ(ASN1_TIME_to_tm(reinterpret_cast<ASN1_TIME*>(time_value->value.asn1_string), &parts),
             1);
   EXPECT_EQ(absl::FromTM(parts, absl::UTCTimeZone()), when);
-  // SMIMECapabilities: AES-256-GCM first, and nothing older than AES.
+  // SMIMECapabilities: AES-256-GCM first, nothing older than AES, and
+  // RSAES-OAEP last (the key transport the appliance prefers).
   X509_ATTRIBUTE* capability_attribute =
       CMS_signed_get_attr(si, CMS_signed_get_attr_by_NID(si, NID_SMIMECapabilities, -1));
   ASN1_TYPE* capability_value = X509_ATTRIBUTE_get0_type(capability_attribute, 0);
@@ -139,11 +140,18 @@ TEST_F(SignedDataTest, CarriesTheSignedAttributesSmimeRequires) {
   const ASN1_OBJECT* first = nullptr;
   X509_ALGOR_get0(&first, nullptr, nullptr, sk_X509_ALGOR_value(capabilities, 0));
   EXPECT_EQ(OBJ_obj2nid(first), NID_aes_256_gcm);
-  for (int i = 0; i < sk_X509_ALGOR_num(capabilities); ++i) {
+  const int count = sk_X509_ALGOR_num(capabilities);
+  for (int i = 0; i + 1 < count; ++i) {
     const ASN1_OBJECT* object = nullptr;
     X509_ALGOR_get0(&object, nullptr, nullptr, sk_X509_ALGOR_value(capabilities, i));
     EXPECT_THAT(absl::AsciiStrToLower(OBJ_nid2sn(OBJ_obj2nid(object))), HasSubstr("aes"));
   }
+  const ASN1_OBJECT* last = nullptr;
+  int last_parameter_type = 0;
+  X509_ALGOR_get0(&last, &last_parameter_type, nullptr,
+                  sk_X509_ALGOR_value(capabilities, count - 1));
+  EXPECT_EQ(OBJ_obj2nid(last), NID_rsaesOaep);
+  EXPECT_EQ(last_parameter_type, V_ASN1_SEQUENCE);  // SHA-256, not the SHA-1 default
   sk_X509_ALGOR_pop_free(capabilities, X509_ALGOR_free);
   // The signer's certificate travels with the signature.
   X509StackPtr certificates(CMS_get1_certs(cms.get()));

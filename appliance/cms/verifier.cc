@@ -146,6 +146,28 @@ std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustSt
   return FailureOf(*chain.failure);
 }
 
+std::string DerOf(X509* certificate) {
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(certificate, &der);
+  if (length <= 0) return {};
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
+// The attribute's one value, re-encoded; a signer that sent several values
+// (which RFC 8551 forbids) advertised nothing certain.
+std::string CapabilitiesOf(CMS_SignerInfo* signer_info) {
+  const int index = CMS_signed_get_attr_by_NID(signer_info, NID_SMIMECapabilities, -1);
+  if (index < 0) return {};
+  X509_ATTRIBUTE* attribute = CMS_signed_get_attr(signer_info, index);
+  if (X509_ATTRIBUTE_count(attribute) != 1) return {};
+  ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attribute, 0);
+  if (value == nullptr || value->type != V_ASN1_SEQUENCE) return {};
+  return std::string(reinterpret_cast<const char*>(value->value.sequence->data),
+                     static_cast<size_t>(value->value.sequence->length));
+}
+
 SignerReport DescribeSigner(CMS_SignerInfo* signer_info, X509* certificate) {
   SignerReport report;
   report.subject = pki::NameText(X509_get_subject_name(certificate));
@@ -164,6 +186,8 @@ SignerReport DescribeSigner(CMS_SignerInfo* signer_info, X509* certificate) {
     X509_email_free(emails);
   }
   report.signing_time = SigningTime(signer_info);
+  report.certificate_der = DerOf(certificate);
+  report.smime_capabilities_der = CapabilitiesOf(signer_info);
   X509_ALGOR* digest = nullptr;
   X509_ALGOR* signature = nullptr;
   CMS_SignerInfo_get0_algs(signer_info, nullptr, nullptr, &digest, &signature);

@@ -102,6 +102,11 @@ struct SignerReport {
   // The signature's time-stamp. When kValid (and VerifyOptions.at is not
   // set) the chain, dates and revocation above were judged as of its time.
   TimestampCheck timestamp;
+  // The signer's certificate (DER) and the SMIMECapabilities it advertised
+  // in this signature (the attribute's DER value, RFC 8551 section 2.5.2;
+  // empty when absent): what the certificate directory harvests.
+  std::string certificate_der;
+  std::string smime_capabilities_der;
 };
 
 struct VerifiedMail {
