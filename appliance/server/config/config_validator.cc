@@ -26,6 +26,7 @@
 #include "appliance/cms/limits.h"
 #include "appliance/http/listen_address.h"
 #include "appliance/server/config/token_profiles.h"
+#include "appliance/server/config/directory_config.h"
 #include "appliance/server/config/validation_config.h"
 #include "tokens/pkcs11_uri.h"
 
@@ -1015,6 +1016,7 @@ absl::Status ValidateConfig(const Config& config) {
   for (const auto& [where, what] : ValidationProblems(config.validation())) {
     problems.Add(where, what);
   }
+  for (const auto& [where, what] : DirectoryProblems(config)) problems.Add(where, what);
   if (!config.metrics_address().empty()) {
     if (absl::StatusOr<http::ListenAddress> metrics =
             http::ParseListenAddress(config.metrics_address());
