@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/checkpoint_signer.h"
+#include "appliance/cms/recipient_check.h"
+#include "appliance/server/certificate_directory.h"
 #include "appliance/server/config/validation_config.h"
 #include "appliance/server/timestamp_checker.h"
 #include "common/log.h"
@@ -77,6 +79,13 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
           appliance->validation_.crls, CrlStaleAfter(config.validation()));
     }
   }
+  if (config.has_directory()) {
+    Appliance* self = appliance.get();
+    ASSIGN_OR_RETURN(appliance->directory_,
+                     CertificateDirectory::Create(config.directory(), [self](X509* certificate) {
+                       return self->ValidateRecipient(certificate);
+                     }));
+  }
   if (config.keys_size() > 0) {
     // Key operations need the audit log (docs/architecture.md, decision D11), and the
     // log needs its checkpoint key now.
@@ -118,11 +127,23 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
 
 Appliance::~Appliance() {
   Drain();
+  // Its workers validate with the trust stores and the audit log below.
+  directory_.reset();
   // Queues join their workers before the keys they use go away.
   token_queues_.clear();
   stamp_queue_.reset();
   cpu_queue_.reset();
   if (audit_) audit_->Close().IgnoreError();
+}
+
+absl::Status Appliance::ValidateRecipient(X509* certificate) const {
+  if (!recipient_trust_.has_value()) {
+    return absl::FailedPreconditionError(
+        "the appliance has no recipient trust anchors configured "
+        "(validation.recipient_trust_anchors_file or trust_anchors_file)");
+  }
+  return cms::CheckRecipients({.libctx = keys_->libctx(), .limits = limits_}, *recipient_trust_,
+                              {certificate}, {.validation = &validation_});
 }
 
 WorkQueue& Appliance::TokenQueue(const std::string& token) { return *token_queues_.at(token); }
@@ -132,6 +153,9 @@ bool Appliance::Idle() const {
     if (queue->running() > 0 || queue->queued() > 0) return false;
   }
   if (stamp_queue_ && (stamp_queue_->running() > 0 || stamp_queue_->queued() > 0)) return false;
+  if (directory_ && (directory_->queue().running() > 0 || directory_->queue().queued() > 0)) {
+    return false;
+  }
   return !cpu_queue_ || (cpu_queue_->running() == 0 && cpu_queue_->queued() == 0);
 }
 
@@ -139,6 +163,7 @@ void Appliance::Drain() {
   for (auto& [name, queue] : token_queues_) queue->Shutdown();
   if (stamp_queue_) stamp_queue_->Shutdown();
   if (cpu_queue_) cpu_queue_->Shutdown();
+  if (directory_) directory_->queue().Shutdown();
 }
 
 }  // namespace signet::server

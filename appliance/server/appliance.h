@@ -19,6 +19,7 @@
 #include "appliance/pki/validation_policy.h"
 #include "appliance/server/authorizer.h"
 #include "appliance/server/byte_budget.h"
+#include "appliance/server/certificate_directory.h"
 #include "appliance/server/config/config_defaults.h"
 #include "appliance/server/idle_call_watch.h"
 #include "appliance/server/key_registry.h"
@@ -73,6 +74,12 @@ class Appliance {
   pki::CrlFreshness* crl_freshness() { return crl_freshness_.get(); }
   // Null when no key is configured (then no key operation can happen).
   audit::AuditLog* audit() { return audit_.get(); }
+  // The certificate directory; null when the config has none.
+  CertificateDirectory* directory() { return directory_.get(); }
+  // Whether a certificate may be encrypted to: a chain to recipient_trust()
+  // with validation(), as EncryptMail checks the certificates it is given.
+  // FAILED_PRECONDITION without recipient trust anchors.
+  absl::Status ValidateRecipient(X509* certificate) const;
 
   // The queue of a token (by its configured name), and the queue of work
   // that uses no token (encryption, verification).
@@ -116,6 +123,8 @@ class Appliance {
   std::unique_ptr<WorkQueue> cpu_queue_;
   std::unique_ptr<WorkQueue> stamp_queue_;
   std::atomic<bool> admitting_{true};
+  // Last: it validates with the members above, so it goes first.
+  std::unique_ptr<CertificateDirectory> directory_;
 };
 
 }  // namespace signet::server

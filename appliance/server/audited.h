@@ -17,11 +17,15 @@
 namespace signet::server {
 
 // Runs a key operation and records it; a record that cannot be written
-// withholds the result (docs/architecture.md, decision D11).
+// withholds the result (docs/architecture.md, decision D11). The record's
+// operation is `operation` ("SIGN_MAIL", "REMOVE_CERTIFICATE") and its
+// input_sha256 `input_sha256` (audit::InputDigest of the input, or a digest
+// the operation is about, such as a certificate's fingerprint).
 template <typename T>
-absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
-                          config::v1::Operation operation, const std::string& key,
-                          absl::string_view input, const std::function<absl::StatusOr<T>()>& work) {
+absl::StatusOr<T> AuditedWithDigest(Appliance& appliance, const std::string& caller,
+                                    std::string operation, const std::string& key,
+                                    std::string input_sha256,
+                                    const std::function<absl::StatusOr<T>()>& work) {
   if (appliance.audit() == nullptr) {
     return absl::UnavailableError("no audit log: key operations are stopped");
   }
@@ -33,14 +37,22 @@ absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
   // Out of memory halfway, the operation is still recorded, as failed.
   absl::StatusOr<T> result = ResultCatching<absl::StatusOr<T>>(work);
   audit::AuditEvent event{.caller = caller,
-                          .operation = config::v1::Operation_Name(operation),
+                          .operation = std::move(operation),
                           .key = key,
-                          .input_sha256 = audit::InputDigest(input),
+                          .input_sha256 = std::move(input_sha256),
                           .result = result.status()};
   if (absl::StatusOr<uint64_t> recorded = appliance.audit()->Append(event); !recorded.ok()) {
     return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
   }
   return result;
+}
+
+template <typename T>
+absl::StatusOr<T> Audited(Appliance& appliance, const std::string& caller,
+                          config::v1::Operation operation, const std::string& key,
+                          absl::string_view input, const std::function<absl::StatusOr<T>()>& work) {
+  return AuditedWithDigest<T>(appliance, caller, config::v1::Operation_Name(operation), key,
+                              audit::InputDigest(input), work);
 }
 
 // The same, without holding the calling thread while the record is synced:

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/http/listen_address.h"
+#include "appliance/server/directory_service.h"
 #include "appliance/server/metrics_endpoint.h"
 #include "appliance/server/server_limits.h"
 #include "appliance/server/shutdown_bound.h"
@@ -87,6 +88,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
   ASSIGN_OR_RETURN(daemon->tsa_, TimestampAuthority::Create(config, core));
   daemon->timestamps_ = std::make_unique<TimestampService>(core, daemon->tsa_.get());
   builder.RegisterService(daemon->timestamps_.get());
+  daemon->directory_ = std::make_unique<DirectoryService>(core);
+  builder.RegisterService(daemon->directory_.get());
   std::vector<uint32_t> uids;
   for (const config::v1::Caller& caller : config.callers()) {
     if (caller.has_unix_uid()) uids.push_back(caller.unix_uid());

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "appliance/http/http_listener.h"
 #include "appliance/server/appliance.h"
+#include "appliance/server/directory_service.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"
 #include "appliance/server/timestamp_authority.h"
@@ -58,6 +59,7 @@ class Daemon {
   // it goes after the appliance.
   std::unique_ptr<TimestampAuthority> tsa_;
   std::unique_ptr<TimestampService> timestamps_;
+  std::unique_ptr<DirectoryService> directory_;
   std::unique_ptr<http::HttpListener> tsa_http_;
   std::vector<std::unique_ptr<UnixListener>> unix_listeners_;
   std::unique_ptr<grpc::Server> server_;

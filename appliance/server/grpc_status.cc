@@ -12,6 +12,14 @@
 
 namespace signet::server {
 
+namespace {
+constexpr char kDetailsPayload[] = "type.signet.dev/signet.v1.ErrorDetails";
+}  // namespace
+
+void SetErrorDetails(absl::Status& status, const v1::ErrorDetails& details) {
+  status.SetPayload(kDetailsPayload, absl::Cord(details.SerializeAsString()));
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token) {
   if (status.ok()) return grpc::Status::OK;
   // absl's codes are gRPC's codes, number for number.
@@ -39,6 +47,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token) {
     for (const std::string& email : refusal->email_addresses) out->add_email_addresses(email);
     out->set_failure(cms::RecipientFailureName(refusal->failure));
     out->set_revocation_reason(refusal->revocation_reason);
+  }
+  if (absl::optional<absl::Cord> attached = status.GetPayload(kDetailsPayload)) {
+    v1::ErrorDetails more;
+    if (more.ParseFromString(std::string(*attached))) details.MergeFrom(more);
   }
   return grpc::Status(code, message, details.SerializeAsString());
 }

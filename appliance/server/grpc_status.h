@@ -9,11 +9,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "signet/v1/errors.pb.h"
 
 namespace signet::server {
 
 // `token`: the configured name of the token the call used, if any.
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view token = {});
+
+// Attaches details a service fills itself (the unresolved recipient
+// addresses) to `status`; ToGrpcStatus merges them into the ErrorDetails it
+// sends.
+void SetErrorDetails(absl::Status& status, const v1::ErrorDetails& details);
 
 }  // namespace signet::server
 

@@ -13,12 +13,16 @@
 #include "appliance/cms/recipient_check.h"
 #include "appliance/cms/signed_data.h"
 #include "appliance/cms/verifier.h"
+#include "appliance/directory/recipient_algorithms.h"
 #include "appliance/server/admission.h"
 #include "appliance/server/audited.h"
 #include "appliance/server/call_deadline.h"
 #include "appliance/server/call_log.h"
+#include "appliance/server/certificate_directory.h"
 #include "appliance/server/exception_status.h"
+#include "appliance/server/grpc_status.h"
 #include "appliance/server/mail_call.h"
+#include "appliance/server/proto_time.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
@@ -52,10 +56,6 @@ absl::StatusOr<std::shared_ptr<const ConfiguredKey>> KeyFor(Appliance& appliance
     return absl::UnavailableError("the audit log cannot be written: key operations are stopped");
   }
   return key;
-}
-
-google::protobuf::Timestamp TimestampOf(absl::Time time) {
-  return google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(time));
 }
 
 v1::RevocationStatus StatusOf(pki::RevocationState state) {
@@ -147,17 +147,81 @@ cms::MailSignOptions SignOptionsOf(const v1::SignOptions& options) {
 
 // Recipient certificates (parsed, owned) and the encryption options.
 struct Encryption {
+  // Given as certificates: validated before use unless skipped.
   std::vector<X509Ptr> recipients;
   cms::EncryptOptions options;
   // The caller asked to skip the recipient validation and may.
   bool skip_validation = false;
+  // Given as addresses, resolved through the directory (which validates
+  // what it returns) before the mail is encrypted: ResolveAddresses.
+  std::vector<std::string> addresses;
+  bool skip_unresolved = false;
+  // The request set these itself; otherwise they follow the capabilities
+  // the resolved recipients advertised.
+  bool cipher_chosen = false;
+  bool key_transport_chosen = false;
+  std::vector<X509Ptr> resolved;
+  // What the response header says of the addresses.
+  v1::MailResponse::Header report;
 
   std::vector<X509*> Recipients() const {
+    std::vector<X509*> raw;
+    for (const X509Ptr& certificate : recipients) raw.push_back(certificate.get());
+    for (const X509Ptr& certificate : resolved) raw.push_back(certificate.get());
+    return raw;
+  }
+  std::vector<X509*> GivenRecipients() const {
     std::vector<X509*> raw;
     for (const X509Ptr& certificate : recipients) raw.push_back(certificate.get());
     return raw;
   }
 };
+
+// The status of a call whose recipient addresses did not all resolve,
+// carrying them for ErrorDetails.unresolved_recipients.
+absl::Status UnresolvedError(const std::vector<v1::UnresolvedRecipient>& unresolved) {
+  std::string message =
+      absl::StrCat("no usable certificate for ", unresolved.size(), " recipient address(es): ");
+  for (size_t i = 0; i < unresolved.size() && i < 5; ++i) {
+    absl::StrAppend(&message, i ? "; " : "", unresolved[i].address(), " (",
+                    unresolved[i].reason().substr(0, 200), ")");
+  }
+  if (unresolved.size() > 5) absl::StrAppend(&message, "; ...");
+  absl::Status status = absl::InvalidArgumentError(message);
+  v1::ErrorDetails details;
+  for (const v1::UnresolvedRecipient& recipient : unresolved) {
+    *details.add_unresolved_recipients() = recipient;
+  }
+  SetErrorDetails(status, details);
+  return status;
+}
+
+// Looks the request's recipient addresses up (on the directory's queue: it
+// may wait on LDAP and DNS) and adds their certificates; the cipher and key
+// transport the request left open follow what every recipient can read.
+absl::Status ResolveAddresses(Appliance& appliance, Encryption& encryption) {
+  if (encryption.addresses.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ResolvedRecipients found, appliance.directory()->Resolve(encryption.addresses));
+  if (!found.unresolved.empty() && !encryption.skip_unresolved) {
+    return UnresolvedError(found.unresolved);
+  }
+  if (found.certificates.empty() && encryption.recipients.empty()) {
+    return UnresolvedError(found.unresolved);
+  }
+  const directory::ChosenAlgorithms chosen = directory::ChooseAlgorithms(found.algorithms);
+  if (!encryption.cipher_chosen) encryption.options.cipher = chosen.cipher;
+  if (!encryption.key_transport_chosen) {
+    encryption.options.rsa_key_transport = chosen.rsa_key_transport;
+  }
+  encryption.resolved = std::move(found.certificates);
+  for (v1::ResolvedRecipient& recipient : found.resolved) {
+    *encryption.report.add_resolved_recipients() = std::move(recipient);
+  }
+  for (v1::UnresolvedRecipient& recipient : found.unresolved) {
+    *encryption.report.add_unresolved_recipients() = std::move(recipient);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(Appliance& appliance,
                                                          const std::string& caller,
@@ -183,6 +247,25 @@ absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(Appliance& appliance,
         "(validation.recipient_trust_anchors_file or trust_anchors_file), so no recipient "
         "certificate can be validated");
   }
+  if (!options.recipient_addresses().empty()) {
+    if (appliance.directory() == nullptr) {
+      return absl::FailedPreconditionError(
+          "recipients by address need the certificate directory (directory.store_path)");
+    }
+    RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::LOOKUP_CERTIFICATES));
+    if (options.recipient_addresses_size() > kMaxRecipientAddresses) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a call may name at most ", kMaxRecipientAddresses, " recipient addresses"));
+    }
+    encryption->addresses.assign(options.recipient_addresses().begin(),
+                                 options.recipient_addresses().end());
+    encryption->skip_unresolved = options.skip_unresolved_recipients();
+  } else if (options.recipient_certificates().empty()) {
+    return absl::InvalidArgumentError("no recipient: give certificates or addresses");
+  }
+  encryption->cipher_chosen = options.cipher() != v1::CONTENT_CIPHER_UNSPECIFIED;
+  encryption->key_transport_chosen =
+      options.rsa_key_transport() != v1::RSA_KEY_TRANSPORT_UNSPECIFIED;
   for (const std::string& der : options.recipient_certificates()) {
     const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
     X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
@@ -216,8 +299,8 @@ absl::StatusOr<std::shared_ptr<Encryption>> EncryptionOf(Appliance& appliance,
 // is encrypted to them.
 absl::Status ValidateRecipients(Appliance& appliance, const cms::CmsContext& context,
                                 const Encryption& encryption) {
-  if (encryption.skip_validation) return absl::OkStatus();
-  return cms::CheckRecipients(context, *appliance.recipient_trust(), encryption.Recipients(),
+  if (encryption.skip_validation || encryption.recipients.empty()) return absl::OkStatus();
+  return cms::CheckRecipients(context, *appliance.recipient_trust(), encryption.GivenRecipients(),
                               {.validation = &appliance.validation()});
 }
 
@@ -270,7 +353,8 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
                  const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign,
                  MailDone done, bool recipient_validation_skipped = false,
                  std::shared_ptr<const KeyStamping> stamping = nullptr,
-                 AfterStamp after_stamp = nullptr) {
+                 AfterStamp after_stamp = nullptr,
+                 std::shared_ptr<const Encryption> encryption = nullptr) {
   const cms::CmsContext context{.libctx = appliance.keys().libctx(), .limits = appliance.limits()};
   if (stamping == nullptr) {
     AuditedAsync<MailOutput>(
@@ -278,7 +362,9 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
         [&]() -> absl::StatusOr<MailOutput> {
           RETURN_IF_ERROR(appliance.authorizer().CheckSender(key.config.name(), mail));
           ASSIGN_OR_RETURN(std::string output, sign(context));
-          return BodyOnly(std::move(output));
+          MailOutput answer = BodyOnly(std::move(output));
+          if (encryption != nullptr) answer.header.MergeFrom(encryption->report);
+          return answer;
         },
         std::move(done), StampNotes({}, recipient_validation_skipped));
     return;
@@ -290,7 +376,7 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
       }));
   const std::string digest = audit::InputDigest(mail);
   const std::string key_name = key.config.name();
-  auto finish = [&appliance, caller, key_name, digest, recipient_validation_skipped](
+  auto finish = [&appliance, caller, key_name, digest, recipient_validation_skipped, encryption](
                     StampedOutput stamped, MailDone finished) {
     const audit::AuditEvent notes = StampNotes(stamped.report, recipient_validation_skipped);
     AuditedAsyncWithDigest<MailOutput>(
@@ -299,6 +385,7 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
           if (!stamped.output.ok()) return stamped.output.status();
           MailOutput output = BodyOnly(std::move(*stamped.output));
           *output.header.mutable_timestamp() = stamped.report;
+          if (encryption != nullptr) output.header.MergeFrom(encryption->report);
           return output;
         },
         std::move(finished), notes);
@@ -367,7 +454,7 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
         RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL));
         ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption,
                          EncryptionOf(appliance, caller, header.options()));
-        return MailPlan{
+        MailPlan plan{
             caller, &appliance.CpuQueue(), "",
             AnswerOnWorker(
                 [&appliance, encryption](std::string mail) -> absl::StatusOr<MailOutput> {
@@ -377,8 +464,17 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
                   ASSIGN_OR_RETURN(std::string encrypted,
                                    cms::EncryptMail(cms_context, mail, encryption->Recipients(),
                                                     encryption->options));
-                  return BodyOnly(std::move(encrypted));
+                  MailOutput output = BodyOnly(std::move(encrypted));
+                  output.header.MergeFrom(encryption->report);
+                  return output;
                 })};
+        if (!encryption->addresses.empty()) {
+          plan.prepare_queue = &appliance.directory()->queue();
+          plan.prepare = [&appliance, encryption] {
+            return ResolveAddresses(appliance, *encryption);
+          };
+        }
+        return plan;
       });
 }
 
@@ -412,7 +508,7 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                       return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
                                                      encryption->Recipients(), encryption->options);
                     },
-                    std::move(done), encryption->skip_validation);
+                    std::move(done), encryption->skip_validation, nullptr, nullptr, encryption);
                 return;
               }
               // The stamp goes inside the envelope: signed on the token,
@@ -426,13 +522,16 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                   [encryption](const cms::CmsContext& cms_context, std::string stamped) {
                     return cms::EncryptMail(cms_context, stamped, encryption->Recipients(),
                                             encryption->options);
-                  });
+                  },
+                  encryption);
             }};
         // Before signing, and off the token's queue: a recipient's CRL or
         // OCSP answer may take a fetch, and a refused recipient gets
         // nothing signed.
-        plan.prepare_queue = &appliance.CpuQueue();
+        plan.prepare_queue =
+            encryption->addresses.empty() ? &appliance.CpuQueue() : &appliance.directory()->queue();
         plan.prepare = [&appliance, encryption] {
+          RETURN_IF_ERROR(ResolveAddresses(appliance, *encryption));
           return ValidateRecipients(
               appliance, {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
               *encryption);
@@ -531,6 +630,12 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
                 signer->set_from_matches_signer(report.from_matches_signer);
                 AddRevocation(report, *signer);
                 AddTimestamp(report.timestamp, *signer->mutable_timestamp());
+              }
+              if (CertificateDirectory* directory = appliance.directory();
+                  directory != nullptr && directory->harvesting()) {
+                for (std::string& address : directory->Harvest(verified)) {
+                  output.header.add_harvested(std::move(address));
+                }
               }
               return output;
             })};
