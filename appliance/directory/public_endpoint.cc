@@ -23,18 +23,6 @@
 namespace signet::directory {
 namespace {
 
-// The rate limiter's key: the address, or for IPv6 its /64 (one subscriber
-// is given a whole /64 and may use any address in it). Clients whose address
-// is unknown share one bucket.
-std::string ClientKey(const std::string& address) {
-  in6_addr v6 = {};
-  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return address;
-  std::fill(v6.s6_addr + 8, v6.s6_addr + 16, 0);
-  char text[INET6_ADDRSTRLEN] = {};
-  if (inet_ntop(AF_INET6, &v6, text, sizeof(text)) == nullptr) return address;
-  return absl::StrCat(text, "/64");
-}
-
 // Errors say what the status says and no more: nothing of the store, the
 // callback's error or the configuration.
 http::HttpResponse Plain(unsigned status, absl::string_view text) {
@@ -91,6 +79,18 @@ double QualityOf(absl::string_view accept, absl::string_view media_type) {
 }
 
 }  // namespace
+
+// One subscriber is given a whole IPv6 /64 and may send from any address in
+// it: keyed by address, it would have 2^64 buckets.
+std::string RateLimitKey(absl::string_view client_address) {
+  const std::string address(client_address);
+  in6_addr v6 = {};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return address;
+  std::fill(v6.s6_addr + 8, v6.s6_addr + 16, 0);
+  char text[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET6, &v6, text, sizeof(text)) == nullptr) return address;
+  return absl::StrCat(text, "/64");
+}
 
 std::optional<CertificateFormat> NegotiateCertificateFormat(absl::string_view accept) {
   if (absl::StripAsciiWhitespace(accept).empty()) return CertificateFormat::kPemChain;
@@ -156,7 +156,7 @@ PublicEndpoint::~PublicEndpoint() {
 http::HttpResponse PublicEndpoint::Answer(const http::HttpRequest& request) {
   // Before anything else, so that malformed and foreign requests are paid
   // for too.
-  const absl::Duration wait = limiter_.Acquire(ClientKey(request.client_address), absl::Now());
+  const absl::Duration wait = limiter_.Acquire(RateLimitKey(request.client_address), absl::Now());
   if (wait > absl::ZeroDuration()) {
     http::HttpResponse refused = Plain(429, "too many requests");
     refused.headers.emplace_back("Retry-After",

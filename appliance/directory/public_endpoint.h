@@ -71,6 +71,11 @@ enum class CertificateFormat { kPemChain, kDer };
 // chain.
 std::optional<CertificateFormat> NegotiateCertificateFormat(absl::string_view accept);
 
+// The rate limiter's key for a client address (HttpRequest::client_address):
+// an IPv4 address as it is, an IPv6 address as its /64 ("2001:db8:1:2::/64").
+// Anything else is its own key (clients of unknown address share one).
+std::string RateLimitKey(absl::string_view client_address);
+
 class PublicEndpoint {
  public:
   // Listening when this returns. INVALID_ARGUMENT for a zero rate or burst,

@@ -368,6 +368,15 @@ TEST(PublicEndpointStartTest, BadOptionsAreRefused) {
   EXPECT_THAT(PublicEndpoint::Start({}, nullptr), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(RateLimitKeyTest, IPv6ClientsAreKeyedByTheir64) {
+  EXPECT_EQ(RateLimitKey("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(RateLimitKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(RateLimitKey("2001:db8:1:2::1"), RateLimitKey("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(RateLimitKey("2001:db8:1:2::1"), RateLimitKey("2001:db8:1:3::1"));
+  EXPECT_EQ(RateLimitKey("::1"), "::/64");
+  EXPECT_EQ(RateLimitKey(""), "");
+}
+
 TEST(NegotiateCertificateFormatTest, FollowsQualitiesAndSpecificity) {
   using enum CertificateFormat;
   EXPECT_EQ(NegotiateCertificateFormat(""), kPemChain);
