@@ -258,6 +258,114 @@ TEST(HttpListenerGetTest, AGetEndpointAnswersGetsOnly) {
   EXPECT_THAT(posted->head, ::testing::HasSubstr("Allow: GET"));
 }
 
+// A prefix endpoint with a request handler: it sees the decoded rest of the
+// path, the client's address and the headers, and chooses status, media
+// type and headers; HEAD gets the headers only.
+class HttpRequestHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<HttpListener>> listener = HttpListener::Start(
+        {.path = "/things/", .path_is_prefix = true, .request_media_type = ""},
+        [this](const HttpRequest& request) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          requests_.push_back(request);
+          if (request.path_rest == "missing") {
+            return HttpResponse{.status = 404, .body = "no such thing\n"};
+          }
+          return HttpResponse{.status = 203,
+                              .content_type = "application/x-thing",
+                              .body = absl::StrCat("thing ", request.path_rest),
+                              .headers = {{"Retry-After", "7"}, {"Vary", "Accept"}}};
+        });
+    ASSERT_THAT(listener, IsOk());
+    listener_ = std::move(*listener);
+  }
+
+  HttpReply Exchange(const std::string& request, const std::string& source = "") {
+    absl::StatusOr<HttpReply> reply = testing::RawHttpFrom(source, listener_->port(), request);
+    EXPECT_THAT(reply, IsOk());
+    return reply.value_or(HttpReply{});
+  }
+
+  std::vector<HttpRequest> Requests() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requests_;
+  }
+
+  std::unique_ptr<HttpListener> listener_;
+  std::mutex mutex_;
+  std::vector<HttpRequest> requests_;
+};
+
+TEST_F(HttpRequestHandlerTest, TheHandlerSeesTheRequestAndChoosesTheReply) {
+  HttpReply reply =
+      Exchange(testing::GetRequest("/things/a%40b%2fc?query=1",
+                                   "Accept: text/plain\r\nAccept: application/x-thing;q=0.5\r\n"),
+               "127.0.0.3");
+  EXPECT_EQ(reply.status, 203);
+  EXPECT_EQ(reply.content_type, "application/x-thing");
+  EXPECT_EQ(reply.body, "thing a@b/c");
+  EXPECT_EQ(testing::HeaderOf(reply, "Retry-After"), "7");
+  EXPECT_EQ(testing::HeaderOf(reply, "Vary"), "Accept");
+  reply = Exchange(testing::GetRequest("/things/missing"));
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_EQ(reply.body, "no such thing\n");
+
+  std::vector<HttpRequest> requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].path_rest, "a@b/c");
+  EXPECT_EQ(requests[0].client_address, "127.0.0.3");
+  EXPECT_EQ(requests[0].Header("accept"), "text/plain, application/x-thing;q=0.5");
+  EXPECT_EQ(requests[0].Header("host"), "127.0.0.1");
+  EXPECT_EQ(requests[0].Header("x-absent"), "");
+  EXPECT_EQ(requests[1].client_address, "127.0.0.1");
+}
+
+TEST_F(HttpRequestHandlerTest, HeadIsAGetWithoutTheBody) {
+  HttpReply reply = Exchange(testing::GetRequest("/things/x", "", "HEAD"));
+  EXPECT_EQ(reply.status, 203);
+  EXPECT_EQ(reply.content_type, "application/x-thing");
+  EXPECT_EQ(testing::HeaderOf(reply, "Content-Length"), "7");
+  EXPECT_EQ(reply.body, "");
+  ASSERT_EQ(Requests().size(), 1u);
+  EXPECT_EQ(Requests()[0].method, "HEAD");
+}
+
+TEST_F(HttpRequestHandlerTest, OtherMethodsPathsAndMalformedEscapesAreRefused) {
+  HttpReply reply = Exchange(PostRequest("/things/x", "text/plain", "x"));
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_EQ(testing::HeaderOf(reply, "Allow"), "GET, HEAD");
+  EXPECT_EQ(Exchange(testing::GetRequest("/things/x", "", "DELETE")).status, 405);
+  EXPECT_EQ(Exchange(testing::GetRequest("/things")).status, 404);
+  EXPECT_EQ(Exchange(testing::GetRequest("/other/x")).status, 404);
+  // %00 would end the path as a C string; control bytes and broken escapes
+  // never reach the handler.
+  for (const char* path : {"/things/a%00b", "/things/a%0d%0aX: y", "/things/%7f", "/things/%",
+                           "/things/%4", "/things/%zz", "/things%2F%00"}) {
+    reply = Exchange(testing::GetRequest(path));
+    EXPECT_EQ(reply.status, 400) << path;
+  }
+  // An escaped prefix is the prefix.
+  EXPECT_EQ(Exchange(testing::GetRequest("/%74hings/y")).status, 203);
+  ASSERT_EQ(Requests().size(), 1u);
+  EXPECT_EQ(Requests()[0].path_rest, "y");
+}
+
+TEST(PercentDecodePathTest, DecodesEscapesAndRefusesControlBytes) {
+  EXPECT_EQ(PercentDecodePath("/a%40b%2Ec%2e"), "/a@b.c.");
+  EXPECT_EQ(PercentDecodePath("a+b%20c"), "a+b c");
+  EXPECT_EQ(PercentDecodePath("%C3%A9"), "\xc3\xa9");
+  EXPECT_EQ(PercentDecodePath(""), "");
+  EXPECT_EQ(PercentDecodePath("%"), std::nullopt);
+  EXPECT_EQ(PercentDecodePath("a%4"), std::nullopt);
+  EXPECT_EQ(PercentDecodePath("%g0"), std::nullopt);
+  EXPECT_EQ(PercentDecodePath("%00"), std::nullopt);
+  EXPECT_EQ(PercentDecodePath("%1f"), std::nullopt);
+  EXPECT_EQ(PercentDecodePath("%7F"), std::nullopt);
+  EXPECT_EQ(PercentDecodePath(absl::string_view("a\tb")), std::nullopt);
+}
+
 TEST(IsMediaTypeTest, MatchesTheMediaTypeOnly) {
   EXPECT_TRUE(IsMediaType("application/timestamp-query", kQuery));
   EXPECT_TRUE(IsMediaType(" APPLICATION/TIMESTAMP-QUERY ;x=y", kQuery));

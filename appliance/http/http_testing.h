@@ -29,12 +29,23 @@ struct HttpReply {
 
 // Sends `request` as is to 127.0.0.1:port and reads until the server closes
 // the connection (requests should say "Connection: close"). A receive
-// timeout bounds a server that never answers.
-inline absl::StatusOr<HttpReply> RawHttp(int port, const std::string& request) {
+// timeout bounds a server that never answers. `source`: the loopback
+// address to send from ("127.0.0.2": all of 127/8 is the loopback on
+// Linux), to be seen as another client; empty: the kernel's choice.
+inline absl::StatusOr<HttpReply> RawHttpFrom(const std::string& source, int port,
+                                             const std::string& request) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return absl::InternalError("socket");
   timeval timeout = {.tv_sec = 30, .tv_usec = 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (!source.empty()) {
+    sockaddr_in local = {};
+    local.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+      return absl::InternalError("bind " + source);
+    }
+  }
   sockaddr_in address = {};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -72,6 +83,29 @@ inline absl::StatusOr<HttpReply> RawHttp(int port, const std::string& request) {
         reply.head.substr(start, reply.head.find("\r\n", start) - start)));
   }
   return reply;
+}
+
+inline absl::StatusOr<HttpReply> RawHttp(int port, const std::string& request) {
+  return RawHttpFrom("", port, request);
+}
+
+// A GET (or another method without a body) with more header lines
+// ("Accept: x\r\n"), each ending in CRLF.
+inline std::string GetRequest(const std::string& path, const std::string& more_headers = {},
+                              const std::string& method = "GET") {
+  return absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n",
+                      more_headers, "\r\n");
+}
+
+// The value of the header `name` (any case) in a reply's head, or empty.
+inline std::string HeaderOf(const HttpReply& reply, const std::string& name) {
+  const std::string lower = absl::AsciiStrToLower(reply.head);
+  const std::string key = absl::StrCat("\r\n", absl::AsciiStrToLower(name), ":");
+  const size_t at = lower.find(key);
+  if (at == std::string::npos) return std::string();
+  const size_t start = at + key.size();
+  return std::string(
+      absl::StripAsciiWhitespace(reply.head.substr(start, reply.head.find("\r\n", start) - start)));
 }
 
 // A POST with Content-Length.
