@@ -32,9 +32,11 @@ struct SmimeaSourceOptions {
   // Recursive resolvers to forward to ("127.0.0.1", "127.0.0.1@5353");
   // empty: /etc/resolv.conf's.
   std::vector<std::string> forwarders;
-  // Instead of forwarding, ask this authoritative server directly for every
-  // name (stub zone for the whole tree): "127.0.0.1@5353". For tests and
-  // for a bank's own DNS.
+  // Instead, ask this authoritative server for every name:
+  // "127.0.0.1@5353". For tests and for a bank's own DNS. Names outside its
+  // zones get REFUSED, hence UNAVAILABLE. (It is queried as a forwarder,
+  // not as a stub zone for ".": unbound primes a root stub with ". NS",
+  // which such a server refuses; smimea_source.cc says more.)
   std::string authoritative_server;
   // DNSSEC trust anchors (DS or DNSKEY records, zone-file format);
   // required: without one nothing validates.

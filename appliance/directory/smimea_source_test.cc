@@ -174,6 +174,25 @@ TEST_F(SmimeaSourceTest, ReportsUsagesAndSkipsRecordsWithoutWholeCertificate) {
   EXPECT_EQ(source->counters().secure, 2u);
 }
 
+TEST_F(SmimeaSourceTest, FindsThroughForwarder) {
+  SmimeaSourceOptions options = Options();
+  options.authoritative_server.clear();
+  options.forwarders = {"127.0.0.1@1", server_->Address()};
+  auto source = MakeSource(options);
+  ASSERT_NE(source, nullptr);
+  absl::StatusOr<std::vector<DirectoryCertificate>> found = source->Find("alice@bank.example");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_THAT(*found, SizeIs(1));
+  EXPECT_EQ((*found)[0].der, (*ders_)[0]);
+}
+
+TEST_F(SmimeaSourceTest, NameOutsideServersZonesIsUnavailable) {
+  auto source = MakeSource();
+  ASSERT_NE(source, nullptr);
+  // nsd answers REFUSED for a zone it does not serve.
+  EXPECT_THAT(source->Find("alice@elsewhere.example"), StatusIs(absl::StatusCode::kUnavailable));
+}
+
 TEST_F(SmimeaSourceTest, NxdomainAndNodataAreEmpty) {
   auto source = MakeSource();
   ASSERT_NE(source, nullptr);
@@ -282,6 +301,30 @@ TEST_F(SmimeaSourceTest, ServerThatNeverAnswersIsUnavailableAfterTimeout) {
   // The cancelled query does not disturb the next one.
   EXPECT_THAT(source->Find("bob@bank.example"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(source->counters().unavailable, 2u);
+}
+
+TEST_F(SmimeaSourceTest, ConcurrentTimeoutsAreEachUnavailable) {
+  BlackHole hole;
+  ASSERT_NE(hole.port(), 0);
+  SmimeaSourceOptions options = Options();
+  options.authoritative_server = absl::StrCat("127.0.0.1@", hole.port());
+  options.timeout = absl::Milliseconds(300);
+  auto source = MakeSource(options);
+  ASSERT_NE(source, nullptr);
+  constexpr int kThreads = 6;
+  std::vector<absl::StatusCode> codes(kThreads, absl::StatusCode::kOk);
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      codes[t] = source->Find(absl::StrCat("user", t, "@bank.example")).status().code();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(codes, ::testing::Each(absl::StatusCode::kUnavailable));
+  EXPECT_LT(absl::Now() - start, options.timeout + absl::Seconds(5));
+  EXPECT_EQ(source->counters().unavailable, static_cast<uint64_t>(kThreads));
+  // The source is destroyed with the cancelled queries still in unbound.
 }
 
 TEST_F(SmimeaSourceTest, KilledServerIsUnavailable) {
