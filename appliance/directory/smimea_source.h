@@ -5,6 +5,14 @@
 // says so in the log. Only records that carry a whole certificate
 // (selector 0 Cert, matching type 0 Full) can be used to encrypt; others
 // are skipped.
+//
+// One libunbound context serves every Find, so its cache (DNSKEYs, answers,
+// servers found down) is shared. It resolves in a thread of its own
+// (ub_ctx_async(ctx, 1)), never in a forked process: the appliance holds
+// PKCS#11 modules and threads a fork would copy. Each Find starts an
+// asynchronous query and waits for it up to the timeout; one thread of the
+// source's own delivers the answers (ub_fd, poll, ub_process). A query that
+// times out is cancelled.
 #ifndef SIGNET_APPLIANCE_DIRECTORY_SMIMEA_SOURCE_H_
 #define SIGNET_APPLIANCE_DIRECTORY_SMIMEA_SOURCE_H_
 
@@ -24,9 +32,11 @@ struct SmimeaSourceOptions {
   // Recursive resolvers to forward to ("127.0.0.1", "127.0.0.1@5353");
   // empty: /etc/resolv.conf's.
   std::vector<std::string> forwarders;
-  // Instead of forwarding, ask this authoritative server directly for every
-  // name (stub zone for the whole tree): "127.0.0.1@5353". For tests and
-  // for a bank's own DNS.
+  // Instead, ask this authoritative server for every name:
+  // "127.0.0.1@5353". For tests and for a bank's own DNS. Names outside its
+  // zones get REFUSED, hence UNAVAILABLE. (It is queried as a forwarder,
+  // not as a stub zone for ".": unbound primes a root stub with ". NS",
+  // which such a server refuses; smimea_source.cc says more.)
   std::string authoritative_server;
   // DNSSEC trust anchors (DS or DNSKEY records, zone-file format);
   // required: without one nothing validates.
@@ -34,17 +44,42 @@ struct SmimeaSourceOptions {
   absl::Duration timeout = absl::Seconds(5);
 };
 
+// What the answers were, since the source was made: for metrics, and for
+// tests to tell "bogus" from "insecure" from "nothing there", which Find
+// reports alike (OK and empty).
+struct SmimeaCounters {
+  // Validated answers with records (usable or not).
+  uint64_t secure = 0;
+  // No trust anchor covers the name (or a chain of trust ends above it).
+  uint64_t insecure = 0;
+  // Validation failed: a forged or tampered answer, expired signatures, a
+  // trust anchor that does not match.
+  uint64_t bogus = 0;
+  // Validated NXDOMAIN, and validated NOERROR without SMIMEA records.
+  uint64_t nxdomain = 0;
+  uint64_t nodata = 0;
+  // Resolver errors, SERVFAIL and the like, timeouts.
+  uint64_t unavailable = 0;
+};
+
 class SmimeaSource : public CertificateSource {
  public:
-  // InvalidArgument for a missing trust anchor file or a bad server.
+  // InvalidArgument for a missing or unreadable trust anchor file or a bad
+  // server address. The context is set up (and the trust anchors read) here,
+  // not at the first Find.
   static absl::StatusOr<std::unique_ptr<SmimeaSource>> Create(SmimeaSourceOptions options);
   ~SmimeaSource() override;
 
   absl::string_view name() const override { return "smimea"; }
 
-  // Source "smimea", dane_usage set. UNAVAILABLE when the resolver fails or
-  // times out; OK and empty for NXDOMAIN, no data, insecure or bogus.
+  // Source "smimea", dane_usage set, added the time of the answer.
+  // InvalidArgument for an address NormalizeAddress refuses. UNAVAILABLE
+  // when the resolver fails (SERVFAIL, REFUSED) or times out; OK and empty
+  // for NXDOMAIN, no data, insecure or bogus. Safe to call from several
+  // threads at once.
   absl::StatusOr<std::vector<DirectoryCertificate>> Find(absl::string_view address) override;
+
+  SmimeaCounters counters() const;
 
  private:
   class Impl;
@@ -52,7 +87,13 @@ class SmimeaSource : public CertificateSource {
   std::unique_ptr<Impl> impl_;
 };
 
-// The owner name for an address (normalized): "<56 hex>._smimecert.<domain>."
+// The owner name for an address as NormalizeAddress returns it:
+// "<56 hex>._smimecert.<domain>.", the hex (lower case) of the first 28
+// bytes of SHA-256 over the local part. RFC 8162 hashes the local part as
+// the sender wrote it and leaves case to the domain; the directory keys
+// addresses lower-cased, so the lower-case local part is what is hashed, and
+// a domain that publishes under a mixed-case local part is not found.
+// Empty for a string without '@'.
 std::string SmimeaOwnerName(absl::string_view address);
 
 }  // namespace signet::directory
