@@ -63,6 +63,13 @@ std::string FormatErrorDetails(absl::string_view serialized) {
   std::vector<std::string> parts;
   if (!details.ckr().empty()) parts.push_back(details.ckr());
   if (!details.verify_failure().empty()) parts.push_back(details.verify_failure());
+  if (details.unresolved_recipients_size() > 0) {
+    std::vector<std::string> addresses;
+    for (const v1::UnresolvedRecipient& recipient : details.unresolved_recipients()) {
+      addresses.push_back(recipient.address());
+    }
+    parts.push_back(absl::StrCat("no certificate for ", absl::StrJoin(addresses, ", ")));
+  }
   if (details.retryable()) parts.push_back("retryable");
   if (!details.token().empty()) parts.push_back(absl::StrCat("token ", details.token()));
   if (parts.empty()) return "";

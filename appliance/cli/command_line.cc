@@ -97,16 +97,25 @@ void ReadSignOptions(Options& options, Invocation& invocation) {
 
 void ReadEncryptOptions(Options& options, Invocation& invocation) {
   invocation.recipient_files = options.All("recipient");
-  if (invocation.recipient_files.empty()) {
-    options.Fail("--recipient is required (a certificate file; repeat it for more recipients)");
+  invocation.recipient_addresses = options.All("to");
+  if (invocation.recipient_files.empty() && invocation.recipient_addresses.empty()) {
+    options.Fail(
+        "--recipient CERT.pem or --to ADDRESS is required (repeat them for more recipients)");
   }
+  invocation.skip_unresolved = options.Has("skip-unresolved");
+  if (invocation.skip_unresolved && invocation.recipient_addresses.empty()) {
+    options.Fail("--skip-unresolved is for recipients given with --to");
+  }
+  // Unset, signetd chooses: AES-256-GCM and OAEP, or what every recipient
+  // found by address advertised it reads.
   invocation.cipher = options.Choice<v1::ContentCipher>("cipher",
                                                         {{"aes-256-gcm", v1::AES_256_GCM},
                                                          {"aes-128-gcm", v1::AES_128_GCM},
                                                          {"aes-256-cbc", v1::AES_256_CBC},
                                                          {"aes-128-cbc", v1::AES_128_CBC}},
-                                                        v1::AES_256_GCM);
-  invocation.rsa_key_transport = options.Has("rsa-pkcs1") ? v1::RSA_PKCS1 : v1::RSA_OAEP_SHA256;
+                                                        v1::CONTENT_CIPHER_UNSPECIFIED);
+  invocation.rsa_key_transport =
+      options.Has("rsa-pkcs1") ? v1::RSA_PKCS1 : v1::RSA_KEY_TRANSPORT_UNSPECIFIED;
   invocation.skip_recipient_validation = options.Has("skip-recipient-validation");
 }
 
@@ -277,6 +286,32 @@ void ReadCommand(Options& options, Invocation& invocation) {
     case Command::kImportCert:
       invocation.key = options.Required("key");
       invocation.certificate_file = ReadOne(options, "the certificate file");
+      break;
+    case Command::kLookup:
+      invocation.address = options.positionals().empty() ? "" : options.positionals()[0];
+      if (invocation.address.empty()) options.Fail("the ADDRESS to look up is required");
+      if (options.positionals().size() > 1) invocation.output = options.positionals()[1];
+      if (options.positionals().size() > 2) options.Fail("too many arguments: ADDRESS [OUT]");
+      break;
+    case Command::kPublish:
+      invocation.skip_validation = options.Has("skip-validation");
+      invocation.certificate_file = ReadOne(options, "the certificate file");
+      break;
+    case Command::kUnpublish:
+      invocation.sha256 = ReadOne(options, "the certificate's SHA256 fingerprint");
+      break;
+    case Command::kCertificates:
+      invocation.address = options.Get("address");
+      ReadFiles(options, invocation, 0);
+      break;
+    case Command::kExportSmimea:
+      invocation.smimea_usage = options.Choice<int>("usage", {{"3", 3}, {"1", 1}}, 3);
+      invocation.smimea_generic = options.Has("generic");
+      ReadFiles(options, invocation, 1);
+      break;
+    case Command::kExportLdif:
+      invocation.base_dn = options.Required("base-dn");
+      ReadFiles(options, invocation, 1);
       break;
     case Command::kAuditVerify:
       invocation.audit_log = options.Required("log");

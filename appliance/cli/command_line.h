@@ -32,6 +32,12 @@ enum class Command {
   kCsr,
   kImportCert,
   kAuditVerify,
+  kLookup,
+  kPublish,
+  kUnpublish,
+  kCertificates,
+  kExportSmimea,
+  kExportLdif,
 };
 
 inline constexpr char kDefaultSocket[] = "/run/signet/signetd.sock";
@@ -67,6 +73,10 @@ struct Invocation {
   v1::ContentCipher cipher = v1::CONTENT_CIPHER_UNSPECIFIED;
   v1::RsaKeyTransport rsa_key_transport = v1::RSA_KEY_TRANSPORT_UNSPECIFIED;
   bool skip_recipient_validation = false;
+  // --to: recipients by address, found by signetd's certificate directory;
+  // --skip-unresolved: encrypt to those found and report the others.
+  std::vector<std::string> recipient_addresses;
+  bool skip_unresolved = false;
   bool allow_untrusted = false;
   bool require_sender_match = false;
   std::string digest;  // sign-digest: the digest's bytes
@@ -85,6 +95,15 @@ struct Invocation {
   std::string subject;
   std::vector<std::string> emails;
   std::string certificate_file;
+
+  // Directory: lookup's and certificates' ADDRESS, publish --skip-validation,
+  // unpublish's SHA256, the exports' SMIMEA usage and form and LDIF base DN.
+  std::string address;
+  bool skip_validation = false;
+  std::string sha256;
+  int smimea_usage = 3;
+  bool smimea_generic = false;
+  std::string base_dn;
 
   // audit verify.
   std::string audit_log;

@@ -15,6 +15,8 @@ constexpr OptionSpec kRecipient = {"recipient", OptionKind::kRepeated};
 constexpr OptionSpec kCipher = {"cipher"};
 constexpr OptionSpec kRsaPkcs1 = {"rsa-pkcs1", OptionKind::kFlag};
 constexpr OptionSpec kSkipRecipientValidation = {"skip-recipient-validation", OptionKind::kFlag};
+constexpr OptionSpec kTo = {"to", OptionKind::kRepeated};
+constexpr OptionSpec kSkipUnresolved = {"skip-unresolved", OptionKind::kFlag};
 
 constexpr char kConnectionUsage[] =
     "connection (before or after the command):\n"
@@ -57,20 +59,24 @@ const std::vector<CommandSpec>& Commands() {
       {"encrypt",
        Command::kEncrypt,
        true,
-       {kRecipient, kCipher, kRsaPkcs1, kSkipRecipientValidation},
-       "signet encrypt --recipient CERT.pem [--recipient CERT.pem...]\n"
+       {kRecipient, kTo, kSkipUnresolved, kCipher, kRsaPkcs1, kSkipRecipientValidation},
+       "signet encrypt [--recipient CERT.pem...] [--to ADDRESS...] [--skip-unresolved]\n"
        "               [--cipher aes-256-gcm|aes-128-gcm|aes-256-cbc|aes-128-cbc] [--rsa-pkcs1]\n"
        "               [--skip-recipient-validation] [IN [OUT]]\n"
-       "  (--skip-recipient-validation: encrypt to certificates signetd would refuse, where\n"
-       "  its configuration allows this caller to; it is logged and audited)"},
+       "  (--to: a recipient's certificate from signetd's certificate directory; without\n"
+       "  --cipher the algorithms follow what the recipients advertised;\n"
+       "  --skip-unresolved: leave out addresses with no usable certificate, named on\n"
+       "  stderr; --skip-recipient-validation: encrypt to certificates signetd would\n"
+       "  refuse, where its configuration allows this caller to; logged and audited)"},
       {"sign-encrypt",
        Command::kSignEncrypt,
        true,
-       {kKey, kDigest, kPss, kOpaque, kTimestamp, kRecipient, kCipher, kRsaPkcs1,
-        kSkipRecipientValidation},
+       {kKey, kDigest, kPss, kOpaque, kTimestamp, kRecipient, kTo, kSkipUnresolved, kCipher,
+        kRsaPkcs1, kSkipRecipientValidation},
        "signet sign-encrypt --key NAME [--digest ...] [--pss] [--opaque] [--timestamp]\n"
-       "                    --recipient CERT.pem [--recipient CERT.pem...] [--cipher ...]\n"
-       "                    [--rsa-pkcs1] [--skip-recipient-validation] [IN [OUT]]"},
+       "                    [--recipient CERT.pem...] [--to ADDRESS...] [--skip-unresolved]\n"
+       "                    [--cipher ...] [--rsa-pkcs1] [--skip-recipient-validation]\n"
+       "                    [IN [OUT]]"},
       {"decrypt", Command::kDecrypt, true, {kKey}, "signet decrypt --key NAME [IN [OUT]]"},
       {"verify",
        Command::kVerify,
@@ -114,6 +120,39 @@ const std::vector<CommandSpec>& Commands() {
        "signet csr --key NAME --subject \"CN=...,O=...\" [--email ADDRESS...] [OUT]\n"
        "  (OUT: the PKCS#10 request, PEM)"},
       {"import-cert", Command::kImportCert, true, {kKey}, "signet import-cert --key NAME CERT.pem"},
+      {"lookup",
+       Command::kLookup,
+       true,
+       {},
+       "signet lookup ADDRESS [OUT]\n"
+       "  (the certificates signetd's directory would encrypt to, best first, as PEM to OUT;\n"
+       "  each one's source and algorithms, and what was found unusable, on stderr)"},
+      {"publish",
+       Command::kPublish,
+       true,
+       {{"skip-validation", OptionKind::kFlag}},
+       "signet publish [--skip-validation] CERT.pem\n"
+       "  (into the directory's store, served to everyone by its public endpoint)"},
+      {"unpublish", Command::kUnpublish, true, {}, "signet unpublish SHA256"},
+      {"certificates",
+       Command::kCertificates,
+       true,
+       {{"address"}},
+       "signet certificates [--address ADDRESS]\n"
+       "  (the store: published and harvested certificates)"},
+      {"export-smimea",
+       Command::kExportSmimea,
+       true,
+       {{"usage"}, {"generic", OptionKind::kFlag}},
+       "signet export-smimea [--usage 3|1] [--generic] [OUT]\n"
+       "  (RFC 8162 zone-file records of the published certificates; --generic: the\n"
+       "  RFC 3597 TYPE53 form for DNS servers without SMIMEA)"},
+      {"export-ldif",
+       Command::kExportLdif,
+       true,
+       {{"base-dn"}},
+       "signet export-ldif --base-dn DN [OUT]\n"
+       "  (LDIF of the published certificates, one entry per address under DN)"},
       {"audit verify",
        Command::kAuditVerify,
        false,
@@ -144,6 +183,7 @@ std::string UsageText(absl::string_view command) {
   for (const CommandSpec& spec : Commands()) {
     if (spec.command == Command::kTimestamp) absl::StrAppend(&text, "\nTime-stamps:\n");
     if (spec.command == Command::kTokens) absl::StrAppend(&text, "\nTokens and keys:\n");
+    if (spec.command == Command::kLookup) absl::StrAppend(&text, "\nCertificate directory:\n");
     if (spec.command == Command::kAuditVerify) absl::StrAppend(&text, "\nAudit:\n");
     absl::StrAppend(&text, Synopsis(spec));
   }

@@ -20,6 +20,9 @@ absl::Status RunTimestamp(const Invocation& invocation);
 // tokens, keys, key, keygen, csr, import-cert.
 absl::Status RunKeyCommand(const Invocation& invocation);
 
+// lookup, publish, unpublish, certificates, export-smimea, export-ldif.
+absl::Status RunDirectoryCommand(const Invocation& invocation);
+
 // audit verify: offline, no daemon.
 absl::Status RunAuditVerify(const Invocation& invocation);
 

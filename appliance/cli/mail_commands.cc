@@ -27,6 +27,10 @@ absl::StatusOr<v1::EncryptOptions> EncryptOptionsOf(const Invocation& invocation
     if (!der.ok()) return der.status();
     options.add_recipient_certificates(std::move(*der));
   }
+  for (const std::string& address : invocation.recipient_addresses) {
+    options.add_recipient_addresses(address);
+  }
+  options.set_skip_unresolved_recipients(invocation.skip_unresolved);
   options.set_cipher(invocation.cipher);
   options.set_rsa_key_transport(invocation.rsa_key_transport);
   options.set_skip_recipient_validation(invocation.skip_recipient_validation);
@@ -107,6 +111,9 @@ absl::Status RunMailCommand(const Invocation& invocation, bool show_progress) {
   RETURN_IF_ERROR(output->Commit());
 
   if (invocation.command == Command::kVerify) return WriteStderr(FormatSigners(*header));
+  if (!header->resolved_recipients().empty() || !header->unresolved_recipients().empty()) {
+    RETURN_IF_ERROR(WriteStderr(FormatResolvedRecipients(invocation.name, *header)));
+  }
   if (invocation.sign.timestamp() || header->has_timestamp()) {
     return WriteStderr(FormatSignatureTimestamp(invocation.name, header->timestamp()));
   }

@@ -274,4 +274,18 @@ std::string FormatGeneratedKey(const v1::GeneratedKey& key) {
   return text;
 }
 
+std::string FormatResolvedRecipients(absl::string_view operation,
+                                     const v1::MailResponse::Header& header) {
+  std::string text;
+  for (const v1::ResolvedRecipient& recipient : header.resolved_recipients()) {
+    absl::StrAppend(&text, "signet: ", operation, ": to ", recipient.address(), ": certificate ",
+                    recipient.sha256().substr(0, 16), "... from ", recipient.source(), "\n");
+  }
+  for (const v1::UnresolvedRecipient& recipient : header.unresolved_recipients()) {
+    absl::StrAppend(&text, "signet: ", operation, ": left out ", recipient.address(), ": ",
+                    recipient.reason(), "\n");
+  }
+  return text;
+}
+
 }  // namespace signet::cli

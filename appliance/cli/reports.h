@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "signet/v1/keys.pb.h"
 #include "signet/v1/mail.pb.h"
 
@@ -31,6 +32,11 @@ std::string FormatGeneratedKey(const v1::GeneratedKey& key);
 std::string AlgorithmName(v1::KeyAlgorithm algorithm);
 std::string PurposeName(v1::KeyPurpose purpose);
 std::string TokenStateName(v1::TokenState state);
+
+// EncryptMail, SignAndEncryptMail with --to: the certificate each address
+// resolved to, and the addresses left out (--skip-unresolved).
+std::string FormatResolvedRecipients(absl::string_view operation,
+                                     const v1::MailResponse::Header& header);
 
 }  // namespace signet::cli
 

@@ -43,6 +43,13 @@ absl::Status Run(const Invocation& invocation) {
     case Command::kCsr:
     case Command::kImportCert:
       return RunKeyCommand(invocation);
+    case Command::kLookup:
+    case Command::kPublish:
+    case Command::kUnpublish:
+    case Command::kCertificates:
+    case Command::kExportSmimea:
+    case Command::kExportLdif:
+      return RunDirectoryCommand(invocation);
     case Command::kHelp:
     case Command::kVersion:
       break;

@@ -6,7 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/directory/email_address.h"
-#include "appliance/directory/smimea_source.h"
+#include "appliance/directory/smimea_owner_name.h"
 #include "common/ossl_ptr.h"
 #include "common/status_macros.h"
 

@@ -85,18 +85,6 @@ absl::Status UbError(absl::string_view what, int error) {
 
 }  // namespace
 
-std::string SmimeaOwnerName(absl::string_view address) {
-  const size_t at = address.rfind('@');
-  if (at == absl::string_view::npos) return {};
-  const absl::string_view local = address.substr(0, at);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(local.data()), local.size(), digest);
-  // RFC 8162 section 3: the hash is truncated to 28 octets.
-  const std::string hash =
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 28));
-  return absl::StrCat(hash, "._smimecert.", address.substr(at + 1), ".");
-}
-
 class SmimeaSource::Impl {
  public:
   Impl(UbCtxPtr ctx, std::unique_ptr<Pipe> wake, absl::Duration timeout)

@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "appliance/directory/directory_certificate.h"
+#include "appliance/directory/smimea_owner_name.h"
 
 namespace signet::directory {
 
@@ -86,15 +87,6 @@ class SmimeaSource : public CertificateSource {
   explicit SmimeaSource(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// The owner name for an address as NormalizeAddress returns it:
-// "<56 hex>._smimecert.<domain>.", the hex (lower case) of the first 28
-// bytes of SHA-256 over the local part. RFC 8162 hashes the local part as
-// the sender wrote it and leaves case to the domain; the directory keys
-// addresses lower-cased, so the lower-case local part is what is hashed, and
-// a domain that publishes under a mixed-case local part is not found.
-// Empty for a string without '@'.
-std::string SmimeaOwnerName(absl::string_view address);
 
 }  // namespace signet::directory
 

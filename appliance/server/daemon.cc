@@ -13,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "appliance/http/listen_address.h"
+#include "appliance/directory/public_endpoint.h"
+#include "appliance/http/listen_address.h"
 #include "appliance/server/directory_service.h"
 #include "appliance/server/metrics_endpoint.h"
 #include "appliance/server/server_limits.h"
@@ -138,6 +140,26 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
     ASSIGN_OR_RETURN(daemon->metrics_,
                      StartMetricsEndpoint(config.metrics_address(), core.validation()));
   }
+  if (config.has_directory() && !config.directory().public_http_address().empty()) {
+    ASSIGN_OR_RETURN(http::ListenAddress address,
+                     http::ParseListenAddress(config.directory().public_http_address()));
+    directory::PublicEndpointOptions options;
+    options.listen = address;
+    if (config.directory().public_requests_per_second() > 0) {
+      options.requests_per_second = config.directory().public_requests_per_second();
+    }
+    if (config.directory().public_burst() > 0) {
+      options.burst = static_cast<int>(config.directory().public_burst());
+    }
+    options.public_domains.assign(config.directory().public_domains().begin(),
+                                  config.directory().public_domains().end());
+    CertificateDirectory* certificates = core.directory();
+    ASSIGN_OR_RETURN(daemon->public_certificates_,
+                     directory::PublicEndpoint::Start(
+                         std::move(options), [certificates](absl::string_view address) {
+                           return certificates->PublishedFor(address);
+                         }));
+  }
   if (daemon->tsa_ != nullptr && !config.timestamp_authority().http_address().empty()) {
     ASSIGN_OR_RETURN(daemon->tsa_http_,
                      StartTsaHttp(config.timestamp_authority().http_address(), *daemon->tsa_));
@@ -152,6 +174,7 @@ void Daemon::Shutdown() {
   shut_down_ = true;
   if (token_health_) token_health_->Shutdown();  // every health status NOT_SERVING
   if (metrics_) metrics_->Stop();
+  if (public_certificates_) public_certificates_->Stop();
   // No new HTTP stamps; the ones running finish on the token queues, which
   // still run.
   if (tsa_http_) tsa_http_->Stop();

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "appliance/http/http_listener.h"
 #include "appliance/server/appliance.h"
+#include "appliance/directory/public_endpoint.h"
 #include "appliance/server/directory_service.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"
@@ -68,6 +69,9 @@ class Daemon {
   std::unique_ptr<TokenHealth> token_health_;
   // GET /metrics (config metrics_address); null when not configured.
   std::unique_ptr<http::HttpListener> metrics_;
+  // GET /certificates/<address> (directory.public_http_address); null when
+  // not configured.
+  std::unique_ptr<directory::PublicEndpoint> public_certificates_;
   int listeners_ = 0;
   bool shut_down_ = false;
 };
