@@ -183,6 +183,12 @@ class LdapSource::Impl {
     }
   }
 
+  // Unbinding writes to each kept connection, whose server may be gone.
+  ~Impl() {
+    ScopedSigpipeBlock no_sigpipe;
+    servers_.clear();
+  }
+
   absl::StatusOr<std::vector<DirectoryCertificate>> Find(absl::string_view address);
   LdapSourceCounters counters() const {
     std::lock_guard lock(mu_);
