@@ -257,6 +257,17 @@ class Connection {
     return sqlite3_column_int64(statement.get(), 0);
   }
 
+  absl::StatusOr<std::string> QueryText(const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    const int prepared = sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr);
+    StatementPtr statement(raw);
+    if (prepared != SQLITE_OK) return Error(prepared, sql);
+    const int stepped = sqlite3_step(statement.get());
+    if (stepped != SQLITE_ROW) return Error(stepped, sql);
+    const unsigned char* text = sqlite3_column_text(statement.get(), 0);
+    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+  }
+
   absl::StatusOr<sqlite3_stmt*> Get(Statement which) {
     StatementPtr& cached = statements_[which];
     if (!cached) {
@@ -605,8 +616,15 @@ absl::Status PrepareSchema(Connection& connection) {
     return false;
   };
   ASSIGN_OR_RETURN(bool empty, check());
-  ASSIGN_OR_RETURN(int64_t ignored, connection.QueryInt("PRAGMA journal_mode = WAL"));
-  (void)ignored;
+  // The durability of an acknowledged Put rests on WAL with synchronous
+  // FULL; a file system where SQLite cannot use WAL is refused, not quietly
+  // run in another mode.
+  ASSIGN_OR_RETURN(std::string mode, connection.QueryText("PRAGMA journal_mode = WAL"));
+  if (mode != "wal") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "directory store ", connection.path(),
+        ": SQLite cannot use write-ahead logging there (journal mode \"", mode, "\")"));
+  }
   if (!empty) return absl::OkStatus();
   RETURN_IF_ERROR(connection.Execute("BEGIN IMMEDIATE"));
   // Another process may have made it meanwhile.
