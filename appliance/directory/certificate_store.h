@@ -64,14 +64,18 @@ struct ListRequest {
 class CertificateStore : public CertificateSource {
  public:
   // Opens or creates the file (mode 0600) and its schema. An existing file
-  // that is not a Signet store, or a newer schema, is refused.
+  // that is not a Signet store (another program's SQLite file, or no SQLite
+  // file), or one of a newer schema, is refused with FailedPrecondition.
+  // Errors from SQLite carry its message and the path: UNAVAILABLE for what
+  // may pass (busy, I/O, disk full), INTERNAL for a corrupt file.
   static absl::StatusOr<std::unique_ptr<CertificateStore>> Open(const std::string& path);
 
   ~CertificateStore() override;
 
   absl::string_view name() const override { return "store"; }
 
-  // Source "published" or "harvested"; `added` is the Put time.
+  // Source "published" or "harvested"; `added` is the Put time. Newest
+  // notBefore first. Matches `address` exactly: the caller normalizes.
   absl::StatusOr<std::vector<DirectoryCertificate>> Find(absl::string_view address) override;
 
   // Stores a certificate (durably when this returns OK). InvalidArgument,
