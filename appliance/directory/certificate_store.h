@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "appliance/directory/directory_certificate.h"
 
 namespace signet::directory {
@@ -45,6 +47,8 @@ struct PutRequest {
   absl::string_view smime_capabilities_der;
   // The signed mail's time (its signingTime, or when it was verified) for
   // harvested capabilities; newer capabilities replace older ones only.
+  // Empty capabilities never replace any (a mail without the attribute says
+  // nothing about what its sender supports).
   absl::Time capabilities_time = absl::InfinitePast();
 };
 
@@ -53,20 +57,25 @@ struct ListRequest {
   std::string address;
   // Resume after this key (a previous page's last sha256_hex).
   std::string after_sha256_hex;
+  // 0: 100; at most 1000.
   size_t limit = 100;
 };
 
 class CertificateStore : public CertificateSource {
  public:
   // Opens or creates the file (mode 0600) and its schema. An existing file
-  // that is not a Signet store, or a newer schema, is refused.
+  // that is not a Signet store (another program's SQLite file, or no SQLite
+  // file), or one of a newer schema, is refused with FailedPrecondition.
+  // Errors from SQLite carry its message and the path: UNAVAILABLE for what
+  // may pass (busy, I/O, disk full), INTERNAL for a corrupt file.
   static absl::StatusOr<std::unique_ptr<CertificateStore>> Open(const std::string& path);
 
   ~CertificateStore() override;
 
   absl::string_view name() const override { return "store"; }
 
-  // Source "published" or "harvested"; `added` is the Put time.
+  // Source "published" or "harvested"; `added` is the Put time. Newest
+  // notBefore first. Matches `address` exactly: the caller normalizes.
   absl::StatusOr<std::vector<DirectoryCertificate>> Find(absl::string_view address) override;
 
   // Stores a certificate (durably when this returns OK). InvalidArgument,
@@ -77,9 +86,16 @@ class CertificateStore : public CertificateSource {
   // replaced when the new ones are newer.
   absl::StatusOr<StoredCertificate> Put(const PutRequest& request);
 
-  // Removes by key; NotFound when absent.
+  // Put for many certificates in one transaction (imports, bulk harvests):
+  // all of them or, when one is refused (its index is in the error),
+  // none.
+  absl::Status PutAll(absl::Span<const PutRequest> requests);
+
+  // Removes by key (64 hex digits, either case); NotFound when absent.
   absl::Status Remove(absl::string_view sha256_hex);
 
+  // Ordered by sha256_hex. InvalidArgument for an address that does not
+  // normalize or a key that is not 64 hex digits.
   absl::StatusOr<std::vector<StoredCertificate>> List(const ListRequest& request);
 
   absl::StatusOr<uint64_t> Count();
