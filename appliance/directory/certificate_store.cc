@@ -36,8 +36,9 @@ constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMaxListLimit = 1000;
 constexpr size_t kDefaultListLimit = 100;
-// Readers beyond this many callers at once wait for one to come free.
-constexpr size_t kMaxReaders = 8;
+// Readers beyond this many callers at once wait for one to come free
+// (a lookup takes tens of microseconds); each may cache 32 MiB of pages.
+constexpr size_t kMaxReaders = 4;
 
 // The certificate's rowid is what the address index refers to: 8 bytes per
 // index entry rather than the 32 of its SHA-256. The index is WITHOUT ROWID
@@ -226,7 +227,16 @@ class Connection {
     sqlite3_extended_result_codes(connection->db(), 1);
     RETURN_IF_ERROR(connection->Execute("PRAGMA foreign_keys = ON"));
     RETURN_IF_ERROR(connection->Execute("PRAGMA synchronous = FULL"));
-    if (reader) RETURN_IF_ERROR(connection->Execute("PRAGMA query_only = ON"));
+    if (reader) {
+      RETURN_IF_ERROR(connection->Execute("PRAGMA query_only = ON"));
+      // Lookups touch a few random pages of a file that may be far larger
+      // than SQLite's default 2 MiB page cache; with 32 MiB the interior
+      // pages of both indexes stay cached, and a lookup on a million
+      // certificates took about half the time (directory_store_bench). Not
+      // mmap, which was faster still: an I/O error there is SIGBUS, not a
+      // status.
+      RETURN_IF_ERROR(connection->Execute("PRAGMA cache_size = -32768"));
+    }
     return connection;
   }
 

@@ -81,7 +81,8 @@ class CertificateStore : public CertificateSource {
   // Stores a certificate (durably when this returns OK). InvalidArgument,
   // storing nothing, for bytes that are not one DER certificate (trailing
   // bytes included), a certificate naming no valid e-mail address or too
-  // many (CertificateAddresses). The same certificate again is not
+  // many (CertificateAddresses), or capabilities that are not one DER
+  // SEQUENCE OF SMIMECapability. The same certificate again is not
   // duplicated: a published one stays published, and its capabilities are
   // replaced when the new ones are newer.
   absl::StatusOr<StoredCertificate> Put(const PutRequest& request);
