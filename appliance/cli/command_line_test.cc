@@ -71,9 +71,16 @@ TEST(CommandLineTest, EncryptTakesEveryRecipient) {
   EXPECT_EQ(invocation.cipher, v1::AES_128_CBC);
   EXPECT_EQ(invocation.rsa_key_transport, v1::RSA_PKCS1);
   EXPECT_FALSE(invocation.skip_recipient_validation);
+  // Unset: signetd's choice (AES-256-GCM and OAEP, or what recipients found
+  // by address advertised).
   invocation = Parse({"encrypt", "--recipient", "a.pem"});
-  EXPECT_EQ(invocation.cipher, v1::AES_256_GCM);
-  EXPECT_EQ(invocation.rsa_key_transport, v1::RSA_OAEP_SHA256);
+  EXPECT_EQ(invocation.cipher, v1::CONTENT_CIPHER_UNSPECIFIED);
+  EXPECT_EQ(invocation.rsa_key_transport, v1::RSA_KEY_TRANSPORT_UNSPECIFIED);
+  invocation = Parse({"encrypt", "--to", "alice@example.org", "--to=bob@example.org",
+                      "--skip-unresolved"});
+  EXPECT_THAT(invocation.recipient_addresses, ElementsAre("alice@example.org", "bob@example.org"));
+  EXPECT_TRUE(invocation.recipient_files.empty());
+  EXPECT_TRUE(invocation.skip_unresolved);
   invocation = Parse({"encrypt", "--recipient", "a.pem", "--skip-recipient-validation"});
   EXPECT_TRUE(invocation.skip_recipient_validation);
   invocation =

@@ -43,9 +43,14 @@ add_library(signet_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/timestamp_authority.cc
   ${CMAKE_CURRENT_LIST_DIR}/timestamp_checker.cc
   ${CMAKE_CURRENT_LIST_DIR}/timestamp_service.cc
+  ${CMAKE_CURRENT_LIST_DIR}/unary_call.cc
+  ${CMAKE_CURRENT_LIST_DIR}/certificate_directory.cc
+  ${CMAKE_CURRENT_LIST_DIR}/directory_service.cc
 )
 target_link_libraries(signet_server PUBLIC signet_server_core signet_server_config signet_audit
                       signet_provider signet_pcsc signet_http signet_timestamp signet_tsa
+                      signet_directory signet_directory_public signet_directory_store
+                      signet_directory_ldap signet_directory_smimea
                       gRPC::grpc++ gRPC::grpc++_reflection)
 signet_target(signet_server)
 

@@ -141,10 +141,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
                      StartMetricsEndpoint(config.metrics_address(), core.validation()));
   }
   if (config.has_directory() && !config.directory().public_http_address().empty()) {
-    ASSIGN_OR_RETURN(http::ListenAddress address,
+    ASSIGN_OR_RETURN(http::ListenAddress listen,
                      http::ParseListenAddress(config.directory().public_http_address()));
     directory::PublicEndpointOptions options;
-    options.listen = address;
+    options.listen = listen;
     if (config.directory().public_requests_per_second() > 0) {
       options.requests_per_second = config.directory().public_requests_per_second();
     }
