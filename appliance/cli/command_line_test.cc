@@ -76,8 +76,8 @@ TEST(CommandLineTest, EncryptTakesEveryRecipient) {
   invocation = Parse({"encrypt", "--recipient", "a.pem"});
   EXPECT_EQ(invocation.cipher, v1::CONTENT_CIPHER_UNSPECIFIED);
   EXPECT_EQ(invocation.rsa_key_transport, v1::RSA_KEY_TRANSPORT_UNSPECIFIED);
-  invocation = Parse({"encrypt", "--to", "alice@example.org", "--to=bob@example.org",
-                      "--skip-unresolved"});
+  invocation =
+      Parse({"encrypt", "--to", "alice@example.org", "--to=bob@example.org", "--skip-unresolved"});
   EXPECT_THAT(invocation.recipient_addresses, ElementsAre("alice@example.org", "bob@example.org"));
   EXPECT_TRUE(invocation.recipient_files.empty());
   EXPECT_TRUE(invocation.skip_unresolved);

@@ -51,10 +51,10 @@ std::string Date(const google::protobuf::Timestamp& time) {
 
 // One certificate, one line: what an operator needs to tell them apart.
 std::string Describe(const v1::DirectoryCertificate& certificate) {
-  return absl::StrCat(certificate.sha256(), "  ", certificate.source(), "  ",
-                      certificate.subject(), "  <", absl::StrJoin(certificate.email_addresses(), ", "),
-                      ">  valid ", Date(certificate.not_before()), " to ",
-                      Date(certificate.not_after()), "  ", CipherName(certificate.cipher()),
+  return absl::StrCat(certificate.sha256(), "  ", certificate.source(), "  ", certificate.subject(),
+                      "  <", absl::StrJoin(certificate.email_addresses(), ", "), ">  valid ",
+                      Date(certificate.not_before()), " to ", Date(certificate.not_after()), "  ",
+                      CipherName(certificate.cipher()),
                       certificate.rsa_key_transport() == v1::RSA_PKCS1 ? " pkcs1" : "",
                       certificate.from_capabilities() ? " (advertised)" : "", "\n");
 }
@@ -112,8 +112,7 @@ absl::Status RunDirectoryCommand(const Invocation& invocation) {
       }
       fputs(report.c_str(), stderr);
       if (response.certificates().empty()) {
-        return absl::NotFoundError(
-            absl::StrCat("no usable certificate for ", response.address()));
+        return absl::NotFoundError(absl::StrCat("no usable certificate for ", response.address()));
       }
       std::string pem;
       for (const v1::DirectoryCertificate& found : response.certificates()) {
@@ -136,9 +135,10 @@ absl::Status RunDirectoryCommand(const Invocation& invocation) {
       v1::RemoveRequest request;
       request.set_sha256(invocation.sha256);
       v1::RemoveResponse response;
-      return CallDirectory(connection, [&](v1::Directory::Stub& stub, grpc::ClientContext* context) {
-        return stub.Remove(context, request, &response);
-      });
+      return CallDirectory(connection,
+                           [&](v1::Directory::Stub& stub, grpc::ClientContext* context) {
+                             return stub.Remove(context, request, &response);
+                           });
     }
     case Command::kCertificates: {
       std::string text;
@@ -148,8 +148,8 @@ absl::Status RunDirectoryCommand(const Invocation& invocation) {
         request.set_address(invocation.address);
         request.set_page_token(page_token);
         v1::ListResponse response;
-        RETURN_IF_ERROR(CallDirectory(
-            connection, [&](v1::Directory::Stub& stub, grpc::ClientContext* context) {
+        RETURN_IF_ERROR(
+            CallDirectory(connection, [&](v1::Directory::Stub& stub, grpc::ClientContext* context) {
               return stub.List(context, request, &response);
             }));
         for (const v1::DirectoryCertificate& stored : response.certificates()) {
@@ -167,10 +167,10 @@ absl::Status RunDirectoryCommand(const Invocation& invocation) {
           entries.push_back({.address = address, .der = one.certificate()});
         }
       }
-      ASSIGN_OR_RETURN(std::string zone,
-                       directory::SmimeaZoneRecords(
-                           entries, {.usage = invocation.smimea_usage,
-                                     .generic_syntax = invocation.smimea_generic}));
+      ASSIGN_OR_RETURN(
+          std::string zone,
+          directory::SmimeaZoneRecords(entries, {.usage = invocation.smimea_usage,
+                                                 .generic_syntax = invocation.smimea_generic}));
       return WriteTo(invocation.output, zone);
     }
     case Command::kExportLdif: {

@@ -8,7 +8,12 @@
 // ones; grants enforced.
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <csignal>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -36,12 +41,12 @@
 namespace signet {
 namespace {
 
+using fixtures::StreamMail;
 using ::signet::matchers::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-using fixtures::StreamMail;
 
 constexpr char kStatement[] =
     "From: Statements <statements@bank.example>\r\n"
@@ -62,9 +67,7 @@ constexpr char kCallers[] = R"pb(
     name: "gateway"
     unix_uid: $UID
     grants { keys: "bank-signing" operations: SIGN_MAIL }
-    grants {
-      operations: [ ENCRYPT_MAIL, VERIFY_MAIL, LOOKUP_CERTIFICATES, PUBLISH_CERTIFICATES ]
-    }
+    grants { operations: [ ENCRYPT_MAIL, VERIFY_MAIL, LOOKUP_CERTIFICATES, PUBLISH_CERTIFICATES ] }
   }
   callers {
     name: "clerk"
@@ -178,8 +181,8 @@ class SignetdDirectoryTest : public ::testing::Test {
     }
     header.mutable_options()->set_skip_unresolved_recipients(skip_unresolved);
     std::unique_ptr<v1::Mail::Stub> own = MailStub();
-    return StreamMail<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail,
-                                              stub ? *stub : *own, header, kStatement);
+    return StreamMail<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, stub ? *stub : *own,
+                                              header, kStatement);
   }
 
   static grpc::Status Lookup(const std::string& address, v1::LookupResponse* response) {
@@ -198,14 +201,13 @@ class SignetdDirectoryTest : public ::testing::Test {
   // The audit records of directory changes, in order.
   static std::vector<std::string> DirectoryAuditOperations() {
     std::vector<std::string> operations;
-    for (absl::string_view line :
-         absl::StrSplit(fixtures::ReadFile(env_->AuditLogPath()), '\n')) {
+    for (absl::string_view line : absl::StrSplit(fixtures::ReadFile(env_->AuditLogPath()), '\n')) {
       if (line.empty()) continue;
       absl::StatusOr<audit::v1::Entry> entry = audit::ParseEntryJson(line);
       if (entry.ok() && entry->has_record() &&
           absl::StrContains(entry->record().operation(), "CERTIFICATE")) {
-        operations.push_back(absl::StrCat(entry->record().operation(), " ",
-                                          entry->record().result()));
+        operations.push_back(
+            absl::StrCat(entry->record().operation(), " ", entry->record().result()));
       }
     }
     return operations;
@@ -249,8 +251,7 @@ TEST_F(SignetdDirectoryTest, AGpgsmSignedMailIsHarvestedAndMailToItsSenderIsOneG
   EXPECT_EQ(found.certificates(0).source(), "harvested");
   EXPECT_TRUE(found.certificates(0).from_capabilities());
   EXPECT_EQ(found.certificates(0).rsa_key_transport(), v1::RSA_PKCS1);
-  EXPECT_THAT(found.certificates(0).cipher(),
-              ::testing::AnyOf(v1::AES_256_CBC, v1::AES_128_CBC));
+  EXPECT_THAT(found.certificates(0).cipher(), ::testing::AnyOf(v1::AES_256_CBC, v1::AES_128_CBC));
 
   // The statement to her address alone: gpgsm, which reads neither OAEP nor
   // GCM, opens it.
@@ -258,8 +259,7 @@ TEST_F(SignetdDirectoryTest, AGpgsmSignedMailIsHarvestedAndMailToItsSenderIsOneG
   ASSERT_TRUE(encrypted.status.ok()) << encrypted.status.error_message();
   ASSERT_EQ(encrypted.header.resolved_recipients_size(), 1);
   EXPECT_EQ(encrypted.header.resolved_recipients(0).source(), "harvested");
-  ASSERT_OK_AND_ASSIGN(fixtures::SmimeParts parts,
-                       fixtures::SplitSmimeWithOpenssl(encrypted.body));
+  ASSERT_OK_AND_ASSIGN(fixtures::SmimeParts parts, fixtures::SplitSmimeWithOpenssl(encrypted.body));
   ASSERT_OK_AND_ASSIGN(std::string opened, world_->gpgsm->Decrypt(parts.cms_der));
   EXPECT_THAT(opened, HasSubstr("Balance on 6 December"));
 }
@@ -273,10 +273,9 @@ TEST_F(SignetdDirectoryTest, AnAddressOnlyInLdapIsFoundThereAfterADeadServer) {
 
   fixtures::MailCallResult encrypted = EncryptTo({"carol@example.org"});
   ASSERT_TRUE(encrypted.status.ok()) << encrypted.status.error_message();
-  ASSERT_OK_AND_ASSIGN(std::string opened,
-                       fixtures::OpensslSmimeDecrypt(encrypted.body,
-                                                     world_->ldap_user.certificate_path,
-                                                     world_->ldap_user.key_path));
+  ASSERT_OK_AND_ASSIGN(std::string opened, fixtures::OpensslSmimeDecrypt(
+                                               encrypted.body, world_->ldap_user.certificate_path,
+                                               world_->ldap_user.key_path));
   EXPECT_THAT(opened, HasSubstr("Balance on 6 December"));
 }
 
@@ -363,9 +362,9 @@ TEST_F(SignetdDirectoryTest, ThePublicEndpointNeverServesHarvestedOrForeignCerti
   for (const char* address : {"carol%40example.org", "nobody%40elsewhere.example"}) {
     ASSERT_OK_AND_ASSIGN(
         fixtures::CommandResult fetched,
-        fixtures::RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                              absl::StrCat("http://127.0.0.1:", world_->public_port,
-                                           "/certificates/", address)}));
+        fixtures::RunCommand(
+            {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+             absl::StrCat("http://127.0.0.1:", world_->public_port, "/certificates/", address)}));
     EXPECT_EQ(fetched.out, "404") << address;
   }
 }
@@ -381,6 +380,108 @@ TEST_F(SignetdDirectoryTest, LookingUpNeedsItsGrant) {
   auto clerk_mail = v1::Mail::NewStub(fixtures::TlsChannel(*env_, "clerk"));
   fixtures::MailCallResult encrypted = EncryptTo({"carol@example.org"}, false, clerk_mail.get());
   EXPECT_EQ(encrypted.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SignetdDirectoryTest, EveryAcknowledgedPublishSurvivesAKillMinus9) {
+  // Certificates to publish: distinct keys are not needed, distinct
+  // certificates are.
+  ASSERT_OK_AND_ASSIGN(EvpPkeyPtr key, fixtures::GenerateKey("EC:P-256"));
+  std::vector<std::string> certificates;
+  for (int i = 0; i < 400; ++i) {
+    const std::string address = absl::StrCat("customer", i, "@example.org");
+    ASSERT_OK_AND_ASSIGN(X509Ptr certificate,
+                         world_->ca->Issue(key.get(), address, address, {.for_encryption = true}));
+    ASSERT_OK_AND_ASSIGN(std::string der, fixtures::ToDer(certificate.get()));
+    certificates.push_back(std::move(der));
+  }
+  std::mutex mutex;
+  std::vector<std::string> acknowledged;
+  std::thread publisher([&] {
+    auto stub = DirectoryStub();
+    for (const std::string& der : certificates) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      v1::PublishRequest request;
+      request.set_certificate(der);
+      v1::PublishResponse response;
+      if (!stub->Publish(&context, request, &response).ok()) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      acknowledged.push_back(response.certificate().sha256());
+    }
+  });
+  for (int waited = 0; waited < 2000; ++waited) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (acknowledged.size() >= 40) break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_THAT(env_->Restart(SIGKILL), IsOk());
+  publisher.join();
+  ASSERT_GE(acknowledged.size(), 40u);
+  ASSERT_LT(acknowledged.size(), certificates.size()) << "the kill came after the last Publish";
+
+  ASSERT_OK_AND_ASSIGN(
+      fixtures::CommandResult check,
+      fixtures::RunCommandOk({"sqlite3", env_->File("directory.db"), "PRAGMA integrity_check"}));
+  EXPECT_EQ(check.out, "ok\n");
+  std::set<std::string> stored;
+  auto stub = DirectoryStub();
+  std::string page_token;
+  do {
+    grpc::ClientContext context;
+    v1::ListRequest request;
+    request.set_page_token(page_token);
+    v1::ListResponse page;
+    grpc::Status status = stub->List(&context, request, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const v1::DirectoryCertificate& one : page.certificates()) stored.insert(one.sha256());
+    page_token = page.next_page_token();
+  } while (!page_token.empty());
+  for (const std::string& sha256 : acknowledged) EXPECT_TRUE(stored.count(sha256)) << sha256;
+}
+
+TEST_F(SignetdDirectoryTest, TheCliPublishesLooksUpAndEncryptsToAnAddress) {
+  auto signet = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {SIGNET_PATH, "--socket", env_->socket()});
+    absl::StatusOr<fixtures::CommandResult> result = fixtures::RunCommand(args);
+    EXPECT_THAT(result, IsOk());
+    return result.ok() ? *result : fixtures::CommandResult{};
+  };
+  fixtures::CommandResult published = signet({"publish", world_->published.certificate_path});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_THAT(published.out, HasSubstr("treasury@bank.example"));
+
+  fixtures::CommandResult looked_up =
+      signet({"lookup", "treasury@bank.example", world_->dir.File("found.pem")});
+  ASSERT_EQ(looked_up.exit_code, 0) << looked_up.err;
+  EXPECT_THAT(looked_up.err, HasSubstr("published"));
+  ASSERT_OK_AND_ASSIGN(std::string pem, fixtures::ToPem(world_->published.certificate.get()));
+  EXPECT_EQ(fixtures::ReadFile(world_->dir.File("found.pem")), pem);
+
+  fixtures::CommandResult missing = signet({"lookup", "nobody@example.org"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("nobody@example.org"));
+
+  { std::ofstream(world_->dir.File("statement.eml")) << kStatement; }
+  fixtures::CommandResult encrypted =
+      signet({"encrypt", "--to", "treasury@bank.example", world_->dir.File("statement.eml"),
+              world_->dir.File("statement.p7m.eml")});
+  ASSERT_EQ(encrypted.exit_code, 0) << encrypted.err;
+  EXPECT_THAT(encrypted.err, HasSubstr("to treasury@bank.example"));
+  ASSERT_OK_AND_ASSIGN(std::string opened,
+                       fixtures::OpensslSmimeDecrypt(
+                           fixtures::ReadFile(world_->dir.File("statement.p7m.eml")),
+                           world_->published.certificate_path, world_->published.key_path));
+  EXPECT_THAT(opened, HasSubstr("Balance on 6 December"));
+
+  fixtures::CommandResult zone = signet({"export-smimea"});
+  ASSERT_EQ(zone.exit_code, 0) << zone.err;
+  EXPECT_THAT(zone.out, HasSubstr("._smimecert.bank.example. 3600 IN SMIMEA 3 0 0 "));
+  fixtures::CommandResult ldif =
+      signet({"export-ldif", "--base-dn", "ou=people,dc=bank,dc=example"});
+  ASSERT_EQ(ldif.exit_code, 0) << ldif.err;
+  EXPECT_THAT(ldif.out, HasSubstr("dn: mail=treasury@bank.example,ou=people,dc=bank,dc=example"));
 }
 
 }  // namespace
