@@ -412,7 +412,7 @@ TEST_F(SignetCliTest, UsageErrorsSayWhatIsWrongAndShowTheUsage) {
            {{"sign"}, "signet: sign: --key is required"},
            {{"sign", "--key", "k", "--digest", "md5"},
             "signet: sign: --digest must be one of sha256, sha384, sha512"},
-           {{"encrypt"}, "signet: encrypt: --recipient is required"},
+           {{"encrypt"}, "signet: encrypt: --recipient CERT.pem or --to ADDRESS is required"},
            {{"decrypt", "--key", "k", "a", "b", "c"}, "signet: decrypt: too many files"},
            {{"verify", "--bogus"}, "signet: verify: unknown option --bogus"},
            {{"sign-digest", "--key", "k", "--digest-hex", "abcd"},
