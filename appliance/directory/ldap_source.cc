@@ -25,6 +25,7 @@
 #include "appliance/directory/email_address.h"
 #include "common/ossl_ptr.h"
 #include "common/secret.h"
+#include "common/sigpipe_block.h"
 #include "common/status_macros.h"
 
 namespace signet::directory {
@@ -67,41 +68,6 @@ constexpr size_t kMaxIdleConnections = 4;
 // A userSMIMECertificate bundle may hold a chain; it is bounded by this many
 // maximal certificates.
 constexpr size_t kMaxCertificatesPerBundle = 8;
-
-// libldap writes with write(2); a server that went away would raise SIGPIPE
-// in whatever thread asked. signetd ignores SIGPIPE, but a library must not
-// rely on it: SIGPIPE is blocked in this thread while libldap runs and one
-// raised meanwhile is discarded.
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_);
-  }
-  ~ScopedSigpipeBlock() {
-    if (!was_pending_) {
-      sigset_t pipe_set;
-      sigemptyset(&pipe_set);
-      sigaddset(&pipe_set, SIGPIPE);
-      timespec zero = {0, 0};
-      while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
-  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
-
- private:
-  sigset_t old_;
-  bool was_pending_ = false;
-};
 
 // What the time left allows, never zero: libldap reads a zero timeval as
 // "poll once" in some calls and "no limit" in others.

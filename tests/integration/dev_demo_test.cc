@@ -124,8 +124,11 @@ TEST_F(DevDemoTest, ASecondRunReusesTheTokenAndAppendsToTheAuditLog) {
   const std::string log = ReadFile(dev_ + "/signetd.log");
   EXPECT_THAT(log, Not(HasSubstr("creating token")));
   EXPECT_THAT(log, Not(HasSubstr("generating key")));
-  // Two runs, each signing once and decrypting once.
-  EXPECT_THAT(again.out + again.err, HasSubstr("records:          4"));
+  // Two runs, each publishing the customer's certificate (a second time
+  // changes nothing but is still recorded), signing once and decrypting once.
+  EXPECT_THAT(again.out + again.err, HasSubstr("records:          6"));
+  // The directory's store is reused too: one certificate, published.
+  EXPECT_THAT(again.out + again.err, HasSubstr("from published"));
 }
 
 TEST_F(DevDemoTest, TheLoopbackListenerTakesTheDevClientCertificateOnly) {

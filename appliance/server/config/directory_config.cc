@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "appliance/directory/email_address.h"
 #include "appliance/http/listen_address.h"
 
 namespace signet::server {
@@ -51,17 +52,10 @@ bool IsResolverAddress(absl::string_view text) {
       .ok();
 }
 
+// A domain as the directory keys addresses: what NormalizeAddress takes
+// after the '@'.
 bool IsDomain(absl::string_view domain) {
-  if (domain.empty() || domain.size() > 253) return false;
-  for (absl::string_view label : absl::StrSplit(domain, '.')) {
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return false;
-    }
-    for (char c : label) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-  }
-  return true;
+  return directory::NormalizeAddress(absl::StrCat("postmaster@", domain)).ok();
 }
 
 void CheckLdap(Problems& problems, const CertificateDirectory& directory) {
