@@ -2,7 +2,8 @@
 // certificate harvested from the signed mail VerifyMail trusts, then mail
 // encrypted to the address alone with the algorithms the customer
 // advertised (gpgsm signs, so gpgsm must decrypt: AES-CBC with PKCS#1 v1.5);
-// LDAP (a real slapd) as a later source; unknown addresses failing per
+// LDAP (a real slapd) and SMIMEA (nsd serving a signed zone, a forged one
+// refused) as later sources; unknown addresses failing per
 // recipient or skipped; operators publishing, listing and removing, audited;
 // the public endpoint serving published certificates and never harvested
 // ones; grants enforced.
@@ -20,6 +21,7 @@
 #include "appliance/audit/entry_json.h"
 #include "appliance/cms/smime_format.h"
 #include "appliance/directory/ldif_export.h"
+#include "appliance/directory/smimea_export.h"
 #include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -29,6 +31,7 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/free_port.h"
 #include "tests/fixtures/mail_stream_call.h"
+#include "tests/fixtures/nsd_server.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
@@ -90,6 +93,9 @@ struct World {
   Customer gpgsm_user;  // alice: signs with gpgsm, harvested
   Customer ldap_user;   // carol: only in LDAP
   Customer published;   // treasury@bank.example: published by the operator
+  Customer dns_user;    // dave@example.net: an SMIMEA record in a signed zone
+  Customer forged;      // erin@forged.example: SMIMEA in a zone that fails DNSSEC
+  std::unique_ptr<fixtures::NsdServer> nsd;
   std::unique_ptr<fixtures::GpgsmHome> gpgsm;
   std::unique_ptr<fixtures::Slapd> slapd;
   int public_port = 0;
@@ -105,6 +111,8 @@ class SignetdDirectoryTest : public ::testing::Test {
     MakeCustomer("alice@example.org", world_->gpgsm_user);
     MakeCustomer("carol@example.org", world_->ldap_user);
     MakeCustomer("treasury@bank.example", world_->published);
+    MakeCustomer("dave@example.net", world_->dns_user);
+    MakeCustomer("erin@forged.example", world_->forged);
     const fixtures::TempDir& files = world_->dir;
     ASSERT_THAT(fixtures::WritePem(files.File("customer-ca.pem"), world_->ca->certificate()),
                 IsOk());
@@ -120,6 +128,22 @@ class SignetdDirectoryTest : public ::testing::Test {
                          directory::ExportLdif({world_->ldap_user.der}, "dc=bank,dc=example"));
     ASSERT_OK_AND_ASSIGN(world_->slapd, fixtures::Slapd::Start(ldif.ldif));
     ASSERT_OK_AND_ASSIGN(world_->public_port, fixtures::FreePort());
+    // Usage 1 (PKIX-EE): the certificate must still chain to the customer CA.
+    ASSERT_OK_AND_ASSIGN(std::string dave_record,
+                         directory::SmimeaZoneRecord(
+                             {.address = "dave@example.net", .der = world_->dns_user.der},
+                             {.usage = 1}));
+    ASSERT_OK_AND_ASSIGN(std::string erin_record,
+                         directory::SmimeaZoneRecord(
+                             {.address = "erin@forged.example", .der = world_->forged.der},
+                             {.usage = 1}));
+    ASSERT_OK_AND_ASSIGN(
+        world_->nsd,
+        fixtures::NsdServer::Start(
+            {{.origin = "example.net", .records = {dave_record}},
+             {.origin = "forged.example",
+              .signing = fixtures::ZoneSigning::kTampered,
+              .records = {erin_record}}}));
 
     // VerifyMail trusts the bank's CA and the customers'.
     const std::string anchors = files.File("anchors.pem");
@@ -135,6 +159,8 @@ class SignetdDirectoryTest : public ::testing::Test {
              "\" revocation: REVOCATION_OFF }\n", "directory { store_path: \"$DIR/directory.db\"",
              " ldap { urls: [ \"ldap://127.0.0.1:1\", \"", world_->slapd->url(),
              "\" ] base_dn: \"dc=bank,dc=example\" timeout_seconds: 2 }",
+             " smimea { enabled: true trust_anchor_file: \"", world_->nsd->trust_anchor_file(),
+             "\" authoritative_server: \"", world_->nsd->Address(), "\" timeout_seconds: 3 }",
              " public_http_address: \"127.0.0.1:", world_->public_port, "\"",
              " public_domains: \"bank.example\" public_domains: \"example.org\" }"),
          .tcp = true,
@@ -277,6 +303,26 @@ TEST_F(SignetdDirectoryTest, AnAddressOnlyInLdapIsFoundThereAfterADeadServer) {
                                                encrypted.body, world_->ldap_user.certificate_path,
                                                world_->ldap_user.key_path));
   EXPECT_THAT(opened, HasSubstr("Balance on 6 December"));
+}
+
+TEST_F(SignetdDirectoryTest, SmimeaAnswersOnlyWhenDnssecValidates) {
+  v1::LookupResponse found;
+  ASSERT_TRUE(Lookup("dave@example.net", &found).ok());
+  ASSERT_EQ(found.certificates_size(), 1);
+  EXPECT_EQ(found.certificates(0).source(), "smimea");
+  fixtures::MailCallResult encrypted = EncryptTo({"dave@example.net"});
+  ASSERT_TRUE(encrypted.status.ok()) << encrypted.status.error_message();
+  ASSERT_OK_AND_ASSIGN(std::string opened,
+                       fixtures::OpensslSmimeDecrypt(encrypted.body,
+                                                     world_->dns_user.certificate_path,
+                                                     world_->dns_user.key_path));
+  EXPECT_THAT(opened, HasSubstr("Balance on 6 December"));
+
+  // The forged zone's record is there but does not validate: nothing.
+  ASSERT_TRUE(Lookup("erin@forged.example", &found).ok());
+  EXPECT_EQ(found.certificates_size(), 0);
+  EXPECT_EQ(EncryptTo({"erin@forged.example"}).status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(SignetdDirectoryTest, UnknownAddressesFailPerRecipientOrAreSkippedWhenAsked) {
