@@ -9,8 +9,8 @@
 // --only verify runs the VerifyMail comparison alone (verify_bench.h),
 // --only tsa the time-stamping one (tsa_bench.h), --only directory the
 // certificate directory's (directory_bench.h) on a store of
-// --certificates certificates (100,000 fill in about a minute on 2 cores;
-// 1,000,000 take about ten). The directory part runs only when asked for.
+// --certificates certificates (filling 100,000 took 34 s on 2 shared cores,
+// 1,000,000 took 536 s). The directory part runs only when asked for.
 #include <grpcpp/grpcpp.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
