@@ -124,6 +124,18 @@ std::string VerifyConfig(const DaemonOptions& options) {
                       options.extra_config, "\n");
 }
 
+// A daemon that encrypts to the directory's certificates: no token, no key,
+// so no audit log (neither EncryptMail nor Lookup is audited).
+std::string DirectoryConfig(const DaemonOptions& options) {
+  return absl::StrCat("listeners { unix { path: \"$DIR/directory.sock\" } }\n",
+                      "validation { recipient_trust_anchors_file: \"", options.trust_anchors_file,
+                      "\" revocation: REVOCATION_OFF }\n", "directory { store_path: \"",
+                      options.store_path, "\" }\n",
+                      "callers { name: \"bench-local\" unix_uid: $UID\n"
+                      "  grants { operations: [ENCRYPT_MAIL, LOOKUP_CERTIFICATES] } }\n",
+                      options.extra_config, "\n");
+}
+
 absl::Status IssueTlsPair(fixtures::TestCa& ca, const std::string& common_name,
                           fixtures::IssueOptions options, const std::string& base) {
   absl::StatusOr<EvpPkeyPtr> key = fixtures::GenerateKey("EC:P-256");
@@ -156,6 +168,7 @@ absl::StatusOr<std::unique_ptr<BenchDaemon>> BenchDaemon::Start(BenchTokens& tok
       options.name == "main"                     ? MainConfig(tokens, options)
       : options.name == "tsa"                    ? TsaConfig(tokens, options)
       : options.name == "many"                   ? ManyConfig(tokens, options)
+      : options.name == "directory"              ? DirectoryConfig(options)
       : absl::StartsWith(options.name, "verify") ? VerifyConfig(options)
                                                  : LatencyConfig(tokens, options),
       {{"$DIR", tokens.dir()}, {"$UID", std::to_string(getuid())}});

@@ -29,6 +29,10 @@ struct DaemonOptions {
   // TSA (gRPC Timestamp, and HTTP on 127.0.0.1:<tsa_http_port>), and p256
   // signing with stamps from that same TSA when a call asks; on
   // <dir>/tsa.sock.
+  // "directory": no token, EncryptMail and Directory.Lookup only, the
+  // recipients' CA in trust_anchors_file (revocation off: the bench's
+  // certificates name no CRL), the certificate directory's store at
+  // store_path (no LDAP, no SMIMEA); on <dir>/directory.sock.
   std::string name;
   std::string module_path;
   int tcp_port = 0;
@@ -37,6 +41,7 @@ struct DaemonOptions {
   std::vector<std::string> environment;
   std::string trust_anchors_file;
   std::string extra_config;
+  std::string store_path;
 };
 
 class BenchDaemon {

@@ -17,12 +17,14 @@ struct Point {
   std::string impl;
   // "in-process", "process-per-message", "unix", "tcp-mtls".
   std::string transport;
-  // "sign", "decrypt", "SignMail", "SignDigest", "DecryptMail", "VerifyMail".
+  // "sign", "decrypt", "SignMail", "SignDigest", "DecryptMail", "VerifyMail",
+  // "Timestamp", "Lookup", "EncryptMail".
   std::string op;
   // "RSA-2048", "RSA-3072", "P-256".
   std::string algorithm;
   // "bench" (12 objects), "bench-many" (10,000), "lat-0" or "lat-0..7";
-  // VerifyMail: "revocation-off" or "crl-hot" (no token).
+  // VerifyMail: "revocation-off" or "crl-hot" (no token); Lookup:
+  // "directory"; EncryptMail: "by-certificate" or "by-address" (no token).
   std::string token;
   size_t mail_bytes = 0;
   int concurrency = 0;

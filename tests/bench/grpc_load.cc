@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "signet/v1/directory.grpc.pb.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "signet/v1/timestamp.grpc.pb.h"
 
@@ -45,6 +46,24 @@ std::vector<v1::VerifyMailRequest> VerifyMessages(const std::string& payload) {
   return messages;
 }
 
+// EncryptMail's header has no key either: it names the one recipient, by
+// certificate or by address.
+std::vector<v1::EncryptMailRequest> EncryptMessages(const std::string& recipient,
+                                                    const std::string& payload, bool by_address) {
+  std::vector<v1::EncryptMailRequest> messages(1);
+  v1::EncryptOptions* options = messages[0].mutable_header()->mutable_options();
+  if (by_address) {
+    options->add_recipient_addresses(recipient);
+  } else {
+    options->add_recipient_certificates(recipient);
+  }
+  messages[0].mutable_header()->set_size(payload.size());
+  for (size_t offset = 0; offset < payload.size(); offset += kChunk) {
+    messages.emplace_back().set_chunk(payload.substr(offset, kChunk));
+  }
+  return messages;
+}
+
 class Driver {
  public:
   Driver(const std::vector<std::shared_ptr<grpc::Channel>>& channels, const GrpcLoad& load)
@@ -52,16 +71,37 @@ class Driver {
     for (const auto& channel : channels) {
       stubs_.push_back(v1::Mail::NewStub(channel));
       timestamp_stubs_.push_back(v1::Timestamps::NewStub(channel));
+      directory_stubs_.push_back(v1::Directory::NewStub(channel));
     }
     timestamp_.set_query(load.payload);
+    // Only the messages of the call measured: a lookup load has many keys.
     for (const std::string& key : load.keys) {
-      sign_mail_.push_back(SignMessages(key, load.payload, load.timestamp));
-      decrypt_mail_.push_back(StreamMessages<v1::DecryptMailRequest>(key, load.payload));
-      verify_mail_.push_back(VerifyMessages(load.payload));
-      v1::SignDigestRequest& digest = sign_digest_.emplace_back();
-      digest.set_key(key);
-      digest.set_digest_algorithm(v1::SHA256);
-      digest.set_digest(load.payload);
+      switch (load.rpc) {
+        case Rpc::kSignMail:
+          sign_mail_.push_back(SignMessages(key, load.payload, load.timestamp));
+          break;
+        case Rpc::kDecryptMail:
+          decrypt_mail_.push_back(StreamMessages<v1::DecryptMailRequest>(key, load.payload));
+          break;
+        case Rpc::kVerifyMail:
+          verify_mail_.push_back(VerifyMessages(load.payload));
+          break;
+        case Rpc::kSignDigest: {
+          v1::SignDigestRequest& digest = sign_digest_.emplace_back();
+          digest.set_key(key);
+          digest.set_digest_algorithm(v1::SHA256);
+          digest.set_digest(load.payload);
+          break;
+        }
+        case Rpc::kEncryptMail:
+          encrypt_mail_.push_back(EncryptMessages(key, load.payload, load.recipients_by_address));
+          break;
+        case Rpc::kLookup:
+          lookup_.emplace_back().set_address(key);
+          break;
+        case Rpc::kTimestamp:
+          break;
+      }
     }
   }
 
@@ -74,10 +114,13 @@ class Driver {
   const GrpcLoad& load_;
   std::vector<std::unique_ptr<v1::Mail::Stub>> stubs_;
   std::vector<std::unique_ptr<v1::Timestamps::Stub>> timestamp_stubs_;
+  std::vector<std::unique_ptr<v1::Directory::Stub>> directory_stubs_;
   std::vector<std::vector<v1::SignMailRequest>> sign_mail_;
   std::vector<std::vector<v1::DecryptMailRequest>> decrypt_mail_;
   std::vector<std::vector<v1::VerifyMailRequest>> verify_mail_;
   std::vector<v1::SignDigestRequest> sign_digest_;
+  std::vector<std::vector<v1::EncryptMailRequest>> encrypt_mail_;
+  std::vector<v1::LookupRequest> lookup_;
   v1::TimestampRequest timestamp_;
   std::atomic<uint64_t> next_{0};
 
@@ -161,6 +204,29 @@ void Driver::Start(Clock::time_point begin) {
       (new StreamCall<v1::VerifyMailRequest>(this, &verify_mail_[key], begin))
           ->Go(stub, &v1::Mail::Stub::async_interface::VerifyMail);
       break;
+    case Rpc::kEncryptMail:
+      (new StreamCall<v1::EncryptMailRequest>(this, &encrypt_mail_[key], begin))
+          ->Go(stub, &v1::Mail::Stub::async_interface::EncryptMail);
+      break;
+    case Rpc::kLookup: {
+      auto* call = new UnaryCall<v1::LookupResponse>;
+      call->context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+      directory_stubs_[n % directory_stubs_.size()]->async()->Lookup(
+          &call->context, &lookup_[key], &call->response, [this, call, begin](grpc::Status status) {
+            // An address the directory has no usable certificate for is an
+            // OK call with none: a bench counting it would measure misses.
+            if (status.ok() && call->response.certificates().empty()) {
+              status = grpc::Status(
+                  grpc::StatusCode::NOT_FOUND,
+                  absl::StrCat(
+                      "no certificate for ", call->response.address(), ": ",
+                      call->response.problems().empty() ? "" : call->response.problems(0)));
+            }
+            delete call;
+            Completed(begin, status);
+          });
+      break;
+    }
     case Rpc::kSignDigest: {
       auto* call = new UnaryCall<v1::SignDigestResponse>;
       call->context.set_deadline(std::chrono::system_clock::now() + kDeadline);

@@ -19,7 +19,20 @@
 
 namespace signet::bench {
 
-enum class Rpc { kSignMail, kSignDigest, kDecryptMail, kVerifyMail, kTimestamp };
+enum class Rpc {
+  kSignMail,
+  kSignDigest,
+  kDecryptMail,
+  kVerifyMail,
+  kTimestamp,
+  // EncryptMail to one recipient: each key is that recipient's DER
+  // certificate (recipient_certificates) or, with recipients_by_address,
+  // its address (recipient_addresses, resolved by signetd's directory).
+  kEncryptMail,
+  // Directory.Lookup: each key is an address; a reply without a
+  // certificate counts as an error.
+  kLookup,
+};
 
 struct GrpcLoad {
   Rpc rpc = Rpc::kSignMail;
@@ -28,8 +41,11 @@ struct GrpcLoad {
   // The mail (SignMail), the CMS message (DecryptMail), the SHA-256 digest
   // (SignDigest), the signed mail (VerifyMail, which takes no key: `keys`
   // then only sets how many copies of the call are kept, one is enough),
-  // the DER TimeStampReq (Timestamp, no key either).
+  // the DER TimeStampReq (Timestamp, no key either), the mail
+  // (EncryptMail), nothing (Lookup).
   std::string payload;
+  // EncryptMail: the keys are addresses, not certificates.
+  bool recipients_by_address = false;
   // SignMail: SignOptions.timestamp, a stamp on each signature.
   bool timestamp = false;
   int concurrency = 1;
