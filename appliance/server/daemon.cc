@@ -12,7 +12,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "appliance/http/listen_address.h"
 #include "appliance/directory/public_endpoint.h"
 #include "appliance/http/listen_address.h"
 #include "appliance/server/directory_service.h"
@@ -155,10 +154,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
                                   config.directory().public_domains().end());
     CertificateDirectory* certificates = core.directory();
     ASSIGN_OR_RETURN(daemon->public_certificates_,
-                     directory::PublicEndpoint::Start(
-                         std::move(options), [certificates](absl::string_view address) {
-                           return certificates->PublishedFor(address);
-                         }));
+                     directory::PublicEndpoint::Start(std::move(options),
+                                                      [certificates](absl::string_view address) {
+                                                        return certificates->PublishedFor(address);
+                                                      }));
   }
   if (daemon->tsa_ != nullptr && !config.timestamp_authority().http_address().empty()) {
     ASSIGN_OR_RETURN(daemon->tsa_http_,

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "appliance/directory/public_endpoint.h"
 #include "appliance/http/http_listener.h"
 #include "appliance/server/appliance.h"
-#include "appliance/directory/public_endpoint.h"
 #include "appliance/server/directory_service.h"
 #include "appliance/server/keys_service.h"
 #include "appliance/server/mail_service.h"

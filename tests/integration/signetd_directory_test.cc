@@ -129,21 +129,19 @@ class SignetdDirectoryTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(world_->slapd, fixtures::Slapd::Start(ldif.ldif));
     ASSERT_OK_AND_ASSIGN(world_->public_port, fixtures::FreePort());
     // Usage 1 (PKIX-EE): the certificate must still chain to the customer CA.
-    ASSERT_OK_AND_ASSIGN(std::string dave_record,
-                         directory::SmimeaZoneRecord(
-                             {.address = "dave@example.net", .der = world_->dns_user.der},
-                             {.usage = 1}));
-    ASSERT_OK_AND_ASSIGN(std::string erin_record,
-                         directory::SmimeaZoneRecord(
-                             {.address = "erin@forged.example", .der = world_->forged.der},
-                             {.usage = 1}));
     ASSERT_OK_AND_ASSIGN(
-        world_->nsd,
-        fixtures::NsdServer::Start(
-            {{.origin = "example.net", .records = {dave_record}},
-             {.origin = "forged.example",
-              .signing = fixtures::ZoneSigning::kTampered,
-              .records = {erin_record}}}));
+        std::string dave_record,
+        directory::SmimeaZoneRecord({.address = "dave@example.net", .der = world_->dns_user.der},
+                                    {.usage = 1}));
+    ASSERT_OK_AND_ASSIGN(
+        std::string erin_record,
+        directory::SmimeaZoneRecord({.address = "erin@forged.example", .der = world_->forged.der},
+                                    {.usage = 1}));
+    ASSERT_OK_AND_ASSIGN(world_->nsd, fixtures::NsdServer::Start(
+                                          {{.origin = "example.net", .records = {dave_record}},
+                                           {.origin = "forged.example",
+                                            .signing = fixtures::ZoneSigning::kTampered,
+                                            .records = {erin_record}}}));
 
     // VerifyMail trusts the bank's CA and the customers'.
     const std::string anchors = files.File("anchors.pem");
@@ -312,10 +310,9 @@ TEST_F(SignetdDirectoryTest, SmimeaAnswersOnlyWhenDnssecValidates) {
   EXPECT_EQ(found.certificates(0).source(), "smimea");
   fixtures::MailCallResult encrypted = EncryptTo({"dave@example.net"});
   ASSERT_TRUE(encrypted.status.ok()) << encrypted.status.error_message();
-  ASSERT_OK_AND_ASSIGN(std::string opened,
-                       fixtures::OpensslSmimeDecrypt(encrypted.body,
-                                                     world_->dns_user.certificate_path,
-                                                     world_->dns_user.key_path));
+  ASSERT_OK_AND_ASSIGN(std::string opened, fixtures::OpensslSmimeDecrypt(
+                                               encrypted.body, world_->dns_user.certificate_path,
+                                               world_->dns_user.key_path));
   EXPECT_THAT(opened, HasSubstr("Balance on 6 December"));
 
   // The forged zone's record is there but does not validate: nothing.

@@ -25,8 +25,8 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/limits.h"
 #include "appliance/http/listen_address.h"
-#include "appliance/server/config/token_profiles.h"
 #include "appliance/server/config/directory_config.h"
+#include "appliance/server/config/token_profiles.h"
 #include "appliance/server/config/validation_config.h"
 #include "tokens/pkcs11_uri.h"
 
