@@ -1,0 +1,152 @@
+#include "appliance/milter/signetd_client.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace signet::milter {
+namespace {
+
+constexpr size_t kChunkBytes = 64 << 10;
+
+absl::StatusOr<std::string> ReadWhole(const std::string& path, const char* what) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read the ", what, " ", path));
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(
+    SignetdClientOptions options) {
+  if (options.socket.empty() == options.server.empty()) {
+    return absl::InvalidArgumentError("signetd is reached by a unix socket or a server, one of them");
+  }
+  std::shared_ptr<grpc::Channel> channel;
+  if (!options.socket.empty()) {
+    channel = grpc::CreateChannel(absl::StrCat("unix:", options.socket),
+                                  grpc::InsecureChannelCredentials());
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    absl::StatusOr<std::string> ca = ReadWhole(options.ca_file, "CA file");
+    if (!ca.ok()) return ca.status();
+    absl::StatusOr<std::string> cert = ReadWhole(options.cert_file, "client certificate");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadWhole(options.key_file, "client key");
+    if (!key.ok()) return key.status();
+    ssl.pem_root_certs = *std::move(ca);
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+    grpc::ChannelArguments arguments;
+    if (!options.tls_name.empty()) arguments.SetSslTargetNameOverride(options.tls_name);
+    channel = grpc::CreateCustomChannel(options.server, grpc::SslCredentials(ssl), arguments);
+  }
+  return std::unique_ptr<SignetdClient>(new SignetdClient(std::move(channel), options.timeout));
+}
+
+template <typename Request>
+MailResult SignetdClient::Stream(
+    std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
+        v1::Mail::Stub::*method)(grpc::ClientContext*),
+    const typename Request::Header& header, const std::string& mail) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  // A signetd restarting is waited for within the deadline rather than
+  // failing the mail at once: the MTA's retry would come later still.
+  context.set_wait_for_ready(true);
+  auto stream = (stub_.get()->*method)(&context);
+  Request first;
+  *first.mutable_header() = header;
+  bool sent = stream->Write(first);
+  for (size_t offset = 0; sent && offset < mail.size(); offset += kChunkBytes) {
+    Request chunk;
+    chunk.set_chunk(mail.substr(offset, kChunkBytes));
+    sent = stream->Write(chunk);
+  }
+  stream->WritesDone();
+  MailResult result;
+  v1::MailResponse response;
+  while (stream->Read(&response)) {
+    if (response.has_header()) {
+      result.header = std::move(*response.mutable_header());
+    } else {
+      result.mail += response.chunk();
+    }
+  }
+  result.status = stream->Finish();
+  if (!result.status.ok()) {
+    result.details.ParseFromString(result.status.error_details());
+    result.mail.clear();
+  }
+  return result;
+}
+
+MailResult SignetdClient::SignMail(const std::string& key, bool timestamp,
+                                   const std::string& mail) {
+  v1::SignMailRequest::Header header;
+  header.set_key(key);
+  header.mutable_options()->set_timestamp(timestamp);
+  header.set_size(mail.size());
+  return Stream<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, header, mail);
+}
+
+MailResult SignetdClient::SignAndEncryptMail(const std::string& key, bool timestamp,
+                                             const std::vector<std::string>& recipient_addresses,
+                                             const std::string& mail) {
+  v1::SignAndEncryptMailRequest::Header header;
+  header.set_signing_key(key);
+  header.mutable_sign()->set_timestamp(timestamp);
+  for (const std::string& address : recipient_addresses) {
+    header.mutable_encrypt()->add_recipient_addresses(address);
+  }
+  header.set_size(mail.size());
+  return Stream<v1::SignAndEncryptMailRequest>(&v1::Mail::Stub::SignAndEncryptMail, header, mail);
+}
+
+MailResult SignetdClient::EncryptMail(const std::vector<std::string>& recipient_addresses,
+                                      const std::string& mail) {
+  v1::EncryptMailRequest::Header header;
+  for (const std::string& address : recipient_addresses) {
+    header.mutable_options()->add_recipient_addresses(address);
+  }
+  header.set_size(mail.size());
+  return Stream<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, header, mail);
+}
+
+MailResult SignetdClient::DecryptMail(const std::string& key, const std::string& mail) {
+  v1::DecryptMailRequest::Header header;
+  header.set_key(key);
+  header.set_size(mail.size());
+  return Stream<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, header, mail);
+}
+
+MailResult SignetdClient::VerifyMail(const std::string& mail) {
+  v1::VerifyMailRequest::Header header;
+  // The result goes into Authentication-Results either way; an untrusted
+  // signer is reported, not refused.
+  header.set_require_trusted_chain(false);
+  header.set_size(mail.size());
+  return Stream<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, header, mail);
+}
+
+bool IsTemporary(const MailResult& result) {
+  switch (result.status.error_code()) {
+    case grpc::StatusCode::OK:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return false;
+    // Everything else is the appliance's state or configuration, never the
+    // mail's: unreachable, overloaded, a token locked out or away, the
+    // audit log stopped, a grant missing. The mail waits in the MTA's queue
+    // for an operator rather than being bounced or sent unprotected.
+    default:
+      return true;
+  }
+}
+
+}  // namespace signet::milter
