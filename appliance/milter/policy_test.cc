@@ -19,38 +19,33 @@ v1::MilterConfig Config() {
   v1::MilterConfig config;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
       R"pb(
-            local_domains: "bank.example"
-            local_domains: "statements.bank.example"
-            outbound {
-              signers { senders: "Statements@Bank.Example" key: "statements" timestamp: true }
-              signers { senders: "bank.example" key: "bank" }
-              recipient_policies { domains: "*" action: SIGN_AND_ENCRYPT_IF_POSSIBLE }
-              recipient_policies { domains: "regulator.example" action: MUST_ENCRYPT }
-              recipient_policies { domains: "lists.example" action: NONE }
-              recipient_policies { domains: "plain.example" action: SIGN }
-            }
-            inbound {
-              rules {
-                recipients: "bank.example"
-                decrypt: true
-                decryption_keys: "d1"
-                decryption_keys: "d2"
-              }
-              rules {
-                recipients: "treasury@bank.example"
-                decrypt: false
-                require_trusted_chain: false
-              }
-              rules {
-                recipients: "statements.bank.example"
-                decrypt: true
-                decryption_keys: "d2"
-                decryption_keys: "d3"
-                verify: false
-              }
-            }
-      )pb" +
-          extra,
+        local_domains: "bank.example"
+        local_domains: "statements.bank.example"
+        outbound {
+          signers { senders: "Statements@Bank.Example" key: "statements" timestamp: true }
+          signers { senders: "bank.example" key: "bank" }
+          recipient_policies { domains: "*" action: SIGN_AND_ENCRYPT_IF_POSSIBLE }
+          recipient_policies { domains: "regulator.example" action: MUST_ENCRYPT }
+          recipient_policies { domains: "lists.example" action: NONE }
+          recipient_policies { domains: "plain.example" action: SIGN }
+        }
+        inbound {
+          rules {
+            recipients: "bank.example"
+            decrypt: true
+            decryption_keys: "d1"
+            decryption_keys: "d2"
+          }
+          rules { recipients: "treasury@bank.example" decrypt: false require_trusted_chain: false }
+          rules {
+            recipients: "statements.bank.example"
+            decrypt: true
+            decryption_keys: "d2"
+            decryption_keys: "d3"
+            verify: false
+          }
+        }
+      )pb",
       &config));
   return config;
 }
