@@ -51,9 +51,9 @@ sfsistat Oversized(SMFICTX* context, Connection& connection) {
   const std::string text = absl::StrCat("message too big for signet-milter (at most ",
                                         g_settings->max_message_bytes, " bytes)");
   smfi_setreply(context, Mutable(code), Mutable(extended), Mutable(text));
-  Log(LogLevel::kInfo, absl::StrCat("milter: queue id ", connection.mail.queue_id,
-                                    ": refused, larger than ", g_settings->max_message_bytes,
-                                    " bytes"));
+  Log(LogLevel::kInfo,
+      absl::StrCat("milter: queue id ", connection.mail.queue_id, ": refused, larger than ",
+                   g_settings->max_message_bytes, " bytes"));
   return SMFIS_REJECT;
 }
 
@@ -88,7 +88,7 @@ sfsistat OnHeader(SMFICTX* context, char* name, char* value) {
   }
   connection->bytes += strlen(name) + strlen(value) + 4;
   if (connection->bytes > g_settings->max_message_bytes) return Oversized(context, *connection);
-  connection->mail.headers.emplace_back(name, value);
+  connection->mail.headers.push_back({.name = name, .value = value});
   return SMFIS_CONTINUE;
 }
 
@@ -123,6 +123,10 @@ sfsistat Apply(SMFICTX* context, const MilterAnswer& answer) {
       case HeaderOperation::Kind::kDelete:
         done = smfi_chgheader(context, Mutable(operation.name), operation.index, nullptr);
         break;
+      case HeaderOperation::Kind::kChange:
+        done = smfi_chgheader(context, Mutable(operation.name), operation.index,
+                              Mutable(operation.value));
+        break;
       case HeaderOperation::Kind::kAdd:
         done = smfi_addheader(context, Mutable(operation.name), Mutable(operation.value));
         break;
@@ -140,9 +144,9 @@ sfsistat Apply(SMFICTX* context, const MilterAnswer& answer) {
     constexpr size_t kChunk = 65535;
     for (size_t offset = 0; offset < body.size() || offset == 0; offset += kChunk) {
       const size_t length = std::min(kChunk, body.size() - offset);
-      if (smfi_replacebody(context,
-                           reinterpret_cast<unsigned char*>(const_cast<char*>(body.data() + offset)),
-                           static_cast<int>(length)) != MI_SUCCESS) {
+      if (smfi_replacebody(
+              context, reinterpret_cast<unsigned char*>(const_cast<char*>(body.data() + offset)),
+              static_cast<int>(length)) != MI_SUCCESS) {
         return SMFIS_TEMPFAIL;
       }
       if (body.empty()) break;
@@ -171,9 +175,9 @@ sfsistat OnEndOfMessage(SMFICTX* context) {
   }
   sfsistat status = Apply(context, answer);
   Log(LogLevel::kInfo,
-      absl::StrCat("milter: queue id ", connection->mail.queue_id.empty() ? "-"
-                                                                          : connection->mail.queue_id,
-                   ": ", connection->mail.recipients.size(), " recipient(s), ",
+      absl::StrCat("milter: queue id ",
+                   connection->mail.queue_id.empty() ? "-" : connection->mail.queue_id, ": ",
+                   connection->mail.recipients.size(), " recipient(s), ",
                    answer.policy.empty() ? "no policy" : answer.policy, ": ",
                    status == SMFIS_TEMPFAIL && answer.action == MilterAnswer::Action::kAccept
                        ? "changes could not be applied, deferred"

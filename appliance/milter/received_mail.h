@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "appliance/milter/message_rewrite.h"
+
 namespace signet::milter {
 
 struct ReceivedMail {
@@ -21,7 +23,7 @@ struct ReceivedMail {
   std::vector<std::string> recipients;
   // Header fields in order, as libmilter gives them: the name, and the value
   // after the colon with its folding.
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<HeaderField> headers;
   // The body, CRLF line ends, as the MTA sends it.
   std::string body;
   // More than the configured maximum arrived; `body` stopped growing.
@@ -32,6 +34,7 @@ struct ReceivedMail {
 struct HeaderOperation {
   enum class Kind {
     kDelete,  // the index-th (from 1) field called name
+    kChange,  // the index-th (from 1) field called name gets value
     kAdd,     // name: value, appended
     kInsert,  // name: value, at position index (0: first)
   };

@@ -14,7 +14,8 @@ constexpr size_t kChunkBytes = 64 << 10;
 
 absl::StatusOr<std::string> ReadWhole(const std::string& path, const char* what) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read the ", what, " ", path));
+  if (!file)
+    return absl::FailedPreconditionError(absl::StrCat("cannot read the ", what, " ", path));
   std::stringstream contents;
   contents << file.rdbuf();
   return contents.str();
@@ -22,10 +23,10 @@ absl::StatusOr<std::string> ReadWhole(const std::string& path, const char* what)
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(
-    SignetdClientOptions options) {
+absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(SignetdClientOptions options) {
   if (options.socket.empty() == options.server.empty()) {
-    return absl::InvalidArgumentError("signetd is reached by a unix socket or a server, one of them");
+    return absl::InvalidArgumentError(
+        "signetd is reached by a unix socket or a server, one of them");
   }
   std::shared_ptr<grpc::Channel> channel;
   if (!options.socket.empty()) {
@@ -51,8 +52,8 @@ absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(
 
 template <typename Request>
 MailResult SignetdClient::Stream(
-    std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
-        v1::Mail::Stub::*method)(grpc::ClientContext*),
+    std::unique_ptr<grpc::ClientReaderWriter<Request, ::signet::v1::MailResponse>> (
+        ::signet::v1::Mail::Stub::*method)(grpc::ClientContext*),
     const typename Request::Header& header, const std::string& mail) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
@@ -70,7 +71,7 @@ MailResult SignetdClient::Stream(
   }
   stream->WritesDone();
   MailResult result;
-  v1::MailResponse response;
+  ::signet::v1::MailResponse response;
   while (stream->Read(&response)) {
     if (response.has_header()) {
       result.header = std::move(*response.mutable_header());
@@ -88,50 +89,54 @@ MailResult SignetdClient::Stream(
 
 MailResult SignetdClient::SignMail(const std::string& key, bool timestamp,
                                    const std::string& mail) {
-  v1::SignMailRequest::Header header;
+  ::signet::v1::SignMailRequest::Header header;
   header.set_key(key);
   header.mutable_options()->set_timestamp(timestamp);
   header.set_size(mail.size());
-  return Stream<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, header, mail);
+  return Stream<::signet::v1::SignMailRequest>(&::signet::v1::Mail::Stub::SignMail, header, mail);
 }
 
 MailResult SignetdClient::SignAndEncryptMail(const std::string& key, bool timestamp,
                                              const std::vector<std::string>& recipient_addresses,
                                              const std::string& mail) {
-  v1::SignAndEncryptMailRequest::Header header;
+  ::signet::v1::SignAndEncryptMailRequest::Header header;
   header.set_signing_key(key);
   header.mutable_sign()->set_timestamp(timestamp);
   for (const std::string& address : recipient_addresses) {
     header.mutable_encrypt()->add_recipient_addresses(address);
   }
   header.set_size(mail.size());
-  return Stream<v1::SignAndEncryptMailRequest>(&v1::Mail::Stub::SignAndEncryptMail, header, mail);
+  return Stream<::signet::v1::SignAndEncryptMailRequest>(
+      &::signet::v1::Mail::Stub::SignAndEncryptMail, header, mail);
 }
 
 MailResult SignetdClient::EncryptMail(const std::vector<std::string>& recipient_addresses,
                                       const std::string& mail) {
-  v1::EncryptMailRequest::Header header;
+  ::signet::v1::EncryptMailRequest::Header header;
   for (const std::string& address : recipient_addresses) {
     header.mutable_options()->add_recipient_addresses(address);
   }
   header.set_size(mail.size());
-  return Stream<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, header, mail);
+  return Stream<::signet::v1::EncryptMailRequest>(&::signet::v1::Mail::Stub::EncryptMail, header,
+                                                  mail);
 }
 
 MailResult SignetdClient::DecryptMail(const std::string& key, const std::string& mail) {
-  v1::DecryptMailRequest::Header header;
+  ::signet::v1::DecryptMailRequest::Header header;
   header.set_key(key);
   header.set_size(mail.size());
-  return Stream<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, header, mail);
+  return Stream<::signet::v1::DecryptMailRequest>(&::signet::v1::Mail::Stub::DecryptMail, header,
+                                                  mail);
 }
 
 MailResult SignetdClient::VerifyMail(const std::string& mail) {
-  v1::VerifyMailRequest::Header header;
+  ::signet::v1::VerifyMailRequest::Header header;
   // The result goes into Authentication-Results either way; an untrusted
   // signer is reported, not refused.
   header.set_require_trusted_chain(false);
   header.set_size(mail.size());
-  return Stream<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, header, mail);
+  return Stream<::signet::v1::VerifyMailRequest>(&::signet::v1::Mail::Stub::VerifyMail, header,
+                                                 mail);
 }
 
 bool IsTemporary(const MailResult& result) {

@@ -36,8 +36,8 @@ struct SignetdClientOptions {
 // parsed), the response header and the output mail.
 struct MailResult {
   grpc::Status status;
-  v1::ErrorDetails details;
-  v1::MailResponse::Header header;
+  ::signet::v1::ErrorDetails details;
+  ::signet::v1::MailResponse::Header header;
   std::string mail;
 };
 
@@ -58,15 +58,16 @@ class SignetdClient {
 
  private:
   SignetdClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
-      : stub_(v1::Mail::NewStub(channel)), channel_(std::move(channel)), timeout_(timeout) {}
+      : stub_(::signet::v1::Mail::NewStub(channel)),
+        channel_(std::move(channel)),
+        timeout_(timeout) {}
 
   template <typename Request>
-  MailResult Stream(
-      std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
-          v1::Mail::Stub::*method)(grpc::ClientContext*),
-      const typename Request::Header& header, const std::string& mail);
+  MailResult Stream(std::unique_ptr<grpc::ClientReaderWriter<Request, ::signet::v1::MailResponse>> (
+                        ::signet::v1::Mail::Stub::*method)(grpc::ClientContext*),
+                    const typename Request::Header& header, const std::string& mail);
 
-  std::unique_ptr<v1::Mail::Stub> stub_;
+  std::unique_ptr<::signet::v1::Mail::Stub> stub_;
   std::shared_ptr<grpc::Channel> channel_;
   absl::Duration timeout_;
 };
