@@ -66,7 +66,9 @@ SmimeResult ResultOf(const SmimeVerification& verification);
 
 // The field's value: "<authserv-id>; smime=<result>[ reason=\"...\"][
 // body.smime-identifier=<address>]", the authserv-id and reason quoted
-// when they are not RFC 2045 tokens.
+// when they are not RFC 2045 tokens. RFC 7281 registers smime-identifier
+// under the "body" ptype (IANA's Email Authentication Methods registry), so
+// "header.smime-identifier" would not be understood by AR parsers.
 std::string SmimeAuthenticationResults(absl::string_view authserv_id,
                                        const SmimeVerification& verification);
 

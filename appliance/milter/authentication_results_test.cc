@@ -145,6 +145,25 @@ TEST(ClaimsAuthservIdTest, NotOurs) {
   }
 }
 
+TEST(ClaimsAuthservIdTest, EveryPrefixOfTrickyValuesIsSafe) {
+  // Cut anywhere (the sanitizer build watches the reads): a value cut
+  // before the whole id never claims it.
+  for (const std::string value : {
+           "(a (b \\) c) d) \"mx1.bank\\.example\" 1; smime=pass",
+           "\r\n\t(x)\r\n mx1.bank.example(y\\",
+       }) {
+    for (size_t length = 0; length <= value.size(); ++length) {
+      const std::string prefix = value.substr(0, length);
+      const bool claims = ClaimsAuthservId(prefix, "mx1.bank.example");
+      if (claims) {
+        EXPECT_NE(prefix.find("example"), std::string::npos) << prefix;
+      }
+    }
+  }
+  EXPECT_TRUE(ClaimsAuthservId("(a (b \\) c) d) \"mx1.bank\\.example\"", "mx1.bank.example"));
+  EXPECT_FALSE(ClaimsAuthservId("(a (b \\) c) d) \"mx1.bank\\.example", "mx1.bank.example"));
+}
+
 TEST(DeleteForgedAuthenticationResultsTest, OnlyOursHighestIndexFirst) {
   const std::vector<HeaderField> headers = {
       {"Authentication-Results", "mx1.bank.example; smime=pass"},

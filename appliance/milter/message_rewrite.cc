@@ -128,6 +128,11 @@ absl::StatusOr<Rewrite> ComputeRewrite(const std::vector<HeaderField>& original,
   if (!outputs.contains("content-type")) {
     return absl::InvalidArgumentError("signetd's output has no Content-Type field");
   }
+  // Without MIME-Version the result would not be MIME at all (RFC 2045
+  // section 4), and an S/MIME type is nothing else.
+  if (outputs.try_emplace("mime-version", NameGroup{"MIME-Version", {"1.0"}}).second) {
+    output_order.insert(output_order.begin(), "mime-version");
+  }
 
   Rewrite rewrite;
   std::vector<HeaderChange> changes, additions;

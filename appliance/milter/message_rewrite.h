@@ -66,7 +66,8 @@ bool IsMimeField(absl::string_view name);
 // The changes that turn `original` into `signetd_output`'s MIME fields and
 // body. The first original field of each MIME name that the output has too
 // is changed in place; the other original MIME fields are deleted, and the
-// output's other MIME fields added. INVALID_ARGUMENT when the output has no
+// output's other MIME fields added; "MIME-Version: 1.0" when the output
+// lacks it. INVALID_ARGUMENT when the output has no
 // header/body separator, a header line that is not a field, or no
 // Content-Type (signetd's output always has one; anything else is not to be
 // delivered).

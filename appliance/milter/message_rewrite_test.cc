@@ -1,5 +1,6 @@
 #include "appliance/milter/message_rewrite.h"
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,20 @@ using ::signet::matchers::IsOkAndHolds;
 using ::signet::matchers::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+
+}  // namespace
+
+void PrintTo(const HeaderField& field, std::ostream* os) {
+  *os << "{" << field.name << ": " << field.value << "}";
+}
+
+void PrintTo(const HeaderChange& change, std::ostream* os) {
+  static constexpr const char* kKinds[] = {"delete", "add", "change"};
+  *os << "{" << kKinds[change.kind] << " " << change.name << " #" << change.index << " "
+      << change.value << "}";
+}
+
+namespace {
 
 HeaderChange Delete(const std::string& name, int index) {
   return {HeaderChange::kDelete, name, index, ""};
@@ -112,7 +127,7 @@ TEST(ComputeRewriteTest, DeletesRepeatedFieldsHighestIndexFirst) {
                   Delete("Content-ID", 1),
                   Change("Content-Type", 1, "application/pkcs7-mime; smime-type=enveloped-data"),
                   Change("Content-Disposition", 1, "attachment; filename=smime.p7m"),
-                  Add("Content-Transfer-Encoding", "base64")));
+                  Add("MIME-Version", "1.0"), Add("Content-Transfer-Encoding", "base64")));
   // A body with LF alone is given to the MTA with CRLF.
   EXPECT_EQ(rewrite.body, "MIIB\r\n");
   EXPECT_THAT(
@@ -120,6 +135,7 @@ TEST(ComputeRewriteTest, DeletesRepeatedFieldsHighestIndexFirst) {
       ElementsAre(HeaderField{"Content-Type", "application/pkcs7-mime; smime-type=enveloped-data"},
                   HeaderField{"X-Other", "kept"},
                   HeaderField{"Content-Disposition", "attachment; filename=smime.p7m"},
+                  HeaderField{"MIME-Version", "1.0"},
                   HeaderField{"Content-Transfer-Encoding", "base64"}));
 }
 
@@ -132,6 +148,18 @@ TEST(ComputeRewriteTest, AddsToAMailWithoutMimeFields) {
   EXPECT_THAT(rewrite.header_changes,
               ElementsAre(Add("MIME-Version", "1.0"), Add("Content-Type", "text/plain")));
   EXPECT_EQ(rewrite.body, "");
+}
+
+TEST(ComputeRewriteTest, KeepsTheMailMime) {
+  // An original MIME-Version is changed in place, not deleted, when the
+  // output forgot it.
+  const std::vector<HeaderField> original = {{"Mime-Version", "1.0 (Produced by X)"},
+                                             {"Content-Type", "text/plain"}};
+  ASSERT_OK_AND_ASSIGN(Rewrite rewrite,
+                       ComputeRewrite(original, "Content-Type: application/pkcs7-mime\r\n\r\n"));
+  EXPECT_THAT(Apply(original, rewrite.header_changes),
+              ElementsAre(HeaderField{"MIME-Version", "1.0"},
+                          HeaderField{"Content-Type", "application/pkcs7-mime"}));
 }
 
 TEST(ComputeRewriteTest, KeepsTheBodyBytesAndEmptyLinesInIt) {
