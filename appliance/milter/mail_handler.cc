@@ -10,6 +10,7 @@
 #include "appliance/milter/authentication_results.h"
 #include "appliance/milter/message_rewrite.h"
 #include "appliance/milter/policy.h"
+#include "appliance/milter/smtp_reply.h"
 
 namespace signet::milter {
 namespace {
@@ -167,9 +168,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
       held.result = absl::StrCat("held: no certificate for ", who);
       return held;
     }
-    MilterAnswer refused =
-        Refused("550", "5.7.1",
-                absl::StrCat("encryption is required and there is no certificate for ", who));
+    MilterAnswer refused = Refused("550", "5.7.1", MissingCertificateReply(plan.missing));
     refused.policy = policy;
     return refused;
   }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/milter/smtp_reply.h"
 #include "common/log.h"
 
 namespace signet::milter {
@@ -36,11 +37,7 @@ char* Mutable(const std::string& text) { return const_cast<char*>(text.c_str());
 
 void SetReply(SMFICTX* context, const MilterAnswer& answer) {
   if (answer.reply_code.empty()) return;
-  // '%' in the text is a format character for the MTA's reply.
-  std::string text = answer.reply_text;
-  for (char& c : text) {
-    if (c == '%' || c == '\r' || c == '\n') c = ' ';
-  }
+  std::string text = ReplySafe(answer.reply_text);
   smfi_setreply(context, Mutable(answer.reply_code), Mutable(answer.extended_code), Mutable(text));
 }
 
@@ -48,8 +45,7 @@ sfsistat Oversized(SMFICTX* context, Connection& connection) {
   connection.mail.oversized = true;
   const std::string code = "552";
   const std::string extended = "5.3.4";
-  const std::string text = absl::StrCat("message too big for signet-milter (at most ",
-                                        g_settings->max_message_bytes, " bytes)");
+  const std::string text = ReplySafe(TooLargeReply(g_settings->max_message_bytes));
   smfi_setreply(context, Mutable(code), Mutable(extended), Mutable(text));
   Log(LogLevel::kInfo,
       absl::StrCat("milter: queue id ", connection.mail.queue_id, ": refused, larger than ",
