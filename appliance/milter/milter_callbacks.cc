@@ -43,6 +43,7 @@ void SetReply(SMFICTX* context, const MilterAnswer& answer) {
 
 sfsistat Oversized(SMFICTX* context, Connection& connection) {
   connection.mail.oversized = true;
+  if (g_settings->counters != nullptr) g_settings->counters->Count(MailOutcome::kRefused);
   const std::string code = "552";
   const std::string extended = "5.3.4";
   const std::string text = ReplySafe(TooLargeReply(g_settings->max_message_bytes));
@@ -170,6 +171,10 @@ sfsistat OnEndOfMessage(SMFICTX* context) {
     answer.result = "internal error";
   }
   sfsistat status = Apply(context, answer);
+  if (g_settings->counters != nullptr) {
+    g_settings->counters->Count(status == SMFIS_TEMPFAIL ? MailOutcome::kDeferred
+                                                         : OutcomeOf(answer));
+  }
   Log(LogLevel::kInfo,
       absl::StrCat("milter: queue id ",
                    connection->mail.queue_id.empty() ? "-" : connection->mail.queue_id, ": ",

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "appliance/milter/milter_counters.h"
 #include "appliance/milter/received_mail.h"
 
 namespace signet::milter {
@@ -19,6 +20,8 @@ struct MilterSettings {
   // with 552 5.3.4 as soon as it is known to be larger.
   size_t max_message_bytes = 50 << 20;
   MailHandler handler;
+  // Counted once per mail at end of message; may be null.
+  MilterCounters* counters = nullptr;
 };
 
 // Registers the callbacks with libmilter (smfi_register). `settings` must

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "appliance/http/listen_address.h"
 #include "appliance/milter/addresses.h"
 #include "appliance/milter/listen_spec.h"
 #include "appliance/milter/milter_config_defaults.h"
@@ -90,6 +91,13 @@ void CheckSignetd(const v1::MilterConfig& config, Problems& problems) {
 }
 
 void CheckAuthservId(const v1::MilterConfig& config, Problems& problems) {
+  if (!config.metrics_address().empty()) {
+    if (absl::StatusOr<http::ListenAddress> metrics =
+            http::ParseListenAddress(config.metrics_address());
+        !metrics.ok()) {
+      problems.Add("metrics_address", metrics.status().message());
+    }
+  }
   const std::string& id = config.authserv_id();
   if (id.empty()) {
     problems.Add("authserv_id", "required (this host's name, e.g. \"mx1.bank.example\")");

@@ -15,12 +15,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/http/http_listener.h"
+#include "appliance/http/listen_address.h"
 #include "appliance/milter/listen_spec.h"
 #include "appliance/milter/mail_handler.h"
 #include "appliance/milter/milter_callbacks.h"
 #include "appliance/milter/milter_config_defaults.h"
 #include "appliance/milter/milter_config_loader.h"
 #include "appliance/milter/milter_config_validator.h"
+#include "appliance/milter/milter_counters.h"
 #include "appliance/milter/signetd_client.h"
 #include "common/log.h"
 
@@ -98,9 +101,38 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   milter::MailPolicyHandler handler(config, **client);
+  milter::MilterCounters counters;
   const milter::MilterSettings settings{
       .max_message_bytes = static_cast<size_t>(config.max_message_bytes()),
-      .handler = [&handler](const milter::ReceivedMail& mail) { return handler.Handle(mail); }};
+      .handler = [&handler](const milter::ReceivedMail& mail) { return handler.Handle(mail); },
+      .counters = &counters};
+  std::unique_ptr<http::HttpListener> metrics;
+  if (!config.metrics_address().empty()) {
+    absl::StatusOr<http::ListenAddress> address =
+        http::ParseListenAddress(config.metrics_address());
+    if (!address.ok()) {
+      fprintf(stderr, "signet-milter: metrics_address: %s\n",
+              std::string(address.status().message()).c_str());
+      return kExitConfig;
+    }
+    http::HttpListenerOptions options;
+    options.address = address->ip;
+    options.port = address->port;
+    options.path = "/metrics";
+    options.request_media_type.clear();  // GET
+    options.reply_media_type = "text/plain; version=0.0.4; charset=utf-8";
+    options.max_connections = 8;
+    options.threads = 1;
+    absl::StatusOr<std::unique_ptr<http::HttpListener>> started = http::HttpListener::Start(
+        std::move(options),
+        [&counters](std::string /*body*/) { return counters.PrometheusText(); });
+    if (!started.ok()) {
+      fprintf(stderr, "signet-milter: metrics_address: %s\n",
+              std::string(started.status().message()).c_str());
+      return kExitConfig;
+    }
+    metrics = *std::move(started);
+  }
 
   std::string listen = config.listen();
   if (smfi_setconn(listen.data()) != MI_SUCCESS ||
