@@ -7,6 +7,7 @@
 // forged one; with signetd down the mail is deferred (4xx) and nothing is
 // delivered, and once signetd is back it is delivered signed.
 #include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -69,6 +70,8 @@ class SignetMilterTest : public ::testing::Test {
   static void SetUpTestSuite() {
     ASSERT_OK_AND_ASSIGN(fixtures::TempDir dir, fixtures::TempDir::Create("signet-milter"));
     world_ = new World{std::move(dir)};
+    // smtpd connects to the milter's socket as the postfix user.
+    ASSERT_EQ(chmod(world_->dir.path().c_str(), 0755), 0);
     absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
         {.signetd_path = SIGNETD_PATH,
          .callers = kCallers,
@@ -113,8 +116,8 @@ class SignetMilterTest : public ::testing::Test {
   static void StartMilter() {
     const std::string config = world_->dir.File("milter.textproto");
     std::ofstream(config) << absl::StrCat(
-        "listen: \"unix:", world_->dir.File("milter.sock"), "\"\n", "signetd { socket: \"",
-        env_->socket(), "\" }\n", "authserv_id: \"mx.bank.example\"\n",
+        "listen: \"unix:", world_->dir.File("milter.sock"), "\"\n", "listen_mode: 0666\n",
+        "signetd { socket: \"", env_->socket(), "\" }\n", "authserv_id: \"mx.bank.example\"\n",
         "local_domains: \"bank.example\"\n", "signetd_timeout_seconds: 3\n", R"pb(
           outbound {
             signers { senders: "statements@bank.example" key: "bank-signing" }
