@@ -40,6 +40,18 @@ std::string Why(const MailResult& result) {
   return std::string(result.status.error_message()).substr(0, 300);
 }
 
+// A signetd call that failed: deferred when the appliance may do it later,
+// refused when it is the mail signetd cannot sign or encrypt.
+MilterAnswer Failed(const MailResult& result, absl::string_view done, const std::string& policy) {
+  MilterAnswer failed =
+      IsTemporary(result)
+          ? Deferred(absl::StrCat("signetd: ", Why(result)))
+          : Refused("554", "5.6.0",
+                    absl::StrCat("the mail could not be ", done, ": ", Why(result)));
+  failed.policy = policy;
+  return failed;
+}
+
 void AddChanges(const std::vector<HeaderChange>& changes, MilterAnswer& answer) {
   for (const HeaderChange& change : changes) {
     HeaderOperation operation;
@@ -143,13 +155,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
       return answer;
     }
     if (encrypted.details.unresolved_recipients().empty()) {
-      MilterAnswer failed =
-          IsTemporary(encrypted)
-              ? Deferred(absl::StrCat("signetd: ", Why(encrypted)))
-              : Refused("554", "5.6.0",
-                        absl::StrCat("the mail could not be encrypted: ", Why(encrypted)));
-      failed.policy = policy;
-      return failed;
+      return Failed(encrypted, "encrypted", policy);
     }
     for (const ::signet::v1::UnresolvedRecipient& recipient :
          encrypted.details.unresolved_recipients()) {
@@ -183,13 +189,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
   // kSign: encryption was only wished for, or signing is all that is asked.
   MailResult signed_mail = signetd_.SignMail(decision.signing_key, decision.timestamp, message);
   if (!signed_mail.status.ok()) {
-    MilterAnswer failed =
-        IsTemporary(signed_mail)
-            ? Deferred(absl::StrCat("signetd: ", Why(signed_mail)))
-            : Refused("554", "5.6.0",
-                      absl::StrCat("the mail could not be signed: ", Why(signed_mail)));
-    failed.policy = policy;
-    return failed;
+    return Failed(signed_mail, "signed", policy);
   }
   if (!ApplyOutput(mail, signed_mail.mail, answer)) {
     MilterAnswer deferred = Deferred("signetd's output could not be read", "4.3.0");
