@@ -36,7 +36,10 @@ class DaemonTest : public ::testing::Test {
     ASSERT_THAT(dir, IsOk());
     dir_.emplace(std::move(*dir));
     absl::StatusOr<config::v1::Config> config =
-        dev::PrepareDevEnvironment({.dir = dir_->File("dev"), .tcp_address = "", .uid = getuid()});
+        // No TCP and no TSA listener: the fixed dev ports would collide
+        // between this suite's tests when ctest runs them at once.
+        dev::PrepareDevEnvironment(
+            {.dir = dir_->File("dev"), .tcp_address = "", .tsa_address = "", .uid = getuid()});
     ASSERT_THAT(config, IsOk());
     config_ = *config;
   }
