@@ -20,6 +20,7 @@
 #include "appliance/cms/operation_error.h"
 #include "appliance/pki/chain_validation.h"
 #include "common/asn1_time.h"
+#include "common/der.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -146,15 +147,6 @@ std::optional<VerifyFailure> CheckChain(const CmsContext& context, const TrustSt
   return FailureOf(*chain.failure);
 }
 
-std::string DerOf(X509* certificate) {
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(certificate, &der);
-  if (length <= 0) return {};
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
 // The attribute's one value, re-encoded; a signer that sent several values
 // (which RFC 8551 forbids) advertised nothing certain.
 std::string CapabilitiesOf(CMS_SignerInfo* signer_info) {
@@ -186,7 +178,7 @@ SignerReport DescribeSigner(CMS_SignerInfo* signer_info, X509* certificate) {
     X509_email_free(emails);
   }
   report.signing_time = SigningTime(signer_info);
-  report.certificate_der = DerOf(certificate);
+  report.certificate_der = DerOf<X509, i2d_X509>(certificate);
   report.smime_capabilities_der = CapabilitiesOf(signer_info);
   X509_ALGOR* digest = nullptr;
   X509_ALGOR* signature = nullptr;

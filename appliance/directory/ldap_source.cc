@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "appliance/directory/email_address.h"
+#include "common/der.h"
 #include "common/ossl_ptr.h"
 #include "common/secret.h"
 #include "common/sigpipe_block.h"
@@ -303,15 +304,11 @@ void LdapSource::Impl::ReadEntry(LDAP* ld, LDAPMessage* entry, const std::string
       }
       for (int i = 0; i < sk_X509_num(pkcs7->d.sign->cert); ++i) {
         X509* certificate = sk_X509_value(pkcs7->d.sign->cert, i);
-        unsigned char* der = nullptr;
-        const int length = i2d_X509(certificate, &der);
-        if (length <= 0 || static_cast<size_t>(length) > options_.max_certificate_bytes) {
-          OPENSSL_free(der);
+        std::string bytes = DerOf<X509, i2d_X509>(certificate);
+        if (bytes.empty() || bytes.size() > options_.max_certificate_bytes) {
           ++answer.skipped_values;
           continue;
         }
-        std::string bytes(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
-        OPENSSL_free(der);
         AddCertificate(std::move(bytes), source, answer);
       }
     }

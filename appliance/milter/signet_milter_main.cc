@@ -15,8 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "appliance/http/http_listener.h"
-#include "appliance/http/listen_address.h"
+#include "appliance/http/metrics_listener.h"
 #include "appliance/milter/listen_spec.h"
 #include "appliance/milter/mail_handler.h"
 #include "appliance/milter/milter_callbacks.h"
@@ -108,24 +107,8 @@ int main(int argc, char** argv) {
       .counters = &counters};
   std::unique_ptr<http::HttpListener> metrics;
   if (!config.metrics_address().empty()) {
-    absl::StatusOr<http::ListenAddress> address =
-        http::ParseListenAddress(config.metrics_address());
-    if (!address.ok()) {
-      fprintf(stderr, "signet-milter: metrics_address: %s\n",
-              std::string(address.status().message()).c_str());
-      return kExitConfig;
-    }
-    http::HttpListenerOptions options;
-    options.address = address->ip;
-    options.port = address->port;
-    options.path = "/metrics";
-    options.request_media_type.clear();  // GET
-    options.reply_media_type = "text/plain; version=0.0.4; charset=utf-8";
-    options.max_connections = 8;
-    options.threads = 1;
-    absl::StatusOr<std::unique_ptr<http::HttpListener>> started = http::HttpListener::Start(
-        std::move(options),
-        [&counters](std::string /*body*/) { return counters.PrometheusText(); });
+    absl::StatusOr<std::unique_ptr<http::HttpListener>> started = http::StartMetricsListener(
+        config.metrics_address(), [&counters] { return counters.PrometheusText(); });
     if (!started.ok()) {
       fprintf(stderr, "signet-milter: metrics_address: %s\n",
               std::string(started.status().message()).c_str());

@@ -1,24 +1,21 @@
 #include "appliance/milter/signetd_client.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/read_file.h"
 
 namespace signet::milter {
 namespace {
 
 constexpr size_t kChunkBytes = 64 << 10;
 
-absl::StatusOr<std::string> ReadWhole(const std::string& path, const char* what) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    return absl::FailedPreconditionError(absl::StrCat("cannot read the ", what, " ", path));
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
+// TLS credentials: a certificate chain, a key or a CA list, never large.
+constexpr size_t kMaxCredentialBytes = 1 << 20;
+
+absl::StatusOr<std::string> ReadCredential(const std::string& path) {
+  return ReadFileUpTo(path, kMaxCredentialBytes, "not a PEM credential file");
 }
 
 }  // namespace
@@ -34,11 +31,11 @@ absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(SignetdClie
                                   grpc::InsecureChannelCredentials());
   } else {
     grpc::SslCredentialsOptions ssl;
-    absl::StatusOr<std::string> ca = ReadWhole(options.ca_file, "CA file");
+    absl::StatusOr<std::string> ca = ReadCredential(options.ca_file);
     if (!ca.ok()) return ca.status();
-    absl::StatusOr<std::string> cert = ReadWhole(options.cert_file, "client certificate");
+    absl::StatusOr<std::string> cert = ReadCredential(options.cert_file);
     if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadWhole(options.key_file, "client key");
+    absl::StatusOr<std::string> key = ReadCredential(options.key_file);
     if (!key.ok()) return key.status();
     ssl.pem_root_certs = *std::move(ca);
     ssl.pem_cert_chain = *std::move(cert);

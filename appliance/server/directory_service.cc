@@ -1,7 +1,6 @@
 #include "appliance/server/directory_service.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
 #include <string>
 
@@ -12,7 +11,9 @@
 #include "appliance/server/audited.h"
 #include "appliance/server/certificate_directory.h"
 #include "appliance/server/unary_call.h"
+#include "common/der.h"
 #include "common/ossl_ptr.h"
+#include "common/pem_certificates.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
@@ -38,18 +39,10 @@ absl::StatusOr<std::string> CertificateDer(const std::string& bytes) {
         absl::StrCat("the certificate is larger than ", kMaxCertificateBytes, " bytes"));
   }
   if (!absl::StrContains(bytes, "-----BEGIN")) return bytes;
-  BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-  X509Ptr certificate(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!certificate) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError("the PEM text holds no certificate");
-  }
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(certificate.get(), &der);
-  if (length <= 0) return absl::InvalidArgumentError("the certificate cannot be encoded");
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
+  ASSIGN_OR_RETURN(std::vector<X509Ptr> certificates, ParsePemCertificates(bytes));
+  std::string der = DerOf<X509, i2d_X509>(certificates.front().get());
+  if (der.empty()) return absl::InvalidArgumentError("the certificate cannot be encoded");
+  return der;
 }
 
 absl::StatusOr<std::string> FingerprintBytes(absl::string_view sha256_hex) {
