@@ -84,26 +84,27 @@ bool ApplyOutput(const ReceivedMail& mail, const std::string& output, MilterAnsw
   return true;
 }
 
-bool IsEncrypted(const std::vector<HeaderField>& headers) {
+// The first Content-Type's value, lower-cased; empty without one.
+std::string ContentTypeOf(const std::vector<HeaderField>& headers) {
   for (const HeaderField& field : headers) {
-    if (!absl::EqualsIgnoreCase(field.name, "Content-Type")) continue;
-    const std::string value = absl::AsciiStrToLower(field.value);
-    return absl::StrContains(value, "pkcs7-mime") &&
-           (absl::StrContains(value, "enveloped-data") ||
-            absl::StrContains(value, "authenveloped-data") ||
-            !absl::StrContains(value, "smime-type"));
+    if (absl::EqualsIgnoreCase(field.name, "Content-Type")) {
+      return absl::AsciiStrToLower(field.value);
+    }
   }
-  return false;
+  return "";
+}
+
+bool IsEncrypted(const std::vector<HeaderField>& headers) {
+  const std::string type = ContentTypeOf(headers);
+  return absl::StrContains(type, "pkcs7-mime") &&
+         (absl::StrContains(type, "enveloped-data") ||
+          absl::StrContains(type, "authenveloped-data") || !absl::StrContains(type, "smime-type"));
 }
 
 bool IsSigned(const std::vector<HeaderField>& headers) {
-  for (const HeaderField& field : headers) {
-    if (!absl::EqualsIgnoreCase(field.name, "Content-Type")) continue;
-    const std::string value = absl::AsciiStrToLower(field.value);
-    return absl::StrContains(value, "multipart/signed") ||
-           (absl::StrContains(value, "pkcs7-mime") && absl::StrContains(value, "signed-data"));
-  }
-  return false;
+  const std::string type = ContentTypeOf(headers);
+  return absl::StrContains(type, "multipart/signed") ||
+         (absl::StrContains(type, "pkcs7-mime") && absl::StrContains(type, "signed-data"));
 }
 
 }  // namespace

@@ -40,6 +40,29 @@ v1::ContentCipher CipherOf(const directory::RecipientAlgorithms& algorithms) {
   return v1::AES_256_GCM;
 }
 
+// One certificate as the API describes it, whichever kind it came as.
+v1::DirectoryCertificate DescribeFields(const std::string& der, absl::string_view source,
+                                        const std::string& subject,
+                                        const std::vector<std::string>& addresses,
+                                        absl::Time not_before, absl::Time not_after,
+                                        const std::string& sha256_hex,
+                                        const directory::RecipientAlgorithms& algorithms,
+                                        absl::Time added) {
+  v1::DirectoryCertificate out;
+  out.set_certificate(der);
+  out.set_source(std::string(source));
+  out.set_subject(subject);
+  for (const std::string& address : addresses) out.add_email_addresses(address);
+  *out.mutable_not_before() = TimestampOf(not_before);
+  *out.mutable_not_after() = TimestampOf(not_after);
+  out.set_sha256(sha256_hex);
+  out.set_cipher(CipherOf(algorithms));
+  out.set_rsa_key_transport(algorithms.rsa_oaep ? v1::RSA_OAEP_SHA256 : v1::RSA_PKCS1);
+  out.set_from_capabilities(algorithms.from_capabilities);
+  if (added != absl::InfinitePast()) *out.mutable_added() = TimestampOf(added);
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CertificateDirectory>> CertificateDirectory::Create(
@@ -200,40 +223,17 @@ absl::StatusOr<std::vector<std::string>> CertificateDirectory::PublishedFor(
 
 v1::DirectoryCertificate CertificateDirectory::Describe(
     const directory::UsableCertificate& usable) {
-  v1::DirectoryCertificate out;
-  out.set_certificate(usable.found.der);
-  out.set_source(usable.found.source);
-  out.set_subject(usable.subject);
-  for (const std::string& address : usable.addresses) out.add_email_addresses(address);
-  *out.mutable_not_before() = TimestampOf(usable.not_before);
-  *out.mutable_not_after() = TimestampOf(usable.not_after);
-  out.set_sha256(usable.sha256_hex);
-  out.set_cipher(CipherOf(usable.algorithms));
-  out.set_rsa_key_transport(usable.algorithms.rsa_oaep ? v1::RSA_OAEP_SHA256 : v1::RSA_PKCS1);
-  out.set_from_capabilities(usable.algorithms.from_capabilities);
-  if (usable.found.added != absl::InfinitePast()) {
-    *out.mutable_added() = TimestampOf(usable.found.added);
-  }
-  return out;
+  return DescribeFields(usable.found.der, usable.found.source, usable.subject, usable.addresses,
+                        usable.not_before, usable.not_after, usable.sha256_hex, usable.algorithms,
+                        usable.found.added);
 }
 
 v1::DirectoryCertificate CertificateDirectory::Describe(
     const directory::StoredCertificate& stored) {
-  v1::DirectoryCertificate out;
-  out.set_certificate(stored.der);
-  out.set_source(directory::StoreOriginName(stored.origin));
-  out.set_subject(stored.subject);
-  for (const std::string& address : stored.addresses) out.add_email_addresses(address);
-  *out.mutable_not_before() = TimestampOf(stored.not_before);
-  *out.mutable_not_after() = TimestampOf(stored.not_after);
-  out.set_sha256(stored.sha256_hex);
-  const directory::RecipientAlgorithms algorithms =
-      directory::AlgorithmsFromCapabilities(stored.smime_capabilities_der);
-  out.set_cipher(CipherOf(algorithms));
-  out.set_rsa_key_transport(algorithms.rsa_oaep ? v1::RSA_OAEP_SHA256 : v1::RSA_PKCS1);
-  out.set_from_capabilities(algorithms.from_capabilities);
-  *out.mutable_added() = TimestampOf(stored.added);
-  return out;
+  return DescribeFields(stored.der, directory::StoreOriginName(stored.origin), stored.subject,
+                        stored.addresses, stored.not_before, stored.not_after, stored.sha256_hex,
+                        directory::AlgorithmsFromCapabilities(stored.smime_capabilities_der),
+                        stored.added);
 }
 
 }  // namespace signet::server
