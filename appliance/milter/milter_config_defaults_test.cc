@@ -11,7 +11,7 @@ TEST(WithDefaultsTest, FillsWhatIsUnset) {
   config.mutable_inbound()->add_rules()->add_recipients("*");
   const v1::MilterConfig filled = WithDefaults(config);
   EXPECT_EQ(filled.listen_mode(), 0660u);
-  EXPECT_EQ(filled.max_message_bytes(), 50u * 1024 * 1024);
+  EXPECT_EQ(filled.max_message_bytes(), 64u * 1024 * 1024);
   EXPECT_EQ(filled.signetd_timeout_seconds(), 120u);
   EXPECT_EQ(filled.mta_connect_timeout_seconds(), 30u);
   EXPECT_EQ(filled.mta_command_timeout_seconds(), 30u);

@@ -1,0 +1,210 @@
+// signet-milter's faults end to end (issue #19), each test with a world of
+// its own (milter_test_world.h): signetd killed while mail flows through a
+// queue, then mail that is odd or large - empty, 8-bit, over the limit, to
+// 1,000 recipients, with a 40 MiB attachment. Through all of them no mail leaves
+// other than the policy says, and none is lost.
+#include <unistd.h>
+
+#include <map>
+#include <random>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/cms_verifiers.h"
+#include "tests/fixtures/status_matchers.h"
+#include "tests/integration/milter_test_world.h"
+
+namespace signet {
+namespace {
+
+using ::signet::matchers::IsOk;
+using ::testing::HasSubstr;
+
+// The mails the sink got after the first `skip`.
+std::vector<fixtures::SinkMessage> DeliveredSince(fixtures::SmtpSink& sink, size_t skip) {
+  std::vector<fixtures::SinkMessage> all = sink.Messages();
+  return {all.begin() + static_cast<std::ptrdiff_t>(std::min(skip, all.size())), all.end()};
+}
+
+// The body of a MIME entity (after its first empty line).
+std::string BodyOf(const std::string& entity) {
+  size_t end = entity.find("\r\n\r\n");
+  if (end != std::string::npos) return entity.substr(end + 4);
+  end = entity.find("\n\n");
+  return end == std::string::npos ? "" : entity.substr(end + 2);
+}
+
+class SignetMilterFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "a private Postfix needs root";
+  }
+
+  void StartWorld(fixtures::MilterWorldOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<fixtures::MilterWorld>> world =
+        fixtures::MilterWorld::Start(std::move(options));
+    ASSERT_THAT(world, IsOk());
+    world_ = *std::move(world);
+  }
+
+  // Hands `mail` to the gateway's Postfix and returns what it delivered.
+  fixtures::SinkMessage SendThrough(const std::vector<std::string>& recipients,
+                                    const std::string& mail) {
+    absl::StatusOr<fixtures::SmtpReply> reply =
+        world_->postfix().Submit("statements@bank.example", recipients, mail);
+    EXPECT_THAT(reply, IsOk());
+    if (!reply.ok()) return {};
+    EXPECT_EQ(reply->code, 250) << reply->text << "\n" << world_->MilterLog();
+    absl::StatusOr<fixtures::SinkMessage> delivered =
+        world_->sink().WaitForMessage(absl::Seconds(120));
+    EXPECT_THAT(delivered, IsOk());
+    return delivered.ok() ? *std::move(delivered) : fixtures::SinkMessage{};
+  }
+
+  std::unique_ptr<fixtures::MilterWorld> world_;
+};
+
+TEST_F(SignetMilterFaultTest, SignetdKilledUnderAQueueDefersAndEveryMailLeavesSignedOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartWorld());
+  fixtures::SmtpSink& sink = world_->sink();
+  // The bank's internal MTA: a Postfix without the milter that relays to the
+  // gateway, keeping in its queue what the gateway defers.
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<fixtures::PostfixInstance> upstream,
+      fixtures::PostfixInstance::Start({.relay_port = world_->postfix().smtp_port()}));
+  auto submit = [&](int n) {
+    const std::string to = absl::StrCat("customer", n, "@elsewhere.example");
+    absl::StatusOr<fixtures::SmtpReply> reply =
+        upstream->Submit("statements@bank.example", {to}, fixtures::StatementMail(to));
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_EQ(reply->code, 250) << reply->text;
+  };
+
+  constexpr int kMails = 20;
+  for (int n = 0; n < kMails / 2; ++n) ASSERT_NO_FATAL_FAILURE(submit(n));
+  // Mail is flowing: signetd dies, the rest comes while it is down.
+  ASSERT_THAT(sink.WaitForMessage(absl::Seconds(60)), IsOk());
+  ASSERT_THAT(world_->signetd().Stop(SIGKILL), IsOk());
+  for (int n = kMails / 2; n < kMails; ++n) ASSERT_NO_FATAL_FAILURE(submit(n));
+  // The gateway answers 4xx, so the internal MTA keeps the mail.
+  ASSERT_OK_AND_ASSIGN(std::string deferred,
+                       upstream->WaitForLog("451 4.7.0 signet-milter", absl::Seconds(60)));
+  EXPECT_THAT(deferred, HasSubstr("status=deferred"));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> queued, upstream->QueueIds());
+  EXPECT_FALSE(queued.empty());
+
+  ASSERT_THAT(world_->signetd().Restart(SIGKILL), IsOk());
+  ASSERT_THAT(upstream->Flush(), IsOk());
+  ASSERT_THAT(upstream->WaitForEmptyQueue(absl::Seconds(120)), IsOk()) << upstream->Log();
+  ASSERT_THAT(world_->postfix().WaitForEmptyQueue(absl::Seconds(60)), IsOk());
+
+  // Every mail arrived once, and each is signed by the bank.
+  std::map<std::string, int> arrivals;
+  for (const fixtures::SinkMessage& message : DeliveredSince(sink, 0)) {
+    ASSERT_EQ(message.recipients.size(), 1u);
+    ++arrivals[message.recipients[0]];
+    EXPECT_THAT(message.data, HasSubstr("multipart/signed"));
+    EXPECT_THAT(fixtures::OpensslSmimeVerify(message.data, world_->ca_pem()), IsOk())
+        << message.recipients[0];
+  }
+  EXPECT_EQ(arrivals.size(), static_cast<size_t>(kMails));
+  for (const auto& [recipient, count] : arrivals) EXPECT_EQ(count, 1) << recipient;
+  EXPECT_THAT(world_->MilterLog(), HasSubstr("deferred: signetd"));
+}
+
+TEST_F(SignetMilterFaultTest, AnEmptyMailLeavesSigned) {
+  ASSERT_NO_FATAL_FAILURE(StartWorld());
+  const fixtures::SinkMessage delivered = SendThrough({"someone@elsewhere.example"}, "");
+  EXPECT_THAT(delivered.data, HasSubstr("multipart/signed"));
+  EXPECT_THAT(fixtures::OpensslSmimeVerify(delivered.data, world_->ca_pem()), IsOk())
+      << delivered.data;
+}
+
+TEST_F(SignetMilterFaultTest, AnEightBitMailLeavesSignedInSevenBitsWithItsTextIntact) {
+  ASSERT_NO_FATAL_FAILURE(StartWorld());
+  const std::string text = "Grüße aus Zürich: Kontostand 1.234,56 €\r\n";
+  const std::string mail = absl::StrCat(
+      "From: Statements <statements@bank.example>\r\nTo: <kunde@elsewhere.example>\r\n"
+      "Subject: Kontoauszug\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+      text);
+  const fixtures::SinkMessage delivered = SendThrough({"kunde@elsewhere.example"}, mail);
+  // Re-encoded before signing: no relay may turn the signed bytes into
+  // quoted-printable on the way (RFC 8551 section 3.1.2).
+  EXPECT_FALSE(std::any_of(delivered.data.begin(), delivered.data.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x80;
+  })) << delivered.data;
+  std::string content;
+  ASSERT_THAT(fixtures::OpensslSmimeVerify(delivered.data, world_->ca_pem(), &content), IsOk());
+  EXPECT_THAT(content, HasSubstr("Content-Transfer-Encoding: base64"));
+  std::string decoded;
+  ASSERT_TRUE(absl::Base64Unescape(BodyOf(content), &decoded)) << content;
+  EXPECT_EQ(decoded, text);
+}
+
+TEST_F(SignetMilterFaultTest, AMailOverTheLimitIsRefusedWithAClearReply) {
+  ASSERT_NO_FATAL_FAILURE(StartWorld({.max_message_bytes = 1 << 20}));
+  std::string mail = fixtures::StatementMail("someone@elsewhere.example");
+  while (mail.size() <= (2 << 20)) mail += "Another line of the statement, to make it large.\r\n";
+  ASSERT_OK_AND_ASSIGN(
+      fixtures::SmtpReply reply,
+      world_->postfix().Submit("statements@bank.example", {"someone@elsewhere.example"}, mail));
+  EXPECT_EQ(reply.code, 552) << reply.text;
+  EXPECT_THAT(reply.text, HasSubstr("5.3.4"));
+  EXPECT_THAT(reply.text, HasSubstr("too large"));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(world_->sink().Messages().empty());
+}
+
+TEST_F(SignetMilterFaultTest, AThousandRecipientsGetOneSignedCopy) {
+  ASSERT_NO_FATAL_FAILURE(StartWorld());
+  std::vector<std::string> recipients;
+  for (int n = 0; n < 1000; ++n) recipients.push_back(absl::StrCat("c", n, "@elsewhere.example"));
+  const fixtures::SinkMessage delivered =
+      SendThrough(recipients, fixtures::StatementMail("undisclosed-recipients:;"));
+  // No certificate for any of them: signed, not encrypted, as the policy
+  // allows; one copy for all, every recipient kept.
+  EXPECT_EQ(delivered.recipients, recipients);
+  EXPECT_THAT(delivered.data, HasSubstr("multipart/signed"));
+  EXPECT_THAT(fixtures::OpensslSmimeVerify(delivered.data, world_->ca_pem()), IsOk());
+  EXPECT_THAT(world_->MilterLog(), HasSubstr("1000 recipient(s)"));
+}
+
+TEST_F(SignetMilterFaultTest, AFortyMebibyteAttachmentLeavesSignedAndEncrypted) {
+  // 40 MiB in base64 is 54 MiB of mail: within signet-milter's and
+  // signetd's default limits (64 MiB), which is the point. Signing and
+  // encrypting it takes seconds, more under the sanitizers.
+  ASSERT_NO_FATAL_FAILURE(StartWorld({.signetd_timeout_seconds = 60}));
+  std::string attachment(size_t{40} << 20, '\0');
+  std::mt19937_64 random(19);
+  for (char& c : attachment) c = static_cast<char>(random());
+  std::string encoded;
+  for (size_t offset = 0; offset < attachment.size(); offset += 57) {
+    absl::StrAppend(&encoded, absl::Base64Escape(absl::string_view(attachment).substr(offset, 57)),
+                    "\r\n");
+  }
+  const std::string mail = absl::StrCat(
+      "From: Statements <statements@bank.example>\r\nTo: <customer@example.org>\r\n"
+      "Subject: Your yearly statement\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+      "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nAttached.\r\n"
+      "--b1\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n"
+      "Content-Disposition: attachment; filename=\"statements-2026.bin\"\r\n\r\n",
+      encoded, "--b1--\r\n");
+  const fixtures::SinkMessage delivered = SendThrough({"customer@example.org"}, mail);
+  EXPECT_TRUE(absl::StrContains(delivered.data, "application/pkcs7-mime"));
+  ASSERT_OK_AND_ASSIGN(std::string inner,
+                       fixtures::OpensslSmimeDecrypt(delivered.data, world_->customer_pem(),
+                                                     world_->customer_key_pem()));
+  std::string content;
+  ASSERT_THAT(fixtures::OpensslSmimeVerify(inner, world_->ca_pem(), &content), IsOk());
+  // Compared, not matched: a failure must not print 54 MiB.
+  EXPECT_TRUE(absl::StrContains(content, encoded));
+}
+
+}  // namespace
+}  // namespace signet
