@@ -109,6 +109,15 @@ class SignetMilterProtocolTest : public ::testing::Test {
                                                     /*detached=*/true));
     ASSERT_OK_AND_ASSIGN(std::string encrypted,
                          fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem")));
+    // An entity with nothing after its blank line: decrypted, the body
+    // must become empty, not stay the ciphertext.
+    ASSERT_OK_AND_ASSIGN(
+        std::string encrypted_empty,
+        fixtures::OpensslSmimeEncrypt("Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+                                      env_->File("decryption.pem")));
+    std::ofstream(world_->dir.File("encrypted-empty.eml"), std::ios::binary)
+        << envelope_fields << "Subject: Encrypted, empty\r\n"
+        << encrypted_empty;
     std::ofstream(world_->dir.File("entity.txt"), std::ios::binary) << kEntity;
     std::ofstream(world_->dir.File("signed.eml"), std::ios::binary)
         << envelope_fields << "Subject: Signed\r\n"
@@ -186,8 +195,10 @@ class SignetMilterProtocolTest : public ::testing::Test {
         absl::StrCat("lib=", SIGNET_MILTERTEST_DIR, "/lib.lua"),
         "-D",
         absl::StrCat("dir=", world_->dir.path()),
+        "-D",
+        absl::StrCat("script=", SIGNET_MILTERTEST_DIR, "/", script),
         "-s",
-        absl::StrCat(SIGNET_MILTERTEST_DIR, "/", script)};
+        absl::StrCat(SIGNET_MILTERTEST_DIR, "/run.lua")};
     absl::StatusOr<fixtures::CommandResult> run =
         fixtures::RunCommand(argv, {}, {}, absl::Seconds(240));
     ASSERT_THAT(run, IsOk()) << fixtures::FormatCommand(argv);

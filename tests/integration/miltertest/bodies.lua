@@ -40,6 +40,16 @@ for _, body in ipairs({ "", eight_bit }) do
   t.check_unchanged(conn, what)
 end
 
+-- Inbound, encrypted, the entity's body empty: the body becomes empty
+-- (not left as the ciphertext under the plaintext's Content-Type).
+local empty_fields, empty_body = t.parse_mail(t.read_file(dir .. "/encrypted-empty.eml"))
+t.send_customer_mail(conn, empty_fields, empty_body)
+t.eom(conn, SMFIR_CONTINUE, "inbound encrypted, empty entity body")
+t.check(mt.eom_check(conn, MT_HDRCHANGE, "Content-Type", "text/plain; charset=us-ascii"),
+        "inbound encrypted, empty entity body: Content-Type not the entity's")
+t.check(mt.eom_check(conn, MT_BODYCHANGE, ""),
+        "inbound encrypted, empty entity body: the body was not emptied")
+
 -- Inbound, encrypted and signed 8-bit entities: exact, and verified.
 t.send_customer_mail(conn, mails.encrypted_fields, mails.encrypted_body)
 t.eom(conn, SMFIR_CONTINUE, "inbound encrypted 8-bit")
