@@ -18,6 +18,18 @@ absl::StatusOr<std::string> ReadCredential(const std::string& path) {
   return ReadFileUpTo(path, kMaxCredentialBytes, "not a PEM credential file");
 }
 
+// gRPC's reconnect backoff grows to 120 s by default: after an outage of
+// some seconds a signetd back up was not tried again within a call's
+// deadline, and mail kept being deferred. signetd is local or on the LAN; a
+// connection attempt a second costs nothing.
+grpc::ChannelArguments ReconnectQuickly() {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return arguments;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(SignetdClientOptions options) {
@@ -27,8 +39,8 @@ absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(SignetdClie
   }
   std::shared_ptr<grpc::Channel> channel;
   if (!options.socket.empty()) {
-    channel = grpc::CreateChannel(absl::StrCat("unix:", options.socket),
-                                  grpc::InsecureChannelCredentials());
+    channel = grpc::CreateCustomChannel(absl::StrCat("unix:", options.socket),
+                                        grpc::InsecureChannelCredentials(), ReconnectQuickly());
   } else {
     grpc::SslCredentialsOptions ssl;
     absl::StatusOr<std::string> ca = ReadCredential(options.ca_file);
@@ -40,7 +52,7 @@ absl::StatusOr<std::unique_ptr<SignetdClient>> SignetdClient::Create(SignetdClie
     ssl.pem_root_certs = *std::move(ca);
     ssl.pem_cert_chain = *std::move(cert);
     ssl.pem_private_key = *std::move(key);
-    grpc::ChannelArguments arguments;
+    grpc::ChannelArguments arguments = ReconnectQuickly();
     if (!options.tls_name.empty()) arguments.SetSslTargetNameOverride(options.tls_name);
     channel = grpc::CreateCustomChannel(options.server, grpc::SslCredentials(ssl), arguments);
   }
