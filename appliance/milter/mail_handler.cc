@@ -1,5 +1,6 @@
 #include "appliance/milter/mail_handler.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,13 @@ std::string Why(const MailResult& result) {
 // A signetd call that failed: deferred when the appliance may do it later,
 // refused when it is the mail signetd cannot sign or encrypt.
 MilterAnswer Failed(const MailResult& result, absl::string_view done, const std::string& policy) {
+  // A From: the sender's key may not sign for is not delivery the sender is
+  // authorized for (RFC 3463 X.7.1), and not a fault of the mail's format.
+  const std::string extended = result.details.sender_refusal().empty() ? "5.6.0" : "5.7.1";
   MilterAnswer failed =
       IsTemporary(result)
           ? Deferred(absl::StrCat("signetd: ", Why(result)))
-          : Refused("554", "5.6.0",
+          : Refused("554", extended,
                     absl::StrCat("the mail could not be ", done, ": ", Why(result)));
   failed.policy = policy;
   return failed;
@@ -132,6 +136,8 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
   const std::string message = AssembleMessage(mail.headers, mail.body);
 
   std::vector<std::string> without_certificate = decision.unaddressable;
+  // Those signetd found without a certificate but left off its list.
+  size_t unnamed = 0;
   const bool wants_encryption =
       decision.action == v1::SIGN_AND_ENCRYPT_IF_POSSIBLE || decision.action == v1::MUST_ENCRYPT;
   if (wants_encryption && without_certificate.empty()) {
@@ -155,18 +161,20 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
                        decision.encrypt_to.size(), " recipient(s)");
       return answer;
     }
-    if (encrypted.details.unresolved_recipients().empty()) {
+    if (encrypted.details.unresolved_recipients().empty() &&
+        encrypted.details.omitted_unresolved_recipients() <= 0) {
       return Failed(encrypted, "encrypted", policy);
     }
     for (const ::signet::v1::UnresolvedRecipient& recipient :
          encrypted.details.unresolved_recipients()) {
       without_certificate.push_back(recipient.address());
     }
+    unnamed = static_cast<size_t>(std::max(0, encrypted.details.omitted_unresolved_recipients()));
   }
 
-  const OutboundPlan plan = PlanOutbound(decision, without_certificate);
+  const OutboundPlan plan = PlanOutbound(decision, without_certificate, unnamed);
   if (plan.refuse) {
-    const std::string who = absl::StrJoin(plan.missing, ", ");
+    const std::string who = NameRecipients(plan.missing, unnamed, kMaxReplyText);
     if (plan.refusal == v1::HOLD) {
       MilterAnswer held;
       held.action = MilterAnswer::Action::kQuarantine;
@@ -175,7 +183,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
       held.result = absl::StrCat("held: no certificate for ", who);
       return held;
     }
-    MilterAnswer refused = Refused("550", "5.7.1", MissingCertificateReply(plan.missing));
+    MilterAnswer refused = Refused("550", "5.7.1", MissingCertificateReply(plan.missing, unnamed));
     refused.policy = policy;
     return refused;
   }
@@ -186,6 +194,15 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
                         ? "unchanged: no signing key for the sender"
                         : "unchanged";
     return answer;
+  }
+  if (plan.operation != MailOperation::kSign) {
+    // Encryption was refused for recipients none of which is in the mail:
+    // signetd and the milter disagree about the addresses. Signing alone
+    // could be less than the policy asks, so the mail waits.
+    MilterAnswer deferred =
+        Deferred("signetd named no recipient of the mail as unresolved", "4.3.0");
+    deferred.policy = policy;
+    return deferred;
   }
   // kSign: encryption was only wished for, or signing is all that is asked.
   MailResult signed_mail = signetd_.SignMail(decision.signing_key, decision.timestamp, message);
@@ -200,7 +217,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
   answer.result = without_certificate.empty()
                       ? "signed"
                       : absl::StrCat("signed, not encrypted: no certificate for ",
-                                     absl::StrJoin(without_certificate, ", "));
+                                     NameRecipients(without_certificate, unnamed, kMaxReplyText));
   return answer;
 }
 

@@ -162,7 +162,7 @@ OutboundDecision DecideOutbound(const v1::MilterConfig& config, absl::string_vie
 }
 
 OutboundPlan PlanOutbound(const OutboundDecision& decision,
-                          const std::vector<std::string>& without_certificate) {
+                          const std::vector<std::string>& without_certificate, size_t unnamed) {
   OutboundPlan plan;
   const bool can_sign = !decision.signing_key.empty();
   const MailOperation sign_only = can_sign ? MailOperation::kSign : MailOperation::kNone;
@@ -184,7 +184,8 @@ OutboundPlan PlanOutbound(const OutboundDecision& decision,
   plan.missing.insert(plan.missing.end(), decision.unaddressable.begin(),
                       decision.unaddressable.end());
   // Nobody to encrypt to is a missing certificate too, never a pass.
-  const bool all_have_certificates = plan.missing.empty() && !decision.encrypt_to.empty();
+  const bool all_have_certificates =
+      plan.missing.empty() && unnamed == 0 && !decision.encrypt_to.empty();
 
   if (all_have_certificates) {
     plan.operation = encrypt;

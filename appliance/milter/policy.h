@@ -80,8 +80,11 @@ struct OutboundPlan {
 //   sign and encrypt (encrypt only, without a sender key); otherwise as SIGN.
 // - MUST_ENCRYPT: every recipient has a certificate → sign and encrypt
 //   (encrypt only, without a sender key); otherwise refused.
+// `unnamed`: recipients signetd found without a certificate but did not
+// name (ErrorDetails.omitted_unresolved_recipients); any makes "every
+// recipient has a certificate" false.
 OutboundPlan PlanOutbound(const OutboundDecision& decision,
-                          const std::vector<std::string>& without_certificate);
+                          const std::vector<std::string>& without_certificate, size_t unnamed = 0);
 
 struct InboundDecision {
   // Every local recipient's rule decrypts (a recipient whose rule keeps

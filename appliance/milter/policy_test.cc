@@ -169,6 +169,18 @@ TEST(PlanOutboundTest, IfPossibleMeansPossibleForAll) {
   EXPECT_EQ(PlanOutbound(keyless, {"a@c1.example"}).operation, MailOperation::kNone);
 }
 
+TEST(PlanOutboundTest, RecipientsSignetdDidNotNameStillLackACertificate) {
+  const v1::MilterConfig config = Config();
+  const OutboundDecision wished =
+      DecideOutbound(config, "clerk@bank.example", {"a@c1.example", "b@c2.example"});
+  EXPECT_EQ(PlanOutbound(wished, {}, /*unnamed=*/1).operation, MailOperation::kSign);
+  const OutboundDecision required =
+      DecideOutbound(config, "clerk@bank.example", {"a@regulator.example"});
+  OutboundPlan plan = PlanOutbound(required, {}, /*unnamed=*/3);
+  EXPECT_TRUE(plan.refuse);
+  EXPECT_EQ(plan.operation, MailOperation::kNone);
+}
+
 TEST(PlanOutboundTest, SignAndNone) {
   const v1::MilterConfig config = Config();
   EXPECT_EQ(

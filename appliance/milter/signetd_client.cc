@@ -149,6 +149,9 @@ MailResult SignetdClient::VerifyMail(const std::string& mail) {
 }
 
 bool IsTemporary(const MailResult& result) {
+  // PERMISSION_DENIED for the mail's own From or Sender (a key bound to its
+  // senders): no retry mends it, unlike a grant an operator may add.
+  if (!result.details.sender_refusal().empty()) return false;
   switch (result.status.error_code()) {
     case grpc::StatusCode::OK:
     case grpc::StatusCode::INVALID_ARGUMENT:

@@ -55,5 +55,20 @@ TEST(SignetdClientTest, ASignetdBackAfterALongOutageIsReachedWithinTheDeadline) 
   server->Shutdown();
 }
 
+TEST(IsTemporaryTest, AMissingGrantWaitsButTheMailsOwnFromIsRefused) {
+  MailResult grant;
+  grant.status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "caller may not sign");
+  EXPECT_TRUE(IsTemporary(grant));
+  MailResult from = grant;
+  from.details.set_sender_refusal("NO_FROM");
+  EXPECT_FALSE(IsTemporary(from));
+  MailResult malformed;
+  malformed.status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed");
+  EXPECT_FALSE(IsTemporary(malformed));
+  MailResult down;
+  down.status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
+  EXPECT_TRUE(IsTemporary(down));
+}
+
 }  // namespace
 }  // namespace signet::milter

@@ -24,24 +24,31 @@ std::string ReplySafe(absl::string_view text) {
   return safe;
 }
 
-std::string MissingCertificateReply(const std::vector<std::string>& recipients) {
-  std::string text = "policy requires encryption; no S/MIME certificate for ";
+std::string NameRecipients(const std::vector<std::string>& recipients, size_t unnamed,
+                           size_t budget) {
+  std::string text;
   size_t named = 0;
   for (const std::string& recipient : recipients) {
     const std::string safe = ReplySafe(recipient);
     const std::string separator = named == 0 ? "" : ", ";
-    // Room for the longest tail: " and 4294967295 more".
+    // Room for the longest tail: " and 18446744073709551615 more".
     constexpr size_t kTail = 32;
-    if (text.size() + separator.size() + safe.size() + kTail > kMaxReplyText) break;
+    if (text.size() + separator.size() + safe.size() + kTail > budget) break;
     absl::StrAppend(&text, separator, safe);
     ++named;
   }
-  if (named == 0 && !recipients.empty()) {
-    absl::StrAppend(&text, recipients.size(), " recipients");
-  } else if (named < recipients.size()) {
-    absl::StrAppend(&text, " and ", recipients.size() - named, " more");
+  const size_t total = recipients.size() + unnamed;
+  if (named == 0 && total > 0) {
+    absl::StrAppend(&text, total, " recipients");
+  } else if (named < total) {
+    absl::StrAppend(&text, " and ", total - named, " more");
   }
   return text;
+}
+
+std::string MissingCertificateReply(const std::vector<std::string>& recipients, size_t unnamed) {
+  constexpr absl::string_view kPrefix = "policy requires encryption; no S/MIME certificate for ";
+  return absl::StrCat(kPrefix, NameRecipients(recipients, unnamed, kMaxReplyText - kPrefix.size()));
 }
 
 std::string TooLargeReply(uint64_t max_message_bytes) {

@@ -17,10 +17,17 @@ namespace signet::milter {
 // text is kept well inside that.
 inline constexpr size_t kMaxReplyText = 400;
 
+// "a@x.example, b@y.example and 998 more": as many of `recipients` as fit in
+// `budget` characters (each made ReplySafe), then how many were left out,
+// `unnamed` more included (recipients known only by their number, as when
+// signetd's list was cut short). "3 recipients" when none fits.
+std::string NameRecipients(const std::vector<std::string>& recipients, size_t unnamed,
+                           size_t budget);
+
 // "policy requires encryption; no S/MIME certificate for a@x.example,
-// b@y.example and 998 more": as many recipients as fit in kMaxReplyText, the
-// rest counted. The reply code (550 5.7.1) is the caller's.
-std::string MissingCertificateReply(const std::vector<std::string>& recipients);
+// b@y.example and 998 more": NameRecipients within kMaxReplyText. The reply
+// code (550 5.7.1) is the caller's.
+std::string MissingCertificateReply(const std::vector<std::string>& recipients, size_t unnamed = 0);
 
 // "message too large for signet-milter (limit 52428800 bytes)".
 std::string TooLargeReply(uint64_t max_message_bytes);

@@ -38,6 +38,20 @@ TEST(MissingCertificateReplyTest, AnOverlongAddressIsCounted) {
             "policy requires encryption; no S/MIME certificate for 1 recipients");
 }
 
+TEST(MissingCertificateReplyTest, RecipientsSignetdDidNotListAreCounted) {
+  EXPECT_EQ(MissingCertificateReply({"a@regulator.example"}, 919),
+            "policy requires encryption; no S/MIME certificate for a@regulator.example and 919 "
+            "more");
+  EXPECT_EQ(MissingCertificateReply({}, 5),
+            "policy requires encryption; no S/MIME certificate for 5 recipients");
+}
+
+TEST(NameRecipientsTest, KeepsWithinTheBudget) {
+  EXPECT_EQ(NameRecipients({"a@x.example", "b@x.example"}, 0, 100), "a@x.example, b@x.example");
+  EXPECT_EQ(NameRecipients({"a@x.example", "b@x.example"}, 0, 50), "a@x.example and 1 more");
+  EXPECT_EQ(NameRecipients({}, 0, 100), "");
+}
+
 TEST(ReplySafeTest, PercentAndControlCharacters) {
   EXPECT_EQ(ReplySafe("a%b@x.example\r\n250 ok"), "a%%b@x.example??250 ok");
   EXPECT_THAT(MissingCertificateReply({"100%@x.example"}), HasSubstr("100%%@x.example"));

@@ -8,6 +8,7 @@
 #include "appliance/cms/limits.h"
 #include "appliance/cms/mailbox_list.h"
 #include "appliance/cms/mime.h"
+#include "appliance/server/grpc_status.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
@@ -125,6 +126,17 @@ bool IsBound(const std::vector<cms::Mailbox>& bound, const cms::Mailbox& mailbox
   });
 }
 
+// A refusal that is the mail's own (its From or Sender field), not the
+// caller's grants: the details say so, so that a caller that chose the key
+// by the envelope refuses the mail rather than retrying it.
+absl::Status SenderRefused(absl::string_view refusal, std::string message) {
+  absl::Status status = absl::PermissionDeniedError(message);
+  v1::ErrorDetails details;
+  details.set_sender_refusal(std::string(refusal));
+  SetErrorDetails(status, details);
+  return status;
+}
+
 }  // namespace
 
 absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view mail) const {
@@ -138,24 +150,29 @@ absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view ma
     if (!is_from && !absl::EqualsIgnoreCase(field.name, "Sender")) continue;
     const cms::HeaderField*& seen = is_from ? from : sender;
     if (seen != nullptr) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "key '", key, "' signs only for its senders, and the mail has more than one ", field.name,
-          " field"));
+      return SenderRefused("REPEATED_FIELD",
+                           absl::StrCat("key '", key,
+                                        "' signs only for its senders, and the mail has more "
+                                        "than one ",
+                                        field.name, " field"));
     }
     seen = &field;
   }
   if (from == nullptr) {
-    return absl::PermissionDeniedError(
+    return SenderRefused(
+        "NO_FROM",
         absl::StrCat("key '", key, "' signs only for its senders, and the mail has no From"));
   }
   absl::StatusOr<std::vector<cms::Mailbox>> authors = cms::ParseMailboxList(from->value);
   if (!authors.ok()) {
-    return absl::PermissionDeniedError(
+    return SenderRefused(
+        "MALFORMED_FROM",
         absl::StrCat("key '", key, "' signs only for its senders, and the mail's From is ",
                      authors.status().message()));
   }
   if (authors->size() != 1) {
-    return absl::PermissionDeniedError(
+    return SenderRefused(
+        "SEVERAL_AUTHORS",
         absl::StrCat("key '", key, "' signs only for its senders, and the mail's From names ",
                      authors->size(), " authors (a bound key signs for exactly one)"));
   }
@@ -164,7 +181,8 @@ absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view ma
   if (sender != nullptr) {
     sent_by = cms::ParseMailbox(sender->value);
     if (!sent_by.ok()) {
-      return absl::PermissionDeniedError(
+      return SenderRefused(
+          "MALFORMED_SENDER",
           absl::StrCat("key '", key, "' signs only for its senders, and the mail's Sender is ",
                        sent_by.status().message()));
     }
@@ -172,8 +190,8 @@ absl::Status Authorizer::CheckSender(absl::string_view key, absl::string_view ma
   }
   for (const cms::Mailbox* mailbox : claimed) {
     if (!IsBound(bound->second, *mailbox)) {
-      return absl::PermissionDeniedError(absl::StrCat("key '", key, "' may not sign for <",
-                                                      mailbox->AddrSpec().substr(0, 254), ">"));
+      return SenderRefused("NOT_BOUND", absl::StrCat("key '", key, "' may not sign for <",
+                                                     mailbox->AddrSpec().substr(0, 254), ">"));
     }
   }
   return absl::OkStatus();

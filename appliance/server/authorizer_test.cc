@@ -5,8 +5,10 @@
 #include <set>
 #include <tuple>
 
+#include "appliance/server/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "signet/v1/errors.pb.h"
 #include "tests/fixtures/status_matchers.h"
 
 namespace signet::server {
@@ -180,6 +182,34 @@ TEST_F(AuthorizerTest, BoundSigningKeySignsOnlyForItsSenders) {
       HasSubstr("may not sign for <evil@x.org>"));
   // An unbound key signs for anyone.
   EXPECT_THAT(authorizer_->CheckSender("any-signing", "From: anyone@x.org\r\n\r\nx"), IsOk());
+}
+
+// What a caller sees in ErrorDetails: the mail's own fault, by name, so that
+// it is told from a missing grant under the same PERMISSION_DENIED.
+std::string SenderRefusalOf(const absl::Status& status) {
+  v1::ErrorDetails details;
+  EXPECT_TRUE(details.ParseFromString(ToGrpcStatus(status, "").error_details()));
+  return details.sender_refusal();
+}
+
+TEST_F(AuthorizerTest, SenderRefusalsSayWhatInTheMailRefusedIt) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"To: a@b\r\n\r\nx", "NO_FROM"},
+      {"From: alerts@bank.example\r\nFrom: alerts@bank.example\r\n\r\n", "REPEATED_FIELD"},
+      {"From: <evil@x.org> <alerts@bank.example>\r\n\r\nx", "MALFORMED_FROM"},
+      {"From: Statements@Bank.example, alerts@bank.example\r\n\r\nx", "SEVERAL_AUTHORS"},
+      {"From: alerts@bank.example\r\nSender: <a> <b>\r\n\r\nx", "MALFORMED_SENDER"},
+      {"From: evil@x.org\r\n\r\nx", "NOT_BOUND"},
+  };
+  for (const auto& [mail, refusal] : cases) {
+    absl::Status status = authorizer_->CheckSender("bank-signing", mail);
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << mail;
+    EXPECT_EQ(SenderRefusalOf(status), refusal) << mail;
+  }
+  // A grant the caller lacks is not the mail's fault.
+  absl::Status digest = authorizer_->CheckDigestSigning("bank-signing");
+  EXPECT_EQ(digest.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(SenderRefusalOf(digest), "");
 }
 
 TEST_F(AuthorizerTest, BoundSigningKeySignsNoDigests) {

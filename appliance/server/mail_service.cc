@@ -188,10 +188,21 @@ absl::Status UnresolvedError(const std::vector<v1::UnresolvedRecipient>& unresol
   }
   if (unresolved.size() > 5) absl::StrAppend(&message, "; ...");
   absl::Status status = absl::InvalidArgumentError(message);
+  // gRPC clients refuse a status over 8 KiB of metadata by default (the
+  // details travel base64-encoded, with the message beside them): 1,000
+  // unresolved addresses would make the call fail as a whole, with no list.
+  constexpr size_t kDetailsBudget = 4096;
   v1::ErrorDetails details;
+  size_t listed = 0;
   for (const v1::UnresolvedRecipient& recipient : unresolved) {
-    *details.add_unresolved_recipients() = recipient;
+    v1::UnresolvedRecipient entry;
+    entry.set_address(recipient.address().substr(0, 320));
+    entry.set_reason(recipient.reason().substr(0, 200));
+    if (details.ByteSizeLong() + entry.ByteSizeLong() + 4 > kDetailsBudget) break;
+    *details.add_unresolved_recipients() = std::move(entry);
+    ++listed;
   }
+  details.set_omitted_unresolved_recipients(static_cast<int32_t>(unresolved.size() - listed));
   SetErrorDetails(status, details);
   return status;
 }
