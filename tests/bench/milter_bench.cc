@@ -262,6 +262,7 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
   const double milter_before = milter == nullptr ? 0 : CpuWithReapedChildren(milter_pid);
   const double postfix_before = PostfixCpu(*postfix);
   const MachineTimes machine_before = ReadMachineTimes();
+  const double bench_before = CpuWithReapedChildren(getpid());
   const Clock::time_point start = Clock::now();
   Submitted measured = Submit(postfix->smtp_port(), mail, options.clients, options.timing.measure);
   const Clock::time_point submitted = Clock::now();
@@ -270,6 +271,7 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
   const Clock::time_point delivered = Clock::now();
   const double postfix_after = PostfixCpu(*postfix);
   const MachineTimes machine_after = ReadMachineTimes();
+  const double bench_after = CpuWithReapedChildren(getpid());
   const double signetd_after = CpuWithReapedChildren(env.pid());
   const double milter_after = milter == nullptr ? 0 : CpuWithReapedChildren(milter_pid);
   RETURN_IF_ERROR(CheckDelivered(path, first.data));
@@ -299,6 +301,7 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
       {"cpu_ms_per_mail_signetd", (signetd_after - signetd_before) / mails * 1000},
       {"cpu_ms_per_mail_signet_milter", (milter_after - milter_before) / mails * 1000},
       {"cpu_ms_per_mail_postfix", (postfix_after - postfix_before) / mails * 1000},
+      {"cpu_ms_per_mail_bench", (bench_after - bench_before) / mails * 1000},
       {"cpu_ms_per_mail_machine", (machine_after.busy - machine_before.busy) / mails * 1000},
       {"iowait_ms_per_mail_machine", (machine_after.iowait - machine_before.iowait) / mails * 1000},
       {"machine_busy_fraction", (machine_after.busy - machine_before.busy) / (wall * cpus)},
@@ -306,13 +309,14 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
   std::fprintf(stderr,
                "bench: milter: %-12s %7zu B: %llu mails, accepted %.1f/s over %.1f s, all "
                "delivered after %.1f s (%.1f/s); CPU ms per mail: signetd %.2f, signet-milter "
-               "%.2f, postfix %.2f, machine %.2f (busy %.0f%% of %g CPUs), iowait %.2f\n",
+               "%.2f, postfix %.2f, bench's clients and sink %.2f, machine %.2f (busy %.0f%% of %g "
+               "CPUs), iowait %.2f\n",
                path.op.c_str(), mail.size(), static_cast<unsigned long long>(measured.accepted),
                mails / window, window, wall, point.load.per_second(),
                point.extra["cpu_ms_per_mail_signetd"], point.extra["cpu_ms_per_mail_signet_milter"],
-               point.extra["cpu_ms_per_mail_postfix"], point.extra["cpu_ms_per_mail_machine"],
-               100 * point.extra["machine_busy_fraction"], cpus,
-               point.extra["iowait_ms_per_mail_machine"]);
+               point.extra["cpu_ms_per_mail_postfix"], point.extra["cpu_ms_per_mail_bench"],
+               point.extra["cpu_ms_per_mail_machine"], 100 * point.extra["machine_busy_fraction"],
+               cpus, point.extra["iowait_ms_per_mail_machine"]);
   postfix.reset();
   sink.reset();
   return point;

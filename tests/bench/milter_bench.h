@@ -44,13 +44,17 @@ struct MilterBenchOptions {
 
 // Adds one point per size and path: impl "postfix" or "postfix+milter",
 // transport "smtp", op "relay", "sign" or "sign+encrypt", algorithm
-// "RSA-2048" (the milter's), concurrency = clients; server_cpu_seconds_per_1000
-// is signetd's, and cpu_ms_per_request has "signetd", "signet-milter",
-// "postfix" (every process of the instance, reaped ones through master) and
-// "machine" (all CPUs, from /proc/stat: includes the bench's clients and
-// sink, and whatever else ran). Settings: milter_clients,
-// milter_load_average_1m (at the start), milter_cpus. Prints the
-// milter ÷ alone ratios to stderr.
+// "RSA-2048" (the milter's), concurrency = clients, per_second the end-to-end
+// rate; server_cpu_seconds_per_1000 is signetd's. Point::extra holds
+// accepted_per_second (accepted ÷ the window: smtpd's rate alone),
+// submit_seconds, machine_busy_fraction, iowait_ms_per_mail_machine and
+// cpu_ms_per_mail_<who>: signetd, signet_milter, postfix (every process of
+// the instance, exited ones through master's reaped-children times), bench
+// (this process: the SMTP clients and the sink) and machine (all CPUs,
+// /proc/stat: all of those and whatever else ran), each over the window
+// until the last delivery. Settings: milter_clients, milter_cpus,
+// milter_load_average_1m (at the start), milter_ratio_<op>_<bytes> (end to
+// end, ÷ Postfix alone), also printed to stderr.
 absl::Status RunMilterComparison(const MilterBenchOptions& options, BenchResults& results);
 
 }  // namespace signet::bench
