@@ -18,11 +18,11 @@
 #include "common/status_macros.h"
 #include "signet/v1/directory.grpc.pb.h"
 #include "tests/bench/process_stats.h"
+#include "tests/bench/smtp_submit.h"
 #include "tests/fixtures/postfix.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
-#include "tests/fixtures/smtp_client.h"
 #include "tests/fixtures/smtp_sink.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
@@ -181,9 +181,10 @@ struct Submitted {
   LatencyHistogram latency;
 };
 
-// `clients` threads hand `mail` to smtpd one session after another until
-// `duration` has passed; a session begun before then still counts.
-Submitted Submit(int port, const std::string& mail, int clients, Clock::duration duration) {
+// `clients` threads hand `stuffed` (DotStuff's) to smtpd one session after
+// another until `duration` has passed; a session begun before then still
+// counts.
+Submitted Submit(int port, const std::string& stuffed, int clients, Clock::duration duration) {
   const Clock::time_point end = Clock::now() + duration;
   Submitted total;
   std::mutex mutex;
@@ -194,7 +195,7 @@ Submitted Submit(int port, const std::string& mail, int clients, Clock::duration
       while (Clock::now() < end) {
         const Clock::time_point begun = Clock::now();
         absl::StatusOr<fixtures::SmtpReply> reply =
-            fixtures::SendMail(port, kSender, {kRecipient}, mail, absl::Minutes(2));
+            SubmitStuffed(port, kSender, kRecipient, stuffed, absl::Minutes(2));
         const Clock::time_point done = Clock::now();
         if (reply.ok() && reply->code == 250) {
           ++mine.accepted;
@@ -253,7 +254,8 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
 
   // Warm-up: smtpd, cleanup, qmgr and smtp processes forked, the milter's
   // and signetd's connections made; everything delivered before measuring.
-  Submitted warm = Submit(postfix->smtp_port(), mail, options.clients, options.timing.warmup);
+  const std::string stuffed = DotStuff(mail);
+  Submitted warm = Submit(postfix->smtp_port(), stuffed, options.clients, options.timing.warmup);
   if (warm.accepted == 0 || warm.refused != 0) return failed("warm-up", warm);
   RETURN_IF_ERROR(Drain(*sink, warm.accepted).status());
 
@@ -264,7 +266,8 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
   const MachineTimes machine_before = ReadMachineTimes();
   const double bench_before = CpuWithReapedChildren(getpid());
   const Clock::time_point start = Clock::now();
-  Submitted measured = Submit(postfix->smtp_port(), mail, options.clients, options.timing.measure);
+  Submitted measured =
+      Submit(postfix->smtp_port(), stuffed, options.clients, options.timing.measure);
   const Clock::time_point submitted = Clock::now();
   if (measured.accepted == 0 || measured.refused != 0) return failed("measured", measured);
   ASSIGN_OR_RETURN(fixtures::SinkMessage first, Drain(*sink, measured.accepted));
