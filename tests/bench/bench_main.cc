@@ -55,6 +55,7 @@ struct Flags {
   std::string only;
   uint64_t certificates = 100000;
   int smtp_clients = 4;
+  std::vector<std::string> postfix_main_cf;
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -78,6 +79,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.certificates = std::strtoull(value, nullptr, 10);
     } else if (name == "--smtp-clients") {
       flags.smtp_clients = std::atoi(value);
+    } else if (name == "--postfix-main-cf") {
+      flags.postfix_main_cf.push_back(value);
     } else {
       std::fprintf(stderr, "signet_bench: unknown flag %s\n", name.c_str());
       std::exit(2);
@@ -166,7 +169,8 @@ int Run(const Flags& flags) {
                                               .milter_path = SIGNET_MILTER_PATH,
                                               .mail_bytes = {4096, 1 << 20},
                                               .clients = flags.smtp_clients,
-                                              .timing = flags.timing},
+                                              .timing = flags.timing,
+                                              .postfix_main_cf = flags.postfix_main_cf},
                                              results);
         !s.ok()) {
       return fail(s);

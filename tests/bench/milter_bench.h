@@ -40,6 +40,11 @@ struct MilterBenchOptions {
   // warmup: clients submit, uncounted, then the bench waits until all of
   // it is delivered; measure: the window in which accepted mails count.
   Timing timing;
+  // More main.cf lines for every Postfix instance, after the bench's own
+  // (default_destination_concurrency_limit and
+  // initial_destination_concurrency 100, see milter_bench.cc) and
+  // PostfixOptions' defaults, which they override.
+  std::vector<std::string> postfix_main_cf;
 };
 
 // Adds one point per size and path: impl "postfix" or "postfix+milter",
