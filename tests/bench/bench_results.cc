@@ -31,6 +31,10 @@ std::string ToJson(const Point& p) {
   for (const auto& [function, count] : p.pkcs11_calls_per_request) {
     absl::StrAppend(&calls, calls.empty() ? "" : ", ", Quoted(function), ": ", Number(count));
   }
+  std::string extra;
+  for (const auto& [name, value] : p.extra) {
+    absl::StrAppend(&extra, extra.empty() ? "" : ", ", Quoted(name), ": ", Number(value));
+  }
   const LoadResult& l = p.load;
   return absl::StrCat(
       "    {\"impl\": ", Quoted(p.impl), ", \"transport\": ", Quoted(p.transport),
@@ -48,7 +52,7 @@ std::string ToJson(const Point& p) {
       ", \"max_us\": ", Number(l.latency.MaxMicros()),
       ",\n     \"server_cpu_seconds_per_1000\": ", Number(p.server_cpu_seconds_per_1000),
       ", \"server_peak_rss_kib\": ", p.server_peak_rss_kib, ", \"pkcs11_calls_per_request\": {",
-      calls, "}}");
+      calls, "}, \"extra\": {", extra, "}}");
 }
 
 }  // namespace

@@ -13,12 +13,13 @@
 namespace signet::bench {
 
 struct Point {
-  // "raw", "libp11", "openssl-cli", "signet".
+  // "raw", "libp11", "openssl-cli", "signet", "postfix", "postfix+milter".
   std::string impl;
-  // "in-process", "process-per-message", "unix", "tcp-mtls".
+  // "in-process", "process-per-message", "unix", "tcp-mtls", "smtp".
   std::string transport;
   // "sign", "decrypt", "SignMail", "SignDigest", "DecryptMail", "VerifyMail",
-  // "Timestamp", "Lookup", "EncryptMail".
+  // "Timestamp", "Lookup", "EncryptMail"; through Postfix: "relay", "sign",
+  // "sign+encrypt".
   std::string op;
   // "RSA-2048", "RSA-3072", "P-256".
   std::string algorithm;
@@ -34,6 +35,9 @@ struct Point {
   double server_cpu_seconds_per_1000 = -1;
   long server_peak_rss_kib = -1;
   std::map<std::string, double> pkcs11_calls_per_request;
+  // Whatever else a part measures, by name (milter_bench.h: CPU
+  // milliseconds per mail of each process, the acceptance rate).
+  std::map<std::string, double> extra;
 };
 
 class BenchResults {
