@@ -41,7 +41,9 @@ constexpr char kPolicy[] = R"pb(
 
 absl::StatusOr<std::unique_ptr<MilterWorld>> MilterWorld::Start(MilterWorldOptions options) {
   // A private Postfix runs its daemons as the postfix user: only root can.
-  if (geteuid() != 0) return absl::FailedPreconditionError("a private Postfix needs root");
+  if (options.postfix && geteuid() != 0) {
+    return absl::FailedPreconditionError("a private Postfix needs root");
+  }
   ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("signet-milter"));
   std::unique_ptr<MilterWorld> world(new MilterWorld(std::move(dir)));
   // smtpd connects to the milter's socket as the postfix user.
@@ -68,12 +70,11 @@ absl::StatusOr<std::unique_ptr<MilterWorld>> MilterWorld::Start(MilterWorldOptio
   RETURN_IF_ERROR(WritePrivateKeyPem(world->customer_key_pem_, world->customer_key_.get()));
   RETURN_IF_ERROR(world->Publish(world->customer_certificate_.get()));
 
-  ASSIGN_OR_RETURN(world->sink_, SmtpSink::Start(world->File("sink")));
   RETURN_IF_ERROR(world->StartMilter(options));
-  ASSIGN_OR_RETURN(
-      world->postfix_,
-      PostfixInstance::Start({.relay_port = world->sink_->port(),
-                              .milters = absl::StrCat("unix:", world->File("milter.sock"))}));
+  if (!options.postfix) return world;
+  ASSIGN_OR_RETURN(world->sink_, SmtpSink::Start(world->File("sink")));
+  ASSIGN_OR_RETURN(world->postfix_, PostfixInstance::Start({.relay_port = world->sink_->port(),
+                                                            .milters = world->MilterSocket()}));
   return world;
 }
 
@@ -87,7 +88,7 @@ absl::Status MilterWorld::StartMilter(const MilterWorldOptions& options) {
       options.max_message_bytes == 0
           ? ""
           : absl::StrCat("max_message_bytes: ", options.max_message_bytes, "\n"),
-      kPolicy);
+      options.policy.empty() ? kPolicy : options.policy);
   ASSIGN_OR_RETURN(milter_, ChildProcess::Spawn({SIGNET_MILTER_PATH, "--config", config}, {},
                                                 File("milter.log")));
   const std::string socket = File("milter.sock");

@@ -10,7 +10,9 @@
 // (MUST_ENCRYPT, REJECT otherwise); mail to bank.example is decrypted with
 // bank-decryption and verified, with "mx.bank.example" as authserv-id.
 //
-// Start() needs root: a private Postfix drops its daemons to the postfix user.
+// With Postfix, Start() needs root: a private Postfix drops its daemons to
+// the postfix user. Without it (MilterWorldOptions.postfix false), the
+// milter's socket is for a test that speaks the milter protocol itself.
 #ifndef SIGNET_TESTS_INTEGRATION_MILTER_TEST_WORLD_H_
 #define SIGNET_TESTS_INTEGRATION_MILTER_TEST_WORLD_H_
 
@@ -38,6 +40,10 @@ struct MilterWorldOptions {
   uint64_t max_message_bytes = 0;
   // Appended to signetd's configuration (e.g. "limits { ... }").
   std::string signetd_extra_config;
+  // signet-milter's `outbound` and `inbound`; empty: the policy above.
+  std::string policy;
+  // Whether to start the SMTP sink and Postfix.
+  bool postfix = true;
 };
 
 class MilterWorld {
@@ -60,10 +66,14 @@ class MilterWorld {
   // The bank's CA (signetd's trust anchor and the customer's issuer).
   std::string ca_pem() const { return signetd_->File("ca.pem"); }
 
-  // A file in the world's scratch directory.
+  // The world's scratch directory, and a file in it.
+  const std::string& dir() const { return dir_.path(); }
   std::string File(absl::string_view name) const { return dir_.File(std::string(name)); }
   // signet-milter's output so far (one line per mail).
   std::string MilterLog() const;
+  // "unix:<path>", as the MTA reaches the milter.
+  std::string MilterSocket() const { return "unix:" + File("milter.sock"); }
+  ChildProcess& milter() { return *milter_; }
 
   // Publishes `certificate` in signetd's directory.
   absl::Status Publish(X509* certificate);

@@ -6,7 +6,6 @@
 // 8-bit bodies, signetd stopped. The Lua scripts are in miltertest/; each
 // asserts every reply and change and fails (non-zero exit) on a surprise.
 // One signetd (SoftHSM) and one signet-milter serve the whole suite.
-#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,18 +15,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "signet/v1/directory.grpc.pb.h"
 #include "tests/fixtures/cms_verifiers.h"
-#include "tests/fixtures/read_file.h"
-#include "tests/fixtures/signetd_channels.h"
-#include "tests/fixtures/signetd_env.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/subprocess.h"
-#include "tests/fixtures/temp_dir.h"
-#include "tests/fixtures/test_pki.h"
+#include "tests/integration/milter_test_world.h"
 
 namespace signet {
 namespace {
@@ -35,14 +28,17 @@ namespace {
 using ::signet::matchers::IsOk;
 using ::testing::HasSubstr;
 
-constexpr char kCallers[] = R"pb(
-  callers {
-    name: "milter"
-    unix_uid: $UID
-    grants { keys: "bank-signing" operations: SIGN_MAIL }
-    grants { keys: "bank-decryption" operations: DECRYPT_MAIL }
-    grants { operations: [ ENCRYPT_MAIL, VERIFY_MAIL, LOOKUP_CERTIFICATES, PUBLISH_CERTIFICATES ] }
+// SIGN everywhere, so that a mail that is not refused shows a change; a
+// small size limit, so that the limit can be hit to the byte.
+constexpr char kPolicy[] = R"pb(
+  outbound {
+    signers { senders: "statements@bank.example" key: "bank-signing" }
+    recipient_policies { domains: "*" action: SIGN }
+    recipient_policies { domains: "regulator.example" action: MUST_ENCRYPT }
+    recipient_policies { domains: "lists.example" action: NONE }
+    on_missing_certificate: REJECT
   }
+  inbound { rules { recipients: "bank.example" decrypt: true decryption_keys: "bank-decryption" } }
 )pb";
 
 // The customer's message inside the S/MIME layers: 8-bit UTF-8 text, so
@@ -66,134 +62,80 @@ std::string FindMiltertest() {
   return "";
 }
 
-struct World {
-  fixtures::TempDir dir;
-  std::string miltertest;
-  std::unique_ptr<fixtures::ChildProcess> milter;
-};
-
 class SignetMilterProtocolTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string miltertest = FindMiltertest();
-    if (miltertest.empty()) return;
-    ASSERT_OK_AND_ASSIGN(fixtures::TempDir dir, fixtures::TempDir::Create("milter-protocol"));
-    world_ = new World{std::move(dir), miltertest};
-    absl::StatusOr<std::unique_ptr<fixtures::SignetdEnv>> env = fixtures::SignetdEnv::Start(
-        {.signetd_path = SIGNETD_PATH,
-         .callers = kCallers,
-         .extra_config = "validation { revocation: REVOCATION_OFF }\n"
-                         "directory { store_path: \"$DIR/directory.db\" }"});
-    ASSERT_THAT(env, IsOk());
-    env_ = env->release();
+    miltertest_ = new std::string(FindMiltertest());
+    if (miltertest_->empty()) return;
+    absl::StatusOr<std::unique_ptr<fixtures::MilterWorld>> world =
+        fixtures::MilterWorld::Start({.signetd_timeout_seconds = 3,
+                                      .max_message_bytes = 65536,
+                                      .policy = kPolicy,
+                                      .postfix = false});
+    ASSERT_THAT(world, IsOk());
+    world_ = world->release();
 
-    // The customer signs with a certificate from the bank's CA, which
-    // signetd trusts, and encrypts to the bank's decryption key.
-    ASSERT_OK_AND_ASSIGN(EvpPkeyPtr key, fixtures::GenerateKey("RSA:2048"));
-    ASSERT_OK_AND_ASSIGN(
-        X509Ptr certificate,
-        env_->ca().Issue(key.get(), "Customer", "customer@example.org",
-                         {.key_usage = "critical,digitalSignature,keyEncipherment"}));
-    const std::string certificate_pem = world_->dir.File("customer.pem");
-    const std::string key_pem = world_->dir.File("customer.key");
-    ASSERT_THAT(fixtures::WritePem(certificate_pem, certificate.get()), IsOk());
-    ASSERT_THAT(fixtures::WritePrivateKeyPem(key_pem, key.get()), IsOk());
-
+    // The customer (whose certificate signetd's directory has: MUST_ENCRYPT
+    // to it is possible, to auditor@regulator.example not) signs with a
+    // certificate from the bank's CA, which signetd trusts, and encrypts to
+    // the bank's decryption key.
+    fixtures::SignetdEnv& signetd = world_->signetd();
     const std::string envelope_fields =
         "From: Customer <customer@example.org>\r\n"
         "To: <secure@bank.example>\r\n"
         "Message-ID: <account-1@example.org>\r\n";
-    ASSERT_OK_AND_ASSIGN(std::string signed_mail,
-                         fixtures::OpensslSmimeSign(kEntity, certificate_pem, key_pem,
-                                                    /*detached=*/true));
+    ASSERT_OK_AND_ASSIGN(
+        std::string signed_mail,
+        fixtures::OpensslSmimeSign(kEntity, world_->customer_pem(), world_->customer_key_pem(),
+                                   /*detached=*/true));
     ASSERT_OK_AND_ASSIGN(std::string encrypted,
-                         fixtures::OpensslSmimeEncrypt(kEntity, env_->File("decryption.pem")));
+                         fixtures::OpensslSmimeEncrypt(kEntity, signetd.File("decryption.pem")));
     // An entity with nothing after its blank line: decrypted, the body
     // must become empty, not stay the ciphertext.
     ASSERT_OK_AND_ASSIGN(
         std::string encrypted_empty,
         fixtures::OpensslSmimeEncrypt("Content-Type: text/plain; charset=us-ascii\r\n\r\n",
-                                      env_->File("decryption.pem")));
-    std::ofstream(world_->dir.File("encrypted-empty.eml"), std::ios::binary)
+                                      signetd.File("decryption.pem")));
+    std::ofstream(world_->File("encrypted-empty.eml"), std::ios::binary)
         << envelope_fields << "Subject: Encrypted, empty\r\n"
         << encrypted_empty;
-    std::ofstream(world_->dir.File("entity.txt"), std::ios::binary) << kEntity;
-    std::ofstream(world_->dir.File("signed.eml"), std::ios::binary)
+    std::ofstream(world_->File("entity.txt"), std::ios::binary) << kEntity;
+    std::ofstream(world_->File("signed.eml"), std::ios::binary)
         << envelope_fields << "Subject: Signed\r\n"
         << signed_mail;
-    std::ofstream(world_->dir.File("encrypted.eml"), std::ios::binary)
+    std::ofstream(world_->File("encrypted.eml"), std::ios::binary)
         << envelope_fields << "Subject: Encrypted\r\n"
         << encrypted;
-
-    // customer@example.org in signetd's directory: MUST_ENCRYPT to it is
-    // possible, to auditor@regulator.example not.
-    {
-      auto directory = v1::Directory::NewStub(fixtures::UnixChannel(*env_));
-      grpc::ClientContext context;
-      v1::PublishRequest request;
-      ASSERT_OK_AND_ASSIGN(std::string der, fixtures::ToDer(certificate.get()));
-      request.set_certificate(der);
-      v1::PublishResponse response;
-      grpc::Status published = directory->Publish(&context, request, &response);
-      ASSERT_TRUE(published.ok()) << published.error_message();
-    }
-    StartMilter();
-  }
-
-  static void StartMilter() {
-    const std::string config = world_->dir.File("milter.textproto");
-    std::ofstream(config) << absl::StrCat(
-        "listen: \"unix:", world_->dir.File("milter.sock"), "\"\n", "signetd { socket: \"",
-        env_->socket(), "\" }\n", "authserv_id: \"mx.bank.example\"\n",
-        "local_domains: \"bank.example\"\n", "signetd_timeout_seconds: 5\n",
-        "max_message_bytes: 65536\n", R"pb(
-          outbound {
-            signers { senders: "statements@bank.example" key: "bank-signing" }
-            recipient_policies { domains: "*" action: SIGN }
-            recipient_policies { domains: "regulator.example" action: MUST_ENCRYPT }
-            recipient_policies { domains: "lists.example" action: NONE }
-            on_missing_certificate: REJECT
-          }
-          inbound {
-            rules { recipients: "bank.example" decrypt: true decryption_keys: "bank-decryption" }
-          }
-        )pb");
-    ASSERT_OK_AND_ASSIGN(world_->milter,
-                         fixtures::ChildProcess::Spawn({SIGNET_MILTER_PATH, "--config", config}, {},
-                                                       world_->dir.File("milter.log")));
-    // The scripts' mt.connect retries until the socket is there.
   }
 
   static void TearDownTestSuite() {
-    if (world_ != nullptr) world_->milter.reset();
-    delete env_;
-    env_ = nullptr;
     delete world_;
     world_ = nullptr;
+    delete miltertest_;
+    miltertest_ = nullptr;
   }
 
   void SetUp() override {
-    if (world_ == nullptr) {
+    if (miltertest_->empty()) {
       GTEST_SKIP() << "miltertest is not installed (Debian package miltertest; "
                       "scripts/bootstrap installs it)";
     }
-    ASSERT_NE(env_, nullptr);
-    ASSERT_NE(world_->milter, nullptr);
+    ASSERT_NE(world_, nullptr);
   }
 
-  static std::string MilterLog() { return fixtures::ReadFile(world_->dir.File("milter.log")); }
+  static std::string MilterLog() { return world_->MilterLog(); }
 
   // Runs miltertest/<script> against the milter; it must exit 0, and the
   // milter must still be running afterwards.
   static void RunScript(const std::string& script) {
     const std::vector<std::string> argv = {
-        world_->miltertest,
+        *miltertest_,
         "-D",
-        absl::StrCat("socket=unix:", world_->dir.File("milter.sock")),
+        absl::StrCat("socket=", world_->MilterSocket()),
         "-D",
         absl::StrCat("lib=", SIGNET_MILTERTEST_DIR, "/lib.lua"),
         "-D",
-        absl::StrCat("dir=", world_->dir.path()),
+        absl::StrCat("dir=", world_->dir()),
         "-D",
         absl::StrCat("script=", SIGNET_MILTERTEST_DIR, "/", script),
         "-s",
@@ -205,8 +147,8 @@ class SignetMilterProtocolTest : public ::testing::Test {
                                  << run->out << "\nstderr:\n"
                                  << run->err << "\nsignet-milter's log:\n"
                                  << MilterLog();
-    EXPECT_EQ(world_->milter->TryWait(), std::nullopt) << "signet-milter exited; its log:\n"
-                                                       << MilterLog();
+    EXPECT_EQ(world_->milter().TryWait(), std::nullopt) << "signet-milter exited; its log:\n"
+                                                        << MilterLog();
   }
 
   // signet-milter's log line for the mail with this queue id.
@@ -218,12 +160,12 @@ class SignetMilterProtocolTest : public ::testing::Test {
     return "";
   }
 
-  static fixtures::SignetdEnv* env_;
-  static World* world_;
+  static std::string* miltertest_;
+  static fixtures::MilterWorld* world_;
 };
 
-fixtures::SignetdEnv* SignetMilterProtocolTest::env_ = nullptr;
-World* SignetMilterProtocolTest::world_ = nullptr;
+std::string* SignetMilterProtocolTest::miltertest_ = nullptr;
+fixtures::MilterWorld* SignetMilterProtocolTest::world_ = nullptr;
 
 TEST_F(SignetMilterProtocolTest, SeveralMailsOnOneConnectionEachGetTheirOwnResult) {
   RunScript("transactions.lua");
@@ -258,7 +200,7 @@ TEST_F(SignetMilterProtocolTest, OversizedMailIsRefusedAndTheNextOnePasses) {
 
 // Last: it stops signetd (and starts it again).
 TEST_F(SignetMilterProtocolTest, WithSignetdStoppedNothingPassesUnsignedOrEncrypted) {
-  ASSERT_THAT(env_->Stop(), IsOk());
+  ASSERT_THAT(world_->signetd().Stop(), IsOk());
   RunScript("signetd_down.lua");
   // The scripts see a reply code; these say it is the 451 (deferred), not
   // a refusal.
@@ -266,7 +208,7 @@ TEST_F(SignetMilterProtocolTest, WithSignetdStoppedNothingPassesUnsignedOrEncryp
     EXPECT_THAT(LogLineFor(id), HasSubstr("deferred: signetd")) << id << "\n" << MilterLog();
   }
   EXPECT_THAT(LogLineFor("DOWN-VERIFY"), HasSubstr("smime=temperror")) << MilterLog();
-  ASSERT_THAT(env_->Restart(SIGTERM), IsOk());
+  ASSERT_THAT(world_->signetd().Restart(SIGTERM), IsOk());
   // Back: the same mail is signed.
   RunScript("signetd_back.lua");
 }
