@@ -73,8 +73,10 @@ absl::StatusOr<std::unique_ptr<MilterWorld>> MilterWorld::Start(MilterWorldOptio
   RETURN_IF_ERROR(world->StartMilter(options));
   if (!options.postfix) return world;
   ASSIGN_OR_RETURN(world->sink_, SmtpSink::Start(world->File("sink")));
-  ASSIGN_OR_RETURN(world->postfix_, PostfixInstance::Start({.relay_port = world->sink_->port(),
-                                                            .milters = world->MilterSocket()}));
+  ASSIGN_OR_RETURN(world->postfix_,
+                   PostfixInstance::Start({.relay_port = world->sink_->port(),
+                                           .milters = world->MilterSocket(),
+                                           .extra_main_cf = options.postfix_main_cf}));
   return world;
 }
 

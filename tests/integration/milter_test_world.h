@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,6 +45,8 @@ struct MilterWorldOptions {
   std::string policy;
   // Whether to start the SMTP sink and Postfix.
   bool postfix = true;
+  // Further main.cf lines for Postfix (PostfixOptions.extra_main_cf).
+  std::vector<std::string> postfix_main_cf;
 };
 
 class MilterWorld {

@@ -1,8 +1,10 @@
 // signet-milter's faults end to end (issue #19), each test with a world of
 // its own (milter_test_world.h): signetd killed while mail flows through a
-// queue, then mail that is odd or large - empty (refused: no From), 8-bit,
-// over the limit, to 1,000 recipients, with a 40 MiB attachment. Through all of them no mail leaves
-// other than the policy says, and none is lost.
+// queue; mail that is odd or large (empty, refused for its missing From;
+// 8-bit; over the limit; to 1,000 recipients; with a 40 MiB attachment);
+// mail from a local program (non_smtpd_milters) while signetd is down.
+// Through all of them no mail leaves other than the policy says, and none
+// is lost.
 #include <unistd.h>
 
 #include <map>
@@ -15,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/subprocess.h"
 #include "tests/integration/milter_test_world.h"
 
 namespace signet {
@@ -216,6 +219,43 @@ TEST_F(SignetMilterFaultTest, AFortyMebibyteAttachmentLeavesSignedAndEncrypted) 
   ASSERT_THAT(fixtures::OpensslSmimeVerify(inner, world_->ca_pem(), &content), IsOk());
   // Compared, not matched: a failure must not print 54 MiB.
   EXPECT_TRUE(absl::StrContains(content, encoded));
+}
+
+TEST_F(SignetMilterFaultTest, MailFromALocalProgramWaitsInTheMaildropWhileSignetdIsDown) {
+  // non_smtpd_milters: mail that a program hands to Postfix's sendmail
+  // (postdrop, pickup, cleanup) rather than over SMTP.
+  ASSERT_NO_FATAL_FAILURE(StartWorld({.postfix_main_cf = {"non_smtpd_milters = $smtpd_milters"}}));
+  fixtures::PostfixInstance& postfix = world_->postfix();
+  ASSERT_THAT(world_->signetd().Stop(), IsOk());
+  const std::vector<std::string> sendmail = {
+      "/usr/sbin/sendmail",      "-C", postfix.config_dir(),  "-f",
+      "statements@bank.example", "-i", "customer@example.org"};
+  ASSERT_OK_AND_ASSIGN(
+      fixtures::CommandResult handed,
+      fixtures::RunCommand(sendmail, fixtures::StatementMail("customer@example.org")));
+  EXPECT_EQ(handed.exit_code, 0) << handed.err;
+  // cleanup is told 4xx: the mail stays in the maildrop queue, and nothing
+  // leaves.
+  ASSERT_OK_AND_ASSIGN(std::string log,
+                       postfix.WaitForLog("milter-reject: END-OF-MESSAGE", absl::Seconds(30)));
+  EXPECT_THAT(log, HasSubstr("4.7.0 signet-milter: signetd"));
+  EXPECT_TRUE(world_->sink().Messages().empty());
+
+  // Back: pickup (woken now rather than at its next minute) takes it again,
+  // and it leaves signed and encrypted.
+  ASSERT_THAT(world_->signetd().Restart(SIGTERM), IsOk());
+  ASSERT_THAT(fixtures::RunCommandOk(
+                  {"/usr/sbin/postkick", "-c", postfix.config_dir(), "public", "pickup", "W"}),
+              IsOk());
+  ASSERT_OK_AND_ASSIGN(fixtures::SinkMessage delivered,
+                       world_->sink().WaitForMessage(absl::Seconds(60)));
+  ASSERT_OK_AND_ASSIGN(std::string inner,
+                       fixtures::OpensslSmimeDecrypt(delivered.data, world_->customer_pem(),
+                                                     world_->customer_key_pem()));
+  std::string content;
+  EXPECT_THAT(fixtures::OpensslSmimeVerify(inner, world_->ca_pem(), &content), IsOk());
+  EXPECT_THAT(content, HasSubstr("1,234.56"));
+  EXPECT_EQ(world_->sink().Messages().size(), 1u);
 }
 
 }  // namespace
