@@ -12,6 +12,8 @@
 //   the mail (DecryptMail: of the mail it decrypts to).
 // - Peak memory: signetd's peak RSS growth (VmHWM after clear_refs,
 //   over VmRSS before) during one call of a 50 MiB mail ÷ the mail.
+// - CMS_sign in process with Signet's provider (signet_provider_signer.h)
+//   ÷ with libp11's, `max_in_flight` threads each, before signetd starts.
 // - p99 ÷ p50 at 70% of the peak of a few closed-loop points, and that
 //   peak ÷ the raw baseline's rate with 2 threads.
 #ifndef SIGNET_TESTS_BENCH_OVERHEAD_BENCH_H_
