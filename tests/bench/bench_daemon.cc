@@ -30,7 +30,8 @@ std::string KeyConfig(const std::string& name, const std::string& token, const s
 }
 
 std::string MainConfig(const BenchTokens& tokens, const DaemonOptions& options) {
-  std::string config = "listeners { unix { path: \"$DIR/main.sock\" } }\n";
+  std::string config =
+      absl::StrCat("listeners { unix { path: \"$DIR/", options.name, ".sock\" } }\n");
   if (options.tcp_port != 0) {
     absl::StrAppend(&config, "listeners { tcp { address: \"127.0.0.1:", options.tcp_port,
                     "\" certificate_file: \"$DIR/server.pem\" private_key_file: "
@@ -41,17 +42,19 @@ std::string MainConfig(const BenchTokens& tokens, const DaemonOptions& options) 
     absl::StrAppend(&config, KeyConfig(key, "bench", key, "SIGN", tokens));
   }
   absl::StrAppend(
-      &config, KeyConfig("decrypt", "bench", "decrypt", "DECRYPT", tokens),
-      "audit { path: \"$DIR/main-audit.log\" checkpoint_key: \"audit\" }\n"
+      &config, KeyConfig("decrypt", "bench", "decrypt", "DECRYPT", tokens), "audit { path: \"$DIR/",
+      options.name,
+      "-audit.log\" checkpoint_key: \"audit\" }\n"
       "trust_anchors_file: \"$DIR/ca.pem\"\n"
       "callers { name: \"bench-local\" unix_uid: $UID\n"
       "  grants { keys: [\"rsa2048\", \"rsa3072\", \"p256\"]\n"
       "           operations: [SIGN_MAIL, SIGN_DIGEST] }\n"
       "  grants { keys: \"decrypt\" operations: DECRYPT_MAIL }\n"
-      "  grants { operations: ENCRYPT_MAIL }\n"
+      "  grants { operations: [ENCRYPT_MAIL, VERIFY_MAIL] }\n"
       "  grants { keys: \"*\" operations: READ_KEYS } }\n"
       "callers { name: \"bench-tcp\" certificate_subject: \"CN=bench-client\"\n"
-      "  grants { keys: [\"rsa2048\", \"rsa3072\", \"p256\"] operations: SIGN_MAIL } }\n");
+      "  grants { keys: [\"rsa2048\", \"rsa3072\", \"p256\"] operations: SIGN_MAIL } }\n",
+      options.extra_config, "\n");
   return config;
 }
 
@@ -162,15 +165,16 @@ absl::Status WriteTlsFiles(BenchTokens& tokens) {
 
 absl::StatusOr<std::unique_ptr<BenchDaemon>> BenchDaemon::Start(BenchTokens& tokens,
                                                                 const DaemonOptions& options) {
-  const bool on_bench = options.name == "main" || options.name == "tsa";
+  const bool on_bench =
+      options.name == "main" || options.name == "overhead" || options.name == "tsa";
   const fixtures::SoftHsm& hsm = tokens.HsmOf(on_bench ? "bench" : "bench-many");
   const std::string text = absl::StrReplaceAll(
-      options.name == "main"                     ? MainConfig(tokens, options)
-      : options.name == "tsa"                    ? TsaConfig(tokens, options)
-      : options.name == "many"                   ? ManyConfig(tokens, options)
-      : options.name == "directory"              ? DirectoryConfig(options)
-      : absl::StartsWith(options.name, "verify") ? VerifyConfig(options)
-                                                 : LatencyConfig(tokens, options),
+      options.name == "main" || options.name == "overhead" ? MainConfig(tokens, options)
+      : options.name == "tsa"                              ? TsaConfig(tokens, options)
+      : options.name == "many"                             ? ManyConfig(tokens, options)
+      : options.name == "directory"                        ? DirectoryConfig(options)
+      : absl::StartsWith(options.name, "verify")           ? VerifyConfig(options)
+                                                           : LatencyConfig(tokens, options),
       {{"$DIR", tokens.dir()}, {"$UID", std::to_string(getuid())}});
   const std::string config_path = tokens.File(options.name + ".textproto");
   { std::ofstream(config_path) << text; }

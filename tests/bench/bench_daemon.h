@@ -19,6 +19,8 @@ struct DaemonOptions {
   std::string signetd_path;
   // "main": token bench through SoftHSM, on <dir>/main.sock and (with
   // tcp_port) 127.0.0.1:<tcp_port> with mTLS.
+  // "overhead": the same as "main" (VerifyMail too, extra_config added), on
+  // <dir>/overhead.sock, for the overhead part (overhead_bench.h).
   // "many": token bench-many (10,000 objects) on <dir>/many.sock.
   // "latency": lat-0 .. lat-7 through module_path (the fault-injecting
   // module) with max_in_flight 1 each, on <dir>/latency.sock.

@@ -4,8 +4,10 @@
 // file. Run by scripts/bench, which also writes the report.
 //
 //   signet_bench --out results.json [--warmup-ms 500] [--measure-ms 2500]
-//                [--workers 2] [--only verify|tsa|directory|milter]
+//                [--workers 2] [--only verify|tsa|directory|milter|overhead]
 //                [--certificates 100000] [--smtp-clients 4]
+// --only overhead measures issue #20's rows alone (overhead_bench.h, about
+// 2 minutes; also the last part of the full run),
 // --only verify runs the VerifyMail comparison alone (verify_bench.h),
 // --only tsa the time-stamping one (tsa_bench.h), --only directory the
 // certificate directory's (directory_bench.h) on a store of
@@ -35,6 +37,7 @@
 #include "tests/bench/bench_tokens.h"
 #include "tests/bench/directory_bench.h"
 #include "tests/bench/milter_bench.h"
+#include "tests/bench/overhead_bench.h"
 #include "tests/bench/signet_runner.h"
 #include "tests/bench/tsa_bench.h"
 #include "tests/bench/verify_bench.h"
@@ -73,7 +76,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.workers = std::atoi(value);
     } else if (name == "--only" &&
                (std::string(value) == "verify" || std::string(value) == "tsa" ||
-                std::string(value) == "directory" || std::string(value) == "milter")) {
+                std::string(value) == "directory" || std::string(value) == "milter" ||
+                std::string(value) == "overhead")) {
       flags.only = value;
     } else if (name == "--certificates") {
       flags.certificates = std::strtoull(value, nullptr, 10);
@@ -153,6 +157,15 @@ TsaBenchOptions TsaOptions(const Flags& flags, const std::string& mail) {
           .timing = flags.timing};
 }
 
+// Issue #20's rows: signetd's own CPU per call and per MiB, its memory per
+// call, latency at 70% of the peak.
+OverheadOptions OverheadOptionsOf(const Flags& flags) {
+  return {.signetd_path = SIGNETD_PATH,
+          .max_in_flight = flags.workers,
+          .mail = [](size_t bytes) { return Mail(bytes); },
+          .timing = flags.timing};
+}
+
 int Run(const Flags& flags) {
   const auto started = absl::Now();
   BenchResults results;
@@ -179,8 +192,9 @@ int Run(const Flags& flags) {
     if (absl::Status s = results.Write(flags.out); !s.ok()) return fail(s);
     return 0;
   }
-  std::fprintf(stderr, "bench: making tokens (10,000 objects on one)...\n");
-  absl::StatusOr<std::unique_ptr<BenchTokens>> made = BenchTokens::Create();
+  const bool fill_many = flags.only != "overhead";
+  std::fprintf(stderr, "bench: making tokens%s...\n", fill_many ? " (10,000 objects on one)" : "");
+  absl::StatusOr<std::unique_ptr<BenchTokens>> made = BenchTokens::Create(fill_many);
   if (!made.ok()) return fail(made.status());
   BenchTokens& tokens = **made;
   if (absl::Status s = WriteTlsFiles(tokens); !s.ok()) return fail(s);
@@ -196,6 +210,14 @@ int Run(const Flags& flags) {
   if (flags.only == "tsa") {
     if (absl::Status s = RunTsaComparison(tokens, TsaOptions(flags, Mail(1024)), results);
         !s.ok()) {
+      return fail(s);
+    }
+    results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));
+    if (absl::Status s = results.Write(flags.out); !s.ok()) return fail(s);
+    return 0;
+  }
+  if (flags.only == "overhead") {
+    if (absl::Status s = RunOverhead(tokens, OverheadOptionsOf(flags), results); !s.ok()) {
       return fail(s);
     }
     results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));
@@ -500,6 +522,10 @@ int Run(const Flags& flags) {
   }
   // signetd as a TSA, and SignMail stamped by it, on a daemon of its own.
   if (absl::Status s = RunTsaComparison(tokens, TsaOptions(flags, mail_1k), results); !s.ok()) {
+    return fail(s);
+  }
+  // signetd's own cost (issue #20), on a daemon of its own.
+  if (absl::Status s = RunOverhead(tokens, OverheadOptionsOf(flags), results); !s.ok()) {
     return fail(s);
   }
   results.SetSetting("wall_seconds", absl::ToDoubleSeconds(absl::Now() - started));

@@ -80,6 +80,15 @@ absl::Status BenchResults::Write(const std::string& path) const {
   for (size_t i = 0; i < points_.size(); ++i) {
     absl::StrAppend(&json, ToJson(points_[i]), i + 1 < points_.size() ? ",\n" : "\n");
   }
+  json += "  ],\n  \"targets\": [\n";
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    const TargetRow& t = targets_[i];
+    absl::StrAppend(&json, "    {\"measure\": ", Quoted(t.measure),
+                    ", \"target\": ", Quoted(t.target), ", \"measured\": ", Quoted(t.measured),
+                    ", \"value\": ", Number(t.value), ", \"unit\": ", Quoted(t.unit),
+                    ", \"met\": ", t.met < 0 ? "null" : (t.met ? "true" : "false"), "}",
+                    i + 1 < targets_.size() ? ",\n" : "\n");
+  }
   json += "  ]\n}\n";
   std::ofstream file(path);
   file << json;

@@ -40,15 +40,29 @@ struct Point {
   std::map<std::string, double> extra;
 };
 
+// One row of a part's table of targets, as measured in the run (the
+// overhead part, overhead_bench.h, writes the rows of issue #20).
+struct TargetRow {
+  std::string measure;
+  std::string target;    // "≤ 80 µs"
+  std::string measured;  // the figure and how it was made, as printed
+  double value = 0;      // the figure compared with the target, in `unit`
+  std::string unit;
+  int met = -1;  // 1 met, 0 not met, -1 not measured or no target
+};
+
 class BenchResults {
  public:
   void Add(Point point);
+  void AddTarget(TargetRow row) { targets_.push_back(std::move(row)); }
+  const std::vector<TargetRow>& targets() const { return targets_; }
   void SetSetting(const std::string& name, double value) { settings_[name] = value; }
   const std::vector<Point>& points() const { return points_; }
   absl::Status Write(const std::string& path) const;
 
  private:
   std::vector<Point> points_;
+  std::vector<TargetRow> targets_;
   std::map<std::string, double> settings_;
 };
 

@@ -66,7 +66,7 @@ void UseInstallation(fixtures::SoftHsm& hsm) {
   setenv("SOFTHSM2_CONF", hsm.conf_path().c_str(), 1);
 }
 
-absl::StatusOr<std::unique_ptr<BenchTokens>> BenchTokens::Create() {
+absl::StatusOr<std::unique_ptr<BenchTokens>> BenchTokens::Create(bool fill_many) {
   absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> hsm = fixtures::SoftHsm::Create();
   if (!hsm.ok()) return hsm.status();
   absl::StatusOr<std::unique_ptr<fixtures::SoftHsm>> many_hsm = fixtures::SoftHsm::Create();
@@ -108,6 +108,7 @@ absl::StatusOr<std::unique_ptr<BenchTokens>> BenchTokens::Create() {
   }
   // The many-objects token: data objects up to kManyObjects in all, made in
   // process (a pkcs11-tool run per object would take minutes).
+  if (!fill_many) return tokens;
   UseInstallation(tokens->many_hsm());
   absl::StatusOr<std::unique_ptr<RawModule>> module =
       RawModule::Open(fixtures::SoftHsm::ModulePath(), "bench-many", tokens->pin_);

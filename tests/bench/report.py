@@ -5,12 +5,21 @@ and p99 against concurrency. Run by scripts/bench.
 
   report.py RESULTS_JSON MARKDOWN_OUT PNG_OUT [--wall SECONDS] [--load "1.0 ..."]
             [--other-cpu SECONDS --cpus N]
+
+It replaces only its own blocks of MARKDOWN_OUT, each between
+"<!-- report.py: begin NAME -->" and "<!-- report.py: end NAME -->" (a
+block not yet in the file is added at its end), and keeps everything else:
+the hand-written sections of the parts that are not in the full run. A full
+run writes the blocks head (machine, targets), tsa, throughput (with the
+PNG) and overhead; a run of `signet_bench --only overhead` only the
+overhead block (issue #20's table) and no PNG.
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 
@@ -70,6 +79,89 @@ def ratio(a, b):
     return a / b if b else float("nan")
 
 
+def begin(name):
+    return f"<!-- report.py: begin {name} -->"
+
+
+def end(name):
+    return f"<!-- report.py: end {name} -->"
+
+
+def splice(path, blocks):
+    """Writes each block between its markers in `path`, keeping the rest."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    for name, body in blocks.items():
+        new = f"{begin(name)}\n{body.rstrip()}\n{end(name)}"
+        pattern = re.compile(re.escape(begin(name)) + r".*?" + re.escape(end(name)), re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda _: new, text, count=1)
+        else:
+            text = text.rstrip("\n") + ("\n\n" if text else "") + new + "\n"
+    with open(path, "w") as f:
+        f.write(text if text.endswith("\n") else text + "\n")
+
+
+def machine_lines(args, m):
+    """Date, load and the other processes' CPU share of this run."""
+    lines = [f"- CPU: {m['cpu']}, {m['cores']} cores; kernel {m['kernel']}; SoftHSM2 {m['softhsm']}",
+             f"- Date: {m['date']}; wall-clock time of the run: {args.wall:.0f} s"]
+    if args.load:
+        # Before the run, so it includes scripts/bench's own build.
+        lines.append(f"- Load average before the run (including the build of the bench): {args.load}")
+    if args.other_cpu is not None and args.cpus and args.wall:
+        # Clock-tick rounding can make a near-zero figure slightly negative.
+        other = max(args.other_cpu, 0)
+        share = other / (args.wall * args.cpus)
+        lines.append(f"- CPU used by other processes while the bench ran: {other:.0f} s "
+                     f"of {args.wall * args.cpus:.0f} s ({share:.1%})")
+        if share > 0.05:
+            lines.append("- **The machine was not idle**: other work shared its cores during the "
+                         "run; the figures are rough, and only a run on an idle machine settles a "
+                         "target.")
+    return lines
+
+
+def overhead_block(results, args, m):
+    """Issue #20's table, as signet_bench's overhead part measured it."""
+    rows = results.get("targets", [])
+    out = ["## Signet's own cost (issue #20)\n",
+           "Written by `scripts/bench` from `signet_bench`'s overhead part "
+           "(`tests/bench/overhead_bench.h`; alone: `scripts/bench --only overhead`, about 1.5 "
+           "minutes). One signetd (`max_in_flight: 2`, token `bench` in SoftHSM2, in process), "
+           "the client on the same cores.\n",
+           "- **CPU per call beyond the token**: signetd's CPU time (`/proc/<pid>/stat`) over a "
+           "closed-loop span (warm-up included, 16 calls in flight) ÷ the calls completed, less "
+           "the token's CPU per operation: the bench process's own CPU time over a raw "
+           "`C_SignInit`+`C_Sign` (or `C_DecryptInit`+`C_Decrypt`) run of 2 threads on the same "
+           "token and keys, just before, ÷ its operations.",
+           "- **CPU per MiB**: calls one at a time for at least 2 s at 1 KiB, 1 MiB and 16 MiB "
+           "(CPU per call exact: no call straddles the span); (CPU per call at N MiB − at 1 KiB) "
+           "÷ (N MiB − 1 KiB). SignMail and VerifyMail with P-256, EncryptMail to and DecryptMail "
+           "with the RSA-2048 key `decrypt`; MiB of the mail (DecryptMail's input is ≈ 1.37× "
+           "that, base64).",
+           "- **Peak memory per call**: signetd's peak RSS (`VmHWM`, reset through "
+           "`/proc/<pid>/clear_refs`) during one call of a 50 MiB mail, over its RSS just before, "
+           "÷ the mail (as `signetd_large_mail_test` measures it).",
+           "- **p99 ÷ p50**: open loop at 70% of the highest rate of the closed-loop points at "
+           "4, 16 and 64 calls in flight; **÷ raw**: that rate ÷ raw `C_Sign` with 2 threads.",
+           "- **In process**: `CMS_sign` + `SMIME_write_CMS` of the 1 KiB mail with the "
+           "`EVP_PKEY` of Signet's provider over its token layer (ECDSA signatures checked, as "
+           "signetd's default) ÷ the same with libp11's, 2 threads each, signetd idle.",
+           ] + machine_lines(args, m) + ["",
+           "| measure | target | measured | met |",
+           "|---|---|---|---|"]
+    for r in rows:
+        met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        out.append(f"| {r['measure']} | {r['target']} | {r['measured']} | {met} |")
+    if not rows:
+        out.append("| (no overhead part in this run) | | | |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -88,6 +180,13 @@ def main():
     s = results["settings"]
     P = Points(results["points"])
     m = machine()
+    blocks = {}
+    if results.get("targets"):
+        blocks["overhead"] = overhead_block(results, args, m)
+    if not P.find(impl="raw", op="sign", token="bench"):
+        # A part alone (--only overhead): the full run's blocks stay as they are.
+        splice(args.markdown, blocks)
+        return
     signet_mail = dict(impl="signet", transport="unix", op="SignMail", token="bench", mail_bytes=1024)
     raw_sign = dict(impl="raw", op="sign", token="bench")
 
@@ -113,7 +212,8 @@ def main():
            f"{r:.0%} ({fmt_rate(sig['per_second'])} vs {fmt_rate(raw['per_second'])}/s)")
     for alg in ("RSA-2048", "RSA-3072", "P-256"):
         parts, worst = [], float("inf")
-        for p in P.find(impl="libp11", algorithm=alg):
+        # token "bench": the overhead part's in-process points are its own.
+        for p in P.find(impl="libp11", algorithm=alg, token="bench"):
             sp = P.at(p["concurrency"], algorithm=alg, **signet_mail)
             if sp:
                 r = ratio(sp["per_second"], p["per_second"])
@@ -123,7 +223,7 @@ def main():
                worst, 1.0, ", ".join(parts))
     for alg, goal in (("RSA-2048", 9), ("P-256", 50), ("RSA-3072", None)):
         parts, worst = [], float("inf")
-        for p in P.find(impl="openssl-cli", algorithm=alg):
+        for p in P.find(impl="openssl-cli", algorithm=alg, token="bench"):
             sp = P.at(p["concurrency"], algorithm=alg, **signet_mail)
             if sp:
                 r = ratio(sp["per_second"], p["per_second"])
@@ -244,11 +344,13 @@ def main():
     for measure, goal, text, met in targets:
         w(f"| {measure} | {goal} | {text} | {'—' if met is None else ('yes' if met else '**no**')} |")
     w("")
+    blocks["head"] = "\n".join(out)
+    out.clear()
     stamps = P.find(impl="signet", op="Timestamp")
     if stamps:
         # tests/bench/tsa_bench.cc: each pair measured one right after the
         # other on the same daemon and token.
-        w("## signetd as a time-stamping authority (issue #17)\n")
+        w("## signetd as a time-stamping authority (issue #17): the full run\n")
         w("Stamps per second over gRPC `Timestamp` (unix socket) against raw `C_Sign` of the TSA's "
           "own key (P-256, token `bench`), each concurrency measured right after the other.\n")
         w("| concurrency | raw `C_Sign` | stamps | stamps ÷ raw | stamp p99 | signetd CPU s / 1,000 stamps |")
@@ -272,6 +374,8 @@ def main():
               f"{fmt_rate(a['per_second'])} → {fmt_rate(b['per_second'])} | "
               f"{a['server_cpu_seconds_per_1000']:.2f} → {b['server_cpu_seconds_per_1000']:.2f} |")
         w("")
+        blocks["tsa"] = "\n".join(out)
+        out.clear()
     w("## Throughput and p99 against concurrency (signing)\n")
     w("Requests per second (p99). Signet: SignMail of a 1 KiB mail over the unix socket.\n")
     header = "| concurrency |"
@@ -311,8 +415,10 @@ def main():
           f"{fmt_us(p['p90_us'])} | {fmt_us(p['p99_us'])} | {fmt_us(p['p999_us'])} | {err} | {cpu} | {rss} | {calls} |")
     w("")
     w(f"![throughput and p99 against concurrency]({os.path.basename(args.png)})\n")
-    with open(args.markdown, "w") as f:
-        f.write("\n".join(out))
+    blocks["throughput"] = "\n".join(out)
+    # The head first, issue #20's table right after it, the rest in place.
+    splice(args.markdown, {k: blocks[k] for k in ("head", "overhead", "tsa", "throughput")
+                           if k in blocks})
 
     # The plot: throughput (left) and p99 (right) against concurrency.
     with tempfile.TemporaryDirectory() as tmp:
