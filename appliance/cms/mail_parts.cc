@@ -1,5 +1,8 @@
 #include "appliance/cms/mail_parts.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
@@ -10,23 +13,39 @@ namespace {
 
 bool IsContentField(absl::string_view name) { return absl::StartsWithIgnoreCase(name, "Content-"); }
 
+// Whether any byte of `line` is NUL, above 127 or CR: eight at a time,
+// since a large body is mostly such runs.
+bool HasNulHighOrCr(absl::string_view line) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHighs = 0x8080808080808080;
+  auto has_zero = [](std::uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
+  std::size_t i = 0;
+  for (; i + 8 <= line.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, line.data() + i, sizeof w);
+    if ((w & kHighs) != 0 || has_zero(w) || has_zero(w ^ (kOnes * '\r'))) return true;
+  }
+  for (; i < line.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == 0 || c > 127 || c == '\r') return true;
+  }
+  return false;
+}
+
 // Whether a body can travel through any relay unchanged (RFC 5322 §2.1.1,
 // RFC 2045 §2.7): no byte above 127, no NUL, CR only before LF, no line
-// longer than 998 characters.
+// longer than 998 characters. A line at a time, not a byte.
 bool IsSevenBitSafe(absl::string_view body) {
-  size_t line_length = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(body[i]);
-    if (c == 0 || c > 127) return false;
-    if (c == '\r') {
-      if (i + 1 >= body.size() || body[i + 1] != '\n') return false;
-      continue;
-    }
-    if (c == '\n') {
-      line_length = 0;
-      continue;
-    }
-    if (++line_length > 998) return false;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const std::size_t lf = body.find('\n', pos);
+    const bool last = lf == absl::string_view::npos;
+    std::size_t end = last ? body.size() : lf;
+    // The CR of a CRLF is the line break's, not the line's.
+    if (!last && end > pos && body[end - 1] == '\r') --end;
+    if (end - pos > 998 || HasNulHighOrCr(body.substr(pos, end - pos))) return false;
+    if (last) break;
+    pos = lf + 1;
   }
   return true;
 }
@@ -76,11 +95,20 @@ absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits
     if (parsed.Find("Content-Type") == nullptr) {
       fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    const std::string body = type.type == "text" ? ToCrlf(parsed.body) : std::string(parsed.body);
-    parts.entity = absl::StrCat(ToCrlf(fields), "Content-Transfer-Encoding: base64\r\n\r\n",
-                                Base64Encode(body));
+    AppendCrlf(fields, &parts.entity);
+    parts.entity.append("Content-Transfer-Encoding: base64\r\n\r\n");
+    if (type.type == "text") {
+      AppendBase64(ToCrlf(parsed.body), &parts.entity);
+    } else {
+      AppendBase64(parsed.body, &parts.entity);
+    }
   } else {
-    parts.entity = ToCrlf(absl::StrCat(content_fields, "\r\n", parsed.body));
+    // Straight into the entity, no joined copy of the body first: the same
+    // bytes as the CRLF form of fields, "\r\n" and body joined, since no
+    // line break can straddle either seam.
+    AppendCrlf(content_fields, &parts.entity);
+    parts.entity.append("\r\n");
+    AppendCrlf(parsed.body, &parts.entity);
   }
   RETURN_IF_ERROR(CheckMimeStructure(parts.entity, limits));
   return parts;
