@@ -1,7 +1,9 @@
 #include "appliance/cms/mail_parts.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -61,25 +63,27 @@ absl::Status CheckMessageSize(absl::string_view input, const Limits& limits) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits) {
+absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits) {
   RETURN_IF_ERROR(CheckMessageSize(mail, limits));
   ASSIGN_OR_RETURN(MimeEntity parsed, ParseEntity(mail, limits));
   ASSIGN_OR_RETURN(ContentType type, ContentTypeOf(parsed));
 
-  MailParts parts;
+  SplitPlan plan;
+  std::string outer_headers;
   std::string content_fields;
   for (const HeaderField& field : parsed.headers) {
     if (absl::EqualsIgnoreCase(field.name, "MIME-Version")) continue;
     if (IsContentField(field.name)) {
       absl::StrAppend(&content_fields, field.raw);
     } else {
-      absl::StrAppend(&parts.outer_headers, field.raw);
+      absl::StrAppend(&outer_headers, field.raw);
     }
   }
   if (parsed.Find("Content-Type") == nullptr) {
     content_fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
   }
-  parts.outer_headers = ToCrlf(parts.outer_headers);
+  plan.outer_headers = ToCrlf(outer_headers);
+  plan.body = parsed.body;
 
   const bool leaf = type.type != "multipart" && type.type != "message";
   if (leaf && !IsSevenBitSafe(parsed.body)) {
@@ -95,23 +99,61 @@ absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits
     if (parsed.Find("Content-Type") == nullptr) {
       fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    AppendCrlf(fields, &parts.entity);
-    parts.entity.append("Content-Transfer-Encoding: base64\r\n\r\n");
-    if (type.type == "text") {
-      AppendBase64(ToCrlf(parsed.body), &parts.entity);
-    } else {
-      AppendBase64(parsed.body, &parts.entity);
-    }
+    AppendCrlf(fields, &plan.entity_head);
+    plan.entity_head.append("Content-Transfer-Encoding: base64\r\n\r\n");
+    plan.body_form =
+        type.type == "text" ? SplitPlan::BodyForm::kBase64Text : SplitPlan::BodyForm::kBase64;
   } else {
-    // Straight into the entity, no joined copy of the body first: the same
-    // bytes as the CRLF form of fields, "\r\n" and body joined, since no
-    // line break can straddle either seam.
-    AppendCrlf(content_fields, &parts.entity);
-    parts.entity.append("\r\n");
-    AppendCrlf(parsed.body, &parts.entity);
+    // The same bytes as the CRLF form of fields, "\r\n" and body joined,
+    // since no line break can straddle either seam.
+    AppendCrlf(content_fields, &plan.entity_head);
+    plan.entity_head.append("\r\n");
   }
-  RETURN_IF_ERROR(CheckMimeStructure(parts.entity, limits));
+  return plan;
+}
+
+size_t EntitySizeBound(const SplitPlan& plan) {
+  const size_t line_feeds =
+      static_cast<size_t>(std::count(plan.body.begin(), plan.body.end(), '\n'));
+  switch (plan.body_form) {
+    case SplitPlan::BodyForm::kAsIs:
+      return plan.entity_head.size() + plan.body.size() + line_feeds;
+    case SplitPlan::BodyForm::kBase64:
+      return plan.entity_head.size() + Base64EncodedSize(plan.body.size());
+    case SplitPlan::BodyForm::kBase64Text:
+      break;
+  }
+  return plan.entity_head.size() + Base64EncodedSize(plan.body.size() + line_feeds);
+}
+
+absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::string* out) {
+  const size_t begin = out->size();
+  out->append(plan.entity_head);
+  switch (plan.body_form) {
+    case SplitPlan::BodyForm::kAsIs:
+      AppendCrlf(plan.body, out);
+      break;
+    case SplitPlan::BodyForm::kBase64:
+      AppendBase64(plan.body, out);
+      break;
+    case SplitPlan::BodyForm::kBase64Text:
+      AppendBase64(ToCrlf(plan.body), out);
+      break;
+  }
+  return CheckMimeStructure(absl::string_view(*out).substr(begin), limits);
+}
+
+absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits) {
+  ASSIGN_OR_RETURN(SplitPlan plan, PlanSplit(mail, limits));
+  MailParts parts;
+  RETURN_IF_ERROR(AppendEntity(plan, limits, &parts.entity));
+  parts.outer_headers = std::move(plan.outer_headers);
   return parts;
+}
+
+void AppendMailHead(absl::string_view outer_headers, std::string* out) {
+  out->append(outer_headers.data(), outer_headers.size());
+  out->append("MIME-Version: 1.0\r\n");
 }
 
 std::string JoinMail(absl::string_view outer_headers, absl::string_view entity) {

@@ -1,5 +1,8 @@
 #include "appliance/cms/mail_parts.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -152,6 +155,41 @@ TEST(MailPartsTest, SevenBitDecisionAtEveryEdge) {
     }
     EXPECT_EQ(Reencoded(body), !ReferenceSevenBitSafe(body)) << absl::CHexEscape(body);
   }
+}
+
+TEST(MailPartsTest, PlanAndAppendEntityWriteWhatSplitMailReturns) {
+  const std::vector<std::string> mails = {
+      "From: a@bank.example\nSubject: s\nContent-Type: text/plain\n\nline\nline\r\n",
+      "From: a@bank.example\r\nMIME-Version: 1.0\r\n\r\n\nbody starts with a break\n",
+      "Subject: eight\nContent-Type: text/plain; charset=utf-8\n\nGr\xc3\xbc\xc3\x9f\n",
+      "Content-Type: application/octet-stream\n\n\x01\x02\r\x00\xff",
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--\n",
+      "To: x@y.example\n",
+  };
+  for (const std::string& mail : mails) {
+    absl::StatusOr<MailParts> parts = SplitMail(mail, Limits{});
+    ASSERT_THAT(parts, IsOk()) << absl::CHexEscape(mail);
+    absl::StatusOr<SplitPlan> plan = PlanSplit(mail, Limits{});
+    ASSERT_THAT(plan, IsOk()) << absl::CHexEscape(mail);
+    EXPECT_EQ(plan->outer_headers, parts->outer_headers);
+    std::string out = "head";
+    ASSERT_THAT(AppendEntity(*plan, Limits{}, &out), IsOk());
+    EXPECT_EQ(out, "head" + parts->entity) << absl::CHexEscape(mail);
+    EXPECT_GE(EntitySizeBound(*plan), parts->entity.size()) << absl::CHexEscape(mail);
+    std::string joined;
+    AppendMailHead(parts->outer_headers, &joined);
+    joined += parts->entity;
+    EXPECT_EQ(joined, JoinMail(parts->outer_headers, parts->entity));
+  }
+}
+
+TEST(MailPartsTest, AppendEntityChecksTheMimeStructure) {
+  const std::string mail = "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nno close\n";
+  EXPECT_FALSE(SplitMail(mail, Limits{}).ok());
+  absl::StatusOr<SplitPlan> plan = PlanSplit(mail, Limits{});
+  ASSERT_THAT(plan, IsOk());
+  std::string out;
+  EXPECT_EQ(AppendEntity(*plan, Limits{}, &out), SplitMail(mail, Limits{}).status());
 }
 
 TEST(MailPartsTest, MultipartBodiesAreKeptAsTheyAre) {

@@ -107,6 +107,8 @@ void AppendCrlf(absl::string_view text, std::string* out);
 
 // Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 §6.8).
 std::string Base64Encode(absl::string_view data);
+// The size of Base64Encode's result for `size` bytes.
+std::size_t Base64EncodedSize(std::size_t size);
 // The same, appended to `out`.
 void AppendBase64(absl::string_view data, std::string* out);
 

@@ -43,12 +43,12 @@ absl::Status Error(absl::string_view what, std::size_t offset) {
   return absl::InvalidArgumentError(absl::StrFormat("base64: %s at offset %d", what, offset));
 }
 
+}  // namespace
+
 std::size_t Base64EncodedSize(std::size_t size) {
   const std::size_t lines = (size + kBytesPerLine - 1) / kBytesPerLine;
   return (size + 2) / 3 * 4 + 2 * lines;
 }
-
-}  // namespace
 
 void AppendCrlf(absl::string_view text, std::string* out) {
   // Whole runs between line feeds are copied at once: the canonical form of

@@ -159,6 +159,12 @@ TEST(AppendBase64Test, AppendsWhatBase64EncodeReturns) {
   }
 }
 
+TEST(Base64EncodeTest, EncodedSizeIsTheSizeOfTheResult) {
+  for (std::size_t size = 0; size <= 300; ++size) {
+    EXPECT_EQ(Base64EncodedSize(size), Base64Encode(Bytes(size, 1)).size()) << size;
+  }
+}
+
 TEST(Base64EncodeTest, Rfc4648Vectors) {
   EXPECT_EQ(Base64Encode(""), "");
   EXPECT_EQ(Base64Encode("f"), "Zg==\r\n");
