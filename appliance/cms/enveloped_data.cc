@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/cms_content.h"
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
@@ -112,9 +113,8 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view
     const bool rsa = EVP_PKEY_is_a(X509_get0_pubkey(recipient), "RSA");
     RETURN_IF_ERROR(ConfigureRecipient(info, rsa, options));
   }
-  BioPtr input = ReadBio(content);
-  if (!input) return OperationError("cannot read the content");
-  if (CMS_final(cms.get(), input.get(), nullptr, CMS_BINARY) != 1) {
+  // The ciphertext is the content's size, plus at most a block of padding.
+  if (!FinishWithContent(cms.get(), content, content.size() + 32)) {
     return OperationError("encryption failed");
   }
   std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
