@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "appliance/cms/enveloped_data.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
@@ -106,6 +107,21 @@ TEST_F(CmsContentTest, EnvelopedDataDecryptsToTheContent) {
         EXPECT_EQ(Decrypted(der), content) << size << " room " << room;
       }
     }
+  }
+}
+
+TEST_F(CmsContentTest, EncryptOfContentGivenUpDecryptsToIt) {
+  const std::string content = Content((size_t{1} << 20) + 5);
+  for (ContentCipher cipher : {ContentCipher::kAes256Gcm, ContentCipher::kAes256Cbc}) {
+    const EncryptOptions options{.cipher = cipher};
+    absl::StatusOr<std::string> kept = Encrypt({}, content, {certificate_.get()}, options);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    std::string given_up = content;
+    absl::StatusOr<std::string> released =
+        Encrypt({}, std::move(given_up), {certificate_.get()}, options);
+    ASSERT_TRUE(released.ok()) << released.status();
+    EXPECT_EQ(Decrypted(*kept), content);
+    EXPECT_EQ(Decrypted(*released), content);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "appliance/cms/mail_encryptor.h"
 
+#include <utility>
+
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/smime_format.h"
@@ -28,8 +30,7 @@ absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options) {
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
-  ASSIGN_OR_RETURN(std::string der, Encrypt(context, parts.entity, recipients, options));
-  std::string().swap(parts.entity);  // not needed for the base64
+  ASSIGN_OR_RETURN(std::string der, Encrypt(context, std::move(parts.entity), recipients, options));
   return EncryptedMail(parts.outer_headers, der, options);
 }
 
@@ -42,8 +43,8 @@ absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::
   ASSIGN_OR_RETURN(std::string signed_entity,
                    SignEntity(context, parts.entity, signer, sign_options));
   std::string().swap(parts.entity);
-  ASSIGN_OR_RETURN(std::string der, Encrypt(context, signed_entity, recipients, encrypt_options));
-  std::string().swap(signed_entity);
+  ASSIGN_OR_RETURN(std::string der,
+                   Encrypt(context, std::move(signed_entity), recipients, encrypt_options));
   return EncryptedMail(parts.outer_headers, der, encrypt_options);
 }
 
