@@ -1,6 +1,5 @@
 #include "appliance/cms/mail_parts.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -113,8 +112,7 @@ absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits
 }
 
 size_t EntitySizeBound(const SplitPlan& plan) {
-  const size_t line_feeds =
-      static_cast<size_t>(std::count(plan.body.begin(), plan.body.end(), '\n'));
+  const size_t line_feeds = CountLineFeeds(plan.body);
   switch (plan.body_form) {
     case SplitPlan::BodyForm::kAsIs:
       return plan.entity_head.size() + plan.body.size() + line_feeds;

@@ -102,7 +102,9 @@ absl::Status CheckMimeStructure(absl::string_view entity, const Limits& limits);
 // Every line break (LF or CRLF) as CRLF: the canonical form a signature is
 // computed over (RFC 8551 §3.1.1). A CR not followed by LF is kept as is.
 std::string ToCrlf(absl::string_view text);
-// The same, appended to `out` (one pass, no temporary copy).
+// How many LF bytes `text` holds (CRLF or not): a bound on what ToCrlf adds.
+std::size_t CountLineFeeds(absl::string_view text);
+// The same, appended to `out` (no temporary copy).
 void AppendCrlf(absl::string_view text, std::string* out);
 
 // Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 §6.8).

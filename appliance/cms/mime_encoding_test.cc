@@ -1,5 +1,6 @@
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -139,6 +140,22 @@ TEST(ToCrlfTest, EqualsTheByteAtATimeCanonicalisation) {
   }
   const std::string large = Drawn(1 << 20, 5, "abcdefghijklmnopqrstuvwxyz \r\n");
   EXPECT_EQ(ToCrlf(large), ReferenceToCrlf(large));
+}
+
+TEST(CountLineFeedsTest, CountsEveryLineFeed) {
+  EXPECT_EQ(CountLineFeeds(""), 0u);
+  EXPECT_EQ(CountLineFeeds("\n"), 1u);
+  EXPECT_EQ(CountLineFeeds("a\r\nb\nc\r"), 2u);
+  EXPECT_EQ(CountLineFeeds(std::string("\0\n\0\n\n\0\0\0\0\n\0", 11)), 4u);
+  for (std::uint32_t seed = 0; seed < 3000; ++seed) {
+    // \x0a's neighbours and \x8a, which a careless bit trick counts too.
+    const std::string text = Drawn(seed % 67, seed,
+                                   "\n\x0b\x09\x8a\x0a\xff"
+                                   "a");
+    EXPECT_EQ(CountLineFeeds(text),
+              static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')))
+        << absl::CHexEscape(text);
+  }
 }
 
 TEST(AppendCrlfTest, AppendsAfterWhatIsThere) {
