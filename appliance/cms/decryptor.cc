@@ -11,6 +11,7 @@
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/operation_error.h"
+#include "appliance/cms/string_sink_bio.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -83,30 +84,35 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
   // one that failed to decrypt.
   RETURN_IF_ERROR(CheckDecryptionAlgorithms(context, cms->get(), *der, recipient.certificate));
 
-  // Secure memory: a partly decrypted message left in it by a failure is
-  // wiped when it is freed.
-  BioPtr out(BIO_new(BIO_s_secmem()));
+  // The parsed structure holds the ciphertext now: its encoding can go
+  // before the plaintext is made, so a large mail is not held in every form
+  // at once. The plaintext is no longer than it.
+  const size_t plaintext_bound = der->size();
+  std::string().swap(*der);
+
+  // Decrypted straight into the mail, after its outer header fields; a
+  // partly decrypted message left by a failure is wiped (string_sink_bio.h).
+  DecryptedMail decrypted;
+  const std::string outer_headers = OuterHeaders(*entity);
+  decrypted.mail.reserve(outer_headers.size() + 32 + plaintext_bound);
+  AppendMailHead(outer_headers, &decrypted.mail);
+  decrypted.entity_offset = decrypted.mail.size();
+  BioPtr out = NewStringSinkBio(&decrypted.mail);
   if (!out) return absl::ResourceExhaustedError("cannot allocate a buffer");
   if (CMS_decrypt(cms->get(), recipient.key, recipient.certificate, nullptr, out.get(),
                   CMS_BINARY) != 1) {
+    WipeString(&decrypted.mail);
     if (std::optional<absl::Status> token = TokenFailure("decryption");
         token.has_value() && IsTokenState(*token)) {
       return *token;
     }
     return Undecryptable();
   }
-  // The ciphertext's copies are not needed any more: freed before the
-  // plaintext is copied into the mail, so a large mail is not held in
-  // every form at once.
   cms->reset();
-  std::string().swap(*der);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(out.get(), &data);
-  const absl::string_view inner(data, length > 0 ? static_cast<size_t>(length) : 0);
-  if (!CheckMimeStructure(inner, context.limits).ok()) return Undecryptable();
-  DecryptedMail decrypted;
-  decrypted.mail = JoinMail(OuterHeaders(*entity), inner);
-  decrypted.entity_offset = decrypted.mail.size() - inner.size();
+  if (!CheckMimeStructure(decrypted.entity(), context.limits).ok()) {
+    WipeString(&decrypted.mail);
+    return Undecryptable();
+  }
   decrypted.authenticated = cms_type == NID_id_smime_ct_authEnvelopedData;
   return decrypted;
 }

@@ -6,7 +6,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/cms_content.h"
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
@@ -91,9 +94,14 @@ bool IsAuthenticated(ContentCipher cipher) {
   return cipher == ContentCipher::kAes256Gcm || cipher == ContentCipher::kAes128Gcm;
 }
 
-absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view content,
-                                    const std::vector<X509*>& recipients,
-                                    const EncryptOptions& options) {
+namespace {
+
+// `release`, when not null, holds `content` and is emptied once the content
+// is encrypted.
+absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::string_view content,
+                                             std::string* release,
+                                             const std::vector<X509*>& recipients,
+                                             const EncryptOptions& options) {
   if (recipients.empty()) return absl::InvalidArgumentError("no recipient to encrypt to");
   for (X509* recipient : recipients) {
     if (recipient == nullptr) return absl::InvalidArgumentError("a recipient is missing");
@@ -112,14 +120,29 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view
     const bool rsa = EVP_PKEY_is_a(X509_get0_pubkey(recipient), "RSA");
     RETURN_IF_ERROR(ConfigureRecipient(info, rsa, options));
   }
-  BioPtr input = ReadBio(content);
-  if (!input) return OperationError("cannot read the content");
-  if (CMS_final(cms.get(), input.get(), nullptr, CMS_BINARY) != 1) {
+  // The ciphertext is the content's size, plus at most a block of padding.
+  if (!FinishWithContent(cms.get(), content, content.size() + 32)) {
     return OperationError("encryption failed");
   }
+  if (release != nullptr) std::string().swap(*release);
   std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
   if (der.empty()) return OperationError("cannot encode the EnvelopedData");
   return der;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view content,
+                                    const std::vector<X509*>& recipients,
+                                    const EncryptOptions& options) {
+  return EncryptReleasing(context, content, nullptr, recipients, options);
+}
+
+absl::StatusOr<std::string> Encrypt(const CmsContext& context, std::string&& content,
+                                    const std::vector<X509*>& recipients,
+                                    const EncryptOptions& options) {
+  std::string owned = std::move(content);
+  return EncryptReleasing(context, owned, &owned, recipients, options);
 }
 
 }  // namespace signet::cms

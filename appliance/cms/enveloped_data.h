@@ -54,6 +54,12 @@ std::optional<std::string> RecipientKeyProblem(X509* certificate);
 absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view content,
                                     const std::vector<X509*>& recipients,
                                     const EncryptOptions& options);
+// The same for content the caller gives up: freed once it is encrypted,
+// before the structure is encoded, so that a large mail is not held as
+// plaintext, ciphertext and DER at once.
+absl::StatusOr<std::string> Encrypt(const CmsContext& context, std::string&& content,
+                                    const std::vector<X509*>& recipients,
+                                    const EncryptOptions& options);
 
 }  // namespace signet::cms
 

@@ -1,18 +1,27 @@
 #include "appliance/cms/mail_encryptor.h"
 
+#include <utility>
+
 #include "appliance/cms/mail_parts.h"
+#include "appliance/cms/mime.h"
 #include "appliance/cms/smime_format.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
 namespace {
 
-absl::StatusOr<std::string> EncryptEntity(const CmsContext& context, absl::string_view entity,
-                                          const std::vector<X509*>& recipients,
-                                          const EncryptOptions& options) {
-  ASSIGN_OR_RETURN(std::string der, Encrypt(context, entity, recipients, options));
-  return Pkcs7MimeEntity(der, IsAuthenticated(options.cipher) ? SmimeType::kAuthEnvelopedData
-                                                              : SmimeType::kEnvelopedData);
+// The encrypted mail: the outer header fields and the application/pkcs7-mime
+// entity, written in one buffer.
+std::string EncryptedMail(absl::string_view outer_headers, absl::string_view der,
+                          const EncryptOptions& options) {
+  std::string out;
+  out.reserve(outer_headers.size() + Base64EncodedSize(der.size()) + 512);
+  AppendMailHead(outer_headers, &out);
+  AppendPkcs7MimeEntity(
+      der,
+      IsAuthenticated(options.cipher) ? SmimeType::kAuthEnvelopedData : SmimeType::kEnvelopedData,
+      &out);
+  return out;
 }
 
 }  // namespace
@@ -21,9 +30,8 @@ absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options) {
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
-  ASSIGN_OR_RETURN(std::string encrypted,
-                   EncryptEntity(context, parts.entity, recipients, options));
-  return JoinMail(parts.outer_headers, encrypted);
+  ASSIGN_OR_RETURN(std::string der, Encrypt(context, std::move(parts.entity), recipients, options));
+  return EncryptedMail(parts.outer_headers, der, options);
 }
 
 absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::string_view mail,
@@ -34,9 +42,10 @@ absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
   ASSIGN_OR_RETURN(std::string signed_entity,
                    SignEntity(context, parts.entity, signer, sign_options));
-  ASSIGN_OR_RETURN(std::string encrypted,
-                   EncryptEntity(context, signed_entity, recipients, encrypt_options));
-  return JoinMail(parts.outer_headers, encrypted);
+  std::string().swap(parts.entity);
+  ASSIGN_OR_RETURN(std::string der,
+                   Encrypt(context, std::move(signed_entity), recipients, encrypt_options));
+  return EncryptedMail(parts.outer_headers, der, encrypt_options);
 }
 
 }  // namespace signet::cms

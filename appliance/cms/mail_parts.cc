@@ -1,5 +1,9 @@
 #include "appliance/cms/mail_parts.h"
 
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
@@ -10,23 +14,39 @@ namespace {
 
 bool IsContentField(absl::string_view name) { return absl::StartsWithIgnoreCase(name, "Content-"); }
 
+// Whether any byte of `line` is NUL, above 127 or CR: eight at a time,
+// since a large body is mostly such runs.
+bool HasNulHighOrCr(absl::string_view line) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHighs = 0x8080808080808080;
+  auto has_zero = [](std::uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
+  std::size_t i = 0;
+  for (; i + 8 <= line.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, line.data() + i, sizeof w);
+    if ((w & kHighs) != 0 || has_zero(w) || has_zero(w ^ (kOnes * '\r'))) return true;
+  }
+  for (; i < line.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == 0 || c > 127 || c == '\r') return true;
+  }
+  return false;
+}
+
 // Whether a body can travel through any relay unchanged (RFC 5322 §2.1.1,
 // RFC 2045 §2.7): no byte above 127, no NUL, CR only before LF, no line
-// longer than 998 characters.
+// longer than 998 characters. A line at a time, not a byte.
 bool IsSevenBitSafe(absl::string_view body) {
-  size_t line_length = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(body[i]);
-    if (c == 0 || c > 127) return false;
-    if (c == '\r') {
-      if (i + 1 >= body.size() || body[i + 1] != '\n') return false;
-      continue;
-    }
-    if (c == '\n') {
-      line_length = 0;
-      continue;
-    }
-    if (++line_length > 998) return false;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const std::size_t lf = body.find('\n', pos);
+    const bool last = lf == absl::string_view::npos;
+    std::size_t end = last ? body.size() : lf;
+    // The CR of a CRLF is the line break's, not the line's.
+    if (!last && end > pos && body[end - 1] == '\r') --end;
+    if (end - pos > 998 || HasNulHighOrCr(body.substr(pos, end - pos))) return false;
+    if (last) break;
+    pos = lf + 1;
   }
   return true;
 }
@@ -42,25 +62,27 @@ absl::Status CheckMessageSize(absl::string_view input, const Limits& limits) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits) {
+absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits) {
   RETURN_IF_ERROR(CheckMessageSize(mail, limits));
   ASSIGN_OR_RETURN(MimeEntity parsed, ParseEntity(mail, limits));
   ASSIGN_OR_RETURN(ContentType type, ContentTypeOf(parsed));
 
-  MailParts parts;
+  SplitPlan plan;
+  std::string outer_headers;
   std::string content_fields;
   for (const HeaderField& field : parsed.headers) {
     if (absl::EqualsIgnoreCase(field.name, "MIME-Version")) continue;
     if (IsContentField(field.name)) {
       absl::StrAppend(&content_fields, field.raw);
     } else {
-      absl::StrAppend(&parts.outer_headers, field.raw);
+      absl::StrAppend(&outer_headers, field.raw);
     }
   }
   if (parsed.Find("Content-Type") == nullptr) {
     content_fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
   }
-  parts.outer_headers = ToCrlf(parts.outer_headers);
+  plan.outer_headers = ToCrlf(outer_headers);
+  plan.body = parsed.body;
 
   const bool leaf = type.type != "multipart" && type.type != "message";
   if (leaf && !IsSevenBitSafe(parsed.body)) {
@@ -76,14 +98,60 @@ absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits
     if (parsed.Find("Content-Type") == nullptr) {
       fields.insert(0, "Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    const std::string body = type.type == "text" ? ToCrlf(parsed.body) : std::string(parsed.body);
-    parts.entity = absl::StrCat(ToCrlf(fields), "Content-Transfer-Encoding: base64\r\n\r\n",
-                                Base64Encode(body));
+    AppendCrlf(fields, &plan.entity_head);
+    plan.entity_head.append("Content-Transfer-Encoding: base64\r\n\r\n");
+    plan.body_form =
+        type.type == "text" ? SplitPlan::BodyForm::kBase64Text : SplitPlan::BodyForm::kBase64;
   } else {
-    parts.entity = ToCrlf(absl::StrCat(content_fields, "\r\n", parsed.body));
+    // The same bytes as the CRLF form of fields, "\r\n" and body joined,
+    // since no line break can straddle either seam.
+    AppendCrlf(content_fields, &plan.entity_head);
+    plan.entity_head.append("\r\n");
   }
-  RETURN_IF_ERROR(CheckMimeStructure(parts.entity, limits));
+  return plan;
+}
+
+size_t EntitySizeBound(const SplitPlan& plan) {
+  const size_t line_feeds = CountLineFeeds(plan.body);
+  switch (plan.body_form) {
+    case SplitPlan::BodyForm::kAsIs:
+      return plan.entity_head.size() + plan.body.size() + line_feeds;
+    case SplitPlan::BodyForm::kBase64:
+      return plan.entity_head.size() + Base64EncodedSize(plan.body.size());
+    case SplitPlan::BodyForm::kBase64Text:
+      break;
+  }
+  return plan.entity_head.size() + Base64EncodedSize(plan.body.size() + line_feeds);
+}
+
+absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::string* out) {
+  const size_t begin = out->size();
+  out->append(plan.entity_head);
+  switch (plan.body_form) {
+    case SplitPlan::BodyForm::kAsIs:
+      AppendCrlf(plan.body, out);
+      break;
+    case SplitPlan::BodyForm::kBase64:
+      AppendBase64(plan.body, out);
+      break;
+    case SplitPlan::BodyForm::kBase64Text:
+      AppendBase64(ToCrlf(plan.body), out);
+      break;
+  }
+  return CheckMimeStructure(absl::string_view(*out).substr(begin), limits);
+}
+
+absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits) {
+  ASSIGN_OR_RETURN(SplitPlan plan, PlanSplit(mail, limits));
+  MailParts parts;
+  RETURN_IF_ERROR(AppendEntity(plan, limits, &parts.entity));
+  parts.outer_headers = std::move(plan.outer_headers);
   return parts;
+}
+
+void AppendMailHead(absl::string_view outer_headers, std::string* out) {
+  out->append(outer_headers.data(), outer_headers.size());
+  out->append("MIME-Version: 1.0\r\n");
 }
 
 std::string JoinMail(absl::string_view outer_headers, absl::string_view entity) {

@@ -33,8 +33,35 @@ struct MailParts {
 // deeper than the limits allow.
 absl::StatusOr<MailParts> SplitMail(absl::string_view mail, const Limits& limits);
 
+// SplitMail in two steps, for a caller that writes the entity straight into
+// its own output, so that a large mail is copied once, not twice:
+// PlanSplit parses the header block and decides the entity's form;
+// AppendEntity writes the entity.
+struct SplitPlan {
+  enum class BodyForm { kAsIs, kBase64, kBase64Text };
+  // As MailParts::outer_headers.
+  std::string outer_headers;
+  // The entity's header fields and the empty line after them (CRLF).
+  std::string entity_head;
+  // The mail's body (a view into the mail), written in canonical form as
+  // it is (kAsIs) or in base64, after canonicalisation for text.
+  absl::string_view body;
+  BodyForm body_form = BodyForm::kAsIs;
+};
+
+absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits);
+
+// At least the size of the entity AppendEntity writes (to reserve room).
+size_t EntitySizeBound(const SplitPlan& plan);
+
+// Appends the entity (MailParts::entity) to `out`, then checks its MIME
+// structure as SplitMail does.
+absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::string* out);
+
 // outer_headers, "MIME-Version: 1.0", then the entity.
 std::string JoinMail(absl::string_view outer_headers, absl::string_view entity);
+// The part before the entity, appended to `out`.
+void AppendMailHead(absl::string_view outer_headers, std::string* out);
 
 // InvalidArgument naming both sizes when `input` is over the limit; checked
 // first by every operation, before any parsing.

@@ -1,5 +1,10 @@
 #include "appliance/cms/mail_parts.h"
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
 #include "gmock/gmock.h"
@@ -93,6 +98,98 @@ TEST(MailPartsTest, OverlongLinesAreReencodedButSevenBitTextIsNot) {
   parts = SplitMail("Content-Type: text/plain\r\n\r\nshort\r\n", Limits{});
   ASSERT_THAT(parts, IsOk());
   EXPECT_THAT(parts->entity, Not(HasSubstr("base64")));
+}
+
+// The byte-at-a-time check SplitMail used before it went a line at a time.
+bool ReferenceSevenBitSafe(absl::string_view body) {
+  size_t line_length = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(body[i]);
+    if (c == 0 || c > 127) return false;
+    if (c == '\r') {
+      if (i + 1 >= body.size() || body[i + 1] != '\n') return false;
+      continue;
+    }
+    if (c == '\n') {
+      line_length = 0;
+      continue;
+    }
+    if (++line_length > 998) return false;
+  }
+  return true;
+}
+
+bool Reencoded(absl::string_view body) {
+  absl::StatusOr<MailParts> parts =
+      SplitMail(absl::StrCat("Content-Type: text/plain\r\n\r\n", body), Limits{});
+  EXPECT_THAT(parts, IsOk());
+  return parts.ok() && absl::StrContains(parts->entity, "Content-Transfer-Encoding: base64");
+}
+
+TEST(MailPartsTest, SevenBitDecisionAtEveryEdge) {
+  for (absl::string_view end : {"", "\n", "\r\n"}) {
+    EXPECT_FALSE(Reencoded(absl::StrCat(std::string(998, 'a'), end))) << absl::CHexEscape(end);
+    EXPECT_TRUE(Reencoded(absl::StrCat(std::string(999, 'a'), end))) << absl::CHexEscape(end);
+    EXPECT_FALSE(Reencoded(absl::StrCat("x\n", std::string(998, 'a'), end)))
+        << absl::CHexEscape(end);
+  }
+  EXPECT_TRUE(Reencoded("ends in a lone CR\r"));
+  EXPECT_TRUE(Reencoded("CR CR LF\r\r\n"));
+  // Each bad byte at each place in an 8-byte word and in the tail.
+  for (size_t at = 0; at < 19; ++at) {
+    for (char bad : {'\0', '\x80', '\xff', '\r'}) {
+      std::string body(19, 'b');
+      body[at] = bad;
+      body += "b\n";  // a CR at the end would be a line break
+      EXPECT_EQ(Reencoded(body), !ReferenceSevenBitSafe(body)) << at << " " << int{bad};
+      EXPECT_TRUE(Reencoded(body)) << at << " " << int{bad};
+    }
+  }
+  uint32_t seed = 1;
+  for (int round = 0; round < 3000; ++round) {
+    std::string body(static_cast<size_t>(round % 61), 'q');
+    for (char& c : body) {
+      seed = seed * 1664525u + 1013904223u;
+      const char kDrawn[] = {'a', 'b', '\r', '\n', '\n', '\x80', '\0', 'c', 'd', 'e', 'f'};
+      c = kDrawn[(seed >> 16) % sizeof kDrawn];
+    }
+    EXPECT_EQ(Reencoded(body), !ReferenceSevenBitSafe(body)) << absl::CHexEscape(body);
+  }
+}
+
+TEST(MailPartsTest, PlanAndAppendEntityWriteWhatSplitMailReturns) {
+  const std::vector<std::string> mails = {
+      "From: a@bank.example\nSubject: s\nContent-Type: text/plain\n\nline\nline\r\n",
+      "From: a@bank.example\r\nMIME-Version: 1.0\r\n\r\n\nbody starts with a break\n",
+      "Subject: eight\nContent-Type: text/plain; charset=utf-8\n\nGr\xc3\xbc\xc3\x9f\n",
+      "Content-Type: application/octet-stream\n\n\x01\x02\r\x00\xff",
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--\n",
+      "To: x@y.example\n",
+  };
+  for (const std::string& mail : mails) {
+    absl::StatusOr<MailParts> parts = SplitMail(mail, Limits{});
+    ASSERT_THAT(parts, IsOk()) << absl::CHexEscape(mail);
+    absl::StatusOr<SplitPlan> plan = PlanSplit(mail, Limits{});
+    ASSERT_THAT(plan, IsOk()) << absl::CHexEscape(mail);
+    EXPECT_EQ(plan->outer_headers, parts->outer_headers);
+    std::string out = "head";
+    ASSERT_THAT(AppendEntity(*plan, Limits{}, &out), IsOk());
+    EXPECT_EQ(out, "head" + parts->entity) << absl::CHexEscape(mail);
+    EXPECT_GE(EntitySizeBound(*plan), parts->entity.size()) << absl::CHexEscape(mail);
+    std::string joined;
+    AppendMailHead(parts->outer_headers, &joined);
+    joined += parts->entity;
+    EXPECT_EQ(joined, JoinMail(parts->outer_headers, parts->entity));
+  }
+}
+
+TEST(MailPartsTest, AppendEntityChecksTheMimeStructure) {
+  const std::string mail = "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nno close\n";
+  EXPECT_FALSE(SplitMail(mail, Limits{}).ok());
+  absl::StatusOr<SplitPlan> plan = PlanSplit(mail, Limits{});
+  ASSERT_THAT(plan, IsOk());
+  std::string out;
+  EXPECT_EQ(AppendEntity(*plan, Limits{}, &out), SplitMail(mail, Limits{}).status());
 }
 
 TEST(MailPartsTest, MultipartBodiesAreKeptAsTheyAre) {

@@ -102,9 +102,17 @@ absl::Status CheckMimeStructure(absl::string_view entity, const Limits& limits);
 // Every line break (LF or CRLF) as CRLF: the canonical form a signature is
 // computed over (RFC 8551 §3.1.1). A CR not followed by LF is kept as is.
 std::string ToCrlf(absl::string_view text);
+// How many LF bytes `text` holds (CRLF or not): a bound on what ToCrlf adds.
+std::size_t CountLineFeeds(absl::string_view text);
+// The same, appended to `out` (no temporary copy).
+void AppendCrlf(absl::string_view text, std::string* out);
 
 // Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 §6.8).
 std::string Base64Encode(absl::string_view data);
+// The size of Base64Encode's result for `size` bytes.
+std::size_t Base64EncodedSize(std::size_t size);
+// The same, appended to `out`.
+void AppendBase64(absl::string_view data, std::string* out);
 
 // Decodes base64, ignoring spaces, tabs, CR and LF. InvalidArgument for any
 // other character outside the alphabet, or wrong padding.

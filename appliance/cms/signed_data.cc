@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/cms_content.h"
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
@@ -126,9 +127,9 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
     }
     if (CMS_SignerInfo_sign(signer_info) != 1) return OperationError("signing failed");
   } else {
-    BioPtr content = ReadBio(input);
-    if (!content) return OperationError("cannot read the content");
-    if (CMS_final(cms.get(), content.get(), nullptr, CMS_BINARY) != 1) {
+    // CMS_final's work, with the content hashed in large pieces and, when
+    // attached, copied once into a buffer of its size (cms_content.h).
+    if (!FinishWithContent(cms.get(), input, form == Form::kAttached ? input.size() : 0)) {
       return OperationError("signing failed");
     }
   }

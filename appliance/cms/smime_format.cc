@@ -9,48 +9,74 @@
 
 namespace signet::cms {
 
-std::string NewBoundary(absl::string_view content) {
+std::string RandomBoundary() {
   // Not a secret: it only has to be absent from the content, which is
   // checked, so a non-cryptographic generator is enough.
   absl::BitGen random;
+  return absl::StrCat("=_signet_", absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16),
+                      absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16));
+}
+
+std::string NewBoundary(absl::string_view content) {
   while (true) {
-    std::string boundary =
-        absl::StrCat("=_signet_", absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16),
-                     absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16));
+    std::string boundary = RandomBoundary();
     if (!absl::StrContains(content, boundary)) return boundary;
   }
+}
+
+void AppendMultipartSignedHead(absl::string_view boundary, DigestAlgorithm digest,
+                               std::string* out) {
+  absl::StrAppend(out,
+                  "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n"
+                  "\tmicalg=",
+                  Micalg(digest), "; boundary=\"", boundary,
+                  "\"\r\n"
+                  "\r\n"
+                  "This is an S/MIME signed message.\r\n"
+                  "\r\n--",
+                  boundary, "\r\n");
+}
+
+void AppendMultipartSignedTail(absl::string_view boundary, absl::string_view signature_der,
+                               std::string* out) {
+  absl::StrAppend(out, "\r\n--", boundary,
+                  "\r\n"
+                  "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+                  "Content-Transfer-Encoding: base64\r\n"
+                  "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
+                  "\r\n");
+  AppendBase64(signature_der, out);
+  absl::StrAppend(out, "--", boundary, "--\r\n");
 }
 
 std::string MultipartSignedEntity(absl::string_view signed_entity, absl::string_view signature_der,
                                   DigestAlgorithm digest) {
   const std::string boundary = NewBoundary(signed_entity);
-  return absl::StrCat(
-      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n"
-      "\tmicalg=",
-      Micalg(digest), "; boundary=\"", boundary,
-      "\"\r\n"
-      "\r\n"
-      "This is an S/MIME signed message.\r\n"
-      "\r\n--",
-      boundary, "\r\n", signed_entity, "\r\n--", boundary,
-      "\r\n"
-      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
-      "Content-Transfer-Encoding: base64\r\n"
-      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
-      "\r\n",
-      Base64Encode(signature_der), "--", boundary, "--\r\n");
+  std::string out;
+  out.reserve(signed_entity.size() + Base64EncodedSize(signature_der.size()) + 512);
+  AppendMultipartSignedHead(boundary, digest, &out);
+  out.append(signed_entity.data(), signed_entity.size());
+  AppendMultipartSignedTail(boundary, signature_der, &out);
+  return out;
 }
 
-std::string Pkcs7MimeEntity(absl::string_view der, SmimeType type) {
+void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* out) {
   const char* smime_type = "signed-data";
   if (type == SmimeType::kEnvelopedData) smime_type = "enveloped-data";
   if (type == SmimeType::kAuthEnvelopedData) smime_type = "authEnveloped-data";
-  return absl::StrCat("Content-Type: application/pkcs7-mime; smime-type=", smime_type,
-                      ";\r\n\tname=\"smime.p7m\"\r\n"
-                      "Content-Transfer-Encoding: base64\r\n"
-                      "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n"
-                      "\r\n",
-                      Base64Encode(der));
+  absl::StrAppend(out, "Content-Type: application/pkcs7-mime; smime-type=", smime_type,
+                  ";\r\n\tname=\"smime.p7m\"\r\n"
+                  "Content-Transfer-Encoding: base64\r\n"
+                  "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n"
+                  "\r\n");
+  AppendBase64(der, out);
+}
+
+std::string Pkcs7MimeEntity(absl::string_view der, SmimeType type) {
+  std::string out;
+  out.reserve(Base64EncodedSize(der.size()) + 256);
+  AppendPkcs7MimeEntity(der, type, &out);
+  return out;
 }
 
 }  // namespace signet::cms

@@ -17,6 +17,8 @@ enum class SmimeType { kSignedData, kEnvelopedData, kAuthEnvelopedData };
 // A boundary that does not occur in `content`: "=_signet_" and 32 random hex
 // digits (RFC 2046 §5.1.1 allows up to 70 characters).
 std::string NewBoundary(absl::string_view content);
+// The same without the check, for a caller that checks it itself.
+std::string RandomBoundary();
 
 // A multipart/signed entity (Content-Type header, empty line, body) with
 // `signed_entity` (canonical, CRLF) as the first part and the DER SignedData
@@ -24,8 +26,19 @@ std::string NewBoundary(absl::string_view content);
 std::string MultipartSignedEntity(absl::string_view signed_entity, absl::string_view signature_der,
                                   DigestAlgorithm digest);
 
+// MultipartSignedEntity in pieces, appended to `out`, for a caller that
+// writes the signed entity between them itself: the head (Content-Type
+// field, preamble, first delimiter line) and the tail (the signature part
+// and the closing delimiter).
+void AppendMultipartSignedHead(absl::string_view boundary, DigestAlgorithm digest,
+                               std::string* out);
+void AppendMultipartSignedTail(absl::string_view boundary, absl::string_view signature_der,
+                               std::string* out);
+
 // An application/pkcs7-mime entity carrying `der` in base64.
 std::string Pkcs7MimeEntity(absl::string_view der, SmimeType type);
+// The same, appended to `out`.
+void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* out);
 
 }  // namespace signet::cms
 
