@@ -18,17 +18,17 @@ namespace {
 
 // What the appliance decrypts, strongest first (RFC 8551 §2.5.2): a sender
 // that honours it picks AES-GCM, never the RC2 and DES that OpenSSL's
-// standard list still offers.
-absl::Status AddSmimeCapabilities(CMS_SignerInfo* signer_info) {
+// standard list still offers. The same for every signature, so encoded
+// once (as CMS_add_smimecap would encode it) and added as it is; empty when
+// it could not be built.
+std::string EncodeSmimeCapabilities() {
   X509AlgorStackPtr algorithms(sk_X509_ALGOR_new_null());
-  if (!algorithms) return OperationError("cannot build SMIMECapabilities");
+  if (!algorithms) return "";
   for (int nid :
        {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_192_cbc, NID_aes_128_cbc}) {
     // Appends to the existing stack, which stays owned by `algorithms`.
     STACK_OF(X509_ALGOR)* stack = algorithms.get();
-    if (CMS_add_simple_smimecap(&stack, nid, -1) != 1) {
-      return OperationError("cannot build SMIMECapabilities");
-    }
+    if (CMS_add_simple_smimecap(&stack, nid, -1) != 1) return "";
   }
   // RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 4055 section 6's
   // rSAES-OAEP-SHA256-Identifier): without it a sender that honours
@@ -40,11 +40,21 @@ absl::Status AddSmimeCapabilities(CMS_SignerInfo* signer_info) {
       0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
   const unsigned char* cursor = kOaepSha256;
   X509AlgorPtr oaep(d2i_X509_ALGOR(nullptr, &cursor, sizeof(kOaepSha256)));
-  if (!oaep || sk_X509_ALGOR_push(algorithms.get(), oaep.get()) == 0) {
-    return OperationError("cannot build SMIMECapabilities");
-  }
+  if (!oaep || sk_X509_ALGOR_push(algorithms.get(), oaep.get()) == 0) return "";
   oaep.release();  // owned by the stack now
-  if (CMS_add_smimecap(signer_info, algorithms.get()) != 1) {
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_ALGORS(algorithms.get(), &der);
+  if (length <= 0) return "";
+  std::string encoded(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  return encoded;
+}
+
+absl::Status AddSmimeCapabilities(CMS_SignerInfo* signer_info) {
+  static const std::string* const kEncoded = new std::string(EncodeSmimeCapabilities());
+  if (kEncoded->empty()) return OperationError("cannot build SMIMECapabilities");
+  if (CMS_signed_add1_attr_by_NID(signer_info, NID_SMIMECapabilities, V_ASN1_SEQUENCE,
+                                  kEncoded->data(), static_cast<int>(kEncoded->size())) != 1) {
     return OperationError("cannot add SMIMECapabilities");
   }
   return absl::OkStatus();
@@ -87,10 +97,6 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
                                                    input.size()));
   }
   BeginOperation();
-  if (X509_check_private_key(signer.certificate, signer.key) != 1) {
-    ERR_clear_error();
-    return absl::FailedPreconditionError("the signer's certificate is not for its key");
-  }
   EvpMdPtr md(EVP_MD_fetch(context.libctx, digest_name.c_str(), nullptr));
   if (!md) return OperationError(absl::StrCat("no ", digest_name, " digest"));
 
@@ -104,7 +110,15 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
       CMS_BINARY | CMS_CADES | CMS_NOSMIMECAP | (options.rsa_pss ? unsigned{CMS_KEY_PARAM} : 0u);
   CMS_SignerInfo* signer_info =
       CMS_add1_signer(cms.get(), signer.certificate, signer.key, md.get(), signer_flags);
-  if (signer_info == nullptr) return OperationError("cannot add the signer");
+  if (signer_info == nullptr) {
+    // CMS_add1_signer checks that the key is the certificate's (so this
+    // costs nothing when it is); the caller is told which it was.
+    if (X509_check_private_key(signer.certificate, signer.key) != 1) {
+      ERR_clear_error();
+      return absl::FailedPreconditionError("the signer's certificate is not for its key");
+    }
+    return OperationError("cannot add the signer");
+  }
   if (options.rsa_pss) {
     RETURN_IF_ERROR(UsePss(signer_info, md.get()));
   }
