@@ -15,6 +15,10 @@ namespace signet::audit {
 // The entry's JSON followed by '\n'.
 absl::StatusOr<std::string> EntryToJsonLine(const v1::Entry& entry);
 
+// The same through protobuf's JSON printer alone: what EntryToJsonLine's
+// direct writing of records is checked against.
+absl::StatusOr<std::string> ProtobufJsonLine(const v1::Entry& entry);
+
 // One line (without its '\n'). An unknown field is an error, not ignored:
 // a field added by hand must not slip past the chain unnoticed.
 absl::StatusOr<v1::Entry> ParseEntryJson(absl::string_view line);

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -157,6 +158,50 @@ TEST_F(SignedDataTest, CarriesTheSignedAttributesSmimeRequires) {
   X509StackPtr certificates(CMS_get1_certs(cms.get()));
   ASSERT_EQ(sk_X509_num(certificates.get()), 1);
   EXPECT_EQ(X509_cmp(sk_X509_value(certificates.get(), 0), env_->certificate("rsa")), 0);
+}
+
+// signingCertificateV2 (RFC 5035) carries the hash, with the signature's
+// digest, of the certificate of the key that signed: built once per
+// certificate and digest, so signatures by several keys and digests in turn
+// must each still name their own.
+TEST_F(SignedDataTest, SigningCertificateV2NamesTheSignersOwnCertificate) {
+  struct Case {
+    const char* key;
+    DigestAlgorithm digest;
+    const EVP_MD* md;
+  };
+  const Case cases[] = {{"rsa", DigestAlgorithm::kSha256, EVP_sha256()},
+                        {"p256", DigestAlgorithm::kSha256, EVP_sha256()},
+                        {"rsa", DigestAlgorithm::kSha384, EVP_sha384()},
+                        {"p384", DigestAlgorithm::kSha384, EVP_sha384()},
+                        {"rsa", DigestAlgorithm::kSha256, EVP_sha256()}};
+  auto hash_of = [](X509* certificate, const EVP_MD* md) {
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EXPECT_EQ(X509_digest(certificate, md, hash, &length), 1);
+    return std::string(reinterpret_cast<char*>(hash), length);
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::string> der =
+        SignDetached(Context(), kContent, SignerFor(c.key), {.digest = c.digest});
+    ASSERT_THAT(der, IsOk());
+    CmsPtr cms = Parse(*der);
+    ASSERT_TRUE(cms);
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+    const int index = CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1);
+    ASSERT_GE(index, 0);
+    ASSERT_EQ(CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, index), -1)
+        << "one signingCertificateV2 attribute";
+    ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, index), 0);
+    ASSERT_TRUE(value != nullptr && value->type == V_ASN1_SEQUENCE);
+    const std::string encoded(reinterpret_cast<const char*>(value->value.sequence->data),
+                              static_cast<size_t>(value->value.sequence->length));
+    for (const char* other : {"rsa", "p256", "p384"}) {
+      const bool own = std::string(other) == c.key;
+      EXPECT_EQ(absl::StrContains(encoded, hash_of(env_->certificate(other), c.md)), own)
+          << c.key << " signing, " << other << "'s certificate hash";
+    }
+  }
 }
 
 TEST_F(SignedDataTest, IncludesTheChainGiven) {
