@@ -33,6 +33,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/bench/baselines.h"
 #include "tests/bench/bench_daemon.h"
+#include "tests/bench/bench_mail.h"
 #include "tests/bench/bench_results.h"
 #include "tests/bench/bench_tokens.h"
 #include "tests/bench/directory_bench.h"
@@ -93,58 +94,6 @@ Flags ParseFlags(int argc, char** argv) {
   return flags;
 }
 
-std::string Mail(size_t bytes) {
-  std::string mail =
-      "From: Statements <statements@bank.example>\r\n"
-      "To: customer@example.org\r\n"
-      "Subject: Your statement\r\n"
-      "Content-Type: text/plain; charset=us-ascii\r\n"
-      "\r\n";
-  const std::string line = "Balance on 27 November: 1,234.56 EUR. Thank you for banking.\r\n";
-  while (mail.size() + line.size() <= bytes) mail += line;
-  mail.append(bytes - mail.size(), 'x');
-  return mail;
-}
-
-std::string Sha256(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), length);
-}
-
-// The 1 KiB mail encrypted to the decryption key by signetd itself
-// (AES-256-GCM, RSA-OAEP-SHA256: its defaults).
-absl::StatusOr<std::string> Encrypt(const std::shared_ptr<grpc::Channel>& channel,
-                                    const std::string& certificate_pem, const std::string& mail) {
-  BioPtr bio = ReadBio(certificate_pem);
-  X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(certificate.get(), &der);
-  if (length <= 0) return absl::InternalError("certificate");
-  v1::EncryptMailRequest header;
-  header.mutable_header()->mutable_options()->add_recipient_certificates(
-      std::string(reinterpret_cast<char*>(der), static_cast<size_t>(length)));
-  OPENSSL_free(der);
-  header.mutable_header()->set_size(mail.size());
-  grpc::ClientContext context;
-  auto stream = v1::Mail::NewStub(channel)->EncryptMail(&context);
-  v1::EncryptMailRequest chunk;
-  chunk.set_chunk(mail);
-  stream->Write(header);
-  stream->Write(chunk);
-  stream->WritesDone();
-  std::string out;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (!response.has_header()) out += response.chunk();
-  }
-  grpc::Status status = stream->Finish();
-  if (!status.ok())
-    return absl::InternalError(absl::StrCat("EncryptMail: ", status.error_message()));
-  return out;
-}
-
 // Stamps against raw C_Sign at the concurrencies of the signing points;
 // SignMail with and without a stamp at those of the other comparisons.
 TsaBenchOptions TsaOptions(const Flags& flags, const std::string& mail) {
@@ -162,7 +111,7 @@ TsaBenchOptions TsaOptions(const Flags& flags, const std::string& mail) {
 OverheadOptions OverheadOptionsOf(const Flags& flags) {
   return {.signetd_path = SIGNETD_PATH,
           .max_in_flight = flags.workers,
-          .mail = [](size_t bytes) { return Mail(bytes); },
+          .mail = [](size_t bytes) { return BenchMail(bytes); },
           .timing = flags.timing};
 }
 
@@ -208,7 +157,7 @@ int Run(const Flags& flags) {
     return 0;
   }
   if (flags.only == "tsa") {
-    if (absl::Status s = RunTsaComparison(tokens, TsaOptions(flags, Mail(1024)), results);
+    if (absl::Status s = RunTsaComparison(tokens, TsaOptions(flags, BenchMail(1024)), results);
         !s.ok()) {
       return fail(s);
     }
@@ -229,7 +178,7 @@ int Run(const Flags& flags) {
                                                 {.signetd_path = SIGNETD_PATH,
                                                  .certificates = flags.certificates,
                                                  .concurrency = {1, 2, 4, 16},
-                                                 .mail = Mail(4096),
+                                                 .mail = BenchMail(4096),
                                                  .timing = flags.timing},
                                                 results);
         !s.ok()) {
@@ -268,8 +217,8 @@ int Run(const Flags& flags) {
   results.SetSetting("latency_tokens", kLatencyTokens);
   results.SetSetting("latency_c_sign_us", 50000);
 
-  const std::string mail_1k = Mail(1024);
-  const std::string mail_1m = Mail(1 << 20);
+  const std::string mail_1k = BenchMail(1024);
+  const std::string mail_1m = BenchMail(1 << 20);
   const std::string mail_path = tokens.File("mail-1k.eml");
   { std::ofstream(mail_path) << mail_1k; }
   const Timing& timing = flags.timing;
@@ -421,7 +370,7 @@ int Run(const Flags& flags) {
       if (absl::Status s = signet(unix_channels, main_runner,
                                   {.rpc = Rpc::kSignDigest,
                                    .keys = {key.label},
-                                   .payload = Sha256(mail_1k),
+                                   .payload = Sha256Of(mail_1k),
                                    .concurrency = c,
                                    .timing = timing},
                                   {.transport = "unix",
@@ -449,7 +398,7 @@ int Run(const Flags& flags) {
       }
     }
   }
-  absl::StatusOr<std::string> encrypted = Encrypt(
+  absl::StatusOr<std::string> encrypted = EncryptWithSignetd(
       unix_channels[0], fixtures::ReadFile(tokens.CertificatePath("bench", "decrypt")), mail_1k);
   if (!encrypted.ok()) return fail(encrypted.status());
   for (int c : kHigh) {

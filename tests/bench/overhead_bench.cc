@@ -16,6 +16,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/bench/baselines.h"
 #include "tests/bench/bench_daemon.h"
+#include "tests/bench/bench_mail.h"
 #include "tests/bench/grpc_load.h"
 #include "tests/bench/process_stats.h"
 #include "tests/bench/signet_provider_signer.h"
@@ -80,13 +81,6 @@ absl::StatusOr<std::string> CertificateDer(const std::string& pem) {
   std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
   OPENSSL_free(der);
   return out;
-}
-
-std::string Sha256(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), length);
 }
 
 // signetd's CPU per call, calls one after the other for at least `span`
@@ -291,12 +285,12 @@ absl::Status RunOverhead(BenchTokens& tokens, const OverheadOptions& options,
        &raw_decrypt,
        "C_Decrypt"},
       {"SignDigest, P-256",
-       {.rpc = Rpc::kSignDigest, .keys = {"p256"}, .payload = Sha256(mail_1k)},
+       {.rpc = Rpc::kSignDigest, .keys = {"p256"}, .payload = Sha256Of(mail_1k)},
        {.op = "SignDigest", .algorithm = "P-256"},
        &raw_p256,
        "C_Sign"},
       {"SignDigest, RSA-2048",
-       {.rpc = Rpc::kSignDigest, .keys = {"rsa2048"}, .payload = Sha256(mail_1k)},
+       {.rpc = Rpc::kSignDigest, .keys = {"rsa2048"}, .payload = Sha256Of(mail_1k)},
        {.op = "SignDigest", .algorithm = "RSA-2048"},
        &raw_rsa,
        "C_Sign"},

@@ -38,6 +38,7 @@
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/bench/baselines.h"
 #include "tests/bench/bench_daemon.h"
+#include "tests/bench/bench_mail.h"
 #include "tests/bench/bench_tokens.h"
 #include "tests/bench/grpc_load.h"
 #include "tests/bench/process_stats.h"
@@ -83,56 +84,6 @@ Flags ParseFlags(int argc, char** argv) {
   }
   if (flags.signetd.empty()) flags.signetd.push_back(SIGNETD_PATH);
   return flags;
-}
-
-std::string Mail(size_t bytes) {
-  std::string mail =
-      "From: Statements <statements@bank.example>\r\n"
-      "To: customer@example.org\r\n"
-      "Subject: Your statement\r\n"
-      "Content-Type: text/plain; charset=us-ascii\r\n"
-      "\r\n";
-  const std::string line = "Balance on 27 November: 1,234.56 EUR. Thank you for banking.\r\n";
-  while (mail.size() + line.size() <= bytes) mail += line;
-  mail.append(bytes - mail.size(), 'x');
-  return mail;
-}
-
-std::string Sha256(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), length);
-}
-
-absl::StatusOr<std::string> Encrypt(const std::shared_ptr<grpc::Channel>& channel,
-                                    const std::string& certificate_pem, const std::string& mail) {
-  BioPtr bio = ReadBio(certificate_pem);
-  X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(certificate.get(), &der);
-  if (length <= 0) return absl::InternalError("certificate");
-  v1::EncryptMailRequest header;
-  header.mutable_header()->mutable_options()->add_recipient_certificates(
-      std::string(reinterpret_cast<char*>(der), static_cast<size_t>(length)));
-  OPENSSL_free(der);
-  header.mutable_header()->set_size(mail.size());
-  grpc::ClientContext context;
-  auto stream = v1::Mail::NewStub(channel)->EncryptMail(&context);
-  v1::EncryptMailRequest chunk;
-  chunk.set_chunk(mail);
-  stream->Write(header);
-  stream->Write(chunk);
-  stream->WritesDone();
-  std::string out;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (!response.has_header()) out += response.chunk();
-  }
-  grpc::Status status = stream->Finish();
-  if (!status.ok())
-    return absl::InternalError(absl::StrCat("EncryptMail: ", status.error_message()));
-  return out;
 }
 
 double SelfCpuSeconds() {
@@ -232,9 +183,9 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
                                   .max_in_flight = 2});
   if (!daemon.ok()) return daemon.status();
   auto channels = MakeChannels((*daemon)->Target(), grpc::InsecureChannelCredentials(), 4);
-  const std::string mail = Mail(1024);
-  absl::StatusOr<std::string> encrypted =
-      Encrypt(channels[0], fixtures::ReadFile(tokens.CertificatePath("bench", "decrypt")), mail);
+  const std::string mail = BenchMail(1024);
+  absl::StatusOr<std::string> encrypted = EncryptWithSignetd(
+      channels[0], fixtures::ReadFile(tokens.CertificatePath("bench", "decrypt")), mail);
   if (!encrypted.ok()) return encrypted.status();
   const std::vector<Case> cases = {
       {"SignMail-P256", Rpc::kSignMail, "p256", {"bench", "p256", "P-256"}, false},
@@ -248,7 +199,7 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
   for (const Case& c : cases) {
     if (!only.empty() && c.name != only) continue;
     const std::string payload = c.rpc == Rpc::kSignMail     ? mail
-                                : c.rpc == Rpc::kSignDigest ? Sha256(mail)
+                                : c.rpc == Rpc::kSignDigest ? Sha256Of(mail)
                                                             : *encrypted;
     Flags case_flags = flags;
     case_flags.perf_out = perf_out;
