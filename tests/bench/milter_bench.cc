@@ -19,11 +19,11 @@
 #include "common/status_macros.h"
 #include "signet/v1/directory.grpc.pb.h"
 #include "tests/bench/process_stats.h"
-#include "tests/bench/smtp_submit.h"
 #include "tests/fixtures/postfix.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/signetd_env.h"
+#include "tests/fixtures/smtp_client.h"
 #include "tests/fixtures/smtp_sink.h"
 #include "tests/fixtures/subprocess.h"
 #include "tests/fixtures/temp_dir.h"
@@ -212,7 +212,7 @@ struct Submitted {
   LatencyHistogram latency;
 };
 
-// `clients` threads hand `stuffed` (DotStuff's) to smtpd one session after
+// `clients` threads hand `stuffed` (fixtures::DotStuff's) to smtpd one session after
 // another until `duration` has passed; a session begun before then still
 // counts.
 Submitted Submit(int port, const std::string& stuffed, int clients, Clock::duration duration) {
@@ -226,7 +226,7 @@ Submitted Submit(int port, const std::string& stuffed, int clients, Clock::durat
       while (Clock::now() < end) {
         const Clock::time_point begun = Clock::now();
         absl::StatusOr<fixtures::SmtpReply> reply =
-            SubmitStuffed(port, kSender, kRecipient, stuffed, absl::Minutes(2));
+            fixtures::SendStuffedMail(port, kSender, {kRecipient}, stuffed, absl::Minutes(2));
         const Clock::time_point done = Clock::now();
         if (reply.ok() && reply->code == 250) {
           ++mine.accepted;
@@ -299,7 +299,7 @@ absl::StatusOr<Point> Measure(const MilterBenchOptions& options, const fixtures:
 
   // Warm-up: smtpd, cleanup, qmgr and smtp processes forked, the milter's
   // and signetd's connections made; everything delivered before measuring.
-  const std::string stuffed = DotStuff(mail);
+  const std::string stuffed = fixtures::DotStuff(mail);
   Submitted warm = Submit(postfix->smtp_port(), stuffed, options.clients, options.timing.warmup);
   if (warm.accepted == 0 || warm.refused != 0) return failed("warm-up", warm);
   RETURN_IF_ERROR(Drain(*sink, warm.accepted).status());
