@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ossl_ptr.h"
+#include "tests/bench/smime_sign.h"
 
 namespace signet::bench {
 namespace {
@@ -72,18 +73,7 @@ Libp11Signer::~Libp11Signer() {
 }
 
 absl::StatusOr<std::string> Libp11Signer::Sign(const std::string& mail) const {
-  BioPtr in = ReadBio(mail);
-  constexpr unsigned int kFlags = CMS_DETACHED | CMS_STREAM;
-  CmsPtr cms(CMS_sign(certificate_.get(), key_.get(), nullptr, in.get(), kFlags));
-  if (!cms) return OpensslFailed("CMS_sign");
-  BioPtr out(BIO_new(BIO_s_mem()));
-  // The signature is computed here, while the content streams through.
-  if (SMIME_write_CMS(out.get(), cms.get(), in.get(), kFlags) != 1) {
-    return OpensslFailed("SMIME_write_CMS");
-  }
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
+  return SignSmimeDetached(certificate_.get(), key_.get(), mail);
 }
 
 }  // namespace signet::bench

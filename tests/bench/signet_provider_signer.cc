@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/bench/smime_sign.h"
 #include "tokens/keys/token_key.h"
 #include "tokens/module.h"
 #include "tokens/pin_source.h"
@@ -72,18 +73,7 @@ SignetProviderSigner::~SignetProviderSigner() {
 }
 
 absl::StatusOr<std::string> SignetProviderSigner::Sign(const std::string& mail) const {
-  BioPtr in = ReadBio(mail);
-  constexpr unsigned int kFlags = CMS_DETACHED | CMS_STREAM;
-  CmsPtr cms(
-      CMS_sign_ex(certificate_.get(), key_.get(), nullptr, in.get(), kFlags, libctx_, nullptr));
-  if (!cms) return OpensslFailed("CMS_sign_ex");
-  BioPtr out(BIO_new(BIO_s_mem()));
-  if (SMIME_write_CMS(out.get(), cms.get(), in.get(), kFlags) != 1) {
-    return OpensslFailed("SMIME_write_CMS");
-  }
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
+  return SignSmimeDetached(certificate_.get(), key_.get(), mail, libctx_);
 }
 
 }  // namespace signet::bench
