@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "signet/v1/directory.grpc.pb.h"
+#include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/signetd_channels.h"
 #include "tests/fixtures/test_pki.h"
@@ -108,6 +109,13 @@ MilterWorld::~MilterWorld() {
   milter_.reset();
   sink_.reset();
   signetd_.reset();
+}
+
+absl::StatusOr<std::string> MilterWorld::OpenAsCustomer(const std::string& mail) const {
+  ASSIGN_OR_RETURN(std::string inner, OpensslSmimeDecrypt(mail, customer_pem_, customer_key_pem_));
+  std::string content;
+  RETURN_IF_ERROR(OpensslSmimeVerify(inner, ca_pem(), &content));
+  return content;
 }
 
 std::string MilterWorld::MilterLog() const { return ReadFile(File("milter.log")); }

@@ -78,6 +78,11 @@ class MilterWorld {
   std::string MilterSocket() const { return "unix:" + File("milter.sock"); }
   ChildProcess& milter() { return *milter_; }
 
+  // What customer@example.org reads of `mail`: decrypted with the customer's
+  // key (openssl), its signature verified against the bank's CA; returns
+  // the content the signature covers.
+  absl::StatusOr<std::string> OpenAsCustomer(const std::string& mail) const;
+
   // Publishes `certificate` in signetd's directory.
   absl::Status Publish(X509* certificate);
 
