@@ -14,9 +14,7 @@ t.ok(mt.abort(conn), "mt.abort after the header")
 
 -- Next: only the NONE recipient. With the aborted recipient it would be
 -- refused (550 naming auditor@regulator.example).
-t.envelope(conn, "statements@bank.example", { "news@lists.example" })
-t.headers(conn, t.statement("news@lists.example"))
-t.body(conn, t.statement_body)
+t.send_statement(conn, "news@lists.example")
 t.eom(conn, SMFIR_CONTINUE, "the mail after the abort")
 t.check_unchanged(conn, "the mail after the abort")
 

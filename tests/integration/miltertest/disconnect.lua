@@ -40,9 +40,7 @@ for i = 1, 5 do
 end
 
 -- Then business as usual on that connection, and on a new one.
-t.envelope(conn, "statements@bank.example", { "auditor@regulator.example" })
-t.headers(conn, t.statement("auditor@regulator.example"))
-t.body(conn, t.statement_body)
+t.send_statement(conn, "auditor@regulator.example")
 t.eom(conn, SMFIR_REPLYCODE, "a refusal after the disconnects")
 t.check_refused(conn, "auditor@regulator.example", "a refusal after the disconnects")
 mt.disconnect(conn)

@@ -207,4 +207,11 @@ function t.send_customer_mail(conn, fields, body, chunk, queue_id)
   t.body(conn, body, chunk)
 end
 
+-- A statement from statements@bank.example to `recipient`, whole.
+function t.send_statement(conn, recipient)
+  t.envelope(conn, "statements@bank.example", { recipient })
+  t.headers(conn, t.statement(recipient))
+  t.body(conn, t.statement_body)
+end
+
 return t

@@ -8,9 +8,7 @@ local conn = t.connect()
 
 -- MUST_ENCRYPT: signetd answers again that the recipient has no
 -- certificate.
-t.envelope(conn, "statements@bank.example", { "auditor@regulator.example" })
-t.headers(conn, t.statement("auditor@regulator.example"))
-t.body(conn, t.statement_body)
+t.send_statement(conn, "auditor@regulator.example")
 t.eom(conn, SMFIR_REPLYCODE, "MUST_ENCRYPT with signetd back")
 t.check_refused(conn, "auditor@regulator.example", "MUST_ENCRYPT with signetd back")
 

@@ -8,9 +8,7 @@ local conn = t.connect()
 
 -- 1. Outbound, MUST_ENCRYPT, no certificate for the recipient: refused,
 -- naming them.
-t.envelope(conn, "statements@bank.example", { "auditor@regulator.example" })
-t.headers(conn, t.statement("auditor@regulator.example"))
-t.body(conn, t.statement_body)
+t.send_statement(conn, "auditor@regulator.example")
 t.eom(conn, SMFIR_REPLYCODE, "mail 1 (MUST_ENCRYPT)")
 t.check_refused(conn, "auditor@regulator.example", "mail 1")
 
@@ -28,9 +26,7 @@ t.check_unchanged(conn, "mail 3")
 
 -- 4. Outbound to a NONE domain: unchanged. Had mail 1's recipient stayed,
 -- MUST_ENCRYPT would refuse it.
-t.envelope(conn, "statements@bank.example", { "news@lists.example" })
-t.headers(conn, t.statement("news@lists.example"))
-t.body(conn, t.statement_body)
+t.send_statement(conn, "news@lists.example")
 t.eom(conn, SMFIR_CONTINUE, "mail 4 (NONE)")
 t.check_unchanged(conn, "mail 4")
 
@@ -42,9 +38,7 @@ t.check_smime_pass(conn, "customer@example.org", "mail 5")
 t.check(not mt.eom_check(conn, MT_BODYCHANGE), "mail 5: the signed body was replaced")
 
 -- 6. Mail 1 again: still refused (the refusal is the policy's, not chance).
-t.envelope(conn, "statements@bank.example", { "auditor@regulator.example" })
-t.headers(conn, t.statement("auditor@regulator.example"))
-t.body(conn, t.statement_body)
+t.send_statement(conn, "auditor@regulator.example")
 t.eom(conn, SMFIR_REPLYCODE, "mail 6 (MUST_ENCRYPT again)")
 t.check_refused(conn, "auditor@regulator.example", "mail 6")
 
