@@ -16,8 +16,10 @@
 namespace signet::milter {
 namespace {
 
-MilterAnswer Deferred(std::string why, std::string extended = "4.7.0") {
+// Every answer names the policy that was applied, for the log line.
+MilterAnswer Deferred(const std::string& policy, std::string why, std::string extended = "4.7.0") {
   MilterAnswer answer;
+  answer.policy = policy;
   answer.action = MilterAnswer::Action::kTempFail;
   answer.reply_code = "451";
   answer.extended_code = std::move(extended);
@@ -26,8 +28,10 @@ MilterAnswer Deferred(std::string why, std::string extended = "4.7.0") {
   return answer;
 }
 
-MilterAnswer Refused(std::string code, std::string extended, std::string why) {
+MilterAnswer Refused(const std::string& policy, std::string code, std::string extended,
+                     std::string why) {
   MilterAnswer answer;
+  answer.policy = policy;
   answer.action = MilterAnswer::Action::kReject;
   answer.reply_code = std::move(code);
   answer.extended_code = std::move(extended);
@@ -47,13 +51,10 @@ MilterAnswer Failed(const MailResult& result, absl::string_view done, const std:
   // A From: the sender's key may not sign for is not delivery the sender is
   // authorized for (RFC 3463 X.7.1), and not a fault of the mail's format.
   const std::string extended = result.details.sender_refusal().empty() ? "5.6.0" : "5.7.1";
-  MilterAnswer failed =
-      IsTemporary(result)
-          ? Deferred(absl::StrCat("signetd: ", Why(result)))
-          : Refused("554", extended,
-                    absl::StrCat("the mail could not be ", done, ": ", Why(result)));
-  failed.policy = policy;
-  return failed;
+  return IsTemporary(result)
+             ? Deferred(policy, absl::StrCat("signetd: ", Why(result)))
+             : Refused(policy, "554", extended,
+                       absl::StrCat("the mail could not be ", done, ": ", Why(result)));
 }
 
 void AddChanges(const std::vector<HeaderChange>& changes, MilterAnswer& answer) {
@@ -152,9 +153,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
       MilterAnswer answer;
       answer.policy = policy;
       if (!ApplyOutput(mail, encrypted.mail, answer)) {
-        MilterAnswer deferred = Deferred("signetd's output could not be read", "4.3.0");
-        deferred.policy = policy;
-        return deferred;
+        return Deferred(policy, "signetd's output could not be read", "4.3.0");
       }
       answer.result =
           absl::StrCat(decision.signing_key.empty() ? "encrypted" : "signed and encrypted", " to ",
@@ -183,9 +182,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
       held.result = absl::StrCat("held: no certificate for ", who);
       return held;
     }
-    MilterAnswer refused = Refused("550", "5.7.1", MissingCertificateReply(plan.missing, unnamed));
-    refused.policy = policy;
-    return refused;
+    return Refused(policy, "550", "5.7.1", MissingCertificateReply(plan.missing, unnamed));
   }
   MilterAnswer answer;
   answer.policy = policy;
@@ -199,10 +196,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
     // Encryption was refused for recipients none of which is in the mail:
     // signetd and the milter disagree about the addresses. Signing alone
     // could be less than the policy asks, so the mail waits.
-    MilterAnswer deferred =
-        Deferred("signetd named no recipient of the mail as unresolved", "4.3.0");
-    deferred.policy = policy;
-    return deferred;
+    return Deferred(policy, "signetd named no recipient of the mail as unresolved", "4.3.0");
   }
   // kSign: encryption was only wished for, or signing is all that is asked.
   MailResult signed_mail = signetd_.SignMail(decision.signing_key, decision.timestamp, message);
@@ -210,9 +204,7 @@ MilterAnswer MailPolicyHandler::Outbound(const ReceivedMail& mail) {
     return Failed(signed_mail, "signed", policy);
   }
   if (!ApplyOutput(mail, signed_mail.mail, answer)) {
-    MilterAnswer deferred = Deferred("signetd's output could not be read", "4.3.0");
-    deferred.policy = policy;
-    return deferred;
+    return Deferred(policy, "signetd's output could not be read", "4.3.0");
   }
   answer.result = without_certificate.empty()
                       ? "signed"
@@ -238,9 +230,7 @@ MilterAnswer MailPolicyHandler::Inbound(const ReceivedMail& mail) {
       MailResult result = signetd_.DecryptMail(key, message);
       if (result.status.ok()) {
         if (!ApplyOutput(mail, result.mail, answer)) {
-          MilterAnswer deferred = Deferred("signetd's output could not be read", "4.3.0");
-          deferred.policy = answer.policy;
-          return deferred;
+          return Deferred(answer.policy, "signetd's output could not be read", "4.3.0");
         }
         message = std::move(result.mail);
         decrypted = true;
@@ -250,9 +240,7 @@ MilterAnswer MailPolicyHandler::Inbound(const ReceivedMail& mail) {
       if (IsTemporary(result)) {
         // Decrypting is the policy: delivering it encrypted now would be
         // delivering it other than the policy says.
-        MilterAnswer deferred = Deferred(absl::StrCat("signetd: ", Why(result)));
-        deferred.policy = answer.policy;
-        return deferred;
+        return Deferred(answer.policy, absl::StrCat("signetd: ", Why(result)));
       }
     }
     if (!decrypted) done.push_back("not decrypted: none of its keys opens it");
