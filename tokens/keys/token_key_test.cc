@@ -685,8 +685,14 @@ TEST(TokenKeyTest, ALockTheModuleLeftHeldIsTakenBack) {
   // for good, so the test gives up (and exits) rather than hang.
   auto done = std::make_shared<std::promise<absl::Status>>();
   std::future<absl::Status> second = done->get_future();
-  std::thread([key, options, digest, done] {
-    done->set_value(key->Sign(options, digest, Deadline()).status());
+  // The thread lets go of the key before it answers: were it the key's last
+  // holder, the module would be finalised on this thread while the process
+  // exits, or not at all, and SoftHSM's exit handlers would then lock through
+  // our callbacks after this thread's lock records were destroyed.
+  std::thread([key, options, digest, done]() mutable {
+    absl::Status status = key->Sign(options, digest, Deadline()).status();
+    key.reset();
+    done->set_value(std::move(status));
   }).detach();
   if (second.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     std::fprintf(stderr, "FAILED: a second thread still waits for the lock C_Sign left held\n");
