@@ -4,6 +4,8 @@
 #ifndef SIGNET_APPLIANCE_AUDIT_AUDIT_LOG_H_
 #define SIGNET_APPLIANCE_AUDIT_AUDIT_LOG_H_
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -16,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "appliance/audit/audit_event.h"
 #include "appliance/audit/audit_key.h"
 #include "appliance/audit/chain.h"
@@ -33,11 +36,29 @@ struct AuditLogOptions {
   // they are chained and on disk, and the next checkpoint that can be
   // signed covers them. 0: the interval again.
   uint32_t max_unsigned_records = 0;
+  // Group commit window (the config's group_commit_window_microseconds):
+  // how long a queued record may wait for others to join its batch before
+  // the batch is written and synced. Counted from the oldest queued
+  // record's append, so no record waits more than this beyond the write and
+  // fdatasync of its batch and of the batch before; Close() ends it at
+  // once. Zero: a batch is written as soon as the writer is free (whatever
+  // queued while the previous batch was synced). Either way a record is
+  // answered only once it is durable.
+  absl::Duration group_commit_window = absl::ZeroDuration();
   // Told when a checkpoint could not be signed and waits (for the daemon's
   // log); may be empty.
   std::function<void(absl::string_view)> warn;
   // Tests only: wraps the writer of the opened file, to make writes fail.
   std::function<std::unique_ptr<LogWriter>(std::unique_ptr<LogWriter>)> wrap_writer;
+};
+
+// What the log has written since it was opened, for /metrics and tests.
+struct AuditLogCounters {
+  // Writes made durable with one fdatasync each: batches of records, the
+  // opening entries and the final checkpoint.
+  uint64_t syncs = 0;
+  // Records made durable (checkpoints and opening entries not counted).
+  uint64_t records = 0;
 };
 
 class AuditLog {
@@ -83,6 +104,9 @@ class AuditLog {
   // OK while the log is writable, else why it is not (for health checks).
   absl::Status status() const;
 
+  // Thread-safe; each counter is read atomically, the two not together.
+  AuditLogCounters counters() const;
+
   // The log's random id (16 bytes), from its header.
   const std::string& log_id() const { return log_id_; }
 
@@ -120,6 +144,7 @@ class AuditLog {
   std::unique_ptr<LogWriter> writer_;
   const uint32_t checkpoint_interval_;
   const uint32_t max_unsigned_records_;
+  const std::chrono::nanoseconds group_commit_window_;
   const std::function<void(absl::string_view)> warn_;
   // The chain as written; the writer thread's alone.
   ChainTail tail_;
@@ -133,6 +158,8 @@ class AuditLog {
   std::condition_variable durable_;
   // Guarded by mutex_:
   std::vector<Pending> queue_;
+  // When the oldest record in queue_ was queued (kept only with a window).
+  std::chrono::steady_clock::time_point queued_since_;
   uint64_t next_ticket_ = 1;
   // Every record with a ticket up to this one is durable.
   uint64_t durable_ticket_ = 0;
@@ -142,6 +169,9 @@ class AuditLog {
   // Serializes Close() calls.
   std::mutex close_mutex_;
   std::thread writer_thread_;
+
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> records_synced_{0};
 };
 
 }  // namespace signet::audit

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "appliance/audit/checkpoint_signer.h"
 #include "appliance/cms/recipient_check.h"
 #include "appliance/server/certificate_directory.h"
@@ -103,6 +104,8 @@ absl::StatusOr<std::unique_ptr<Appliance>> Appliance::Create(const config::v1::C
     if (config.audit().checkpoint_interval() > 0) {
       options.checkpoint_interval = config.audit().checkpoint_interval();
     }
+    options.group_commit_window =
+        absl::Microseconds(config.audit().group_commit_window_microseconds());
     options.warn = [](absl::string_view warning) { Log(LogLevel::kWarning, warning); };
     ASSIGN_OR_RETURN(appliance->audit_,
                      audit::AuditLog::Open(config.audit().path(), std::move(signer), options));

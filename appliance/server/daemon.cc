@@ -136,8 +136,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const config::v1::Config& 
       daemon->server_->GetHealthCheckService(), [&registry] { return registry.tokens().List(); },
       [&registry] { registry.tokens().Rescan(); }, health_options);
   if (!config.metrics_address().empty()) {
-    ASSIGN_OR_RETURN(daemon->metrics_,
-                     StartMetricsEndpoint(config.metrics_address(), core.validation()));
+    ASSIGN_OR_RETURN(daemon->metrics_, StartMetricsEndpoint(config.metrics_address(),
+                                                            core.validation(), core.audit()));
   }
   if (config.has_directory() && !config.directory().public_http_address().empty()) {
     ASSIGN_OR_RETURN(http::ListenAddress listen,

@@ -43,8 +43,13 @@ std::string MainConfig(const BenchTokens& tokens, const DaemonOptions& options) 
   }
   absl::StrAppend(
       &config, KeyConfig("decrypt", "bench", "decrypt", "DECRYPT", tokens), "audit { path: \"$DIR/",
-      options.name,
-      "-audit.log\" checkpoint_key: \"audit\" }\n"
+      options.name, "-audit.log\" checkpoint_key: \"audit\"",
+      // Only when set: a signetd from before the field must still start.
+      options.audit_group_commit_window_micros == 0
+          ? ""
+          : absl::StrCat(" group_commit_window_microseconds: ",
+                         options.audit_group_commit_window_micros),
+      " }\n"
       "trust_anchors_file: \"$DIR/ca.pem\"\n"
       "callers { name: \"bench-local\" unix_uid: $UID\n"
       "  grants { keys: [\"rsa2048\", \"rsa3072\", \"p256\"]\n"

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ struct DaemonOptions {
   std::string trust_anchors_file;
   std::string extra_config;
   std::string store_path;
+  // "main" and "overhead": audit.group_commit_window_microseconds (0: none).
+  uint32_t audit_group_commit_window_micros = 0;
 };
 
 class BenchDaemon {

@@ -3,7 +3,7 @@
 //
 //   small_call_cpu [--calls-ms 3000] [--concurrency 2] [--rounds 3]
 //                  [--only SignMail-P256] [--perf-out FILE]
-//                  [--signetd PATH]... [--serve true]
+//                  [--signetd PATH]... [--serve true] [--audit-window-us 0]
 //
 // For each case (SignMail 1 KiB P-256 and RSA-2048, SignDigest P-256 and
 // RSA-2048, DecryptMail RSA-2048 of a 1 KiB mail) it drives signetd's "main"
@@ -16,6 +16,9 @@
 //
 // Several --signetd binaries are measured one after the other on the same
 // tokens (before and after a change, under the same machine load).
+//
+// --audit-window-us sets the daemon's audit group_commit_window_microseconds
+// (docs/audit.md); p50/p99 are the call latencies of the round kept.
 //
 // With --perf-out, `perf record` samples signetd during the measured calls
 // of the --only case (cpu-clock, DWARF call graphs), for a profile of
@@ -56,6 +59,7 @@ struct Flags {
   std::string perf_out;
   std::vector<std::string> signetd;
   bool serve = false;
+  uint32_t audit_window_us = 0;
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -77,6 +81,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.serve = std::string(value) == "true";
     } else if (name == "--perf-out") {
       flags.perf_out = value;
+    } else if (name == "--audit-window-us") {
+      flags.audit_window_us = static_cast<uint32_t>(std::atoi(value));
     } else {
       std::fprintf(stderr, "small_call_cpu: unknown flag %s\n", name.c_str());
       std::exit(2);
@@ -120,6 +126,8 @@ absl::StatusOr<double> RawMicros(BenchTokens& tokens, const Case& c, const Flags
 struct SignetFigure {
   double micros = 0;
   double per_second = 0;
+  double p50_us = 0;
+  double p99_us = 0;
 };
 
 absl::StatusOr<SignetFigure> SignetMicros(
@@ -164,14 +172,18 @@ absl::StatusOr<SignetFigure> SignetMicros(
     }
     const double micros = (after->cpu_seconds - before->cpu_seconds) /
                           static_cast<double>(result->all_completed) * 1e6;
-    if (round == 0 || micros < best.micros) best = {micros, result->per_second()};
+    if (round == 0 || micros < best.micros) {
+      best = {micros, result->per_second(), result->latency.PercentileMicros(0.50),
+              result->latency.PercentileMicros(0.99)};
+    }
     if (profile) break;
   }
   return best;
 }
 
 absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, const Flags& flags,
-                           const std::string& only, const std::string& perf_out) {
+                           const std::string& only, const std::string& perf_out,
+                           uint32_t audit_window_us) {
   // A fresh audit log per daemon, so each binary starts the same way, and a
   // fresh daemon log: BenchDaemon waits for "serving" in it.
   std::remove(tokens.File("main-audit.log").c_str());
@@ -180,7 +192,8 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
       BenchDaemon::Start(tokens, {.signetd_path = signetd,
                                   .name = "main",
                                   .module_path = fixtures::SoftHsm::ModulePath(),
-                                  .max_in_flight = 2});
+                                  .max_in_flight = 2,
+                                  .audit_group_commit_window_micros = audit_window_us});
   if (!daemon.ok()) return daemon.status();
   auto channels = MakeChannels((*daemon)->Target(), grpc::InsecureChannelCredentials(), 4);
   const std::string mail = BenchMail(1024);
@@ -194,8 +207,10 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
       {"SignDigest-RSA2048", Rpc::kSignDigest, "rsa2048", {"bench", "rsa2048", "RSA-2048"}, false},
       {"DecryptMail-RSA2048", Rpc::kDecryptMail, "decrypt", {"bench", "decrypt", "RSA-2048"}, true},
   };
-  std::printf("signetd %s\n%-22s %12s %12s %12s %10s\n", signetd.c_str(), "case", "signetd_us",
-              "token_us", "overhead_us", "calls/s");
+  std::printf(
+      "signetd %s (audit window %u us, concurrency %d)\n%-22s %12s %12s %12s %10s %9s %9s\n",
+      signetd.c_str(), audit_window_us, flags.concurrency, "case", "signetd_us", "token_us",
+      "overhead_us", "calls/s", "p50_us", "p99_us");
   for (const Case& c : cases) {
     if (!only.empty() && c.name != only) continue;
     const std::string payload = c.rpc == Rpc::kSignMail     ? mail
@@ -208,8 +223,8 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
     if (!signet.ok()) return signet.status();
     absl::StatusOr<double> raw = RawMicros(tokens, c, flags);
     if (!raw.ok()) return raw.status();
-    std::printf("%-22s %12.1f %12.1f %12.1f %10.0f\n", c.name.c_str(), signet->micros, *raw,
-                signet->micros - *raw, signet->per_second);
+    std::printf("%-22s %12.1f %12.1f %12.1f %10.0f %9.0f %9.0f\n", c.name.c_str(), signet->micros,
+                *raw, signet->micros - *raw, signet->per_second, signet->p50_us, signet->p99_us);
     std::fflush(stdout);
   }
   return absl::OkStatus();
@@ -225,7 +240,8 @@ int Run(const Flags& flags) {
   BenchTokens& tokens = **made;
   if (!flags.serve) {
     for (const std::string& signetd : flags.signetd) {
-      if (absl::Status s = MeasureBinary(tokens, signetd, flags, flags.only, flags.perf_out);
+      if (absl::Status s = MeasureBinary(tokens, signetd, flags, flags.only, flags.perf_out,
+                                         flags.audit_window_us);
           !s.ok()) {
         return fail(s);
       }
@@ -233,15 +249,22 @@ int Run(const Flags& flags) {
     return 0;
   }
   // Making the tokens takes minutes on a busy machine: --serve keeps them
-  // and measures each line of stdin, "SIGNETD [CASE [PERF_OUT]]".
+  // and measures each line of stdin, "SIGNETD [CASE [PERF_OUT [AUDIT_WINDOW_US]]]"
+  // ("-" for a CASE or PERF_OUT left out).
   std::printf("ready\n");
   std::fflush(stdout);
   std::string line;
   while (std::getline(std::cin, line)) {
     std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (words.empty()) continue;
-    words.resize(3);
-    if (absl::Status s = MeasureBinary(tokens, words[0], flags, words[1], words[2]); !s.ok()) {
+    words.resize(4);
+    for (std::string& word : words) {
+      if (word == "-") word.clear();
+    }
+    const uint32_t window =
+        words[3].empty() ? flags.audit_window_us : static_cast<uint32_t>(std::stoul(words[3]));
+    if (absl::Status s = MeasureBinary(tokens, words[0], flags, words[1], words[2], window);
+        !s.ok()) {
       std::printf("error: %s\n", s.ToString().c_str());
     }
     std::printf("done\n");

@@ -265,6 +265,9 @@ TEST_F(SignetdRevocationTest, MetricsShowEachCrlSourcesAgeAndTheFetches) {
                                               state_->server->Url("/inter.crl"), "\"} 0\n")));
   EXPECT_THAT(metrics, ContainsRegex("signet_crl_fetches_total [1-9]"));
   EXPECT_THAT(metrics, HasSubstr("signet_ocsp_requests_total"));
+  // The audit log's counters: at least the sync of its opening entries.
+  EXPECT_THAT(metrics, ContainsRegex("\nsignet_audit_syncs_total [1-9]"));
+  EXPECT_THAT(metrics, HasSubstr("# TYPE signet_audit_records_synced_total counter\n"));
   // The retired CA's CRL was replaced by the health test if it ran first;
   // either way the file is a source with an age.
   EXPECT_THAT(metrics, HasSubstr(absl::StrCat("signet_crl_age_seconds{source=\"file ",

@@ -83,6 +83,9 @@ inline constexpr int kMaxAsn1DepthLimit = 64;
 inline constexpr double kMaxRequestsPerSecond = 1e6;
 inline constexpr std::uint32_t kMaxBurst = 1000000;
 inline constexpr std::uint32_t kMaxCheckpointInterval = 1000000;
+// Past 10 ms the window adds more latency to every key operation than a
+// token's signature takes; the syncs it saves are worth no more than that.
+inline constexpr std::uint32_t kMaxGroupCommitWindowMicroseconds = 10000;
 inline constexpr std::uint32_t kMaxUploadIdleTimeoutSeconds = 3600;
 inline constexpr std::uint32_t kMaxShutdownGraceSeconds = 3600;
 inline constexpr std::uint32_t kMaxStreamsPerConnectionLimit = 10000;

@@ -899,12 +899,22 @@ void CheckAudit(Problems& problems, const Config& config, const KeyTable& keys) 
     problems.Add("audit",
                  "checkpoint_key is required when keys are configured: the audit log's "
                  "checkpoints are signed with it (a SIGN key no caller may sign with)");
-  } else if (audit.checkpoint_interval() != 0) {
-    problems.Add("audit", "checkpoint_interval has no effect without checkpoint_key");
+  } else {
+    if (audit.checkpoint_interval() != 0) {
+      problems.Add("audit", "checkpoint_interval has no effect without checkpoint_key");
+    }
+    if (audit.group_commit_window_microseconds() != 0) {
+      problems.Add("audit", "group_commit_window_microseconds has no effect without keys");
+    }
   }
   if (audit.checkpoint_interval() > kMaxCheckpointInterval) {
     problems.Add("audit", absl::StrCat("checkpoint_interval ", audit.checkpoint_interval(),
                                        " is more than ", kMaxCheckpointInterval));
+  }
+  if (audit.group_commit_window_microseconds() > kMaxGroupCommitWindowMicroseconds) {
+    problems.Add("audit", absl::StrCat("group_commit_window_microseconds ",
+                                       audit.group_commit_window_microseconds(), " is more than ",
+                                       kMaxGroupCommitWindowMicroseconds, " (10 ms)"));
   }
 }
 

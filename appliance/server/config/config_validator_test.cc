@@ -974,6 +974,20 @@ TEST(ValidateConfigTest, CheckpointInterval) {
   ExpectProblem(config, "audit: checkpoint_interval has no effect without checkpoint_key");
 }
 
+TEST(ValidateConfigTest, GroupCommitWindow) {
+  Config config = Valid();
+  config.mutable_audit()->set_group_commit_window_microseconds(10000);
+  EXPECT_THAT(Problems(config), IsEmpty());
+  config.mutable_audit()->set_group_commit_window_microseconds(10001);
+  ExpectProblem(config, "audit: group_commit_window_microseconds 10001 is more than 10000 (10 ms)");
+  // Without keys no audit log is opened: a window would be ignored.
+  config.mutable_audit()->set_group_commit_window_microseconds(200);
+  config.mutable_audit()->clear_checkpoint_key();
+  config.clear_keys();
+  config.clear_callers();
+  ExpectProblem(config, "audit: group_commit_window_microseconds has no effect without keys");
+}
+
 TEST(ValidateConfigTest, KeysNeedACheckpointKey) {
   Config config = Valid();
   config.mutable_audit()->clear_checkpoint_key();
