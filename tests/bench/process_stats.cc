@@ -1,5 +1,6 @@
 #include "tests/bench/process_stats.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -30,6 +31,19 @@ absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid) {
   std::ifstream status_file(absl::StrCat("/proc/", pid, "/status"));
   while (std::getline(status_file, line)) {
     if (line.rfind("VmHWM:", 0) == 0) stats.peak_rss_kib = std::stol(line.substr(6));
+  }
+  if (DIR* tasks = opendir(absl::StrCat("/proc/", pid, "/task").c_str())) {
+    while (dirent* task = readdir(tasks)) {
+      if (task->d_name[0] == '.') continue;
+      std::ifstream task_status(absl::StrCat("/proc/", pid, "/task/", task->d_name, "/status"));
+      while (std::getline(task_status, line)) {
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+            line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+          stats.context_switches += std::stoull(line.substr(line.find(':') + 1));
+        }
+      }
+    }
+    closedir(tasks);
   }
   return stats;
 }

@@ -1,5 +1,5 @@
-// What a process has cost so far, read from /proc: CPU time (user + system)
-// and its peak resident set (VmHWM).
+// What a process has cost so far, read from /proc: CPU time (user + system),
+// its peak resident set (VmHWM) and its threads' context switches.
 #ifndef SIGNET_TESTS_BENCH_PROCESS_STATS_H_
 #define SIGNET_TESTS_BENCH_PROCESS_STATS_H_
 
@@ -12,6 +12,9 @@ namespace signet::bench {
 struct ProcessStats {
   double cpu_seconds = 0;
   long peak_rss_kib = 0;
+  // Voluntary and involuntary, summed over the threads alive now (a thread
+  // that ended took its count with it).
+  unsigned long long context_switches = 0;
 };
 
 absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid);

@@ -12,7 +12,9 @@
 // operation (C_SignInit + C_Sign, or C_Decrypt, in this process, one
 // thread) is measured the same way; the difference is Signet's overhead.
 // Each case is measured --rounds times and the lowest figure kept: the
-// machine is shared, and other load only ever adds CPU.
+// machine is shared, and other load only ever adds CPU. Beside it, signetd's
+// context switches per call in that round (every hand-off between its
+// threads, and every wait, is one or more).
 //
 // Several --signetd binaries are measured one after the other on the same
 // tokens (before and after a change, under the same machine load).
@@ -128,6 +130,9 @@ struct SignetFigure {
   double per_second = 0;
   double p50_us = 0;
   double p99_us = 0;
+  // signetd's context switches per call, of the same round: each is a
+  // thread handing work to another or waiting for it.
+  double switches = 0;
 };
 
 absl::StatusOr<SignetFigure> SignetMicros(
@@ -172,9 +177,12 @@ absl::StatusOr<SignetFigure> SignetMicros(
     }
     const double micros = (after->cpu_seconds - before->cpu_seconds) /
                           static_cast<double>(result->all_completed) * 1e6;
+    const double switches =
+        static_cast<double>(after->context_switches - before->context_switches) /
+        static_cast<double>(result->all_completed);
     if (round == 0 || micros < best.micros) {
       best = {micros, result->per_second(), result->latency.PercentileMicros(0.50),
-              result->latency.PercentileMicros(0.99)};
+              result->latency.PercentileMicros(0.99), switches};
     }
     if (profile) break;
   }
@@ -208,9 +216,9 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
       {"DecryptMail-RSA2048", Rpc::kDecryptMail, "decrypt", {"bench", "decrypt", "RSA-2048"}, true},
   };
   std::printf(
-      "signetd %s (audit window %u us, concurrency %d)\n%-22s %12s %12s %12s %10s %9s %9s\n",
+      "signetd %s (audit window %u us, concurrency %d)\n%-22s %12s %12s %12s %10s %9s %9s %10s\n",
       signetd.c_str(), audit_window_us, flags.concurrency, "case", "signetd_us", "token_us",
-      "overhead_us", "calls/s", "p50_us", "p99_us");
+      "overhead_us", "calls/s", "p50_us", "p99_us", "switches");
   for (const Case& c : cases) {
     if (!only.empty() && c.name != only) continue;
     const std::string payload = c.rpc == Rpc::kSignMail     ? mail
@@ -223,8 +231,9 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
     if (!signet.ok()) return signet.status();
     absl::StatusOr<double> raw = RawMicros(tokens, c, flags);
     if (!raw.ok()) return raw.status();
-    std::printf("%-22s %12.1f %12.1f %12.1f %10.0f %9.0f %9.0f\n", c.name.c_str(), signet->micros,
-                *raw, signet->micros - *raw, signet->per_second, signet->p50_us, signet->p99_us);
+    std::printf("%-22s %12.1f %12.1f %12.1f %10.0f %9.0f %9.0f %10.2f\n", c.name.c_str(),
+                signet->micros, *raw, signet->micros - *raw, signet->per_second, signet->p50_us,
+                signet->p99_us, signet->switches);
     std::fflush(stdout);
   }
   return absl::OkStatus();
