@@ -145,6 +145,23 @@ absl::Status UsePss(CMS_SignerInfo* signer_info, const EVP_MD* md) {
 
 enum class Form { kDetached, kAttached, kDigestOnly };
 
+// OpenSSL's built-in digest objects, not fetched from the library context:
+// every use below goes by the digest's name (CMS_add1_signer, the RSA-PSS
+// MGF1 digest) or fetches from the context itself (the content digest, the
+// signature, the certificate hash), so a fetch per signature only cost a
+// locked lookup and a reference count.
+const EVP_MD* BuiltInDigest(DigestAlgorithm digest) {
+  switch (digest) {
+    case DigestAlgorithm::kSha384:
+      return EVP_sha384();
+    case DigestAlgorithm::kSha512:
+      return EVP_sha512();
+    case DigestAlgorithm::kSha256:
+      break;
+  }
+  return EVP_sha256();
+}
+
 absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view input, Form form,
                                  const Signer& signer, const SignOptions& options) {
   if (signer.key == nullptr || signer.certificate == nullptr) {
@@ -153,15 +170,13 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   if (options.rsa_pss && !EVP_PKEY_is_a(signer.key, "RSA")) {
     return absl::InvalidArgumentError("RSA-PSS needs an RSA key");
   }
-  const std::string digest_name(HashName(options.digest));
   if (form == Form::kDigestOnly && input.size() != DigestLength(options.digest)) {
-    return absl::InvalidArgumentError(absl::StrCat("a ", digest_name, " digest is ",
+    return absl::InvalidArgumentError(absl::StrCat("a ", HashName(options.digest), " digest is ",
                                                    DigestLength(options.digest), " bytes, not ",
                                                    input.size()));
   }
   BeginOperation();
-  EvpMdPtr md(EVP_MD_fetch(context.libctx, digest_name.c_str(), nullptr));
-  if (!md) return OperationError(absl::StrCat("no ", digest_name, " digest"));
+  const EVP_MD* md = BuiltInDigest(options.digest);
 
   const unsigned int flags =
       CMS_BINARY | CMS_PARTIAL | (form == Form::kAttached ? 0u : unsigned{CMS_DETACHED});
@@ -173,7 +188,7 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   const unsigned int signer_flags =
       CMS_BINARY | CMS_NOSMIMECAP | (options.rsa_pss ? unsigned{CMS_KEY_PARAM} : 0u);
   CMS_SignerInfo* signer_info =
-      CMS_add1_signer(cms.get(), signer.certificate, signer.key, md.get(), signer_flags);
+      CMS_add1_signer(cms.get(), signer.certificate, signer.key, md, signer_flags);
   if (signer_info == nullptr) {
     // CMS_add1_signer checks that the key is the certificate's (so this
     // costs nothing when it is); the caller is told which it was.
@@ -184,9 +199,9 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
     return OperationError("cannot add the signer");
   }
   if (options.rsa_pss) {
-    RETURN_IF_ERROR(UsePss(signer_info, md.get()));
+    RETURN_IF_ERROR(UsePss(signer_info, md));
   }
-  RETURN_IF_ERROR(AddSigningCertificate(signer_info, signer.certificate, options.digest, md.get()));
+  RETURN_IF_ERROR(AddSigningCertificate(signer_info, signer.certificate, options.digest, md));
   RETURN_IF_ERROR(AddSmimeCapabilities(signer_info));
   RETURN_IF_ERROR(AddSigningTime(signer_info, options.signing_time.value_or(absl::Now())));
   for (X509* certificate : signer.chain) {

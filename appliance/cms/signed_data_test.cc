@@ -5,6 +5,7 @@
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "absl/strings/ascii.h"
@@ -226,8 +227,26 @@ TEST_F(SignedDataTest, RsaPssAndSha512AreSelectable) {
   const ASN1_OBJECT* object = nullptr;
   X509_ALGOR_get0(&object, nullptr, nullptr, digest);
   EXPECT_EQ(OBJ_obj2nid(object), NID_sha512);
-  X509_ALGOR_get0(&object, nullptr, nullptr, signature);
+  int parameter_type = V_ASN1_UNDEF;
+  const void* parameter = nullptr;
+  X509_ALGOR_get0(&object, &parameter_type, &parameter, signature);
   EXPECT_EQ(OBJ_obj2nid(object), NID_rsassaPss);
+  // MGF1 with the signature's own digest, and a salt as long as it.
+  ASSERT_EQ(parameter_type, V_ASN1_SEQUENCE);
+  const auto* sequence = static_cast<const ASN1_STRING*>(parameter);
+  const unsigned char* cursor = ASN1_STRING_get0_data(sequence);
+  OsslPtr<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free> pss(
+      d2i_RSA_PSS_PARAMS(nullptr, &cursor, ASN1_STRING_length(sequence)));
+  ASSERT_NE(pss, nullptr);
+  ASSERT_NE(pss->maskGenAlgorithm, nullptr);
+  ASSERT_EQ(pss->maskGenAlgorithm->parameter->type, V_ASN1_SEQUENCE);
+  const ASN1_STRING* mgf1 = pss->maskGenAlgorithm->parameter->value.sequence;
+  cursor = ASN1_STRING_get0_data(mgf1);
+  X509AlgorPtr mgf1_digest(d2i_X509_ALGOR(nullptr, &cursor, ASN1_STRING_length(mgf1)));
+  ASSERT_NE(mgf1_digest, nullptr);
+  X509_ALGOR_get0(&object, nullptr, nullptr, mgf1_digest.get());
+  EXPECT_EQ(OBJ_obj2nid(object), NID_sha512);
+  EXPECT_EQ(ASN1_INTEGER_get(pss->saltLength), 64);
   EXPECT_THAT(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string(kContent)), IsOk());
 
   EXPECT_EQ(SignDetached(Context(), kContent, SignerFor("p256"), {.rsa_pss = true}).status().code(),
