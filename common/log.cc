@@ -54,8 +54,10 @@ LogSink SetLogSink(LogSink sink) {
 
 void SetMinLogLevel(LogLevel level) { min_level.store(level); }
 
+bool LogEnabled(LogLevel level) { return level >= min_level.load(); }
+
 void Log(LogLevel level, absl::string_view message) {
-  if (level < min_level.load()) return;
+  if (!LogEnabled(level)) return;
   std::lock_guard<std::mutex> lock(SinkMutex());
   Sink()(level, message);
 }

@@ -19,6 +19,10 @@ void SetMinLogLevel(LogLevel level);
 
 void Log(LogLevel level, absl::string_view message);
 
+// Whether a line at `level` would be written: for callers that would
+// otherwise format a line only for Log to drop it.
+bool LogEnabled(LogLevel level);
+
 }  // namespace signet
 
 #endif  // SIGNET_COMMON_LOG_H_

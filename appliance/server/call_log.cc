@@ -75,15 +75,19 @@ CallLog::CallLog(absl::string_view method, uint64_t input_bytes)
 const grpc::Status& CallLog::Finish(const grpc::Status& status, uint64_t output_bytes) noexcept {
   if (finished_) return status;
   finished_ = true;
+  // A successful call's line is at debug level, which is off by default:
+  // not formatted then.
+  const LogLevel level = CallLogLevel(status.error_code());
+  if (!LogEnabled(level)) return status;
   try {
-    Log(CallLogLevel(status.error_code()), FormatCallLine({.method = method_,
-                                                           .caller = caller_,
-                                                           .key = key_,
-                                                           .input_bytes = input_bytes_,
-                                                           .output_bytes = output_bytes,
-                                                           .code = status.error_code(),
-                                                           .message = status.error_message(),
-                                                           .duration = absl::Now() - start_}));
+    Log(level, FormatCallLine({.method = method_,
+                               .caller = caller_,
+                               .key = key_,
+                               .input_bytes = input_bytes_,
+                               .output_bytes = output_bytes,
+                               .code = status.error_code(),
+                               .message = status.error_message(),
+                               .duration = absl::Now() - start_}));
   } catch (...) {
     // Out of memory: the call still gets its status; its line is lost, and
     // that is said without allocating.

@@ -113,6 +113,17 @@ TEST_F(CallLogSinkTest, FinishWritesOneLineOnceAndReturnsTheStatus) {
                            "could not be decrypted\""));
 }
 
+TEST_F(CallLogSinkTest, LinesBelowTheLevelAreNotWritten) {
+  SetMinLogLevel(LogLevel::kInfo);
+  EXPECT_FALSE(LogEnabled(LogLevel::kDebug));
+  EXPECT_TRUE(LogEnabled(LogLevel::kInfo));
+  CallLog("ListTokens").Finish(grpc::Status::OK, 42);
+  EXPECT_TRUE(lines_.empty());
+  CallLog("ListTokens").Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no such token"), 0);
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_THAT(lines_[0].second, HasSubstr("status=NOT_FOUND"));
+}
+
 TEST_F(CallLogSinkTest, SuccessIsDebug) {
   CallLog("ListTokens").Finish(grpc::Status::OK, 42);
   ASSERT_EQ(lines_.size(), 1u);
