@@ -12,6 +12,7 @@
 #include "appliance/cms/mime.h"
 #include "appliance/cms/operation_error.h"
 #include "appliance/cms/string_sink_bio.h"
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -94,7 +95,7 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
   // partly decrypted message left by a failure is wiped (string_sink_bio.h).
   DecryptedMail decrypted;
   const std::string outer_headers = OuterHeaders(*entity);
-  decrypted.mail.reserve(outer_headers.size() + 32 + plaintext_bound);
+  ReserveLarge(&decrypted.mail, outer_headers.size() + 32 + plaintext_bound);
   AppendMailHead(outer_headers, &decrypted.mail);
   decrypted.entity_offset = decrypted.mail.size();
   BioPtr out = NewStringSinkBio(&decrypted.mail);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "appliance/cms/mime.h"
+#include "common/huge_pages.h"
 
 namespace signet::cms {
 namespace {
@@ -78,7 +79,7 @@ void AppendCrlf(absl::string_view text, std::string* out) {
   // Room for a CR before every LF (a bound: CRLF needs none), then whole
   // runs between bare line feeds copied at once, so the canonical form of a
   // large mail is made at memory speed, not a byte at a time.
-  out->reserve(out->size() + text.size() + CountLineFeeds(text));
+  ReserveLarge(out, out->size() + text.size() + CountLineFeeds(text));
   std::size_t begin = 0;
   for (std::size_t lf = text.find('\n'); lf != absl::string_view::npos;
        lf = text.find('\n', lf + 1)) {
@@ -99,6 +100,7 @@ std::string ToCrlf(absl::string_view text) {
 void AppendBase64(absl::string_view data, std::string* out) {
   const std::size_t start = out->size();
   // Written in place: one allocation, no per-character bounds checks.
+  ReserveLarge(out, start + Base64EncodedSize(data.size()));
   out->resize(start + Base64EncodedSize(data.size()));
   char* dst = out->data() + start;
   const auto* src = reinterpret_cast<const unsigned char*>(data.data());
@@ -148,6 +150,7 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view text) {
   std::string out;
   // Written in place and cut to size at the end (the capacity is what the
   // byte-at-a-time decoder reserved).
+  ReserveLarge(&out, text.size() / 4 * 3 + 3);
   out.resize(text.size() / 4 * 3 + 3);
   char* const begin = out.data();
   char* dst = begin;
