@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::server {
@@ -10,7 +11,32 @@ namespace signet::server {
 // A mail of unknown size starts with a block of one chunk.
 constexpr size_t kFirstBlockBytes = 64 * 1024;
 
+absl::Status MailBuffer::AppendWhole(absl::string_view chunk) {
+  // The budget first, a block at a time, for the bytes about to be
+  // written: the allocation below is address space until they are.
+  while (whole_drawn_ < size_ + chunk.size()) {
+    const size_t block = std::min(kMailBlockBytes, announced_ - whole_drawn_);
+    RETURN_IF_ERROR(lease_.Grow(block));
+    whole_drawn_ += block;
+  }
+  ReserveLarge(&whole_, announced_);
+  whole_.append(chunk.data(), chunk.size());
+  size_ += chunk.size();
+  return absl::OkStatus();
+}
+
 absl::Status MailBuffer::Append(absl::string_view chunk) {
+  if (blocks_.empty() && announced_ > kMailBlockBytes && size_ + chunk.size() <= announced_) {
+    return AppendWhole(chunk);
+  }
+  if (!whole_.empty()) {
+    // More than announced: what came so far becomes the first block, its
+    // room drawn for in full, since the blocks below fill it up.
+    RETURN_IF_ERROR(lease_.Grow(whole_.capacity() - std::min(whole_.capacity(), whole_drawn_)));
+    whole_drawn_ = 0;
+    blocks_.push_back(std::move(whole_));
+    whole_.clear();
+  }
   while (!chunk.empty()) {
     if (blocks_.empty() || blocks_.back().size() == blocks_.back().capacity()) {
       // The next block: what is left of the announced size if that is
@@ -33,7 +59,9 @@ absl::Status MailBuffer::Append(absl::string_view chunk) {
 
 std::string MailBuffer::Take() {
   std::string mail;
-  if (blocks_.size() == 1) {
+  if (blocks_.empty()) {
+    mail = std::move(whole_);
+  } else if (blocks_.size() == 1) {
     mail = std::move(blocks_.front());
   } else {
     mail.reserve(size_);
@@ -42,12 +70,16 @@ std::string MailBuffer::Take() {
       std::string().swap(block);
     }
   }
+  std::string().swap(whole_);
+  whole_drawn_ = 0;
   blocks_.clear();
   size_ = 0;
   return mail;
 }
 
 void MailBuffer::Clear() {
+  std::string().swap(whole_);
+  whole_drawn_ = 0;
   std::vector<std::string>().swap(blocks_);
   size_ = 0;
 }

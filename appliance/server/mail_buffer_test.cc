@@ -41,6 +41,62 @@ TEST(MailBufferTest, AnAnnouncedSizeSizesTheBlocksExactly) {
   EXPECT_EQ(buffer.Take(), mail);
 }
 
+TEST(MailBufferTest, AnAnnouncedLargeMailIsWrittenIntoOneBufferAndDrawnAsItArrives) {
+  ByteBudget budget(64 << 20, 64 << 20);
+  ByteBudget::Lease lease = budget.Open("mx");
+  const std::string mail = Pattern(3 * kMailBlockBytes + 12345);
+  MailBuffer buffer(lease, mail.size());
+  // The announcement draws nothing; the first chunk draws one block, not
+  // the announced size.
+  EXPECT_EQ(lease.held(), 0u);
+  ASSERT_THAT(buffer.Append(absl::string_view(mail).substr(0, 65536)), IsOk());
+  EXPECT_EQ(lease.held(), kMailBlockBytes);
+  for (size_t offset = 65536; offset < mail.size(); offset += 65536) {
+    ASSERT_THAT(buffer.Append(absl::string_view(mail).substr(offset, 65536)), IsOk());
+    EXPECT_GE(lease.held(), buffer.size());
+    EXPECT_LT(lease.held(), buffer.size() + kMailBlockBytes);
+  }
+  EXPECT_TRUE(buffer.whole());
+  EXPECT_EQ(lease.held(), mail.size());
+  const std::string taken = buffer.Take();
+  EXPECT_EQ(taken, mail);
+  // The buffer of the announced size, handed over (a join would have made
+  // a new one).
+  EXPECT_LT(taken.capacity(), mail.size() + 4096);
+  EXPECT_FALSE(buffer.whole());
+}
+
+TEST(MailBufferTest, ALargeMailOverItsAnnouncementGoesOnInBlocks) {
+  ByteBudget budget(64 << 20, 64 << 20);
+  ByteBudget::Lease lease = budget.Open("mx");
+  const std::string mail = Pattern(3 * kMailBlockBytes);
+  MailBuffer buffer(lease, 2 * kMailBlockBytes);
+  for (size_t offset = 0; offset < mail.size(); offset += 65536) {
+    ASSERT_THAT(buffer.Append(absl::string_view(mail).substr(offset, 65536)), IsOk());
+    EXPECT_GE(lease.held(), buffer.size());
+  }
+  EXPECT_FALSE(buffer.whole());
+  EXPECT_LT(lease.held(), mail.size() + kMailBlockBytes + 4096);
+  EXPECT_EQ(buffer.Take(), mail);
+}
+
+TEST(MailBufferTest, AnAnnouncedMailTheBudgetCannotHoldIsRefusedAsItArrives) {
+  ByteBudget budget(3 << 20, 3 << 20);
+  ByteBudget::Lease lease = budget.Open("mx");
+  MailBuffer buffer(lease, 8 << 20);
+  const std::string chunk = Pattern(65536);
+  absl::Status status;
+  size_t appended = 0;
+  while ((status = buffer.Append(chunk)).ok()) appended += chunk.size();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  // Refused at the budget (3 MiB), not at the announcement.
+  EXPECT_EQ(appended, size_t{3} << 20);
+  EXPECT_EQ(buffer.size(), appended);
+  EXPECT_EQ(lease.held(), budget.total());
+  buffer.Clear();
+  EXPECT_EQ(buffer.size(), 0u);
+}
+
 TEST(MailBufferTest, ASmallMailTakesASmallBlockAndNoCopy) {
   ByteBudget budget(64 << 20, 64 << 20);
   ByteBudget::Lease lease = budget.Open("mx");
