@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -35,19 +36,29 @@ bool HasNulHighOrCr(absl::string_view line) {
 
 // Whether a body can travel through any relay unchanged (RFC 5322 §2.1.1,
 // RFC 2045 §2.7): no byte above 127, no NUL, CR only before LF, no line
-// longer than 998 characters. A line at a time, not a byte.
-bool IsSevenBitSafe(absl::string_view body) {
+// longer than 998 characters. A line at a time, not a byte. Counts the line
+// feeds without a CR before them into `bare_line_feeds` (meaningful when
+// the body is safe).
+bool IsSevenBitSafe(absl::string_view body, std::size_t* bare_line_feeds) {
   std::size_t pos = 0;
+  std::size_t bare = 0;
   while (pos < body.size()) {
     const std::size_t lf = body.find('\n', pos);
     const bool last = lf == absl::string_view::npos;
     std::size_t end = last ? body.size() : lf;
-    // The CR of a CRLF is the line break's, not the line's.
-    if (!last && end > pos && body[end - 1] == '\r') --end;
+    // The CR of a CRLF is the line break's, not the line's. (An empty line's
+    // LF follows the previous LF, or starts the body: bare, as AppendCrlf
+    // counts it.)
+    if (!last && end > pos && body[end - 1] == '\r') {
+      --end;
+    } else if (!last) {
+      ++bare;
+    }
     if (end - pos > 998 || HasNulHighOrCr(body.substr(pos, end - pos))) return false;
     if (last) break;
     pos = lf + 1;
   }
+  *bare_line_feeds = bare;
   return true;
 }
 
@@ -85,7 +96,10 @@ absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits
   plan.body = parsed.body;
 
   const bool leaf = type.type != "multipart" && type.type != "message";
-  if (leaf && !IsSevenBitSafe(parsed.body)) {
+  std::size_t bare_line_feeds = 0;
+  const bool safe = !leaf || IsSevenBitSafe(parsed.body, &bare_line_feeds);
+  if (leaf && safe) plan.bare_line_feeds = bare_line_feeds;
+  if (!safe) {
     // The canonical form is what the recipient's client decodes and shows;
     // base64 keeps it intact on the way.
     std::string fields;
@@ -112,16 +126,16 @@ absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits
 }
 
 size_t EntitySizeBound(const SplitPlan& plan) {
-  const size_t line_feeds = CountLineFeeds(plan.body);
   switch (plan.body_form) {
     case SplitPlan::BodyForm::kAsIs:
-      return plan.entity_head.size() + plan.body.size() + line_feeds;
+      return plan.entity_head.size() + plan.body.size() +
+             (plan.bare_line_feeds.has_value() ? *plan.bare_line_feeds : CountLineFeeds(plan.body));
     case SplitPlan::BodyForm::kBase64:
       return plan.entity_head.size() + Base64EncodedSize(plan.body.size());
     case SplitPlan::BodyForm::kBase64Text:
       break;
   }
-  return plan.entity_head.size() + Base64EncodedSize(plan.body.size() + line_feeds);
+  return plan.entity_head.size() + Base64EncodedSize(plan.body.size() + CountLineFeeds(plan.body));
 }
 
 absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::string* out) {
@@ -129,7 +143,13 @@ absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::stri
   out->append(plan.entity_head);
   switch (plan.body_form) {
     case SplitPlan::BodyForm::kAsIs:
-      AppendCrlf(plan.body, out);
+      if (plan.bare_line_feeds == 0) {
+        // Already canonical: one copy, no scan.
+        ReserveLarge(out, out->size() + plan.body.size());
+        out->append(plan.body.data(), plan.body.size());
+      } else {
+        AppendCrlf(plan.body, out);
+      }
       break;
     case SplitPlan::BodyForm::kBase64:
       AppendBase64(plan.body, out);

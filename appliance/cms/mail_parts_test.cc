@@ -183,6 +183,41 @@ TEST(MailPartsTest, PlanAndAppendEntityWriteWhatSplitMailReturns) {
   }
 }
 
+// A 7-bit leaf body's bare line feeds are counted by the plan (a byte at a
+// time here), the size bound is then exact, and the body is written as its
+// CRLF form, whether it needed any CR (AppendCrlf) or none (copied whole).
+TEST(MailPartsTest, TheCountedBareLineFeedsMakeTheBoundExactAndTheBodyCrlf) {
+  const std::vector<std::string> bodies = {
+      "line\r\nline\r\n",
+      "line\nline\n",
+      "\n\nlines\r\n\n",
+      "no break at the end",
+      "mixed\r\nends\nhere\r\n",
+      "\r\n",
+      "",
+      "last line\r\nno break",
+  };
+  for (const std::string& body : bodies) {
+    const std::string mail = "From: a@bank.example\r\nContent-Type: text/plain\r\n\r\n" + body;
+    absl::StatusOr<SplitPlan> plan = PlanSplit(mail, Limits{});
+    ASSERT_THAT(plan, IsOk()) << absl::CHexEscape(body);
+    size_t bare = 0;
+    for (size_t i = 0; i < body.size(); ++i)
+      bare += body[i] == '\n' && (i == 0 || body[i - 1] != '\r');
+    ASSERT_TRUE(plan->bare_line_feeds.has_value()) << absl::CHexEscape(body);
+    EXPECT_EQ(*plan->bare_line_feeds, bare) << absl::CHexEscape(body);
+    std::string entity;
+    ASSERT_THAT(AppendEntity(*plan, Limits{}, &entity), IsOk());
+    EXPECT_EQ(entity, "Content-Type: text/plain\r\n\r\n" + ToCrlf(body)) << absl::CHexEscape(body);
+    EXPECT_EQ(EntitySizeBound(*plan), entity.size()) << absl::CHexEscape(body);
+  }
+  // Not counted where the body is not written as it is.
+  absl::StatusOr<SplitPlan> multipart =
+      PlanSplit("Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--\n", Limits{});
+  ASSERT_THAT(multipart, IsOk());
+  EXPECT_FALSE(multipart->bare_line_feeds.has_value());
+}
+
 TEST(MailPartsTest, AppendEntityChecksTheMimeStructure) {
   const std::string mail = "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nno close\n";
   EXPECT_FALSE(SplitMail(mail, Limits{}).ok());

@@ -75,11 +75,42 @@ std::size_t CountLineFeeds(absl::string_view text) {
   return count;
 }
 
+std::size_t CountBareLineFeeds(absl::string_view text) {
+  // As CountLineFeeds, with the CRs' high bits moved one byte up (and the
+  // last byte's of the word before carried in) masking the LFs they precede.
+  constexpr std::uint64_t kLineFeeds = 0x0a0a0a0a0a0a0a0a;
+  constexpr std::uint64_t kReturns = 0x0d0d0d0d0d0d0d0d;
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7f;
+  auto zero_bytes = [](std::uint64_t t) { return ~(((t & kLow7) + kLow7) | t) & ~kLow7; };
+  std::size_t count = 0;
+  std::uint64_t carried_return = 0;  // 0x80 when the byte before this word is a CR
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, sizeof w);
+    const std::uint64_t line_feeds = zero_bytes(w ^ kLineFeeds);
+    const std::uint64_t returns = zero_bytes(w ^ kReturns);
+    const std::uint64_t bare = line_feeds & ~((returns << 8) | carried_return);
+    count += static_cast<std::size_t>(((bare >> 7) * 0x0101010101010101) >> 56);
+    carried_return = returns >> 56;
+  }
+  for (; i < text.size(); ++i) {
+    count += text[i] == '\n' && (i == 0 || text[i - 1] != '\r');
+  }
+  return count;
+}
+
 void AppendCrlf(absl::string_view text, std::string* out) {
-  // Room for a CR before every LF (a bound: CRLF needs none), then whole
-  // runs between bare line feeds copied at once, so the canonical form of a
-  // large mail is made at memory speed, not a byte at a time.
-  ReserveLarge(out, out->size() + text.size() + CountLineFeeds(text));
+  // Room for exactly the CRs to add; text that needs none (a mail as SMTP
+  // carries it) is copied whole. Otherwise whole runs between bare line
+  // feeds are copied at once, so the canonical form of a large mail is made
+  // at memory speed, not a byte at a time.
+  const std::size_t bare = CountBareLineFeeds(text);
+  ReserveLarge(out, out->size() + text.size() + bare);
+  if (bare == 0) {
+    out->append(text.data(), text.size());
+    return;
+  }
   std::size_t begin = 0;
   for (std::size_t lf = text.find('\n'); lf != absl::string_view::npos;
        lf = text.find('\n', lf + 1)) {
