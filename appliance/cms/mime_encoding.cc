@@ -5,6 +5,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
@@ -83,8 +87,26 @@ std::size_t CountBareLineFeeds(absl::string_view text) {
   constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7f;
   auto zero_bytes = [](std::uint64_t t) { return ~(((t & kLow7) + kLow7) | t) & ~kLow7; };
   std::size_t count = 0;
-  std::uint64_t carried_return = 0;  // 0x80 when the byte before this word is a CR
   std::size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time where the CPU has SSE2 (every x86-64): a block
+  // without a LF, most of them, costs two compares.
+  const __m128i line_feed = _mm_set1_epi8('\n');
+  const __m128i carriage_return = _mm_set1_epi8('\r');
+  unsigned carried = 0;  // 1 when the byte before this block is a CR
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const auto line_feeds = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, line_feed)));
+    const auto returns =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, carriage_return)));
+    for (unsigned bare = line_feeds & ~((returns << 1) | carried); bare != 0; bare &= bare - 1) {
+      ++count;
+    }
+    carried = returns >> 15;
+  }
+#endif
+  // 0x80 when the byte before this word is a CR.
+  std::uint64_t carried_return = i > 0 && text[i - 1] == '\r' ? 0x80 : 0;
   for (; i + 8 <= text.size(); i += 8) {
     std::uint64_t w;
     std::memcpy(&w, text.data() + i, sizeof w);
