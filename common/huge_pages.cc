@@ -7,7 +7,6 @@
 namespace signet {
 
 void AdviseHugePages(const void* data, std::size_t size) {
-  if (size < 2 * kHugePageBytes) return;
   const auto address = reinterpret_cast<std::uintptr_t>(data);
   const std::uintptr_t begin = (address + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
   const std::uintptr_t end = (address + size) & ~(kHugePageBytes - 1);
@@ -19,6 +18,8 @@ void AdviseHugePages(const void* data, std::size_t size) {
 void ReserveLarge(std::string* out, std::size_t capacity) {
   if (capacity <= out->capacity()) return;
   out->reserve(capacity);
+  // A buffer this small holds no whole aligned huge page, or one at best.
+  if (out->capacity() < 2 * kHugePageBytes) return;
   AdviseHugePages(out->data() + out->size(), out->capacity() - out->size());
 }
 

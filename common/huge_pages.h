@@ -7,8 +7,8 @@
 // cgroup charge, and about half of signetd's CPU on a 50 MiB call was the
 // kernel's. Advised, the same buffer is faulted in 2 MiB at a time (THP in
 // "madvise" mode, as Debian ships it). The memory is still returned when
-// the buffer is freed; a buffer smaller than two huge pages is left alone,
-// as it holds no whole aligned huge page worth the advice.
+// the buffer is freed. A huge page's first touch makes all of it memory, so
+// only whole aligned huge pages inside a buffer are advised.
 #ifndef SIGNET_COMMON_HUGE_PAGES_H_
 #define SIGNET_COMMON_HUGE_PAGES_H_
 
@@ -26,7 +26,8 @@ inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 void AdviseHugePages(const void* data, std::size_t size);
 
 // out->reserve(capacity), then the advice for what is not written yet:
-// for a buffer about to be filled once, before its pages are touched.
+// for a buffer about to be filled once, before its pages are touched. A
+// buffer under two huge pages is left alone.
 void ReserveLarge(std::string* out, std::size_t capacity);
 
 }  // namespace signet

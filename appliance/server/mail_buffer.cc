@@ -1,6 +1,7 @@
 #include "appliance/server/mail_buffer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "common/huge_pages.h"
@@ -12,14 +13,20 @@ namespace signet::server {
 constexpr size_t kFirstBlockBytes = 64 * 1024;
 
 absl::Status MailBuffer::AppendWhole(absl::string_view chunk) {
-  // The budget first, a block at a time, for the bytes about to be
-  // written: the allocation below is address space until they are.
+  // Address space until the chunks are written into it.
+  if (whole_.capacity() < announced_) whole_.reserve(announced_);
+  // The budget first, for the bytes about to be written: up to the next
+  // 2 MiB boundary of the buffer at a time, and each huge page advised only
+  // once all of it is drawn, since its first touch makes all of it memory.
+  const auto base = reinterpret_cast<std::uintptr_t>(whole_.data());
   while (whole_drawn_ < size_ + chunk.size()) {
-    const size_t block = std::min(kMailBlockBytes, announced_ - whole_drawn_);
+    const std::uintptr_t next_boundary =
+        ((base + whole_drawn_) / kHugePageBytes + 1) * kHugePageBytes - base;
+    const size_t block = std::min(next_boundary, announced_) - whole_drawn_;
     RETURN_IF_ERROR(lease_.Grow(block));
+    AdviseHugePages(whole_.data() + whole_drawn_, block);
     whole_drawn_ += block;
   }
-  ReserveLarge(&whole_, announced_);
   whole_.append(chunk.data(), chunk.size());
   size_ += chunk.size();
   return absl::OkStatus();

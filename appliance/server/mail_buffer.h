@@ -7,13 +7,15 @@
 // join, and no copy of the mail between its arrival and the work. That
 // buffer is allocated at the first chunk (not at the header: a header alone
 // holds nothing), but its pages are only touched, and so only become
-// memory, as chunks are written into them; the budget draws for them block
-// by block as they are. What the allocation takes at once is address space
+// memory, as chunks are written into them; the budget draws for them ahead
+// of the writing, up to the buffer's next 2 MiB boundary at a time. Each
+// whole 2 MiB page is advised for a huge page (common/huge_pages.h) once it
+// is drawn for and before it is touched, so what the call holds never runs
+// ahead of what it drew. What the allocation takes at once is address space
 // (and, under the kernel's strict overcommit, vm.overcommit_memory=2, a
 // commitment of the announced size): at most limits.max_message_bytes per
-// call that has sent a chunk. It is advised for huge pages
-// (common/huge_pages.h). A client that sends more than it announced (the
-// call refuses the mail once it is complete) goes on in blocks.
+// call that has sent a chunk. A client that sends more than it announced
+// (the call refuses the mail once it is complete) goes on in blocks.
 //
 // Without an announcement, or a small one, blocks start at one chunk and
 // double, and Take() joins them, freeing each as it is copied.
