@@ -18,13 +18,21 @@ absl::Status MailBuffer::AppendWhole(absl::string_view chunk) {
   // The budget first, for the bytes about to be written: up to the next
   // 2 MiB boundary of the buffer at a time, and each huge page advised only
   // once all of it is drawn, since its first touch makes all of it memory.
+  // Where the budget has no room for the rest of a huge page, just what the
+  // chunk needs, in ordinary pages (never advised: AdviseHugePages takes
+  // whole pages only), so that a call is refused no sooner than in blocks.
   const auto base = reinterpret_cast<std::uintptr_t>(whole_.data());
   while (whole_drawn_ < size_ + chunk.size()) {
     const std::uintptr_t next_boundary =
         ((base + whole_drawn_) / kHugePageBytes + 1) * kHugePageBytes - base;
-    const size_t block = std::min(next_boundary, announced_) - whole_drawn_;
+    const size_t rest_of_page = std::min(next_boundary, announced_) - whole_drawn_;
+    if (lease_.Grow(rest_of_page).ok()) {
+      AdviseHugePages(whole_.data() + whole_drawn_, rest_of_page);
+      whole_drawn_ += rest_of_page;
+      continue;
+    }
+    const size_t block = std::min(rest_of_page, size_ + chunk.size() - whole_drawn_);
     RETURN_IF_ERROR(lease_.Grow(block));
-    AdviseHugePages(whole_.data() + whole_drawn_, block);
     whole_drawn_ += block;
   }
   whole_.append(chunk.data(), chunk.size());

@@ -8,9 +8,10 @@
 // buffer is allocated at the first chunk (not at the header: a header alone
 // holds nothing), but its pages are only touched, and so only become
 // memory, as chunks are written into them; the budget draws for them ahead
-// of the writing, up to the buffer's next 2 MiB boundary at a time. Each
-// whole 2 MiB page is advised for a huge page (common/huge_pages.h) once it
-// is drawn for and before it is touched, so what the call holds never runs
+// of the writing, up to the buffer's next 2 MiB boundary at a time (where
+// the budget has no room for that, just what the chunk needs). Each whole
+// 2 MiB page is advised for a huge page (common/huge_pages.h) once it is
+// drawn for and before it is touched, so what the call holds never runs
 // ahead of what it drew. What the allocation takes at once is address space
 // (and, under the kernel's strict overcommit, vm.overcommit_memory=2, a
 // commitment of the announced size): at most limits.max_message_bytes per

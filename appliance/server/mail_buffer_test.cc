@@ -102,6 +102,21 @@ TEST(MailBufferTest, AnAnnouncedMailTheBudgetCannotHoldIsRefusedAsItArrives) {
   EXPECT_EQ(buffer.size(), 0u);
 }
 
+TEST(MailBufferTest, ASmallShareTakesAnAnnouncedMailInBlocksWhereAHugePageDoesNotFit) {
+  // Room for 2 MiB: a whole huge page after the first partial one does not
+  // fit, 1 MiB blocks do, as they would without the announcement.
+  ByteBudget budget(2 << 20, 2 << 20);
+  ByteBudget::Lease lease = budget.Open("mx");
+  const std::string mail = Pattern(size_t{2} << 20);
+  MailBuffer buffer(lease, 8 << 20);
+  for (size_t offset = 0; offset < mail.size(); offset += 65536) {
+    ASSERT_THAT(buffer.Append(absl::string_view(mail).substr(offset, 65536)), IsOk()) << offset;
+    EXPECT_GE(lease.held(), buffer.size());
+  }
+  EXPECT_TRUE(buffer.whole());
+  EXPECT_EQ(buffer.Take(), mail);
+}
+
 TEST(MailBufferTest, ASmallMailTakesASmallBlockAndNoCopy) {
   ByteBudget budget(64 << 20, 64 << 20);
   ByteBudget::Lease lease = budget.Open("mx");
