@@ -2,9 +2,11 @@
 
 #include <openssl/bio.h>
 #include <openssl/buffer.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 
+#include "common/huge_pages.h"
 #include "common/ossl_ptr.h"
 
 namespace signet::cms {
@@ -32,11 +34,17 @@ bool FinishWithContent(CMS_ContentInfo* cms, absl::string_view content, size_t o
     // A memory BIO, as CMS makes for attached output, over a buffer of the
     // final size: CMS_dataFinal hands its bytes to the structure as they
     // are, without a copy.
+    // Allocated here rather than by BUF_MEM_grow, which zeroes it: its
+    // pages are touched first by the output, after the huge-page advice.
     BUF_MEM* buffer = BUF_MEM_new();
-    if (buffer == nullptr || BUF_MEM_grow(buffer, output_bytes) == 0) {
+    char* data = buffer != nullptr ? static_cast<char*>(OPENSSL_malloc(output_bytes)) : nullptr;
+    if (data == nullptr) {
       BUF_MEM_free(buffer);
       return false;
     }
+    AdviseHugePages(data, output_bytes);
+    buffer->data = data;
+    buffer->max = output_bytes;
     buffer->length = 0;
     sink.reset(BIO_new(BIO_s_mem()));
     if (!sink) {

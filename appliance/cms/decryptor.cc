@@ -12,6 +12,7 @@
 #include "appliance/cms/mime.h"
 #include "appliance/cms/operation_error.h"
 #include "appliance/cms/string_sink_bio.h"
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -49,10 +50,10 @@ std::string OuterHeaders(const MimeEntity& entity) {
   return ToCrlf(headers);
 }
 
-}  // namespace
-
-absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,
-                                          const Recipient& recipient) {
+// `owned`: where `mail` lies when the caller gave it away (else null),
+// freed once it is decoded.
+absl::StatusOr<DecryptedMail> Decrypt(const CmsContext& context, absl::string_view mail,
+                                      std::string* owned, const Recipient& recipient) {
   if (recipient.key == nullptr || recipient.certificate == nullptr) {
     return absl::InvalidArgumentError("decryption needs a key and its certificate");
   }
@@ -74,6 +75,13 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
 
   absl::StatusOr<std::string> der = CmsBytesOf(*entity);
   if (!der.ok()) return Undecryptable();
+  // What is needed of the mail itself, before it may go.
+  const std::string outer_headers = OuterHeaders(*entity);
+  if (owned != nullptr) {
+    // `entity` and `type` point into it: neither is used past here.
+    std::string().swap(*owned);
+    mail = {};
+  }
   absl::StatusOr<CmsPtr> cms = ParseCms(context, *der);
   if (!cms.ok()) return Undecryptable();
   const int cms_type = OBJ_obj2nid(CMS_get0_type(cms->get()));
@@ -93,8 +101,7 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
   // Decrypted straight into the mail, after its outer header fields; a
   // partly decrypted message left by a failure is wiped (string_sink_bio.h).
   DecryptedMail decrypted;
-  const std::string outer_headers = OuterHeaders(*entity);
-  decrypted.mail.reserve(outer_headers.size() + 32 + plaintext_bound);
+  ReserveLarge(&decrypted.mail, outer_headers.size() + 32 + plaintext_bound);
   AppendMailHead(outer_headers, &decrypted.mail);
   decrypted.entity_offset = decrypted.mail.size();
   BioPtr out = NewStringSinkBio(&decrypted.mail);
@@ -115,6 +122,18 @@ absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::strin
   }
   decrypted.authenticated = cms_type == NID_id_smime_ct_authEnvelopedData;
   return decrypted;
+}
+
+}  // namespace
+
+absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,
+                                          const Recipient& recipient) {
+  return Decrypt(context, mail, nullptr, recipient);
+}
+
+absl::StatusOr<DecryptedMail> DecryptOwnedMail(const CmsContext& context, std::string mail,
+                                               const Recipient& recipient) {
+  return Decrypt(context, mail, &mail, recipient);
 }
 
 }  // namespace signet::cms

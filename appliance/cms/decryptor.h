@@ -53,6 +53,12 @@ struct DecryptedMail {
 absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,
                                           const Recipient& recipient);
 
+// The same, given the encrypted mail to keep: it is freed as soon as its
+// base64 is decoded, so that a large mail is not held encoded, decoded,
+// parsed and decrypted at once (signetd, which has no further use for it).
+absl::StatusOr<DecryptedMail> DecryptOwnedMail(const CmsContext& context, std::string mail,
+                                               const Recipient& recipient);
+
 }  // namespace signet::cms
 
 #endif  // SIGNET_APPLIANCE_CMS_DECRYPTOR_H_

@@ -12,6 +12,7 @@
 #include "appliance/cms/cms_content.h"
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
+#include "common/huge_pages.h"
 #include "common/ossl_ptr.h"
 #include "common/status_macros.h"
 
@@ -125,7 +126,16 @@ absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::st
     return OperationError("encryption failed");
   }
   if (release != nullptr) std::string().swap(*release);
-  std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
+  // As DerOf, in a buffer advised for huge pages before it is written: it
+  // is the size of the mail.
+  const int length = i2d_CMS_ContentInfo(cms.get(), nullptr);
+  std::string der;
+  if (length > 0) {
+    ReserveLarge(&der, static_cast<size_t>(length));
+    der.resize(static_cast<size_t>(length));
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    if (i2d_CMS_ContentInfo(cms.get(), &out) != length) der.clear();
+  }
   if (der.empty()) return OperationError("cannot encode the EnvelopedData");
   return der;
 }

@@ -5,6 +5,7 @@
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/smime_format.h"
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -15,7 +16,7 @@ namespace {
 std::string EncryptedMail(absl::string_view outer_headers, absl::string_view der,
                           const EncryptOptions& options) {
   std::string out;
-  out.reserve(outer_headers.size() + Base64EncodedSize(der.size()) + 512);
+  ReserveLarge(&out, outer_headers.size() + Base64EncodedSize(der.size()) + 512);
   AppendMailHead(outer_headers, &out);
   AppendPkcs7MimeEntity(
       der,
@@ -30,6 +31,15 @@ absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options) {
   ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
+  ASSIGN_OR_RETURN(std::string der, Encrypt(context, std::move(parts.entity), recipients, options));
+  return EncryptedMail(parts.outer_headers, der, options);
+}
+
+absl::StatusOr<std::string> EncryptOwnedMail(const CmsContext& context, std::string mail,
+                                             const std::vector<X509*>& recipients,
+                                             const EncryptOptions& options) {
+  ASSIGN_OR_RETURN(MailParts parts, SplitMail(mail, context.limits));
+  std::string().swap(mail);
   ASSIGN_OR_RETURN(std::string der, Encrypt(context, std::move(parts.entity), recipients, options));
   return EncryptedMail(parts.outer_headers, der, options);
 }

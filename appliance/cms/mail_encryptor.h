@@ -21,6 +21,14 @@ absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options);
 
+// The same, given the mail to keep: it is freed once its entity is split
+// off, before the encryption, so that a large mail is not held as given, as
+// an entity and as ciphertext at once (signetd, which has no further use
+// for it).
+absl::StatusOr<std::string> EncryptOwnedMail(const CmsContext& context, std::string mail,
+                                             const std::vector<X509*>& recipients,
+                                             const EncryptOptions& options);
+
 // Signs the content (as SignMail does), then encrypts the signed entity, so
 // that the signature is hidden from everyone but the recipients (RFC 8551
 // §3.7).

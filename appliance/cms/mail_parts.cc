@@ -4,9 +4,14 @@
 #include <cstring>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -14,40 +19,63 @@ namespace {
 
 bool IsContentField(absl::string_view name) { return absl::StartsWithIgnoreCase(name, "Content-"); }
 
-// Whether any byte of `line` is NUL, above 127 or CR: eight at a time,
-// since a large body is mostly such runs.
-bool HasNulHighOrCr(absl::string_view line) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101;
-  constexpr std::uint64_t kHighs = 0x8080808080808080;
-  auto has_zero = [](std::uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
-  std::size_t i = 0;
-  for (; i + 8 <= line.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, line.data() + i, sizeof w);
-    if ((w & kHighs) != 0 || has_zero(w) || has_zero(w ^ (kOnes * '\r'))) return true;
-  }
-  for (; i < line.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(line[i]);
-    if (c == 0 || c > 127 || c == '\r') return true;
-  }
-  return false;
-}
-
 // Whether a body can travel through any relay unchanged (RFC 5322 §2.1.1,
 // RFC 2045 §2.7): no byte above 127, no NUL, CR only before LF, no line
-// longer than 998 characters. A line at a time, not a byte.
-bool IsSevenBitSafe(absl::string_view body) {
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    const std::size_t lf = body.find('\n', pos);
-    const bool last = lf == absl::string_view::npos;
-    std::size_t end = last ? body.size() : lf;
-    // The CR of a CRLF is the line break's, not the line's.
-    if (!last && end > pos && body[end - 1] == '\r') --end;
-    if (end - pos > 998 || HasNulHighOrCr(body.substr(pos, end - pos))) return false;
-    if (last) break;
-    pos = lf + 1;
+// longer than 998 characters (its CRLF or LF not counted). Counts the line
+// feeds without a CR before them into `bare_line_feeds` (meaningful when
+// the body is safe).
+//
+// One pass, sixteen bytes at a time where the CPU has SSE2 (every x86-64):
+// a block is looked at byte by byte only at its line feeds, about one in
+// every line, so a large body is checked at memory speed.
+bool IsSevenBitSafe(absl::string_view body, std::size_t* bare_line_feeds) {
+  constexpr std::size_t kMaxLine = 998;
+  const char* const data = body.data();
+  const std::size_t size = body.size();
+  std::size_t bare = 0;
+  std::size_t line_start = 0;
+  bool after_return = false;  // the byte before is a CR
+  // A line feed at `at`: the line before it, less the CR of a CRLF.
+  auto line_feed = [&](std::size_t at, bool crlf) {
+    bare += crlf ? 0 : 1;
+    const std::size_t length = at - line_start - (crlf ? 1 : 0);
+    line_start = at + 1;
+    return length <= kMaxLine;
+  };
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  for (; i + 16 <= size; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    // Bytes above 127 have their sign bit set.
+    if (_mm_movemask_epi8(v) != 0 || _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) != 0) {
+      return false;
+    }
+    const auto feeds = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    const auto returns = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr)));
+    // Every CR is followed by a LF: in this block, or (the last byte's) in
+    // the next.
+    if (after_return && (feeds & 1) == 0) return false;
+    if ((returns & ~(feeds >> 1) & 0x7fff) != 0) return false;
+    for (unsigned rest = feeds; rest != 0; rest &= rest - 1) {
+      const unsigned bit = static_cast<unsigned>(__builtin_ctz(rest));
+      const bool crlf = bit == 0 ? after_return : ((returns >> (bit - 1)) & 1) != 0;
+      if (!line_feed(i + bit, crlf)) return false;
+    }
+    after_return = (returns >> 15) != 0;
   }
+#endif
+  for (; i < size; ++i) {
+    const unsigned char c = static_cast<unsigned char>(data[i]);
+    if (c == 0 || c > 127 || (after_return && c != '\n')) return false;
+    if (c == '\n' && !line_feed(i, after_return)) return false;
+    after_return = c == '\r';
+  }
+  // A CR at the very end precedes no LF; the last line has none.
+  if (after_return || size - line_start > kMaxLine) return false;
+  *bare_line_feeds = bare;
   return true;
 }
 
@@ -85,7 +113,10 @@ absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits
   plan.body = parsed.body;
 
   const bool leaf = type.type != "multipart" && type.type != "message";
-  if (leaf && !IsSevenBitSafe(parsed.body)) {
+  std::size_t bare_line_feeds = 0;
+  const bool safe = !leaf || IsSevenBitSafe(parsed.body, &bare_line_feeds);
+  if (leaf && safe) plan.bare_line_feeds = bare_line_feeds;
+  if (!safe) {
     // The canonical form is what the recipient's client decodes and shows;
     // base64 keeps it intact on the way.
     std::string fields;
@@ -112,16 +143,16 @@ absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits
 }
 
 size_t EntitySizeBound(const SplitPlan& plan) {
-  const size_t line_feeds = CountLineFeeds(plan.body);
   switch (plan.body_form) {
     case SplitPlan::BodyForm::kAsIs:
-      return plan.entity_head.size() + plan.body.size() + line_feeds;
+      return plan.entity_head.size() + plan.body.size() +
+             (plan.bare_line_feeds.has_value() ? *plan.bare_line_feeds : CountLineFeeds(plan.body));
     case SplitPlan::BodyForm::kBase64:
       return plan.entity_head.size() + Base64EncodedSize(plan.body.size());
     case SplitPlan::BodyForm::kBase64Text:
       break;
   }
-  return plan.entity_head.size() + Base64EncodedSize(plan.body.size() + line_feeds);
+  return plan.entity_head.size() + Base64EncodedSize(plan.body.size() + CountLineFeeds(plan.body));
 }
 
 absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::string* out) {
@@ -129,7 +160,13 @@ absl::Status AppendEntity(const SplitPlan& plan, const Limits& limits, std::stri
   out->append(plan.entity_head);
   switch (plan.body_form) {
     case SplitPlan::BodyForm::kAsIs:
-      AppendCrlf(plan.body, out);
+      if (plan.bare_line_feeds == 0) {
+        // Already canonical: one copy, no scan.
+        ReserveLarge(out, out->size() + plan.body.size());
+        out->append(plan.body.data(), plan.body.size());
+      } else {
+        AppendCrlf(plan.body, out);
+      }
       break;
     case SplitPlan::BodyForm::kBase64:
       AppendBase64(plan.body, out);

@@ -5,6 +5,7 @@
 #ifndef SIGNET_APPLIANCE_CMS_MAIL_PARTS_H_
 #define SIGNET_APPLIANCE_CMS_MAIL_PARTS_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,6 +48,11 @@ struct SplitPlan {
   // it is (kAsIs) or in base64, after canonicalisation for text.
   absl::string_view body;
   BodyForm body_form = BodyForm::kAsIs;
+  // kAsIs leaf bodies: the line feeds without a CR before them (each gets
+  // one), counted by the 7-bit check, so that neither the size bound nor
+  // the writing scans the body again; a body without any is copied whole.
+  // Unset: not counted (multipart bodies).
+  std::optional<size_t> bare_line_feeds;
 };
 
 absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits);

@@ -157,6 +157,60 @@ TEST(MailPartsTest, SevenBitDecisionAtEveryEdge) {
   }
 }
 
+// The check goes sixteen bytes at a time: every bad byte, CR and line
+// break at every place of a block and across blocks, and lines at the limit
+// ending anywhere in one.
+TEST(MailPartsTest, SevenBitDecisionAcrossBlocks) {
+  for (size_t at = 0; at < 40; ++at) {
+    for (char bad : {'\0', '\x80', '\xff', '\r'}) {
+      std::string body(40, 'b');
+      body[at] = bad;
+      body += "b\n";
+      EXPECT_TRUE(Reencoded(body)) << at << " " << int{bad};
+    }
+    // A CRLF straddling two blocks, or not.
+    std::string crlf(40, 'b');
+    crlf.replace(at, 2, "\r\n");
+    EXPECT_EQ(Reencoded(crlf), !ReferenceSevenBitSafe(crlf)) << at;
+  }
+  for (size_t before = 0; before < 20; ++before) {
+    for (absl::string_view end : {"\n", "\r\n"}) {
+      const std::string at_limit =
+          absl::StrCat(std::string(before, 'x'), "\n", std::string(998, 'a'), end, "tail");
+      EXPECT_FALSE(Reencoded(at_limit)) << before << absl::CHexEscape(end);
+      const std::string over =
+          absl::StrCat(std::string(before, 'x'), "\n", std::string(999, 'a'), end, "tail");
+      EXPECT_TRUE(Reencoded(over)) << before << absl::CHexEscape(end);
+    }
+  }
+  uint32_t seed = 7;
+  for (int round = 0; round < 2000; ++round) {
+    std::string body(static_cast<size_t>(round % 300), 'q');
+    for (char& c : body) {
+      seed = seed * 1664525u + 1013904223u;
+      // Mostly text, so that many bodies pass and their counts are compared.
+      const uint32_t draw = (seed >> 16) % 100;
+      c = draw < 80 ? 'a' : draw < 88 ? '\n' : draw < 96 ? '\r' : draw < 98 ? '\x80' : '\0';
+      if (c == '\r' && (seed >> 8) % 4 != 0) c = '\n';
+    }
+    // Most CRs before a LF, as mail has them.
+    for (size_t i = 0; i + 1 < body.size(); ++i) {
+      if (body[i] == '\r' && (i * 7 + static_cast<size_t>(round)) % 3 != 0) body[i + 1] = '\n';
+    }
+    EXPECT_EQ(Reencoded(body), !ReferenceSevenBitSafe(body)) << absl::CHexEscape(body);
+    if (ReferenceSevenBitSafe(body)) {
+      absl::StatusOr<SplitPlan> plan =
+          PlanSplit(absl::StrCat("Content-Type: text/plain\r\n\r\n", body), Limits{});
+      ASSERT_THAT(plan, IsOk());
+      size_t bare = 0;
+      for (size_t i = 0; i < body.size(); ++i) {
+        bare += body[i] == '\n' && (i == 0 || body[i - 1] != '\r');
+      }
+      EXPECT_EQ(plan->bare_line_feeds, bare) << absl::CHexEscape(body);
+    }
+  }
+}
+
 TEST(MailPartsTest, PlanAndAppendEntityWriteWhatSplitMailReturns) {
   const std::vector<std::string> mails = {
       "From: a@bank.example\nSubject: s\nContent-Type: text/plain\n\nline\nline\r\n",
@@ -181,6 +235,41 @@ TEST(MailPartsTest, PlanAndAppendEntityWriteWhatSplitMailReturns) {
     joined += parts->entity;
     EXPECT_EQ(joined, JoinMail(parts->outer_headers, parts->entity));
   }
+}
+
+// A 7-bit leaf body's bare line feeds are counted by the plan (a byte at a
+// time here), the size bound is then exact, and the body is written as its
+// CRLF form, whether it needed any CR (AppendCrlf) or none (copied whole).
+TEST(MailPartsTest, TheCountedBareLineFeedsMakeTheBoundExactAndTheBodyCrlf) {
+  const std::vector<std::string> bodies = {
+      "line\r\nline\r\n",
+      "line\nline\n",
+      "\n\nlines\r\n\n",
+      "no break at the end",
+      "mixed\r\nends\nhere\r\n",
+      "\r\n",
+      "",
+      "last line\r\nno break",
+  };
+  for (const std::string& body : bodies) {
+    const std::string mail = "From: a@bank.example\r\nContent-Type: text/plain\r\n\r\n" + body;
+    absl::StatusOr<SplitPlan> plan = PlanSplit(mail, Limits{});
+    ASSERT_THAT(plan, IsOk()) << absl::CHexEscape(body);
+    size_t bare = 0;
+    for (size_t i = 0; i < body.size(); ++i)
+      bare += body[i] == '\n' && (i == 0 || body[i - 1] != '\r');
+    ASSERT_TRUE(plan->bare_line_feeds.has_value()) << absl::CHexEscape(body);
+    EXPECT_EQ(*plan->bare_line_feeds, bare) << absl::CHexEscape(body);
+    std::string entity;
+    ASSERT_THAT(AppendEntity(*plan, Limits{}, &entity), IsOk());
+    EXPECT_EQ(entity, "Content-Type: text/plain\r\n\r\n" + ToCrlf(body)) << absl::CHexEscape(body);
+    EXPECT_EQ(EntitySizeBound(*plan), entity.size()) << absl::CHexEscape(body);
+  }
+  // Not counted where the body is not written as it is.
+  absl::StatusOr<SplitPlan> multipart =
+      PlanSplit("Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--\n", Limits{});
+  ASSERT_THAT(multipart, IsOk());
+  EXPECT_FALSE(multipart->bare_line_feeds.has_value());
 }
 
 TEST(MailPartsTest, AppendEntityChecksTheMimeStructure) {

@@ -8,6 +8,7 @@
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/smime_format.h"
+#include "common/huge_pages.h"
 #include "common/status_macros.h"
 
 namespace signet::cms {
@@ -35,7 +36,7 @@ absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_vie
       RETURN_IF_ERROR(AppendEntity(plan, context.limits, &entity));
       ASSIGN_OR_RETURN(der, SignAttached(context, entity, signer, options.sign));
     }
-    out.reserve(plan.outer_headers.size() + Base64EncodedSize(der.size()) + 512);
+    ReserveLarge(&out, plan.outer_headers.size() + Base64EncodedSize(der.size()) + 512);
     AppendMailHead(plan.outer_headers, &out);
     AppendPkcs7MimeEntity(der, SmimeType::kSignedData, &out);
     return out;
@@ -48,8 +49,8 @@ absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_vie
   for (X509* certificate : signer.chain) {
     certificates += static_cast<size_t>(std::max(0, i2d_X509(certificate, nullptr)));
   }
-  out.reserve(plan.outer_headers.size() + EntitySizeBound(plan) +
-              Base64EncodedSize(certificates + 16384) + 1024);
+  ReserveLarge(&out, plan.outer_headers.size() + EntitySizeBound(plan) +
+                         Base64EncodedSize(certificates + 16384) + 1024);
   AppendMailHead(plan.outer_headers, &out);
   const size_t head_begin = out.size();
   std::string boundary = RandomBoundary();

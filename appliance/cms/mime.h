@@ -104,6 +104,9 @@ absl::Status CheckMimeStructure(absl::string_view entity, const Limits& limits);
 std::string ToCrlf(absl::string_view text);
 // How many LF bytes `text` holds (CRLF or not): a bound on what ToCrlf adds.
 std::size_t CountLineFeeds(absl::string_view text);
+// How many LF bytes `text` holds without a CR right before them: exactly
+// what ToCrlf adds.
+std::size_t CountBareLineFeeds(absl::string_view text);
 // The same, appended to `out` (no temporary copy).
 void AppendCrlf(absl::string_view text, std::string* out);
 

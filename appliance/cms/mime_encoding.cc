@@ -5,11 +5,16 @@
 #include <cstring>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "appliance/cms/mime.h"
+#include "common/huge_pages.h"
 
 namespace signet::cms {
 namespace {
@@ -74,11 +79,60 @@ std::size_t CountLineFeeds(absl::string_view text) {
   return count;
 }
 
+std::size_t CountBareLineFeeds(absl::string_view text) {
+  // As CountLineFeeds, with the CRs' high bits moved one byte up (and the
+  // last byte's of the word before carried in) masking the LFs they precede.
+  constexpr std::uint64_t kLineFeeds = 0x0a0a0a0a0a0a0a0a;
+  constexpr std::uint64_t kReturns = 0x0d0d0d0d0d0d0d0d;
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7f;
+  auto zero_bytes = [](std::uint64_t t) { return ~(((t & kLow7) + kLow7) | t) & ~kLow7; };
+  std::size_t count = 0;
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time where the CPU has SSE2 (every x86-64): a block
+  // without a LF, most of them, costs two compares.
+  const __m128i line_feed = _mm_set1_epi8('\n');
+  const __m128i carriage_return = _mm_set1_epi8('\r');
+  unsigned carried = 0;  // 1 when the byte before this block is a CR
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const auto line_feeds = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, line_feed)));
+    const auto returns =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, carriage_return)));
+    for (unsigned bare = line_feeds & ~((returns << 1) | carried); bare != 0; bare &= bare - 1) {
+      ++count;
+    }
+    carried = returns >> 15;
+  }
+#endif
+  // 0x80 when the byte before this word is a CR.
+  std::uint64_t carried_return = i > 0 && text[i - 1] == '\r' ? 0x80 : 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, sizeof w);
+    const std::uint64_t line_feeds = zero_bytes(w ^ kLineFeeds);
+    const std::uint64_t returns = zero_bytes(w ^ kReturns);
+    const std::uint64_t bare = line_feeds & ~((returns << 8) | carried_return);
+    count += static_cast<std::size_t>(((bare >> 7) * 0x0101010101010101) >> 56);
+    carried_return = returns >> 56;
+  }
+  for (; i < text.size(); ++i) {
+    count += text[i] == '\n' && (i == 0 || text[i - 1] != '\r');
+  }
+  return count;
+}
+
 void AppendCrlf(absl::string_view text, std::string* out) {
-  // Room for a CR before every LF (a bound: CRLF needs none), then whole
-  // runs between bare line feeds copied at once, so the canonical form of a
-  // large mail is made at memory speed, not a byte at a time.
-  out->reserve(out->size() + text.size() + CountLineFeeds(text));
+  // Room for exactly the CRs to add; text that needs none (a mail as SMTP
+  // carries it) is copied whole. Otherwise whole runs between bare line
+  // feeds are copied at once, so the canonical form of a large mail is made
+  // at memory speed, not a byte at a time.
+  const std::size_t bare = CountBareLineFeeds(text);
+  ReserveLarge(out, out->size() + text.size() + bare);
+  if (bare == 0) {
+    out->append(text.data(), text.size());
+    return;
+  }
   std::size_t begin = 0;
   for (std::size_t lf = text.find('\n'); lf != absl::string_view::npos;
        lf = text.find('\n', lf + 1)) {
@@ -99,6 +153,7 @@ std::string ToCrlf(absl::string_view text) {
 void AppendBase64(absl::string_view data, std::string* out) {
   const std::size_t start = out->size();
   // Written in place: one allocation, no per-character bounds checks.
+  ReserveLarge(out, start + Base64EncodedSize(data.size()));
   out->resize(start + Base64EncodedSize(data.size()));
   char* dst = out->data() + start;
   const auto* src = reinterpret_cast<const unsigned char*>(data.data());
@@ -148,6 +203,7 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view text) {
   std::string out;
   // Written in place and cut to size at the end (the capacity is what the
   // byte-at-a-time decoder reserved).
+  ReserveLarge(&out, text.size() / 4 * 3 + 3);
   out.resize(text.size() / 4 * 3 + 3);
   char* const begin = out.data();
   char* dst = begin;

@@ -158,6 +158,34 @@ TEST(CountLineFeedsTest, CountsEveryLineFeed) {
   }
 }
 
+TEST(CountBareLineFeedsTest, CountsTheLineFeedsWithoutACrBefore) {
+  EXPECT_EQ(CountBareLineFeeds(""), 0u);
+  EXPECT_EQ(CountBareLineFeeds("\n"), 1u);
+  EXPECT_EQ(CountBareLineFeeds("\r\n"), 0u);
+  EXPECT_EQ(CountBareLineFeeds("a\r\nb\nc\r"), 1u);
+  // A CR ending one word, its LF starting the next.
+  EXPECT_EQ(CountBareLineFeeds("1234567\r\n234567\n"), 1u);
+  for (std::uint32_t seed = 0; seed < 3000; ++seed) {
+    // CR and LF and their neighbours, with the high bit too.
+    const std::string text = Drawn(seed % 67, seed,
+                                   "\n\r\x0c\x0e\x8a\x8d\x0b"
+                                   "a");
+    std::size_t bare = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      bare += text[i] == '\n' && (i == 0 || text[i - 1] != '\r');
+    }
+    EXPECT_EQ(CountBareLineFeeds(text), bare) << absl::CHexEscape(text);
+    EXPECT_EQ(ToCrlf(text).size(), text.size() + bare) << absl::CHexEscape(text);
+  }
+}
+
+TEST(AppendCrlfTest, CanonicalTextIsCopiedAsItIs) {
+  const std::string text = "line\r\nline\r\n\r\nlast";
+  std::string out = "kept";
+  AppendCrlf(text, &out);
+  EXPECT_EQ(out, "kept" + text);
+}
+
 TEST(AppendCrlfTest, AppendsAfterWhatIsThere) {
   std::string out = "kept\n";
   AppendCrlf("a\nb\r\nc", &out);

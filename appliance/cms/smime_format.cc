@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
+#include "common/huge_pages.h"
 
 namespace signet::cms {
 
@@ -53,7 +54,7 @@ std::string MultipartSignedEntity(absl::string_view signed_entity, absl::string_
                                   DigestAlgorithm digest) {
   const std::string boundary = NewBoundary(signed_entity);
   std::string out;
-  out.reserve(signed_entity.size() + Base64EncodedSize(signature_der.size()) + 512);
+  ReserveLarge(&out, signed_entity.size() + Base64EncodedSize(signature_der.size()) + 512);
   AppendMultipartSignedHead(boundary, digest, &out);
   out.append(signed_entity.data(), signed_entity.size());
   AppendMultipartSignedTail(boundary, signature_der, &out);
@@ -74,7 +75,7 @@ void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* o
 
 std::string Pkcs7MimeEntity(absl::string_view der, SmimeType type) {
   std::string out;
-  out.reserve(Base64EncodedSize(der.size()) + 256);
+  ReserveLarge(&out, Base64EncodedSize(der.size()) + 256);
   AppendPkcs7MimeEntity(der, type, &out);
   return out;
 }

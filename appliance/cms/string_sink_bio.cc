@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <new>
 
+#include "common/huge_pages.h"
+
 namespace signet::cms {
 namespace {
 
@@ -15,7 +17,7 @@ int Write(BIO* bio, const char* data, size_t length, size_t* written) {
   try {
     if (out->size() + length > out->capacity()) {
       std::string larger;
-      larger.reserve(std::max(out->capacity() * 2, out->size() + length));
+      ReserveLarge(&larger, std::max(out->capacity() * 2, out->size() + length));
       larger.append(*out);
       WipeString(out);
       out->swap(larger);

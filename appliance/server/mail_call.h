@@ -5,11 +5,12 @@
 //
 // Memory: the CMS layer works on whole messages, so a call holds its whole
 // mail and then its whole result, but no more copies of them than that: the
-// mail is collected in blocks (mail_buffer.h) drawn from the daemon's byte
-// budget (byte_budget.h) as the chunks arrive, never from the size the header
-// announces; joined once complete, it is handed to the work by move, and the
-// result is written out chunk by chunk from where it lies. A call whose
-// client stops sending is ended by the idle watch (idle_call_watch.h).
+// mail is collected (mail_buffer.h) with the daemon's byte budget
+// (byte_budget.h) drawn as the chunks arrive, never from the size the header
+// announces; written into one buffer (announced) or joined once complete
+// (not), it is handed to the work by move, and the result is written out
+// chunk by chunk from where it lies. A call whose client stops sending is
+// ended by the idle watch (idle_call_watch.h).
 //
 // Every way a call can go ends with Finish, exactly once: an exception
 // (std::bad_alloc) inside a callback or the work becomes the call's status

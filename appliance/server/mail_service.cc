@@ -465,20 +465,21 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
         RETURN_IF_ERROR(appliance.authorizer().Check(caller, "", config::v1::ENCRYPT_MAIL));
         ASSIGN_OR_RETURN(std::shared_ptr<Encryption> encryption,
                          EncryptionOf(appliance, caller, header.options()));
-        MailPlan plan{
-            caller, &appliance.CpuQueue(), "",
-            AnswerOnWorker(
-                [&appliance, encryption](std::string mail) -> absl::StatusOr<MailOutput> {
-                  const cms::CmsContext cms_context{.libctx = appliance.keys().libctx(),
-                                                    .limits = appliance.limits()};
-                  RETURN_IF_ERROR(ValidateRecipients(appliance, cms_context, *encryption));
-                  ASSIGN_OR_RETURN(std::string encrypted,
-                                   cms::EncryptMail(cms_context, mail, encryption->Recipients(),
-                                                    encryption->options));
-                  MailOutput output = BodyOnly(std::move(encrypted));
-                  output.header.MergeFrom(encryption->report);
-                  return output;
-                })};
+        MailPlan plan{caller, &appliance.CpuQueue(), "",
+                      AnswerOnWorker([&appliance,
+                                      encryption](std::string mail) -> absl::StatusOr<MailOutput> {
+                        const cms::CmsContext cms_context{.libctx = appliance.keys().libctx(),
+                                                          .limits = appliance.limits()};
+                        RETURN_IF_ERROR(ValidateRecipients(appliance, cms_context, *encryption));
+                        // The mail is given away: freed once its entity is split off.
+                        ASSIGN_OR_RETURN(
+                            std::string encrypted,
+                            cms::EncryptOwnedMail(cms_context, std::move(mail),
+                                                  encryption->Recipients(), encryption->options));
+                        MailOutput output = BodyOnly(std::move(encrypted));
+                        output.header.MergeFrom(encryption->report);
+                        return output;
+                      })};
         if (!encryption->addresses.empty()) {
           plan.prepare_queue = &appliance.directory()->queue();
           plan.prepare = [&appliance, encryption] {
@@ -567,14 +568,16 @@ grpc::ServerBidiReactor<v1::DecryptMailRequest, v1::MailResponse>* MailService::
         return MailPlan{
             caller, &appliance.TokenQueue(token), token,
             [&appliance, caller, key](std::string mail, MailDone done) {
+              // The record's input digest is taken before the work runs, so
+              // the work may have the mail: it is freed once decoded.
               AuditedAsync<MailOutput>(
                   appliance, caller, config::v1::DECRYPT_MAIL, key->config.name(), mail,
                   [&]() -> absl::StatusOr<MailOutput> {
                     ASSIGN_OR_RETURN(
                         cms::DecryptedMail decrypted,
-                        cms::DecryptMail(
+                        cms::DecryptOwnedMail(
                             {.libctx = appliance.keys().libctx(), .limits = appliance.limits()},
-                            mail,
+                            std::move(mail),
                             {.key = key->key.get(), .certificate = key->chain.front().get()}));
                     MailOutput output = BodyOnly(std::move(decrypted.mail));
                     output.header.set_authenticated(decrypted.authenticated);

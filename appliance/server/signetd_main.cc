@@ -24,9 +24,16 @@ namespace signet::server {
 namespace {
 
 constexpr int kExitUsage = 2;
-// Below a mail block (1 MiB), above a chunk (64 KiB) and what gRPC and
-// OpenSSL allocate per call.
-constexpr int kMmapThresholdBytes = 256 * 1024;
+// Blocks of this size or more are mapped for the call and unmapped when
+// freed: every buffer of a mail past 2 MiB. Smaller ones (a chunk, gRPC's
+// and OpenSSL's per-call allocations, the buffers of a mail up to about a
+// MiB) come from glibc's heaps and are reused by the next call rather than
+// faulted in afresh (issue #20: a fresh 1 MiB buffer costs 256 page faults).
+constexpr int kMmapThresholdBytes = 2 * 1024 * 1024;
+// What a heap keeps free at its top before it gives pages back: above what
+// one call of a 1 MiB mail frees, so that the next one finds its pages. A
+// bound on what each of glibc's heaps keeps between calls.
+constexpr int kTrimThresholdBytes = 4 * 1024 * 1024;
 constexpr int kExitConfig = 3;
 
 constexpr char kUsage[] =
@@ -171,11 +178,13 @@ int main(int argc, char** argv) {
   }
   signet::SetMinLogLevel(flags.log_level);
   // Mail-sized blocks come from the kernel and go back to it when freed.
-  // glibc otherwise raises this threshold after the first large free and
-  // serves later large blocks from its heap, which keeps the pages of the
-  // largest calls ever made: the resident memory would follow the peak of
-  // the past, not the calls in flight that the byte budget bounds.
+  // glibc otherwise raises this threshold after the first large free (up
+  // to 32 MiB) and serves later large blocks from its heap, which keeps the
+  // pages of the largest calls ever made: the resident memory would follow
+  // the peak of the past, not the calls in flight that the byte budget
+  // bounds. Set, the thresholds stay where they are put.
   mallopt(M_MMAP_THRESHOLD, signet::server::kMmapThresholdBytes);
+  mallopt(M_TRIM_THRESHOLD, signet::server::kTrimThresholdBytes);
   // Debian's abseil checks every absl::Mutex (gRPC's) for lock-order cycles,
   // a debugging aid that costs a graph update on each lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
