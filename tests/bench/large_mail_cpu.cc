@@ -17,12 +17,10 @@
 // (cpu-clock, DWARF call graphs) over the 16 MiB calls; env sets the
 // daemon's environment (e.g. GLIBC_TUNABLES).
 #include <grpcpp/grpcpp.h>
-#include <openssl/pem.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <iostream>
 
 #include "absl/strings/match.h"
@@ -30,22 +28,18 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "common/ossl_ptr.h"
 #include "common/status_macros.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/bench/bench_daemon.h"
 #include "tests/bench/bench_mail.h"
 #include "tests/bench/bench_tokens.h"
-#include "tests/bench/process_stats.h"
-#include "tests/fixtures/process_memory.h"
-#include "tests/fixtures/read_file.h"
+#include "tests/bench/mail_cost.h"
 #include "tests/fixtures/softhsm.h"
 #include "tests/fixtures/subprocess.h"
 
 namespace signet::bench {
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
 constexpr double kMiB = 1 << 20;
 
 struct Flags {
@@ -77,65 +71,6 @@ Flags ParseFlags(int argc, char** argv) {
   return flags;
 }
 
-template <typename Request>
-using StreamMethod = std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
-    v1::Mail::Stub::*)(grpc::ClientContext*);
-
-// As overhead_bench.cc: the size in the header, the mail in 64 KiB chunks.
-template <typename Request>
-absl::StatusOr<std::string> Stream(StreamMethod<Request> method, v1::Mail::Stub& stub,
-                                   typename Request::Header header, absl::string_view mail,
-                                   bool keep) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-  auto stream = (stub.*method)(&context);
-  header.set_size(mail.size());
-  Request first;
-  *first.mutable_header() = std::move(header);
-  bool sent = stream->Write(first);
-  Request chunk;
-  for (size_t offset = 0; sent && offset < mail.size(); offset += kChunk) {
-    chunk.set_chunk(std::string(mail.substr(offset, kChunk)));
-    sent = stream->Write(chunk);
-  }
-  stream->WritesDone();
-  std::string out;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (keep && !response.has_header()) out += response.chunk();
-  }
-  grpc::Status status = stream->Finish();
-  if (!status.ok()) return absl::InternalError(absl::StrCat("call: ", status.error_message()));
-  return out;
-}
-
-using MailCall = std::function<absl::StatusOr<std::string>(absl::string_view, bool)>;
-
-absl::StatusOr<std::string> CertificateDer(const std::string& pem) {
-  BioPtr bio = ReadBio(pem);
-  X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  unsigned char* der = nullptr;
-  const int length = certificate ? i2d_X509(certificate.get(), &der) : -1;
-  if (length <= 0) return absl::InternalError("certificate");
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-absl::StatusOr<double> CpuPerCall(pid_t pid, std::chrono::milliseconds span,
-                                  const std::function<absl::Status()>& call) {
-  RETURN_IF_ERROR(call());
-  ASSIGN_OR_RETURN(ProcessStats before, ReadProcessStats(pid));
-  const absl::Time start = absl::Now();
-  int calls = 0;
-  while (calls < 3 || absl::Now() - start < absl::FromChrono(span)) {
-    RETURN_IF_ERROR(call());
-    ++calls;
-  }
-  ASSIGN_OR_RETURN(ProcessStats after, ReadProcessStats(pid));
-  return (after.cpu_seconds - before.cpu_seconds) / calls;
-}
-
 absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, const Flags& flags,
                            const std::string& perf_out, const std::vector<std::string>& env) {
   std::remove(tokens.File("overhead-audit.log").c_str());
@@ -151,43 +86,12 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
                                                   "validation { revocation: REVOCATION_OFF }"}));
   const pid_t pid = daemon->pid();
   auto channel = grpc::CreateChannel(daemon->Target(), grpc::InsecureChannelCredentials());
-  auto stub = v1::Mail::NewStub(channel);
-  ASSIGN_OR_RETURN(std::string recipient,
-                   CertificateDer(fixtures::ReadFile(tokens.CertificatePath("bench", "decrypt"))));
-  const MailCall sign = [&](absl::string_view mail, bool keep) {
-    v1::SignMailRequest::Header header;
-    header.set_key("p256");
-    return Stream<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub, header, mail, keep);
-  };
-  const MailCall encrypt = [&](absl::string_view mail, bool keep) {
-    v1::EncryptMailRequest::Header header;
-    header.mutable_options()->add_recipient_certificates(recipient);
-    return Stream<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, *stub, header, mail, keep);
-  };
-  const MailCall decrypt = [&](absl::string_view mail, bool keep) {
-    v1::DecryptMailRequest::Header header;
-    header.set_key("decrypt");
-    return Stream<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *stub, header, mail, keep);
-  };
-  const MailCall verify = [&](absl::string_view mail, bool keep) {
-    v1::VerifyMailRequest::Header header;
-    header.set_require_trusted_chain(true);
-    return Stream<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, *stub, header, mail, keep);
-  };
-  struct Large {
-    const char* op;
-    const MailCall* call;
-    const MailCall* prepare;
-  };
-  const std::vector<Large> large = {{"SignMail", &sign, nullptr},
-                                    {"EncryptMail", &encrypt, nullptr},
-                                    {"DecryptMail", &decrypt, &encrypt},
-                                    {"VerifyMail", &verify, &sign}};
+  ASSIGN_OR_RETURN(const MailCalls mail_calls, MakeMailCalls(tokens, v1::Mail::NewStub(channel)));
   const std::vector<size_t> sizes = {1024, size_t{1} << 20, size_t{16} << 20};
   std::printf("signetd %s%s\n%-12s %10s %10s %12s %12s\n", signetd.c_str(),
               env.empty() ? "" : absl::StrCat(" env ", absl::StrJoin(env, " ")).c_str(), "op",
               "1KiB_ms", "1MiB_ms", "1MiB_ms/MiB", "16MiB_ms/MiB");
-  for (const Large& l : large) {
+  for (const LargeMailOp& l : LargeMailOps(mail_calls)) {
     std::vector<double> cpu(sizes.size(), 0);
     for (size_t i = 0; i < sizes.size(); ++i) {
       const std::string mail = BenchMail(sizes[i]);
@@ -205,7 +109,7 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
         absl::SleepFor(absl::Milliseconds(500));
       }
       for (int round = 0; round < flags.rounds; ++round) {
-        ASSIGN_OR_RETURN(double seconds, CpuPerCall(pid, flags.span, [&]() {
+        ASSIGN_OR_RETURN(double seconds, CpuPerCall(pid, absl::FromChrono(flags.span), [&]() {
                            return (*l.call)(input, false).status();
                          }));
         if (round == 0 || seconds < cpu[i]) cpu[i] = seconds;
@@ -223,35 +127,11 @@ absl::Status MeasureBinary(BenchTokens& tokens, const std::string& signetd, cons
     std::fflush(stdout);
   }
   const std::string mail = BenchMail(size_t{50} << 20);
-  std::string signed_mail;
-  std::string encrypted;
-  const struct {
-    const char* op;
-    std::function<absl::Status()> call;
-  } calls[] = {
-      {"SignMail",
-       [&]() -> absl::Status {
-         ASSIGN_OR_RETURN(signed_mail, sign(mail, true));
-         return absl::OkStatus();
-       }},
-      {"VerifyMail", [&]() { return verify(signed_mail, false).status(); }},
-      {"EncryptMail",
-       [&]() -> absl::Status {
-         ASSIGN_OR_RETURN(encrypted, encrypt(mail, true));
-         return absl::OkStatus();
-       }},
-      {"DecryptMail", [&]() { return decrypt(encrypted, false).status(); }},
-  };
+  ASSIGN_OR_RETURN(std::vector<PeakGrowth> growths, PeakGrowthPerCall(pid, mail_calls, mail));
   std::printf("peak memory, 50 MiB:");
-  for (const auto& c : calls) {
-    if (!fixtures::ResetPeakRss(pid)) return absl::InternalError("cannot reset VmHWM");
-    const uint64_t before_rss = fixtures::ProcessStatusKb(pid, "VmRSS");
-    RETURN_IF_ERROR(c.call());
-    const uint64_t after_peak = fixtures::ProcessStatusKb(pid, "VmHWM");
-    const double growth =
-        after_peak > before_rss ? static_cast<double>(after_peak - before_rss) * 1024 : 0.0;
-    std::printf(" %s %.2fx (before %.1f MiB)", c.op, growth / static_cast<double>(mail.size()),
-                before_rss / 1024.0);
+  for (const PeakGrowth& g : growths) {
+    std::printf(" %s %.2fx (before %.1f MiB)", g.op,
+                g.growth_bytes / static_cast<double>(mail.size()), g.rss_before_kb / 1024.0);
   }
   std::printf("\n");
   std::fflush(stdout);

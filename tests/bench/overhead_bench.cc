@@ -2,7 +2,6 @@
 
 #include <grpcpp/grpcpp.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,104 +10,28 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "common/ossl_ptr.h"
 #include "common/status_macros.h"
 #include "signet/v1/mail.grpc.pb.h"
 #include "tests/bench/baselines.h"
 #include "tests/bench/bench_daemon.h"
 #include "tests/bench/bench_mail.h"
 #include "tests/bench/grpc_load.h"
+#include "tests/bench/mail_cost.h"
 #include "tests/bench/process_stats.h"
 #include "tests/bench/signet_provider_signer.h"
 #include "tests/bench/signet_runner.h"
 #include "tests/bench/thread_load.h"
-#include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/read_file.h"
 #include "tests/fixtures/softhsm.h"
 
 namespace signet::bench {
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
 constexpr double kMiB = 1 << 20;
 constexpr char kToken[] = "bench/overhead";
 constexpr double kCallTargetMicros = 80;
 constexpr double kPerMiBTargetMillis = 1.5;
 constexpr double kMemoryTarget = 1.5;
-
-template <typename Request>
-using StreamMethod = std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
-    v1::Mail::Stub::*)(grpc::ClientContext*);
-
-// One streamed call as clients make it: the size in the header, the mail in
-// 64 KiB chunks. Returns the output when `keep`, else nothing.
-template <typename Request>
-absl::StatusOr<std::string> Stream(StreamMethod<Request> method, v1::Mail::Stub& stub,
-                                   typename Request::Header header, absl::string_view mail,
-                                   bool keep) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-  auto stream = (stub.*method)(&context);
-  header.set_size(mail.size());
-  Request first;
-  *first.mutable_header() = std::move(header);
-  bool sent = stream->Write(first);
-  Request chunk;
-  for (size_t offset = 0; sent && offset < mail.size(); offset += kChunk) {
-    chunk.set_chunk(std::string(mail.substr(offset, kChunk)));
-    sent = stream->Write(chunk);
-  }
-  stream->WritesDone();
-  std::string out;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (keep && !response.has_header()) out += response.chunk();
-  }
-  grpc::Status status = stream->Finish();
-  if (!status.ok()) return absl::InternalError(absl::StrCat("call: ", status.error_message()));
-  return out;
-}
-
-// The four mail operations the per-MiB and memory rows measure.
-using MailCall = std::function<absl::StatusOr<std::string>(absl::string_view, bool)>;
-
-absl::StatusOr<std::string> CertificateDer(const std::string& pem) {
-  BioPtr bio = ReadBio(pem);
-  X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  unsigned char* der = nullptr;
-  const int length = certificate ? i2d_X509(certificate.get(), &der) : -1;
-  if (length <= 0) return absl::InternalError("certificate");
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-// signetd's CPU per call, calls one after the other for at least `span`
-// (and 3 calls) after one unmeasured call.
-absl::StatusOr<double> CpuPerCall(pid_t pid, absl::Duration span,
-                                  const std::function<absl::Status()>& call) {
-  RETURN_IF_ERROR(call());
-  ASSIGN_OR_RETURN(ProcessStats before, ReadProcessStats(pid));
-  const absl::Time start = absl::Now();
-  int calls = 0;
-  while (calls < 3 || absl::Now() - start < span) {
-    RETURN_IF_ERROR(call());
-    ++calls;
-  }
-  ASSIGN_OR_RETURN(ProcessStats after, ReadProcessStats(pid));
-  return (after.cpu_seconds - before.cpu_seconds) / calls;
-}
-
-// signetd's peak RSS growth during `call`, over its RSS just before (the
-// peak reset by clear_refs, as signetd_large_mail_test measures it).
-template <typename Call>
-absl::StatusOr<double> PeakGrowthBytes(pid_t pid, Call call) {
-  if (!fixtures::ResetPeakRss(pid)) return absl::InternalError("cannot reset VmHWM");
-  const uint64_t before_rss = fixtures::ProcessStatusKb(pid, "VmRSS");
-  RETURN_IF_ERROR(call());
-  const uint64_t after_peak = fixtures::ProcessStatusKb(pid, "VmHWM");
-  return after_peak > before_rss ? static_cast<double>(after_peak - before_rss) * 1024 : 0.0;
-}
 
 std::string Micros(double seconds) { return absl::StrFormat("%.0f µs", seconds * 1e6); }
 
@@ -219,31 +142,11 @@ absl::Status RunOverhead(BenchTokens& tokens, const OverheadOptions& options,
                                                   "validation { revocation: REVOCATION_OFF }"}));
   const pid_t pid = daemon->pid();
   auto channels = MakeChannels(daemon->Target(), grpc::InsecureChannelCredentials(), 4);
-  auto stub = v1::Mail::NewStub(channels[0]);
+  std::shared_ptr<v1::Mail::Stub> stub = v1::Mail::NewStub(channels[0]);
   SignetRunner runner(pid, channels[0], "bench");
-  ASSIGN_OR_RETURN(std::string recipient,
-                   CertificateDer(fixtures::ReadFile(tokens.CertificatePath("bench", "decrypt"))));
-
-  const MailCall sign = [&](absl::string_view mail, bool keep) {
-    v1::SignMailRequest::Header header;
-    header.set_key("p256");
-    return Stream<v1::SignMailRequest>(&v1::Mail::Stub::SignMail, *stub, header, mail, keep);
-  };
-  const MailCall encrypt = [&](absl::string_view mail, bool keep) {
-    v1::EncryptMailRequest::Header header;
-    header.mutable_options()->add_recipient_certificates(recipient);
-    return Stream<v1::EncryptMailRequest>(&v1::Mail::Stub::EncryptMail, *stub, header, mail, keep);
-  };
-  const MailCall decrypt = [&](absl::string_view mail, bool keep) {
-    v1::DecryptMailRequest::Header header;
-    header.set_key("decrypt");
-    return Stream<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *stub, header, mail, keep);
-  };
-  const MailCall verify = [&](absl::string_view mail, bool keep) {
-    v1::VerifyMailRequest::Header header;
-    header.set_require_trusted_chain(true);
-    return Stream<v1::VerifyMailRequest>(&v1::Mail::Stub::VerifyMail, *stub, header, mail, keep);
-  };
+  ASSIGN_OR_RETURN(const MailCalls mail_calls, MakeMailCalls(tokens, stub));
+  const MailCall& sign = mail_calls.sign;
+  const MailCall& encrypt = mail_calls.encrypt;
 
   // Per small call, closed loop at options.concurrency.
   ASSIGN_OR_RETURN(std::string encrypted_1k, encrypt(mail_1k, true));
@@ -348,20 +251,9 @@ absl::Status RunOverhead(BenchTokens& tokens, const OverheadOptions& options,
 
   std::fprintf(stderr, "bench: overhead: per MiB, calls one at a time...\n");
   // Per MiB: each size's CPU per call, less the 1 KiB one.
-  struct Large {
-    const char* op;
-    const MailCall* call;
-    // What this operation is given for a mail: the mail itself, or made
-    // from it by another operation (unmeasured).
-    const MailCall* prepare;
-  };
-  const std::vector<Large> large = {{"SignMail", &sign, nullptr},
-                                    {"EncryptMail", &encrypt, nullptr},
-                                    {"DecryptMail", &decrypt, &encrypt},
-                                    {"VerifyMail", &verify, &sign}};
   std::vector<size_t> sizes = {1024};
   sizes.insert(sizes.end(), options.large_bytes.begin(), options.large_bytes.end());
-  for (const Large& l : large) {
+  for (const LargeMailOp& l : LargeMailOps(mail_calls)) {
     double small_cpu = 0;
     for (size_t bytes : sizes) {
       const std::string mail = options.mail(bytes);
@@ -403,33 +295,14 @@ absl::Status RunOverhead(BenchTokens& tokens, const OverheadOptions& options,
   // before produced.
   {
     const std::string mail = options.mail(options.memory_bytes);
-    std::string signed_mail;
-    std::string encrypted;
-    const struct {
-      const char* op;
-      std::function<absl::Status()> call;
-    } calls[] = {
-        {"SignMail",
-         [&]() -> absl::Status {
-           ASSIGN_OR_RETURN(signed_mail, sign(mail, true));
-           return absl::OkStatus();
-         }},
-        {"VerifyMail", [&]() { return verify(signed_mail, false).status(); }},
-        {"EncryptMail",
-         [&]() -> absl::Status {
-           ASSIGN_OR_RETURN(encrypted, encrypt(mail, true));
-           return absl::OkStatus();
-         }},
-        {"DecryptMail", [&]() { return decrypt(encrypted, false).status(); }},
-    };
-    for (const auto& c : calls) {
-      ASSIGN_OR_RETURN(double growth, PeakGrowthBytes(pid, c.call));
-      const double ratio = growth / static_cast<double>(mail.size());
+    ASSIGN_OR_RETURN(std::vector<PeakGrowth> growths, PeakGrowthPerCall(pid, mail_calls, mail));
+    for (const PeakGrowth& g : growths) {
+      const double ratio = g.growth_bytes / static_cast<double>(mail.size());
       target(
-          absl::StrFormat("peak memory per call: %s of a %.0f MiB mail", c.op, mail.size() / kMiB),
+          absl::StrFormat("peak memory per call: %s of a %.0f MiB mail", g.op, mail.size() / kMiB),
           "≤ 1.5× the mail",
-          absl::StrFormat("%.2f× (signetd peak RSS +%.1f MiB)", ratio, growth / kMiB), ratio, "x",
-          ratio <= kMemoryTarget ? 1 : 0);
+          absl::StrFormat("%.2f× (signetd peak RSS +%.1f MiB)", ratio, g.growth_bytes / kMiB),
+          ratio, "x", ratio <= kMemoryTarget ? 1 : 0);
     }
   }
 
