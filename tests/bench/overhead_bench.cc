@@ -142,14 +142,12 @@ absl::Status RunOverhead(BenchTokens& tokens, const OverheadOptions& options,
                                                   "validation { revocation: REVOCATION_OFF }"}));
   const pid_t pid = daemon->pid();
   auto channels = MakeChannels(daemon->Target(), grpc::InsecureChannelCredentials(), 4);
-  std::shared_ptr<v1::Mail::Stub> stub = v1::Mail::NewStub(channels[0]);
   SignetRunner runner(pid, channels[0], "bench");
-  ASSIGN_OR_RETURN(const MailCalls mail_calls, MakeMailCalls(tokens, stub));
-  const MailCall& sign = mail_calls.sign;
-  const MailCall& encrypt = mail_calls.encrypt;
+  ASSIGN_OR_RETURN(const MailCalls mail_calls,
+                   MakeMailCalls(tokens, v1::Mail::NewStub(channels[0])));
 
   // Per small call, closed loop at options.concurrency.
-  ASSIGN_OR_RETURN(std::string encrypted_1k, encrypt(mail_1k, true));
+  ASSIGN_OR_RETURN(std::string encrypted_1k, mail_calls.encrypt(mail_1k, true));
   auto measure = [&](GrpcLoad load, Point point) -> absl::StatusOr<Point> {
     point.impl = "signet";
     point.transport = "unix";
