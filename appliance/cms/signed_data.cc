@@ -17,6 +17,7 @@
 #include "common/der.h"
 #include "common/ossl_ptr.h"
 #include "common/status_macros.h"
+#include "tokens/keys/signature_check.h"
 
 namespace signet::cms {
 namespace {
@@ -145,23 +146,6 @@ absl::Status UsePss(CMS_SignerInfo* signer_info, const EVP_MD* md) {
 
 enum class Form { kDetached, kAttached, kDigestOnly };
 
-// OpenSSL's built-in digest objects, not fetched from the library context:
-// every use below goes by the digest's name (CMS_add1_signer, the RSA-PSS
-// MGF1 digest) or fetches from the context itself (the content digest, the
-// signature, the certificate hash), so a fetch per signature only cost a
-// locked lookup and a reference count.
-const EVP_MD* BuiltInDigest(DigestAlgorithm digest) {
-  switch (digest) {
-    case DigestAlgorithm::kSha384:
-      return EVP_sha384();
-    case DigestAlgorithm::kSha512:
-      return EVP_sha512();
-    case DigestAlgorithm::kSha256:
-      break;
-  }
-  return EVP_sha256();
-}
-
 absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view input, Form form,
                                  const Signer& signer, const SignOptions& options) {
   if (signer.key == nullptr || signer.certificate == nullptr) {
@@ -176,7 +160,12 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
                                                    input.size()));
   }
   BeginOperation();
-  const EVP_MD* md = BuiltInDigest(options.digest);
+  // OpenSSL's built-in digest object, not one fetched from the library
+  // context: every use below goes by the digest's name (CMS_add1_signer,
+  // the RSA-PSS MGF1 digest) or fetches from the context itself (the
+  // content digest, the signature, the certificate hash), so a fetch per
+  // signature only cost a locked lookup and a reference count.
+  const EVP_MD* md = HashMd(options.digest);
 
   const unsigned int flags =
       CMS_BINARY | CMS_PARTIAL | (form == Form::kAttached ? 0u : unsigned{CMS_DETACHED});
