@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -60,6 +61,41 @@ AuditLogOptions Interval(uint32_t interval) {
   AuditLogOptions options;
   options.checkpoint_interval = interval;
   return options;
+}
+
+// `threads` appenders of `per_thread` records each, all at once; each
+// thread's sequences, in the order it got them.
+std::vector<std::vector<uint64_t>> AppendConcurrently(
+    AuditLog& log, int threads, int per_thread,
+    const std::function<AuditEvent(int thread, int record)>& event) {
+  std::vector<std::vector<uint64_t>> sequences(threads);
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < threads; ++t) {
+    appenders.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        absl::StatusOr<uint64_t> sequence = log.Append(event(t, i));
+        if (!sequence.ok()) {
+          ADD_FAILURE() << sequence.status();
+          return;
+        }
+        sequences[t].push_back(*sequence);
+      }
+    });
+  }
+  for (std::thread& appender : appenders) appender.join();
+  return sequences;
+}
+
+// Every record appended got its own sequence, and each thread's rose in the
+// order it appended them; `all` gets every sequence.
+void ExpectEachOnceInOrder(const std::vector<std::vector<uint64_t>>& sequences, int per_thread,
+                           std::set<uint64_t>& all) {
+  for (const std::vector<uint64_t>& mine : sequences) {
+    ASSERT_EQ(mine.size(), static_cast<size_t>(per_thread));
+    EXPECT_TRUE(std::is_sorted(mine.begin(), mine.end()));
+    all.insert(mine.begin(), mine.end());
+  }
+  EXPECT_EQ(all.size(), sequences.size() * per_thread);
 }
 
 class AuditLogTest : public ::testing::TestWithParam<bool> {
@@ -366,33 +402,16 @@ TEST_P(AuditLogTest, ConcurrentAppendsAreGroupCommittedInOneOrder) {
   std::unique_ptr<AuditLog> log = Open(std::move(options));
   ASSERT_NE(log, nullptr);
 
-  std::vector<std::vector<uint64_t>> sequences(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
+  const std::vector<std::vector<uint64_t>> sequences =
+      AppendConcurrently(*log, kThreads, kPerThread, [](int t, int i) {
         AuditEvent event = TestEvent(i);
         event.caller = absl::StrCat("thread-", t);
         event.operation = absl::StrCat(i);
-        absl::StatusOr<uint64_t> sequence = log->Append(event);
-        if (!sequence.ok()) {
-          ADD_FAILURE() << sequence.status();
-          return;
-        }
-        sequences[t].push_back(*sequence);
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+        return event;
+      });
   ASSERT_THAT(log->Close(), IsOk());
-
   std::set<uint64_t> all;
-  for (const std::vector<uint64_t>& mine : sequences) {
-    ASSERT_EQ(mine.size(), static_cast<size_t>(kPerThread));
-    EXPECT_TRUE(std::is_sorted(mine.begin(), mine.end()));
-    all.insert(mine.begin(), mine.end());
-  }
-  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+  ASSERT_NO_FATAL_FAILURE(ExpectEachOnceInOrder(sequences, kPerThread, all));
 
   absl::StatusOr<AuditReport> report = Verify(path_, key());
   ASSERT_THAT(report, IsOk());
@@ -550,29 +569,11 @@ TEST_F(AuditLogWindowTest, ConcurrentAppendsWithAWindowAreAllDurableInOrder) {
   constexpr int kPerThread = 100;
   std::unique_ptr<AuditLog> log = Open(absl::Milliseconds(1));
   ASSERT_NE(log, nullptr);
-  std::vector<std::vector<uint64_t>> sequences(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        absl::StatusOr<uint64_t> sequence = log->Append(TestEvent(i));
-        if (!sequence.ok()) {
-          ADD_FAILURE() << sequence.status();
-          return;
-        }
-        sequences[t].push_back(*sequence);
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const std::vector<std::vector<uint64_t>> sequences =
+      AppendConcurrently(*log, kThreads, kPerThread, [](int, int i) { return TestEvent(i); });
   ASSERT_THAT(log->Close(), IsOk());
   std::set<uint64_t> all;
-  for (const std::vector<uint64_t>& mine : sequences) {
-    ASSERT_EQ(mine.size(), static_cast<size_t>(kPerThread));
-    EXPECT_TRUE(std::is_sorted(mine.begin(), mine.end()));
-    all.insert(mine.begin(), mine.end());
-  }
-  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+  ASSERT_NO_FATAL_FAILURE(ExpectEachOnceInOrder(sequences, kPerThread, all));
   absl::StatusOr<AuditReport> report = Verify(path_, testing::EcKey());
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPerThread));
