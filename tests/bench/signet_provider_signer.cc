@@ -36,14 +36,16 @@ class OneKey : public provider::KeyResolver {
 
 absl::StatusOr<std::unique_ptr<SignetProviderSigner>> SignetProviderSigner::Open(
     const std::string& module_path, const std::string& token_label, const std::string& pin_file,
-    const std::string& key_label, const std::string& certificate_pem, int max_in_flight) {
+    const std::string& key_label, const std::string& certificate_pem, int max_in_flight,
+    bool verify_ecdsa) {
   absl::StatusOr<std::shared_ptr<Module>> module = Module::Load(module_path);
   if (!module.ok()) return module.status();
   absl::StatusOr<std::shared_ptr<Token>> token =
       Token::Open(*module, {.name = token_label,
                             .selector = TokenSelector::ByLabel(token_label),
                             .pin_source = std::make_shared<FilePinSource>(pin_file),
-                            .max_in_flight = max_in_flight});
+                            .max_in_flight = max_in_flight,
+                            .verify_ecdsa = verify_ecdsa});
   if (!token.ok()) return token.status();
   absl::StatusOr<std::shared_ptr<TokenKey>> key = TokenKey::Load(
       *token, KeySelector::ByLabel(key_label), KeyPolicy{}, absl::Now() + absl::Seconds(30));

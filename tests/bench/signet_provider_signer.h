@@ -18,10 +18,14 @@ class SignetProviderSigner {
  public:
   // Loads the module (the installation named by SOFTHSM2_CONF), opens the
   // token with this label (`max_in_flight` sessions, the PIN from
-  // pin_file) and takes its private key with key_label.
+  // pin_file) and takes its private key with key_label. verify_ecdsa is
+  // the token's ECDSA signature check (architecture.md D19): signetd turns
+  // it on for card tokens and where verify_ecdsa_signatures is set, and
+  // leaves it off for a SoftHSM token like the bench's.
   static absl::StatusOr<std::unique_ptr<SignetProviderSigner>> Open(
       const std::string& module_path, const std::string& token_label, const std::string& pin_file,
-      const std::string& key_label, const std::string& certificate_pem, int max_in_flight);
+      const std::string& key_label, const std::string& certificate_pem, int max_in_flight,
+      bool verify_ecdsa);
   SignetProviderSigner(const SignetProviderSigner&) = delete;
   SignetProviderSigner& operator=(const SignetProviderSigner&) = delete;
   ~SignetProviderSigner();
