@@ -8,12 +8,14 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/cms_content.h"
 #include "appliance/cms/operation_error.h"
+#include "appliance/cms/signed_data_template.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
 #include "common/status_macros.h"
@@ -146,6 +148,187 @@ absl::Status UsePss(CMS_SignerInfo* signer_info, const EVP_MD* md) {
 
 enum class Form { kDetached, kAttached, kDigestOnly };
 
+// A SignedData with its signer, certificates and every signed attribute
+// but the content's (messageDigest, contentType), not yet signed.
+struct Prepared {
+  CmsPtr cms;
+  CMS_SignerInfo* signer_info = nullptr;  // owned by cms
+};
+
+absl::StatusOr<Prepared> Prepare(const CmsContext& context, Form form, const Signer& signer,
+                                 const SignOptions& options, const EVP_MD* md,
+                                 absl::Time signing_time) {
+  const unsigned int flags =
+      CMS_BINARY | CMS_PARTIAL | (form == Form::kAttached ? 0u : unsigned{CMS_DETACHED});
+  Prepared prepared;
+  prepared.cms.reset(
+      CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, flags, context.libctx, nullptr));
+  if (!prepared.cms) return OperationError("cannot start a SignedData");
+  // The ESS signingCertificateV2 attribute is added below, from the cache,
+  // rather than by CMS_CADES here; KEY_PARAM lets the padding be chosen
+  // before the signature is made.
+  const unsigned int signer_flags =
+      CMS_BINARY | CMS_NOSMIMECAP | (options.rsa_pss ? unsigned{CMS_KEY_PARAM} : 0u);
+  prepared.signer_info =
+      CMS_add1_signer(prepared.cms.get(), signer.certificate, signer.key, md, signer_flags);
+  if (prepared.signer_info == nullptr) {
+    // CMS_add1_signer checks that the key is the certificate's (so this
+    // costs nothing when it is); the caller is told which it was.
+    if (X509_check_private_key(signer.certificate, signer.key) != 1) {
+      ERR_clear_error();
+      return absl::FailedPreconditionError("the signer's certificate is not for its key");
+    }
+    return OperationError("cannot add the signer");
+  }
+  if (options.rsa_pss) {
+    RETURN_IF_ERROR(UsePss(prepared.signer_info, md));
+  }
+  RETURN_IF_ERROR(
+      AddSigningCertificate(prepared.signer_info, signer.certificate, options.digest, md));
+  RETURN_IF_ERROR(AddSmimeCapabilities(prepared.signer_info));
+  RETURN_IF_ERROR(AddSigningTime(prepared.signer_info, signing_time));
+  for (X509* certificate : signer.chain) {
+    if (CMS_add1_cert(prepared.cms.get(), certificate) != 1) {
+      return OperationError("cannot add a chain certificate");
+    }
+  }
+  return prepared;
+}
+
+// What CMS_final would add after digesting the content itself.
+absl::Status AddDigestAttributes(CMS_SignerInfo* signer_info, absl::string_view digest) {
+  if (CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
+                                  digest.data(), static_cast<int>(digest.size())) != 1 ||
+      CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_contentType, V_ASN1_OBJECT,
+                                  OBJ_nid2obj(NID_pkcs7_data), -1) != 1) {
+    return OperationError("cannot add the digest attributes");
+  }
+  return absl::OkStatus();
+}
+
+// OpenSSL's encoding of the prepared SignedData, unsigned, with a digest of
+// zeros: the template every signature by this signer with this digest and
+// time form completes (signed_data_template.h).
+absl::StatusOr<SignedDataTemplate> BuildTemplate(const CmsContext& context, const Signer& signer,
+                                                 const SignOptions& options, const EVP_MD* md,
+                                                 absl::Time signing_time) {
+  ASSIGN_OR_RETURN(Prepared prepared,
+                   Prepare(context, Form::kDigestOnly, signer, options, md, signing_time));
+  const std::string zeros(DigestLength(options.digest), '\0');
+  RETURN_IF_ERROR(AddDigestAttributes(prepared.signer_info, zeros));
+  std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(prepared.cms.get());
+  if (der.empty()) return OperationError("cannot encode the SignedData");
+  absl::StatusOr<SignedDataTemplate> parsed = SignedDataTemplate::Parse(der, zeros.size());
+  if (!parsed.ok()) return absl::InternalError(parsed.status().message());
+  return parsed;
+}
+
+// The templates of the signers in use, one per key, certificate, chain,
+// digest and time form. Each entry holds references to its key and
+// certificates, so that an address in the cache is never a freed object's
+// reused by another one.
+class TemplateCache {
+ public:
+  absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> Get(const CmsContext& context,
+                                                                const Signer& signer,
+                                                                const SignOptions& options,
+                                                                const EVP_MD* md,
+                                                                absl::Time signing_time) {
+    const TimeForm time_form = TimeFormOf(signing_time);
+    {
+      std::lock_guard lock(mutex_);
+      for (const Entry& entry : entries_) {
+        if (entry.libctx == context.libctx && entry.key.get() == signer.key &&
+            entry.certificate.get() == signer.certificate && entry.digest == options.digest &&
+            entry.time_form == time_form && SameChain(entry.chain, signer.chain)) {
+          return entry.made;
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(SignedDataTemplate made,
+                     BuildTemplate(context, signer, options, md, signing_time));
+    auto shared = std::make_shared<const SignedDataTemplate>(std::move(made));
+    Entry entry{
+        .libctx = context.libctx, .digest = options.digest, .time_form = time_form, .made = shared};
+    if (EVP_PKEY_up_ref(signer.key) != 1) return shared;
+    entry.key.reset(signer.key);
+    if (X509_up_ref(signer.certificate) != 1) return shared;
+    entry.certificate.reset(signer.certificate);
+    for (X509* certificate : signer.chain) {
+      if (X509_up_ref(certificate) != 1) return shared;
+      entry.chain.emplace_back(certificate);
+    }
+    std::lock_guard lock(mutex_);
+    // Signers are few; a daemon reloaded many times starts over rather
+    // than keep every key it ever had.
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_.push_back(std::move(entry));
+    return shared;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 64;
+  struct Entry {
+    OSSL_LIB_CTX* libctx = nullptr;
+    EvpPkeyPtr key;
+    X509Ptr certificate;
+    std::vector<X509Ptr> chain;
+    DigestAlgorithm digest = DigestAlgorithm::kSha256;
+    TimeForm time_form = TimeForm::kUtcTime;
+    std::shared_ptr<const SignedDataTemplate> made;
+  };
+
+  static bool SameChain(const std::vector<X509Ptr>& held, const std::vector<X509*>& given) {
+    if (held.size() != given.size()) return false;
+    for (size_t i = 0; i < held.size(); ++i) {
+      if (held[i].get() != given[i]) return false;
+    }
+    return true;
+  }
+
+  std::mutex mutex_;
+  std::vector<Entry> entries_;
+};
+
+// The signature over the signed attributes' digest, by the signer's key.
+absl::StatusOr<std::string> SignAttributes(const CmsContext& context, const Signer& signer,
+                                           const EVP_MD* md, absl::string_view attributes) {
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int hash_length = 0;
+  if (EVP_Digest(attributes.data(), attributes.size(), hash, &hash_length, md, nullptr) != 1) {
+    return OperationError("cannot hash the signed attributes");
+  }
+  EvpPkeyCtxPtr pkey_context(EVP_PKEY_CTX_new_from_pkey(context.libctx, signer.key, nullptr));
+  if (!pkey_context || EVP_PKEY_sign_init(pkey_context.get()) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(pkey_context.get(), md) != 1) {
+    return OperationError("cannot start the signature");
+  }
+  size_t length = 0;
+  if (EVP_PKEY_sign(pkey_context.get(), nullptr, &length, hash, hash_length) != 1) {
+    return OperationError("signing failed");
+  }
+  std::string signature(length, '\0');
+  if (EVP_PKEY_sign(pkey_context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                    hash, hash_length) != 1) {
+    return OperationError("signing failed");
+  }
+  signature.resize(length);
+  return signature;
+}
+
+// A detached SignedData over `digest` from the signer's template.
+absl::StatusOr<std::string> SignFromTemplate(const CmsContext& context, absl::string_view digest,
+                                             const Signer& signer, const SignOptions& options,
+                                             const EVP_MD* md, absl::Time signing_time) {
+  static TemplateCache* const cache = new TemplateCache();
+  ASSIGN_OR_RETURN(std::shared_ptr<const SignedDataTemplate> made,
+                   cache->Get(context, signer, options, md, signing_time));
+  ASSIGN_OR_RETURN(std::string attributes,
+                   made->SignedAttributes(digest, SigningTimeOctets(signing_time)));
+  ASSIGN_OR_RETURN(std::string signature, SignAttributes(context, signer, md, attributes));
+  return made->Complete(attributes, signature);
+}
+
 absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view input, Form form,
                                  const Signer& signer, const SignOptions& options) {
   if (signer.key == nullptr || signer.certificate == nullptr) {
@@ -166,56 +349,38 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   // content digest, the signature, the certificate hash), so a fetch per
   // signature only cost a locked lookup and a reference count.
   const EVP_MD* md = HashMd(options.digest);
+  const absl::Time signing_time = options.signing_time.value_or(absl::Now());
 
-  const unsigned int flags =
-      CMS_BINARY | CMS_PARTIAL | (form == Form::kAttached ? 0u : unsigned{CMS_DETACHED});
-  CmsPtr cms(CMS_sign_ex(nullptr, nullptr, nullptr, nullptr, flags, context.libctx, nullptr));
-  if (!cms) return OperationError("cannot start a SignedData");
-  // The ESS signingCertificateV2 attribute is added below, from the cache,
-  // rather than by CMS_CADES here; KEY_PARAM lets the padding be chosen
-  // before the signature is made.
-  const unsigned int signer_flags =
-      CMS_BINARY | CMS_NOSMIMECAP | (options.rsa_pss ? unsigned{CMS_KEY_PARAM} : 0u);
-  CMS_SignerInfo* signer_info =
-      CMS_add1_signer(cms.get(), signer.certificate, signer.key, md, signer_flags);
-  if (signer_info == nullptr) {
-    // CMS_add1_signer checks that the key is the certificate's (so this
-    // costs nothing when it is); the caller is told which it was.
-    if (X509_check_private_key(signer.certificate, signer.key) != 1) {
-      ERR_clear_error();
-      return absl::FailedPreconditionError("the signer's certificate is not for its key");
+  // Detached, PKCS#1 v1.5 or ECDSA: from the signer's template. RSA-PSS
+  // parameters are only written into the SignerInfo as it is signed, and an
+  // attached content is part of the structure, so those two go through
+  // OpenSSL's CMS code each time.
+  if (form != Form::kAttached && !options.rsa_pss) {
+    if (form == Form::kDigestOnly) {
+      return SignFromTemplate(context, input, signer, options, md, signing_time);
     }
-    return OperationError("cannot add the signer");
-  }
-  if (options.rsa_pss) {
-    RETURN_IF_ERROR(UsePss(signer_info, md));
-  }
-  RETURN_IF_ERROR(AddSigningCertificate(signer_info, signer.certificate, options.digest, md));
-  RETURN_IF_ERROR(AddSmimeCapabilities(signer_info));
-  RETURN_IF_ERROR(AddSigningTime(signer_info, options.signing_time.value_or(absl::Now())));
-  for (X509* certificate : signer.chain) {
-    if (CMS_add1_cert(cms.get(), certificate) != 1) {
-      return OperationError("cannot add a chain certificate");
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &digest_length, md, nullptr) != 1) {
+      return OperationError("cannot hash the content");
     }
+    return SignFromTemplate(context,
+                            absl::string_view(reinterpret_cast<const char*>(digest), digest_length),
+                            signer, options, md, signing_time);
   }
 
+  ASSIGN_OR_RETURN(Prepared prepared, Prepare(context, form, signer, options, md, signing_time));
   if (form == Form::kDigestOnly) {
-    // What CMS_final would add after digesting the content itself.
-    if (CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
-                                    input.data(), static_cast<int>(input.size())) != 1 ||
-        CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_contentType, V_ASN1_OBJECT,
-                                    OBJ_nid2obj(NID_pkcs7_data), -1) != 1) {
-      return OperationError("cannot add the digest attributes");
-    }
-    if (CMS_SignerInfo_sign(signer_info) != 1) return OperationError("signing failed");
+    RETURN_IF_ERROR(AddDigestAttributes(prepared.signer_info, input));
+    if (CMS_SignerInfo_sign(prepared.signer_info) != 1) return OperationError("signing failed");
   } else {
     // CMS_final's work, with the content hashed in large pieces and, when
     // attached, copied once into a buffer of its size (cms_content.h).
-    if (!FinishWithContent(cms.get(), input, form == Form::kAttached ? input.size() : 0)) {
+    if (!FinishWithContent(prepared.cms.get(), input, form == Form::kAttached ? input.size() : 0)) {
       return OperationError("signing failed");
     }
   }
-  std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
+  std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(prepared.cms.get());
   if (der.empty()) return OperationError("cannot encode the SignedData");
   return der;
 }

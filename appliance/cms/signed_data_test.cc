@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "common/der.h"
 #include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -213,6 +214,53 @@ TEST_F(SignedDataTest, IncludesTheChainGiven) {
   CmsPtr cms = Parse(*der);
   X509StackPtr certificates(CMS_get1_certs(cms.get()));
   EXPECT_EQ(sk_X509_num(certificates.get()), 2);
+}
+
+// Detached signatures come from a template per signer (signed_data_template.h);
+// each must still carry its own time, digest and chain.
+TEST_F(SignedDataTest, SignaturesFromOneSignersTemplateEachCarryTheirOwnValues) {
+  const struct {
+    std::string key;
+    DigestAlgorithm digest;
+  } cases[] = {{"rsa", DigestAlgorithm::kSha256}, {"p384", DigestAlgorithm::kSha384}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.key);
+    for (const absl::Time when :
+         {absl::FromUnixSeconds(1795000000), absl::FromUnixSeconds(1795000001),
+          // 2052: GeneralizedTime, a template of its own.
+          absl::FromUnixSeconds(2600000000), absl::FromUnixSeconds(1795000002)}) {
+      SCOPED_TRACE(absl::FormatTime(when));
+      for (const std::string& content : {std::string(kContent), std::string("another content")}) {
+        absl::StatusOr<std::string> der = SignDetached(Context(), content, SignerFor(c.key),
+                                                       {.digest = c.digest, .signing_time = when});
+        ASSERT_THAT(der, IsOk());
+        EXPECT_THAT(fixtures::OpensslCmsVerify(*der, env_->ca_path(), content), IsOk());
+        CmsPtr cms = Parse(*der);
+        ASSERT_TRUE(cms);
+        // OpenSSL writes back exactly these bytes.
+        EXPECT_EQ((DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get())), *der);
+        CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+        ASN1_TYPE* time_value = X509_ATTRIBUTE_get0_type(
+            CMS_signed_get_attr(si, CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1)), 0);
+        ASSERT_NE(time_value, nullptr);
+        struct tm parts = {};
+        ASSERT_EQ(
+            ASN1_TIME_to_tm(reinterpret_cast<ASN1_TIME*>(time_value->value.asn1_string), &parts),
+            1);
+        EXPECT_EQ(absl::FromTM(parts, absl::UTCTimeZone()), when);
+      }
+    }
+  }
+  // The same signer with a chain, then without: each as given.
+  for (size_t chain : {1u, 0u, 1u}) {
+    Signer signer = SignerFor("p256");
+    if (chain == 1) signer.chain.push_back(env_->ca().certificate());
+    absl::StatusOr<std::string> der = SignDetached(Context(), kContent, signer, {});
+    ASSERT_THAT(der, IsOk());
+    CmsPtr cms = Parse(*der);
+    X509StackPtr certificates(CMS_get1_certs(cms.get()));
+    EXPECT_EQ(sk_X509_num(certificates.get()), static_cast<int>(1 + chain));
+  }
 }
 
 TEST_F(SignedDataTest, RsaPssAndSha512AreSelectable) {
