@@ -39,6 +39,9 @@ Decoded DecodeQuantaScalar(const unsigned char* src, std::size_t size, char* dst
 
 absl::StatusOr<std::string> DecodeScalar(absl::string_view text);
 
+// Whether Base64Encode, AppendBase64 and Base64Decode run the AVX2 code.
+bool DispatchesToAvx2();
+
 #if defined(__x86_64__)
 // Whether the CPU (and the OS, which must save the AVX state) runs AVX2.
 bool CpuHasAvx2();

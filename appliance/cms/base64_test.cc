@@ -62,6 +62,14 @@ TEST(Base64ScalarTest, IsWhatTheApiReturnsWithoutAvx2AndEqualsItWithAvx2) {
   }
 }
 
+TEST(Base64DispatchTest, RunsAvx2ExactlyWhereTheCpuHasIt) {
+#if defined(__x86_64__)
+  EXPECT_EQ(DispatchesToAvx2(), CpuHasAvx2());
+#else
+  EXPECT_FALSE(DispatchesToAvx2());
+#endif
+}
+
 #if defined(__x86_64__)
 
 // Text drawn from `alphabet`.

@@ -322,6 +322,14 @@ const Base64Codec& ChosenCodec() {
 
 }  // namespace
 
+bool base64_internal::DispatchesToAvx2() {
+#if defined(__x86_64__)
+  return ChosenCodec().decode == base64_internal::DecodeAvx2;
+#else
+  return false;
+#endif
+}
+
 void AppendBase64(absl::string_view data, std::string* out) {
   const std::size_t start = out->size();
   // Written in place: one allocation, no per-character bounds checks.
