@@ -1,4 +1,6 @@
 // The two encodings a signature depends on: CRLF canonical form and base64.
+// Base64 has a scalar implementation here and AVX2 kernels in
+// base64_avx2.cc; the first call picks one for the process's life.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "appliance/cms/base64_internal.h"
 #include "appliance/cms/mime.h"
 #include "common/huge_pages.h"
 
@@ -20,8 +23,7 @@ namespace signet::cms {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-// 76 characters per line (RFC 2045 §6.8) are 19 groups of 3 input bytes.
-constexpr std::size_t kBytesPerLine = 57;
+using base64_internal::kBytesPerLine;
 
 // The 6-bit value of a base64 character, or -1.
 int Sextet(char c) {
@@ -47,6 +49,83 @@ bool IsIgnored(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 
 absl::Status Error(absl::string_view what, std::size_t offset) {
   return absl::InvalidArgumentError(absl::StrFormat("base64: %s at offset %d", what, offset));
+}
+
+// The decoder's rules, character by character, with the bulk of the text
+// (whole quanta of alphabet characters) taken by `Bulk` wherever no quantum
+// is open and no padding was seen.
+template <base64_internal::Decoded (*Bulk)(const unsigned char*, std::size_t, char*)>
+absl::StatusOr<std::string> DecodeWith(absl::string_view text) {
+  std::string out;
+  // Written in place and cut to size at the end (the capacity is what the
+  // byte-at-a-time decoder reserved).
+  ReserveLarge(&out, text.size() / 4 * 3 + 3);
+  out.resize(text.size() / 4 * 3 + 3);
+  char* const begin = out.data();
+  char* dst = begin;
+  const auto* src = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t size = text.size();
+  std::uint32_t bits = 0;
+  int in_quantum = 0;  // characters of the current 4-character quantum
+  int pad_needed = 0;  // '=' the last quantum needs, once padding began
+  int pad_seen = 0;
+  std::size_t i = 0;
+  while (i < size) {
+    if (in_quantum == 0 && pad_seen == 0) {
+      // Whole quanta of alphabet characters, the bulk of any body, many at
+      // a time; anything else goes through the rules below.
+      const base64_internal::Decoded bulk = Bulk(src + i, size - i, dst);
+      i += bulk.consumed;
+      dst += bulk.written;
+      if (i >= size) break;
+    }
+    const char c = text[i];
+    if (IsIgnored(c)) {
+      ++i;
+      continue;
+    }
+    if (c == '=') {
+      if (pad_seen == 0) {
+        if (in_quantum < 2) return Error("'=' where a quantum has fewer than 2 characters", i);
+        pad_needed = 4 - in_quantum;
+      }
+      if (++pad_seen > pad_needed) return Error("too much '=' padding", i);
+      ++i;
+      continue;
+    }
+    const int v = Sextet(c);
+    if (v < 0) {
+      return Error(
+          absl::StrFormat("byte 0x%02x outside the base64 alphabet", static_cast<unsigned char>(c)),
+          i);
+    }
+    if (pad_seen > 0) return Error("data after '=' padding", i);
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    if (++in_quantum == 4) {
+      dst[0] = static_cast<char>((bits >> 16) & 0xff);
+      dst[1] = static_cast<char>((bits >> 8) & 0xff);
+      dst[2] = static_cast<char>(bits & 0xff);
+      dst += 3;
+      bits = 0;
+      in_quantum = 0;
+    }
+    ++i;
+  }
+  if (pad_seen > 0) {
+    if (pad_seen < pad_needed) return Error("incomplete '=' padding", text.size());
+    if (in_quantum == 2) {
+      *dst++ = static_cast<char>((bits >> 4) & 0xff);
+    } else {
+      dst[0] = static_cast<char>((bits >> 10) & 0xff);
+      dst[1] = static_cast<char>((bits >> 2) & 0xff);
+      dst += 2;
+    }
+  } else if (in_quantum != 0) {
+    return Error(absl::StrFormat("last quantum has %d characters, '=' padding missing", in_quantum),
+                 text.size());
+  }
+  out.resize(static_cast<std::size_t>(dst - begin));
+  return out;
 }
 
 }  // namespace
@@ -150,14 +229,10 @@ std::string ToCrlf(absl::string_view text) {
   return out;
 }
 
-void AppendBase64(absl::string_view data, std::string* out) {
-  const std::size_t start = out->size();
-  // Written in place: one allocation, no per-character bounds checks.
-  ReserveLarge(out, start + Base64EncodedSize(data.size()));
-  out->resize(start + Base64EncodedSize(data.size()));
-  char* dst = out->data() + start;
-  const auto* src = reinterpret_cast<const unsigned char*>(data.data());
-  std::size_t left = data.size();
+namespace base64_internal {
+
+void EncodeScalar(const unsigned char* src, std::size_t size, char* dst) {
+  std::size_t left = size;
   while (left > 0) {
     const std::size_t chunk = left < kBytesPerLine ? left : kBytesPerLine;
     const unsigned char* const end = src + chunk / 3 * 3;
@@ -193,6 +268,77 @@ void AppendBase64(absl::string_view data, std::string* out) {
   }
 }
 
+Decoded DecodeQuantaScalar(const unsigned char* src, std::size_t size, char* dst) {
+  std::size_t i = 0;
+  char* out = dst;
+  for (; i + 4 <= size; i += 4) {
+    const std::uint32_t a = kSextets[src[i]];
+    const std::uint32_t b = kSextets[src[i + 1]];
+    const std::uint32_t c = kSextets[src[i + 2]];
+    const std::uint32_t d = kSextets[src[i + 3]];
+    if ((a | b | c | d) & ~std::uint32_t{63}) break;
+    const std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[0] = static_cast<char>((v >> 16) & 0xff);
+    out[1] = static_cast<char>((v >> 8) & 0xff);
+    out[2] = static_cast<char>(v & 0xff);
+    out += 3;
+  }
+  return {i, static_cast<std::size_t>(out - dst)};
+}
+
+absl::StatusOr<std::string> DecodeScalar(absl::string_view text) {
+  return DecodeWith<DecodeQuantaScalar>(text);
+}
+
+#if defined(__x86_64__)
+absl::StatusOr<std::string> DecodeAvx2(absl::string_view text) {
+  return DecodeWith<DecodeQuantaAvx2>(text);
+}
+#endif
+
+}  // namespace base64_internal
+
+namespace {
+
+struct Base64Codec {
+  void (*encode)(const unsigned char* src, std::size_t size, char* dst);
+  absl::StatusOr<std::string> (*decode)(absl::string_view text);
+};
+
+// AVX2 where the CPU has it (about three times the scalar code's speed on
+// a large body; docs/performance.md), the scalar code everywhere else;
+// chosen once.
+const Base64Codec& ChosenCodec() {
+  static const Base64Codec codec = [] {
+#if defined(__x86_64__)
+    if (base64_internal::CpuHasAvx2()) {
+      return Base64Codec{base64_internal::EncodeAvx2, base64_internal::DecodeAvx2};
+    }
+#endif
+    return Base64Codec{base64_internal::EncodeScalar, base64_internal::DecodeScalar};
+  }();
+  return codec;
+}
+
+}  // namespace
+
+bool base64_internal::DispatchesToAvx2() {
+#if defined(__x86_64__)
+  return ChosenCodec().decode == base64_internal::DecodeAvx2;
+#else
+  return false;
+#endif
+}
+
+void AppendBase64(absl::string_view data, std::string* out) {
+  const std::size_t start = out->size();
+  // Written in place: one allocation, no per-character bounds checks.
+  ReserveLarge(out, start + Base64EncodedSize(data.size()));
+  out->resize(start + Base64EncodedSize(data.size()));
+  ChosenCodec().encode(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                       out->data() + start);
+}
+
 std::string Base64Encode(absl::string_view data) {
   std::string out;
   AppendBase64(data, &out);
@@ -200,86 +346,7 @@ std::string Base64Encode(absl::string_view data) {
 }
 
 absl::StatusOr<std::string> Base64Decode(absl::string_view text) {
-  std::string out;
-  // Written in place and cut to size at the end (the capacity is what the
-  // byte-at-a-time decoder reserved).
-  ReserveLarge(&out, text.size() / 4 * 3 + 3);
-  out.resize(text.size() / 4 * 3 + 3);
-  char* const begin = out.data();
-  char* dst = begin;
-  const auto* src = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t size = text.size();
-  std::uint32_t bits = 0;
-  int in_quantum = 0;  // characters of the current 4-character quantum
-  int pad_needed = 0;  // '=' the last quantum needs, once padding began
-  int pad_seen = 0;
-  std::size_t i = 0;
-  while (i < size) {
-    if (in_quantum == 0 && pad_seen == 0) {
-      // Whole quanta of alphabet characters, the bulk of any body, in one
-      // step each; anything else goes through the rules below.
-      while (i + 4 <= size) {
-        const std::uint32_t a = kSextets[src[i]];
-        const std::uint32_t b = kSextets[src[i + 1]];
-        const std::uint32_t c = kSextets[src[i + 2]];
-        const std::uint32_t d = kSextets[src[i + 3]];
-        if ((a | b | c | d) & ~std::uint32_t{63}) break;
-        const std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
-        dst[0] = static_cast<char>((v >> 16) & 0xff);
-        dst[1] = static_cast<char>((v >> 8) & 0xff);
-        dst[2] = static_cast<char>(v & 0xff);
-        dst += 3;
-        i += 4;
-      }
-      if (i >= size) break;
-    }
-    const char c = text[i];
-    if (IsIgnored(c)) {
-      ++i;
-      continue;
-    }
-    if (c == '=') {
-      if (pad_seen == 0) {
-        if (in_quantum < 2) return Error("'=' where a quantum has fewer than 2 characters", i);
-        pad_needed = 4 - in_quantum;
-      }
-      if (++pad_seen > pad_needed) return Error("too much '=' padding", i);
-      ++i;
-      continue;
-    }
-    const int v = Sextet(c);
-    if (v < 0) {
-      return Error(
-          absl::StrFormat("byte 0x%02x outside the base64 alphabet", static_cast<unsigned char>(c)),
-          i);
-    }
-    if (pad_seen > 0) return Error("data after '=' padding", i);
-    bits = (bits << 6) | static_cast<std::uint32_t>(v);
-    if (++in_quantum == 4) {
-      dst[0] = static_cast<char>((bits >> 16) & 0xff);
-      dst[1] = static_cast<char>((bits >> 8) & 0xff);
-      dst[2] = static_cast<char>(bits & 0xff);
-      dst += 3;
-      bits = 0;
-      in_quantum = 0;
-    }
-    ++i;
-  }
-  if (pad_seen > 0) {
-    if (pad_seen < pad_needed) return Error("incomplete '=' padding", text.size());
-    if (in_quantum == 2) {
-      *dst++ = static_cast<char>((bits >> 4) & 0xff);
-    } else {
-      dst[0] = static_cast<char>((bits >> 10) & 0xff);
-      dst[1] = static_cast<char>((bits >> 2) & 0xff);
-      dst += 2;
-    }
-  } else if (in_quantum != 0) {
-    return Error(absl::StrFormat("last quantum has %d characters, '=' padding missing", in_quantum),
-                 text.size());
-  }
-  out.resize(static_cast<std::size_t>(dst - begin));
-  return out;
+  return ChosenCodec().decode(text);
 }
 
 }  // namespace signet::cms

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "appliance/cms/base64_internal.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_test_util.h"
 #include "gmock/gmock.h"
@@ -270,29 +271,42 @@ TEST(Base64DecodeTest, IgnoresWhitespaceAnywhere) {
   EXPECT_EQ(*decoded, "");
 }
 
+// Base64Decode, and each implementation behind it that this CPU runs.
+std::vector<std::pair<std::string, absl::StatusOr<std::string> (*)(absl::string_view)>> Decoders() {
+  std::vector<std::pair<std::string, absl::StatusOr<std::string> (*)(absl::string_view)>> decoders =
+      {{"Base64Decode", Base64Decode}, {"scalar", base64_internal::DecodeScalar}};
+#if defined(__x86_64__)
+  if (base64_internal::CpuHasAvx2()) decoders.emplace_back("AVX2", base64_internal::DecodeAvx2);
+#endif
+  return decoders;
+}
+
 TEST(Base64DecodeTest, EqualsTheByteAtATimeDecoderErrorsIncluded) {
-  for (std::uint32_t seed = 0; seed < 20000; ++seed) {
-    const std::string text = Drawn(seed % 41, seed, "QUJDRA=  =\r\n\t!");
-    absl::StatusOr<std::string> fast = Base64Decode(text);
-    absl::StatusOr<std::string> reference = ReferenceBase64Decode(text);
-    ASSERT_EQ(fast.status(), reference.status()) << absl::CHexEscape(text);
-    if (fast.ok()) {
-      EXPECT_EQ(*fast, *reference) << absl::CHexEscape(text);
-    }
-  }
-  // Well-formed lines of base64, then each kind of damage somewhere inside.
-  const std::string encoded = Base64Encode(Bytes(100000, 9));
-  ASSERT_THAT(Base64Decode(encoded), IsOk());
-  EXPECT_EQ(*Base64Decode(encoded), Bytes(100000, 9));
-  for (std::size_t at : {0u, 1u, 77u, 78u, 5001u, 133000u}) {
-    for (char damage : {'=', '!', ' ', '\n', '\0'}) {
-      std::string text = encoded;
-      text[at] = damage;
-      absl::StatusOr<std::string> fast = Base64Decode(text);
+  for (const auto& [name, decode] : Decoders()) {
+    SCOPED_TRACE(name);
+    for (std::uint32_t seed = 0; seed < 20000; ++seed) {
+      const std::string text = Drawn(seed % 41, seed, "QUJDRA=  =\r\n\t!");
+      absl::StatusOr<std::string> fast = decode(text);
       absl::StatusOr<std::string> reference = ReferenceBase64Decode(text);
-      ASSERT_EQ(fast.status(), reference.status()) << at << " " << int{damage};
+      ASSERT_EQ(fast.status(), reference.status()) << absl::CHexEscape(text);
       if (fast.ok()) {
-        EXPECT_EQ(*fast, *reference) << at;
+        EXPECT_EQ(*fast, *reference) << absl::CHexEscape(text);
+      }
+    }
+    // Well-formed lines of base64, then each kind of damage somewhere inside.
+    const std::string encoded = Base64Encode(Bytes(100000, 9));
+    ASSERT_THAT(decode(encoded), IsOk());
+    EXPECT_EQ(*decode(encoded), Bytes(100000, 9));
+    for (std::size_t at : {0u, 1u, 77u, 78u, 5001u, 133000u}) {
+      for (char damage : {'=', '!', ' ', '\n', '\0'}) {
+        std::string text = encoded;
+        text[at] = damage;
+        absl::StatusOr<std::string> fast = decode(text);
+        absl::StatusOr<std::string> reference = ReferenceBase64Decode(text);
+        ASSERT_EQ(fast.status(), reference.status()) << at << " " << int{damage};
+        if (fast.ok()) {
+          EXPECT_EQ(*fast, *reference) << at;
+        }
       }
     }
   }
