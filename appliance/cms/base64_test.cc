@@ -16,20 +16,13 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/base64_internal.h"
 #include "appliance/cms/mime.h"
+#include "appliance/cms/mime_test_util.h"
 #include "gtest/gtest.h"
 
 namespace signet::cms::base64_internal {
 namespace {
 
-// Deterministic bytes covering all 256 values.
-std::string Bytes(std::size_t size, std::uint32_t seed) {
-  std::string out(size, '\0');
-  for (char& c : out) {
-    seed = seed * 1664525u + 1013904223u;
-    c = static_cast<char>(seed >> 24);
-  }
-  return out;
-}
+using ::signet::cms::mime_testing::Bytes;
 
 using Encoder = void (*)(const unsigned char*, std::size_t, char*);
 

@@ -23,19 +23,10 @@ namespace {
 
 using ::signet::matchers::IsOk;
 
+using ::signet::cms::mime_testing::Bytes;
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Deterministic bytes covering all 256 values.
-std::string Bytes(std::size_t size, std::uint32_t seed) {
-  std::string out(size, '\0');
-  for (char& c : out) {
-    seed = seed * 1664525u + 1013904223u;
-    c = static_cast<char>(seed >> 24);
-  }
-  return out;
-}
 
 // The byte-at-a-time canonicalisation and decoder these replaced: the
 // reference the fast ones must equal byte for byte, errors included.

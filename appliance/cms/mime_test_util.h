@@ -1,8 +1,11 @@
-// Helpers for the MIME tests: a status matcher (Debian's abseil has none)
-// and a check that a view lies inside the text it was cut from.
+// Helpers for the MIME tests: a status matcher (Debian's abseil has none),
+// a check that a view lies inside the text it was cut from, and
+// deterministic test bytes.
 #ifndef SIGNET_APPLIANCE_CMS_MIME_TEST_UTIL_H_
 #define SIGNET_APPLIANCE_CMS_MIME_TEST_UTIL_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -30,6 +33,17 @@ MATCHER_P(InvalidArgumentWith, substring, "") {
 // copy).
 inline bool Within(absl::string_view view, absl::string_view text) {
   return view.data() >= text.data() && view.data() + view.size() <= text.data() + text.size();
+}
+
+// `size` bytes from a linear congruential generator seeded with `seed`:
+// the same for the same seed, and covering all 256 values.
+inline std::string Bytes(std::size_t size, std::uint32_t seed) {
+  std::string out(size, '\0');
+  for (char& c : out) {
+    seed = seed * 1664525u + 1013904223u;
+    c = static_cast<char>(seed >> 24);
+  }
+  return out;
 }
 
 }  // namespace signet::cms::mime_testing
