@@ -146,6 +146,41 @@ absl::Status UsePss(CMS_SignerInfo* signer_info, const EVP_MD* md) {
   return absl::OkStatus();
 }
 
+// The RSASSA-PSS signatureAlgorithm (RFC 4055 §3.1) for a signature with
+// `md`, MGF1 with `md` and a salt as long as its output, as OpenSSL writes
+// it when it signs content itself (CMS_SignerInfo_sign alone leaves it
+// unset, and the SignedData cannot be encoded).
+absl::Status SetPssSignatureAlgorithm(CMS_SignerInfo* signer_info, const EVP_MD* md) {
+  RsaPssParamsPtr params(RSA_PSS_PARAMS_new());
+  X509AlgorPtr mgf1_digest(X509_ALGOR_new());
+  if (!params || !mgf1_digest) return OperationError("cannot build the RSA-PSS parameters");
+  params->hashAlgorithm = X509_ALGOR_new();
+  params->maskGenAlgorithm = X509_ALGOR_new();
+  params->saltLength = ASN1_INTEGER_new();
+  if (params->hashAlgorithm == nullptr || params->maskGenAlgorithm == nullptr ||
+      params->saltLength == nullptr ||
+      ASN1_INTEGER_set(params->saltLength, EVP_MD_get_size(md)) != 1) {
+    return OperationError("cannot build the RSA-PSS parameters");
+  }
+  X509_ALGOR_set_md(params->hashAlgorithm, md);
+  X509_ALGOR_set_md(mgf1_digest.get(), md);
+  ASN1_STRING* mgf1 = ASN1_item_pack(mgf1_digest.get(), ASN1_ITEM_rptr(X509_ALGOR), nullptr);
+  if (mgf1 == nullptr || X509_ALGOR_set0(params->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1),
+                                         V_ASN1_SEQUENCE, mgf1) != 1) {
+    ASN1_STRING_free(mgf1);
+    return OperationError("cannot build the RSA-PSS parameters");
+  }
+  ASN1_STRING* encoded = ASN1_item_pack(params.get(), ASN1_ITEM_rptr(RSA_PSS_PARAMS), nullptr);
+  X509_ALGOR* algorithm = nullptr;
+  CMS_SignerInfo_get0_algs(signer_info, nullptr, nullptr, nullptr, &algorithm);
+  if (encoded == nullptr || algorithm == nullptr ||
+      X509_ALGOR_set0(algorithm, OBJ_nid2obj(EVP_PKEY_RSA_PSS), V_ASN1_SEQUENCE, encoded) != 1) {
+    ASN1_STRING_free(encoded);
+    return OperationError("cannot set the RSA-PSS signature algorithm");
+  }
+  return absl::OkStatus();
+}
+
 enum class Form { kDetached, kAttached, kDigestOnly };
 
 // A SignedData with its signer, certificates and every signed attribute
@@ -216,6 +251,9 @@ absl::StatusOr<SignedDataTemplate> BuildTemplate(const CmsContext& context, cons
                    Prepare(context, Form::kDigestOnly, signer, options, md, signing_time));
   const std::string zeros(DigestLength(options.digest), '\0');
   RETURN_IF_ERROR(AddDigestAttributes(prepared.signer_info, zeros));
+  if (options.rsa_pss) {
+    RETURN_IF_ERROR(SetPssSignatureAlgorithm(prepared.signer_info, md));
+  }
   std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(prepared.cms.get());
   if (der.empty()) return OperationError("cannot encode the SignedData");
   absl::StatusOr<SignedDataTemplate> parsed = SignedDataTemplate::Parse(der, zeros.size());
@@ -223,76 +261,10 @@ absl::StatusOr<SignedDataTemplate> BuildTemplate(const CmsContext& context, cons
   return parsed;
 }
 
-// The templates of the signers in use, one per key, certificate, chain,
-// digest and time form. Each entry holds references to its key and
-// certificates, so that an address in the cache is never a freed object's
-// reused by another one.
-class TemplateCache {
- public:
-  absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> Get(const CmsContext& context,
-                                                                const Signer& signer,
-                                                                const SignOptions& options,
-                                                                const EVP_MD* md,
-                                                                absl::Time signing_time) {
-    const TimeForm time_form = TimeFormOf(signing_time);
-    {
-      std::lock_guard lock(mutex_);
-      for (const Entry& entry : entries_) {
-        if (entry.libctx == context.libctx && entry.key.get() == signer.key &&
-            entry.certificate.get() == signer.certificate && entry.digest == options.digest &&
-            entry.time_form == time_form && SameChain(entry.chain, signer.chain)) {
-          return entry.made;
-        }
-      }
-    }
-    ASSIGN_OR_RETURN(SignedDataTemplate made,
-                     BuildTemplate(context, signer, options, md, signing_time));
-    auto shared = std::make_shared<const SignedDataTemplate>(std::move(made));
-    Entry entry{
-        .libctx = context.libctx, .digest = options.digest, .time_form = time_form, .made = shared};
-    if (EVP_PKEY_up_ref(signer.key) != 1) return shared;
-    entry.key.reset(signer.key);
-    if (X509_up_ref(signer.certificate) != 1) return shared;
-    entry.certificate.reset(signer.certificate);
-    for (X509* certificate : signer.chain) {
-      if (X509_up_ref(certificate) != 1) return shared;
-      entry.chain.emplace_back(certificate);
-    }
-    std::lock_guard lock(mutex_);
-    // Signers are few; a daemon reloaded many times starts over rather
-    // than keep every key it ever had.
-    if (entries_.size() >= kMaxEntries) entries_.clear();
-    entries_.push_back(std::move(entry));
-    return shared;
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 64;
-  struct Entry {
-    OSSL_LIB_CTX* libctx = nullptr;
-    EvpPkeyPtr key;
-    X509Ptr certificate;
-    std::vector<X509Ptr> chain;
-    DigestAlgorithm digest = DigestAlgorithm::kSha256;
-    TimeForm time_form = TimeForm::kUtcTime;
-    std::shared_ptr<const SignedDataTemplate> made;
-  };
-
-  static bool SameChain(const std::vector<X509Ptr>& held, const std::vector<X509*>& given) {
-    if (held.size() != given.size()) return false;
-    for (size_t i = 0; i < held.size(); ++i) {
-      if (held[i].get() != given[i]) return false;
-    }
-    return true;
-  }
-
-  std::mutex mutex_;
-  std::vector<Entry> entries_;
-};
-
 // The signature over the signed attributes' digest, by the signer's key.
 absl::StatusOr<std::string> SignAttributes(const CmsContext& context, const Signer& signer,
-                                           const EVP_MD* md, absl::string_view attributes) {
+                                           const EVP_MD* md, bool rsa_pss,
+                                           absl::string_view attributes) {
   unsigned char hash[EVP_MAX_MD_SIZE];
   unsigned int hash_length = 0;
   if (EVP_Digest(attributes.data(), attributes.size(), hash, &hash_length, md, nullptr) != 1) {
@@ -302,6 +274,12 @@ absl::StatusOr<std::string> SignAttributes(const CmsContext& context, const Sign
   if (!pkey_context || EVP_PKEY_sign_init(pkey_context.get()) != 1 ||
       EVP_PKEY_CTX_set_signature_md(pkey_context.get(), md) != 1) {
     return OperationError("cannot start the signature");
+  }
+  if (rsa_pss &&
+      (EVP_PKEY_CTX_set_rsa_padding(pkey_context.get(), RSA_PKCS1_PSS_PADDING) != 1 ||
+       EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_context.get(), RSA_PSS_SALTLEN_DIGEST) != 1 ||
+       EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_context.get(), md) != 1)) {
+    return OperationError("cannot select RSA-PSS");
   }
   size_t length = 0;
   if (EVP_PKEY_sign(pkey_context.get(), nullptr, &length, hash, hash_length) != 1) {
@@ -316,16 +294,30 @@ absl::StatusOr<std::string> SignAttributes(const CmsContext& context, const Sign
   return signature;
 }
 
-// A detached SignedData over `digest` from the signer's template.
+// A detached SignedData over `digest` from the signer's template (made
+// now, and kept if the signer has a cache for it).
 absl::StatusOr<std::string> SignFromTemplate(const CmsContext& context, absl::string_view digest,
                                              const Signer& signer, const SignOptions& options,
                                              const EVP_MD* md, absl::Time signing_time) {
-  static TemplateCache* const cache = new TemplateCache();
-  ASSIGN_OR_RETURN(std::shared_ptr<const SignedDataTemplate> made,
-                   cache->Get(context, signer, options, md, signing_time));
+  auto make = [&]() { return BuildTemplate(context, signer, options, md, signing_time); };
+  std::shared_ptr<const SignedDataTemplate> made;
+  if (signer.templates != nullptr) {
+    SignerTemplateCache::Id id{.libctx = context.libctx,
+                               .key = signer.key,
+                               .certificate = signer.certificate,
+                               .chain = {signer.chain.begin(), signer.chain.end()},
+                               .digest = static_cast<int>(options.digest),
+                               .rsa_pss = options.rsa_pss,
+                               .time_form = TimeFormOf(signing_time)};
+    ASSIGN_OR_RETURN(made, signer.templates->Get(id, make));
+  } else {
+    ASSIGN_OR_RETURN(SignedDataTemplate once, make());
+    made = std::make_shared<const SignedDataTemplate>(std::move(once));
+  }
   ASSIGN_OR_RETURN(std::string attributes,
                    made->SignedAttributes(digest, SigningTimeOctets(signing_time)));
-  ASSIGN_OR_RETURN(std::string signature, SignAttributes(context, signer, md, attributes));
+  ASSIGN_OR_RETURN(std::string signature,
+                   SignAttributes(context, signer, md, options.rsa_pss, attributes));
   return made->Complete(attributes, signature);
 }
 
@@ -351,11 +343,9 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   const EVP_MD* md = HashMd(options.digest);
   const absl::Time signing_time = options.signing_time.value_or(absl::Now());
 
-  // Detached, PKCS#1 v1.5 or ECDSA: from the signer's template. RSA-PSS
-  // parameters are only written into the SignerInfo as it is signed, and an
-  // attached content is part of the structure, so those two go through
-  // OpenSSL's CMS code each time.
-  if (form != Form::kAttached && !options.rsa_pss) {
+  // Detached: from the signer's template. An attached content is part of
+  // the structure, so that goes through OpenSSL's CMS code each time.
+  if (form != Form::kAttached) {
     if (form == Form::kDigestOnly) {
       return SignFromTemplate(context, input, signer, options, md, signing_time);
     }
@@ -370,15 +360,10 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   }
 
   ASSIGN_OR_RETURN(Prepared prepared, Prepare(context, form, signer, options, md, signing_time));
-  if (form == Form::kDigestOnly) {
-    RETURN_IF_ERROR(AddDigestAttributes(prepared.signer_info, input));
-    if (CMS_SignerInfo_sign(prepared.signer_info) != 1) return OperationError("signing failed");
-  } else {
-    // CMS_final's work, with the content hashed in large pieces and, when
-    // attached, copied once into a buffer of its size (cms_content.h).
-    if (!FinishWithContent(prepared.cms.get(), input, form == Form::kAttached ? input.size() : 0)) {
-      return OperationError("signing failed");
-    }
+  // CMS_final's work, with the content hashed in large pieces and copied
+  // once into a buffer of its size (cms_content.h).
+  if (!FinishWithContent(prepared.cms.get(), input, input.size())) {
+    return OperationError("signing failed");
   }
   std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(prepared.cms.get());
   if (der.empty()) return OperationError("cannot encode the SignedData");

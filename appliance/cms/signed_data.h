@@ -32,6 +32,8 @@ using DigestAlgorithm = HashAlgorithm;
 // "sha-256": the multipart/signed micalg parameter (RFC 8551 §3.5.3.2).
 const char* Micalg(DigestAlgorithm digest);
 
+class SignerTemplateCache;  // signed_data_template.h
+
 struct Signer {
   // A token key through Signet's provider (or any EVP_PKEY in the context's
   // library context). Not owned.
@@ -40,6 +42,10 @@ struct Signer {
   X509* certificate = nullptr;
   // Intermediate CAs to include so that verifiers can build the chain.
   std::vector<X509*> chain;
+  // Where this signer's SignedData templates are kept between signatures,
+  // owned with the key and certificates above (signed_data_template.h);
+  // null: each signature makes its own. Not owned.
+  SignerTemplateCache* templates = nullptr;
 };
 
 struct SignOptions {

@@ -233,4 +233,21 @@ std::string SignedDataTemplate::Complete(absl::string_view signed_attributes,
   return out;
 }
 
+absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> SignerTemplateCache::Get(
+    const Id& id, const std::function<absl::StatusOr<SignedDataTemplate>()>& make) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [held, made] : entries_) {
+      if (held == id) return made;
+    }
+  }
+  absl::StatusOr<SignedDataTemplate> made = make();
+  if (!made.ok()) return made.status();
+  auto shared = std::make_shared<const SignedDataTemplate>(*std::move(made));
+  std::lock_guard lock(mutex_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();
+  entries_.emplace_back(id, shared);
+  return shared;
+}
+
 }  // namespace signet::cms

@@ -19,7 +19,11 @@
 #ifndef SIGNET_APPLIANCE_CMS_SIGNED_DATA_TEMPLATE_H_
 #define SIGNET_APPLIANCE_CMS_SIGNED_DATA_TEMPLATE_H_
 
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -76,6 +80,41 @@ class SignedDataTemplate {
   size_t time_offset_ = 0;
   size_t time_length_ = 0;
   TimeForm time_form_ = TimeForm::kUtcTime;
+};
+
+// One signer's templates, one per thing a template depends on beyond the
+// signer (digest, padding, time form), kept by whoever keeps the signer's
+// key and certificates and dropped with them: a template holds no
+// reference to them, and a cache that outlived a key would keep the key's
+// provider in use past its teardown. It tells entries apart by the
+// addresses of the key, certificates and library context, which is sound
+// only while those live as long as the cache, so it must only ever be used
+// with that one signer's objects. Thread-safe.
+class SignerTemplateCache {
+ public:
+  struct Id {
+    const void* libctx = nullptr;
+    const void* key = nullptr;
+    const void* certificate = nullptr;
+    std::vector<const void*> chain;
+    int digest = 0;
+    bool rsa_pss = false;
+    TimeForm time_form = TimeForm::kUtcTime;
+
+    bool operator==(const Id&) const = default;
+  };
+
+  // The template for `id`, made by `make` the first time (and not kept if
+  // making it fails).
+  absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> Get(
+      const Id& id, const std::function<absl::StatusOr<SignedDataTemplate>()>& make);
+
+ private:
+  // A signer has a few at most; a cache that somehow filled starts over.
+  static constexpr size_t kMaxEntries = 16;
+
+  std::mutex mutex_;
+  std::vector<std::pair<Id, std::shared_ptr<const SignedDataTemplate>>> entries_;
 };
 
 }  // namespace signet::cms

@@ -186,6 +186,47 @@ TEST_F(SignedDataTemplateTest, AfterTwentyFortyNineTheTimeIsGeneralized) {
             nullptr);
 }
 
+TEST_F(SignedDataTemplateTest, ACacheMakesEachTemplateOnceAndKeepsNoFailure) {
+  SignerTemplateCache cache;
+  const std::string unsigned_der = Unsigned(absl::FromUnixSeconds(1795000000));
+  int made = 0;
+  auto make = [&]() -> absl::StatusOr<SignedDataTemplate> {
+    ++made;
+    return SignedDataTemplate::Parse(unsigned_der, kDigestLength);
+  };
+  const SignerTemplateCache::Id sha256{.key = key_.get(), .certificate = certificate_.get()};
+  absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> first = cache.Get(sha256, make);
+  ASSERT_THAT(first, IsOk());
+  absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> again = cache.Get(sha256, make);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(first->get(), again->get());
+  EXPECT_EQ(made, 1);
+  // Anything else it depends on is another template.
+  const SignerTemplateCache::Id others[] = {
+      {.key = key_.get(), .certificate = certificate_.get(), .digest = 1},
+      {.key = key_.get(), .certificate = certificate_.get(), .rsa_pss = true},
+      {.key = key_.get(),
+       .certificate = certificate_.get(),
+       .time_form = TimeForm::kGeneralizedTime},
+      {.key = key_.get(), .certificate = certificate_.get(), .chain = {ca_->certificate()}},
+  };
+  for (const SignerTemplateCache::Id& other : others) {
+    absl::StatusOr<std::shared_ptr<const SignedDataTemplate>> for_it = cache.Get(other, make);
+    ASSERT_THAT(for_it, IsOk());
+    EXPECT_NE(for_it->get(), first->get());
+  }
+  EXPECT_EQ(made, 5);
+  // A template that could not be made is not kept: the next call tries again.
+  const SignerTemplateCache::Id failing{.key = key_.get(), .digest = 7};
+  auto fail = [&]() -> absl::StatusOr<SignedDataTemplate> {
+    ++made;
+    return absl::InternalError("cannot");
+  };
+  EXPECT_FALSE(cache.Get(failing, fail).ok());
+  EXPECT_FALSE(cache.Get(failing, fail).ok());
+  EXPECT_EQ(made, 7);
+}
+
 TEST(SigningTimeOctetsTest, AreWhatAsn1TimeSetWrites) {
   for (int64_t seconds :
        {int64_t{-631152000} /* 1950 */, int64_t{-631152001}, int64_t{0}, int64_t{1795000000},

@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "appliance/cms/signed_data_template.h"
 #include "common/der.h"
 #include "common/ossl_ptr.h"
 #include "gmock/gmock.h"
@@ -216,23 +217,27 @@ TEST_F(SignedDataTest, IncludesTheChainGiven) {
   EXPECT_EQ(sk_X509_num(certificates.get()), 2);
 }
 
-// Detached signatures come from a template per signer (signed_data_template.h);
-// each must still carry its own time, digest and chain.
-TEST_F(SignedDataTest, SignaturesFromOneSignersTemplateEachCarryTheirOwnValues) {
+// Detached signatures come from a template per signer, kept in the
+// signer's cache (signed_data_template.h); each must still carry its own
+// time, digest and chain.
+TEST_F(SignedDataTest, SignaturesFromOneSignersTemplatesEachCarryTheirOwnValues) {
   const struct {
     std::string key;
     DigestAlgorithm digest;
   } cases[] = {{"rsa", DigestAlgorithm::kSha256}, {"p384", DigestAlgorithm::kSha384}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.key);
+    SignerTemplateCache templates;
+    Signer signer = SignerFor(c.key);
+    signer.templates = &templates;
     for (const absl::Time when :
          {absl::FromUnixSeconds(1795000000), absl::FromUnixSeconds(1795000001),
           // 2052: GeneralizedTime, a template of its own.
           absl::FromUnixSeconds(2600000000), absl::FromUnixSeconds(1795000002)}) {
       SCOPED_TRACE(absl::FormatTime(when));
       for (const std::string& content : {std::string(kContent), std::string("another content")}) {
-        absl::StatusOr<std::string> der = SignDetached(Context(), content, SignerFor(c.key),
-                                                       {.digest = c.digest, .signing_time = when});
+        absl::StatusOr<std::string> der =
+            SignDetached(Context(), content, signer, {.digest = c.digest, .signing_time = when});
         ASSERT_THAT(der, IsOk());
         EXPECT_THAT(fixtures::OpensslCmsVerify(*der, env_->ca_path(), content), IsOk());
         CmsPtr cms = Parse(*der);
@@ -251,9 +256,11 @@ TEST_F(SignedDataTest, SignaturesFromOneSignersTemplateEachCarryTheirOwnValues) 
       }
     }
   }
-  // The same signer with a chain, then without: each as given.
+  // The same signer and cache with a chain, then without: each as given.
+  SignerTemplateCache templates;
   for (size_t chain : {1u, 0u, 1u}) {
     Signer signer = SignerFor("p256");
+    signer.templates = &templates;
     if (chain == 1) signer.chain.push_back(env_->ca().certificate());
     absl::StatusOr<std::string> der = SignDetached(Context(), kContent, signer, {});
     ASSERT_THAT(der, IsOk());
@@ -318,6 +325,47 @@ TEST_F(SignedDataTest, DigestOnlySignatureVerifiesAgainstTheContent) {
     CmsPtr cms = Parse(*der);
     CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
     EXPECT_EQ(CMS_signed_get_attr_count(si), 5);
+  }
+}
+
+// RSA-PSS from a digest alone, which OpenSSL's CMS_SignerInfo_sign could
+// not encode: verified by every tool, and with the signature algorithm
+// OpenSSL itself writes when it signs the content (the attached form).
+TEST_F(SignedDataTest, DigestOnlyRsaPssSignaturesVerifyWithOpenSslsAlgorithm) {
+  for (const auto& [digest, hash] : {std::pair{DigestAlgorithm::kSha256, HashAlgorithm::kSha256},
+                                     std::pair{DigestAlgorithm::kSha512, HashAlgorithm::kSha512}}) {
+    SCOPED_TRACE(HashName(hash));
+    const SignOptions options{.digest = digest, .rsa_pss = true};
+    absl::StatusOr<std::string> from_digest =
+        SignDigest(Context(), fixtures::Digest(hash, kContent), SignerFor("rsa"), options);
+    ASSERT_THAT(from_digest, IsOk());
+    absl::StatusOr<std::string> detached =
+        SignDetached(Context(), kContent, SignerFor("rsa"), options);
+    ASSERT_THAT(detached, IsOk());
+    absl::StatusOr<std::string> attached =
+        SignAttached(Context(), kContent, SignerFor("rsa"), options);
+    ASSERT_THAT(attached, IsOk());
+    if (digest == DigestAlgorithm::kSha256) {
+      ExpectVerifiedByEveryone(*from_digest, /*detached=*/true);
+    } else {
+      EXPECT_THAT(fixtures::OpensslCmsVerify(*from_digest, env_->ca_path(), std::string(kContent)),
+                  IsOk());
+      EXPECT_THAT(gpgsm_->Verify(*from_digest, std::string(kContent)), IsOk());
+      // Not certtool: GnuTLS 3.7 reads RSA-PSS in PKCS#7 as SHA-256 whatever
+      // the parameters say, and refuses OpenSSL's own attached signature
+      // with SHA-512 just the same (tried when this test was written).
+    }
+    auto algorithm_of = [](const std::string& der) {
+      CmsPtr cms = Parse(der);
+      X509_ALGOR* algorithm = nullptr;
+      CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0), nullptr,
+                               nullptr, nullptr, &algorithm);
+      return DerOf<X509_ALGOR, i2d_X509_ALGOR>(algorithm);
+    };
+    const std::string by_openssl = algorithm_of(*attached);
+    ASSERT_FALSE(by_openssl.empty());
+    EXPECT_EQ(algorithm_of(*from_digest), by_openssl);
+    EXPECT_EQ(algorithm_of(*detached), by_openssl);
   }
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "appliance/cms/signed_data_template.h"
 #include "common/ossl_ptr.h"
 #include "signet/config/v1/config.pb.h"
 #include "tokens/keys/token_key.h"
@@ -30,6 +31,9 @@ struct ConfiguredKey {
   EvpPkeyPtr key;
   // The key's certificate first, then its issuers.
   std::vector<X509Ptr> chain;
+  // Its SignedData templates (cms::Signer::templates), dropped with it.
+  std::unique_ptr<cms::SignerTemplateCache> templates =
+      std::make_unique<cms::SignerTemplateCache>();
 };
 
 class KeyRegistry : public provider::KeyResolver, public std::enable_shared_from_this<KeyRegistry> {

@@ -120,7 +120,9 @@ MailCallLimits MailLimitsOf(Appliance& appliance) {
 }
 
 cms::Signer SignerOf(const ConfiguredKey& key) {
-  cms::Signer signer{.key = key.key.get(), .certificate = key.chain.front().get()};
+  cms::Signer signer{.key = key.key.get(),
+                     .certificate = key.chain.front().get(),
+                     .templates = key.templates.get()};
   for (size_t i = 1; i < key.chain.size(); ++i) signer.chain.push_back(key.chain[i].get());
   return signer;
 }
