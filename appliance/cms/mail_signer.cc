@@ -1,6 +1,5 @@
 #include "appliance/cms/mail_signer.h"
 
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -8,12 +7,9 @@
 #include "absl/strings/match.h"
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
-#include "appliance/cms/operation_error.h"
 #include "appliance/cms/smime_format.h"
 #include "common/huge_pages.h"
-#include "common/ossl_ptr.h"
 #include "common/status_macros.h"
-#include "tokens/keys/signature_check.h"
 
 namespace signet::cms {
 
@@ -35,30 +31,6 @@ size_t CertificateBytes(const Signer& signer) {
     bytes += static_cast<size_t>(std::max(0, i2d_X509(certificate, nullptr)));
   }
   return bytes;
-}
-
-// The digest of `texts` joined, with the digest the SignedData names.
-absl::StatusOr<std::string> DigestOf(const CmsContext& context,
-                                     absl::Span<const absl::string_view> texts,
-                                     DigestAlgorithm digest) {
-  BeginOperation();
-  // From the context's library, as the CMS code fetches the content digest.
-  EvpMdPtr md(EVP_MD_fetch(context.libctx, EVP_MD_get0_name(HashMd(digest)), nullptr));
-  EvpMdCtxPtr hashing(EVP_MD_CTX_new());
-  if (!md || !hashing || EVP_DigestInit_ex(hashing.get(), md.get(), nullptr) != 1) {
-    return OperationError("cannot start the content digest");
-  }
-  for (const absl::string_view text : texts) {
-    if (EVP_DigestUpdate(hashing.get(), text.data(), text.size()) != 1) {
-      return OperationError("cannot digest the content");
-    }
-  }
-  unsigned char value[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_DigestFinal_ex(hashing.get(), value, &length) != 1) {
-    return OperationError("cannot digest the content");
-  }
-  return std::string(reinterpret_cast<const char*>(value), length);
 }
 
 // SignMail over `result`'s backing (the mail), into `result`.
@@ -89,14 +61,11 @@ absl::StatusOr<MailPieces> SignInto(const CmsContext& context, MailPieces result
   }
   if (plan.body_form == SplitPlan::BodyForm::kAsIs && plan.bare_line_feeds == 0) {
     // The entity is its head and the mail's body as it lies: checked,
-    // searched and digested in those two pieces, signed by its digest
-    // (which verifies as a signature over the content does, signed_data.h),
-    // and never joined.
+    // searched and signed in those two pieces, never joined.
     const absl::string_view entity[] = {plan.entity_head, plan.body};
     RETURN_IF_ERROR(CheckMimeStructure(plan.entity_head, plan.body, context.limits));
     const std::string boundary = BoundaryFor(entity, RandomBoundary());
-    ASSIGN_OR_RETURN(std::string digest, DigestOf(context, entity, options.sign.digest));
-    ASSIGN_OR_RETURN(std::string der, SignDigest(context, digest, signer, options.sign));
+    ASSIGN_OR_RETURN(std::string der, SignDetachedPieces(context, entity, signer, options.sign));
     AppendMailHead(plan.outer_headers, &out);
     AppendMultipartSignedHead(boundary, options.sign.digest, &out);
     out.append(plan.entity_head);

@@ -146,18 +146,22 @@ absl::Status UsePss(CMS_SignerInfo* signer_info, const EVP_MD* md) {
 
 enum class Form { kDetached, kAttached, kDigestOnly };
 
-absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view input, Form form,
+// `input`: the content in pieces, or (kDigestOnly) the digest as one.
+absl::StatusOr<std::string> Sign(const CmsContext& context,
+                                 absl::Span<const absl::string_view> input, Form form,
                                  const Signer& signer, const SignOptions& options) {
+  size_t input_size = 0;
+  for (const absl::string_view piece : input) input_size += piece.size();
   if (signer.key == nullptr || signer.certificate == nullptr) {
     return absl::InvalidArgumentError("a signer needs a key and a certificate");
   }
   if (options.rsa_pss && !EVP_PKEY_is_a(signer.key, "RSA")) {
     return absl::InvalidArgumentError("RSA-PSS needs an RSA key");
   }
-  if (form == Form::kDigestOnly && input.size() != DigestLength(options.digest)) {
+  if (form == Form::kDigestOnly && input_size != DigestLength(options.digest)) {
     return absl::InvalidArgumentError(absl::StrCat("a ", HashName(options.digest), " digest is ",
                                                    DigestLength(options.digest), " bytes, not ",
-                                                   input.size()));
+                                                   input_size));
   }
   BeginOperation();
   // OpenSSL's built-in digest object, not one fetched from the library
@@ -202,7 +206,7 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   if (form == Form::kDigestOnly) {
     // What CMS_final would add after digesting the content itself.
     if (CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
-                                    input.data(), static_cast<int>(input.size())) != 1 ||
+                                    input[0].data(), static_cast<int>(input[0].size())) != 1 ||
         CMS_signed_add1_attr_by_NID(signer_info, NID_pkcs9_contentType, V_ASN1_OBJECT,
                                     OBJ_nid2obj(NID_pkcs7_data), -1) != 1) {
       return OperationError("cannot add the digest attributes");
@@ -211,7 +215,7 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   } else {
     // CMS_final's work, with the content hashed in large pieces and, when
     // attached, copied once into a buffer of its size (cms_content.h).
-    if (!FinishWithContent(cms.get(), input, form == Form::kAttached ? input.size() : 0)) {
+    if (!FinishWithContentPieces(cms.get(), input, form == Form::kAttached ? input_size : 0)) {
       return OperationError("signing failed");
     }
   }
@@ -236,17 +240,23 @@ const char* Micalg(DigestAlgorithm digest) {
 
 absl::StatusOr<std::string> SignDetached(const CmsContext& context, absl::string_view content,
                                          const Signer& signer, const SignOptions& options) {
+  return Sign(context, {content}, Form::kDetached, signer, options);
+}
+
+absl::StatusOr<std::string> SignDetachedPieces(const CmsContext& context,
+                                               absl::Span<const absl::string_view> content,
+                                               const Signer& signer, const SignOptions& options) {
   return Sign(context, content, Form::kDetached, signer, options);
 }
 
 absl::StatusOr<std::string> SignAttached(const CmsContext& context, absl::string_view content,
                                          const Signer& signer, const SignOptions& options) {
-  return Sign(context, content, Form::kAttached, signer, options);
+  return Sign(context, {content}, Form::kAttached, signer, options);
 }
 
 absl::StatusOr<std::string> SignDigest(const CmsContext& context, absl::string_view digest,
                                        const Signer& signer, const SignOptions& options) {
-  return Sign(context, digest, Form::kDigestOnly, signer, options);
+  return Sign(context, {digest}, Form::kDigestOnly, signer, options);
 }
 
 }  // namespace signet::cms

@@ -8,6 +8,9 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/ossl_ptr.h"
@@ -270,6 +273,25 @@ TEST_F(SignedDataTest, DigestOnlySignatureVerifiesAgainstTheContent) {
     CmsPtr cms = Parse(*der);
     CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
     EXPECT_EQ(CMS_signed_get_attr_count(si), 5);
+  }
+}
+
+TEST_F(SignedDataTest, ContentInPiecesIsSignedAsTheJoinedContent) {
+  const absl::string_view content = kContent;
+  // Split at every kind of place: inside the header, at the empty line,
+  // inside the body; an empty piece too.
+  const std::vector<absl::string_view> pieces = {content.substr(0, 7), content.substr(7, 38),
+                                                 content.substr(45, 0), content.substr(45, 9),
+                                                 content.substr(54)};
+  for (const auto& [key, pss] : {std::pair{"rsa", true}, std::pair{"p256", false}}) {
+    SCOPED_TRACE(key);
+    absl::StatusOr<std::string> der =
+        SignDetachedPieces(Context(), pieces, SignerFor(key), {.rsa_pss = pss});
+    ASSERT_THAT(der, IsOk());
+    ExpectVerifiedByEveryone(*der, /*detached=*/true);
+    // Not a signature over the first piece alone, nor over another text.
+    EXPECT_EQ(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string(pieces[0])).code(),
+              absl::StatusCode::kInvalidArgument);
   }
 }
 
