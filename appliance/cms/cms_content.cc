@@ -29,6 +29,11 @@ void FreeUpTo(BIO* chain, BIO* sink) {
 }  // namespace
 
 bool FinishWithContent(CMS_ContentInfo* cms, absl::string_view content, size_t output_bytes) {
+  return FinishWithContentPieces(cms, {content}, output_bytes);
+}
+
+bool FinishWithContentPieces(CMS_ContentInfo* cms, absl::Span<const absl::string_view> pieces,
+                             size_t output_bytes) {
   BioPtr sink;
   if (output_bytes > 0) {
     // A memory BIO, as CMS makes for attached output, over a buffer of the
@@ -57,13 +62,15 @@ bool FinishWithContent(CMS_ContentInfo* cms, absl::string_view content, size_t o
   if (chain == nullptr) return false;
   bool ok = true;
   constexpr size_t kPiece = size_t{1} << 20;
-  for (size_t done = 0; done < content.size() && ok;) {
-    const size_t piece = std::min(kPiece, content.size() - done);
-    size_t written = 0;
-    if (BIO_write_ex(chain, content.data() + done, piece, &written) != 1 || written != piece) {
-      ok = false;
+  for (const absl::string_view content : pieces) {
+    for (size_t done = 0; done < content.size() && ok;) {
+      const size_t piece = std::min(kPiece, content.size() - done);
+      size_t written = 0;
+      if (BIO_write_ex(chain, content.data() + done, piece, &written) != 1 || written != piece) {
+        ok = false;
+      }
+      done += piece;
     }
-    done += piece;
   }
   if (ok) {
     // As CMS_final: the flush finishes the cipher; CMS_dataFinal says

@@ -13,6 +13,7 @@
 #include <cstddef>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace signet::cms {
 
@@ -21,6 +22,10 @@ namespace signet::cms {
 // detached content, which is only digested. False when OpenSSL fails, its
 // reasons left on the error queue, as CMS_final.
 bool FinishWithContent(CMS_ContentInfo* cms, absl::string_view content, size_t output_bytes);
+// The same for content that is `pieces` joined, written one after the
+// other without joining them.
+bool FinishWithContentPieces(CMS_ContentInfo* cms, absl::Span<const absl::string_view> pieces,
+                             size_t output_bytes);
 
 }  // namespace signet::cms
 

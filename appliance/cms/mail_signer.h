@@ -7,7 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "appliance/cms/cms_context.h"
+#include "appliance/cms/mail_pieces.h"
 #include "appliance/cms/signed_data.h"
 
 namespace signet::cms {
@@ -33,6 +35,21 @@ absl::StatusOr<std::string> SignEntity(const CmsContext& context, absl::string_v
 // Signs an RFC 5322 mail (or a bare MIME entity) and returns the signed mail.
 absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_view mail,
                                      const Signer& signer, const MailSignOptions& options);
+
+// The same for a mail the caller gives away (signetd), as pieces: a
+// multipart/signed mail whose body is in canonical form already (CRLF, and
+// 7-bit or a multipart, so sent as it is) keeps it where it lies in the
+// mail, between the new head and the signature part, so that the result
+// and the mail are one buffer, not two. Otherwise (opaque, a body re-encoded
+// or given CRLFs) the result is one piece of its own and the mail is freed
+// once the entity is written, as EncryptOwnedMail does.
+absl::StatusOr<MailPieces> SignOwnedMail(const CmsContext& context, std::string mail,
+                                         const Signer& signer, const MailSignOptions& options);
+
+// The multipart/signed boundary for an entity made of `entity` joined:
+// `candidate` when the entity does not hold it (across the joins too),
+// else a new random one that it does not hold.
+std::string BoundaryFor(absl::Span<const absl::string_view> entity, std::string candidate);
 
 }  // namespace signet::cms
 

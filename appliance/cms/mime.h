@@ -98,6 +98,11 @@ absl::StatusOr<Multipart> SplitMultipart(absl::string_view body, absl::string_vi
 // InvalidArgument "MIME nesting deeper than N" as soon as a level deeper than
 // limits.max_mime_depth is reached, and any error of the parsers above.
 absl::Status CheckMimeStructure(absl::string_view entity, const Limits& limits);
+// The same for the entity `head` + `body` without joining them (its body
+// lying elsewhere, e.g. in the mail it came in); `head` holds the header
+// fields and ends with the empty line after them, else InvalidArgument.
+absl::Status CheckMimeStructure(absl::string_view head, absl::string_view body,
+                                const Limits& limits);
 
 // Every line break (LF or CRLF) as CRLF: the canonical form a signature is
 // computed over (RFC 8551 §3.1.1). A CR not followed by LF is kept as is.

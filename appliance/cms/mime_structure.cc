@@ -31,13 +31,21 @@ std::string Child(const std::string& path, absl::string_view component) {
 // Errors of this level are prefixed with its path here; errors of deeper
 // levels come back already prefixed. Recursion depth is bounded by
 // limits.max_mime_depth + 1, checked first.
+absl::Status WalkParsed(const absl::StatusOr<MimeEntity>& entity, const Limits& limits, int depth,
+                        const std::string& path, bool digest_part);
+
 absl::Status Walk(absl::string_view text, const Limits& limits, int depth, const std::string& path,
                   bool digest_part) {
   if (depth > limits.max_mime_depth) {
     return At(path, absl::InvalidArgumentError(
                         absl::StrFormat("MIME nesting deeper than %d", limits.max_mime_depth)));
   }
-  absl::StatusOr<MimeEntity> entity = ParseEntity(text, limits);
+  return WalkParsed(ParseEntity(text, limits), limits, depth, path, digest_part);
+}
+
+// The level below Walk's depth check and parse.
+absl::Status WalkParsed(const absl::StatusOr<MimeEntity>& entity, const Limits& limits, int depth,
+                        const std::string& path, bool digest_part) {
   if (!entity.ok()) return At(path, entity.status());
   std::optional<ContentType> type;
   if (digest_part && entity->Find("Content-Type") == nullptr) {
@@ -72,6 +80,30 @@ absl::Status Walk(absl::string_view text, const Limits& limits, int depth, const
 
 absl::Status CheckMimeStructure(absl::string_view entity, const Limits& limits) {
   return Walk(entity, limits, 0, "", false);
+}
+
+absl::Status CheckMimeStructure(absl::string_view head, absl::string_view body,
+                                const Limits& limits) {
+  if (limits.max_mime_depth < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("MIME nesting deeper than %d", limits.max_mime_depth));
+  }
+  // ParseEntity's size check, for the two joined.
+  if (head.size() + body.size() > limits.max_message_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("MIME entity of %d bytes is larger than the limit of %d bytes",
+                        head.size() + body.size(), limits.max_message_bytes));
+  }
+  absl::StatusOr<MimeEntity> entity = ParseEntity(head, limits);
+  if (!entity.ok()) return entity.status();
+  // Parsing the joined text stops at the same empty line only when it is
+  // head's last line.
+  if (!entity->body.empty() || entity->header_block.size() == head.size()) {
+    return absl::InvalidArgumentError(
+        "the entity's head does not end with the empty line after its fields");
+  }
+  entity->body = body;
+  return WalkParsed(entity, limits, 0, "", false);
 }
 
 }  // namespace signet::cms

@@ -1,5 +1,7 @@
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
@@ -15,6 +17,7 @@ using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // An entity whose deepest entity is at depth `depth`: `depth` multiparts
 // inside each other (each with one part) around a text/plain leaf.
@@ -146,6 +149,52 @@ TEST(CheckMimeStructureTest, NonMultipartBodiesAreNotParsed) {
   EXPECT_THAT(
       CheckMimeStructure("Content-Type: text/plain\r\n\r\n--b\r\nnot: parsed\r\n", Limits{}),
       IsOk());
+}
+
+// The two-piece form judges exactly as the joined one: the same status for
+// the entity split after the empty line that ends its header fields.
+TEST(CheckMimeStructureTest, HeadAndBodyApartAreJudgedAsJoined) {
+  Limits small;
+  small.max_mime_depth = 5;
+  Limits tiny;
+  tiny.max_message_bytes = 40;
+  const std::string mixed_with_message =
+      "Content-Type: multipart/mixed; boundary=m\r\n\r\n"
+      "--m\r\nContent-Type: message/rfc822\r\n\r\n"
+      "Content-Type: multipart/alternative; boundary=a\r\n\r\n"
+      "--a\r\n\r\nfine\r\n--a\r\nnot a header line\r\n\r\nbody\r\n--a--\r\n"
+      "--m--\r\n";
+  const std::vector<std::pair<std::string, Limits>> cases = {
+      {NestedMultiparts(5), small},
+      {NestedMultiparts(6), small},
+      {NestedMessages(6), small},
+      {NestedMultiparts(33), Limits{}},
+      {mixed_with_message, Limits{}},
+      {"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nx\r\n", Limits{}},
+      {"Content-Type: multipart/mixed\r\n\r\n--b\r\nx\r\n--b--\r\n", Limits{}},
+      {"Content-Type: text\r\n\r\nbody\r\n", Limits{}},
+      {"Content-Type: text/plain\r\n\r\n--b\r\nnot: parsed\r\n", Limits{}},
+      {"Content-Type: text/plain\r\n\r\n0123456789012345678901234567890\r\n", tiny},
+  };
+  for (const auto& [entity, limits] : cases) {
+    SCOPED_TRACE(entity.substr(0, 60));
+    const size_t split = entity.find("\r\n\r\n") + 4;
+    const absl::Status joined = CheckMimeStructure(entity, limits);
+    const absl::Status apart =
+        CheckMimeStructure(entity.substr(0, split), entity.substr(split), limits);
+    EXPECT_EQ(apart, joined);
+  }
+  EXPECT_THAT(CheckMimeStructure(NestedMultiparts(6), small), Not(IsOk()));
+}
+
+TEST(CheckMimeStructureTest, AHeadMustEndWithItsEmptyLine) {
+  // Joined, the body's first lines would be more header fields, or the
+  // head's later lines body: refused rather than judged differently.
+  EXPECT_THAT(CheckMimeStructure("Content-Type: text/plain\r\n", "X-More: 1\r\n\r\nbody", Limits{}),
+              InvalidArgumentWith("does not end with the empty line"));
+  EXPECT_THAT(CheckMimeStructure("Content-Type: text/plain\r\n\r\nX: 1\r\n\r\n", "body", Limits{}),
+              InvalidArgumentWith("does not end with the empty line"));
+  EXPECT_THAT(CheckMimeStructure("\r\n", "body", Limits{}), IsOk());
 }
 
 }  // namespace

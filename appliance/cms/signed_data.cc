@@ -321,18 +321,22 @@ absl::StatusOr<std::string> SignFromTemplate(const CmsContext& context, absl::st
   return made->Complete(attributes, signature);
 }
 
-absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view input, Form form,
+// `input`: the content in pieces, or (kDigestOnly) the digest as one.
+absl::StatusOr<std::string> Sign(const CmsContext& context,
+                                 absl::Span<const absl::string_view> input, Form form,
                                  const Signer& signer, const SignOptions& options) {
+  size_t input_size = 0;
+  for (const absl::string_view piece : input) input_size += piece.size();
   if (signer.key == nullptr || signer.certificate == nullptr) {
     return absl::InvalidArgumentError("a signer needs a key and a certificate");
   }
   if (options.rsa_pss && !EVP_PKEY_is_a(signer.key, "RSA")) {
     return absl::InvalidArgumentError("RSA-PSS needs an RSA key");
   }
-  if (form == Form::kDigestOnly && input.size() != DigestLength(options.digest)) {
+  if (form == Form::kDigestOnly && input_size != DigestLength(options.digest)) {
     return absl::InvalidArgumentError(absl::StrCat("a ", HashName(options.digest), " digest is ",
                                                    DigestLength(options.digest), " bytes, not ",
-                                                   input.size()));
+                                                   input_size));
   }
   BeginOperation();
   // OpenSSL's built-in digest object, not one fetched from the library
@@ -347,11 +351,16 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   // the structure, so that goes through OpenSSL's CMS code each time.
   if (form != Form::kAttached) {
     if (form == Form::kDigestOnly) {
-      return SignFromTemplate(context, input, signer, options, md, signing_time);
+      return SignFromTemplate(context, input[0], signer, options, md, signing_time);
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_length = 0;
-    if (EVP_Digest(input.data(), input.size(), digest, &digest_length, md, nullptr) != 1) {
+    EvpMdCtxPtr hashing(EVP_MD_CTX_new());
+    bool hashed = hashing && EVP_DigestInit_ex(hashing.get(), md, nullptr) == 1;
+    for (const absl::string_view piece : input) {
+      hashed = hashed && EVP_DigestUpdate(hashing.get(), piece.data(), piece.size()) == 1;
+    }
+    if (!hashed || EVP_DigestFinal_ex(hashing.get(), digest, &digest_length) != 1) {
       return OperationError("cannot hash the content");
     }
     return SignFromTemplate(context,
@@ -362,7 +371,7 @@ absl::StatusOr<std::string> Sign(const CmsContext& context, absl::string_view in
   ASSIGN_OR_RETURN(Prepared prepared, Prepare(context, form, signer, options, md, signing_time));
   // CMS_final's work, with the content hashed in large pieces and copied
   // once into a buffer of its size (cms_content.h).
-  if (!FinishWithContent(prepared.cms.get(), input, input.size())) {
+  if (!FinishWithContentPieces(prepared.cms.get(), input, input_size)) {
     return OperationError("signing failed");
   }
   std::string der = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(prepared.cms.get());
@@ -386,17 +395,23 @@ const char* Micalg(DigestAlgorithm digest) {
 
 absl::StatusOr<std::string> SignDetached(const CmsContext& context, absl::string_view content,
                                          const Signer& signer, const SignOptions& options) {
+  return Sign(context, {content}, Form::kDetached, signer, options);
+}
+
+absl::StatusOr<std::string> SignDetachedPieces(const CmsContext& context,
+                                               absl::Span<const absl::string_view> content,
+                                               const Signer& signer, const SignOptions& options) {
   return Sign(context, content, Form::kDetached, signer, options);
 }
 
 absl::StatusOr<std::string> SignAttached(const CmsContext& context, absl::string_view content,
                                          const Signer& signer, const SignOptions& options) {
-  return Sign(context, content, Form::kAttached, signer, options);
+  return Sign(context, {content}, Form::kAttached, signer, options);
 }
 
 absl::StatusOr<std::string> SignDigest(const CmsContext& context, absl::string_view digest,
                                        const Signer& signer, const SignOptions& options) {
-  return Sign(context, digest, Form::kDigestOnly, signer, options);
+  return Sign(context, {digest}, Form::kDigestOnly, signer, options);
 }
 
 }  // namespace signet::cms

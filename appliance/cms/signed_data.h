@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "appliance/cms/cms_context.h"
 #include "tokens/keys/algorithms.h"
 
@@ -61,6 +62,12 @@ struct SignOptions {
 // without the content inside: DER.
 absl::StatusOr<std::string> SignDetached(const CmsContext& context, absl::string_view content,
                                          const Signer& signer, const SignOptions& options);
+
+// The same over content that is `content` joined (e.g. an entity's head and
+// a body that lies in the mail it came in), without joining it.
+absl::StatusOr<std::string> SignDetachedPieces(const CmsContext& context,
+                                               absl::Span<const absl::string_view> content,
+                                               const Signer& signer, const SignOptions& options);
 
 // SignedData with the content inside (S/MIME's opaque signed-data): DER.
 absl::StatusOr<std::string> SignAttached(const CmsContext& context, absl::string_view content,

@@ -8,6 +8,9 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "appliance/cms/signed_data_template.h"
@@ -366,6 +369,25 @@ TEST_F(SignedDataTest, DigestOnlyRsaPssSignaturesVerifyWithOpenSslsAlgorithm) {
     ASSERT_FALSE(by_openssl.empty());
     EXPECT_EQ(algorithm_of(*from_digest), by_openssl);
     EXPECT_EQ(algorithm_of(*detached), by_openssl);
+  }
+}
+
+TEST_F(SignedDataTest, ContentInPiecesIsSignedAsTheJoinedContent) {
+  const absl::string_view content = kContent;
+  // Split at every kind of place: inside the header, at the empty line,
+  // inside the body; an empty piece too.
+  const std::vector<absl::string_view> pieces = {content.substr(0, 7), content.substr(7, 38),
+                                                 content.substr(45, 0), content.substr(45, 9),
+                                                 content.substr(54)};
+  for (const auto& [key, pss] : {std::pair{"rsa", true}, std::pair{"p256", false}}) {
+    SCOPED_TRACE(key);
+    absl::StatusOr<std::string> der =
+        SignDetachedPieces(Context(), pieces, SignerFor(key), {.rsa_pss = pss});
+    ASSERT_THAT(der, IsOk());
+    ExpectVerifiedByEveryone(*der, /*detached=*/true);
+    // Not a signature over the first piece alone, nor over another text.
+    EXPECT_EQ(fixtures::OpensslCmsVerify(*der, env_->ca_path(), std::string(pieces[0])).code(),
+              absl::StatusCode::kInvalidArgument);
   }
 }
 

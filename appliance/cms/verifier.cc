@@ -264,8 +264,9 @@ std::string SenderMismatchMessage(const VerifiedMail& verified) {
 
 struct SignedParts {
   std::string cms_der;
-  // The detached content (canonical), or nullopt for opaque signed-data.
-  std::optional<std::string> detached_content;
+  // The detached content as it is in the mail (canonicalised before use),
+  // or nullopt for opaque signed-data.
+  std::optional<absl::string_view> detached_part;
   FromField from;
 };
 
@@ -324,7 +325,7 @@ absl::StatusOr<SignedParts> FindSignature(const CmsContext& context, absl::strin
   }
   absl::StatusOr<std::string> der = CmsBytesOf(*signature);
   if (!der.ok()) return Malformed(der.status());
-  return SignedParts{std::move(*der), ToCrlf(multipart->parts[0]), std::move(from)};
+  return SignedParts{std::move(*der), multipart->parts[0], std::move(from)};
 }
 
 absl::Status SignatureError() {
@@ -363,8 +364,14 @@ std::optional<VerifyFailure> VerifyFailureOf(const absl::Status& status) {
   return std::nullopt;
 }
 
-absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_view mail,
-                                        const TrustStore& trust, const VerifyOptions& options) {
+namespace {
+
+// VerifyMail over `content`'s backing (the mail): the signed entity goes
+// into `content` (a span of the mail where it is canonical already; else
+// its own piece, and the mail released), the rest into the result.
+absl::StatusOr<VerifiedMail> VerifyInto(const CmsContext& context, const TrustStore& trust,
+                                        const VerifyOptions& options, MailPieces& content) {
+  const absl::string_view mail = content.backing();
   if (absl::Status size = CheckMessageSize(mail, context.limits); !size.ok()) {
     return Malformed(size);
   }
@@ -379,11 +386,11 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   }
   ASN1_OCTET_STRING** embedded = CMS_get0_content(cms->get());
   const bool has_embedded = embedded != nullptr && *embedded != nullptr;
-  if (parts.detached_content.has_value() && has_embedded) {
+  if (parts.detached_part.has_value() && has_embedded) {
     return Failure(VerifyFailure::kEmbeddedContentInDetached,
                    "the detached signature also carries content of its own");
   }
-  if (!parts.detached_content.has_value() && !has_embedded) {
+  if (!parts.detached_part.has_value() && !has_embedded) {
     return Failure(VerifyFailure::kMalformed, "opaque signed-data without content");
   }
   STACK_OF(CMS_SignerInfo)* signer_infos = CMS_get0_SignerInfos(cms->get());
@@ -395,16 +402,28 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   // Detached content goes in behind a buffering BIO: CMS_verify copies a
   // memory BIO into a BIO of its own, which OpenSSL 3.0 leaks when a
   // signature fails (found by verify_fuzzer).
+  // Detached content already canonical (CRLF, as mail usually travels) is
+  // verified and reported where it lies in the mail; otherwise its
+  // canonical form is made once and the mail is let go.
   BioPtr detached;
-  if (parts.detached_content.has_value()) {
-    BioPtr content = ReadBio(*parts.detached_content);
+  absl::string_view signed_entity;
+  if (parts.detached_part.has_value()) {
+    if (CountBareLineFeeds(*parts.detached_part) == 0) {
+      signed_entity = *parts.detached_part;
+      content.AppendBacking(signed_entity);
+    } else {
+      content.AppendOwned(ToCrlf(*parts.detached_part));
+      content.ReleaseBacking();
+      signed_entity = content.piece(0);
+    }
+    BioPtr in = ReadBio(signed_entity);
     detached.reset(BIO_new(BIO_f_buffer()));
-    if (!content || !detached) return OperationError("cannot allocate a buffer");
-    BIO_push(detached.get(), content.release());
+    if (!in || !detached) return OperationError("cannot allocate a buffer");
+    BIO_push(detached.get(), in.release());
   }
   // Only opaque content needs copying out; detached content is at hand.
-  BioPtr out(parts.detached_content.has_value() ? nullptr : BIO_new(BIO_s_mem()));
-  if (!parts.detached_content.has_value() && !out) {
+  BioPtr out(parts.detached_part.has_value() ? nullptr : BIO_new(BIO_s_mem()));
+  if (!parts.detached_part.has_value() && !out) {
     return OperationError("cannot allocate a buffer");
   }
   // Signatures and content first; the chains are checked below, each with
@@ -421,11 +440,14 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
   }
 
   VerifiedMail verified;
-  verified.opaque = !parts.detached_content.has_value();
-  verified.signed_entity =
-      verified.opaque ? BioContents(out.get()) : std::move(*parts.detached_content);
-  if (absl::Status structure = CheckMimeStructure(verified.signed_entity, context.limits);
-      !structure.ok()) {
+  verified.opaque = !parts.detached_part.has_value();
+  if (verified.opaque) {
+    content.AppendOwned(BioContents(out.get()));
+    out.reset();
+    content.ReleaseBacking();
+    if (!content.empty()) signed_entity = content.piece(0);
+  }
+  if (absl::Status structure = CheckMimeStructure(signed_entity, context.limits); !structure.ok()) {
     return Malformed(structure);
   }
   verified.from_address = std::move(parts.from.address);
@@ -465,6 +487,25 @@ absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_
     return Failure(VerifyFailure::kSenderMismatch, SenderMismatchMessage(verified));
   }
   return verified;
+}
+
+}  // namespace
+
+absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_view mail,
+                                        const TrustStore& trust, const VerifyOptions& options) {
+  MailPieces content = MailPieces::Borrowing(mail);
+  ASSIGN_OR_RETURN(VerifiedMail verified, VerifyInto(context, trust, options, content));
+  verified.signed_entity = std::move(content).Flatten();
+  return verified;
+}
+
+absl::StatusOr<VerifiedOwnedMail> VerifyOwnedMail(const CmsContext& context, std::string mail,
+                                                  const TrustStore& trust,
+                                                  const VerifyOptions& options) {
+  VerifiedOwnedMail result;
+  result.signed_entity = MailPieces::Over(std::move(mail));
+  ASSIGN_OR_RETURN(result.report, VerifyInto(context, trust, options, result.signed_entity));
+  return result;
 }
 
 }  // namespace signet::cms

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "appliance/cms/cms_context.h"
+#include "appliance/cms/mail_pieces.h"
 #include "appliance/cms/trust_store.h"
 #include "appliance/pki/validation_policy.h"
 
@@ -146,6 +147,22 @@ struct VerifyOptions {
 // over the limits.
 absl::StatusOr<VerifiedMail> VerifyMail(const CmsContext& context, absl::string_view mail,
                                         const TrustStore& trust, const VerifyOptions& options = {});
+
+// VerifyMail's result with the signed entity as pieces: `report` is
+// VerifyMail's without its signed_entity (left empty).
+struct VerifiedOwnedMail {
+  // A span of the mail when the signed entity is in canonical form there
+  // already (a multipart/signed first part in CRLF), the mail kept for it;
+  // else its own piece, the mail freed.
+  MailPieces signed_entity;
+  VerifiedMail report;
+};
+
+// VerifyMail for a mail the caller gives away (signetd), so that the
+// result refers to the mail instead of copying what was signed.
+absl::StatusOr<VerifiedOwnedMail> VerifyOwnedMail(const CmsContext& context, std::string mail,
+                                                  const TrustStore& trust,
+                                                  const VerifyOptions& options = {});
 
 }  // namespace signet::cms
 

@@ -131,6 +131,51 @@ TEST_F(VerifierTest, LfLineEndingsAreCanonicalizedBeforeVerifying) {
   EXPECT_EQ(verified->signed_entity, kEntity);
 }
 
+TEST_F(VerifierTest, OwnedMailReportsTheEntityWhereItLiesInTheMail) {
+  struct Form {
+    const char* name;
+    std::string mail;
+    // The signed entity is canonical in the mail, so it is a span of it.
+    bool in_mail;
+  };
+  const std::string detached = Sign("rsa");
+  const Form forms[] = {
+      {"multipart/signed, crlf", detached, true},
+      {"multipart/signed, lf", absl::StrReplaceAll(detached, {{"\r\n", "\n"}}), false},
+      {"opaque", Sign("rsa", SignedForm::kOpaque), false},
+  };
+  for (const Form& form : forms) {
+    SCOPED_TRACE(form.name);
+    absl::StatusOr<VerifiedMail> whole = Verify(form.mail);
+    ASSERT_THAT(whole, IsOk());
+    std::string given = form.mail;
+    const char* const begin = given.data();
+    const char* const end = given.data() + given.size();
+    absl::StatusOr<VerifiedOwnedMail> owned =
+        VerifyOwnedMail(Context(), std::move(given), *trust_, {});
+    ASSERT_THAT(owned, IsOk());
+    ASSERT_EQ(owned->signed_entity.piece_count(), 1u);
+    const absl::string_view piece = owned->signed_entity.piece(0);
+    EXPECT_EQ(piece.data() >= begin && piece.data() < end, form.in_mail);
+    // Otherwise the mail is not kept.
+    EXPECT_EQ(owned->signed_entity.backing().empty(), !form.in_mail);
+    EXPECT_TRUE(owned->report.signed_entity.empty());
+    EXPECT_EQ(owned->report.opaque, whole->opaque);
+    ASSERT_EQ(owned->report.signers.size(), 1u);
+    EXPECT_EQ(owned->report.signers[0].subject, whole->signers[0].subject);
+    EXPECT_EQ(owned->report.from_address, whole->from_address);
+    EXPECT_EQ(std::move(owned->signed_entity).Flatten(), kEntity);
+  }
+}
+
+TEST_F(VerifierTest, OwnedMailIsRefusedAsTheWholeOne) {
+  const std::string changed = absl::StrReplaceAll(Sign("rsa"), {{"3 transfers", "4 transfers"}});
+  ExpectFailure(Verify(changed), VerifyFailure::kContentChanged);
+  absl::StatusOr<VerifiedOwnedMail> owned = VerifyOwnedMail(Context(), changed, *trust_, {});
+  ASSERT_THAT(owned, Not(IsOk()));
+  EXPECT_EQ(VerifyFailureOf(owned.status()), VerifyFailure::kContentChanged);
+}
+
 TEST_F(VerifierTest, TamperedBodyIsRefused) {
   for (SignedForm form : {SignedForm::kMultipartSigned, SignedForm::kOpaque}) {
     std::string mail = Sign("rsa", form);

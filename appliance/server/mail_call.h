@@ -8,9 +8,14 @@
 // mail is collected (mail_buffer.h) with the daemon's byte budget
 // (byte_budget.h) drawn as the chunks arrive, never from the size the header
 // announces; written into one buffer (announced) or joined once complete
-// (not), it is handed to the work by move, and the result is written out
-// chunk by chunk from where it lies. A call whose client stops sending is
-// ended by the idle watch (idle_call_watch.h).
+// (not), it is handed to the work by move. The result is pieces
+// (cms/mail_pieces.h) written out chunk by chunk from where they lie; for
+// SignMail (multipart/signed) and VerifyMail they are mostly a span of the
+// mail itself, which the result then keeps, so such a call holds the mail
+// once and a few KiB beside it, never the mail and a copy. From the answer
+// on, the budget lease is what the result holds (the mail included when
+// the result refers to it). A call whose client stops sending is ended by
+// the idle watch (idle_call_watch.h).
 //
 // Every way a call can go ends with Finish, exactly once: an exception
 // (std::bad_alloc) inside a callback or the work becomes the call's status
@@ -29,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "appliance/cms/mail_pieces.h"
 #include "appliance/server/byte_budget.h"
 #include "appliance/server/call_deadline.h"
 #include "appliance/server/call_log.h"
@@ -54,7 +60,9 @@ struct MailCallLimits {
 
 struct MailOutput {
   v1::MailResponse::Header header;
-  std::string body;
+  // The result; its pieces may be spans of the mail the work was given
+  // (SignMail, VerifyMail), which it then holds.
+  cms::MailPieces body;
 };
 
 // What a call does, decided when its header arrives.
@@ -204,8 +212,9 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   void Answer(absl::StatusOr<MailOutput> output) {
     if (!output.ok()) return Fail(output.status());
     output_ = std::move(*output);
-    // The mail went with the work; the result is what the call holds now.
-    lease_.Resize(output_.body.size());
+    // The mail went with the work; the result, and the mail if the result
+    // refers to it, is what the call holds now.
+    lease_.Resize(output_.body.held_bytes());
     output_.header.set_size(output_.body.size());
     *response_.mutable_header() = output_.header;
     if (output_.body.empty()) return WriteLast();
@@ -216,8 +225,8 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
 
   void WriteNext() {
     const size_t length = std::min(kChunkBytes, output_.body.size() - offset_);
-    // Straight from the result into the one response buffer.
-    response_.mutable_chunk()->assign(output_.body, offset_, length);
+    // Straight from the result's pieces into the one response buffer.
+    output_.body.CopyTo(offset_, length, response_.mutable_chunk());
     offset_ += length;
     if (offset_ < output_.body.size()) return this->StartWrite(&response_);
     WriteLast();
@@ -285,7 +294,7 @@ class MailCall final : public grpc::ServerBidiReactor<Request, v1::MailResponse>
   // is built (which, out of memory, needs a little memory).
   void Release() noexcept {
     if (mail_.has_value()) mail_->Clear();
-    std::string().swap(output_.body);
+    output_.body = cms::MailPieces();
     lease_.Resize(0);
   }
 

@@ -36,7 +36,9 @@ enum class Behaviour {
   kWorkThrows,
   kAnswerLaterThrows,
   kPrepareAccepts,
-  kPrepareRefuses
+  kPrepareRefuses,
+  // Answers with pieces that refer to the mail (as SignMail's do).
+  kPiecesOfTheMail
 };
 
 class TestService final : public v1::Mail::CallbackService {
@@ -59,7 +61,19 @@ class TestService final : public v1::Mail::CallbackService {
                           }
                           ++main_runs;
                           MailOutput output;
-                          output.body = absl::StrCat("echo:", mail, prepared ? " (prepared)" : "");
+                          if (behaviour == Behaviour::kPiecesOfTheMail) {
+                            // "head:", the mail less its first and last
+                            // byte where it lies, ":tail".
+                            output.body = cms::MailPieces::Over(std::move(mail));
+                            const absl::string_view kept = output.body.backing();
+                            output.body.AppendOwned("head:");
+                            output.body.AppendBacking(kept.substr(1, kept.size() - 2));
+                            output.body.AppendOwned(":tail");
+                            answer_held = output.body.held_bytes();
+                          } else {
+                            output.body = cms::MailPieces::Of(
+                                absl::StrCat("echo:", mail, prepared ? " (prepared)" : ""));
+                          }
                           done(std::move(output));
                         }};
           if (behaviour == Behaviour::kPrepareAccepts || behaviour == Behaviour::kPrepareRefuses) {
@@ -81,6 +95,7 @@ class TestService final : public v1::Mail::CallbackService {
   std::atomic<int> prepare_runs{0};
   std::atomic<int> main_runs{0};
   std::atomic<bool> prepared{false};
+  std::atomic<size_t> answer_held{0};
 
  private:
   MailCallLimits limits_;
@@ -179,6 +194,31 @@ TEST_F(MailCallTest, AWholeCallIsAnsweredAndGivesItsBytesBack) {
   Answer answer = Call(std::string(300000, 'm'));
   ASSERT_THAT(answer.status, IsOk());
   EXPECT_EQ(answer.body, "echo:" + std::string(300000, 'm'));
+  EXPECT_EQ(SettledUse(), 0u);
+}
+
+TEST_F(MailCallTest, AnAnswerInPiecesIsWrittenWholeAndHeldByTheBudget) {
+  service_.behaviour = Behaviour::kPiecesOfTheMail;
+  // Over a few chunks, with the pieces' joins inside them.
+  std::string mail(3 * kChunkBytes + 1000, 'm');
+  for (size_t i = 0; i < mail.size(); i += 997) mail[i] = static_cast<char>('a' + i % 26);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub_->SignMail(&context);
+  ASSERT_TRUE(Upload(*stream, mail.size(), mail));
+  stream->WritesDone();
+  v1::MailResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_header());
+  const std::string expected = absl::StrCat("head:", mail.substr(1, mail.size() - 2), ":tail");
+  EXPECT_EQ(response.header().size(), expected.size());
+  // While it answers, the call holds the mail it refers to, not only what
+  // it writes.
+  EXPECT_GE(service_.answer_held, mail.size());
+  EXPECT_EQ(budget_.used(), service_.answer_held);
+  Answer answer = Collect(*stream);
+  ASSERT_THAT(answer.status, IsOk());
+  EXPECT_EQ(answer.body, expected);
   EXPECT_EQ(SettledUse(), 0u);
 }
 

@@ -317,11 +317,13 @@ absl::Status ValidateRecipients(Appliance& appliance, const cms::CmsContext& con
                               {.validation = &appliance.validation()});
 }
 
-MailOutput BodyOnly(std::string body) {
+MailOutput BodyOnly(cms::MailPieces body) {
   MailOutput output;
   output.body = std::move(body);
   return output;
 }
+
+MailOutput BodyOnly(std::string body) { return BodyOnly(cms::MailPieces::Of(std::move(body))); }
 
 // The time-stamping a signing call gets: the key's when the request asks
 // or the key stamps always; FAILED_PRECONDITION when asked of a key without.
@@ -356,15 +358,19 @@ audit::AuditEvent StampNotes(const v1::SignatureTimestamp& report,
 using AfterStamp =
     std::function<absl::StatusOr<std::string>(const cms::CmsContext&, std::string stamped)>;
 
+// Signs a mail it is given (by move: the result may refer to it).
+using SignWork =
+    std::function<absl::StatusOr<cms::MailPieces>(const cms::CmsContext&, std::string mail)>;
+
 // A signing operation on `mail` (SignMail, SignAndEncryptMail), audited,
 // after the key's sender binding has been checked against the mail's From.
+// The record's digest of the mail is taken before `sign` is given the mail.
 // With `stamping`, only the signature is made here, on the token's worker;
 // the time-stamp (and `after_stamp`) follow on the stamp workers, and the
 // audit record, written once the stamp is settled, says how it went.
 void SignAudited(Appliance& appliance, const std::string& caller, const ConfiguredKey& key,
-                 const std::string& mail,
-                 const std::function<absl::StatusOr<std::string>(const cms::CmsContext&)>& sign,
-                 MailDone done, bool recipient_validation_skipped = false,
+                 std::string mail, const SignWork& sign, MailDone done,
+                 bool recipient_validation_skipped = false,
                  std::shared_ptr<const KeyStamping> stamping = nullptr,
                  AfterStamp after_stamp = nullptr,
                  std::shared_ptr<const Encryption> encryption = nullptr) {
@@ -374,7 +380,7 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
         appliance, caller, config::v1::SIGN_MAIL, key.config.name(), mail,
         [&]() -> absl::StatusOr<MailOutput> {
           RETURN_IF_ERROR(appliance.authorizer().CheckSender(key.config.name(), mail));
-          ASSIGN_OR_RETURN(std::string output, sign(context));
+          ASSIGN_OR_RETURN(cms::MailPieces output, sign(context, std::move(mail)));
           MailOutput answer = BodyOnly(std::move(output));
           if (encryption != nullptr) answer.header.MergeFrom(encryption->report);
           return answer;
@@ -382,12 +388,14 @@ void SignAudited(Appliance& appliance, const std::string& caller, const Configur
         std::move(done), StampNotes({}, recipient_validation_skipped));
     return;
   }
+  const std::string digest = audit::InputDigest(mail);
+  // The stamp is added to the signed mail as one string.
   auto signed_output = std::make_shared<absl::StatusOr<std::string>>(
       ResultCatching<absl::StatusOr<std::string>>([&]() -> absl::StatusOr<std::string> {
         RETURN_IF_ERROR(appliance.authorizer().CheckSender(key.config.name(), mail));
-        return sign(context);
+        ASSIGN_OR_RETURN(cms::MailPieces output, sign(context, std::move(mail)));
+        return std::move(output).Flatten();
       }));
-  const std::string digest = audit::InputDigest(mail);
   const std::string key_name = key.config.name();
   auto finish = [&appliance, caller, key_name, digest, recipient_validation_skipped, encryption](
                     StampedOutput stamped, MailDone finished) {
@@ -446,10 +454,13 @@ grpc::ServerBidiReactor<v1::SignMailRequest, v1::MailResponse>* MailService::Sig
         return MailPlan{
             caller, &appliance.TokenQueue(token), token,
             [&appliance, caller, key, options, stamping](std::string mail, MailDone done) {
+              // The result of a multipart/signed mail refers to the mail
+              // instead of copying it (cms::SignOwnedMail).
               SignAudited(
-                  appliance, caller, *key, mail,
-                  [&](const cms::CmsContext& cms_context) {
-                    return cms::SignMail(cms_context, mail, SignerOf(*key), options);
+                  appliance, caller, *key, std::move(mail),
+                  [&](const cms::CmsContext& cms_context, std::string given) {
+                    return cms::SignOwnedMail(cms_context, std::move(given), SignerOf(*key),
+                                              options);
                   },
                   std::move(done), false, stamping);
             }};
@@ -517,10 +528,14 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                                                                      MailDone done) {
               if (stamping == nullptr) {
                 SignAudited(
-                    appliance, caller, *key, mail,
-                    [&](const cms::CmsContext& cms_context) -> absl::StatusOr<std::string> {
-                      return cms::SignAndEncryptMail(cms_context, mail, SignerOf(*key), options,
-                                                     encryption->Recipients(), encryption->options);
+                    appliance, caller, *key, std::move(mail),
+                    [&](const cms::CmsContext& cms_context,
+                        std::string given) -> absl::StatusOr<cms::MailPieces> {
+                      ASSIGN_OR_RETURN(
+                          std::string encrypted,
+                          cms::SignAndEncryptMail(cms_context, given, SignerOf(*key), options,
+                                                  encryption->Recipients(), encryption->options));
+                      return cms::MailPieces::Of(std::move(encrypted));
                     },
                     std::move(done), encryption->skip_validation, nullptr, nullptr, encryption);
                 return;
@@ -528,9 +543,10 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
               // The stamp goes inside the envelope: signed on the token,
               // stamped, then encrypted on the CPU workers.
               SignAudited(
-                  appliance, caller, *key, mail,
-                  [&](const cms::CmsContext& cms_context) {
-                    return cms::SignMail(cms_context, mail, SignerOf(*key), options);
+                  appliance, caller, *key, std::move(mail),
+                  [&](const cms::CmsContext& cms_context, std::string given) {
+                    return cms::SignOwnedMail(cms_context, std::move(given), SignerOf(*key),
+                                              options);
                   },
                   std::move(done), encryption->skip_validation, stamping,
                   [encryption](const cms::CmsContext& cms_context, std::string stamped) {
@@ -617,11 +633,14 @@ grpc::ServerBidiReactor<v1::VerifyMailRequest, v1::MailResponse>* MailService::V
         return MailPlan{
             caller, &appliance.CpuQueue(), "",
             AnswerOnWorker([&appliance, options](std::string mail) -> absl::StatusOr<MailOutput> {
-              ASSIGN_OR_RETURN(cms::VerifiedMail verified,
-                               cms::VerifyMail({.libctx = appliance.keys().libctx(),
-                                                .limits = appliance.limits()},
-                                               mail, *appliance.trust(), options));
-              MailOutput output = BodyOnly(std::move(verified.signed_entity));
+              // The signed entity is answered from where it lies in the
+              // mail when it can be (cms::VerifyOwnedMail).
+              ASSIGN_OR_RETURN(cms::VerifiedOwnedMail verified_owned,
+                               cms::VerifyOwnedMail({.libctx = appliance.keys().libctx(),
+                                                     .limits = appliance.limits()},
+                                                    std::move(mail), *appliance.trust(), options));
+              const cms::VerifiedMail& verified = verified_owned.report;
+              MailOutput output = BodyOnly(std::move(verified_owned.signed_entity));
               output.header.set_opaque(verified.opaque);
               output.header.set_from_address(verified.from_address);
               output.header.set_from_problem(verified.from_problem);

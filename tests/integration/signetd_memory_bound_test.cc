@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "appliance/audit/audit_key.h"
 #include "appliance/audit/verifier.h"
@@ -312,25 +313,32 @@ TEST(SignetdAllocationFailureTest, EveryCallIsAnsweredWhenAllocationsFail) {
     std::printf("%d of 8 stalled uploads ran out of memory\n", out_of_memory);
   }
   // A whole 63 MiB mail (within the 64 MiB MIME entity the CMS layer takes)
-  // is taken, and runs out of memory in its work: the signed result,
-  // reserved whole (signature included) beside the mail before the key is
-  // used. Answered, and recorded as a failed operation (audited.h: out of
-  // memory halfway, the operation is still recorded). (The mail reaches
-  // the work without a copy, issue #20: a mail over 64 MiB would be refused
-  // there as too large an entity; before, joining it ran out of memory
-  // before the work, and nothing was recorded.)
+  // with bare line feeds is taken, and runs out of memory in its work: its
+  // canonical (CRLF) form is the signed result's, reserved whole (signature
+  // included) beside the mail before the key is used. Answered, and
+  // recorded as a failed operation (audited.h: out of memory halfway, the
+  // operation is still recorded). (The mail reaches the work without a
+  // copy, issue #20: a mail over 64 MiB would be refused there as too large
+  // an entity; before, joining it ran out of memory before the work, and
+  // nothing was recorded.)
   {
-    const grpc::Status status = Sign(channel, MailOfSize(63 * kMiB));
+    const grpc::Status status =
+        Sign(channel, absl::StrReplaceAll(MailOfSize(63 * kMiB), {{"\r\n", "\n"}}));
     EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
     EXPECT_THAT(status.error_message(), HasSubstr("ran out of memory"));
   }
+  // The same mail in CRLF, as SMTP carries it, is signed within the same
+  // limit: its result refers to the mail instead of copying it, so the
+  // call holds the mail once (cms::SignOwnedMail).
+  EXPECT_THAT(Sign(channel, MailOfSize(63 * kMiB)), IsOk());
   // The daemon goes on serving.
   EXPECT_THAT(SignSmallMail(channel), IsOk());
   absl::StatusOr<int> exit_code = (*env)->Stop();
   ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 0) << (*env)->DaemonLog();
-  // The small signature, and the large one that ran out of memory.
-  ExpectAuditLogVerifies(**env, 2);
+  // The small signature, the large one that ran out of memory and the
+  // large one that did not.
+  ExpectAuditLogVerifies(**env, 3);
 }
 
 // --- shutdown with a hung token ----------------------------------------------
