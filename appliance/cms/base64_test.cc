@@ -65,15 +65,7 @@ TEST(Base64DispatchTest, RunsAvx2ExactlyWhereTheCpuHasIt) {
 
 #if defined(__x86_64__)
 
-// Text drawn from `alphabet`.
-std::string Drawn(std::size_t size, std::uint32_t seed, absl::string_view alphabet) {
-  std::string out(size, '\0');
-  for (char& c : out) {
-    seed = seed * 1664525u + 1013904223u;
-    c = alphabet[(seed >> 16) % alphabet.size()];
-  }
-  return out;
-}
+using ::signet::cms::mime_testing::Drawn;
 
 constexpr absl::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

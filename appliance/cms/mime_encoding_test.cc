@@ -24,6 +24,7 @@ namespace {
 using ::signet::matchers::IsOk;
 
 using ::signet::cms::mime_testing::Bytes;
+using ::signet::cms::mime_testing::Drawn;
 using ::signet::cms::mime_testing::InvalidArgumentWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -97,17 +98,6 @@ absl::StatusOr<std::string> ReferenceBase64Decode(absl::string_view text) {
   } else if (in_quantum != 0) {
     return error(absl::StrFormat("last quantum has %d characters, '=' padding missing", in_quantum),
                  text.size());
-  }
-  return out;
-}
-
-// Text drawn from a small alphabet so that line breaks, lone CRs, padding
-// and whitespace meet in every combination.
-std::string Drawn(std::size_t size, std::uint32_t seed, absl::string_view alphabet) {
-  std::string out(size, '\0');
-  for (char& c : out) {
-    seed = seed * 1664525u + 1013904223u;
-    c = alphabet[(seed >> 16) % alphabet.size()];
   }
   return out;
 }

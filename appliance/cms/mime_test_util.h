@@ -46,6 +46,18 @@ inline std::string Bytes(std::size_t size, std::uint32_t seed) {
   return out;
 }
 
+// `size` characters drawn from `alphabet` by the same generator: a small
+// alphabet makes line breaks, lone CRs, padding and whitespace meet in
+// every combination.
+inline std::string Drawn(std::size_t size, std::uint32_t seed, absl::string_view alphabet) {
+  std::string out(size, '\0');
+  for (char& c : out) {
+    seed = seed * 1664525u + 1013904223u;
+    c = alphabet[(seed >> 16) % alphabet.size()];
+  }
+  return out;
+}
+
 }  // namespace signet::cms::mime_testing
 
 #endif  // SIGNET_APPLIANCE_CMS_MIME_TEST_UTIL_H_
