@@ -10,42 +10,33 @@
 #include "common/ossl_ptr.h"
 #include "common/status_macros.h"
 #include "tests/bench/process_stats.h"
+#include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/read_file.h"
 
 namespace signet::bench {
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
-
 template <typename Request>
 using StreamMethod = std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
     v1::Mail::Stub::*)(grpc::ClientContext*);
 
+// One call with the size announced (as the CLI sends a file); the result is
+// kept only when asked for, so a 50 MiB call's memory is signetd's alone.
 template <typename Request>
 absl::StatusOr<std::string> Stream(StreamMethod<Request> method, v1::Mail::Stub& stub,
                                    typename Request::Header header, absl::string_view mail,
                                    bool keep) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-  auto stream = (stub.*method)(&context);
-  header.set_size(mail.size());
-  Request first;
-  *first.mutable_header() = std::move(header);
-  bool sent = stream->Write(first);
-  Request chunk;
-  for (size_t offset = 0; sent && offset < mail.size(); offset += kChunk) {
-    chunk.set_chunk(std::string(mail.substr(offset, kChunk)));
-    sent = stream->Write(chunk);
-  }
-  stream->WritesDone();
   std::string out;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (keep && !response.has_header()) out += response.chunk();
-  }
-  grpc::Status status = stream->Finish();
-  if (!status.ok()) return absl::InternalError(absl::StrCat("call: ", status.error_message()));
+  fixtures::MailCallResult call =
+      fixtures::StreamMail<Request>(method, stub, std::move(header), mail,
+                                    {.deadline = std::chrono::seconds(300),
+                                     .announce_size = true,
+                                     .on_chunk = [&](const std::string& chunk) {
+                                       if (keep) out += chunk;
+                                     }});
+  if (!call.status.ok())
+    return absl::InternalError(absl::StrCat("call: ", call.status.error_message()));
   return out;
 }
 

@@ -30,6 +30,7 @@
 #include "common/ossl_ptr.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
+#include "tests/fixtures/mail_stream_call.h"
 #include "tests/fixtures/process_memory.h"
 #include "tests/fixtures/sanitizers.h"
 #include "tests/fixtures/signetd_channels.h"
@@ -46,7 +47,6 @@ using ::signet::matchers::IsOkAndHolds;
 
 constexpr size_t kMiB = size_t{1} << 20;
 constexpr size_t kMailBytes = 50 * kMiB;
-constexpr size_t kChunk = 64 * 1024;
 
 // The bound on the daemon's peak resident memory growth during one call, as
 // a multiple of the mail's size (50 MiB). Measured here (RelWithDebInfo,
@@ -125,43 +125,24 @@ struct CallResult {
   std::string sha256;  // of the output after its header block ("\r\n\r\n")
 };
 
+// A streamed call with the size announced, as the CLI sends a file.
 template <typename Request>
 CallResult StreamMail(std::unique_ptr<grpc::ClientReaderWriter<Request, v1::MailResponse>> (
                           v1::Mail::Stub::*method)(grpc::ClientContext*),
                       v1::Mail::Stub& stub, typename Request::Header header, absl::string_view mail,
                       bool keep_output) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  auto stream = (stub.*method)(&context);
-  // As the CLI does for a file: the size is known up front.
-  header.set_size(mail.size());
-  Request first;
-  *first.mutable_header() = header;
-  bool sent = stream->Write(first);
-  Request chunk;
-  for (size_t offset = 0; sent && offset < mail.size(); offset += kChunk) {
-    chunk.set_chunk(std::string(mail.substr(offset, kChunk)));
-    sent = stream->Write(chunk);
-  }
-  stream->WritesDone();
   CallResult result;
   OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free> digest(EVP_MD_CTX_new());
   EVP_DigestInit_ex(digest.get(), EVP_sha256(), nullptr);
   // The header block of the output (up to its empty line) is not hashed.
   std::string head;
   bool in_body = false;
-  v1::MailResponse response;
-  while (stream->Read(&response)) {
-    if (response.has_header()) {
-      result.header = response.header();
-      continue;
-    }
-    const std::string& part = response.chunk();
+  auto take = [&](const std::string& part) {
     result.size += part.size();
     if (keep_output) result.body += part;
     if (in_body) {
       EVP_DigestUpdate(digest.get(), part.data(), part.size());
-      continue;
+      return;
     }
     head += part;
     if (const size_t end = head.find("\r\n\r\n"); end != std::string::npos) {
@@ -169,8 +150,12 @@ CallResult StreamMail(std::unique_ptr<grpc::ClientReaderWriter<Request, v1::Mail
       EVP_DigestUpdate(digest.get(), head.data() + end + 4, head.size() - end - 4);
       head.clear();
     }
-  }
-  result.status = stream->Finish();
+  };
+  fixtures::MailCallResult call = fixtures::StreamMail<Request>(
+      method, stub, std::move(header), mail,
+      {.deadline = std::chrono::seconds(120), .announce_size = true, .on_chunk = take});
+  result.status = std::move(call.status);
+  result.header = std::move(call.header);
   result.sha256 = Sha256Hex(digest.get());
   return result;
 }
