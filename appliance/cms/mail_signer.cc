@@ -108,11 +108,6 @@ absl::StatusOr<MailPieces> SignInto(const CmsContext& context, MailPieces result
 
 }  // namespace
 
-std::string BoundaryFor(absl::Span<const absl::string_view> entity, std::string candidate) {
-  while (JoinedContains(entity, candidate)) candidate = RandomBoundary();
-  return candidate;
-}
-
 absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_view mail,
                                      const Signer& signer, const MailSignOptions& options) {
   ASSIGN_OR_RETURN(MailPieces pieces,

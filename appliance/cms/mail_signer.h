@@ -7,7 +7,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
 #include "appliance/cms/cms_context.h"
 #include "appliance/cms/mail_pieces.h"
 #include "appliance/cms/signed_data.h"
@@ -45,11 +44,6 @@ absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_vie
 // once the entity is written, as EncryptOwnedMail does.
 absl::StatusOr<MailPieces> SignOwnedMail(const CmsContext& context, std::string mail,
                                          const Signer& signer, const MailSignOptions& options);
-
-// The multipart/signed boundary for an entity made of `entity` joined:
-// `candidate` when the entity does not hold it (across the joins too),
-// else a new random one that it does not hold.
-std::string BoundaryFor(absl::Span<const absl::string_view> entity, std::string candidate);
 
 }  // namespace signet::cms
 

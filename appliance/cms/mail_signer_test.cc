@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "appliance/cms/mail_parts.h"
+#include "appliance/cms/smime_format.h"
 #include "appliance/cms/verifier.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

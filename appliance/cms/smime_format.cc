@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "absl/random/random.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/mail_pieces.h"
 #include "appliance/cms/mime.h"
 #include "common/huge_pages.h"
 
@@ -18,11 +18,13 @@ std::string RandomBoundary() {
                       absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16));
 }
 
+std::string BoundaryFor(absl::Span<const absl::string_view> content, std::string candidate) {
+  while (JoinedContains(content, candidate)) candidate = RandomBoundary();
+  return candidate;
+}
+
 std::string NewBoundary(absl::string_view content) {
-  while (true) {
-    std::string boundary = RandomBoundary();
-    if (!absl::StrContains(content, boundary)) return boundary;
-  }
+  return BoundaryFor({content}, RandomBoundary());
 }
 
 void AppendMultipartSignedHead(absl::string_view boundary, DigestAlgorithm digest,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "appliance/cms/signed_data.h"
 
 namespace signet::cms {
@@ -19,6 +20,10 @@ enum class SmimeType { kSignedData, kEnvelopedData, kAuthEnvelopedData };
 std::string NewBoundary(absl::string_view content);
 // The same without the check, for a caller that checks it itself.
 std::string RandomBoundary();
+// The boundary for content that is `content` joined: `candidate` when the
+// content does not hold it (across the joins too), else a new random one
+// that it does not hold.
+std::string BoundaryFor(absl::Span<const absl::string_view> content, std::string candidate);
 
 // A multipart/signed entity (Content-Type header, empty line, body) with
 // `signed_entity` (canonical, CRLF) as the first part and the DER SignedData
