@@ -9,7 +9,9 @@
 // all but three values are the same from one signature to the next.
 //
 // The template is OpenSSL's own encoding of the prepared, unsigned
-// SignedData, so its bytes are the ones OpenSSL would have written.
+// SignedData (for RSA-PSS with the signature algorithm set as OpenSSL sets
+// it when it signs content, signed_data.cc), so its bytes are the ones
+// OpenSSL would have written.
 // Completing it overwrites the two fixed-length attribute values in place
 // (the attributes' DER order cannot change: it is decided by their lengths
 // and types before any value is reached) and appends the signature. The
