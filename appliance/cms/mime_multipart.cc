@@ -1,5 +1,7 @@
 // SplitMultipart: a multipart body cut at its delimiter lines (RFC 2046
 // §5.1.1), the parts returned as views of their exact bytes.
+#include <string.h>
+
 #include <cstddef>
 #include <string>
 
@@ -72,6 +74,23 @@ Delimiter Classify(absl::string_view line, absl::string_view boundary) {
   return kind;
 }
 
+// Where the first line at or after `pos` (a line start) that starts with
+// `prefix` begins, or npos.
+std::size_t FindLineStartingWith(absl::string_view text, std::size_t pos,
+                                 absl::string_view prefix) {
+  while (pos < text.size()) {
+    const void* hit = memmem(text.data() + pos, text.size() - pos, prefix.data(), prefix.size());
+    if (hit == nullptr) return absl::string_view::npos;
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+    if (at == pos || text[at - 1] == '\n') return at;
+    // Inside a line: go on after the line's break, the next line start.
+    const std::size_t line_feed = text.find('\n', at);
+    if (line_feed == absl::string_view::npos) return absl::string_view::npos;
+    pos = line_feed + 1;
+  }
+  return absl::string_view::npos;
+}
+
 }  // namespace
 
 absl::StatusOr<Multipart> SplitMultipart(absl::string_view body, absl::string_view boundary,
@@ -87,8 +106,15 @@ absl::StatusOr<Multipart> SplitMultipart(absl::string_view body, absl::string_vi
   bool opened = false;
   std::size_t part_begin = 0;
   std::size_t pos = 0;
+  // Only a line that starts with "--" boundary can be a delimiter, so the
+  // body is searched for that text rather than walked a line at a time: a
+  // large signed mail has hundreds of thousands of lines and one or two
+  // delimiters.
+  const std::string dashed = absl::StrCat("--", boundary);
   while (pos < body.size()) {
-    const Line line = LineAt(body, pos);
+    const std::size_t found = FindLineStartingWith(body, pos, dashed);
+    if (found == absl::string_view::npos) break;
+    const Line line = LineAt(body, found);
     pos = line.end;
     const Delimiter kind = Classify(LineContent(body, line), boundary);
     if (kind == Delimiter::kNone) continue;

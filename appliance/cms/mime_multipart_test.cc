@@ -1,5 +1,9 @@
+#include <optional>
+#include <random>
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/mime_test_util.h"
@@ -142,6 +146,107 @@ TEST(SplitMultipartTest, LimitsTheSize) {
   EXPECT_THAT(SplitMultipart("--b\nx\n--b--", "b", limits), IsOk());
   EXPECT_THAT(SplitMultipart("--b\nxyz\n--b--", "b", limits),
               InvalidArgumentWith("multipart body of 13 bytes is larger than the limit of 12"));
+}
+
+// RFC 2046's splitting as the words say it, a line at a time: the
+// reference the search for delimiter lines is held to.
+struct ReferenceSplit {
+  std::string preamble;
+  std::vector<std::string> parts;
+  std::string epilogue;
+  bool operator==(const ReferenceSplit&) const = default;
+};
+
+std::optional<ReferenceSplit> SplitLineByLine(const std::string& body,
+                                              const std::string& boundary) {
+  // 0: not a delimiter, 1: opening, 2: closing.
+  // `line` without its LF; a CR before the LF is part of the line break.
+  auto kind_of = [&](std::string line, bool has_line_feed) {
+    if (has_line_feed && !line.empty() && line.back() == '\r') line.pop_back();
+    const std::string dashed = "--" + boundary;
+    if (line.compare(0, dashed.size(), dashed) != 0) return 0;
+    std::string rest = line.substr(dashed.size());
+    int kind = 1;
+    if (rest.compare(0, 2, "--") == 0) {
+      kind = 2;
+      rest = rest.substr(2);
+    }
+    for (char c : rest) {
+      if (c != ' ' && c != '\t') return 0;
+    }
+    return kind;
+  };
+  // The line break before a delimiter line belongs to it.
+  auto before_break = [&](size_t line_begin, size_t floor) {
+    if (line_begin <= floor) return line_begin;
+    if (line_begin - 1 > floor && body[line_begin - 2] == '\r') return line_begin - 2;
+    return line_begin - 1;
+  };
+  ReferenceSplit split;
+  bool opened = false;
+  size_t part_begin = 0;
+  for (size_t begin = 0; begin < body.size();) {
+    const size_t line_feed = body.find('\n', begin);
+    const size_t end = line_feed == std::string::npos ? body.size() : line_feed + 1;
+    const bool has_line_feed = line_feed != std::string::npos;
+    const int kind = kind_of(body.substr(begin, (has_line_feed ? line_feed : body.size()) - begin),
+                             has_line_feed);
+    if (kind != 0) {
+      if (!opened) {
+        if (kind == 2) return std::nullopt;
+        split.preamble = body.substr(0, before_break(begin, 0));
+        opened = true;
+      } else {
+        split.parts.push_back(
+            body.substr(part_begin, before_break(begin, part_begin) - part_begin));
+        if (kind == 2) {
+          split.epilogue = body.substr(end);
+          return split;
+        }
+      }
+      part_begin = end;
+    }
+    begin = end;
+  }
+  return std::nullopt;
+}
+
+TEST(SplitMultipartTest, FindsTheDelimitersALineByLineReadingFinds) {
+  // Bodies mostly of lines that are delimiters or near misses (a longer
+  // boundary, the boundary inside the line, a tail that is not padding, a
+  // lone CR), with every kind of line break, and some of loose fragments.
+  const std::vector<std::string> fragments = {"--ab", "--ab--", "--abc", "x--ab", "--a", " ", "\t",
+                                              "\r\n", "\n",     "\r",    "text",  "-",   "--"};
+  const std::vector<std::string> line_starts = {"--ab",  "--ab--", "--ab", "--abc",
+                                                "x--ab", "text",   ""};
+  const std::vector<std::string> line_tails = {"", "", " ", "\t ", "x", "--", "\r"};
+  const std::vector<std::string> line_breaks = {"\r\n", "\r\n", "\n", "\r\r\n", ""};
+  std::mt19937 random(20261206);
+  int split_count = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string body;
+    const int count = static_cast<int>(random() % 12);
+    for (int i = 0; i < count; ++i) {
+      if (random() % 5 == 0) {
+        body += fragments[random() % fragments.size()];
+        continue;
+      }
+      body += line_starts[random() % line_starts.size()];
+      body += line_tails[random() % line_tails.size()];
+      body += line_breaks[random() % line_breaks.size()];
+    }
+    const std::optional<ReferenceSplit> expected = SplitLineByLine(body, "ab");
+    absl::StatusOr<Multipart> split = SplitMultipart(body, "ab", Limits{});
+    ASSERT_EQ(split.ok(), expected.has_value()) << absl::CEscape(body);
+    if (!split.ok()) continue;
+    ++split_count;
+    ReferenceSplit got{.preamble = std::string(split->preamble),
+                       .epilogue = std::string(split->epilogue)};
+    for (absl::string_view part : split->parts) got.parts.emplace_back(part);
+    EXPECT_EQ(got, *expected) << absl::CEscape(body);
+  }
+  // Enough of the bodies are multiparts for the comparison to mean something.
+  EXPECT_GT(split_count, 500);
 }
 
 TEST(SplitMultipartTest, RejectsInvalidBoundaries) {
