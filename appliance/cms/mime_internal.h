@@ -12,6 +12,10 @@
 
 namespace signet::cms::mime_internal {
 
+// CountBareLineFeeds without its AVX2 kernel (SSE2 and words), for tests
+// that hold both to the same counts on a CPU that has AVX2.
+std::size_t CountBareLineFeedsWithoutAvx2(absl::string_view text);
+
 inline bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
 // One line of a text as offsets: [begin, end) includes its line break, which
