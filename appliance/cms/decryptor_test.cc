@@ -208,6 +208,47 @@ TEST_F(DecryptorTest, TheOwnedMailIsDecryptedInItsOwnBuffer) {
   }
 }
 
+// DER sent as binary is decrypted where it lies, without decoding. A head
+// longer than the room before the ciphertext (header fields with bare line
+// feeds, each of which gains a CR) cannot go in front of the plaintext in
+// the mail's buffer: that mail is decrypted apart, to the same result.
+TEST_F(DecryptorTest, BinaryDerAndAHeadLongerThanTheRoomBeforeTheCiphertext) {
+  const std::string der = DerOf(EncryptTo({"rsa-dec"}));
+  const std::optional<DetachedCiphertext> detached = DetachCiphertext(der);
+  ASSERT_TRUE(detached.has_value());
+  std::string binary = absl::StrCat(
+      "Subject: Your statement\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m\r\n"
+      "Content-Transfer-Encoding: binary\r\n\r\n",
+      der);
+  absl::StatusOr<DecryptedMail> viewed = Decrypt(binary, "rsa-dec");
+  ASSERT_THAT(viewed, IsOk());
+  EXPECT_EQ(viewed->entity(), kEntity);
+  const char* buffer = binary.data();
+  absl::StatusOr<DecryptedMail> owned =
+      DecryptOwnedMail(Context(), std::move(binary), RecipientFor("rsa-dec"));
+  ASSERT_THAT(owned, IsOk());
+  EXPECT_EQ(owned->mail, viewed->mail);
+  EXPECT_EQ(owned->mail.data(), buffer);
+
+  // More bare line feeds in the header block than bytes before the
+  // ciphertext in the DER (within the 1000 header fields allowed).
+  const size_t fields = detached->offset + 200;
+  ASSERT_LT(fields, 990u);
+  std::string long_head;
+  for (size_t i = 0; i < fields; ++i) absl::StrAppend(&long_head, "X-Hop: ", i % 10, "\n");
+  std::string mail = long_head + MailWith(der);
+  viewed = Decrypt(mail, "rsa-dec");
+  ASSERT_THAT(viewed, IsOk());
+  EXPECT_EQ(viewed->entity(), kEntity);
+  EXPECT_THAT(viewed->mail, HasSubstr("X-Hop: 9\r\nX-Hop: 0\r\n"));
+  buffer = mail.data();
+  owned = DecryptOwnedMail(Context(), std::move(mail), RecipientFor("rsa-dec"));
+  ASSERT_THAT(owned, IsOk());
+  EXPECT_EQ(owned->mail, viewed->mail);
+  EXPECT_NE(owned->mail.data(), buffer);
+}
+
 // Mails as `openssl cms -encrypt` writes them, EnvelopedData and
 // AuthEnvelopedData; with -stream in BER with indefinite lengths and the
 // ciphertext in a constructed OCTET STRING, which is parsed whole instead
