@@ -38,6 +38,8 @@ struct Decoded {
 Decoded DecodeQuantaScalar(const unsigned char* src, std::size_t size, char* dst);
 
 absl::StatusOr<std::string> DecodeScalar(absl::string_view text);
+// Base64DecodeInto's two implementations (in place allowed).
+absl::StatusOr<std::size_t> DecodeScalarInto(absl::string_view text, char* out);
 
 // Whether Base64Encode, AppendBase64 and Base64Decode run the AVX2 code.
 bool DispatchesToAvx2();
@@ -51,6 +53,7 @@ bool CpuHasAvx2();
 void EncodeAvx2(const unsigned char* src, std::size_t size, char* dst);
 Decoded DecodeQuantaAvx2(const unsigned char* src, std::size_t size, char* dst);
 absl::StatusOr<std::string> DecodeAvx2(absl::string_view text);
+absl::StatusOr<std::size_t> DecodeAvx2Into(absl::string_view text, char* out);
 #endif
 
 }  // namespace signet::cms::base64_internal

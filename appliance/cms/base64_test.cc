@@ -63,6 +63,123 @@ TEST(Base64DispatchTest, RunsAvx2ExactlyWhereTheCpuHasIt) {
 #endif
 }
 
+// Base64DecodeInto with the output over the text itself (in place), or
+// starting `lead` bytes before it: the same bytes and the same errors as
+// decoding into a buffer of its own, for each decoder this CPU runs.
+using IntoDecoder = absl::StatusOr<std::size_t> (*)(absl::string_view, char*);
+using StringDecoder = absl::StatusOr<std::string> (*)(absl::string_view);
+
+struct DecoderPair {
+  const char* name;
+  IntoDecoder into;
+  StringDecoder apart;
+};
+
+std::vector<DecoderPair> DecodersHere() {
+  std::vector<DecoderPair> decoders = {{"scalar", DecodeScalarInto, DecodeScalar}};
+#if defined(__x86_64__)
+  if (CpuHasAvx2()) decoders.push_back({"avx2", DecodeAvx2Into, DecodeAvx2});
+#endif
+  return decoders;
+}
+
+absl::StatusOr<std::string> DecodeInPlace(IntoDecoder decode, absl::string_view text,
+                                          std::size_t lead) {
+  std::string buffer = absl::StrCat(std::string(lead, '\x5a'), text);
+  absl::StatusOr<std::size_t> size = decode(absl::string_view(buffer).substr(lead), buffer.data());
+  if (!size.ok()) return size.status();
+  EXPECT_LE(*size, text.size());
+  return buffer.substr(0, *size);
+}
+
+// Returns whether the text decoded.
+bool ExpectInPlaceSame(absl::string_view text) {
+  bool decoded = false;
+  for (const DecoderPair& decoder : DecodersHere()) {
+    const absl::StatusOr<std::string> apart = decoder.apart(text);
+    decoded = apart.ok();
+    for (std::size_t lead : {0u, 1u, 3u, 77u}) {
+      const absl::StatusOr<std::string> in_place = DecodeInPlace(decoder.into, text, lead);
+      EXPECT_EQ(in_place.status(), apart.status())
+          << decoder.name << " lead " << lead << ", " << text.size() << " characters";
+      if (in_place.ok() && apart.ok()) {
+        EXPECT_TRUE(*in_place == *apart)
+            << decoder.name << " lead " << lead << ", " << text.size() << " characters";
+      }
+    }
+  }
+  return decoded;
+}
+
+TEST(Base64InPlaceTest, EveryLengthUpTo300InEveryLineForm) {
+  for (std::size_t size = 0; size <= 300; ++size) {
+    const std::string data = Bytes(size, static_cast<std::uint32_t>(size) + 500);
+    const std::string crlf = EncodeWith(EncodeScalar, data);
+    for (const std::string& text :
+         {crlf, absl::StrReplaceAll(crlf, {{"\r\n", "\n"}}),
+          absl::StrReplaceAll(crlf, {{"\r\n", ""}}), absl::StrReplaceAll(crlf, {{"\r\n", " "}})}) {
+      EXPECT_TRUE(ExpectInPlaceSame(text)) << size;
+      // And the bytes are the data, not only what the other call gives.
+      for (const DecoderPair& decoder : DecodersHere()) {
+        EXPECT_EQ(DecodeInPlace(decoder.into, text, 0).value_or("?"), data) << size;
+      }
+    }
+  }
+}
+
+TEST(Base64InPlaceTest, EveryLineWidthAndEveryLineBreakPosition) {
+  const std::string data = Bytes(600, 21);
+  const std::string unbroken = absl::StrReplaceAll(EncodeWith(EncodeScalar, data), {{"\r\n", ""}});
+  for (std::size_t width = 1; width <= 160; ++width) {
+    for (absl::string_view line_break : {"\r\n", "\n"}) {
+      std::string text;
+      for (std::size_t at = 0; at < unbroken.size(); at += width) {
+        absl::StrAppend(&text, unbroken.substr(at, width), line_break);
+      }
+      EXPECT_TRUE(ExpectInPlaceSame(text)) << width;
+    }
+  }
+  // One break anywhere in three lines' worth, which moves the kernels off
+  // their lines.
+  const std::string lines = EncodeWith(EncodeScalar, Bytes(3 * kBytesPerLine, 4));
+  for (std::size_t at = 0; at <= lines.size(); ++at) {
+    for (absl::string_view inserted : {"\r\n", "\n", " "}) {
+      EXPECT_TRUE(ExpectInPlaceSame(absl::StrCat(lines.substr(0, at), inserted, lines.substr(at))))
+          << at;
+    }
+  }
+}
+
+TEST(Base64InPlaceTest, PaddingAndErrorsAsApart) {
+  for (std::size_t lines : {0u, 1u, 3u}) {
+    const std::string body = EncodeWith(EncodeScalar, Bytes(lines * kBytesPerLine, 3));
+    for (absl::string_view ending : {"Zg==", "Zm8=", "Zm9v", "Zg= =", "Zg", "Zg===", "Zm8=!",
+                                     "Zg==Zg==", "Zm8=\r\nx", "=", "Zm9vY"}) {
+      ExpectInPlaceSame(absl::StrCat(body, ending));
+      ExpectInPlaceSame(absl::StrCat(body, ending, body));
+    }
+  }
+  const std::string mixed =
+      absl::StrCat("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", "=\r\n \t!");
+  for (std::uint32_t seed = 0; seed < 3000; ++seed) {
+    ExpectInPlaceSame(mime_testing::Drawn(seed % 301, seed, mixed));
+  }
+}
+
+TEST(Base64InPlaceTest, LargeBodyAsApart) {
+  const std::string data = Bytes((std::size_t{4} << 20) + 17, 98);
+  const std::string crlf = EncodeWith(EncodeScalar, data);
+  for (const DecoderPair& decoder : DecodersHere()) {
+    EXPECT_TRUE(DecodeInPlace(decoder.into, crlf, 0).value_or("?") == data) << decoder.name;
+  }
+  // And the dispatching entry point.
+  std::string buffer = crlf;
+  absl::StatusOr<std::size_t> size = Base64DecodeInto(buffer, buffer.data());
+  ASSERT_TRUE(size.ok()) << size.status();
+  buffer.resize(*size);
+  EXPECT_TRUE(buffer == data);
+}
+
 #if defined(__x86_64__)
 
 using ::signet::cms::mime_testing::Drawn;

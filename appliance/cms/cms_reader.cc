@@ -2,6 +2,9 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/asn1_structure.h"
@@ -18,22 +21,50 @@ bool IsPkcs7Signature(const ContentType& type) {
   return type.Is("application", "pkcs7-signature") || type.Is("application", "x-pkcs7-signature");
 }
 
-absl::StatusOr<std::string> CmsBytesOf(const MimeEntity& entity) {
+namespace {
+
+// Whether the body is binary (true) or base64 (false).
+absl::StatusOr<bool> IsBinary(const MimeEntity& entity) {
   std::string encoding = "base64";
   if (const HeaderField* field = entity.Find("Content-Transfer-Encoding")) {
     encoding = absl::AsciiStrToLower(field->value);
   }
-  if (encoding == "binary") return std::string(entity.body);
+  if (encoding == "binary") return true;
   if (encoding != "base64") {
     return absl::InvalidArgumentError(absl::StrCat("a CMS part must be base64 or binary, not ",
                                                    mime_internal::QuoteForError(encoding)));
   }
+  return false;
+}
+
+absl::Status NotBase64(const absl::Status& status) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("the CMS part is not valid base64: ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CmsBytesOf(const MimeEntity& entity) {
+  ASSIGN_OR_RETURN(const bool binary, IsBinary(entity));
+  if (binary) return std::string(entity.body);
   absl::StatusOr<std::string> der = Base64Decode(entity.body);
-  if (!der.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the CMS part is not valid base64: ", der.status().message()));
-  }
+  if (!der.ok()) return NotBase64(der.status());
   return der;
+}
+
+size_t CmsBytesBound(const MimeEntity& entity) {
+  return std::max(entity.body.size(), entity.body.size() / 4 * 3 + 3);
+}
+
+absl::StatusOr<size_t> CmsBytesInto(const MimeEntity& entity, char* out) {
+  ASSIGN_OR_RETURN(const bool binary, IsBinary(entity));
+  if (binary) {
+    if (out != entity.body.data()) std::memmove(out, entity.body.data(), entity.body.size());
+    return entity.body.size();
+  }
+  absl::StatusOr<size_t> size = Base64DecodeInto(entity.body, out);
+  if (!size.ok()) return NotBase64(size.status());
+  return size;
 }
 
 absl::StatusOr<CmsPtr> ParseCms(const CmsContext& context, absl::string_view ber) {

@@ -24,6 +24,13 @@ bool IsPkcs7Signature(const ContentType& type);
 // encoding or bad base64.
 absl::StatusOr<std::string> CmsBytesOf(const MimeEntity& entity);
 
+// CmsBytesOf written at `out`, which has room for CmsBytesBound(entity)
+// bytes and may be entity.body.data() itself (decoded where it lies, in a
+// mail the caller owns: the body is overwritten, on an error too); returns
+// how many bytes it wrote.
+absl::StatusOr<size_t> CmsBytesInto(const MimeEntity& entity, char* out);
+size_t CmsBytesBound(const MimeEntity& entity);
+
 // Checks `ber` with CheckAsn1Structure, then decodes it as a ContentInfo in
 // the context's library context. InvalidArgument when it does not parse or
 // leaves bytes over.

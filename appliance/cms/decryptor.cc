@@ -4,10 +4,16 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
+#include <cstring>
+#include <limits>
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/cms_reader.h"
 #include "appliance/cms/decryption_algorithms.h"
+#include "appliance/cms/detached_ciphertext.h"
+#include "appliance/cms/in_place_sink_bio.h"
 #include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/operation_error.h"
@@ -50,8 +56,73 @@ std::string OuterHeaders(const MimeEntity& entity) {
   return ToCrlf(headers);
 }
 
-// `owned`: where `mail` lies when the caller gave it away (else null),
-// freed once it is decoded.
+// The decrypted mail at the front of `buffer`, whose DER at `der_offset`
+// holds the ciphertext at detached.offset: decrypted where it lies. The
+// plaintext is written after the mail's head, which is no further than the
+// ciphertext's start (checked by the caller), so each write lands on
+// ciphertext already read (in_place_sink_bio.h); then the head goes before
+// it. The buffer is the result: a large mail is held once.
+absl::StatusOr<DecryptedMail> DecryptInPlace(CMS_ContentInfo* cms, const Recipient& recipient,
+                                             const std::string& head, size_t der_offset,
+                                             const DetachedCiphertext& detached,
+                                             std::string buffer) {
+  char* const ciphertext = buffer.data() + der_offset + detached.offset;
+  BioPtr source(BIO_new_mem_buf(ciphertext, static_cast<int>(detached.size)));
+  InPlaceSink sink{.out = buffer.data() + head.size(),
+                   .source_begin = ciphertext,
+                   .source_size = detached.size,
+                   .source = source.get()};
+  BioPtr out = NewInPlaceSinkBio(&sink);
+  if (!source || !out) return absl::ResourceExhaustedError("cannot allocate a buffer");
+  if (CMS_decrypt(cms, recipient.key, recipient.certificate, source.get(), out.get(), CMS_BINARY) !=
+      1) {
+    // A partly decrypted message lies in the buffer.
+    WipeString(&buffer);
+    if (sink.overtook) {
+      // Depends on the cipher, never on the ciphertext: no oracle.
+      ERR_clear_error();
+      return absl::InternalError("the decryption would have overwritten ciphertext not yet read");
+    }
+    if (std::optional<absl::Status> token = TokenFailure("decryption");
+        token.has_value() && IsTokenState(*token)) {
+      return *token;
+    }
+    return Undecryptable();
+  }
+  std::memcpy(buffer.data(), head.data(), head.size());
+  buffer.resize(head.size() + sink.written);
+  DecryptedMail decrypted;
+  decrypted.mail = std::move(buffer);
+  decrypted.entity_offset = head.size();
+  return decrypted;
+}
+
+// For what DetachCiphertext leaves (BER from streaming senders): OpenSSL
+// parses the whole structure, ciphertext included, and the plaintext goes
+// into a string of its own.
+absl::StatusOr<DecryptedMail> DecryptParsed(CMS_ContentInfo* cms, const Recipient& recipient,
+                                            const std::string& head, size_t plaintext_bound) {
+  // Decrypted straight into the mail, after its outer header fields; a
+  // partly decrypted message left by a failure is wiped (string_sink_bio.h).
+  DecryptedMail decrypted;
+  ReserveLarge(&decrypted.mail, head.size() + plaintext_bound);
+  decrypted.mail.append(head);
+  decrypted.entity_offset = decrypted.mail.size();
+  BioPtr out = NewStringSinkBio(&decrypted.mail);
+  if (!out) return absl::ResourceExhaustedError("cannot allocate a buffer");
+  if (CMS_decrypt(cms, recipient.key, recipient.certificate, nullptr, out.get(), CMS_BINARY) != 1) {
+    WipeString(&decrypted.mail);
+    if (std::optional<absl::Status> token = TokenFailure("decryption");
+        token.has_value() && IsTokenState(*token)) {
+      return *token;
+    }
+    return Undecryptable();
+  }
+  return decrypted;
+}
+
+// `owned`: where `mail` lies when the caller gave it away (else null); its
+// base64 is decoded where it lies, and the mail decrypted there.
 absl::StatusOr<DecryptedMail> Decrypt(const CmsContext& context, absl::string_view mail,
                                       std::string* owned, const Recipient& recipient) {
   if (recipient.key == nullptr || recipient.certificate == nullptr) {
@@ -73,16 +144,44 @@ absl::StatusOr<DecryptedMail> Decrypt(const CmsContext& context, absl::string_vi
     return absl::FailedPreconditionError("the recipient certificate is not for the key");
   }
 
-  absl::StatusOr<std::string> der = CmsBytesOf(*entity);
-  if (!der.ok()) return Undecryptable();
-  // What is needed of the mail itself, before it may go.
-  const std::string outer_headers = OuterHeaders(*entity);
-  if (owned != nullptr) {
-    // `entity` and `type` point into it: neither is used past here.
-    std::string().swap(*owned);
-    mail = {};
+  // The decrypted mail begins with the outer header fields and
+  // MIME-Version, the entity follows.
+  std::string head;
+  AppendMailHead(OuterHeaders(*entity), &head);
+  // The DER, in a buffer the decryption may overwrite: the owned mail,
+  // decoded where its body lies (which is past its header block), or a
+  // buffer with room for the head before it.
+  std::string buffer;
+  size_t der_offset = 0;
+  absl::StatusOr<size_t> der_size;
+  const bool in_owned = owned != nullptr && !entity->body.empty() &&
+                        entity->body.data() >= owned->data() &&
+                        entity->body.data() + entity->body.size() <= owned->data() + owned->size();
+  if (in_owned) {
+    der_offset = static_cast<size_t>(entity->body.data() - owned->data());
+    der_size = CmsBytesInto(*entity, owned->data() + der_offset);
+    buffer = std::move(*owned);
+  } else {
+    der_offset = head.size();
+    const size_t bound = CmsBytesBound(*entity);
+    ReserveLarge(&buffer, der_offset + bound);
+    buffer.resize(der_offset + bound);
+    der_size = CmsBytesInto(*entity, buffer.data() + der_offset);
+    if (der_size.ok()) buffer.resize(der_offset + *der_size);
   }
-  absl::StatusOr<CmsPtr> cms = ParseCms(context, *der);
+  // `entity`, `type` and `mail` point into the mail, decoded over now.
+  mail = {};
+  if (!der_size.ok()) return Undecryptable();
+  const absl::string_view der(buffer.data() + der_offset, *der_size);
+
+  std::optional<DetachedCiphertext> detached = DetachCiphertext(der);
+  if (detached.has_value() &&
+      (head.size() > der_offset + detached->offset ||
+       detached->size > static_cast<size_t>(std::numeric_limits<int>::max()))) {
+    detached.reset();
+  }
+  const absl::string_view structure = detached.has_value() ? detached->structure : der;
+  absl::StatusOr<CmsPtr> cms = ParseCms(context, structure);
   if (!cms.ok()) return Undecryptable();
   const int cms_type = OBJ_obj2nid(CMS_get0_type(cms->get()));
   if (cms_type != NID_pkcs7_enveloped && cms_type != NID_id_smime_ct_authEnvelopedData) {
@@ -90,37 +189,27 @@ absl::StatusOr<DecryptedMail> Decrypt(const CmsContext& context, absl::string_vi
   }
   // Before the key is used, so a mail Signet cannot read is not reported as
   // one that failed to decrypt.
-  RETURN_IF_ERROR(CheckDecryptionAlgorithms(context, cms->get(), *der, recipient.certificate));
+  RETURN_IF_ERROR(CheckDecryptionAlgorithms(context, cms->get(), structure, recipient.certificate));
 
-  // The parsed structure holds the ciphertext now: its encoding can go
-  // before the plaintext is made, so a large mail is not held in every form
-  // at once. The plaintext is no longer than it.
-  const size_t plaintext_bound = der->size();
-  std::string().swap(*der);
-
-  // Decrypted straight into the mail, after its outer header fields; a
-  // partly decrypted message left by a failure is wiped (string_sink_bio.h).
-  DecryptedMail decrypted;
-  ReserveLarge(&decrypted.mail, outer_headers.size() + 32 + plaintext_bound);
-  AppendMailHead(outer_headers, &decrypted.mail);
-  decrypted.entity_offset = decrypted.mail.size();
-  BioPtr out = NewStringSinkBio(&decrypted.mail);
-  if (!out) return absl::ResourceExhaustedError("cannot allocate a buffer");
-  if (CMS_decrypt(cms->get(), recipient.key, recipient.certificate, nullptr, out.get(),
-                  CMS_BINARY) != 1) {
-    WipeString(&decrypted.mail);
-    if (std::optional<absl::Status> token = TokenFailure("decryption");
-        token.has_value() && IsTokenState(*token)) {
-      return *token;
-    }
-    return Undecryptable();
+  absl::StatusOr<DecryptedMail> decrypted;
+  if (detached.has_value()) {
+    decrypted =
+        DecryptInPlace(cms->get(), recipient, head, der_offset, *detached, std::move(buffer));
+  } else {
+    // The parsed structure holds the ciphertext now: its encoding can go
+    // before the plaintext is made, so a large mail is not held in every
+    // form at once. The plaintext is no longer than it.
+    const size_t plaintext_bound = der.size();
+    std::string().swap(buffer);
+    decrypted = DecryptParsed(cms->get(), recipient, head, plaintext_bound);
   }
   cms->reset();
-  if (!CheckMimeStructure(decrypted.entity(), context.limits).ok()) {
-    WipeString(&decrypted.mail);
+  if (!decrypted.ok()) return decrypted.status();
+  if (!CheckMimeStructure(decrypted->entity(), context.limits).ok()) {
+    WipeString(&decrypted->mail);
     return Undecryptable();
   }
-  decrypted.authenticated = cms_type == NID_id_smime_ct_authEnvelopedData;
+  decrypted->authenticated = cms_type == NID_id_smime_ct_authEnvelopedData;
   return decrypted;
 }
 

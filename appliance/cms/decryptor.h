@@ -42,7 +42,9 @@ struct DecryptedMail {
   // Subject...) and the inner entity.
   std::string mail;
   // Where the inner MIME entity, exactly as it was encrypted, begins in
-  // `mail` (it runs to the end). One copy of a large message, not two.
+  // `mail` (it runs to the end). One copy of a large message, not two;
+  // DecryptOwnedMail's is the buffer the mail came in, its capacity that of
+  // the mail.
   size_t entity_offset = 0;
   // AuthEnvelopedData: the content was authenticated, not only decrypted.
   bool authenticated = false;
@@ -53,9 +55,13 @@ struct DecryptedMail {
 absl::StatusOr<DecryptedMail> DecryptMail(const CmsContext& context, absl::string_view mail,
                                           const Recipient& recipient);
 
-// The same, given the encrypted mail to keep: it is freed as soon as its
-// base64 is decoded, so that a large mail is not held encoded, decoded,
-// parsed and decrypted at once (signetd, which has no further use for it).
+// The same, given the encrypted mail to keep (signetd, which has no further
+// use for it): its base64 is decoded where it lies, the ciphertext is
+// decrypted where it lies in that, and the result is the mail's own buffer,
+// so that a large mail is held once, not encoded, decoded, parsed and
+// decrypted at once. DER with definite lengths only (as Signet, OpenSSL
+// without -stream and most clients write it); BER from streaming senders
+// is parsed whole by OpenSSL, and its base64 freed once parsed.
 absl::StatusOr<DecryptedMail> DecryptOwnedMail(const CmsContext& context, std::string mail,
                                                const Recipient& recipient);
 

@@ -6,7 +6,9 @@
 #include <openssl/cms.h>
 #include <openssl/rsa.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "appliance/cms/cms_reader.h"
 #include "appliance/cms/decryption_algorithms.h"
+#include "appliance/cms/detached_ciphertext.h"
 #include "appliance/cms/mail_encryptor.h"
 #include "appliance/cms/mime.h"
 #include "appliance/cms/smime_format.h"
@@ -23,6 +26,7 @@
 #include "tests/fixtures/cms_verifiers.h"
 #include "tests/fixtures/provider_env.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/subprocess.h"
 
 namespace signet::cms {
 namespace {
@@ -174,6 +178,154 @@ TEST_F(DecryptorTest, TheOwningVariantsGiveTheSameResults) {
   EXPECT_EQ(refused.status(), EncryptMail(Context(), "not a header\r\n\r\nbody\r\n",
                                           {env_->certificate("rsa-dec")}, {})
                                   .status());
+}
+
+// The owned mail is decrypted where it lies: the result is the mail's own
+// buffer (decoded, then decrypted over its ciphertext), not a copy.
+TEST_F(DecryptorTest, TheOwnedMailIsDecryptedInItsOwnBuffer) {
+  std::string large_entity = "Content-Type: text/plain\r\n\r\n";
+  for (int line = 0; line < 4000; ++line)
+    absl::StrAppend(&large_entity, std::string(74, 'x'), "\r\n");
+  for (ContentCipher cipher : {ContentCipher::kAes256Gcm, ContentCipher::kAes256Cbc}) {
+    for (const std::string& entity : {std::string(kEntity), large_entity}) {
+      absl::StatusOr<std::string> encrypted =
+          EncryptMail(Context(), absl::StrCat("Subject: Your statement\r\n", entity),
+                      {env_->certificate("rsa-dec")}, {.cipher = cipher});
+      ASSERT_THAT(encrypted, IsOk());
+      ASSERT_TRUE(DetachCiphertext(DerOf(*encrypted)).has_value());
+      std::string given = *encrypted;
+      const char* const buffer = given.data();
+      const size_t capacity = given.capacity();
+      absl::StatusOr<DecryptedMail> owned =
+          DecryptOwnedMail(Context(), std::move(given), RecipientFor("rsa-dec"));
+      ASSERT_THAT(owned, IsOk());
+      EXPECT_TRUE(owned->entity() == entity);
+      EXPECT_TRUE(owned->mail ==
+                  absl::StrCat("Subject: Your statement\r\nMIME-Version: 1.0\r\n", entity));
+      EXPECT_EQ(owned->mail.data(), buffer) << "the plaintext was not written over the mail";
+      EXPECT_EQ(owned->mail.capacity(), capacity);
+    }
+  }
+}
+
+// DER sent as binary is decrypted where it lies, without decoding. A head
+// longer than the room before the ciphertext (header fields with bare line
+// feeds, each of which gains a CR) cannot go in front of the plaintext in
+// the mail's buffer: that mail is decrypted apart, to the same result.
+TEST_F(DecryptorTest, BinaryDerAndAHeadLongerThanTheRoomBeforeTheCiphertext) {
+  const std::string der = DerOf(EncryptTo({"rsa-dec"}));
+  const std::optional<DetachedCiphertext> detached = DetachCiphertext(der);
+  ASSERT_TRUE(detached.has_value());
+  std::string binary = absl::StrCat(
+      "Subject: Your statement\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m\r\n"
+      "Content-Transfer-Encoding: binary\r\n\r\n",
+      der);
+  absl::StatusOr<DecryptedMail> viewed = Decrypt(binary, "rsa-dec");
+  ASSERT_THAT(viewed, IsOk());
+  EXPECT_EQ(viewed->entity(), kEntity);
+  const char* buffer = binary.data();
+  absl::StatusOr<DecryptedMail> owned =
+      DecryptOwnedMail(Context(), std::move(binary), RecipientFor("rsa-dec"));
+  ASSERT_THAT(owned, IsOk());
+  EXPECT_EQ(owned->mail, viewed->mail);
+  EXPECT_EQ(owned->mail.data(), buffer);
+
+  // More bare line feeds in the header block than bytes before the
+  // ciphertext in the DER (within the 1000 header fields allowed).
+  const size_t fields = detached->offset + 200;
+  ASSERT_LT(fields, 990u);
+  std::string long_head;
+  for (size_t i = 0; i < fields; ++i) absl::StrAppend(&long_head, "X-Hop: ", i % 10, "\n");
+  std::string mail = long_head + MailWith(der);
+  viewed = Decrypt(mail, "rsa-dec");
+  ASSERT_THAT(viewed, IsOk());
+  EXPECT_EQ(viewed->entity(), kEntity);
+  EXPECT_THAT(viewed->mail, HasSubstr("X-Hop: 9\r\nX-Hop: 0\r\n"));
+  buffer = mail.data();
+  owned = DecryptOwnedMail(Context(), std::move(mail), RecipientFor("rsa-dec"));
+  ASSERT_THAT(owned, IsOk());
+  EXPECT_EQ(owned->mail, viewed->mail);
+  EXPECT_NE(owned->mail.data(), buffer);
+}
+
+// Mails as `openssl cms -encrypt` writes them, EnvelopedData and
+// AuthEnvelopedData; with -stream in BER with indefinite lengths and the
+// ciphertext in a constructed OCTET STRING, which is parsed whole instead
+// (DetachCiphertext leaves it). Both variants decrypt every one.
+TEST_F(DecryptorTest, OpensslMadeMailsDecryptInPlaceAndStreamedOnesByTheParsedPath) {
+  const std::string certificate = CertificatePath("rsa-dec");
+  const std::string large_entity = absl::StrCat(
+      "Content-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n",
+      Base64Encode(std::string(200000, '\x5a')));
+  const std::string in_path = env_->dir().File("openssl-entity.txt");
+  const std::string out_path = env_->dir().File("openssl-encrypted.eml");
+  for (const std::string& entity : {std::string(kEntity), large_entity}) {
+    {
+      std::ofstream in(in_path, std::ios::binary | std::ios::trunc);
+      in << entity;
+    }
+    for (const char* cipher : {"aes-256-cbc", "aes-256-gcm"}) {
+      for (bool stream : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(cipher, stream ? " -stream " : " ", entity.size()));
+        std::vector<std::string> argv = {
+            "openssl",  "cms",      "-encrypt", "-binary",
+            "-outform", "SMIME",    "-crlfeol", absl::StrCat("-", cipher),
+            "-in",      in_path,    "-out",     out_path,
+            "-recip",   certificate};
+        if (stream) argv.push_back("-stream");
+        ASSERT_THAT(fixtures::RunCommandOk(argv, {}, {}, absl::Seconds(60)), IsOk());
+        std::stringstream read;
+        read << std::ifstream(out_path, std::ios::binary).rdbuf();
+        const std::string mail = absl::StrReplaceAll(
+            absl::StrReplaceAll(read.str(), {{"\r\n", "\n"}}), {{"\n", "\r\n"}});
+        EXPECT_EQ(DetachCiphertext(DerOf(mail)).has_value(), !stream);
+        absl::StatusOr<DecryptedMail> viewed = Decrypt(mail, "rsa-dec");
+        ASSERT_THAT(viewed, IsOk());
+        EXPECT_TRUE(viewed->entity() == entity);
+        EXPECT_EQ(viewed->authenticated, absl::StrContains(cipher, "gcm"));
+        absl::StatusOr<DecryptedMail> owned =
+            DecryptOwnedMail(Context(), mail, RecipientFor("rsa-dec"));
+        ASSERT_THAT(owned, IsOk());
+        EXPECT_TRUE(owned->mail == viewed->mail);
+        EXPECT_EQ(owned->entity_offset, viewed->entity_offset);
+      }
+    }
+  }
+}
+
+// Decrypted in place, a changed ciphertext or tag byte (GCM) or padding
+// (CBC) is refused with the uniform error by both variants, at the start,
+// the middle and the end of a ciphertext of many blocks.
+TEST_F(DecryptorTest, AChangedCiphertextOrTagByteIsRefusedInPlace) {
+  const std::string entity =
+      absl::StrCat("Content-Type: text/plain\r\n\r\n", std::string(100000, 'y'), "\r\n");
+  for (ContentCipher cipher : {ContentCipher::kAes256Gcm, ContentCipher::kAes256Cbc}) {
+    const bool authenticated = IsAuthenticated(cipher);
+    absl::StatusOr<std::string> encrypted =
+        EncryptMail(Context(), entity, {env_->certificate("rsa-dec")}, {.cipher = cipher});
+    ASSERT_THAT(encrypted, IsOk());
+    const std::string der = DerOf(*encrypted);
+    const std::optional<DetachedCiphertext> detached = DetachCiphertext(der);
+    ASSERT_TRUE(detached.has_value());
+    const size_t end = detached->offset + detached->size;
+    // GCM: anywhere in the ciphertext, and the tag (the last OCTET STRING
+    // of the structure). CBC has no integrity (docs/cms.md): the block
+    // before the last, which breaks the padding.
+    const std::vector<size_t> positions =
+        authenticated ? std::vector<size_t>{detached->offset, detached->offset + detached->size / 2,
+                                            end - 1, der.size() - 16, der.size() - 1}
+                      : std::vector<size_t>{end - 17};
+    for (size_t at : positions) {
+      SCOPED_TRACE(absl::StrCat(authenticated ? "GCM" : "CBC", " byte ", at));
+      std::string changed = der;
+      changed[at] ^= 0x01;
+      const std::string mail = MailWith(changed, authenticated);
+      ExpectUniformFailure(Decrypt(mail, "rsa-dec"));
+      ExpectUniformFailure(DecryptOwnedMail(Context(), mail, RecipientFor("rsa-dec")));
+    }
+  }
 }
 
 TEST_F(DecryptorTest, OaepIsTheDefaultAndUsesSha256) {

@@ -57,14 +57,15 @@ absl::Status Error(absl::string_view what, std::size_t offset) {
 // The decoder's rules, character by character, with the bulk of the text
 // (whole quanta of alphabet characters) taken by `Bulk` wherever no quantum
 // is open and no padding was seen.
+//
+// Writes the bytes at `begin`, which has room for text.size() / 4 * 3 + 3
+// of them. `begin` may be text.data() itself (decoding in place): every
+// write lands at or before the characters already read, since a quantum's
+// 3 bytes are written only once its 4 characters are (the bulk steps load
+// their characters before they store, and write at most 3 bytes per 4
+// consumed). Returns how many bytes it wrote.
 template <base64_internal::Decoded (*Bulk)(const unsigned char*, std::size_t, char*)>
-absl::StatusOr<std::string> DecodeWith(absl::string_view text) {
-  std::string out;
-  // Written in place and cut to size at the end (the capacity is what the
-  // byte-at-a-time decoder reserved).
-  ReserveLarge(&out, text.size() / 4 * 3 + 3);
-  out.resize(text.size() / 4 * 3 + 3);
-  char* const begin = out.data();
+absl::StatusOr<std::size_t> DecodeInto(absl::string_view text, char* const begin) {
   char* dst = begin;
   const auto* src = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t size = text.size();
@@ -127,7 +128,18 @@ absl::StatusOr<std::string> DecodeWith(absl::string_view text) {
     return Error(absl::StrFormat("last quantum has %d characters, '=' padding missing", in_quantum),
                  text.size());
   }
-  out.resize(static_cast<std::size_t>(dst - begin));
+  return static_cast<std::size_t>(dst - begin);
+}
+
+template <base64_internal::Decoded (*Bulk)(const unsigned char*, std::size_t, char*)>
+absl::StatusOr<std::string> DecodeWith(absl::string_view text) {
+  std::string out;
+  // Written in place and cut to size at the end.
+  ReserveLarge(&out, text.size() / 4 * 3 + 3);
+  out.resize(text.size() / 4 * 3 + 3);
+  absl::StatusOr<std::size_t> size = DecodeInto<Bulk>(text, out.data());
+  if (!size.ok()) return size.status();
+  out.resize(*size);
   return out;
 }
 
@@ -340,9 +352,17 @@ absl::StatusOr<std::string> DecodeScalar(absl::string_view text) {
   return DecodeWith<DecodeQuantaScalar>(text);
 }
 
+absl::StatusOr<std::size_t> DecodeScalarInto(absl::string_view text, char* out) {
+  return DecodeInto<DecodeQuantaScalar>(text, out);
+}
+
 #if defined(__x86_64__)
 absl::StatusOr<std::string> DecodeAvx2(absl::string_view text) {
   return DecodeWith<DecodeQuantaAvx2>(text);
+}
+
+absl::StatusOr<std::size_t> DecodeAvx2Into(absl::string_view text, char* out) {
+  return DecodeInto<DecodeQuantaAvx2>(text, out);
 }
 #endif
 
@@ -353,6 +373,7 @@ namespace {
 struct Base64Codec {
   void (*encode)(const unsigned char* src, std::size_t size, char* dst);
   absl::StatusOr<std::string> (*decode)(absl::string_view text);
+  absl::StatusOr<std::size_t> (*decode_into)(absl::string_view text, char* out);
 };
 
 // AVX2 where the CPU has it (about three times the scalar code's speed on
@@ -362,10 +383,12 @@ const Base64Codec& ChosenCodec() {
   static const Base64Codec codec = [] {
 #if defined(__x86_64__)
     if (base64_internal::CpuHasAvx2()) {
-      return Base64Codec{base64_internal::EncodeAvx2, base64_internal::DecodeAvx2};
+      return Base64Codec{base64_internal::EncodeAvx2, base64_internal::DecodeAvx2,
+                         base64_internal::DecodeAvx2Into};
     }
 #endif
-    return Base64Codec{base64_internal::EncodeScalar, base64_internal::DecodeScalar};
+    return Base64Codec{base64_internal::EncodeScalar, base64_internal::DecodeScalar,
+                       base64_internal::DecodeScalarInto};
   }();
   return codec;
 }
@@ -397,6 +420,10 @@ std::string Base64Encode(absl::string_view data) {
 
 absl::StatusOr<std::string> Base64Decode(absl::string_view text) {
   return ChosenCodec().decode(text);
+}
+
+absl::StatusOr<std::size_t> Base64DecodeInto(absl::string_view text, char* out) {
+  return ChosenCodec().decode_into(text, out);
 }
 
 }  // namespace signet::cms

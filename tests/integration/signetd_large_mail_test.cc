@@ -56,13 +56,18 @@ constexpr size_t kMailBytes = 50 * kMiB;
 // SignMail, the result, into which the canonical entity is written once;
 // for EncryptMail, the entity, the ciphertext inside OpenSSL's CMS
 // structure and its DER encoding (the entity is freed once encrypted),
-// then the base64 result; for DecryptMail, the decoded DER (freed once
-// parsed), the parsed CMS and the plaintext written straight into the
-// result. Before #20 they were 4.2×, 5.9× and 5.2× (decryption varied
+// then the base64 result; for DecryptMail (before it decrypted in place),
+// the decoded DER (freed once parsed), the parsed CMS and the plaintext
+// written straight into the result. Before #20 they were 4.2×, 5.9× and 5.2× (decryption varied
 // 5.2-6.2×). 5× leaves room for allocator variation and catches what
 // matters: a copy per chunk, a buffer that grows with the stream, or
 // another whole copy.
 constexpr double kMaxGrowthPerMailByte = 5.0;
+// DecryptMail decodes and decrypts in the buffer the mail came in
+// (cms::DecryptOwnedMail): it holds the encrypted mail, ≈ 1.37× the
+// plaintext, and small buffers beside it (1.43× measured). 2× catches any
+// whole copy of the mail's DER or plaintext coming back (2.4× before).
+constexpr double kMaxDecryptGrowthPerMailByte = 2.0;
 
 // The daemon's CPU time so far (user + system), from /proc/<pid>/stat.
 double ProcessCpuSeconds(pid_t pid) {
@@ -217,12 +222,12 @@ class SignetdLargeMailTest : public ::testing::Test {
     return growth;
   }
 
-  void ExpectBounded(uint64_t growth) {
+  void ExpectBounded(uint64_t growth, double bound = kMaxGrowthPerMailByte) {
     // ASan's allocator keeps freed memory in quarantine and pads every
     // block: the bound holds only for the normal build.
     if (fixtures::kAddressSanitizer) return;
-    EXPECT_LE(growth, kMaxGrowthPerMailByte * mail_->size())
-        << "signetd's memory grew by more than " << kMaxGrowthPerMailByte << "x the mail";
+    EXPECT_LE(growth, bound * mail_->size())
+        << "signetd's memory grew by more than " << bound << "x the mail";
   }
 
   static fixtures::SignetdEnv* env_;
@@ -285,7 +290,7 @@ TEST_F(SignetdLargeMailTest, EncryptThenDecryptRoundTripsFiftyMiBWithBoundedMemo
   // mail's own fields plus MIME-Version).
   const absl::string_view body = absl::string_view(*mail_).substr(mail_->find("\r\n\r\n") + 4);
   EXPECT_EQ(decrypted.sha256, Sha256Hex(body));
-  ExpectBounded(decrypt_growth);
+  ExpectBounded(decrypt_growth, kMaxDecryptGrowthPerMailByte);
 }
 
 }  // namespace
