@@ -58,7 +58,12 @@ bool FinishWithContentPieces(CMS_ContentInfo* cms, absl::Span<const absl::string
     }
     BIO_set_mem_buf(sink.get(), buffer, BIO_CLOSE);
   }
-  BIO* chain = CMS_dataInit(cms, sink.get());
+  return FinishWithContentInto(cms, pieces, sink.get());
+}
+
+bool FinishWithContentInto(CMS_ContentInfo* cms, absl::Span<const absl::string_view> pieces,
+                           BIO* sink) {
+  BIO* chain = CMS_dataInit(cms, sink);
   if (chain == nullptr) return false;
   bool ok = true;
   constexpr size_t kPiece = size_t{1} << 20;
@@ -78,7 +83,7 @@ bool FinishWithContentPieces(CMS_ContentInfo* cms, absl::Span<const absl::string
     (void)BIO_flush(chain);
     ok = CMS_dataFinal(cms, chain) == 1;
   }
-  FreeUpTo(chain, sink.get());
+  FreeUpTo(chain, sink);
   return ok;
 }
 

@@ -26,6 +26,10 @@ bool FinishWithContent(CMS_ContentInfo* cms, absl::string_view content, size_t o
 // other without joining them.
 bool FinishWithContentPieces(CMS_ContentInfo* cms, absl::Span<const absl::string_view> pieces,
                              size_t output_bytes);
+// The same with the output (a detached EnvelopedData's ciphertext) going to
+// `sink`, which stays the caller's.
+bool FinishWithContentInto(CMS_ContentInfo* cms, absl::Span<const absl::string_view> pieces,
+                           BIO* sink);
 
 }  // namespace signet::cms
 

@@ -6,10 +6,14 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cstring>
+#include <new>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/cms_content.h"
+#include "appliance/cms/envelope_splice.h"
 #include "appliance/cms/operation_error.h"
 #include "common/der.h"
 #include "common/huge_pages.h"
@@ -97,12 +101,11 @@ bool IsAuthenticated(ContentCipher cipher) {
 
 namespace {
 
-// `release`, when not null, holds `content` and is emptied once the content
-// is encrypted.
-absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::string_view content,
-                                             std::string* release,
-                                             const std::vector<X509*>& recipients,
-                                             const EncryptOptions& options) {
+// The recipients checked, a structure (EnvelopedData, or AuthEnvelopedData
+// for an AEAD cipher) to them with `flags`, its content not yet given.
+absl::StatusOr<CmsPtr> StartEnvelope(const CmsContext& context,
+                                     const std::vector<X509*>& recipients,
+                                     const EncryptOptions& options, unsigned int flags) {
   if (recipients.empty()) return absl::InvalidArgumentError("no recipient to encrypt to");
   for (X509* recipient : recipients) {
     if (recipient == nullptr) return absl::InvalidArgumentError("a recipient is missing");
@@ -111,8 +114,7 @@ absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::st
   BeginOperation();
   EvpCipherPtr cipher(EVP_CIPHER_fetch(context.libctx, CipherName(options.cipher), nullptr));
   if (!cipher) return OperationError(absl::StrCat("no ", CipherName(options.cipher), " cipher"));
-  // An AEAD cipher makes AuthEnvelopedData.
-  CmsPtr cms(CMS_encrypt_ex(nullptr, nullptr, cipher.get(), CMS_BINARY | CMS_PARTIAL,
+  CmsPtr cms(CMS_encrypt_ex(nullptr, nullptr, cipher.get(), flags | CMS_BINARY | CMS_PARTIAL,
                             context.libctx, nullptr));
   if (!cms) return OperationError("cannot start an EnvelopedData");
   for (X509* recipient : recipients) {
@@ -121,6 +123,16 @@ absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::st
     const bool rsa = EVP_PKEY_is_a(X509_get0_pubkey(recipient), "RSA");
     RETURN_IF_ERROR(ConfigureRecipient(info, rsa, options));
   }
+  return cms;
+}
+
+// `release`, when not null, holds `content` and is emptied once the content
+// is encrypted.
+absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::string_view content,
+                                             std::string* release,
+                                             const std::vector<X509*>& recipients,
+                                             const EncryptOptions& options) {
+  ASSIGN_OR_RETURN(CmsPtr cms, StartEnvelope(context, recipients, options, 0));
   // The ciphertext is the content's size, plus at most a block of padding.
   if (!FinishWithContent(cms.get(), content, content.size() + 32)) {
     return OperationError("encryption failed");
@@ -140,6 +152,60 @@ absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::st
   return der;
 }
 
+// Where EncryptInPlace's ciphertext goes, in order: the head's share into
+// a string, the body's over the body, the rest (CBC padding) into another
+// string. Byte i of the ciphertext is written only after plaintext byte i
+// was read (a cipher never gives out more than it was given, until the
+// final block), so the body is overwritten only where it is encrypted
+// already.
+struct CiphertextSink {
+  std::string* head;
+  size_t head_size;
+  char* body;
+  size_t body_size;
+  size_t body_done;
+  std::string* tail;
+};
+
+int SinkWrite(BIO* bio, const char* data, size_t length, size_t* written) {
+  auto* sink = static_cast<CiphertextSink*>(BIO_get_data(bio));
+  size_t left = length;
+  // OpenSSL is C: nothing may be thrown through it.
+  try {
+    const size_t to_head = std::min(left, sink->head_size - sink->head->size());
+    sink->head->append(data, to_head);
+    data += to_head;
+    left -= to_head;
+    const size_t to_body = std::min(left, sink->body_size - sink->body_done);
+    if (to_body > 0) std::memcpy(sink->body + sink->body_done, data, to_body);
+    sink->body_done += to_body;
+    data += to_body;
+    left -= to_body;
+    sink->tail->append(data, left);
+  } catch (const std::bad_alloc&) {
+    return 0;
+  }
+  *written = length;
+  return 1;
+}
+
+long SinkControl(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
+  return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD* CiphertextSinkMethod() {
+  static const BIO_METHOD* const method = [] {
+    BIO_METHOD* created =
+        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "signet ciphertext in place");
+    if (created != nullptr) {
+      BIO_meth_set_write_ex(created, SinkWrite);
+      BIO_meth_set_ctrl(created, SinkControl);
+    }
+    return created;
+  }();
+  return method;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view content,
@@ -153,6 +219,44 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, std::string&& con
                                     const EncryptOptions& options) {
   std::string owned = std::move(content);
   return EncryptReleasing(context, owned, &owned, recipients, options);
+}
+
+absl::StatusOr<EnvelopeAround> EncryptInPlace(const CmsContext& context, absl::string_view head,
+                                              absl::Span<char> body,
+                                              const std::vector<X509*>& recipients,
+                                              const EncryptOptions& options) {
+  // Detached: OpenSSL encodes the structure without the ciphertext, which
+  // is spliced in around it (envelope_splice.h) instead of copied into it.
+  ASSIGN_OR_RETURN(CmsPtr cms, StartEnvelope(context, recipients, options, CMS_DETACHED));
+  std::string head_ciphertext;
+  std::string tail_ciphertext;
+  head_ciphertext.reserve(head.size());
+  CiphertextSink sink{.head = &head_ciphertext,
+                      .head_size = head.size(),
+                      .body = body.data(),
+                      .body_size = body.size(),
+                      .body_done = 0,
+                      .tail = &tail_ciphertext};
+  const BIO_METHOD* method = CiphertextSinkMethod();
+  BioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
+  if (!bio) return OperationError("cannot make the ciphertext's BIO");
+  BIO_set_data(bio.get(), &sink);
+  BIO_set_init(bio.get(), 1);
+  const absl::string_view content[] = {head, absl::string_view(body.data(), body.size())};
+  if (!FinishWithContentInto(cms.get(), content, bio.get())) {
+    return OperationError("encryption failed");
+  }
+  // Every cipher here gives at least as many bytes as it was given.
+  if (head_ciphertext.size() != head.size() || sink.body_done != body.size()) {
+    return absl::InternalError("the ciphertext is shorter than the content");
+  }
+  const std::string detached = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());
+  if (detached.empty()) return OperationError("cannot encode the EnvelopedData");
+  const size_t ciphertext_size = head.size() + body.size() + tail_ciphertext.size();
+  ASSIGN_OR_RETURN(EnvelopeAround around, EnvelopeAroundCiphertext(detached, ciphertext_size));
+  around.prefix.append(head_ciphertext);
+  around.suffix.insert(0, tail_ciphertext);
+  return around;
 }
 
 }  // namespace signet::cms

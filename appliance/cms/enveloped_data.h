@@ -15,7 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "appliance/cms/cms_context.h"
+#include "appliance/cms/envelope_splice.h"
 
 namespace signet::cms {
 
@@ -60,6 +62,19 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, absl::string_view
 absl::StatusOr<std::string> Encrypt(const CmsContext& context, std::string&& content,
                                     const std::vector<X509*>& recipients,
                                     const EncryptOptions& options);
+
+// The same for content that is `head` followed by `body`, where `body` is
+// the caller's to overwrite: its ciphertext is written over it as it is
+// encrypted (a byte only once read), and the structure is encoded without
+// it, so that a large mail is held once, not as plaintext, ciphertext and
+// DER. The DER is the result's prefix, then the bytes now in `body`, then
+// its suffix (the ciphertext of `head` ends the prefix; a CBC cipher's last
+// block, which does not fit over the body, starts the suffix). The same
+// errors as Encrypt; after an error `body` holds garbage.
+absl::StatusOr<EnvelopeAround> EncryptInPlace(const CmsContext& context, absl::string_view head,
+                                              absl::Span<char> body,
+                                              const std::vector<X509*>& recipients,
+                                              const EncryptOptions& options);
 
 }  // namespace signet::cms
 

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "appliance/cms/cms_context.h"
 #include "appliance/cms/enveloped_data.h"
+#include "appliance/cms/mail_pieces.h"
 #include "appliance/cms/mail_signer.h"
 
 namespace signet::cms {
@@ -21,10 +22,18 @@ absl::StatusOr<std::string> EncryptMail(const CmsContext& context, absl::string_
                                         const std::vector<X509*>& recipients,
                                         const EncryptOptions& options);
 
-// The same, given the mail to keep: it is freed once its entity is split
-// off, before the encryption, so that a large mail is not held as given, as
-// an entity and as ciphertext at once (signetd, which has no further use
-// for it).
+// The same for a mail the caller gives away (signetd), as pieces: the
+// ciphertext is written over the plaintext where it lies and the base64
+// of the CMS structure is made only as the result is read
+// (MailPieces::AppendBase64Of), so that the result holds the mail's buffer
+// once and a few KiB beside it, not the entity, the ciphertext, its DER and
+// its base64. A body in canonical form already (CRLF, and 7-bit or a
+// multipart) is encrypted where it lies in the mail; any other is written
+// out as the entity first (the mail then freed), and encrypted there.
+absl::StatusOr<MailPieces> EncryptOwnedMailPieces(const CmsContext& context, std::string mail,
+                                                  const std::vector<X509*>& recipients,
+                                                  const EncryptOptions& options);
+// The same, flattened into one string.
 absl::StatusOr<std::string> EncryptOwnedMail(const CmsContext& context, std::string mail,
                                              const std::vector<X509*>& recipients,
                                              const EncryptOptions& options);

@@ -203,6 +203,12 @@ absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits
   return plan;
 }
 
+bool BodyIsCanonical(SplitPlan* plan) {
+  if (plan->body_form != SplitPlan::BodyForm::kAsIs) return false;
+  if (!plan->bare_line_feeds.has_value()) plan->bare_line_feeds = CountBareLineFeeds(plan->body);
+  return plan->bare_line_feeds == 0;
+}
+
 size_t EntitySizeBound(const SplitPlan& plan) {
   switch (plan.body_form) {
     case SplitPlan::BodyForm::kAsIs:

@@ -57,6 +57,13 @@ struct SplitPlan {
 
 absl::StatusOr<SplitPlan> PlanSplit(absl::string_view mail, const Limits& limits);
 
+// Whether the entity is plan.entity_head followed by plan.body exactly as
+// it lies in the mail (kAsIs, and no bare line feed), so that a caller can
+// sign or encrypt it in those two pieces without writing it out. Counts a
+// multipart body's bare line feeds into plan->bare_line_feeds if not yet
+// counted (AppendEntity then need not count again).
+bool BodyIsCanonical(SplitPlan* plan);
+
 // At least the size of the entity AppendEntity writes (to reserve room).
 size_t EntitySizeBound(const SplitPlan& plan);
 

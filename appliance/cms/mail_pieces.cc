@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/mime.h"
 #include "common/huge_pages.h"
 
 namespace signet::cms {
@@ -48,9 +49,40 @@ void MailPieces::AppendBacking(absl::string_view view) {
   ends_.push_back(size() + view.size());
 }
 
+void MailPieces::AppendBase64Of(std::string head, absl::string_view view, std::string tail) {
+  const absl::string_view whole = backing();
+  assert(view.empty() ||
+         (view.data() >= whole.data() && view.data() + view.size() <= whole.data() + whole.size()));
+  Base64Source source;
+  for (std::string* text : {&head, static_cast<std::string*>(nullptr), &tail}) {
+    if (text == nullptr) {
+      if (view.empty()) continue;
+      source.pieces.push_back({.owned = kBacking,
+                               .offset = static_cast<size_t>(view.data() - whole.data()),
+                               .size = view.size()});
+    } else {
+      if (text->empty()) continue;
+      const size_t size = text->size();
+      owned_.push_back(std::move(*text));
+      source.pieces.push_back({.owned = owned_.size() - 1, .offset = 0, .size = size});
+    }
+    source.bytes += source.pieces.back().size;
+  }
+  const size_t size = Base64EncodedSize(source.bytes);
+  if (size == 0) return;
+  base64_.push_back(std::move(source));
+  pieces_.push_back({.owned = kBase64, .offset = base64_.size() - 1, .size = size});
+  ends_.push_back(this->size() + size);
+}
+
 bool MailPieces::ReleaseBacking() {
   for (const Piece& piece : pieces_) {
     if (piece.owned == kBacking) return false;
+  }
+  for (const Base64Source& source : base64_) {
+    for (const Piece& piece : source.pieces) {
+      if (piece.owned == kBacking) return false;
+    }
   }
   std::string().swap(owned_backing_);
   borrowed_view_ = {};
@@ -58,12 +90,14 @@ bool MailPieces::ReleaseBacking() {
   return true;
 }
 
-absl::string_view MailPieces::piece(size_t i) const {
-  const Piece& piece = pieces_[i];
+absl::string_view MailPieces::TextOf(const Piece& piece) const {
+  assert(piece.owned != kBase64);
   const absl::string_view text =
       piece.owned == kBacking ? backing() : absl::string_view(owned_[piece.owned]);
   return text.substr(piece.offset, piece.size);
 }
+
+absl::string_view MailPieces::piece(size_t i) const { return TextOf(pieces_[i]); }
 
 size_t MailPieces::held_bytes() const {
   size_t held = borrowed_ ? 0 : owned_backing_.capacity();
@@ -76,22 +110,77 @@ void MailPieces::CopyTo(size_t pos, size_t n, std::string* out) const {
   if (pos >= size()) return;
   n = std::min(n, size() - pos);
   out->reserve(n);
+  AppendRange(pos, n, out);
+}
+
+void MailPieces::AppendRange(size_t pos, size_t n, std::string* out) const {
   // The first piece that ends after `pos`.
   size_t i = static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), pos) - ends_.begin());
   for (; n > 0; ++i) {
     const size_t begin = ends_[i] - pieces_[i].size;
-    const absl::string_view text = piece(i).substr(pos - begin, n);
-    out->append(text.data(), text.size());
-    pos += text.size();
-    n -= text.size();
+    const size_t take = std::min(n, ends_[i] - pos);
+    if (pieces_[i].owned == kBase64) {
+      AppendBase64Range(base64_[pieces_[i].offset], pos - begin, take, out);
+    } else {
+      const absl::string_view text = piece(i).substr(pos - begin, take);
+      out->append(text.data(), text.size());
+    }
+    pos += take;
+    n -= take;
+  }
+}
+
+void MailPieces::AppendBase64Range(const Base64Source& source, size_t pos, size_t n,
+                                   std::string* out) const {
+  // Every full line is 57 bytes as 76 characters and CRLF, so the lines
+  // that hold the range are encoded from their own bytes alone, a group
+  // of lines at a time, and the range cut out of them.
+  constexpr size_t kBytesPerLine = 57;
+  constexpr size_t kCharsPerLine = 78;
+  constexpr size_t kLinesPerGroup = 256;
+  std::string gathered;
+  std::string encoded;
+  const size_t end = pos + n;
+  size_t line = pos / kCharsPerLine;
+  while (pos < end) {
+    const size_t lines = std::min(kLinesPerGroup, (end - 1) / kCharsPerLine - line + 1);
+    const size_t in_begin = line * kBytesPerLine;
+    const size_t in_end = std::min(source.bytes, (line + lines) * kBytesPerLine);
+    // The group's bytes: a view when they lie in one source piece, else
+    // gathered across its joins.
+    absl::string_view input;
+    gathered.clear();
+    size_t piece_begin = 0;
+    for (const Piece& piece : source.pieces) {
+      const size_t piece_end = piece_begin + piece.size;
+      if (piece_end > in_begin && piece_begin < in_end) {
+        const size_t from = std::max(in_begin, piece_begin);
+        const size_t to = std::min(in_end, piece_end);
+        const absl::string_view text = TextOf(piece).substr(from - piece_begin, to - from);
+        if (from == in_begin && to == in_end) {
+          input = text;
+        } else {
+          gathered.append(text.data(), text.size());
+          input = gathered;
+        }
+      }
+      piece_begin = piece_end;
+    }
+    encoded.clear();
+    AppendBase64(input, &encoded);
+    const size_t from = pos - line * kCharsPerLine;
+    const size_t take = std::min(encoded.size() - from, end - pos);
+    out->append(encoded, from, take);
+    pos += take;
+    line += lines;
   }
 }
 
 std::string MailPieces::Flatten() && {
   std::string out;
-  if (pieces_.size() == 1 && pieces_[0].owned != kBacking) {
+  if (pieces_.size() == 1 && pieces_[0].owned != kBacking && pieces_[0].owned != kBase64) {
     out = std::move(owned_[0]);
-  } else if (pieces_.size() == 1 && !borrowed_) {
+  } else if (pieces_.size() == 1 && pieces_[0].owned == kBacking && !borrowed_) {
     // A slice of the owned backing: moved to its front where it lies.
     const Piece& piece = pieces_[0];
     if (piece.offset != 0) {
@@ -101,10 +190,7 @@ std::string MailPieces::Flatten() && {
     out = std::move(owned_backing_);
   } else {
     ReserveLarge(&out, size());
-    for (size_t i = 0; i < pieces_.size(); ++i) {
-      const absl::string_view text = piece(i);
-      out.append(text.data(), text.size());
-    }
+    AppendRange(0, size(), &out);
   }
   *this = MailPieces();
   return out;

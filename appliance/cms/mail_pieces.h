@@ -44,6 +44,12 @@ class MailPieces {
   // Appends backing()[offset, offset + size) as a piece; `view` must lie
   // within backing().
   void AppendBacking(absl::string_view view);
+  // Appends, as one piece, `head`, `view` (within backing(), or empty) and
+  // `tail` joined, in base64 as AppendBase64 writes it (lines of 76
+  // characters, each ended by CRLF), encoded only as CopyTo reads it: a CMS
+  // structure whose bulk lies in the backing (EncryptOwnedMail's
+  // ciphertext) goes out without a base64 copy of it beside the backing.
+  void AppendBase64Of(std::string head, absl::string_view view, std::string tail);
   // Frees an owned backing, or forgets a borrowed one, once no piece uses
   // it (no AppendBacking yet); false, nothing done, otherwise.
   bool ReleaseBacking();
@@ -52,7 +58,8 @@ class MailPieces {
   size_t size() const { return ends_.empty() ? 0 : ends_.back(); }
   bool empty() const { return size() == 0; }
   size_t piece_count() const { return pieces_.size(); }
-  // Piece `i`, valid until the next Append or move.
+  // Piece `i`, valid until the next Append or move; not a base64 piece
+  // (which has no text until encoded: read it with CopyTo).
   absl::string_view piece(size_t i) const;
   // What this holds in memory: an owned backing's capacity and the owned
   // pieces' (a borrowed backing is the caller's).
@@ -66,18 +73,34 @@ class MailPieces {
 
  private:
   struct Piece {
-    // Index into owned_, or kBacking.
+    // Index into owned_, or kBacking; for a base64 piece, kBase64.
     size_t owned;
+    // A base64 piece: the index into base64_.
     size_t offset;
     size_t size;
   };
   static constexpr size_t kBacking = ~size_t{0};
+  static constexpr size_t kBase64 = ~size_t{0} - 1;
+
+  struct Base64Source {
+    // Owned or backing pieces, joined.
+    std::vector<Piece> pieces;
+    size_t bytes = 0;
+  };
+
+  // An owned or backing piece's text.
+  absl::string_view TextOf(const Piece& piece) const;
+  // Appends bytes [pos, pos + n) of the whole, which it holds, to `out`.
+  void AppendRange(size_t pos, size_t n, std::string* out) const;
+  // Appends characters [pos, pos + n) of a base64 piece's text to `out`.
+  void AppendBase64Range(const Base64Source& source, size_t pos, size_t n, std::string* out) const;
 
   std::string owned_backing_;
   absl::string_view borrowed_view_;
   bool borrowed_ = false;
   std::vector<std::string> owned_;
   std::vector<Piece> pieces_;
+  std::vector<Base64Source> base64_;
   // ends_[i]: where piece i ends in the whole.
   std::vector<size_t> ends_;
 };

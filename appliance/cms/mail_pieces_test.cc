@@ -4,7 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/mime.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -118,6 +120,101 @@ TEST(MailPiecesTest, EmptyTextsAddNoPiece) {
   std::string out = "x";
   pieces.CopyTo(0, 10, &out);
   EXPECT_EQ(out, "");
+}
+
+// Bytes that are not all alike, so that a misplaced one shows.
+std::string Bytes(size_t size, int seed) {
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 167 + seed) ^ (i >> 5));
+  return bytes;
+}
+
+// "<" + base64 of (`head`, the backing's bytes [3, 3 + view), `tail`) + ">",
+// over an owned backing of view + 5 bytes, and the same written eagerly.
+struct Base64Sample {
+  MailPieces pieces;
+  std::string expected;
+};
+
+Base64Sample MakeBase64Sample(size_t head, size_t view, size_t tail) {
+  const std::string backing = Bytes(view + 5, 1);
+  const std::string head_bytes = Bytes(head, 2);
+  const std::string tail_bytes = Bytes(tail, 3);
+  Base64Sample sample{MailPieces::Over(backing), ""};
+  sample.pieces.AppendOwned("<");
+  sample.pieces.AppendBase64Of(head_bytes, sample.pieces.backing().substr(3, view), tail_bytes);
+  sample.pieces.AppendOwned(">");
+  sample.expected = absl::StrCat(
+      "<", Base64Encode(absl::StrCat(head_bytes, backing.substr(3, view), tail_bytes)), ">");
+  return sample;
+}
+
+TEST(MailPiecesTest, ABase64PieceReadsAsItsEagerEncodingForEveryLength) {
+  absl::BitGen random;
+  for (size_t length = 0; length <= 300; ++length) {
+    // The bytes all in the backing, all owned, and split three ways (joins
+    // inside lines and at their edges).
+    const size_t splits[][2] = {
+        {0, length}, {length, 0}, {length / 3, length / 3}, {std::min<size_t>(length, 57), 0}};
+    for (const auto& split : splits) {
+      const size_t head = split[0];
+      const size_t view = split[1];
+      Base64Sample sample = MakeBase64Sample(head, view, length - head - view);
+      SCOPED_TRACE(absl::StrCat(length, " bytes: ", head, " head, ", view, " in the backing"));
+      ASSERT_EQ(sample.pieces.size(), sample.expected.size());
+      std::string out;
+      sample.pieces.CopyTo(0, sample.expected.size() + 10, &out);
+      EXPECT_EQ(out, sample.expected);
+      for (int i = 0; i < 40; ++i) {
+        const size_t pos = absl::Uniform<size_t>(random, 0, sample.expected.size() + 2);
+        const size_t n = absl::Uniform<size_t>(random, 0, sample.expected.size() + 2);
+        sample.pieces.CopyTo(pos, n, &out);
+        ASSERT_EQ(out, pos > sample.expected.size() ? "" : sample.expected.substr(pos, n))
+            << pos << " " << n;
+      }
+      EXPECT_EQ(std::move(sample.pieces).Flatten(), sample.expected);
+    }
+  }
+}
+
+TEST(MailPiecesTest, ALargeBase64PieceReadsInChunksAsItsEagerEncoding) {
+  // Over many groups of lines, as signetd reads it (64 KiB at a time), and
+  // at random.
+  Base64Sample sample = MakeBase64Sample(1000, 700000, 30);
+  ASSERT_EQ(sample.pieces.size(), sample.expected.size());
+  std::string out;
+  std::string joined;
+  for (size_t pos = 0; pos < sample.pieces.size(); pos += 65536) {
+    sample.pieces.CopyTo(pos, 65536, &out);
+    joined += out;
+  }
+  EXPECT_TRUE(joined == sample.expected);
+  absl::BitGen random;
+  for (int i = 0; i < 200; ++i) {
+    const size_t pos = absl::Uniform<size_t>(random, 0, sample.expected.size());
+    const size_t n = absl::Uniform<size_t>(random, 0, 100000);
+    sample.pieces.CopyTo(pos, n, &out);
+    ASSERT_TRUE(out == sample.expected.substr(pos, n)) << pos << " " << n;
+  }
+}
+
+TEST(MailPiecesTest, ABase64PieceHoldsItsOwnedBytesAndKeepsTheBacking) {
+  std::string mail(100000, 'm');
+  const size_t capacity = mail.capacity();
+  MailPieces pieces = MailPieces::Over(std::move(mail));
+  std::string head(3000, 'h');
+  std::string tail(2000, 't');
+  const size_t owned = head.capacity() + tail.capacity();
+  pieces.AppendBase64Of(std::move(head), pieces.backing().substr(0, 90000), std::move(tail));
+  EXPECT_EQ(pieces.held_bytes(), capacity + owned);
+  EXPECT_EQ(pieces.size(), Base64EncodedSize(95000));
+  // Its bytes are in the backing: it stays.
+  EXPECT_FALSE(pieces.ReleaseBacking());
+  // Nothing to encode: no piece.
+  MailPieces empty = MailPieces::Over("abc");
+  empty.AppendBase64Of("", empty.backing().substr(1, 0), "");
+  EXPECT_EQ(empty.piece_count(), 0u);
+  EXPECT_TRUE(empty.ReleaseBacking());
 }
 
 TEST(JoinedContainsTest, FindsANeedleWithinAndAcrossEveryJoin) {

@@ -54,12 +54,7 @@ absl::StatusOr<MailPieces> SignInto(const CmsContext& context, MailPieces result
     result.AppendOwned(std::move(out));
     return result;
   }
-  if (plan.body_form == SplitPlan::BodyForm::kAsIs && !plan.bare_line_feeds.has_value()) {
-    // A multipart body: counted here, so that one already canonical stays
-    // where it is (and AppendEntity need not count again).
-    plan.bare_line_feeds = CountBareLineFeeds(plan.body);
-  }
-  if (plan.body_form == SplitPlan::BodyForm::kAsIs && plan.bare_line_feeds == 0) {
+  if (BodyIsCanonical(&plan)) {
     // The entity is its head and the mail's body as it lies: checked,
     // searched and signed in those two pieces, never joined.
     const absl::string_view entity[] = {plan.entity_head, plan.body};

@@ -5,81 +5,28 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/der_element.h"
 
 namespace signet::cms {
 namespace {
 
-constexpr uint8_t kSequence = 0x30;
-constexpr uint8_t kSet = 0x31;
-constexpr uint8_t kOctetString = 0x04;
-constexpr uint8_t kOid = 0x06;
+using der::AppendHeader;
+using der::Element;
+using der::Elements;
+using der::HeaderSize;
+using der::kContext0;
+using der::kOctetString;
+using der::kOid;
+using der::kSequence;
+using der::kSet;
+using der::Next;
+
 constexpr uint8_t kUtcTime = 0x17;
 constexpr uint8_t kGeneralizedTime = 0x18;
-constexpr uint8_t kContext0 = 0xa0;
 
 // id-messageDigest and id-signingTime (RFC 5652 §11.2, §11.3), whole.
 constexpr absl::string_view kMessageDigestOid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x04", 11);
 constexpr absl::string_view kSigningTimeOid("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x05", 11);
-
-struct Element {
-  uint8_t tag = 0;
-  // Tag, length and contents.
-  absl::string_view whole;
-  absl::string_view contents;
-};
-
-// The DER element at the start of `in`, which then starts after it. Only
-// single-byte tags and definite lengths: what OpenSSL writes for these
-// structures.
-std::optional<Element> Next(absl::string_view& in) {
-  if (in.size() < 2) return std::nullopt;
-  const auto tag = static_cast<uint8_t>(in[0]);
-  if ((tag & 0x1f) == 0x1f) return std::nullopt;
-  const auto first = static_cast<uint8_t>(in[1]);
-  size_t header = 2;
-  size_t length = first;
-  if (first >= 0x80) {
-    const size_t octets = first & 0x7f;
-    if (octets == 0 || octets > 4 || in.size() < 2 + octets) return std::nullopt;
-    length = 0;
-    for (size_t i = 0; i < octets; ++i) length = (length << 8) | static_cast<uint8_t>(in[2 + i]);
-    header += octets;
-  }
-  if (in.size() - header < length) return std::nullopt;
-  Element element{tag, in.substr(0, header + length), in.substr(header, length)};
-  in.remove_prefix(header + length);
-  return element;
-}
-
-// Every element of `contents`, or nullopt if it is not a series of them.
-std::optional<std::vector<Element>> Elements(absl::string_view contents) {
-  std::vector<Element> elements;
-  while (!contents.empty()) {
-    std::optional<Element> element = Next(contents);
-    if (!element.has_value()) return std::nullopt;
-    elements.push_back(*element);
-  }
-  return elements;
-}
-
-size_t HeaderSize(size_t length) {
-  size_t size = 2;
-  if (length >= 0x80) {
-    for (size_t rest = length; rest != 0; rest >>= 8) ++size;
-  }
-  return size;
-}
-
-void AppendHeader(uint8_t tag, size_t length, std::string* out) {
-  out->push_back(static_cast<char>(tag));
-  if (length < 0x80) {
-    out->push_back(static_cast<char>(length));
-    return;
-  }
-  const size_t octets = HeaderSize(length) - 2;
-  out->push_back(static_cast<char>(0x80 | octets));
-  for (size_t i = octets; i > 0; --i) out->push_back(static_cast<char>(length >> (8 * (i - 1))));
-}
 
 // Elements [begin, end), whole, one after the other.
 std::string Join(const std::vector<Element>& elements, size_t begin, size_t end) {

@@ -63,7 +63,7 @@ std::string MultipartSignedEntity(absl::string_view signed_entity, absl::string_
   return out;
 }
 
-void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* out) {
+void AppendPkcs7MimeHead(SmimeType type, std::string* out) {
   const char* smime_type = "signed-data";
   if (type == SmimeType::kEnvelopedData) smime_type = "enveloped-data";
   if (type == SmimeType::kAuthEnvelopedData) smime_type = "authEnveloped-data";
@@ -72,6 +72,10 @@ void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* o
                   "Content-Transfer-Encoding: base64\r\n"
                   "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n"
                   "\r\n");
+}
+
+void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* out) {
+  AppendPkcs7MimeHead(type, out);
   AppendBase64(der, out);
 }
 

@@ -44,6 +44,9 @@ void AppendMultipartSignedTail(absl::string_view boundary, absl::string_view sig
 std::string Pkcs7MimeEntity(absl::string_view der, SmimeType type);
 // The same, appended to `out`.
 void AppendPkcs7MimeEntity(absl::string_view der, SmimeType type, std::string* out);
+// Its header fields and the empty line after them, appended to `out`, for a
+// caller that writes the base64 itself (MailPieces::AppendBase64Of).
+void AppendPkcs7MimeHead(SmimeType type, std::string* out);
 
 }  // namespace signet::cms
 

@@ -484,11 +484,12 @@ grpc::ServerBidiReactor<v1::EncryptMailRequest, v1::MailResponse>* MailService::
                         const cms::CmsContext cms_context{.libctx = appliance.keys().libctx(),
                                                           .limits = appliance.limits()};
                         RETURN_IF_ERROR(ValidateRecipients(appliance, cms_context, *encryption));
-                        // The mail is given away: freed once its entity is split off.
-                        ASSIGN_OR_RETURN(
-                            std::string encrypted,
-                            cms::EncryptOwnedMail(cms_context, std::move(mail),
-                                                  encryption->Recipients(), encryption->options));
+                        // The mail is given away: encrypted where it lies, and
+                        // the result's base64 made as it is written out.
+                        ASSIGN_OR_RETURN(cms::MailPieces encrypted,
+                                         cms::EncryptOwnedMailPieces(cms_context, std::move(mail),
+                                                                     encryption->Recipients(),
+                                                                     encryption->options));
                         MailOutput output = BodyOnly(std::move(encrypted));
                         output.header.MergeFrom(encryption->report);
                         return output;

@@ -55,10 +55,11 @@ constexpr size_t kMailBytes = 50 * kMiB;
 // own. The copies behind those numbers: the mail as received; for
 // SignMail, the result, into which the canonical entity is written once;
 // for EncryptMail, the entity, the ciphertext inside OpenSSL's CMS
-// structure and its DER encoding (the entity is freed once encrypted),
-// then the base64 result; for DecryptMail (before it decrypted in place),
-// the decoded DER (freed once parsed), the parsed CMS and the plaintext
-// written straight into the result. Before #20 they were 4.2×, 5.9× and 5.2× (decryption varied
+// structure and its DER encoding, then the base64 result (since
+// EncryptMail writes the ciphertext over the mail and the base64 as it is
+// sent, none of them: about 1×, checked below); for DecryptMail (before it
+// decrypted in place), the decoded DER (freed once parsed), the parsed CMS
+// and the plaintext written straight into the result. Before #20 they were 4.2×, 5.9× and 5.2× (decryption varied
 // 5.2-6.2×). 5× leaves room for allocator variation and catches what
 // matters: a copy per chunk, a buffer that grows with the stream, or
 // another whole copy.
@@ -275,6 +276,12 @@ TEST_F(SignetdLargeMailTest, EncryptThenDecryptRoundTripsFiftyMiBWithBoundedMemo
   ASSERT_THAT(encrypted.status, IsOk());
   EXPECT_EQ(encrypted.header.size(), encrypted.body.size());
   ExpectBounded(encrypt_growth);
+  // EncryptMail holds the mail once: the ciphertext is written over its
+  // body and the base64 made as the result is sent (measured 1.02×).
+  // Issue #20's bound.
+  if (!fixtures::kAddressSanitizer) {
+    EXPECT_LE(encrypt_growth, 1.5 * static_cast<double>(mail_->size()));
+  }
 
   CallResult decrypted;
   const uint64_t decrypt_growth = PeakGrowth("DecryptMail", [&] {
