@@ -31,6 +31,15 @@ using Encoder = void (*)(const unsigned char*, std::size_t, char*);
 constexpr std::size_t kGuard = 64;
 constexpr char kGuardByte = '\xa5';
 
+// `text` cut into lines of `width` characters, each ended by `line_break`.
+std::string Wrapped(absl::string_view text, std::size_t width, absl::string_view line_break) {
+  std::string wrapped;
+  for (std::size_t at = 0; at < text.size(); at += width) {
+    absl::StrAppend(&wrapped, text.substr(at, width), line_break);
+  }
+  return wrapped;
+}
+
 std::string EncodeWith(Encoder encode, absl::string_view data) {
   const std::size_t size = Base64EncodedSize(data.size());
   // Filled with a byte no encoder writes, so that a byte left unwritten
@@ -132,10 +141,7 @@ TEST(Base64InPlaceTest, EveryLineWidthAndEveryLineBreakPosition) {
   const std::string unbroken = absl::StrReplaceAll(EncodeWith(EncodeScalar, data), {{"\r\n", ""}});
   for (std::size_t width = 1; width <= 160; ++width) {
     for (absl::string_view line_break : {"\r\n", "\n"}) {
-      std::string text;
-      for (std::size_t at = 0; at < unbroken.size(); at += width) {
-        absl::StrAppend(&text, unbroken.substr(at, width), line_break);
-      }
+      const std::string text = Wrapped(unbroken, width, line_break);
       EXPECT_TRUE(ExpectInPlaceSame(text)) << width;
     }
   }
@@ -342,10 +348,7 @@ TEST_F(Base64Avx2Test, EveryLineWidth) {
   const std::string unbroken = absl::StrReplaceAll(EncodeWith(EncodeScalar, data), {{"\r\n", ""}});
   for (std::size_t width = 1; width <= 160; ++width) {
     for (absl::string_view line_break : {"\r\n", "\n"}) {
-      std::string text;
-      for (std::size_t at = 0; at < unbroken.size(); at += width) {
-        absl::StrAppend(&text, unbroken.substr(at, width), line_break);
-      }
+      const std::string text = Wrapped(unbroken, width, line_break);
       EXPECT_TRUE(ExpectSameDecoding(text)) << width;
       EXPECT_EQ(*DecodeAvx2(text), data) << width;
     }
