@@ -2,7 +2,7 @@
 // shape Signet's small calls have, with no work behind it: the floor under
 // issue #20's "signetd CPU per call beyond the token" rows.
 //
-//   grpc_floor [--concurrency 16] [--measure-ms 2000] [--rounds 3]
+//   grpc_floor [--concurrency 16] [--measure-ms 2000] [--rounds 3] [--mail-bytes N]
 //
 // A child process serves Signet's Mail service on a unix socket with
 // trivial reactors: SignMail reads the header, the chunks and the
@@ -12,12 +12,16 @@
 // answers from another thread, as signetd's audit writer does, which adds
 // the wake-ups of a hand-off. The parent drives it with the bench's own
 // load (grpc_load.h) and reads the child's CPU from /proc, as
-// small_call_cpu reads signetd's.
+// small_call_cpu reads signetd's. With --mail-bytes, SignMail alone with a
+// mail that large, answered with as many bytes in 64 KiB chunks: run at 1
+// KiB and at N MiB, the difference over N is what gRPC alone costs a server
+// per MiB taken in and given back (the floor under the per-MiB rows).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -37,10 +41,14 @@ namespace signet::bench {
 namespace {
 
 // What a 1 KiB signed mail comes back as, about.
-const std::string& Answer() {
-  static const std::string* answer = new std::string(2600, 'a');
-  return *answer;
+// Bytes to answer from: a SignMail is answered with as many bytes as its
+// mail had, at least 2,600 (about what a 1 KiB signed mail comes back as).
+const std::string& Filler() {
+  static const std::string* filler = new std::string(size_t{17} << 20, 'a');
+  return *filler;
 }
+constexpr size_t kLeastAnswer = 2600;
+constexpr size_t kChunk = 64 * 1024;
 
 // One thread that runs what it is handed, standing in for the thread that
 // answers a call in signetd.
@@ -88,18 +96,29 @@ class SignMailCall : public grpc::ServerBidiReactor<v1::SignMailRequest, v1::Mai
  public:
   explicit SignMailCall(Hop* hop) : hop_(hop) { StartRead(&request_); }
   void OnReadDone(bool ok) override {
-    if (ok) return StartRead(&request_);
+    if (ok) {
+      received_ += request_.chunk().size();
+      return StartRead(&request_);
+    }
+    answer_bytes_ = std::min(Filler().size(), std::max(kLeastAnswer, received_));
     auto answer = [this] {
-      response_.mutable_header()->set_size(Answer().size());
+      response_.mutable_header()->set_size(answer_bytes_);
       StartWrite(&response_);
     };
     if (hop_ != nullptr) return hop_->Post(answer);
     answer();
   }
+  // The answer in chunks of 64 KiB as signetd writes it, the status with
+  // the last.
   void OnWriteDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::CANCELLED);
-    response_.set_chunk(Answer());
-    StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    const size_t length = std::min(kChunk, answer_bytes_ - sent_);
+    response_.set_chunk(Filler().data(), length);
+    sent_ += length;
+    if (sent_ == answer_bytes_) {
+      return StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    StartWrite(&response_);
   }
   void OnDone() override { delete this; }
 
@@ -107,6 +126,9 @@ class SignMailCall : public grpc::ServerBidiReactor<v1::SignMailRequest, v1::Mai
   Hop* hop_;
   v1::SignMailRequest request_;
   v1::MailResponse response_;
+  size_t received_ = 0;
+  size_t answer_bytes_ = 0;
+  size_t sent_ = 0;
 };
 
 class FloorService : public v1::Mail::CallbackService {
@@ -152,6 +174,9 @@ class FloorService : public v1::Mail::CallbackService {
 int Run(int argc, char** argv) {
   int concurrency = 16;
   int rounds = 3;
+  // With a mail size, SignMail alone: what gRPC costs to take a mail that
+  // large and answer it, for the per-MiB rows' floor.
+  size_t mail_bytes = 0;
   std::chrono::milliseconds measure{2000};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i];
@@ -160,6 +185,8 @@ int Run(int argc, char** argv) {
       concurrency = value;
     } else if (name == "--rounds") {
       rounds = value;
+    } else if (name == "--mail-bytes") {
+      mail_bytes = static_cast<size_t>(std::atoll(argv[i + 1]));
     } else if (name == "--measure-ms") {
       measure = std::chrono::milliseconds(value);
     } else {
@@ -194,13 +221,15 @@ int Run(int argc, char** argv) {
     }
     auto channels = MakeChannels(address, grpc::InsecureChannelCredentials(), 4);
     for (const Rpc rpc : {Rpc::kSignMail, Rpc::kSignDigest}) {
-      GrpcLoad load{
-          .rpc = rpc,
-          .keys = {"p256"},
-          .payload = rpc == Rpc::kSignMail ? std::string(1024, 'm') : std::string(32, 'd'),
-          .concurrency = concurrency,
-          .timing = {.warmup = std::chrono::milliseconds(0),
-                     .measure = std::chrono::milliseconds(300)}};
+      if (mail_bytes != 0 && rpc != Rpc::kSignMail) continue;
+      GrpcLoad load{.rpc = rpc,
+                    .keys = {"p256"},
+                    .payload = rpc == Rpc::kSignMail
+                                   ? std::string(mail_bytes != 0 ? mail_bytes : 1024, 'm')
+                                   : std::string(32, 'd'),
+                    .concurrency = concurrency,
+                    .timing = {.warmup = std::chrono::milliseconds(0),
+                               .measure = std::chrono::milliseconds(300)}};
       if (!RunGrpcLoad(channels, load).ok()) return 1;
       double best = 0;
       double best_rate = 0;

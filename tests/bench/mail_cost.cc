@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/ossl_ptr.h"
 #include "common/status_macros.h"
 #include "tests/bench/process_stats.h"
@@ -124,6 +125,19 @@ absl::StatusOr<std::vector<PeakGrowth>> PeakGrowthPerCall(pid_t pid, const MailC
   };
   std::vector<PeakGrowth> growths;
   for (const auto& step : steps) {
+    // The call before frees its mail and result as it ends on signetd's
+    // side, which can be just after this process has the answer: measured
+    // at once, that memory would count as already there, and the next
+    // call's growth read low (0× once, for EncryptMail). Wait for the RSS
+    // to stop falling first.
+    uint64_t settled = fixtures::ProcessStatusKb(pid, "VmRSS");
+    for (int i = 0; i < 100; ++i) {
+      absl::SleepFor(absl::Milliseconds(20));
+      const uint64_t now = fixtures::ProcessStatusKb(pid, "VmRSS");
+      const bool falling = now + 256 < settled;
+      settled = now;
+      if (!falling) break;
+    }
     if (!fixtures::ResetPeakRss(pid)) return absl::InternalError("cannot reset VmHWM");
     const uint64_t before_rss = fixtures::ProcessStatusKb(pid, "VmRSS");
     RETURN_IF_ERROR(step.call());

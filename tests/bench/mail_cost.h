@@ -58,8 +58,8 @@ absl::StatusOr<double> CpuPerCall(pid_t pid, absl::Duration span,
 // signetd's peak RSS growth over one call of `mail`, for each operation in
 // turn on what the one before produced: SignMail, VerifyMail of its output,
 // EncryptMail, DecryptMail of its output. The peak is reset by clear_refs
-// and read as VmHWM over VmRSS just before, as signetd_large_mail_test
-// measures it.
+// and read as VmHWM over VmRSS just before (once the RSS has stopped
+// falling from the call before), as signetd_large_mail_test measures it.
 struct PeakGrowth {
   const char* op;
   double growth_bytes;
