@@ -149,8 +149,9 @@ def overhead_block(results, args, m):
            "- **p99 ÷ p50**: open loop at 70% of the highest rate of the closed-loop points at "
            "4, 16 and 64 calls in flight; **÷ raw**: that rate ÷ raw `C_Sign` with 2 threads.",
            "- **In process**: `CMS_sign` + `SMIME_write_CMS` of the 1 KiB mail with the "
-           "`EVP_PKEY` of Signet's provider over its token layer (ECDSA signatures checked, as "
-           "signetd's default) ÷ the same with libp11's, 2 threads each, signetd idle.",
+           "`EVP_PKEY` of Signet's provider over its token layer, opened as signetd opens a "
+           "SoftHSM token (no ECDSA signature check, D19) ÷ the same with libp11's, 2 threads "
+           "each, signetd idle.",
            ] + machine_lines(args, m) + ["",
            "| measure | target | measured | met |",
            "|---|---|---|---|"]
