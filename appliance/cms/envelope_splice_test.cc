@@ -159,24 +159,29 @@ TEST_F(EnvelopeSpliceTest, EncryptInPlaceGivesADerThatDecryptsToHeadAndBody) {
   const CmsContext context;
   for (const auto& c : cases) {
     // Bodies shorter than a block, at a block's edge, and over one write.
+    // With a tail after the body (a signature part) or none; one longer
+    // than the cipher BIO's 4 KiB buffer too.
     for (size_t size : {size_t{0}, size_t{15}, size_t{16}, size_t{4097}, (size_t{1} << 20) + 5}) {
-      SCOPED_TRACE(absl::StrCat(static_cast<int>(c.cipher), " ", size));
-      const std::string head = "Content-Type: application/octet-stream\r\n\r\n";
-      const std::string plain = Content(size, 3);
-      std::string body = plain;
-      absl::StatusOr<EnvelopeAround> around =
-          EncryptInPlace(context, head, absl::MakeSpan(body), {rsa_.get(), ec_.get()},
-                         {.cipher = c.cipher, .rsa_key_transport = c.transport});
-      ASSERT_THAT(around, IsOk());
-      // The body was overwritten with ciphertext (for any but the smallest).
-      if (size >= 16) {
-        EXPECT_NE(body, plain);
+      for (const std::string& tail :
+           {std::string(), std::string("\r\n--b\r\nsignature\r\n--b--\r\n"), Content(5000, 4)}) {
+        SCOPED_TRACE(absl::StrCat(static_cast<int>(c.cipher), " ", size, " ", tail.size()));
+        const std::string head = "Content-Type: application/octet-stream\r\n\r\n";
+        const std::string plain = Content(size, 3);
+        std::string body = plain;
+        absl::StatusOr<EnvelopeAround> around =
+            EncryptInPlace(context, head, absl::MakeSpan(body), tail, {rsa_.get(), ec_.get()},
+                           {.cipher = c.cipher, .rsa_key_transport = c.transport});
+        ASSERT_THAT(around, IsOk());
+        // The body was overwritten with ciphertext (for any but the smallest).
+        if (size >= 16) {
+          EXPECT_NE(body, plain);
+        }
+        const std::string der = absl::StrCat(around->prefix, body, around->suffix);
+        EXPECT_TRUE(Reencoded(der) == der);
+        const std::string expected = absl::StrCat(head, plain, tail);
+        EXPECT_TRUE(Decrypted(der, rsa_key_.get(), rsa_.get()) == expected);
+        EXPECT_TRUE(Decrypted(der, ec_key_.get(), ec_.get()) == expected);
       }
-      const std::string der = absl::StrCat(around->prefix, body, around->suffix);
-      EXPECT_TRUE(Reencoded(der) == der);
-      const std::string expected = absl::StrCat(head, plain);
-      EXPECT_TRUE(Decrypted(der, rsa_key_.get(), rsa_.get()) == expected);
-      EXPECT_TRUE(Decrypted(der, ec_key_.get(), ec_.get()) == expected);
     }
   }
 }

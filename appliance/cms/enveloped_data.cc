@@ -153,8 +153,8 @@ absl::StatusOr<std::string> EncryptReleasing(const CmsContext& context, absl::st
 }
 
 // Where EncryptInPlace's ciphertext goes, in order: the head's share into
-// a string, the body's over the body, the rest (CBC padding) into another
-// string. Byte i of the ciphertext is written only after plaintext byte i
+// a string, the body's over the body, the rest (the tail's, CBC padding)
+// into another string. Byte i of the ciphertext is written only after plaintext byte i
 // was read (a cipher never gives out more than it was given, until the
 // final block), so the body is overwritten only where it is encrypted
 // already.
@@ -222,7 +222,7 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, std::string&& con
 }
 
 absl::StatusOr<EnvelopeAround> EncryptInPlace(const CmsContext& context, absl::string_view head,
-                                              absl::Span<char> body,
+                                              absl::Span<char> body, absl::string_view tail,
                                               const std::vector<X509*>& recipients,
                                               const EncryptOptions& options) {
   // Detached: OpenSSL encodes the structure without the ciphertext, which
@@ -242,12 +242,14 @@ absl::StatusOr<EnvelopeAround> EncryptInPlace(const CmsContext& context, absl::s
   if (!bio) return OperationError("cannot make the ciphertext's BIO");
   BIO_set_data(bio.get(), &sink);
   BIO_set_init(bio.get(), 1);
-  const absl::string_view content[] = {head, absl::string_view(body.data(), body.size())};
+  tail_ciphertext.reserve(tail.size() + 32);
+  const absl::string_view content[] = {head, absl::string_view(body.data(), body.size()), tail};
   if (!FinishWithContentInto(cms.get(), content, bio.get())) {
     return OperationError("encryption failed");
   }
   // Every cipher here gives at least as many bytes as it was given.
-  if (head_ciphertext.size() != head.size() || sink.body_done != body.size()) {
+  if (head_ciphertext.size() != head.size() || sink.body_done != body.size() ||
+      tail_ciphertext.size() < tail.size()) {
     return absl::InternalError("the ciphertext is shorter than the content");
   }
   const std::string detached = DerOf<CMS_ContentInfo, i2d_CMS_ContentInfo>(cms.get());

@@ -63,16 +63,17 @@ absl::StatusOr<std::string> Encrypt(const CmsContext& context, std::string&& con
                                     const std::vector<X509*>& recipients,
                                     const EncryptOptions& options);
 
-// The same for content that is `head` followed by `body`, where `body` is
-// the caller's to overwrite: its ciphertext is written over it as it is
-// encrypted (a byte only once read), and the structure is encoded without
-// it, so that a large mail is held once, not as plaintext, ciphertext and
-// DER. The DER is the result's prefix, then the bytes now in `body`, then
-// its suffix (the ciphertext of `head` ends the prefix; a CBC cipher's last
-// block, which does not fit over the body, starts the suffix). The same
-// errors as Encrypt; after an error `body` holds garbage.
+// The same for content that is `head`, `body` and `tail` one after the
+// other, where `body` is the caller's to overwrite: its ciphertext is
+// written over it as it is encrypted (a byte only once read), and the
+// structure is encoded without it, so that a large mail is held once, not
+// as plaintext, ciphertext and DER. The DER is the result's prefix, then
+// the bytes now in `body`, then its suffix (the ciphertext of `head` ends
+// the prefix; that of `tail`, and a CBC cipher's last block, which does not
+// fit over the body, start the suffix). The same errors as Encrypt; after
+// an error `body` holds garbage.
 absl::StatusOr<EnvelopeAround> EncryptInPlace(const CmsContext& context, absl::string_view head,
-                                              absl::Span<char> body,
+                                              absl::Span<char> body, absl::string_view tail,
                                               const std::vector<X509*>& recipients,
                                               const EncryptOptions& options);
 

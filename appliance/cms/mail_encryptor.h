@@ -47,6 +47,18 @@ absl::StatusOr<std::string> SignAndEncryptMail(const CmsContext& context, absl::
                                                const std::vector<X509*>& recipients,
                                                const EncryptOptions& encrypt_options);
 
+// The same for a mail the caller gives away (signetd), as pieces, held
+// once as EncryptOwnedMailPieces holds it: a multipart/signed signature of
+// a body in canonical form already is made over the body where it lies, and
+// the signed entity (its heads, that body, the signature part) encrypted
+// there; any other is written out first (the mail then freed), signed, and
+// the signed entity encrypted over itself.
+absl::StatusOr<MailPieces> SignAndEncryptOwnedMailPieces(const CmsContext& context,
+                                                         std::string mail, const Signer& signer,
+                                                         const MailSignOptions& sign_options,
+                                                         const std::vector<X509*>& recipients,
+                                                         const EncryptOptions& encrypt_options);
+
 }  // namespace signet::cms
 
 #endif  // SIGNET_APPLIANCE_CMS_MAIL_ENCRYPTOR_H_

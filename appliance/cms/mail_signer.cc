@@ -23,6 +23,22 @@ absl::StatusOr<std::string> SignEntity(const CmsContext& context, absl::string_v
   return MultipartSignedEntity(entity, der, options.sign.digest);
 }
 
+absl::StatusOr<SignedAroundBody> SignAroundBody(const CmsContext& context, const SplitPlan& plan,
+                                                const Signer& signer,
+                                                const MailSignOptions& options) {
+  // The entity is its head and the mail's body as it lies: checked,
+  // searched and signed in those two pieces, never joined.
+  const absl::string_view entity[] = {plan.entity_head, plan.body};
+  RETURN_IF_ERROR(CheckMimeStructure(plan.entity_head, plan.body, context.limits));
+  const std::string boundary = BoundaryFor(entity, RandomBoundary());
+  ASSIGN_OR_RETURN(std::string der, SignDetachedPieces(context, entity, signer, options.sign));
+  SignedAroundBody around;
+  AppendMultipartSignedHead(boundary, options.sign.digest, &around.head);
+  around.head.append(plan.entity_head);
+  AppendMultipartSignedTail(boundary, der, &around.tail);
+  return around;
+}
+
 namespace {
 
 size_t CertificateBytes(const Signer& signer) {
@@ -55,20 +71,12 @@ absl::StatusOr<MailPieces> SignInto(const CmsContext& context, MailPieces result
     return result;
   }
   if (BodyIsCanonical(&plan)) {
-    // The entity is its head and the mail's body as it lies: checked,
-    // searched and signed in those two pieces, never joined.
-    const absl::string_view entity[] = {plan.entity_head, plan.body};
-    RETURN_IF_ERROR(CheckMimeStructure(plan.entity_head, plan.body, context.limits));
-    const std::string boundary = BoundaryFor(entity, RandomBoundary());
-    ASSIGN_OR_RETURN(std::string der, SignDetachedPieces(context, entity, signer, options.sign));
+    ASSIGN_OR_RETURN(SignedAroundBody around, SignAroundBody(context, plan, signer, options));
     AppendMailHead(plan.outer_headers, &out);
-    AppendMultipartSignedHead(boundary, options.sign.digest, &out);
-    out.append(plan.entity_head);
-    std::string tail;
-    AppendMultipartSignedTail(boundary, der, &tail);
+    out.append(around.head);
     result.AppendOwned(std::move(out));
     result.AppendBacking(plan.body);
-    result.AppendOwned(std::move(tail));
+    result.AppendOwned(std::move(around.tail));
     return result;
   }
   // Otherwise the entity is written once, straight into the result (and

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "appliance/cms/cms_context.h"
+#include "appliance/cms/mail_parts.h"
 #include "appliance/cms/mail_pieces.h"
 #include "appliance/cms/signed_data.h"
 
@@ -30,6 +31,20 @@ struct MailSignOptions {
 // signed entity: multipart/signed or application/pkcs7-mime.
 absl::StatusOr<std::string> SignEntity(const CmsContext& context, absl::string_view entity,
                                        const Signer& signer, const MailSignOptions& options);
+
+// A multipart/signed entity around a body that stays where it lies: `head`
+// is the multipart/signed head with the signed entity's own head after it,
+// then comes the body, then `tail`, the signature part.
+struct SignedAroundBody {
+  std::string head;
+  std::string tail;
+};
+// Signs `plan`'s entity, its head and its body, as multipart/signed (the
+// form of `options` is not looked at). For a plan whose body is canonical
+// already (BodyIsCanonical); its MIME structure is checked here.
+absl::StatusOr<SignedAroundBody> SignAroundBody(const CmsContext& context, const SplitPlan& plan,
+                                                const Signer& signer,
+                                                const MailSignOptions& options);
 
 // Signs an RFC 5322 mail (or a bare MIME entity) and returns the signed mail.
 absl::StatusOr<std::string> SignMail(const CmsContext& context, absl::string_view mail,

@@ -530,13 +530,12 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
               if (stamping == nullptr) {
                 SignAudited(
                     appliance, caller, *key, std::move(mail),
-                    [&](const cms::CmsContext& cms_context,
-                        std::string given) -> absl::StatusOr<cms::MailPieces> {
-                      ASSIGN_OR_RETURN(
-                          std::string encrypted,
-                          cms::SignAndEncryptMail(cms_context, given, SignerOf(*key), options,
-                                                  encryption->Recipients(), encryption->options));
-                      return cms::MailPieces::Of(std::move(encrypted));
+                    [&](const cms::CmsContext& cms_context, std::string given) {
+                      // Signed and encrypted where the body lies in the
+                      // mail when it can be (cms::SignAndEncryptOwnedMailPieces).
+                      return cms::SignAndEncryptOwnedMailPieces(
+                          cms_context, std::move(given), SignerOf(*key), options,
+                          encryption->Recipients(), encryption->options);
                     },
                     std::move(done), encryption->skip_validation, nullptr, nullptr, encryption);
                 return;

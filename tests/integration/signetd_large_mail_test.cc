@@ -255,15 +255,43 @@ TEST_F(SignetdLargeMailTest, SignMailStreamsFiftyMiBWithBoundedMemory) {
   }
 }
 
+// The certificate of the daemon's decryption key, to encrypt to.
+X509Ptr DecryptionCertificate(fixtures::SignetdEnv& env) {
+  std::ifstream file(env.File("decryption.pem"));
+  std::stringstream pem;
+  pem << file.rdbuf();
+  const std::string text = pem.str();
+  BioPtr bio = ReadBio(text);
+  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+
+TEST_F(SignetdLargeMailTest, SignAndEncryptMailHoldsTheMailOnce) {
+  X509Ptr recipient = DecryptionCertificate(*env_);
+  ASSERT_TRUE(recipient);
+  CallResult result;
+  const uint64_t growth = PeakGrowth("SignAndEncryptMail", [&] {
+    v1::SignAndEncryptMailRequest::Header header;
+    header.set_signing_key("bank-signing");
+    header.mutable_encrypt()->add_recipient_certificates(DerOf<X509, i2d_X509>(recipient.get()));
+    result = StreamMail<v1::SignAndEncryptMailRequest>(&v1::Mail::Stub::SignAndEncryptMail, *stub_,
+                                                       header, *mail_,
+                                                       /*keep_output=*/false);
+  });
+  ASSERT_THAT(result.status, IsOk());
+  EXPECT_EQ(result.header.size(), result.size);
+  EXPECT_GT(result.size, mail_->size());
+  ExpectBounded(growth);
+  // The mail is CRLF and 7-bit: signed where its body lies, and the signed
+  // entity encrypted there, the base64 made as it is sent (2.4× and more
+  // when the signed entity and its encryption were strings of their own).
+  // Issue #20's bound.
+  if (!fixtures::kAddressSanitizer) {
+    EXPECT_LE(growth, 1.5 * static_cast<double>(mail_->size()));
+  }
+}
+
 TEST_F(SignetdLargeMailTest, EncryptThenDecryptRoundTripsFiftyMiBWithBoundedMemory) {
-  X509Ptr recipient = [&] {
-    std::ifstream file(env_->File("decryption.pem"));
-    std::stringstream pem;
-    pem << file.rdbuf();
-    const std::string text = pem.str();
-    BioPtr bio = ReadBio(text);
-    return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  }();
+  X509Ptr recipient = DecryptionCertificate(*env_);
   ASSERT_TRUE(recipient);
   CallResult encrypted;
   const uint64_t encrypt_growth = PeakGrowth("EncryptMail", [&] {
