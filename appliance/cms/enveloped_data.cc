@@ -15,6 +15,7 @@
 #include "appliance/cms/cms_content.h"
 #include "appliance/cms/envelope_splice.h"
 #include "appliance/cms/operation_error.h"
+#include "appliance/cms/sink_bio.h"
 #include "common/der.h"
 #include "common/huge_pages.h"
 #include "common/ossl_ptr.h"
@@ -167,7 +168,7 @@ struct CiphertextSink {
   std::string* tail;
 };
 
-int SinkWrite(BIO* bio, const char* data, size_t length, size_t* written) {
+int CiphertextWrite(BIO* bio, const char* data, size_t length, size_t* written) {
   auto* sink = static_cast<CiphertextSink*>(BIO_get_data(bio));
   size_t left = length;
   // OpenSSL is C: nothing may be thrown through it.
@@ -187,23 +188,6 @@ int SinkWrite(BIO* bio, const char* data, size_t length, size_t* written) {
   }
   *written = length;
   return 1;
-}
-
-long SinkControl(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
-  return command == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-const BIO_METHOD* CiphertextSinkMethod() {
-  static const BIO_METHOD* const method = [] {
-    BIO_METHOD* created =
-        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "signet ciphertext in place");
-    if (created != nullptr) {
-      BIO_meth_set_write_ex(created, SinkWrite);
-      BIO_meth_set_ctrl(created, SinkControl);
-    }
-    return created;
-  }();
-  return method;
 }
 
 }  // namespace
@@ -237,11 +221,10 @@ absl::StatusOr<EnvelopeAround> EncryptInPlace(const CmsContext& context, absl::s
                       .body_size = body.size(),
                       .body_done = 0,
                       .tail = &tail_ciphertext};
-  const BIO_METHOD* method = CiphertextSinkMethod();
-  BioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
+  static const BIO_METHOD* const method =
+      NewSinkMethod("signet ciphertext in place", CiphertextWrite);
+  BioPtr bio = NewSinkBio(method, &sink);
   if (!bio) return OperationError("cannot make the ciphertext's BIO");
-  BIO_set_data(bio.get(), &sink);
-  BIO_set_init(bio.get(), 1);
   tail_ciphertext.reserve(tail.size() + 32);
   const absl::string_view content[] = {head, absl::string_view(body.data(), body.size()), tail};
   if (!FinishWithContentInto(cms.get(), content, bio.get())) {

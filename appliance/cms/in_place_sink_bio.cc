@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "appliance/cms/sink_bio.h"
+
 namespace signet::cms {
 namespace {
 
@@ -26,33 +28,11 @@ int Write(BIO* bio, const char* data, size_t length, size_t* written) {
   return 1;
 }
 
-long Control(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
-  return command == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-const BIO_METHOD* InPlaceSinkMethod() {
-  static const BIO_METHOD* const method = [] {
-    BIO_METHOD* created =
-        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "signet in-place sink");
-    if (created != nullptr) {
-      BIO_meth_set_write_ex(created, Write);
-      BIO_meth_set_ctrl(created, Control);
-    }
-    return created;
-  }();
-  return method;
-}
-
 }  // namespace
 
 BioPtr NewInPlaceSinkBio(InPlaceSink* sink) {
-  const BIO_METHOD* method = InPlaceSinkMethod();
-  if (method == nullptr) return nullptr;
-  BioPtr bio(BIO_new(method));
-  if (!bio) return nullptr;
-  BIO_set_data(bio.get(), sink);
-  BIO_set_init(bio.get(), 1);
-  return bio;
+  static const BIO_METHOD* const method = NewSinkMethod("signet in-place sink", Write);
+  return NewSinkBio(method, sink);
 }
 
 }  // namespace signet::cms

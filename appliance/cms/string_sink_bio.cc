@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <new>
 
+#include "appliance/cms/sink_bio.h"
 #include "common/huge_pages.h"
 
 namespace signet::cms {
@@ -30,34 +31,11 @@ int Write(BIO* bio, const char* data, size_t length, size_t* written) {
   return 1;
 }
 
-long Control(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
-  // Writes land in the string at once: there is nothing to flush.
-  return command == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-const BIO_METHOD* StringSinkMethod() {
-  static const BIO_METHOD* const method = [] {
-    BIO_METHOD* created =
-        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "signet string sink");
-    if (created != nullptr) {
-      BIO_meth_set_write_ex(created, Write);
-      BIO_meth_set_ctrl(created, Control);
-    }
-    return created;
-  }();
-  return method;
-}
-
 }  // namespace
 
 BioPtr NewStringSinkBio(std::string* out) {
-  const BIO_METHOD* method = StringSinkMethod();
-  if (method == nullptr) return nullptr;
-  BioPtr bio(BIO_new(method));
-  if (!bio) return nullptr;
-  BIO_set_data(bio.get(), out);
-  BIO_set_init(bio.get(), 1);
-  return bio;
+  static const BIO_METHOD* const method = NewSinkMethod("signet string sink", Write);
+  return NewSinkBio(method, out);
 }
 
 void WipeString(std::string* text) {
