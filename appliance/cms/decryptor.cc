@@ -44,6 +44,16 @@ bool IsTokenState(const absl::Status& status) {
   }
 }
 
+// What a failed CMS_decrypt tells the caller: the token's state where the
+// token failed, else only that the mail could not be decrypted.
+absl::Status DecryptionFailed() {
+  if (std::optional<absl::Status> token = TokenFailure("decryption");
+      token.has_value() && IsTokenState(*token)) {
+    return *token;
+  }
+  return Undecryptable();
+}
+
 std::string OuterHeaders(const MimeEntity& entity) {
   std::string headers;
   for (const HeaderField& field : entity.headers) {
@@ -83,11 +93,7 @@ absl::StatusOr<DecryptedMail> DecryptInPlace(CMS_ContentInfo* cms, const Recipie
       ERR_clear_error();
       return absl::InternalError("the decryption would have overwritten ciphertext not yet read");
     }
-    if (std::optional<absl::Status> token = TokenFailure("decryption");
-        token.has_value() && IsTokenState(*token)) {
-      return *token;
-    }
-    return Undecryptable();
+    return DecryptionFailed();
   }
   std::memcpy(buffer.data(), head.data(), head.size());
   buffer.resize(head.size() + sink.written);
@@ -112,11 +118,7 @@ absl::StatusOr<DecryptedMail> DecryptParsed(CMS_ContentInfo* cms, const Recipien
   if (!out) return absl::ResourceExhaustedError("cannot allocate a buffer");
   if (CMS_decrypt(cms, recipient.key, recipient.certificate, nullptr, out.get(), CMS_BINARY) != 1) {
     WipeString(&decrypted.mail);
-    if (std::optional<absl::Status> token = TokenFailure("decryption");
-        token.has_value() && IsTokenState(*token)) {
-      return *token;
-    }
-    return Undecryptable();
+    return DecryptionFailed();
   }
   return decrypted;
 }
