@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/cms/base64_internal.h"
 #include "appliance/cms/mime.h"
 #include "common/huge_pages.h"
 
@@ -135,8 +136,9 @@ void MailPieces::AppendBase64Range(const Base64Source& source, size_t pos, size_
   // Every full line is 57 bytes as 76 characters and CRLF, so the lines
   // that hold the range are encoded from their own bytes alone, a group
   // of lines at a time, and the range cut out of them.
-  constexpr size_t kBytesPerLine = 57;
-  constexpr size_t kCharsPerLine = 78;
+  using base64_internal::kBytesPerLine;
+  // A line's characters and its CRLF.
+  constexpr size_t kCharsPerLine = base64_internal::kCharsPerLine + 2;
   constexpr size_t kLinesPerGroup = 256;
   std::string gathered;
   std::string encoded;
