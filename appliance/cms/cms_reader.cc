@@ -53,7 +53,7 @@ absl::StatusOr<std::string> CmsBytesOf(const MimeEntity& entity) {
 }
 
 size_t CmsBytesBound(const MimeEntity& entity) {
-  return std::max(entity.body.size(), entity.body.size() / 4 * 3 + 3);
+  return std::max(entity.body.size(), Base64DecodedBound(entity.body.size()));
 }
 
 absl::StatusOr<size_t> CmsBytesInto(const MimeEntity& entity, char* out) {

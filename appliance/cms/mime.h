@@ -125,12 +125,15 @@ void AppendBase64(absl::string_view data, std::string* out);
 // Decodes base64, ignoring spaces, tabs, CR and LF. InvalidArgument for any
 // other character outside the alphabet, or wrong padding.
 absl::StatusOr<std::string> Base64Decode(absl::string_view text);
-// The same, written at `out` (room for text.size() / 4 * 3 + 3 bytes);
-// returns how many bytes it wrote. `out` may be text.data() itself, or lie
-// before it: the decoded bytes then replace the text they came from (a
-// large body decoded where it lies, without a second buffer). On an error
-// the bytes at `out` are undefined, the text with them when they overlap.
+// Base64Decode written at `out` (room for Base64DecodedBound(text.size())
+// bytes); returns how many bytes it wrote. `out` may be text.data()
+// itself, or lie before it: the decoded bytes then replace the text they
+// came from (a large body decoded where it lies, without a second
+// buffer). On an error the bytes at `out` are undefined, the text with
+// them when they overlap.
 absl::StatusOr<std::size_t> Base64DecodeInto(absl::string_view text, char* out);
+// Room enough for the bytes `size` characters of base64 decode to.
+std::size_t Base64DecodedBound(std::size_t size);
 
 }  // namespace signet::cms
 

@@ -58,8 +58,9 @@ absl::Status Error(absl::string_view what, std::size_t offset) {
 // (whole quanta of alphabet characters) taken by `Bulk` wherever no quantum
 // is open and no padding was seen.
 //
-// Writes the bytes at `begin`, which has room for text.size() / 4 * 3 + 3
-// of them. `begin` may be text.data() itself (decoding in place): every
+// Writes the bytes at `begin`, which has room for
+// Base64DecodedBound(text.size()) of them. `begin` may be text.data()
+// itself (decoding in place): every
 // write lands at or before the characters already read, since a quantum's
 // 3 bytes are written only once its 4 characters are (the bulk steps load
 // their characters before they store, and write at most 3 bytes per 4
@@ -135,8 +136,8 @@ template <base64_internal::Decoded (*Bulk)(const unsigned char*, std::size_t, ch
 absl::StatusOr<std::string> DecodeWith(absl::string_view text) {
   std::string out;
   // Written in place and cut to size at the end.
-  ReserveLarge(&out, text.size() / 4 * 3 + 3);
-  out.resize(text.size() / 4 * 3 + 3);
+  ReserveLarge(&out, Base64DecodedBound(text.size()));
+  out.resize(Base64DecodedBound(text.size()));
   absl::StatusOr<std::size_t> size = DecodeInto<Bulk>(text, out.data());
   if (!size.ok()) return size.status();
   out.resize(*size);
@@ -144,6 +145,8 @@ absl::StatusOr<std::string> DecodeWith(absl::string_view text) {
 }
 
 }  // namespace
+
+std::size_t Base64DecodedBound(std::size_t size) { return size / 4 * 3 + 3; }
 
 std::size_t Base64EncodedSize(std::size_t size) {
   const std::size_t lines = (size + kBytesPerLine - 1) / kBytesPerLine;
