@@ -60,11 +60,11 @@ absl::Status Error(absl::string_view what, std::size_t offset) {
 //
 // Writes the bytes at `begin`, which has room for
 // Base64DecodedBound(text.size()) of them. `begin` may be text.data()
-// itself (decoding in place): every
-// write lands at or before the characters already read, since a quantum's
-// 3 bytes are written only once its 4 characters are (the bulk steps load
-// their characters before they store, and write at most 3 bytes per 4
-// consumed). Returns how many bytes it wrote.
+// itself (decoding in place): every write lands at or before the
+// characters already read, since a quantum's 3 bytes are written only once
+// its 4 characters are (the bulk steps load their characters before they
+// store, and write at most 3 bytes per 4 consumed). Returns how many bytes
+// it wrote.
 template <base64_internal::Decoded (*Bulk)(const unsigned char*, std::size_t, char*)>
 absl::StatusOr<std::size_t> DecodeInto(absl::string_view text, char* const begin) {
   char* dst = begin;
