@@ -11,13 +11,14 @@
 // (not), it is handed to the work by move. The result is pieces
 // (cms/mail_pieces.h) written out chunk by chunk from where they lie; for
 // SignMail (multipart/signed) and VerifyMail they are mostly a span of the
-// mail itself, and for EncryptMail the base64 of the ciphertext written
-// over it, made as it is written out; the result then keeps the mail, so
-// such a call holds the mail once and a few KiB beside it, never the mail
-// and a copy. From the answer
-// on, the budget lease is what the result holds (the mail included when
-// the result refers to it). A call whose client stops sending is ended by
-// the idle watch (idle_call_watch.h).
+// mail itself, for EncryptMail and SignAndEncryptMail the base64 of the
+// ciphertext written over it, made as it is written out, and DecryptMail's
+// is the mail's own buffer decrypted in place; the result then keeps the
+// mail, so such a call holds the mail once and a few KiB beside it, never
+// the mail and a copy. From the answer on, the budget lease is what the
+// result holds (the mail included when the result refers to it). A call
+// whose client stops sending is ended by the idle watch
+// (idle_call_watch.h).
 //
 // Every way a call can go ends with Finish, exactly once: an exception
 // (std::bad_alloc) inside a callback or the work becomes the call's status
@@ -63,7 +64,8 @@ struct MailCallLimits {
 struct MailOutput {
   v1::MailResponse::Header header;
   // The result; its pieces may be spans of the mail the work was given
-  // (SignMail, VerifyMail, EncryptMail), which it then holds.
+  // (SignMail, VerifyMail, EncryptMail, SignAndEncryptMail, DecryptMail),
+  // which it then holds.
   cms::MailPieces body;
 };
 
