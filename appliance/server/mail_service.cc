@@ -550,8 +550,9 @@ MailService::SignAndEncryptMail(grpc::CallbackServerContext* context) {
                   },
                   std::move(done), encryption->skip_validation, stamping,
                   [encryption](const cms::CmsContext& cms_context, std::string stamped) {
-                    return cms::EncryptMail(cms_context, stamped, encryption->Recipients(),
-                                            encryption->options);
+                    // Given away: encrypted where it lies, not copied first.
+                    return cms::EncryptOwnedMail(cms_context, std::move(stamped),
+                                                 encryption->Recipients(), encryption->options);
                   },
                   encryption);
             }};

@@ -11,6 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/cms/signature_timestamp.h"
+#include "common/der.h"
+#include "common/pem_certificates.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/v1/mail.grpc.pb.h"
@@ -153,6 +155,34 @@ TEST_F(SignetdTimestampTest, AStampedSignatureVerifiesHereAndWithOpenssl) {
 
   EXPECT_THAT(AuditLog(),
               HasSubstr(absl::StrCat("\"timestamp_serial_hex\":\"", stamp.serial_hex())));
+}
+
+TEST_F(SignetdTimestampTest, AStampedSignAndEncryptMailDecryptsToAStampedSignature) {
+  // The stamp goes inside the envelope: signed, stamped, then encrypted.
+  ASSERT_OK_AND_ASSIGN(std::vector<X509Ptr> recipient,
+                       ReadPemCertificates(suite_->env->File("decryption.pem")));
+  ASSERT_FALSE(recipient.empty());
+  auto stub = v1::Mail::NewStub(fixtures::UnixChannel(*suite_->env));
+  v1::SignAndEncryptMailRequest::Header header;
+  header.set_signing_key("bank-signing");
+  header.mutable_sign()->set_timestamp(true);
+  header.mutable_encrypt()->add_recipient_certificates(
+      DerOf<X509, i2d_X509>(recipient.front().get()));
+  CallResult encrypted = StreamMail<v1::SignAndEncryptMailRequest>(
+      &v1::Mail::Stub::SignAndEncryptMail, *stub, header, fixtures::TestMail{}.Text());
+  ASSERT_THAT(encrypted.status, IsOk()) << encrypted.status.error_message();
+  EXPECT_TRUE(encrypted.header.timestamp().stamped());
+
+  v1::DecryptMailRequest::Header decrypt;
+  decrypt.set_key("bank-decryption");
+  CallResult decrypted = StreamMail<v1::DecryptMailRequest>(&v1::Mail::Stub::DecryptMail, *stub,
+                                                            decrypt, encrypted.body);
+  ASSERT_THAT(decrypted.status, IsOk()) << decrypted.status.error_message();
+  CallResult verified = Verify(decrypted.body);
+  ASSERT_THAT(verified.status, IsOk()) << verified.status.error_message();
+  const v1::TimestampReport& report = verified.header.signers(0).timestamp();
+  EXPECT_EQ(report.status(), v1::TIMESTAMP_VALID) << report.detail();
+  EXPECT_EQ(report.serial_hex(), encrypted.header.timestamp().serial_hex());
 }
 
 TEST_F(SignetdTimestampTest, AKeyThatStampsOnlyWhenAskedDoesNotStampOtherwise) {
